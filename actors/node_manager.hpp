@@ -1,0 +1,58 @@
+// node_manager: the node's local scheduler.
+//
+// Accepts tasks, waits until their arguments are ready, queues them by
+// priority (local_scheduler), and when resources and a worker thread are
+// free spawns one task_executor per task. A task blocked in `get` gives its
+// CPU back until it wakes up.
+//
+// Messages:
+// - (submit, task_ptr) -> void: run this task once its arguments are ready.
+// - (deps, task_ptr) -> void: one of the task's arguments became ready.
+// - (done, task_id) -> void: the executor of this task finished.
+// - (blocked, task_id) -> void: the task waits in get; release its CPU.
+// - (unblocked, task_id) -> void: the task runs again; take its CPU back.
+// - (stats) -> node_stats: resources and queue lengths.
+#pragma once
+
+#include <cstddef>
+#include <map>
+#include <string>
+
+#include <caf/fwd.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+
+#include "actors/messages.hpp"
+#include "runtime/resources.hpp"
+#include "runtime/worker_pool.hpp"
+
+namespace lumen {
+
+/// A snapshot of one node's scheduler.
+struct node_stats {
+  std::map<std::string, double> total;
+  std::map<std::string, double> available;
+  std::size_t waiting_for_args = 0;
+  std::size_t queued = 0;
+  std::size_t running = 0;
+  std::size_t blocked = 0;
+  std::size_t infeasible = 0;
+  std::size_t worker_threads = 0;
+};
+
+using node_manager_actor = caf::typed_actor<
+  caf::reacts_to<submit_atom, detail::task_ptr>,
+  caf::reacts_to<deps_atom, detail::task_ptr>,
+  caf::reacts_to<done_atom, task_id>, caf::reacts_to<blocked_atom, task_id>,
+  caf::reacts_to<unblocked_atom, task_id>,
+  caf::replies_to<stats_atom>::with<node_stats>>;
+
+/// Spawns the node manager. `table` and `pool` must outlive it.
+node_manager_actor make_node_manager(caf::actor_system& sys,
+                                     detail::resource_set total,
+                                     detail::object_table* table,
+                                     detail::worker_pool* pool);
+
+} // namespace lumen
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(lumen::node_stats)

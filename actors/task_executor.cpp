@@ -1,0 +1,96 @@
+// task_executor: argument collection, hand-off to a worker, report.
+#include "actors/task_executor.hpp"
+
+#include <caf/local_actor.hpp>
+#include <caf/send.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include "lumen/detail/registry.hpp"
+#include "runtime/execution_context.hpp"
+#include "runtime/task_errors.hpp"
+
+namespace lumen {
+
+namespace {
+
+using detail::object_ptr;
+
+/// Runs on the worker thread: the user's function, then the result.
+void run_task(const detail::task_spec& task, std::vector<object_ptr>& args,
+              detail::object_table& table, node_manager_actor nm,
+              bool cancelled) {
+  object_ptr result;
+  if (cancelled) {
+    result = detail::make_error_object(detail::error_kind::runtime_error,
+                                       "lumen was shut down before task '"
+                                         + task.options.name + "' ran");
+  } else if (auto* fn = detail::find_function(task.function); !fn) {
+    result = detail::make_error_object(
+      detail::error_kind::function_not_found,
+      "function '" + task.function + "' is not registered on this node "
+        + "(add LUMEN_REMOTE(" + task.function + ") to a source file the "
+        + "node runs or loads)",
+      {}, task.options.name);
+  } else {
+    detail::execution_context ctx;
+    ctx.task = task.id;
+    ctx.child_depth = task.depth + 1;
+    auto id = task.id;
+    ctx.on_block = [nm, id] { caf::anon_send(nm, blocked_atom::value, id); };
+    ctx.on_unblock
+      = [nm, id] { caf::anon_send(nm, unblocked_atom::value, id); };
+    detail::context_scope scope{&ctx};
+    try {
+      result = std::make_shared<detail::object_data>(fn->invoke(args));
+    } catch (...) {
+      result = detail::error_from_current_exception(task.options.name);
+    }
+  }
+  args.clear();
+  table.fulfill(task.return_id, std::move(result));
+}
+
+task_executor_actor::behavior_type
+task_executor(task_executor_actor::pointer self, task_executor_args a) {
+  // Arguments are ready: the node manager waited for them.
+  std::vector<object_ptr> args;
+  args.reserve(a.task->args.size());
+  for (auto& arg : a.task->args) {
+    auto obj = arg.ref ? a.table->try_get(arg.ref.get()) : arg.value;
+    if (!obj || obj->error) {
+      // A failed argument fails the task with the original error.
+      a.table->fulfill(a.task->return_id,
+                       obj ? obj
+                           : detail::make_error_object(
+                             detail::error_kind::object_lost,
+                             "argument of task '" + a.task->options.name
+                               + "' is missing"));
+      self->send(a.node_manager, done_atom::value, a.task->id);
+      self->quit();
+      return {[](finished_atom) {}};
+    }
+    args.push_back(std::move(obj));
+  }
+  task_executor_actor handle{self};
+  detail::worker_pool::post(
+    a.worker, [task = a.task, args = std::move(args), table = a.table,
+               nm = a.node_manager, handle](bool cancelled) mutable {
+      run_task(*task, args, *table, nm, cancelled);
+      caf::anon_send(handle, finished_atom::value);
+    });
+  return {
+    [self, nm = a.node_manager, id = a.task->id](finished_atom) {
+      self->send(nm, done_atom::value, id);
+      self->quit();
+    },
+  };
+}
+
+} // namespace
+
+task_executor_actor spawn_task_executor(caf::local_actor* parent,
+                                        task_executor_args args) {
+  return parent->spawn(task_executor, std::move(args));
+}
+
+} // namespace lumen

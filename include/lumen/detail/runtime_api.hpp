@@ -1,0 +1,84 @@
+// The one seam between the public API and the runtime behind it.
+//
+// Templates in include/lumen encode and decode values in the caller's thread
+// and hand untyped objects across this interface; the runtime (src/) owns
+// ids, scheduling, storage and everything CAF. A test can plug in another
+// implementation.
+//
+// Thread safety: every member may be called from any thread concurrently.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "lumen/detail/object_data.hpp"
+
+namespace lumen::detail {
+
+/// Means "wait as long as it takes".
+inline constexpr std::chrono::nanoseconds no_timeout =
+  std::chrono::nanoseconds::max();
+
+/// One argument of a task: a value encoded by the caller or a reference the
+/// runtime resolves before the call (exactly one of the two is set).
+struct task_arg {
+  object_ptr value;
+  ref_ptr ref;
+};
+
+/// Scheduling and retry options of one task.
+struct task_options {
+  double num_cpus = 1.0;
+  std::map<std::string, double> resources;
+  int max_retries = 3;
+  std::string name;
+};
+
+/// What the API hands the runtime to submit a task.
+struct task_request {
+  std::string function;
+  std::vector<task_arg> args;
+  task_options options;
+};
+
+/// Interface implemented by the runtime that `lumen::init` starts.
+class runtime_api {
+public:
+  virtual ~runtime_api();
+
+  /// Stores a new object; throws object_store_full_error when it cannot.
+  virtual ref_ptr put(object_data&& data) = 0;
+
+  /// Waits until the object is ready and returns it; throws timeout_error.
+  virtual object_ptr get(const ref_ptr& ref,
+                         std::chrono::nanoseconds timeout)
+    = 0;
+
+  /// Waits until all objects are ready; throws timeout_error.
+  virtual std::vector<object_ptr> get_all(const std::vector<ref_ptr>& refs,
+                                          std::chrono::nanoseconds timeout)
+    = 0;
+
+  /// Waits until `num_returns` of `refs` are ready or `timeout` passes;
+  /// returns one flag per ref.
+  virtual std::vector<bool> wait(const std::vector<ref_ptr>& refs,
+                                 std::size_t num_returns,
+                                 std::chrono::nanoseconds timeout)
+    = 0;
+
+  /// Returns a counted reference to an object known to this process, for
+  /// decoding references nested in values; throws object_lost_error.
+  virtual ref_ptr lookup(const object_id& id) = 0;
+
+  /// Submits a task and returns the reference to its return value.
+  virtual ref_ptr submit(task_request&& request) = 0;
+};
+
+/// The running runtime; throws not_initialized_error when there is none.
+runtime_api& runtime();
+
+} // namespace lumen::detail

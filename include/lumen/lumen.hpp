@@ -1,0 +1,12 @@
+// Umbrella header: everything a Lumen program uses.
+#pragma once
+
+#include "lumen/codec.hpp"
+#include "lumen/config.hpp"
+#include "lumen/error.hpp"
+#include "lumen/ids.hpp"
+#include "lumen/init.hpp"
+#include "lumen/object_ref.hpp"
+#include "lumen/objects.hpp"
+#include "lumen/remote.hpp"
+#include "lumen/task.hpp"

@@ -1,0 +1,130 @@
+// `put`, `get` and `wait`: moving values into and out of the object store.
+//
+// `put` encodes the value in the caller's thread (an array of arithmetic
+// values is copied once) and returns a ref; `get` blocks until the object
+// is ready, then decodes it (one more copy). Called inside a task, a
+// blocking `get` or `wait` gives the task's CPU back until it returns, so
+// nested tasks cannot deadlock.
+//
+// Errors: `get` rethrows a failed task's exception as `task_error`, throws
+// `timeout_error` past its timeout and `type_mismatch_error` when the object
+// holds another type than asked for.
+//
+// Thread safety: all functions may be called from any thread.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <vector>
+
+#include "lumen/codec.hpp"
+#include "lumen/detail/runtime_api.hpp"
+#include "lumen/object_ref.hpp"
+
+namespace lumen {
+
+namespace detail {
+
+template <class Rep, class Period>
+std::chrono::nanoseconds
+to_timeout(std::chrono::duration<Rep, Period> d) noexcept {
+  if (d <= d.zero())
+    return std::chrono::nanoseconds::zero();
+  if (d >= std::chrono::duration_cast<std::chrono::duration<Rep, Period>>(
+        std::chrono::hours(24 * 365 * 100)))
+    return no_timeout;
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(d);
+}
+
+template <class T>
+std::vector<ref_ptr> ptrs_of(const std::vector<object_ref<T>>& refs) {
+  std::vector<ref_ptr> result;
+  result.reserve(refs.size());
+  for (auto& r : refs)
+    result.push_back(r.ptr());
+  return result;
+}
+
+template <class T>
+const ref_ptr& checked_ptr(const object_ref<T>& ref) {
+  if (!ref.valid())
+    throw error("lumen: invalid (default-constructed) object_ref");
+  return ref.ptr();
+}
+
+} // namespace detail
+
+/// Stores `value` as a new immutable object and returns a ref to it.
+template <class T>
+object_ref<std::decay_t<T>> put(const T& value) {
+  using value_type = std::decay_t<T>;
+  static_assert(!detail::is_object_ref_v<value_type>,
+                "lumen::put: a ref is already in the store; pass it as is");
+  static_assert(detail::has_codec_v<value_type>,
+                "lumen::put: no codec for this type: give it an inspect() "
+                "overload or specialize lumen::codec<T>");
+  auto data = detail::to_object<value_type>(value);
+  return object_ref<value_type>(detail::runtime().put(std::move(data)));
+}
+
+/// Waits for the object and returns its value.
+template <class T, class Rep = long, class Period = std::ratio<1>>
+T get(const object_ref<T>& ref,
+      std::chrono::duration<Rep, Period> timeout
+      = std::chrono::duration<Rep, Period>::max()) {
+  auto obj = detail::runtime().get(detail::checked_ptr(ref),
+                                   detail::to_timeout(timeout));
+  return detail::from_object<T>(*obj);
+}
+
+/// Waits for all objects and returns their values in order.
+template <class T, class Rep = long, class Period = std::ratio<1>>
+std::vector<T> get(const std::vector<object_ref<T>>& refs,
+                   std::chrono::duration<Rep, Period> timeout
+                   = std::chrono::duration<Rep, Period>::max()) {
+  static_assert(!std::is_void_v<T>,
+                "lumen::get: use the single-ref get for object_ref<void>");
+  for (auto& r : refs)
+    detail::checked_ptr(r);
+  auto objs = detail::runtime().get_all(detail::ptrs_of(refs),
+                                        detail::to_timeout(timeout));
+  std::vector<T> result;
+  result.reserve(objs.size());
+  for (auto& obj : objs)
+    result.push_back(detail::from_object<T>(*obj));
+  return result;
+}
+
+/// What `wait` found: refs that are ready and those that are not, each in
+/// the order they were given.
+template <class T>
+struct wait_result {
+  std::vector<object_ref<T>> ready;
+  std::vector<object_ref<T>> unready;
+};
+
+/// Waits until `num_returns` of `refs` are ready or `timeout` passes. At
+/// most `num_returns` refs are reported ready: the first ready ones in the
+/// given order. A failed task's object counts as ready.
+template <class T, class Rep = long, class Period = std::ratio<1>>
+wait_result<T> wait(const std::vector<object_ref<T>>& refs,
+                    std::size_t num_returns = 1,
+                    std::chrono::duration<Rep, Period> timeout
+                    = std::chrono::duration<Rep, Period>::max()) {
+  for (auto& r : refs)
+    detail::checked_ptr(r);
+  if (num_returns > refs.size())
+    throw error("lumen::wait: num_returns exceeds the number of refs");
+  auto flags = detail::runtime().wait(detail::ptrs_of(refs), num_returns,
+                                      detail::to_timeout(timeout));
+  wait_result<T> result;
+  for (std::size_t i = 0; i < refs.size(); ++i) {
+    if (flags[i] && result.ready.size() < num_returns)
+      result.ready.push_back(refs[i]);
+    else
+      result.unready.push_back(refs[i]);
+  }
+  return result;
+}
+
+} // namespace lumen

@@ -1,0 +1,132 @@
+// `task(f).remote(args...)`: running a registered function as a task.
+//
+//   auto ref = lumen::task(add).num_cpus(0.5).remote(1, lumen::put(2));
+//
+// Each argument is a value (encoded now, in the caller) or an
+// `object_ref<P>` for a parameter of type P (resolved next to the task; the
+// bytes never pass through the caller). A parameter declared as
+// `object_ref<P>` receives the ref itself. The result is an
+// `object_ref<R>`, `object_ref<void>` for functions returning nothing.
+//
+// Thread safety: a task_caller is a value; use one per thread or copy it.
+#pragma once
+
+#include <map>
+#include <string>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+
+#include "lumen/codec.hpp"
+#include "lumen/detail/function_traits.hpp"
+#include "lumen/detail/registry.hpp"
+#include "lumen/detail/runtime_api.hpp"
+#include "lumen/error.hpp"
+#include "lumen/object_ref.hpp"
+
+namespace lumen {
+
+namespace detail {
+
+/// Turns one call argument into a task argument for parameter type P.
+template <class P, class A>
+task_arg make_task_arg(A&& arg) {
+  using arg_type = std::decay_t<A>;
+  if constexpr (is_object_ref_v<arg_type> && !is_object_ref_v<P>) {
+    static_assert(std::is_same_v<typename arg_type::value_type, P>,
+                  "lumen::task: an object_ref argument must hold exactly the "
+                  "parameter's type (object_ref<P> for a parameter P)");
+    if (!arg.valid())
+      throw error("lumen::task: invalid (default-constructed) object_ref");
+    return task_arg{nullptr, arg.ptr()};
+  } else {
+    static_assert(std::is_convertible_v<A&&, P>,
+                  "lumen::task: argument type does not convert to the "
+                  "function's parameter type");
+    if constexpr (std::is_same_v<arg_type, P>) {
+      return task_arg{std::make_shared<object_data>(to_object<P>(arg)), {}};
+    } else {
+      P converted = std::forward<A>(arg);
+      return task_arg{std::make_shared<object_data>(to_object<P>(converted)),
+                      {}};
+    }
+  }
+}
+
+template <class Params, class... As, std::size_t... Is>
+std::vector<task_arg> make_task_args(std::index_sequence<Is...>, As&&... as) {
+  std::vector<task_arg> result;
+  result.reserve(sizeof...(As));
+  (result.push_back(
+     make_task_arg<std::tuple_element_t<Is, Params>>(std::forward<As>(as))),
+   ...);
+  return result;
+}
+
+} // namespace detail
+
+/// A registered function with task options, ready to be called remotely.
+template <class F>
+class task_caller {
+public:
+  using traits = detail::function_traits<F>;
+  using result_type = std::decay_t<typename traits::result_type>;
+
+  explicit task_caller(const detail::function_entry& entry) : entry_(&entry) {
+    options_.name = entry.name;
+  }
+
+  /// CPUs the task holds while it runs (fractions allowed; default 1).
+  task_caller& num_cpus(double n) {
+    options_.num_cpus = n;
+    return *this;
+  }
+
+  /// Custom resources the task holds while it runs, e.g. {{"GPU", 0.5}}.
+  task_caller& resources(std::map<std::string, double> rs) {
+    options_.resources = std::move(rs);
+    return *this;
+  }
+
+  /// How often a task lost to a node failure is retried (-1: always).
+  task_caller& max_retries(int n) {
+    options_.max_retries = n;
+    return *this;
+  }
+
+  /// The name shown in errors and status (default: the registered name).
+  task_caller& name(std::string n) {
+    options_.name = std::move(n);
+    return *this;
+  }
+
+  /// Submits the task; returns a ref to its result.
+  template <class... As>
+  object_ref<result_type> remote(As&&... args) const {
+    static_assert(sizeof...(As) == traits::arity,
+                  "lumen::task: wrong number of arguments for this function");
+    detail::task_request req;
+    req.function = entry_->name;
+    req.options = options_;
+    req.args = detail::make_task_args<typename traits::decayed_args>(
+      std::index_sequence_for<As...>{}, std::forward<As>(args)...);
+    return object_ref<result_type>(detail::runtime().submit(std::move(req)));
+  }
+
+private:
+  const detail::function_entry* entry_;
+  detail::task_options options_;
+};
+
+/// Prepares a call of the registered free function `f`; throws
+/// function_not_found_error if `f` was not registered with LUMEN_REMOTE.
+template <class R, class... Args>
+task_caller<R (*)(Args...)> task(R (*f)(Args...)) {
+  auto* entry = detail::find_function_by_key(detail::pointer_key(f));
+  if (entry == nullptr)
+    throw function_not_found_error(
+      "lumen::task: function not registered; add LUMEN_REMOTE(<function>)");
+  return task_caller<R (*)(Args...)>(*entry);
+}
+
+} // namespace lumen

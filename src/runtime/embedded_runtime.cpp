@@ -1,0 +1,261 @@
+// The embedded one-node runtime: stages, ids, and the blocking API paths.
+#include "runtime/embedded_runtime.hpp"
+
+#include <cmath>
+#include <thread>
+#include <unistd.h>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/exit_reason.hpp>
+#include <caf/scoped_actor.hpp>
+#include <caf/send.hpp>
+
+#include "actors/node_manager.hpp"
+#include "actors/object_store.hpp"
+#include "lumen/error.hpp"
+#include "runtime/execution_context.hpp"
+#include "runtime/local_scheduler.hpp"
+#include "runtime/object_table.hpp"
+#include "runtime/worker_pool.hpp"
+
+namespace lumen::detail {
+
+namespace {
+
+std::size_t physical_memory() {
+  auto pages = sysconf(_SC_PHYS_PAGES);
+  auto page_size = sysconf(_SC_PAGE_SIZE);
+  if (pages <= 0 || page_size <= 0)
+    return std::size_t{4} << 30;
+  return static_cast<std::size_t>(pages) * static_cast<std::size_t>(page_size);
+}
+
+resource_set node_resources(const config& cfg) {
+  if (cfg.resources.count(cpu_resource) > 0)
+    throw error("lumen::init: set CPUs with config.num_cpus, not "
+                "config.resources[\"CPU\"]");
+  auto result = resource_set::from_doubles(cfg.resources);
+  double cpus = cfg.num_cpus ? *cfg.num_cpus
+                             : std::max(1u, std::thread::hardware_concurrency());
+  if (!std::isfinite(cpus) || cpus < 0)
+    throw error("lumen::init: num_cpus must be a finite, non-negative number");
+  result.set(cpu_resource, cpus);
+  return result;
+}
+
+std::size_t store_capacity(const config& cfg) {
+  if (cfg.object_store_memory > 0)
+    return cfg.object_store_memory;
+  return static_cast<std::size_t>(static_cast<double>(physical_memory())
+                                  * default_object_store_fraction);
+}
+
+std::optional<object_table::clock::time_point>
+deadline_of(std::chrono::nanoseconds timeout) {
+  if (timeout == no_timeout)
+    return std::nullopt;
+  return object_table::clock::now() + timeout;
+}
+
+std::string describe(std::chrono::nanoseconds timeout) {
+  using namespace std::chrono;
+  return std::to_string(duration_cast<milliseconds>(timeout).count()) + " ms";
+}
+
+} // namespace
+
+struct embedded_runtime::impl {
+  explicit impl(const config& c)
+    : cfg(c),
+      total(node_resources(c)),
+      table(store_capacity(c)),
+      pool(c.max_worker_threads) {
+    root.task = task_id::random();
+    auto threads = std::max(2u, std::min(4u, std::thread::hardware_concurrency()));
+    sys_cfg.set("scheduler.policy", caf::atom("sharing"));
+    sys_cfg.set("scheduler.max-threads", static_cast<std::size_t>(threads));
+    sys = std::make_unique<caf::actor_system>(sys_cfg);
+    store = make_object_store(*sys, &table);
+    nm = make_node_manager(*sys, total, &table, &pool);
+  }
+
+  ~impl() {
+    table.close(make_error_object(error_kind::runtime_error,
+                                  "lumen was shut down before the object "
+                                  "was ready"));
+    {
+      caf::scoped_actor self{*sys};
+      self->send_exit(nm, caf::exit_reason::user_shutdown);
+      self->wait_for(nm);
+      self->send_exit(store, caf::exit_reason::user_shutdown);
+      self->wait_for(store);
+    }
+    pool.stop();
+    nm = nullptr;
+    store = nullptr;
+    sys.reset();
+  }
+
+  execution_context& context() {
+    auto* ctx = current_context();
+    return ctx != nullptr ? *ctx : root;
+  }
+
+  config cfg;
+  resource_set total;
+  object_table table;
+  worker_pool pool;
+  execution_context root;
+  caf::actor_system_config sys_cfg;
+  std::unique_ptr<caf::actor_system> sys;
+  object_store_actor store;
+  node_manager_actor nm;
+};
+
+embedded_runtime::embedded_runtime(const config& cfg)
+  : impl_(std::make_unique<impl>(cfg)) {
+}
+
+embedded_runtime::~embedded_runtime() = default;
+
+ref_ptr embedded_runtime::put(object_data&& data) {
+  auto& ctx = impl_->context();
+  auto n = ctx.counter.fetch_add(1, std::memory_order_relaxed) + 1;
+  // Put objects get a task part of their own, derived like a child task's,
+  // so the counter never wraps into another object's id.
+  object_id id{task_id::derive(ctx.task, n), object_id::put_flag};
+  return impl_->table.put(id,
+                          std::make_shared<const object_data>(std::move(data)));
+}
+
+object_ptr embedded_runtime::get(const ref_ptr& ref,
+                                 std::chrono::nanoseconds timeout) {
+  if (auto obj = impl_->table.try_get(ref.get()))
+    return obj;
+  std::vector<object_ptr> found;
+  {
+    std::optional<block_scope> blocking;
+    if (timeout != std::chrono::nanoseconds::zero())
+      blocking.emplace();
+    found = impl_->table.wait({ref.get()}, 1, deadline_of(timeout));
+  }
+  if (!found[0])
+    throw timeout_error("lumen::get: object " + ref.id().to_string()
+                        + " not ready after " + describe(timeout));
+  return std::move(found[0]);
+}
+
+std::vector<object_ptr>
+embedded_runtime::get_all(const std::vector<ref_ptr>& refs,
+                          std::chrono::nanoseconds timeout) {
+  std::vector<const ref_header*> headers;
+  headers.reserve(refs.size());
+  std::vector<object_ptr> result;
+  result.reserve(refs.size());
+  bool all_ready = true;
+  for (auto& r : refs) {
+    headers.push_back(r.get());
+    if (all_ready) {
+      if (auto obj = impl_->table.try_get(r.get()))
+        result.push_back(std::move(obj));
+      else
+        all_ready = false;
+    }
+  }
+  if (all_ready)
+    return result;
+  {
+    std::optional<block_scope> blocking;
+    if (timeout != std::chrono::nanoseconds::zero())
+      blocking.emplace();
+    result = impl_->table.wait(headers, headers.size(), deadline_of(timeout));
+  }
+  for (std::size_t i = 0; i < result.size(); ++i)
+    if (!result[i])
+      throw timeout_error("lumen::get: object " + refs[i].id().to_string()
+                          + " not ready after " + describe(timeout));
+  return result;
+}
+
+std::vector<bool> embedded_runtime::wait(const std::vector<ref_ptr>& refs,
+                                         std::size_t num_returns,
+                                         std::chrono::nanoseconds timeout) {
+  std::vector<const ref_header*> headers;
+  headers.reserve(refs.size());
+  std::size_t ready = 0;
+  for (auto& r : refs) {
+    headers.push_back(r.get());
+    if (impl_->table.try_get(r.get()))
+      ++ready;
+  }
+  std::vector<object_ptr> found;
+  if (ready >= num_returns || timeout == std::chrono::nanoseconds::zero()) {
+    found = impl_->table.wait(headers, num_returns, deadline_of({}));
+  } else {
+    block_scope blocking;
+    found = impl_->table.wait(headers, num_returns, deadline_of(timeout));
+  }
+  std::vector<bool> result(found.size());
+  for (std::size_t i = 0; i < found.size(); ++i)
+    result[i] = found[i] != nullptr;
+  return result;
+}
+
+ref_ptr embedded_runtime::lookup(const object_id& id) {
+  auto result = impl_->table.lookup(id);
+  if (!result)
+    throw object_lost_error("object " + id.to_string()
+                            + " is not known to this process");
+  return result;
+}
+
+ref_ptr embedded_runtime::submit(task_request&& req) {
+  auto& opts = req.options;
+  if (!std::isfinite(opts.num_cpus) || opts.num_cpus < 0)
+    throw error("task '" + opts.name
+                + "': num_cpus must be a finite, non-negative number");
+  resource_set::from_doubles(opts.resources); // validates names and amounts
+  if (opts.resources.count(cpu_resource) > 0)
+    throw error("task '" + opts.name + "': set CPUs with num_cpus()");
+  auto& ctx = impl_->context();
+  auto n = ctx.counter.fetch_add(1, std::memory_order_relaxed) + 1;
+  auto spec = std::make_shared<task_spec>();
+  spec->id = task_id::derive(ctx.task, n);
+  spec->parent = ctx.task;
+  spec->depth = ctx.child_depth;
+  spec->function = std::move(req.function);
+  spec->args = std::move(req.args);
+  spec->options = std::move(req.options);
+  spec->return_id = object_id{spec->id, 1};
+  auto result = impl_->table.create_pending(spec->return_id);
+  caf::anon_send(impl_->nm, submit_atom::value, task_ptr{std::move(spec)});
+  return result;
+}
+
+embedded_runtime::node_snapshot embedded_runtime::snapshot() {
+  node_snapshot result;
+  caf::scoped_actor self{*impl_->sys};
+  self->request(impl_->nm, caf::infinite, stats_atom::value)
+    .receive(
+      [&](const node_stats& st) {
+        result.total = st.total;
+        result.available = st.available;
+        result.queued = st.queued + st.waiting_for_args;
+        result.running = st.running;
+        result.blocked = st.blocked;
+        result.infeasible = st.infeasible;
+        result.worker_threads = st.worker_threads;
+      },
+      [&](const caf::error& err) {
+        throw error("node manager did not answer: "
+                    + impl_->sys->render(err));
+      });
+  auto objs = impl_->table.get_stats();
+  result.objects = objs.objects;
+  result.object_bytes = objs.used_bytes;
+  result.object_capacity = objs.capacity_bytes;
+  return result;
+}
+
+} // namespace lumen::detail

@@ -1,0 +1,62 @@
+// What the current thread is running: a task, or the driver's own code.
+//
+// Ids of the tasks and objects a piece of code creates derive from the id
+// of the task running it and a counter, so re-running a task re-creates
+// the same ids. A worker thread installs a context for each task it runs;
+// other threads use the driver's root context.
+//
+// Thread safety: a context belongs to one thread at a time, except the
+// driver root, whose counter is atomic.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "lumen/ids.hpp"
+
+namespace lumen::detail {
+
+struct execution_context {
+  /// The running task, or the driver's root id.
+  task_id task;
+  /// Nesting depth of tasks this code submits.
+  std::uint32_t child_depth = 0;
+  /// Children and puts created so far.
+  std::atomic<std::uint64_t> counter{0};
+  /// Called before this thread blocks in get/wait, and after.
+  std::function<void()> on_block;
+  std::function<void()> on_unblock;
+};
+
+/// The context installed on this thread, or nullptr.
+execution_context* current_context() noexcept;
+
+/// Installs `ctx` on this thread for the scope's lifetime.
+class context_scope {
+public:
+  explicit context_scope(execution_context* ctx) noexcept;
+  ~context_scope();
+
+  context_scope(const context_scope&) = delete;
+  context_scope& operator=(const context_scope&) = delete;
+
+private:
+  execution_context* prev_;
+};
+
+/// Calls the current context's block hooks around a blocking wait.
+class block_scope {
+public:
+  block_scope() noexcept;
+  ~block_scope();
+
+  block_scope(const block_scope&) = delete;
+  block_scope& operator=(const block_scope&) = delete;
+
+private:
+  execution_context* ctx_;
+};
+
+} // namespace lumen::detail

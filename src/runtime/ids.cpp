@@ -1,0 +1,56 @@
+// Task and object ids: derivation and printing.
+#include "lumen/ids.hpp"
+
+#include <cstdio>
+#include <random>
+
+namespace lumen {
+
+namespace {
+
+/// SplitMix64's finalizer: a bijective 64-bit mixer.
+std::uint64_t mix(std::uint64_t x) noexcept {
+  x += 0x9E3779B97F4A7C15ull;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+  return x ^ (x >> 31);
+}
+
+} // namespace
+
+task_id task_id::derive(const task_id& parent, std::uint64_t n) noexcept {
+  task_id result;
+  result.hi = mix(parent.hi ^ mix(n));
+  result.lo = mix(parent.lo + mix(result.hi ^ n));
+  if (result.nil())
+    result.lo = 1;
+  return result;
+}
+
+task_id task_id::random() {
+  std::random_device rd;
+  std::mt19937_64 gen((static_cast<std::uint64_t>(rd()) << 32) ^ rd());
+  task_id result;
+  result.hi = gen();
+  result.lo = gen();
+  if (result.nil())
+    result.lo = 1;
+  return result;
+}
+
+std::string task_id::to_string() const {
+  char buf[33];
+  std::snprintf(buf, sizeof(buf), "%016llx%016llx",
+                static_cast<unsigned long long>(hi),
+                static_cast<unsigned long long>(lo));
+  return buf;
+}
+
+std::string object_id::to_string() const {
+  auto result = task.to_string();
+  result += is_put() ? ".p" : ".";
+  result += std::to_string(index & ~put_flag);
+  return result;
+}
+
+} // namespace lumen

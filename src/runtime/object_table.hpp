@@ -1,0 +1,95 @@
+// The object table: every object this process holds or awaits, by id.
+//
+// An entry exists from the moment a ref to the object exists (a `put`, or
+// the submission of the task that will return it) until the last ref in the
+// process is gone; it is then erased and its bytes freed. Entries are
+// pending until their value (or error) arrives, then ready. Threads block
+// on pending entries through `wait`; the node manager subscribes with
+// `when_ready`.
+//
+// The table is sharded by id with one mutex per shard, so `put` and `get`
+// from many threads touch disjoint locks and never an actor: a ready object
+// is returned without any message. The object_store actor owns the table
+// (capacity, statistics, later spilling and transfers between nodes).
+//
+// Thread safety: all members may be called from any thread. Entries may
+// outlive the table (a ref held past `shutdown`); the shared state is freed
+// with the last of them.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <optional>
+#include <vector>
+
+#include "lumen/detail/object_data.hpp"
+#include "lumen/ids.hpp"
+
+namespace lumen::detail {
+
+class object_table {
+public:
+  using clock = std::chrono::steady_clock;
+
+  /// Objects, bytes and capacity at one moment.
+  struct stats {
+    std::size_t objects = 0;
+    std::size_t pending = 0;
+    std::size_t used_bytes = 0;
+    std::size_t capacity_bytes = 0;
+  };
+
+  explicit object_table(std::size_t capacity_bytes);
+
+  ~object_table();
+
+  object_table(const object_table&) = delete;
+  object_table& operator=(const object_table&) = delete;
+
+  /// Creates a pending entry; the returned ref holds its only count. Throws
+  /// lumen::error if an entry with this id exists.
+  ref_ptr create_pending(const object_id& id);
+
+  /// Creates a ready entry holding `data`; throws object_store_full_error
+  /// if it does not fit, lumen::error if the id exists.
+  ref_ptr put(const object_id& id, object_ptr data);
+
+  /// Makes a pending entry ready and wakes its waiters. A result that does
+  /// not fit is replaced by a store_full error object. Returns false if no
+  /// entry exists (every ref was dropped) or it was ready already.
+  bool fulfill(const object_id& id, object_ptr data);
+
+  /// The object if ready, else nullptr.
+  object_ptr try_get(const ref_header* h) const;
+
+  /// A counted ref to the entry for `id`, or an empty ref.
+  ref_ptr lookup(const object_id& id);
+
+  /// Waits until at least `needed` of `refs` are ready or `deadline`
+  /// passes. Returns each object, nullptr for those still pending.
+  std::vector<object_ptr> wait(const std::vector<const ref_header*>& refs,
+                               std::size_t needed,
+                               std::optional<clock::time_point> deadline);
+
+  /// Runs `callback` once the entry is ready: at once, in this thread, if
+  /// it is ready now, else in the thread that fulfills it.
+  void when_ready(const ref_header* h, std::function<void()> callback);
+
+  /// Fails every pending entry with `reason` and rejects further puts.
+  void close(object_ptr reason);
+
+  stats get_stats() const;
+
+private:
+  struct state;
+  state* state_;
+};
+
+/// A ready-made error object.
+object_ptr make_error_object(error_kind kind, std::string message,
+                             std::string type_name = {},
+                             std::string task_name = {});
+
+} // namespace lumen::detail

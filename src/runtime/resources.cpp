@@ -1,0 +1,100 @@
+// Fixed-point resource arithmetic.
+#include "runtime/resources.hpp"
+
+#include <cmath>
+#include <sstream>
+
+#include "lumen/error.hpp"
+
+namespace lumen::detail {
+
+namespace {
+
+std::int64_t to_units(const std::string& name, double amount) {
+  if (name.empty())
+    throw error("resource name must not be empty");
+  if (!std::isfinite(amount) || amount < 0)
+    throw error("resource '" + name
+                + "' must be a finite, non-negative amount");
+  if (amount > 1e12)
+    throw error("resource '" + name + "' is too large");
+  return static_cast<std::int64_t>(std::llround(amount * resource_units));
+}
+
+} // namespace
+
+resource_set resource_set::from_doubles(
+  const std::map<std::string, double>& xs) {
+  resource_set result;
+  for (auto& [name, amount] : xs)
+    result.set(name, amount);
+  return result;
+}
+
+double resource_set::get(const std::string& name) const {
+  auto i = units_.find(name);
+  return i == units_.end()
+           ? 0.0
+           : static_cast<double>(i->second) / resource_units;
+}
+
+void resource_set::set(const std::string& name, double amount) {
+  auto u = to_units(name, amount);
+  if (u == 0)
+    units_.erase(name);
+  else
+    units_[name] = u;
+}
+
+bool resource_set::fits(const resource_set& req) const {
+  for (auto& [name, u] : req.units_) {
+    auto i = units_.find(name);
+    if (u > 0 && (i == units_.end() || i->second < u))
+      return false;
+  }
+  return true;
+}
+
+resource_set& resource_set::operator+=(const resource_set& other) {
+  for (auto& [name, u] : other.units_)
+    if ((units_[name] += u) == 0)
+      units_.erase(name);
+  return *this;
+}
+
+resource_set& resource_set::operator-=(const resource_set& other) {
+  for (auto& [name, u] : other.units_)
+    if ((units_[name] -= u) == 0)
+      units_.erase(name);
+  return *this;
+}
+
+bool resource_set::empty() const {
+  for (auto& kv : units_)
+    if (kv.second > 0)
+      return false;
+  return true;
+}
+
+std::map<std::string, double> resource_set::to_doubles() const {
+  std::map<std::string, double> result;
+  for (auto& [name, u] : units_)
+    result.emplace(name, static_cast<double>(u) / resource_units);
+  return result;
+}
+
+std::string resource_set::to_string() const {
+  std::ostringstream out;
+  out << '{';
+  bool first = true;
+  for (auto& [name, u] : units_) {
+    if (!first)
+      out << ", ";
+    first = false;
+    out << name << ": " << static_cast<double>(u) / resource_units;
+  }
+  out << '}';
+  return out.str();
+}
+
+} // namespace lumen::detail

@@ -1,0 +1,60 @@
+// Resource amounts in fixed point, so fractional requests add up exactly.
+//
+// A `resource_set` maps names ("CPU", "memory", custom names) to amounts in
+// units of 1/10000. Plain value; not thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+namespace lumen::detail {
+
+/// Name of the CPU resource.
+inline constexpr const char* cpu_resource = "CPU";
+
+/// Fixed-point units per whole resource.
+inline constexpr std::int64_t resource_units = 10000;
+
+class resource_set {
+public:
+  resource_set() = default;
+
+  /// Converts whole amounts; throws lumen::error on a negative or
+  /// non-finite amount or an empty name.
+  static resource_set from_doubles(const std::map<std::string, double>& xs);
+
+  /// Amount of `name` in whole units.
+  double get(const std::string& name) const;
+
+  /// Sets `name` to `amount` whole units (0 removes it).
+  void set(const std::string& name, double amount);
+
+  /// Whether every amount in `req` is available here.
+  bool fits(const resource_set& req) const;
+
+  /// Adds `other`'s amounts.
+  resource_set& operator+=(const resource_set& other);
+
+  /// Subtracts `other`'s amounts; may go negative (oversubscription while a
+  /// blocked task wakes up).
+  resource_set& operator-=(const resource_set& other);
+
+  /// Whether the set holds no positive amount.
+  bool empty() const;
+
+  /// Whole amounts, for display.
+  std::map<std::string, double> to_doubles() const;
+
+  /// `{CPU: 1.5, GPU: 1}`.
+  std::string to_string() const;
+
+  friend bool operator==(const resource_set& x, const resource_set& y) {
+    return x.units_ == y.units_;
+  }
+
+private:
+  std::map<std::string, std::int64_t> units_;
+};
+
+} // namespace lumen::detail

@@ -1,0 +1,61 @@
+// Error objects from caught exceptions.
+#include "runtime/task_errors.hpp"
+
+#include <cstdlib>
+#include <cxxabi.h>
+#include <exception>
+#include <memory>
+#include <typeinfo>
+
+#include "lumen/error.hpp"
+#include "runtime/object_table.hpp"
+
+namespace lumen::detail {
+
+std::string current_exception_type_name() {
+  auto* type = abi::__cxa_current_exception_type();
+  if (type == nullptr)
+    return "unknown";
+  int status = 0;
+  std::unique_ptr<char, void (*)(void*)> name{
+    abi::__cxa_demangle(type->name(), nullptr, nullptr, &status), std::free};
+  return status == 0 && name ? std::string{name.get()}
+                             : std::string{type->name()};
+}
+
+object_ptr error_from_current_exception(const std::string& task_name) {
+  auto type = current_exception_type_name();
+  try {
+    throw;
+  } catch (const task_error& e) {
+    return make_error_object(error_kind::task_failed, e.message(),
+                             e.type_name(), e.task_name());
+  } catch (const function_not_found_error& e) {
+    return make_error_object(error_kind::function_not_found, e.what(), type,
+                             task_name);
+  } catch (const type_mismatch_error& e) {
+    return make_error_object(error_kind::type_mismatch, e.what(), type,
+                             task_name);
+  } catch (const object_lost_error& e) {
+    return make_error_object(error_kind::object_lost, e.what(), type,
+                             task_name);
+  } catch (const object_store_full_error& e) {
+    return make_error_object(error_kind::store_full, e.what(), type,
+                             task_name);
+  } catch (const actor_died_error& e) {
+    return make_error_object(error_kind::actor_died, e.what(), type,
+                             task_name);
+  } catch (const actor_creation_error& e) {
+    return make_error_object(error_kind::actor_creation, e.what(), type,
+                             task_name);
+  } catch (const std::exception& e) {
+    return make_error_object(error_kind::task_failed, e.what(), type,
+                             task_name);
+  } catch (...) {
+    return make_error_object(error_kind::task_failed,
+                             "exception not derived from std::exception",
+                             type, task_name);
+  }
+}
+
+} // namespace lumen::detail

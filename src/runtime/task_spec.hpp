@@ -1,0 +1,40 @@
+// The runtime's description of one task: what to run, with what, where its
+// result goes, and how it may be scheduled and retried. The in-process form
+// of the Cap'n Proto `TaskSpec` (src/wire/task_spec.capnp).
+//
+// Thread safety: immutable once submitted; shared by pointer.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "lumen/detail/runtime_api.hpp"
+#include "lumen/ids.hpp"
+
+namespace lumen::detail {
+
+struct task_spec {
+  /// This task's id, derived from `parent` and the parent's counter.
+  task_id id;
+  /// The task (or driver root) that submitted it.
+  task_id parent;
+  /// Nesting depth: 0 for tasks a driver submits. The scheduler runs
+  /// deeper tasks first, which keeps nested task trees depth-first.
+  std::uint32_t depth = 0;
+  /// Registered function name.
+  std::string function;
+  /// Arguments in call order.
+  std::vector<task_arg> args;
+  /// Resources, retries and display name.
+  task_options options;
+  /// Where the return value goes.
+  object_id return_id;
+  /// Which execution this is: 0 for the first, counting retries.
+  std::uint32_t attempt = 0;
+};
+
+using task_ptr = std::shared_ptr<task_spec>;
+
+} // namespace lumen::detail

@@ -1,0 +1,63 @@
+// The threads that run user code, apart from the threads that run actors.
+//
+// Each worker owns one thread and one queue; the node manager picks the
+// worker for every job, so no lock is shared by all workers. The pool
+// starts threads on demand (when every worker is busy or blocked in `get`)
+// and keeps them for later jobs: no thread is created per task.
+//
+// Thread safety: `acquire` and `release` are called by the node manager
+// only (one actor, one thread at a time); `post` may be called from any
+// thread, as it only locks the chosen worker's queue. `stop` is called
+// once, at shutdown, after the node manager has stopped.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <vector>
+
+namespace lumen::detail {
+
+class worker_pool {
+public:
+  /// A job receives `true` when the pool stops before it could run: it
+  /// must then skip user code but still report back.
+  using job = std::function<void(bool cancelled)>;
+
+  /// One worker thread and its queue; stable for the pool's lifetime.
+  struct worker;
+
+  /// `max_threads` of 0 means no limit.
+  explicit worker_pool(std::size_t max_threads);
+
+  ~worker_pool();
+
+  worker_pool(const worker_pool&) = delete;
+  worker_pool& operator=(const worker_pool&) = delete;
+
+  /// An idle worker, starting a new thread if none is idle, or nullptr at
+  /// the thread limit. The worker counts as busy until released.
+  worker* acquire();
+
+  /// Marks `w` idle again.
+  void release(worker* w);
+
+  /// Queues `j` on `w`.
+  static void post(worker* w, job j);
+
+  /// Threads started so far.
+  std::size_t size() const noexcept;
+
+  /// Workers not currently acquired.
+  std::size_t idle() const noexcept;
+
+  /// Cancels queued jobs, waits for running ones, joins every thread.
+  void stop();
+
+private:
+  std::size_t max_threads_;
+  std::vector<std::unique_ptr<worker>> workers_;
+  std::vector<worker*> idle_;
+};
+
+} // namespace lumen::detail

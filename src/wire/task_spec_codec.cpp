@@ -1,0 +1,384 @@
+// Conversion between task specs / error infos and their Cap'n Proto form.
+//
+// Decoding reads untrusted bytes. Cap'n Proto checks the structure (bounds,
+// pointer kinds, segment table) and reports it with kj::Exception; the
+// traversal limit, derived from the input size, bounds the work a message
+// with amplifying pointers can cause. Each pointer field is read exactly once
+// so a well-formed message stays far below that limit. Meaning is checked
+// here, and references are resolved only once the whole message is valid, so
+// a rejected message never calls the resolver.
+#include "wire/task_spec_codec.hpp"
+
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <capnp/message.h>
+#include <capnp/serialize.h>
+#include <kj/array.h>
+#include <kj/exception.h>
+#include <kj/io.h>
+
+#include "lumen/error.hpp"
+#include "lumen/wire/task_spec.capnp.h"
+
+namespace lumen::detail {
+
+namespace {
+
+// -- limits -------------------------------------------------------------------
+
+/// Largest Data or List a Cap'n Proto message can hold (29-bit counts).
+constexpr std::size_t max_elements = (std::size_t{1} << 29) - 1;
+
+/// Deepest pointer nesting accepted; TaskSpec needs 4.
+constexpr int nesting_limit = 64;
+
+// -- ids ----------------------------------------------------------------------
+
+void write_id(wire::TaskId::Builder out, const task_id& id) {
+  out.setHi(id.hi);
+  out.setLo(id.lo);
+}
+
+void write_id(wire::ObjectId::Builder out, const object_id& id) {
+  write_id(out.initTask(), id.task);
+  out.setIndex(id.index);
+}
+
+task_id read_id(wire::TaskId::Reader in) {
+  task_id result;
+  result.hi = in.getHi();
+  result.lo = in.getLo();
+  return result;
+}
+
+object_id read_id(wire::ObjectId::Reader in) {
+  object_id result;
+  result.task = read_id(in.getTask());
+  result.index = in.getIndex();
+  return result;
+}
+
+// -- encoding helpers ---------------------------------------------------------
+
+/// Narrows a container size to a Cap'n Proto element count.
+unsigned int element_count(std::size_t n, const char* what) {
+  if (n > max_elements)
+    throw lumen::error("encode: " + std::string{what} + " has " +
+                       std::to_string(n) + " elements, at most " +
+                       std::to_string(max_elements) + " fit");
+  return static_cast<unsigned int>(n);
+}
+
+kj::StringPtr text(const std::string& str) {
+  return kj::StringPtr(str.c_str(), str.size());
+}
+
+/// Words a Text of `n` bytes takes (NUL included).
+std::size_t text_words(std::size_t n) {
+  return (n + 8) / 8;
+}
+
+/// Upper estimate of the words `spec` takes, so that the builder's first
+/// segment usually holds the whole message (one allocation, one segment).
+std::size_t estimate_words(const task_spec& spec) {
+  std::size_t words = 32 + text_words(spec.function.size()) +
+                      text_words(spec.options.name.size());
+  for (const auto& arg : spec.args) {
+    words += 8;
+    if (arg.value)
+      words += arg.value->bytes.size() / 8 + 1 + 4 * arg.value->refs.size();
+  }
+  for (const auto& [name, amount] : spec.options.resources)
+    words += 3 + text_words(name.size());
+  return words;
+}
+
+/// Writes `builder` as one flat message into a fresh buffer.
+byte_buffer flatten(capnp::MessageBuilder& builder) {
+  auto bytes =
+    capnp::computeSerializedSizeInWords(builder) * sizeof(capnp::word);
+  byte_buffer result{bytes};
+  auto* out = reinterpret_cast<kj::byte*>(result.grow(bytes));
+  kj::ArrayOutputStream stream{kj::arrayPtr(out, bytes)};
+  capnp::writeMessage(stream, builder);
+  return result;
+}
+
+void encode_arg(wire::Arg::Builder out, const task_arg& arg, std::size_t i) {
+  auto where = "encode_task_spec: args[" + std::to_string(i) + "] ";
+  if (arg.value && arg.ref)
+    throw std::invalid_argument(where + "has both a value and a ref");
+  if (arg.ref) {
+    write_id(out.initRef(), arg.ref.id());
+    return;
+  }
+  if (!arg.value)
+    throw std::invalid_argument(where + "has neither a value nor a ref");
+  const auto& obj = *arg.value;
+  if (obj.error)
+    throw std::invalid_argument(where + "is an error object; pass it by ref");
+  auto value = out.initValue();
+  auto bytes = value.initBytes(element_count(obj.bytes.size(), "value"));
+  if (!obj.bytes.empty())
+    std::memcpy(bytes.begin(), obj.bytes.data(), obj.bytes.size());
+  auto refs = value.initNestedRefs(element_count(obj.refs.size(), "refs"));
+  for (std::size_t j = 0; j < obj.refs.size(); ++j)
+    write_id(refs[static_cast<unsigned int>(j)], obj.refs[j].id());
+}
+
+// -- decoding helpers ---------------------------------------------------------
+
+[[noreturn]] void fail(const char* what, const std::string& why) {
+  throw decode_error(std::string{what} + ": " + why);
+}
+
+std::string to_std(kj::StringPtr in) {
+  return std::string(in.cStr(), in.size());
+}
+
+std::string num(double x) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%g", x);
+  return buf;
+}
+
+/// Checks the framing of `data`, reads it as one message and calls
+/// `f(reader)`. Cap'n Proto's structural errors become decode_error.
+template <class F>
+auto with_message(const char* what, const char* data, std::size_t size, F f) {
+  constexpr auto word_size = sizeof(capnp::word);
+  if (size == 0)
+    fail(what, "empty input");
+  if (data == nullptr)
+    fail(what, "no input");
+  if (size % word_size != 0)
+    fail(what, "size " + std::to_string(size) + " is not a multiple of 8");
+  auto num_words = size / word_size;
+  // Cap'n Proto reads words in place; copy input that is not word aligned.
+  kj::Array<capnp::word> copy;
+  const capnp::word* words;
+  if (reinterpret_cast<std::uintptr_t>(data) % alignof(capnp::word) == 0) {
+    words = reinterpret_cast<const capnp::word*>(data);
+  } else {
+    copy = kj::heapArray<capnp::word>(num_words);
+    std::memcpy(copy.begin(), data, size);
+    words = copy.begin();
+  }
+  capnp::ReaderOptions options;
+  // A valid message reads each of its words about once; the factor leaves
+  // room and still bounds an amplifying message to linear work.
+  options.traversalLimitInWords = 2 * num_words + 64;
+  options.nestingLimit = nesting_limit;
+  try {
+    capnp::FlatArrayMessageReader reader{kj::arrayPtr(words, num_words),
+                                         options};
+    if (reader.getEnd() != words + num_words)
+      fail(what, "trailing bytes after the message");
+    return f(reader);
+  } catch (const kj::Exception& e) {
+    fail(what, to_std(e.getDescription()));
+  }
+}
+
+/// An argument as read from the wire, before its refs are resolved.
+struct parsed_arg {
+  bool is_ref = false;
+  object_id ref;
+  byte_buffer bytes;
+  std::vector<object_id> nested;
+};
+
+/// Reads the spec except its arguments, which go to `args`.
+task_spec read_spec(const char* what, wire::TaskSpec::Reader in,
+                    std::vector<parsed_arg>& args) {
+  task_spec spec;
+  spec.id = read_id(in.getId());
+  spec.parent = read_id(in.getParent());
+  spec.depth = in.getDepth();
+  spec.function = to_std(in.getFunction());
+  if (spec.function.empty())
+    fail(what, "function is empty");
+  spec.options.name = to_std(in.getName());
+  spec.options.num_cpus = in.getNumCpus();
+  if (!std::isfinite(spec.options.num_cpus) || spec.options.num_cpus < 0)
+    fail(what, "numCpus is " + num(spec.options.num_cpus) +
+                 ", must be finite and >= 0");
+  auto resources = in.getResources();
+  for (unsigned int i = 0; i < resources.size(); ++i) {
+    auto resource = resources[i];
+    auto field = "resources[" + std::to_string(i) + "]";
+    auto name = to_std(resource.getName());
+    if (name.empty())
+      fail(what, field + ".name is empty");
+    auto amount = resource.getAmount();
+    if (!std::isfinite(amount) || amount < 0)
+      fail(what,
+           field + ".amount is " + num(amount) + ", must be finite and >= 0");
+    if (!spec.options.resources.emplace(std::move(name), amount).second)
+      fail(what, field + ".name repeats '" + to_std(resource.getName()) + "'");
+  }
+  spec.options.max_retries = in.getMaxRetries();
+  spec.return_id = read_id(in.getReturnId());
+  spec.attempt = in.getAttempt();
+  auto wire_args = in.getArgs();
+  args.resize(wire_args.size());
+  for (unsigned int i = 0; i < wire_args.size(); ++i) {
+    auto arg = wire_args[i];
+    auto& out = args[i];
+    switch (arg.which()) {
+    case wire::Arg::REF:
+      out.is_ref = true;
+      out.ref = read_id(arg.getRef());
+      break;
+    case wire::Arg::VALUE: {
+      auto value = arg.getValue();
+      auto bytes = value.getBytes();
+      out.bytes.append(bytes.begin(), bytes.size());
+      auto nested = value.getNestedRefs();
+      out.nested.reserve(nested.size());
+      for (auto id : nested)
+        out.nested.push_back(read_id(id));
+      break;
+    }
+    default:
+      fail(what, "args[" + std::to_string(i) + "] has unknown kind " +
+                   std::to_string(static_cast<unsigned>(arg.which())));
+    }
+  }
+  return spec;
+}
+
+ref_ptr resolve_checked(const char* what, const ref_resolver& resolve,
+                        const object_id& id, const std::string& field) {
+  auto result = resolve(id);
+  if (!result)
+    fail(what, field + ": no reference for object " + id.to_string());
+  return result;
+}
+
+/// True if `kind` names an error_kind. A switch without default, so that
+/// -Wswitch flags this function when error_kind grows.
+bool known_kind(std::uint8_t kind) {
+  switch (static_cast<error_kind>(kind)) {
+  case error_kind::task_failed:
+  case error_kind::function_not_found:
+  case error_kind::type_mismatch:
+  case error_kind::object_lost:
+  case error_kind::store_full:
+  case error_kind::actor_died:
+  case error_kind::actor_creation:
+  case error_kind::runtime_error:
+    return true;
+  }
+  return false;
+}
+
+} // namespace
+
+// -- task specs ---------------------------------------------------------------
+
+byte_buffer encode_task_spec(const task_spec& spec) {
+  try {
+    auto first_segment = element_count(estimate_words(spec), "spec");
+    capnp::MallocMessageBuilder builder{first_segment};
+    auto out = builder.initRoot<wire::TaskSpec>();
+    write_id(out.initId(), spec.id);
+    write_id(out.initParent(), spec.parent);
+    out.setDepth(spec.depth);
+    out.setFunction(text(spec.function));
+    out.setName(text(spec.options.name));
+    auto args = out.initArgs(element_count(spec.args.size(), "args"));
+    for (std::size_t i = 0; i < spec.args.size(); ++i)
+      encode_arg(args[static_cast<unsigned int>(i)], spec.args[i], i);
+    out.setNumCpus(spec.options.num_cpus);
+    auto resources = out.initResources(
+      element_count(spec.options.resources.size(), "resources"));
+    unsigned int i = 0;
+    for (const auto& [name, amount] : spec.options.resources) {
+      auto resource = resources[i++];
+      resource.setName(text(name));
+      resource.setAmount(amount);
+    }
+    out.setMaxRetries(static_cast<std::int32_t>(spec.options.max_retries));
+    write_id(out.initReturnId(), spec.return_id);
+    out.setAttempt(spec.attempt);
+    return flatten(builder);
+  } catch (const kj::Exception& e) {
+    throw lumen::error("encode_task_spec: " + to_std(e.getDescription()));
+  }
+}
+
+task_spec decode_task_spec(const char* data, std::size_t size,
+                           const ref_resolver& resolve) {
+  constexpr const char* what = "decode_task_spec";
+  std::vector<parsed_arg> parsed;
+  auto spec = with_message(what, data, size, [&](auto& reader) {
+    return read_spec(what, reader.template getRoot<wire::TaskSpec>(), parsed);
+  });
+  spec.args.reserve(parsed.size());
+  for (std::size_t i = 0; i < parsed.size(); ++i) {
+    auto& in = parsed[i];
+    auto field = "args[" + std::to_string(i) + "]";
+    task_arg arg;
+    if (in.is_ref) {
+      arg.ref = resolve_checked(what, resolve, in.ref, field + ".ref");
+    } else {
+      auto obj = std::make_shared<object_data>();
+      obj->bytes = std::move(in.bytes);
+      obj->refs.reserve(in.nested.size());
+      for (std::size_t j = 0; j < in.nested.size(); ++j)
+        obj->refs.push_back(
+          resolve_checked(what, resolve, in.nested[j],
+                          field + ".nestedRefs[" + std::to_string(j) + "]"));
+      arg.value = std::move(obj);
+    }
+    spec.args.push_back(std::move(arg));
+  }
+  return spec;
+}
+
+// -- error infos --------------------------------------------------------------
+
+byte_buffer encode_error_info(const error_info& info) {
+  try {
+    auto first_segment = element_count(8 + text_words(info.type_name.size()) +
+                                         text_words(info.message.size()) +
+                                         text_words(info.task_name.size()),
+                                       "error_info");
+    capnp::MallocMessageBuilder builder{first_segment};
+    auto out = builder.initRoot<wire::ErrorInfo>();
+    out.setKind(static_cast<std::uint8_t>(info.kind));
+    out.setTypeName(text(info.type_name));
+    out.setMessage(text(info.message));
+    out.setTaskName(text(info.task_name));
+    return flatten(builder);
+  } catch (const kj::Exception& e) {
+    throw lumen::error("encode_error_info: " + to_std(e.getDescription()));
+  }
+}
+
+error_info decode_error_info(const char* data, std::size_t size) {
+  constexpr const char* what = "decode_error_info";
+  return with_message(what, data, size, [&](auto& reader) {
+    auto in = reader.template getRoot<wire::ErrorInfo>();
+    auto kind = in.getKind();
+    if (!known_kind(kind))
+      fail(what, "kind " + std::to_string(kind) + " is no error_kind");
+    error_info result;
+    result.kind = static_cast<error_kind>(kind);
+    result.type_name = to_std(in.getTypeName());
+    result.message = to_std(in.getMessage());
+    result.task_name = to_std(in.getTaskName());
+    return result;
+  });
+}
+
+} // namespace lumen::detail

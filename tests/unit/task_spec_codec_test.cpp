@@ -1,0 +1,511 @@
+// Unit tests of the task spec / error info wire codec
+// (src/wire/task_spec_codec.hpp): round trips, and rejection of malformed or
+// invalid input with decode_error, never a crash.
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <memory>
+#include <random>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <capnp/any.h>
+#include <capnp/message.h>
+#include <capnp/serialize.h>
+#include <kj/array.h>
+
+#include "lumen/error.hpp"
+#include "lumen/wire/task_spec.capnp.h"
+#include "wire/task_spec_codec.hpp"
+
+using namespace lumen;
+using namespace lumen::detail;
+
+namespace {
+
+// -- counted references for the resolver ----------------------------------
+
+/// Number of ref_headers alive; every test ends with none.
+std::atomic<int> live_headers{0};
+
+void delete_header(ref_header* h) noexcept {
+  --live_headers;
+  delete h;
+}
+
+ref_ptr make_ref(const object_id& id) {
+  auto* h = new ref_header;
+  h->id = id;
+  h->on_zero = delete_header;
+  ++live_headers;
+  return ref_ptr::adopt(h);
+}
+
+/// A resolver that makes a fresh reference and records each id it saw.
+struct recording_resolver {
+  std::vector<object_id> seen;
+
+  ref_resolver fn() {
+    return [this](const object_id& id) {
+      seen.push_back(id);
+      return make_ref(id);
+    };
+  }
+};
+
+/// Checks at scope exit that the test leaked no reference.
+struct leak_check {
+  ~leak_check() {
+    CHECK(live_headers.load() == 0);
+  }
+};
+
+// -- sample values ----------------------------------------------------------
+
+object_id oid(std::uint64_t hi, std::uint64_t lo, std::uint32_t index) {
+  object_id result;
+  result.task.hi = hi;
+  result.task.lo = lo;
+  result.index = index;
+  return result;
+}
+
+task_arg value_arg(std::string bytes, std::vector<object_id> nested) {
+  auto obj = std::make_shared<object_data>();
+  obj->bytes.append(bytes.data(), bytes.size());
+  for (const auto& id : nested)
+    obj->refs.push_back(make_ref(id));
+  task_arg result;
+  result.value = std::move(obj);
+  return result;
+}
+
+task_arg ref_arg(const object_id& id) {
+  task_arg result;
+  result.ref = make_ref(id);
+  return result;
+}
+
+/// A spec that sets every field to something other than its default.
+task_spec sample_spec() {
+  task_spec spec;
+  spec.id.hi = 0x0123456789abcdefull;
+  spec.id.lo = 0xfedcba9876543210ull;
+  spec.parent.hi = 0xffffffffffffffffull;
+  spec.parent.lo = 7;
+  spec.depth = 3;
+  spec.function = "ml::train_step";
+  // Fingerprint-like prefix with zero and high bytes, then a payload.
+  spec.args.push_back(
+    value_arg(std::string("\x01\x00\xff\x80zzzz", 8) + "payload bytes",
+              {oid(1, 2, 1), oid(3, 4, 5 | object_id::put_flag)}));
+  spec.args.push_back(ref_arg(oid(9, 8, 2)));
+  spec.args.push_back(value_arg("", {}));
+  spec.args.push_back(value_arg(std::string(1000, 'x'), {oid(5, 6, 7)}));
+  spec.options.num_cpus = 0.5;
+  spec.options.resources = {{"GPU", 1.0}, {"memory", 2.5e9}, {"tpu", 0.25}};
+  spec.options.max_retries = -1;
+  spec.options.name = "train step";
+  spec.return_id = oid(0x0123456789abcdefull, 0xfedcba9876543210ull, 1);
+  spec.attempt = 2;
+  return spec;
+}
+
+std::vector<object_id> ids_of(const std::vector<ref_ptr>& refs) {
+  std::vector<object_id> result;
+  for (const auto& r : refs)
+    result.push_back(r.id());
+  return result;
+}
+
+std::string bytes_of(const byte_buffer& buf) {
+  return std::string(buf.data(), buf.size());
+}
+
+void check_equal(const task_spec& x, const task_spec& y) {
+  CHECK(x.id == y.id);
+  CHECK(x.parent == y.parent);
+  CHECK(x.depth == y.depth);
+  CHECK(x.function == y.function);
+  CHECK(x.options.num_cpus == y.options.num_cpus);
+  CHECK(x.options.resources == y.options.resources);
+  CHECK(x.options.max_retries == y.options.max_retries);
+  CHECK(x.options.name == y.options.name);
+  CHECK(x.return_id == y.return_id);
+  CHECK(x.attempt == y.attempt);
+  REQUIRE(x.args.size() == y.args.size());
+  for (std::size_t i = 0; i < x.args.size(); ++i) {
+    INFO("argument " << i);
+    const auto& a = x.args[i];
+    const auto& b = y.args[i];
+    REQUIRE(static_cast<bool>(a.value) == static_cast<bool>(b.value));
+    REQUIRE(static_cast<bool>(a.ref) == static_cast<bool>(b.ref));
+    if (a.ref)
+      CHECK(a.ref.id() == b.ref.id());
+    if (a.value) {
+      CHECK(bytes_of(a.value->bytes) == bytes_of(b.value->bytes));
+      CHECK(ids_of(a.value->refs) == ids_of(b.value->refs));
+      CHECK(a.value->error == nullptr);
+      CHECK(b.value->error == nullptr);
+    }
+  }
+}
+
+/// Decodes with a resolver that must never be called.
+task_spec decode_unresolved(const char* data, std::size_t size) {
+  return decode_task_spec(data, size, [](const object_id&) -> ref_ptr {
+    FAIL("resolver called for a rejected message");
+    return {};
+  });
+}
+
+/// Requires that decoding `buf` throws decode_error mentioning `field`.
+void require_rejected(const byte_buffer& buf, const std::string& field) {
+  try {
+    decode_unresolved(buf.data(), buf.size());
+    FAIL("decoded an invalid spec");
+  } catch (const decode_error& e) {
+    CHECK_THAT(e.what(), Catch::Contains(field));
+  }
+}
+
+/// Decodes `bytes` (copied into an exactly sized heap block, so that
+/// sanitizers see any over-read) and requires decode_error.
+template <class Decode>
+void require_decode_error(const std::vector<char>& bytes, Decode decode) {
+  auto copy = std::make_unique<char[]>(bytes.size());
+  if (!bytes.empty())
+    std::memcpy(copy.get(), bytes.data(), bytes.size());
+  CHECK_THROWS_AS(decode(copy.get(), bytes.size()), decode_error);
+}
+
+std::vector<char> prefix(const byte_buffer& buf, std::size_t n) {
+  return std::vector<char>(buf.data(), buf.data() + n);
+}
+
+} // namespace
+
+// -- round trips --------------------------------------------------------------
+
+TEST_CASE("task spec round trip keeps every field", "[wire]") {
+  leak_check leaks;
+  auto spec = sample_spec();
+  auto buf = encode_task_spec(spec);
+  CHECK(buf.size() % 8 == 0);
+  recording_resolver resolver;
+  auto decoded = decode_task_spec(buf.data(), buf.size(), resolver.fn());
+  check_equal(spec, decoded);
+  // Ref args and nested refs are resolved in message order.
+  std::vector<object_id> expected{oid(1, 2, 1),
+                                  oid(3, 4, 5 | object_id::put_flag),
+                                  oid(9, 8, 2), oid(5, 6, 7)};
+  CHECK(resolver.seen == expected);
+  // Resolved references are the ones the resolver made, held once each.
+  CHECK(decoded.args[1].ref->count.load() == 1);
+  CHECK(decoded.args[0].value->refs[0]->count.load() == 1);
+}
+
+TEST_CASE("task spec encoding is deterministic", "[wire]") {
+  leak_check leaks;
+  auto spec = sample_spec();
+  CHECK(bytes_of(encode_task_spec(spec)) == bytes_of(encode_task_spec(spec)));
+}
+
+TEST_CASE("default task spec round trips", "[wire]") {
+  leak_check leaks;
+  task_spec spec;
+  spec.function = "f";
+  auto buf = encode_task_spec(spec);
+  recording_resolver resolver;
+  auto decoded = decode_task_spec(buf.data(), buf.size(), resolver.fn());
+  check_equal(spec, decoded);
+  CHECK(resolver.seen.empty());
+}
+
+TEST_CASE("task spec decodes from unaligned memory", "[wire]") {
+  leak_check leaks;
+  auto spec = sample_spec();
+  auto buf = encode_task_spec(spec);
+  std::vector<char> storage(buf.size() + 8);
+  for (std::size_t offset = 1; offset < 8; ++offset) {
+    std::memcpy(storage.data() + offset, buf.data(), buf.size());
+    recording_resolver resolver;
+    auto decoded =
+      decode_task_spec(storage.data() + offset, buf.size(), resolver.fn());
+    check_equal(spec, decoded);
+  }
+}
+
+TEST_CASE("error info round trip for every kind", "[wire]") {
+  for (auto kind : {error_kind::task_failed, error_kind::function_not_found,
+                    error_kind::type_mismatch, error_kind::object_lost,
+                    error_kind::store_full, error_kind::actor_died,
+                    error_kind::actor_creation, error_kind::runtime_error}) {
+    error_info info;
+    info.kind = kind;
+    info.type_name = "std::out_of_range";
+    info.message = std::string("index 3 >= size 2\0tail", 22);
+    info.task_name = "lookup";
+    auto buf = encode_error_info(info);
+    auto decoded = decode_error_info(buf.data(), buf.size());
+    CHECK(decoded.kind == info.kind);
+    CHECK(decoded.type_name == info.type_name);
+    CHECK(decoded.message == info.message);
+    CHECK(decoded.task_name == info.task_name);
+  }
+}
+
+// -- encoding preconditions
+// -----------------------------------------------------
+
+TEST_CASE("encoding rejects malformed arguments", "[wire]") {
+  leak_check leaks;
+  task_spec spec;
+  spec.function = "f";
+  spec.args.emplace_back();
+  CHECK_THROWS_AS(encode_task_spec(spec), std::invalid_argument);
+  spec.args[0] = value_arg("x", {});
+  spec.args[0].ref = make_ref(oid(1, 1, 1));
+  CHECK_THROWS_AS(encode_task_spec(spec), std::invalid_argument);
+  auto obj = std::make_shared<object_data>();
+  obj->error = std::make_shared<error_info>();
+  spec.args[0] = task_arg{};
+  spec.args[0].value = obj;
+  CHECK_THROWS_AS(encode_task_spec(spec), std::invalid_argument);
+}
+
+// -- malformed input ----------------------------------------------------------
+
+TEST_CASE("random bytes are rejected", "[wire]") {
+  leak_check leaks;
+  std::mt19937_64 rng{20240611};
+  std::uniform_int_distribution<int> byte{0, 255};
+  std::uniform_int_distribution<std::size_t> words{0, 64};
+  for (int i = 0; i < 1000; ++i) {
+    std::vector<char> bytes(words(rng) * 8);
+    for (auto& b : bytes)
+      b = static_cast<char>(byte(rng));
+    require_decode_error(bytes, [](const char* p, std::size_t n) {
+      return decode_unresolved(p, n);
+    });
+    require_decode_error(bytes, [](const char* p, std::size_t n) {
+      return decode_error_info(p, n);
+    });
+  }
+}
+
+TEST_CASE("random bytes behind a valid segment table never crash", "[wire]") {
+  // Gets past the framing, so Cap'n Proto's pointer checks and ours run.
+  leak_check leaks;
+  std::mt19937_64 rng{42};
+  std::uniform_int_distribution<int> byte{0, 255};
+  std::uniform_int_distribution<std::uint32_t> words{1, 64};
+  for (int i = 0; i < 1000; ++i) {
+    auto n = words(rng);
+    std::vector<char> bytes((n + 1) * 8);
+    for (auto& b : bytes)
+      b = static_cast<char>(byte(rng));
+    std::uint32_t header[2] = {0, n}; // one segment of n words
+    std::memcpy(bytes.data(), header, sizeof(header));
+    auto copy = std::make_unique<char[]>(bytes.size());
+    std::memcpy(copy.get(), bytes.data(), bytes.size());
+    try {
+      recording_resolver resolver;
+      decode_task_spec(copy.get(), bytes.size(), resolver.fn());
+    } catch (const decode_error&) {
+      // expected for nearly all inputs
+    }
+    try {
+      decode_error_info(copy.get(), bytes.size());
+    } catch (const decode_error&) {
+      // expected for most inputs
+    }
+  }
+}
+
+TEST_CASE("flipped bytes in a valid message never crash", "[wire]") {
+  leak_check leaks;
+  auto buf = encode_task_spec(sample_spec());
+  std::mt19937_64 rng{7};
+  std::uniform_int_distribution<std::size_t> pos{0, buf.size() - 1};
+  std::uniform_int_distribution<int> byte{0, 255};
+  for (int i = 0; i < 1000; ++i) {
+    std::vector<char> bytes(buf.data(), buf.data() + buf.size());
+    for (int j = 0; j < 3; ++j)
+      bytes[pos(rng)] = static_cast<char>(byte(rng));
+    try {
+      recording_resolver resolver;
+      decode_task_spec(bytes.data(), bytes.size(), resolver.fn());
+    } catch (const decode_error&) {
+      // either outcome is fine, as long as it is one of the two
+    }
+  }
+}
+
+TEST_CASE("every truncation of a valid message is rejected", "[wire]") {
+  leak_check leaks;
+  auto buf = encode_task_spec(sample_spec());
+  for (std::size_t n = 0; n < buf.size(); ++n) {
+    INFO("size " << n << " of " << buf.size());
+    require_decode_error(prefix(buf, n), [](const char* p, std::size_t k) {
+      return decode_unresolved(p, k);
+    });
+  }
+  error_info info;
+  info.message = "boom";
+  auto err = encode_error_info(info);
+  for (std::size_t n = 0; n < err.size(); ++n) {
+    INFO("size " << n << " of " << err.size());
+    require_decode_error(prefix(err, n), [](const char* p, std::size_t k) {
+      return decode_error_info(p, k);
+    });
+  }
+}
+
+TEST_CASE("a size that is not a multiple of 8 is rejected", "[wire]") {
+  leak_check leaks;
+  auto buf = encode_task_spec(sample_spec());
+  for (std::size_t extra = 1; extra < 8; ++extra) {
+    auto bytes = prefix(buf, buf.size());
+    bytes.resize(bytes.size() + extra, '\0');
+    require_decode_error(bytes, [](const char* p, std::size_t n) {
+      return decode_unresolved(p, n);
+    });
+  }
+  CHECK_THROWS_AS(decode_unresolved(nullptr, 0), decode_error);
+}
+
+TEST_CASE("trailing words after a message are rejected", "[wire]") {
+  leak_check leaks;
+  auto buf = encode_task_spec(sample_spec());
+  auto bytes = prefix(buf, buf.size());
+  bytes.resize(bytes.size() + 8, '\0');
+  require_decode_error(bytes, [](const char* p, std::size_t n) {
+    return decode_unresolved(p, n);
+  });
+}
+
+// -- invalid specs
+// --------------------------------------------------------------
+
+TEST_CASE("invalid field values are rejected by name", "[wire]") {
+  leak_check leaks;
+  constexpr auto nan = std::numeric_limits<double>::quiet_NaN();
+  constexpr auto inf = std::numeric_limits<double>::infinity();
+  SECTION("empty function name") {
+    auto spec = sample_spec();
+    spec.function.clear();
+    require_rejected(encode_task_spec(spec), "function");
+  }
+  SECTION("negative numCpus") {
+    auto spec = sample_spec();
+    spec.options.num_cpus = -1;
+    require_rejected(encode_task_spec(spec), "numCpus");
+  }
+  SECTION("NaN or infinite numCpus") {
+    auto spec = sample_spec();
+    spec.options.num_cpus = nan;
+    require_rejected(encode_task_spec(spec), "numCpus");
+    spec.options.num_cpus = inf;
+    require_rejected(encode_task_spec(spec), "numCpus");
+  }
+  SECTION("NaN resource amount") {
+    auto spec = sample_spec();
+    spec.options.resources["GPU"] = nan;
+    require_rejected(encode_task_spec(spec), "resources[0].amount");
+  }
+  SECTION("negative or infinite resource amount") {
+    auto spec = sample_spec();
+    spec.options.resources["tpu"] = -0.5;
+    require_rejected(encode_task_spec(spec), "resources[2].amount");
+    spec.options.resources["tpu"] = inf;
+    require_rejected(encode_task_spec(spec), "resources[2].amount");
+  }
+  SECTION("empty resource name") {
+    auto spec = sample_spec();
+    spec.options.resources[""] = 1;
+    require_rejected(encode_task_spec(spec), "resources[0].name");
+  }
+}
+
+namespace {
+
+/// Re-encodes `buf` after `edit` changed its TaskSpec with the raw API.
+template <class Edit>
+byte_buffer edit_spec(const byte_buffer& buf, Edit edit) {
+  auto words = kj::heapArray<capnp::word>(buf.size() / 8);
+  std::memcpy(words.begin(), buf.data(), buf.size());
+  capnp::FlatArrayMessageReader reader{words};
+  capnp::MallocMessageBuilder builder;
+  builder.setRoot(reader.getRoot<lumen::wire::TaskSpec>());
+  edit(builder.getRoot<lumen::wire::TaskSpec>());
+  auto flat = capnp::messageToFlatArray(builder);
+  byte_buffer result;
+  result.append(flat.asBytes().begin(), flat.asBytes().size());
+  return result;
+}
+
+} // namespace
+
+TEST_CASE("an unknown kind of argument is rejected", "[wire]") {
+  leak_check leaks;
+  auto buf = encode_task_spec(sample_spec());
+  auto edited = edit_spec(buf, [](lumen::wire::TaskSpec::Builder spec) {
+    capnp::AnyStruct::Builder arg = spec.getArgs()[1];
+    arg.getDataSection()[0] = kj::byte{2}; // union tag: no such member
+  });
+  require_rejected(edited, "args[1]");
+}
+
+TEST_CASE("duplicate resource names are rejected", "[wire]") {
+  leak_check leaks;
+  auto buf = encode_task_spec(sample_spec());
+  auto edited = edit_spec(buf, [](lumen::wire::TaskSpec::Builder spec) {
+    spec.getResources()[1].setName("GPU");
+  });
+  require_rejected(edited, "resources[1].name");
+}
+
+TEST_CASE("an unknown error kind is rejected", "[wire]") {
+  error_info info;
+  info.kind = static_cast<error_kind>(200);
+  auto buf = encode_error_info(info);
+  CHECK_THROWS_AS(decode_error_info(buf.data(), buf.size()), decode_error);
+  info.kind = static_cast<error_kind>(
+    static_cast<std::uint8_t>(error_kind::runtime_error) + 1);
+  buf = encode_error_info(info);
+  CHECK_THROWS_WITH(decode_error_info(buf.data(), buf.size()),
+                    Catch::Contains("kind"));
+}
+
+// -- the resolver
+// ---------------------------------------------------------------
+
+TEST_CASE("a resolver that finds nothing is a decode error", "[wire]") {
+  leak_check leaks;
+  auto buf = encode_task_spec(sample_spec());
+  int calls = 0;
+  CHECK_THROWS_WITH(decode_task_spec(buf.data(), buf.size(),
+                                     [&](const object_id& id) {
+                                       // The second nested ref is missing.
+                                       return ++calls == 2 ? ref_ptr{}
+                                                           : make_ref(id);
+                                     }),
+                    Catch::Contains("args[0].nestedRefs[1]"));
+}
+
+TEST_CASE("exceptions of the resolver propagate", "[wire]") {
+  leak_check leaks;
+  auto buf = encode_task_spec(sample_spec());
+  CHECK_THROWS_AS(decode_task_spec(buf.data(), buf.size(),
+                                   [](const object_id&) -> ref_ptr {
+                                     throw object_lost_error("gone");
+                                   }),
+                  object_lost_error);
+}
