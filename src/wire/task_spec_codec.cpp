@@ -9,6 +9,7 @@
 // a rejected message never calls the resolver.
 #include "wire/task_spec_codec.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -37,7 +38,7 @@ namespace {
 /// Largest Data or List a Cap'n Proto message can hold (29-bit counts).
 constexpr std::size_t max_elements = (std::size_t{1} << 29) - 1;
 
-/// Deepest pointer nesting accepted; TaskSpec needs 4.
+/// Deepest pointer nesting accepted; a TaskSpec nests 6 levels deep.
 constexpr int nesting_limit = 64;
 
 // -- ids ----------------------------------------------------------------------
@@ -287,8 +288,10 @@ bool known_kind(std::uint8_t kind) {
 
 byte_buffer encode_task_spec(const task_spec& spec) {
   try {
-    auto first_segment = element_count(estimate_words(spec), "spec");
-    capnp::MallocMessageBuilder builder{first_segment};
+    // Oversized specs fail below, on the field that does not fit.
+    auto first_segment = std::min(estimate_words(spec), max_elements);
+    capnp::MallocMessageBuilder builder{
+      static_cast<unsigned int>(first_segment)};
     auto out = builder.initRoot<wire::TaskSpec>();
     write_id(out.initId(), spec.id);
     write_id(out.initParent(), spec.parent);
@@ -349,11 +352,11 @@ task_spec decode_task_spec(const char* data, std::size_t size,
 
 byte_buffer encode_error_info(const error_info& info) {
   try {
-    auto first_segment = element_count(8 + text_words(info.type_name.size()) +
-                                         text_words(info.message.size()) +
-                                         text_words(info.task_name.size()),
-                                       "error_info");
-    capnp::MallocMessageBuilder builder{first_segment};
+    auto words = 8 + text_words(info.type_name.size()) +
+                 text_words(info.message.size()) +
+                 text_words(info.task_name.size());
+    capnp::MallocMessageBuilder builder{
+      static_cast<unsigned int>(std::min(words, max_elements))};
     auto out = builder.initRoot<wire::ErrorInfo>();
     out.setKind(static_cast<std::uint8_t>(info.kind));
     out.setTypeName(text(info.type_name));

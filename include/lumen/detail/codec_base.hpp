@@ -76,10 +76,6 @@ struct min_encoded_size<T, std::void_t<decltype(codec<T>::min_encoded_size)>>
 template <class T>
 constexpr std::size_t min_encoded_size_v = min_encoded_size<T>::value;
 
-/// Most elements a container of zero-size elements (e.g. `std::tuple<>`) may
-/// claim to hold: their count cannot be checked against the input size.
-constexpr std::size_t max_empty_elements = std::size_t{1} << 24;
-
 /// Estimated bytes of a default value's encoding, when its codec gives no
 /// `size_hint`: one buffer growth step of `byte_buffer`, minus a fingerprint.
 constexpr std::size_t default_size_hint = 56;
@@ -126,17 +122,40 @@ std::size_t encoded_size_hint(const T& x) {
 
 /// Reads the element count of a container of `T`, checked against the
 /// remaining input so that a corrupt count cannot cause a huge allocation.
+/// Every element takes at least one byte (see `encode_element`).
 template <class T>
 std::size_t read_count(reader& r) {
   constexpr auto min_size = min_encoded_size_v<T>;
-  if constexpr (min_size > 0) {
-    return r.read_size(min_size);
+  return r.read_size(min_size > 0 ? min_size : 1);
+}
+
+/// Runs `encode`, which writes one element of a container; if the element
+/// may encode to nothing (`MinSize` is 0) and did, appends a zero byte, so
+/// that every element takes at least one byte and counts stay checkable.
+template <std::size_t MinSize, class F>
+void encode_element(writer& w, F&& encode) {
+  if constexpr (MinSize > 0) {
+    encode();
   } else {
-    auto n = r.read_size(0);
-    if (n > max_empty_elements)
-      throw decode_error("lumen: count " + std::to_string(n)
-                         + " of zero-size elements exceeds the limit");
-    return n;
+    auto before = w.size();
+    encode();
+    if (w.size() == before)
+      w.write_pod(std::uint8_t{0});
+  }
+}
+
+/// Runs `decode`, which reads one element written by `encode_element`, and
+/// returns its result.
+template <std::size_t MinSize, class F>
+auto decode_element(reader& r, F&& decode) {
+  if constexpr (MinSize > 0) {
+    return decode();
+  } else {
+    auto before = r.remaining();
+    auto result = decode();
+    if (r.remaining() == before && r.read_pod<std::uint8_t>() != 0)
+      throw decode_error("lumen: bad filler byte after an empty element");
+    return result;
   }
 }
 

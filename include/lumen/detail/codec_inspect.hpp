@@ -182,11 +182,10 @@ namespace lumen {
 
 /// User structs with a CAF-style `inspect` overload: their fields in the
 /// order `inspect` lists them. Decoding default-constructs the struct first.
-/// An empty struct (no data members) is assumed to encode to nothing and any
-/// other to at least one byte.
+/// Its fields may all encode to nothing, hence a minimum size of 0.
 template <class T>
 struct codec<T, std::enable_if_t<detail::use_inspect_v<T>>> {
-  static constexpr std::size_t min_encoded_size = std::is_empty_v<T> ? 0 : 1;
+  static constexpr std::size_t min_encoded_size = 0;
 
   static void encode(detail::writer& w, const T& x) {
     detail::encode_inspector f{w};

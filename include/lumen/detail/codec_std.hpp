@@ -60,9 +60,18 @@ constexpr std::size_t bulk_size_hint(std::size_t n) noexcept {
 /// Encodes a count and then every element of a range.
 template <class Range>
 void encode_elements(writer& w, const Range& xs) {
+  using value_type = typename Range::value_type;
   w.write_size(xs.size());
   for (const auto& x : xs)
-    encode_value(w, x);
+    encode_element<min_encoded_size_v<value_type>>(
+      w, [&] { encode_value<value_type>(w, x); });
+}
+
+/// Decodes one element written by `encode_elements`.
+template <class T>
+T decode_one(reader& r) {
+  return decode_element<min_encoded_size_v<T>>(
+    r, [&r] { return decode_value<T>(r); });
 }
 
 /// Throws unless a decoded associative container kept all `n` elements.
@@ -236,7 +245,7 @@ struct codec<std::vector<T, A>, std::enable_if_t<detail::has_codec_v<T>>> {
       value_type result;
       result.reserve(n);
       for (std::size_t i = 0; i < n; ++i)
-        result.push_back(detail::decode_value<T>(r));
+        result.push_back(detail::decode_one<T>(r));
       return result;
     }
   }
@@ -301,24 +310,31 @@ struct map_codec {
 
   static constexpr std::size_t min_encoded_size = sizeof(std::uint64_t);
 
+  using pair_type = std::pair<key_type, mapped_type>;
+
+  static constexpr std::size_t min_pair_size = min_encoded_size_v<pair_type>;
+
   static void encode(writer& w, const Map& x) {
     w.write_size(x.size());
-    for (const auto& [k, v] : x) {
-      encode_value(w, k);
-      encode_value(w, v);
-    }
+    for (const auto& [k, v] : x)
+      encode_element<min_pair_size>(w, [&] {
+        encode_value(w, k);
+        encode_value(w, v);
+      });
   }
 
   static Map decode(reader& r) {
-    using pair_type = std::pair<key_type, mapped_type>;
     auto n = read_count<pair_type>(r);
     Map result;
     if constexpr (Unordered)
       result.reserve(n);
     for (std::size_t i = 0; i < n; ++i) {
-      auto k = decode_value<key_type>(r);
-      auto v = decode_value<mapped_type>(r);
-      result.emplace_hint(result.end(), std::move(k), std::move(v));
+      auto kv = decode_element<min_pair_size>(r, [&r] {
+        auto k = decode_value<key_type>(r);
+        return pair_type{std::move(k), decode_value<mapped_type>(r)};
+      });
+      result.emplace_hint(result.end(), std::move(kv.first),
+                          std::move(kv.second));
     }
     check_unique(result.size(), n);
     return result;
@@ -343,7 +359,7 @@ struct set_codec {
     if constexpr (Unordered)
       result.reserve(n);
     for (std::size_t i = 0; i < n; ++i)
-      result.emplace_hint(result.end(), decode_value<value_type>(r));
+      result.emplace_hint(result.end(), decode_one<value_type>(r));
     check_unique(result.size(), n);
     return result;
   }
