@@ -8,9 +8,38 @@
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/atom.hpp>
 
+#include <memory>
+#include <vector>
+
 #include "lumen/ids.hpp"
+#include "runtime/actor_spec.hpp"
 #include "runtime/object_table.hpp"
+#include "runtime/resources.hpp"
 #include "runtime/task_spec.hpp"
+#include "runtime/worker_pool.hpp"
+
+namespace lumen::detail {
+
+/// What an actor (or a native CAF actor) asks the node manager for: the
+/// resources it holds while it lives and its own worker threads.
+struct placement {
+  task_id owner;
+  std::string name;
+  resource_set hold;
+  /// Placed only on a node with at least one CPU in total.
+  bool needs_cpu_node = false;
+  /// Dedicated worker threads (its max_concurrency), 0 for native actors.
+  std::size_t workers = 0;
+};
+
+using placement_ptr = std::shared_ptr<const placement>;
+
+/// The dedicated workers of one actor.
+struct worker_list {
+  std::vector<worker_pool::worker*> workers;
+};
+
+} // namespace lumen::detail
 
 namespace lumen {
 
@@ -21,9 +50,19 @@ using blocked_atom = caf::atom_constant<caf::atom("blocked")>;
 using unblocked_atom = caf::atom_constant<caf::atom("unblocked")>;
 using stats_atom = caf::atom_constant<caf::atom("stats")>;
 using finished_atom = caf::atom_constant<caf::atom("finished")>;
+using place_atom = caf::atom_constant<caf::atom("place")>;
+using release_atom = caf::atom_constant<caf::atom("release")>;
+using call_atom = caf::atom_constant<caf::atom("call")>;
+using created_atom = caf::atom_constant<caf::atom("created")>;
+using kill_atom = caf::atom_constant<caf::atom("kill")>;
+using orphan_atom = caf::atom_constant<caf::atom("orphan")>;
+using retry_atom = caf::atom_constant<caf::atom("retry")>;
 
 } // namespace lumen
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(lumen::detail::task_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(lumen::task_id)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(lumen::detail::object_table::stats)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(lumen::detail::placement_ptr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(lumen::detail::worker_list)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(lumen::detail::actor_call_ptr)

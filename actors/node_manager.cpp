@@ -1,12 +1,14 @@
 // node_manager: argument tracking, dispatch and CPU hand-back.
 #include "actors/node_manager.hpp"
 
+#include <deque>
 #include <iostream>
 #include <unordered_map>
 
 #include <caf/actor_system.hpp>
 #include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
+#include <caf/typed_response_promise.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
 #include "actors/task_executor.hpp"
@@ -23,8 +25,17 @@ struct running_task {
   bool blocked = false;
 };
 
+struct pending_placement {
+  detail::placement_ptr what;
+  caf::typed_response_promise<detail::worker_list> promise;
+};
+
 struct node_manager_state {
   detail::local_scheduler sched{detail::resource_set{}};
+  /// Actors waiting for resources, first come first served.
+  std::deque<pending_placement> placements;
+  std::vector<pending_placement> infeasible_placements;
+  std::size_t actors = 0;
   detail::object_table* table = nullptr;
   detail::worker_pool* pool = nullptr;
   /// Tasks waiting for arguments, with the number still missing.
@@ -44,8 +55,39 @@ detail::resource_set cpu_part(const detail::resource_set& rs) {
   return result;
 }
 
+/// Places waiting actors while the head of the line fits.
+void place_actors(self_ptr self) {
+  auto& st = self->state;
+  while (!st.placements.empty()) {
+    auto& p = st.placements.front();
+    if (!st.sched.available().fits(p.what->hold))
+      return;
+    detail::worker_list workers;
+    for (std::size_t i = 0; i < p.what->workers; ++i) {
+      auto* w = st.pool->acquire();
+      if (w == nullptr) {
+        for (auto* x : workers.workers)
+          st.pool->release(x);
+        return;
+      }
+      workers.workers.push_back(w);
+    }
+    st.sched.force_acquire(p.what->hold);
+    ++st.actors;
+    p.promise.deliver(std::move(workers));
+    st.placements.pop_front();
+  }
+}
+
+bool feasible(const node_manager_state& st, const detail::placement& p) {
+  return st.sched.total().fits(p.hold)
+         && (!p.needs_cpu_node
+             || st.sched.total().get(detail::cpu_resource) >= 1.0);
+}
+
 void dispatch(self_ptr self) {
   auto& st = self->state;
+  place_actors(self);
   for (;;) {
     auto* worker = st.pool->acquire();
     if (worker == nullptr)
@@ -145,6 +187,32 @@ node_manager(self_ptr self, detail::resource_set total,
       --st.blocked;
       st.sched.force_acquire(cpu_part(i->second.acquired));
     },
+    [=](place_atom, detail::placement_ptr what)
+      -> caf::typed_response_promise<detail::worker_list> {
+      auto& st = self->state;
+      auto promise = self->make_response_promise<detail::worker_list>();
+      if (!feasible(st, *what)) {
+        std::cerr << "lumen: warning: actor '" << what->name << "' needs "
+                  << what->hold.to_string()
+                  << (what->needs_cpu_node ? " on a node with a CPU" : "")
+                  << " but this node has " << st.sched.total().to_string()
+                  << " in total; it stays pending\n";
+        st.infeasible_placements.push_back({std::move(what), promise});
+        return promise;
+      }
+      st.placements.push_back({std::move(what), promise});
+      dispatch(self);
+      return promise;
+    },
+    [=](release_atom, detail::placement_ptr what,
+        const detail::worker_list& workers) {
+      auto& st = self->state;
+      st.sched.release(what->hold);
+      for (auto* w : workers.workers)
+        st.pool->release(w);
+      --st.actors;
+      dispatch(self);
+    },
     [=](stats_atom) {
       auto& st = self->state;
       node_stats result;
@@ -156,6 +224,9 @@ node_manager(self_ptr self, detail::resource_set total,
       result.blocked = st.blocked;
       result.infeasible = st.sched.infeasible().size();
       result.worker_threads = st.pool->size();
+      result.actors = st.actors;
+      result.pending_actors
+        = st.placements.size() + st.infeasible_placements.size();
       return result;
     },
   };

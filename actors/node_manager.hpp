@@ -11,6 +11,10 @@
 // - (done, task_id) -> void: the executor of this task finished.
 // - (blocked, task_id) -> void: the task waits in get; release its CPU.
 // - (unblocked, task_id) -> void: the task runs again; take its CPU back.
+// - (place, placement_ptr) -> worker_list: reserve an actor's resources
+//   and dedicated workers; answered once they are free (first come, first
+//   served, before queued tasks).
+// - (release, placement_ptr, worker_list) -> void: the actor is gone.
 // - (stats) -> node_stats: resources and queue lengths.
 #pragma once
 
@@ -38,6 +42,8 @@ struct node_stats {
   std::size_t blocked = 0;
   std::size_t infeasible = 0;
   std::size_t worker_threads = 0;
+  std::size_t actors = 0;
+  std::size_t pending_actors = 0;
 };
 
 using node_manager_actor = caf::typed_actor<
@@ -45,6 +51,8 @@ using node_manager_actor = caf::typed_actor<
   caf::reacts_to<deps_atom, detail::task_ptr>,
   caf::reacts_to<done_atom, task_id>, caf::reacts_to<blocked_atom, task_id>,
   caf::reacts_to<unblocked_atom, task_id>,
+  caf::replies_to<place_atom, detail::placement_ptr>::with<detail::worker_list>,
+  caf::reacts_to<release_atom, detail::placement_ptr, detail::worker_list>,
   caf::replies_to<stats_atom>::with<node_stats>>;
 
 /// Spawns the node manager. `table` and `pool` must outlive it.

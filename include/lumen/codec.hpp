@@ -20,16 +20,19 @@
 // scalars as their bytes; `bool` and presence flags as one byte 0 or 1;
 // lengths as 64-bit integers; strings and vectors of arithmetic values as
 // length, zero padding to the element alignment (relative to the start of
-// the object) and the array; other containers as count and elements; a
+// the object) and the array; other containers as count and elements (an
+// element that encodes to nothing, such as an empty struct, is followed by
+// a zero byte, so that counts can be checked against the input size); a
 // variant as a 32-bit index and the value; a struct as its fields in the
 // order `inspect` lists them. An object is the 8-byte `type_hash<T>()`
 // fingerprint followed by one encoded value. Decoding checks every length
 // against the remaining input and throws `lumen::decode_error` on anything
-// truncated or corrupt.
+// truncated or corrupt; structs may nest at most `max_nesting_depth` deep,
+// on both sides, so that recursive types cannot overflow the stack.
 //
-// Thread safety: codecs are stateless, so any number of threads may encode
-// and decode at once, each with its own writer or reader. The type name
-// registry is internally synchronized.
+// Thread safety: codecs share no state between threads, so any number of
+// threads may encode and decode at once, each with its own writer or reader.
+// The type name registry is internally synchronized.
 #pragma once
 
 #include <cstdint>
@@ -61,8 +64,8 @@ std::string known_type_name(std::uint64_t hash);
 /// one check of a static guard.
 template <class T>
 void remember_type_once() {
-  static const bool done
-    = (remember_type_name(type_hash<T>(), type_name<T>()), true);
+  static const bool done =
+    (remember_type_name(type_hash<T>(), type_name<T>()), true);
   static_cast<void>(done);
 }
 
@@ -78,9 +81,8 @@ void remember_type_once() {
       stored_name += digits[(stored >> shift) & 0xf];
     stored_name += ')';
   }
-  throw type_mismatch_error("lumen: object holds " + stored_name
-                            + ", not the requested "
-                            + std::string{requested});
+  throw type_mismatch_error("lumen: object holds " + stored_name +
+                            ", not the requested " + std::string{requested});
 }
 
 // -- objects ------------------------------------------------------------------
@@ -113,7 +115,8 @@ inline object_data void_object() {
 /// Decodes the value of an object. Throws what `throw_error` throws if the
 /// object is an error, `type_mismatch_error` if it holds another type than
 /// `T`, and `decode_error` if its bytes are truncated, corrupt or followed by
-/// trailing bytes. `from_object<void>` only checks the fingerprint.
+/// trailing bytes; none of these is worth retrying. `from_object<void>` only
+/// checks the fingerprint.
 template <class T>
 T from_object(const object_data& obj) {
   if (obj.error)
@@ -124,18 +127,18 @@ T from_object(const object_data& obj) {
       throw_type_mismatch(stored, type_name<T>());
     if constexpr (std::is_void_v<T>) {
       if (!r.at_end())
-        throw decode_error(std::to_string(r.remaining())
-                           + " bytes after the fingerprint");
+        throw decode_error(std::to_string(r.remaining()) +
+                           " bytes after the fingerprint");
     } else {
       auto result = decode_value<T>(r);
       if (!r.at_end())
-        throw decode_error(std::to_string(r.remaining())
-                           + " trailing bytes after the value");
+        throw decode_error(std::to_string(r.remaining()) +
+                           " trailing bytes after the value");
       return result;
     }
   } catch (const decode_error& e) {
-    throw decode_error("lumen: cannot decode a " + std::string{type_name<T>()}
-                       + ": " + e.what());
+    throw decode_error("lumen: cannot decode a " + std::string{type_name<T>()} +
+                       ": " + e.what());
   }
 }
 

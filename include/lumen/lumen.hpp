@@ -1,6 +1,7 @@
 // Umbrella header: everything a Lumen program uses.
 #pragma once
 
+#include "lumen/actor.hpp"
 #include "lumen/codec.hpp"
 #include "lumen/config.hpp"
 #include "lumen/error.hpp"

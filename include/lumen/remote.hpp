@@ -1,7 +1,17 @@
-// LUMEN_REMOTE: registering functions by name so tasks can run them.
+// LUMEN_REMOTE: registering functions and actor classes by name.
 //
 //   int add(int a, int b) { return a + b; }
 //   LUMEN_REMOTE(add);
+//
+//   struct Counter {
+//     static Counter* create(int start);   // or std::unique_ptr<Counter>
+//     int add(int x);
+//   };
+//   LUMEN_REMOTE(Counter::create, &Counter::add);
+//
+// A free function returning `T*` or `std::unique_ptr<T>` of a class type is
+// registered as the factory of actor class T; member function pointers are
+// registered as its methods; every other free function as a task.
 //
 // Put the macro at namespace scope in a source file, once per function,
 // in every binary or shared library that should be able to run it; several
@@ -15,6 +25,7 @@
 #pragma once
 
 #include <cstddef>
+#include <memory>
 #include <string>
 #include <tuple>
 #include <type_traits>
@@ -24,6 +35,7 @@
 #include "lumen/codec.hpp"
 #include "lumen/detail/function_traits.hpp"
 #include "lumen/detail/registry.hpp"
+#include "lumen/detail/type_name.hpp"
 #include "lumen/object_ref.hpp"
 
 namespace lumen::detail {
@@ -53,24 +65,121 @@ object_data invoke_free(const std::vector<object_ptr>& args) {
   return invoke_free<F>(args, std::make_index_sequence<traits::arity>{});
 }
 
+template <auto F, std::size_t... Is>
+object_data invoke_method(void* self, const std::vector<object_ptr>& args,
+                          std::index_sequence<Is...>) {
+  using traits = function_traits<decltype(F)>;
+  using result = typename traits::result_type;
+  using params = typename traits::decayed_args;
+  auto* obj = static_cast<typename traits::class_type*>(self);
+  if constexpr (std::is_void_v<result>) {
+    (obj->*F)(from_object<std::tuple_element_t<Is, params>>(*args[Is])...);
+    return void_object();
+  } else {
+    return to_object<std::decay_t<result>>(
+      (obj->*F)(from_object<std::tuple_element_t<Is, params>>(*args[Is])...));
+  }
+}
+
+template <auto F>
+object_data invoke_method(void* self, const std::vector<object_ptr>& args) {
+  using traits = function_traits<decltype(F)>;
+  if (args.size() != traits::arity)
+    throw type_mismatch_error("expected " + std::to_string(traits::arity)
+                              + " arguments, got "
+                              + std::to_string(args.size()));
+  return invoke_method<F>(self, args,
+                          std::make_index_sequence<traits::arity>{});
+}
+
+/// The class an actor factory makes: T for `T*` or `std::unique_ptr<T>`.
+template <class R>
+struct factory_product {
+  using type = void;
+};
+
+template <class T>
+struct factory_product<T*> {
+  using type = std::conditional_t<std::is_class_v<T>, T, void>;
+};
+
+template <class T, class D>
+struct factory_product<std::unique_ptr<T, D>> {
+  using type = std::conditional_t<std::is_class_v<T>, T, void>;
+};
+
+template <class F>
+using factory_product_t =
+  typename factory_product<typename function_traits<F>::result_type>::type;
+
+template <auto F, std::size_t... Is>
+std::shared_ptr<void> invoke_factory(const std::vector<object_ptr>& args,
+                                     std::index_sequence<Is...>) {
+  using traits = function_traits<decltype(F)>;
+  using params = typename traits::decayed_args;
+  using product = factory_product_t<decltype(F)>;
+  std::unique_ptr<product> obj{
+    F(from_object<std::tuple_element_t<Is, params>>(*args[Is])...)};
+  if (!obj)
+    throw error("actor factory returned null");
+  return std::shared_ptr<product>(std::move(obj));
+}
+
+template <auto F>
+std::shared_ptr<void> invoke_factory(const std::vector<object_ptr>& args) {
+  using traits = function_traits<decltype(F)>;
+  if (args.size() != traits::arity)
+    throw type_mismatch_error("expected " + std::to_string(traits::arity)
+                              + " arguments, got "
+                              + std::to_string(args.size()));
+  return invoke_factory<F>(args, std::make_index_sequence<traits::arity>{});
+}
+
+template <class... Ts>
+constexpr bool all_have_codecs(std::tuple<Ts...>*) {
+  return (has_codec_v<Ts> && ...);
+}
+
 template <class F>
 constexpr bool check_remote_signature() {
   using traits = function_traits<F>;
-  static_assert(std::is_void_v<typename traits::class_type>,
-                "LUMEN_REMOTE: member functions belong to an actor class");
   using result = std::decay_t<typename traits::result_type>;
-  static_assert(std::is_void_v<result> || has_codec_v<result>,
-                "LUMEN_REMOTE: no codec for the return type: give it an "
+  static_assert(all_have_codecs(static_cast<typename traits::decayed_args*>(
+                  nullptr)),
+                "LUMEN_REMOTE: no codec for a parameter type: give it an "
                 "inspect() overload or specialize lumen::codec<T>");
-  return true;
+  if constexpr (std::is_void_v<typename traits::class_type>
+                && !std::is_void_v<factory_product_t<F>>) {
+    return true; // an actor factory: the result stays in the actor
+  } else {
+    static_assert(std::is_void_v<result> || has_codec_v<result>,
+                  "LUMEN_REMOTE: no codec for the return type: give it an "
+                  "inspect() overload or specialize lumen::codec<T>");
+    return true;
+  }
 }
 
 template <auto F>
 void register_one(std::string name) {
-  using traits = function_traits<decltype(F)>;
-  check_remote_signature<decltype(F)>();
-  register_function({std::move(name), &invoke_free<F>, traits::arity},
-                    pointer_key(F));
+  using fn_type = decltype(F);
+  using traits = function_traits<fn_type>;
+  static_assert(check_remote_signature<fn_type>());
+  function_entry entry;
+  entry.name = std::move(name);
+  entry.arity = traits::arity;
+  if constexpr (!std::is_void_v<typename traits::class_type>) {
+    entry.kind = function_kind::actor_method;
+    entry.method = &invoke_method<F>;
+    entry.class_hash = type_hash<typename traits::class_type>();
+  } else if constexpr (!std::is_void_v<factory_product_t<fn_type>>) {
+    entry.kind = function_kind::actor_factory;
+    entry.create = &invoke_factory<F>;
+    entry.class_hash = type_hash<factory_product_t<fn_type>>();
+  } else {
+    entry.kind = function_kind::free_function;
+    entry.invoke = &invoke_free<F>;
+  }
+  register_function(std::move(entry), pointer_key(F));
 }
 
 template <auto... Fs>

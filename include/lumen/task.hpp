@@ -23,6 +23,7 @@
 #include "lumen/detail/runtime_api.hpp"
 #include "lumen/error.hpp"
 #include "lumen/object_ref.hpp"
+#include "lumen/remote.hpp"
 
 namespace lumen {
 
@@ -122,6 +123,9 @@ private:
 /// function_not_found_error if `f` was not registered with LUMEN_REMOTE.
 template <class R, class... Args>
 task_caller<R (*)(Args...)> task(R (*f)(Args...)) {
+  static_assert(
+    std::is_void_v<detail::factory_product_t<R (*)(Args...)>>,
+    "lumen::task: this function makes an actor; use lumen::actor(factory)");
   auto* entry = detail::find_function_by_key(detail::pointer_key(f));
   if (entry == nullptr)
     throw function_not_found_error(

@@ -11,9 +11,12 @@
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
 
+#include "actors/actor_host.hpp"
 #include "actors/node_manager.hpp"
 #include "actors/object_store.hpp"
 #include "lumen/error.hpp"
+#include "runtime/actor_directory.hpp"
+#include "runtime/actor_spec.hpp"
 #include "runtime/execution_context.hpp"
 #include "runtime/local_scheduler.hpp"
 #include "runtime/object_table.hpp"
@@ -84,6 +87,7 @@ struct embedded_runtime::impl {
     table.close(make_error_object(error_kind::runtime_error,
                                   "lumen was shut down before the object "
                                   "was ready"));
+    directory.close();
     {
       caf::scoped_actor self{*sys};
       self->send_exit(nm, caf::exit_reason::user_shutdown);
@@ -106,6 +110,7 @@ struct embedded_runtime::impl {
   resource_set total;
   object_table table;
   worker_pool pool;
+  actor_directory directory;
   execution_context root;
   caf::actor_system_config sys_cfg;
   std::unique_ptr<caf::actor_system> sys;
@@ -233,6 +238,87 @@ ref_ptr embedded_runtime::submit(task_request&& req) {
   return result;
 }
 
+namespace {
+
+void check_actor_options(const actor_options& o, const std::string& name) {
+  auto fail = [&](const std::string& what) {
+    throw error("actor '" + name + "': " + what);
+  };
+  if (o.num_cpus && (!std::isfinite(*o.num_cpus) || *o.num_cpus < 0))
+    fail("num_cpus must be a finite, non-negative number");
+  if (o.resources.count(cpu_resource) > 0)
+    fail("set CPUs with num_cpus()");
+  resource_set::from_doubles(o.resources); // validates names and amounts
+  if (o.max_concurrency < 1)
+    fail("max_concurrency must be at least 1");
+  if (o.max_restarts < -1)
+    fail("max_restarts must be -1 (no limit) or more");
+  if (o.max_task_retries < -1)
+    fail("max_task_retries must be -1 (no limit) or more");
+  if (o.name.empty() && !o.ns.empty())
+    fail("a namespace needs a name");
+}
+
+} // namespace
+
+ref_ptr embedded_runtime::create_actor(actor_request&& req) {
+  check_actor_options(req.options, req.factory);
+  impl_->directory.check_name(req.options.name, req.options.ns);
+  auto& ctx = impl_->context();
+  auto n = ctx.counter.fetch_add(1, std::memory_order_relaxed) + 1;
+  auto spec = std::make_shared<actor_spec>();
+  spec->id = task_id::derive(ctx.task, n);
+  spec->factory = std::move(req.factory);
+  spec->class_hash = req.class_hash;
+  spec->args = std::move(req.args);
+  spec->options = std::move(req.options);
+  auto link = spawn_actor_host(*impl_->sys,
+                               actor_host_args{spec, &impl_->table,
+                                               &impl_->directory, impl_->nm});
+  try {
+    return impl_->directory.add(*spec, link);
+  } catch (...) {
+    link->orphan(); // the name was taken meanwhile: end the new host
+    throw;
+  }
+}
+
+ref_ptr embedded_runtime::submit_actor_task(actor_call_request&& req) {
+  auto* h = req.actor.get();
+  if (actor_directory::class_of(h) != req.class_hash)
+    throw type_mismatch_error("method '" + req.method
+                              + "' belongs to another class than the actor");
+  auto& ctx = impl_->context();
+  auto n = ctx.counter.fetch_add(1, std::memory_order_relaxed) + 1;
+  auto call = std::make_shared<actor_call>();
+  call->id = task_id::derive(ctx.task, n);
+  call->method = std::move(req.method);
+  call->class_hash = req.class_hash;
+  call->args = std::move(req.args);
+  call->return_id = object_id{call->id, 1};
+  auto result = impl_->table.create_pending(call->return_id);
+  actor_directory::link_of(h).call(std::move(call));
+  return result;
+}
+
+ref_ptr embedded_runtime::find_actor(const std::string& name,
+                                     const std::string& ns,
+                                     std::uint64_t class_hash) {
+  return impl_->directory.find(name, ns, class_hash);
+}
+
+ref_ptr embedded_runtime::lookup_actor(const object_id& id) {
+  auto result = impl_->directory.lookup(id.task);
+  if (!result)
+    throw actor_died_error("actor " + id.task.to_string()
+                           + " is not known to this process");
+  return result;
+}
+
+void embedded_runtime::kill_actor(const ref_ptr& actor, bool no_restart) {
+  actor_directory::link_of(actor.get()).kill(no_restart);
+}
+
 embedded_runtime::node_snapshot embedded_runtime::snapshot() {
   node_snapshot result;
   caf::scoped_actor self{*impl_->sys};
@@ -246,6 +332,8 @@ embedded_runtime::node_snapshot embedded_runtime::snapshot() {
         result.blocked = st.blocked;
         result.infeasible = st.infeasible;
         result.worker_threads = st.worker_threads;
+        result.actors = st.actors;
+        result.pending_actors = st.pending_actors;
       },
       [&](const caf::error& err) {
         throw error("node manager did not answer: "

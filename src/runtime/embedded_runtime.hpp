@@ -39,6 +39,17 @@ public:
 
   ref_ptr submit(task_request&& request) override;
 
+  ref_ptr create_actor(actor_request&& request) override;
+
+  ref_ptr submit_actor_task(actor_call_request&& request) override;
+
+  ref_ptr find_actor(const std::string& name, const std::string& ns,
+                     std::uint64_t class_hash) override;
+
+  ref_ptr lookup_actor(const object_id& id) override;
+
+  void kill_actor(const ref_ptr& actor, bool no_restart) override;
+
   /// Total and available resources, queue lengths (blocks for a reply).
   struct node_snapshot {
     std::map<std::string, double> total;
@@ -48,6 +59,8 @@ public:
     std::size_t blocked = 0;
     std::size_t infeasible = 0;
     std::size_t worker_threads = 0;
+    std::size_t actors = 0;
+    std::size_t pending_actors = 0;
     std::size_t objects = 0;
     std::size_t object_bytes = 0;
     std::size_t object_capacity = 0;

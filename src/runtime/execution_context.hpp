@@ -28,7 +28,16 @@ struct execution_context {
   /// Called before this thread blocks in get/wait, and after.
   std::function<void()> on_block;
   std::function<void()> on_unblock;
+  /// Set while an actor's factory or method runs.
+  bool in_actor = false;
+  /// Whether that actor was restarted at least once.
+  bool actor_restarted = false;
 };
+
+/// Thrown by lumen::exit_actor() and caught by the actor host: the actor
+/// ends for good. Not derived from std::exception, so user code that
+/// catches std::exception does not swallow it.
+struct actor_exit_signal {};
 
 /// The context installed on this thread, or nullptr.
 execution_context* current_context() noexcept;

@@ -113,19 +113,23 @@ byte_buffer flatten(capnp::MessageBuilder& builder) {
   return result;
 }
 
+[[noreturn]] void reject_arg(std::size_t i, const char* why) {
+  throw std::invalid_argument("encode_task_spec: args[" + std::to_string(i) +
+                              "] " + why);
+}
+
 void encode_arg(wire::Arg::Builder out, const task_arg& arg, std::size_t i) {
-  auto where = "encode_task_spec: args[" + std::to_string(i) + "] ";
   if (arg.value && arg.ref)
-    throw std::invalid_argument(where + "has both a value and a ref");
+    reject_arg(i, "has both a value and a ref");
   if (arg.ref) {
     write_id(out.initRef(), arg.ref.id());
     return;
   }
   if (!arg.value)
-    throw std::invalid_argument(where + "has neither a value nor a ref");
+    reject_arg(i, "has neither a value nor a ref");
   const auto& obj = *arg.value;
   if (obj.error)
-    throw std::invalid_argument(where + "is an error object; pass it by ref");
+    reject_arg(i, "is an error object; pass it by ref");
   auto value = out.initValue();
   auto bytes = value.initBytes(element_count(obj.bytes.size(), "value"));
   if (!obj.bytes.empty())
@@ -215,16 +219,19 @@ task_spec read_spec(const char* what, wire::TaskSpec::Reader in,
   auto resources = in.getResources();
   for (unsigned int i = 0; i < resources.size(); ++i) {
     auto resource = resources[i];
-    auto field = "resources[" + std::to_string(i) + "]";
+    auto field = [i] {
+      return "resources[" + std::to_string(i) + "]";
+    };
     auto name = to_std(resource.getName());
     if (name.empty())
-      fail(what, field + ".name is empty");
+      fail(what, field() + ".name is empty");
     auto amount = resource.getAmount();
     if (!std::isfinite(amount) || amount < 0)
       fail(what,
-           field + ".amount is " + num(amount) + ", must be finite and >= 0");
+           field() + ".amount is " + num(amount) + ", must be finite and >= 0");
     if (!spec.options.resources.emplace(std::move(name), amount).second)
-      fail(what, field + ".name repeats '" + to_std(resource.getName()) + "'");
+      fail(what,
+           field() + ".name repeats '" + to_std(resource.getName()) + "'");
   }
   spec.options.max_retries = in.getMaxRetries();
   spec.return_id = read_id(in.getReturnId());
@@ -257,11 +264,18 @@ task_spec read_spec(const char* what, wire::TaskSpec::Reader in,
   return spec;
 }
 
-ref_ptr resolve_checked(const char* what, const ref_resolver& resolve,
-                        const object_id& id, const std::string& field) {
+/// Marks a ref argument in `resolve_arg`, as opposed to a nested ref.
+constexpr std::size_t no_index = static_cast<std::size_t>(-1);
+
+/// Resolves the ref of args[i] (`j` is `no_index`) or its nestedRefs[j].
+ref_ptr resolve_arg(const char* what, const ref_resolver& resolve,
+                    const object_id& id, std::size_t i, std::size_t j) {
   auto result = resolve(id);
-  if (!result)
+  if (!result) {
+    auto field = "args[" + std::to_string(i) + "]";
+    field += j == no_index ? ".ref" : ".nestedRefs[" + std::to_string(j) + "]";
     fail(what, field + ": no reference for object " + id.to_string());
+  }
   return result;
 }
 
@@ -329,18 +343,15 @@ task_spec decode_task_spec(const char* data, std::size_t size,
   spec.args.reserve(parsed.size());
   for (std::size_t i = 0; i < parsed.size(); ++i) {
     auto& in = parsed[i];
-    auto field = "args[" + std::to_string(i) + "]";
     task_arg arg;
     if (in.is_ref) {
-      arg.ref = resolve_checked(what, resolve, in.ref, field + ".ref");
+      arg.ref = resolve_arg(what, resolve, in.ref, i, no_index);
     } else {
       auto obj = std::make_shared<object_data>();
       obj->bytes = std::move(in.bytes);
       obj->refs.reserve(in.nested.size());
       for (std::size_t j = 0; j < in.nested.size(); ++j)
-        obj->refs.push_back(
-          resolve_checked(what, resolve, in.nested[j],
-                          field + ".nestedRefs[" + std::to_string(j) + "]"));
+        obj->refs.push_back(resolve_arg(what, resolve, in.nested[j], i, j));
       arg.value = std::move(obj);
     }
     spec.args.push_back(std::move(arg));

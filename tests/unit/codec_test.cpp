@@ -36,7 +36,11 @@ using Catch::Matchers::Contains;
 
 // -- test types ---------------------------------------------------------------
 
-/// Annotated with a CAF type name, in the global namespace.
+// A namespace of their own keeps these types from clashing (ODR) with types
+// of other test files linked into the same executable.
+namespace codec_test {
+
+/// Annotated with a CAF type name; inspect is a free function template.
 struct point {
   double x = 0;
   double y = 0;
@@ -81,8 +85,8 @@ struct drawing {
   std::uint32_t flags = 0;
 
   friend bool operator==(const drawing& a, const drawing& b) {
-    return a.origin == b.origin && a.path == b.path && a.meta == b.meta
-           && a.anchors == b.anchors && a.flags == b.flags;
+    return a.origin == b.origin && a.path == b.path && a.meta == b.meta &&
+           a.anchors == b.anchors && a.flags == b.flags;
   }
 };
 
@@ -120,6 +124,16 @@ typename Inspector::result_type inspect(Inspector& f, empty&) {
   return f(caf::meta::type_name("empty"));
 }
 
+/// Not an empty class, yet its only field encodes to nothing.
+struct hollow {
+  std::tuple<> nothing;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, hollow& x) {
+  return f(x.nothing);
+}
+
 } // namespace shapes
 
 /// `sum` is derived: a save callback computes it (listed last, yet it runs
@@ -132,8 +146,9 @@ struct cached_sum {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, cached_sum& x) {
-  auto load = [&x] { x.loaded = x.sum == std::accumulate(x.values.begin(),
-                                                          x.values.end(), 0); };
+  auto load = [&x] {
+    x.loaded = x.sum == std::accumulate(x.values.begin(), x.values.end(), 0);
+  };
   auto save = [&x] {
     x.sum = std::accumulate(x.values.begin(), x.values.end(), 0);
   };
@@ -159,16 +174,34 @@ struct failing_callbacks {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, failing_callbacks& x) {
-  auto load = [&x] { return fake_error{x.fail_on_load}; };
-  auto save = [&x] { return fake_error{x.fail_on_save}; };
+  auto load = [&x] {
+    return fake_error{x.fail_on_load};
+  };
+  auto save = [&x] {
+    return fake_error{x.fail_on_save};
+  };
   return f(x.value, x.fail_on_load, caf::meta::load_callback(load),
            caf::meta::save_callback(save));
+}
+
+/// Far larger in memory than its smallest encoding.
+struct fat {
+  std::array<char, 1 << 16> data{};
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, fat& x) {
+  return f(x.data);
 }
 
 /// Has neither inspect nor codec.
 struct no_codec {
   int value = 0;
 };
+
+} // namespace codec_test
+
+using namespace codec_test;
 
 // -- helpers ------------------------------------------------------------------
 
@@ -197,8 +230,8 @@ object_data with_words(std::initializer_list<std::uint64_t> words) {
   return result;
 }
 
-using nested_map
-  = std::map<std::string, std::vector<std::optional<std::pair<int, double>>>>;
+using nested_map =
+  std::map<std::string, std::vector<std::optional<std::pair<int, double>>>>;
 
 nested_map make_nested_map() {
   return {{"a", {std::pair{1, 1.5}, std::nullopt, std::pair{-3, 2.25}}},
@@ -217,14 +250,18 @@ shapes::drawing make_drawing() {
 }
 
 /// A value that exercises most codecs at once.
-using big_value = std::tuple<nested_map, shapes::drawing,
-                             std::variant<int, std::string, std::vector<double>>,
-                             std::vector<double>, bool, std::set<std::string>>;
+using big_value =
+  std::tuple<nested_map, shapes::drawing,
+             std::variant<int, std::string, std::vector<double>>,
+             std::vector<double>, bool, std::set<std::string>>;
 
 big_value make_big_value() {
-  return {make_nested_map(), make_drawing(),
-          std::vector<double>{0.5, 1.5}, std::vector<double>{1, 2, 3, 4},
-          true, std::set<std::string>{"p", "q"}};
+  return {make_nested_map(),
+          make_drawing(),
+          std::vector<double>{0.5, 1.5},
+          std::vector<double>{1, 2, 3, 4},
+          true,
+          std::set<std::string>{"p", "q"}};
 }
 
 } // namespace
@@ -363,8 +400,8 @@ TEST_CASE("optional, pair and tuple round-trip") {
   CHECK(round_trip(inner_empty) == inner_empty);
   std::pair<std::string, double> p{"pi", 3.14};
   CHECK(round_trip(p) == p);
-  std::tuple<int, std::string, std::vector<char>, bool> t{1, "two", {'3'},
-                                                          true};
+  std::tuple<int, std::string, std::vector<char>, bool> t{
+    1, "two", {'3'}, true};
   CHECK(round_trip(t) == t);
   CHECK(round_trip(std::tuple<>{}) == std::tuple<>{});
   CHECK(to_object(std::tuple<>{}).bytes.size() == 8);
@@ -432,13 +469,24 @@ TEST_CASE("structs nest in structs and containers") {
   CHECK(round_trip(t) == t);
 }
 
-TEST_CASE("empty structs encode to nothing, also inside containers") {
+TEST_CASE("values that encode to nothing take a filler byte in containers") {
   CHECK(to_object(shapes::empty{}).bytes.size() == 8);
   std::vector<shapes::empty> many(5);
   CHECK(round_trip(many).size() == 5);
-  CHECK(to_object(many).bytes.size() == 16);
+  CHECK(to_object(many).bytes.size() == 8 + 8 + 5);
   std::vector<std::tuple<>> tuples(3);
   CHECK(round_trip(tuples).size() == 3);
+  std::vector<shapes::hollow> hollows(2);
+  CHECK(round_trip(hollows).size() == 2);
+  std::map<std::tuple<>, std::monostate> unit{{{}, {}}};
+  CHECK(round_trip(unit) == unit);
+  CHECK(to_object(unit).bytes.size() == 8 + 8 + 1);
+  // Structs that do write bytes take no filler.
+  CHECK(to_object(std::vector<point>{{}}).bytes.size() == 8 + 8 + 24);
+  auto obj = to_object(many);
+  obj.bytes.data()[18] = 1;
+  CHECK_THROWS_WITH(from_object<std::vector<shapes::empty>>(obj),
+                    Contains("filler"));
 }
 
 TEST_CASE("save callbacks run before encoding, load callbacks after") {
@@ -561,9 +609,9 @@ TEST_CASE("trailing bytes throw decode_error") {
 
 TEST_CASE("huge length fields throw decode_error without allocating") {
   constexpr std::uint64_t huge = std::uint64_t{1} << 60;
-  CHECK_THROWS_AS(from_object<std::vector<int>>(with_words<std::vector<int>>(
-                    {huge, 0})),
-                  decode_error);
+  CHECK_THROWS_AS(
+    from_object<std::vector<int>>(with_words<std::vector<int>>({huge, 0})),
+    decode_error);
   CHECK_THROWS_AS(from_object<std::string>(with_words<std::string>({huge})),
                   decode_error);
   using strings = std::vector<std::string>;
@@ -578,6 +626,43 @@ TEST_CASE("huge length fields throw decode_error without allocating") {
   using empties = std::vector<shapes::empty>;
   CHECK_THROWS_AS(from_object<empties>(with_words<empties>({huge})),
                   decode_error);
+}
+
+TEST_CASE("counts of large elements do not reserve huge amounts") {
+  // Without a cap, this would reserve 2^20 * 64 KiB = 64 GiB up front.
+  object_data obj;
+  writer w{obj};
+  w.write_pod(type_hash<std::vector<fat>>());
+  w.write_size(std::size_t{1} << 20);
+  std::memset(w.grow(std::size_t{1} << 20), 0, std::size_t{1} << 20);
+  CHECK_THROWS_AS(from_object<std::vector<fat>>(obj), decode_error);
+  std::vector<fat> two(2);
+  two[1].data[7] = 'x';
+  CHECK(round_trip(two)[1].data[7] == 'x');
+}
+
+TEST_CASE("nesting is limited on both sides") {
+  // A chain of trees, each holding one child: value, count 1, value, ...
+  auto chain = [](std::size_t depth) {
+    object_data obj;
+    writer w{obj};
+    w.write_pod(type_hash<shapes::tree>());
+    for (std::size_t i = 1; i < depth; ++i) {
+      w.write_pod(0);
+      w.write_size(1);
+    }
+    w.write_pod(0);
+    w.write_size(0);
+    return obj;
+  };
+  CHECK_NOTHROW(from_object<shapes::tree>(chain(max_nesting_depth)));
+  CHECK_THROWS_WITH(from_object<shapes::tree>(chain(max_nesting_depth + 1)),
+                    Contains("nested deeper"));
+  shapes::tree deep;
+  auto* leaf = &deep;
+  for (std::size_t i = 0; i < max_nesting_depth; ++i)
+    leaf = &leaf->children.emplace_back();
+  CHECK_THROWS_AS(to_object(deep), lumen::error);
 }
 
 TEST_CASE("bad bool bytes throw decode_error") {

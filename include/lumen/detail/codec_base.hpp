@@ -60,9 +60,9 @@ struct underlying_or_self<T, std::enable_if_t<std::is_enum_v<T>>> {
 /// types and enums, except `bool` and enums based on it): arrays of them are
 /// copied with one `memcpy` each way.
 template <class T>
-constexpr bool is_bulk_v
-  = (std::is_arithmetic_v<T> || std::is_enum_v<T>)
-    && !std::is_same_v<typename underlying_or_self<T>::type, bool>;
+constexpr bool is_bulk_v = std::conjunction_v<
+  std::disjunction<std::is_arithmetic<T>, std::is_enum<T>>,
+  std::negation<std::is_same<typename underlying_or_self<T>::type, bool>>>;
 
 template <class T, class = void>
 struct min_encoded_size : std::integral_constant<std::size_t, 1> {};
@@ -84,8 +84,9 @@ template <class T, class = void>
 struct has_size_hint : std::false_type {};
 
 template <class T>
-struct has_size_hint<T, std::void_t<decltype(codec<T>::size_hint(
-                          std::declval<const T&>()))>> : std::true_type {};
+struct has_size_hint<
+  T, std::void_t<decltype(codec<T>::size_hint(std::declval<const T&>()))>>
+  : std::true_type {};
 
 // -- values -------------------------------------------------------------------
 
@@ -127,6 +128,16 @@ template <class T>
 std::size_t read_count(reader& r) {
   constexpr auto min_size = min_encoded_size_v<T>;
   return r.read_size(min_size > 0 ? min_size : 1);
+}
+
+/// How many of `n` decoded elements of `T` to reserve room for: all of them
+/// unless they would take over 16 times the remaining input in memory, so a
+/// corrupt count cannot cause a huge allocation for large element types.
+template <class T>
+std::size_t reserve_count(const reader& r, std::size_t n) noexcept {
+  constexpr std::size_t max_amplification = 16;
+  auto limit = r.remaining() / sizeof(T) * max_amplification;
+  return n < limit ? n : limit;
 }
 
 /// Runs `encode`, which writes one element of a container; if the element

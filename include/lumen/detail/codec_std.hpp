@@ -63,15 +63,17 @@ void encode_elements(writer& w, const Range& xs) {
   using value_type = typename Range::value_type;
   w.write_size(xs.size());
   for (const auto& x : xs)
-    encode_element<min_encoded_size_v<value_type>>(
-      w, [&] { encode_value<value_type>(w, x); });
+    encode_element<min_encoded_size_v<value_type>>(w, [&] {
+      encode_value<value_type>(w, x);
+    });
 }
 
 /// Decodes one element written by `encode_elements`.
 template <class T>
 T decode_one(reader& r) {
-  return decode_element<min_encoded_size_v<T>>(
-    r, [&r] { return decode_value<T>(r); });
+  return decode_element<min_encoded_size_v<T>>(r, [&r] {
+    return decode_value<T>(r);
+  });
 }
 
 /// Throws unless a decoded associative container kept all `n` elements.
@@ -100,8 +102,7 @@ template <class K, class V, class C, class A>
 struct is_std_codec_type<std::map<K, V, C, A>> : std::true_type {};
 
 template <class K, class V, class H, class E, class A>
-struct is_std_codec_type<std::unordered_map<K, V, H, E, A>> : std::true_type {
-};
+struct is_std_codec_type<std::unordered_map<K, V, H, E, A>> : std::true_type {};
 
 template <class T, class C, class A>
 struct is_std_codec_type<std::set<T, C, A>> : std::true_type {};
@@ -156,8 +157,8 @@ struct codec<bool> {
 
 /// Arithmetic types: their bytes in native order, unaligned.
 template <class T>
-struct codec<T, std::enable_if_t<std::is_arithmetic_v<T>
-                                 && !std::is_same_v<T, bool>>> {
+struct codec<
+  T, std::enable_if_t<std::is_arithmetic_v<T> && !std::is_same_v<T, bool>>> {
   static constexpr std::size_t min_encoded_size = sizeof(T);
 
   static void encode(detail::writer& w, T x) {
@@ -243,7 +244,7 @@ struct codec<std::vector<T, A>, std::enable_if_t<detail::has_codec_v<T>>> {
     } else {
       auto n = detail::read_count<T>(r);
       value_type result;
-      result.reserve(n);
+      result.reserve(detail::reserve_count<T>(r, n));
       for (std::size_t i = 0; i < n; ++i)
         result.push_back(detail::decode_one<T>(r));
       return result;
@@ -264,8 +265,8 @@ template <class T, std::size_t N>
 struct codec<std::array<T, N>, std::enable_if_t<detail::has_codec_v<T>>> {
   using value_type = std::array<T, N>;
 
-  static constexpr std::size_t min_encoded_size
-    = N * detail::min_encoded_size_v<T>;
+  static constexpr std::size_t min_encoded_size =
+    N * detail::min_encoded_size_v<T>;
 
   static void encode(detail::writer& w, const value_type& x) {
     if constexpr (detail::is_bulk_v<T>) {
@@ -316,10 +317,10 @@ struct map_codec {
 
   static void encode(writer& w, const Map& x) {
     w.write_size(x.size());
-    for (const auto& [k, v] : x)
+    for (const auto& kv : x)
       encode_element<min_pair_size>(w, [&] {
-        encode_value(w, k);
-        encode_value(w, v);
+        encode_value(w, kv.first);
+        encode_value(w, kv.second);
       });
   }
 
@@ -327,7 +328,7 @@ struct map_codec {
     auto n = read_count<pair_type>(r);
     Map result;
     if constexpr (Unordered)
-      result.reserve(n);
+      result.reserve(reserve_count<typename Map::value_type>(r, n));
     for (std::size_t i = 0; i < n; ++i) {
       auto kv = decode_element<min_pair_size>(r, [&r] {
         auto k = decode_value<key_type>(r);
@@ -357,7 +358,7 @@ struct set_codec {
     auto n = read_count<value_type>(r);
     Set result;
     if constexpr (Unordered)
-      result.reserve(n);
+      result.reserve(reserve_count<value_type>(r, n));
     for (std::size_t i = 0; i < n; ++i)
       result.emplace_hint(result.end(), decode_one<value_type>(r));
     check_unique(result.size(), n);
@@ -409,10 +410,10 @@ struct codec<std::optional<T>, std::enable_if_t<detail::has_codec_v<T>>> {
 
 /// `std::pair`: first, then second.
 template <class A, class B>
-struct codec<std::pair<A, B>,
-             std::enable_if_t<detail::has_codec_v<A> && detail::has_codec_v<B>>> {
-  static constexpr std::size_t min_encoded_size
-    = detail::min_encoded_size_v<A> + detail::min_encoded_size_v<B>;
+struct codec<std::pair<A, B>, std::enable_if_t<detail::has_codec_v<A> &&
+                                               detail::has_codec_v<B>>> {
+  static constexpr std::size_t min_encoded_size =
+    detail::min_encoded_size_v<A> + detail::min_encoded_size_v<B>;
 
   static void encode(detail::writer& w, const std::pair<A, B>& x) {
     detail::encode_value(w, x.first);
@@ -430,12 +431,15 @@ struct codec<std::pair<A, B>,
 template <class... Ts>
 struct codec<std::tuple<Ts...>,
              std::enable_if_t<(detail::has_codec_v<Ts> && ...)>> {
-  static constexpr std::size_t min_encoded_size
-    = (std::size_t{0} + ... + detail::min_encoded_size_v<Ts>);
+  static constexpr std::size_t min_encoded_size =
+    (std::size_t{0} + ... + detail::min_encoded_size_v<Ts>);
 
   static void encode(detail::writer& w, const std::tuple<Ts...>& x) {
-    std::apply([&w](const auto&... xs) { (detail::encode_value(w, xs), ...); },
-               x);
+    std::apply(
+      [&w](const auto&... xs) {
+        (detail::encode_value(w, xs), ...);
+      },
+      x);
   }
 
   static std::tuple<Ts...> decode([[maybe_unused]] detail::reader& r) {
@@ -449,8 +453,7 @@ template <>
 struct codec<std::monostate> {
   static constexpr std::size_t min_encoded_size = 0;
 
-  static void encode(detail::writer&, std::monostate) {
-  }
+  static void encode(detail::writer&, std::monostate) {}
 
   static std::monostate decode(detail::reader&) {
     return {};
@@ -471,18 +474,22 @@ struct codec<std::variant<Ts...>,
     if (x.valueless_by_exception())
       throw error("lumen: cannot encode a valueless std::variant");
     w.write_pod(static_cast<std::uint32_t>(x.index()));
-    std::visit([&w](const auto& y) { detail::encode_value(w, y); }, x);
+    std::visit(
+      [&w](const auto& y) {
+        detail::encode_value(w, y);
+      },
+      x);
   }
 
   static value_type decode(detail::reader& r) {
     auto index = r.read_pod<std::uint32_t>();
     if (index >= sizeof...(Ts))
-      throw decode_error("lumen: variant index " + std::to_string(index)
-                         + " out of range");
+      throw decode_error("lumen: variant index " + std::to_string(index) +
+                         " out of range");
     return decode_alternative(r, index, std::index_sequence_for<Ts...>{});
   }
 
-private:
+ private:
   template <std::size_t I>
   static value_type decode_at(detail::reader& r) {
     using alternative = std::variant_alternative_t<I, value_type>;

@@ -8,6 +8,8 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -20,11 +22,34 @@ namespace lumen::detail {
 /// a worker thread; exceptions propagate to the caller (the executor).
 using invoke_fn = object_data (*)(const std::vector<object_ptr>& args);
 
+/// Decodes the arguments and runs an actor factory; the result owns the new
+/// instance and deletes it as its class.
+using create_fn = std::shared_ptr<void> (*)(const std::vector<object_ptr>&);
+
+/// Decodes the arguments and calls a member function on `self`.
+using method_fn = object_data (*)(void* self,
+                                  const std::vector<object_ptr>& args);
+
+/// What a registered name stands for.
+enum class function_kind : std::uint8_t {
+  free_function,
+  actor_factory,
+  actor_method,
+};
+
 /// What the registry knows about one function.
 struct function_entry {
   std::string name;
+  function_kind kind = function_kind::free_function;
+  /// Set for free functions.
   invoke_fn invoke = nullptr;
+  /// Set for actor factories.
+  create_fn create = nullptr;
+  /// Set for actor methods.
+  method_fn method = nullptr;
   std::size_t arity = 0;
+  /// Fingerprint of the actor class (factories and methods), else 0.
+  std::uint64_t class_hash = 0;
 };
 
 /// Registers `entry` under its name and under `pointer_key`. Registering

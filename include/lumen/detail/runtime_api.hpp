@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -45,6 +46,37 @@ struct task_request {
   task_options options;
 };
 
+/// Placement, naming and restart options of one actor.
+struct actor_options {
+  /// CPUs held while the actor lives; unset: none held, but the actor is
+  /// only placed on a node that has at least one CPU (as in Ray).
+  std::optional<double> num_cpus;
+  std::map<std::string, double> resources;
+  std::string name;
+  std::string ns;
+  int max_concurrency = 1;
+  int max_restarts = 0;
+  int max_task_retries = 0;
+  bool detached = false;
+};
+
+/// What the API hands the runtime to create an actor.
+struct actor_request {
+  std::string factory;
+  std::uint64_t class_hash = 0;
+  std::vector<task_arg> args;
+  actor_options options;
+};
+
+/// What the API hands the runtime to call an actor method.
+struct actor_call_request {
+  /// The actor's handle reference (see create_actor).
+  ref_ptr actor;
+  std::string method;
+  std::uint64_t class_hash = 0;
+  std::vector<task_arg> args;
+};
+
 /// Interface implemented by the runtime that `lumen::init` starts.
 class runtime_api {
 public:
@@ -76,6 +108,29 @@ public:
 
   /// Submits a task and returns the reference to its return value.
   virtual ref_ptr submit(task_request&& request) = 0;
+
+  // -- actors ----------------------------------------------------------------
+
+  /// Creates an actor; returns a counted reference to it whose id is the
+  /// actor id with index 0. A non-detached actor dies with its last
+  /// reference. Throws lumen::error for a name taken in its namespace.
+  virtual ref_ptr create_actor(actor_request&& request) = 0;
+
+  /// Sends a method call; returns the reference to its return value.
+  virtual ref_ptr submit_actor_task(actor_call_request&& request) = 0;
+
+  /// The named actor, or an empty reference; throws type_mismatch_error if
+  /// it is of another class than `class_hash`.
+  virtual ref_ptr find_actor(const std::string& name, const std::string& ns,
+                             std::uint64_t class_hash)
+    = 0;
+
+  /// A counted reference to a known actor, for decoding handles nested in
+  /// values; throws actor_died_error if it is unknown.
+  virtual ref_ptr lookup_actor(const object_id& id) = 0;
+
+  /// Kills the actor; with `no_restart` false it restarts if it may.
+  virtual void kill_actor(const ref_ptr& actor, bool no_restart) = 0;
 };
 
 /// The running runtime; throws not_initialized_error when there is none.

@@ -1,0 +1,474 @@
+// actor_host: placement, creation, ordered calls, kills and restarts.
+#include "actors/actor_host.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <deque>
+#include <mutex>
+
+#include <caf/actor_system.hpp>
+#include <caf/exit_reason.hpp>
+#include <caf/send.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include "lumen/detail/registry.hpp"
+#include "runtime/execution_context.hpp"
+#include "runtime/task_errors.hpp"
+
+namespace lumen {
+
+namespace {
+
+using detail::actor_call_ptr;
+using detail::error_kind;
+using detail::make_error_object;
+using detail::object_ptr;
+
+enum class phase { placing, creating, alive, dead };
+
+struct host_state {
+  actor_host_args a;
+  phase ph = phase::placing;
+  detail::placement_ptr placement;
+  detail::worker_list workers;
+  std::vector<std::size_t> inflight;
+  bool placed = false;
+  std::shared_ptr<void> instance;
+  /// Bumped by every restart and by death; calls queued on a worker under
+  /// an older generation do not run.
+  std::shared_ptr<std::atomic<std::uint64_t>> generation
+    = std::make_shared<std::atomic<std::uint64_t>>(0);
+  int restarts_left = 0;
+  bool restarted = false;
+  bool create_posted = false;
+  /// Calls in arrival order, not yet handed to a worker.
+  std::deque<actor_call_ptr> queue;
+  /// Retried calls go before new ones, in their original order.
+  std::size_t front_retries = 0;
+  /// A when_ready callback is outstanding.
+  bool waiting = false;
+  object_ptr death;
+  bool orphaned = false;
+  const char* name = "lumen.actor_host";
+};
+
+using self_ptr = actor_host_actor::stateful_pointer<host_state>;
+
+std::uint64_t current_gen(self_ptr self) {
+  return self->state.generation->load();
+}
+
+/// Whether every ref argument is ready; if not, asks to be told when the
+/// first missing one is.
+bool args_ready(self_ptr self, const std::vector<detail::task_arg>& args) {
+  auto& st = self->state;
+  for (auto& arg : args) {
+    if (arg.ref && !st.a.table->try_get(arg.ref.get())) {
+      if (!st.waiting) {
+        st.waiting = true;
+        actor_host_actor handle{self};
+        st.a.table->when_ready(arg.ref.get(), [handle] {
+          caf::anon_send(handle, deps_atom::value);
+        });
+      }
+      return false;
+    }
+  }
+  return true;
+}
+
+/// The argument objects; `failed` gets the first error object among them.
+std::vector<object_ptr> collect(self_ptr self,
+                                const std::vector<detail::task_arg>& args,
+                                object_ptr& failed) {
+  std::vector<object_ptr> result;
+  result.reserve(args.size());
+  for (auto& arg : args) {
+    auto obj = arg.ref ? self->state.a.table->try_get(arg.ref.get())
+                       : arg.value;
+    if (obj->error && !failed)
+      failed = obj;
+    result.push_back(std::move(obj));
+  }
+  return result;
+}
+
+/// Destroys the instance on a worker: user destructors never run on a
+/// scheduler thread.
+void dispose(self_ptr self) {
+  auto& st = self->state;
+  if (!st.instance)
+    return;
+  if (st.workers.workers.empty()) {
+    st.instance.reset();
+    return;
+  }
+  detail::worker_pool::post(
+    st.workers.workers.front(),
+    [inst = std::move(st.instance)](bool) mutable { inst.reset(); });
+}
+
+void maybe_quit(self_ptr self) {
+  auto& st = self->state;
+  if (st.ph != phase::dead || !st.orphaned)
+    return;
+  for (auto n : st.inflight)
+    if (n > 0)
+      return;
+  self->quit();
+}
+
+void die(self_ptr self, object_ptr reason) {
+  auto& st = self->state;
+  if (st.ph == phase::dead)
+    return;
+  st.ph = phase::dead;
+  st.generation->fetch_add(1);
+  st.death = reason;
+  for (auto& c : st.queue)
+    st.a.table->fulfill(c->return_id, reason);
+  st.queue.clear();
+  dispose(self);
+  if (st.placed) {
+    self->send(st.a.node_manager, release_atom::value, st.placement,
+               st.workers);
+    st.placed = false;
+  }
+  st.a.directory->dead(st.a.spec->id);
+  maybe_quit(self);
+}
+
+void start_create(self_ptr self) {
+  auto& st = self->state;
+  if (st.ph != phase::creating || st.create_posted
+      || !args_ready(self, st.a.spec->args))
+    return;
+  object_ptr failed;
+  auto args = collect(self, st.a.spec->args, failed);
+  if (failed) {
+    die(self, make_error_object(error_kind::actor_creation,
+                                "an argument of actor factory '"
+                                  + st.a.spec->factory
+                                  + "' failed: " + failed->error->message));
+    return;
+  }
+  st.create_posted = true;
+  actor_host_actor handle{self};
+  detail::worker_pool::post(
+    st.workers.workers.front(),
+    [spec = st.a.spec, args = std::move(args), handle, gen = current_gen(self),
+     restarted = st.restarted](bool cancelled) mutable {
+      detail::creation_result r;
+      auto* fn = detail::find_function(spec->factory);
+      if (cancelled) {
+        r.error = make_error_object(error_kind::actor_creation,
+                                    "lumen was shut down");
+      } else if (!fn || fn->kind != detail::function_kind::actor_factory) {
+        r.error = make_error_object(error_kind::actor_creation,
+                                    "actor factory '" + spec->factory
+                                      + "' is not registered on this node");
+      } else {
+        detail::execution_context ctx;
+        ctx.task = spec->id;
+        ctx.child_depth = 1;
+        ctx.in_actor = true;
+        ctx.actor_restarted = restarted;
+        detail::context_scope scope{&ctx};
+        try {
+          r.instance = fn->create(args);
+        } catch (...) {
+          auto err = detail::error_from_current_exception(spec->factory);
+          r.error = make_error_object(error_kind::actor_creation,
+                                      "actor factory '" + spec->factory
+                                        + "' threw " + err->error->type_name
+                                        + ": " + err->error->message);
+        }
+      }
+      args.clear();
+      caf::anon_send(handle, created_atom::value, gen, std::move(r));
+    });
+}
+
+void run_call(const actor_call_ptr& call, std::vector<object_ptr>& args,
+              void* instance, bool restarted, object_ptr& result,
+              bool& exited) {
+  auto* fn = detail::find_function(call->method);
+  if (!fn || fn->kind != detail::function_kind::actor_method) {
+    result = make_error_object(error_kind::function_not_found,
+                               "actor method '" + call->method
+                                 + "' is not registered on this node",
+                               {}, call->method);
+    return;
+  }
+  if (fn->class_hash != call->class_hash) {
+    result = make_error_object(error_kind::type_mismatch,
+                               "method '" + call->method
+                                 + "' belongs to another class",
+                               {}, call->method);
+    return;
+  }
+  detail::execution_context ctx;
+  ctx.task = call->id;
+  ctx.child_depth = 1;
+  ctx.in_actor = true;
+  ctx.actor_restarted = restarted;
+  detail::context_scope scope{&ctx};
+  try {
+    result
+      = std::make_shared<detail::object_data>(fn->method(instance, args));
+  } catch (const detail::actor_exit_signal&) {
+    exited = true;
+    result = make_error_object(error_kind::actor_died,
+                               "the actor exited via lumen::exit_actor()",
+                               {}, call->method);
+  } catch (...) {
+    result = detail::error_from_current_exception(call->method);
+  }
+}
+
+/// Hands ready calls to workers, in order.
+void pump(self_ptr self) {
+  auto& st = self->state;
+  if (st.ph != phase::alive)
+    return;
+  while (!st.queue.empty()) {
+    auto call = st.queue.front();
+    if (!args_ready(self, call->args))
+      return;
+    object_ptr failed;
+    auto args = collect(self, call->args, failed);
+    if (failed) {
+      st.a.table->fulfill(call->return_id, failed);
+      st.queue.pop_front();
+      if (st.front_retries > 0)
+        --st.front_retries;
+      continue;
+    }
+    std::size_t idx = 0;
+    if (st.workers.workers.size() > 1) {
+      auto i = std::min_element(st.inflight.begin(), st.inflight.end());
+      if (*i > 0)
+        return; // every worker is busy: max_concurrency reached
+      idx = static_cast<std::size_t>(i - st.inflight.begin());
+    }
+    st.queue.pop_front();
+    if (st.front_retries > 0)
+      --st.front_retries;
+    ++st.inflight[idx];
+    actor_host_actor handle{self};
+    detail::worker_pool::post(
+      st.workers.workers[idx],
+      [call, args = std::move(args), inst = st.instance,
+       genp = st.generation, gen = current_gen(self), handle, idx,
+       table = st.a.table, restarted = st.restarted](bool cancelled) mutable {
+        object_ptr result;
+        bool exited = false;
+        bool retry = false;
+        if (cancelled) {
+          result = make_error_object(error_kind::actor_died,
+                                     "lumen was shut down");
+        } else if (genp->load() != gen) {
+          if (call->retries_left != 0)
+            retry = true;
+          else
+            result = make_error_object(
+              error_kind::actor_died,
+              "the actor was killed or restarted before the call ran", {},
+              call->method);
+        } else {
+          run_call(call, args, inst.get(), restarted, result, exited);
+        }
+        args.clear();
+        inst.reset();
+        if (retry)
+          caf::anon_send(handle, retry_atom::value, call);
+        else
+          table->fulfill(call->return_id, std::move(result));
+        caf::anon_send(handle, finished_atom::value, gen, idx, exited);
+      });
+  }
+}
+
+void restart(self_ptr self) {
+  auto& st = self->state;
+  st.generation->fetch_add(1);
+  if (st.restarts_left > 0)
+    --st.restarts_left;
+  st.restarted = true;
+  st.create_posted = false;
+  dispose(self);
+  if (st.placed) {
+    st.ph = phase::creating;
+    start_create(self);
+  }
+}
+
+actor_host_actor::behavior_type actor_host(self_ptr self,
+                                           actor_host_args args) {
+  auto& st = self->state;
+  st.a = std::move(args);
+  st.restarts_left = st.a.spec->options.max_restarts;
+  auto p = std::make_shared<detail::placement>();
+  p->owner = st.a.spec->id;
+  p->name = st.a.spec->factory;
+  auto& opts = st.a.spec->options;
+  p->hold = detail::resource_set::from_doubles(opts.resources);
+  if (opts.num_cpus)
+    p->hold.set(detail::cpu_resource, *opts.num_cpus);
+  else
+    p->needs_cpu_node = true;
+  p->workers = static_cast<std::size_t>(std::max(1, opts.max_concurrency));
+  st.placement = p;
+  self->request(st.a.node_manager, caf::infinite, place_atom::value,
+                st.placement)
+    .then([self](detail::worker_list& wl) {
+      auto& st = self->state;
+      if (st.ph == phase::dead) {
+        self->send(st.a.node_manager, release_atom::value, st.placement, wl);
+        return;
+      }
+      st.workers = std::move(wl);
+      st.inflight.assign(st.workers.workers.size(), 0);
+      st.placed = true;
+      st.ph = phase::creating;
+      start_create(self);
+    });
+  self->set_exit_handler([self](caf::exit_msg& msg) {
+    // Shutdown: end without running anything more.
+    die(self, make_error_object(error_kind::actor_died, "lumen was shut down"));
+    self->quit(msg.reason);
+  });
+  return {
+    [self](call_atom, actor_call_ptr call) {
+      auto& st = self->state;
+      call->retries_left = st.a.spec->options.max_task_retries;
+      if (st.ph == phase::dead) {
+        st.a.table->fulfill(call->return_id, st.death);
+        return;
+      }
+      st.queue.push_back(std::move(call));
+      pump(self);
+    },
+    [self](deps_atom) {
+      auto& st = self->state;
+      st.waiting = false;
+      if (st.ph == phase::creating)
+        start_create(self);
+      else
+        pump(self);
+    },
+    [self](created_atom, std::uint64_t gen, detail::creation_result& r) {
+      auto& st = self->state;
+      if (gen != current_gen(self) || st.ph != phase::creating) {
+        if (r.instance && !st.workers.workers.empty())
+          detail::worker_pool::post(
+            st.workers.workers.front(),
+            [inst = std::move(r.instance)](bool) mutable { inst.reset(); });
+        return;
+      }
+      st.create_posted = false;
+      if (r.error) {
+        die(self, r.error);
+        return;
+      }
+      st.instance = std::move(r.instance);
+      st.ph = phase::alive;
+      pump(self);
+    },
+    [self](finished_atom, std::uint64_t gen, std::size_t idx, bool exited) {
+      auto& st = self->state;
+      if (idx < st.inflight.size() && st.inflight[idx] > 0)
+        --st.inflight[idx];
+      if (exited && gen == current_gen(self))
+        die(self, make_error_object(error_kind::actor_died,
+                                    "the actor exited via "
+                                    "lumen::exit_actor()"));
+      pump(self);
+      maybe_quit(self);
+    },
+    [self](retry_atom, actor_call_ptr call) {
+      auto& st = self->state;
+      if (call->retries_left > 0)
+        --call->retries_left;
+      if (st.ph == phase::dead) {
+        st.a.table->fulfill(call->return_id, st.death);
+        return;
+      }
+      auto pos = st.queue.begin()
+                 + static_cast<std::ptrdiff_t>(
+                   std::min(st.front_retries, st.queue.size()));
+      st.queue.insert(pos, std::move(call));
+      ++st.front_retries;
+      pump(self);
+    },
+    [self](kill_atom, bool no_restart) {
+      auto& st = self->state;
+      if (st.ph == phase::dead)
+        return;
+      if (!no_restart && st.restarts_left != 0) {
+        restart(self);
+        return;
+      }
+      die(self, make_error_object(error_kind::actor_died,
+                                  "the actor was killed by lumen::kill"));
+    },
+    [self](orphan_atom) {
+      auto& st = self->state;
+      st.orphaned = true;
+      die(self, make_error_object(error_kind::actor_died,
+                                  "the actor ended: no handle to it is left"));
+      maybe_quit(self);
+    },
+  };
+}
+
+/// The directory's way to the host.
+class host_link : public detail::actor_link {
+public:
+  explicit host_link(actor_host_actor handle) : handle_(std::move(handle)) {
+  }
+
+  void call(actor_call_ptr c) override {
+    if (auto h = handle())
+      caf::anon_send(h, call_atom::value, std::move(c));
+  }
+
+  void kill(bool no_restart) override {
+    if (auto h = handle())
+      caf::anon_send(h, kill_atom::value, no_restart);
+  }
+
+  void orphan() override {
+    if (auto h = handle())
+      caf::anon_send(h, orphan_atom::value);
+  }
+
+  void close() override {
+    actor_host_actor h;
+    {
+      std::lock_guard guard{mtx_};
+      h.swap(handle_);
+    }
+    if (h)
+      caf::anon_send_exit(h, caf::exit_reason::user_shutdown);
+  }
+
+private:
+  actor_host_actor handle() {
+    std::lock_guard guard{mtx_};
+    return handle_;
+  }
+
+  std::mutex mtx_;
+  actor_host_actor handle_;
+};
+
+} // namespace
+
+std::shared_ptr<detail::actor_link> spawn_actor_host(caf::actor_system& sys,
+                                                     actor_host_args args) {
+  return std::make_shared<host_link>(sys.spawn(actor_host, std::move(args)));
+}
+
+} // namespace lumen

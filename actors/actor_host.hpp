@@ -1,0 +1,65 @@
+// actor_host: one CAF actor per user actor instance.
+//
+// Reserves the actor's resources and dedicated worker threads with the
+// node manager, runs the factory on a worker, then takes method calls in
+// arrival order (CAF keeps each sender's order), waits for each call's ref
+// arguments in that order, and runs calls on its workers: with
+// max_concurrency 1 they queue on one worker and run one at a time; with n
+// up to n run at once. Each worker stores the call's result in the object
+// table itself. Kills, restarts (the factory runs again and later calls
+// reach the fresh instance), exit_actor and the last handle going away all
+// end here. User code, destructors included, runs only on the workers.
+//
+// Messages:
+// - (call, actor_call_ptr) -> void: run a method call.
+// - (deps) -> void: an awaited argument became ready.
+// - (created, generation, instance) -> void: the factory finished.
+// - (finished, generation, worker index, exited) -> void: a call finished.
+// - (retry, actor_call_ptr) -> void: a call lost to a restart, to rerun.
+// - (kill, no_restart) -> void: kill, or restart if allowed.
+// - (orphan) -> void: no handle is left.
+#pragma once
+
+#include <memory>
+
+#include <caf/fwd.hpp>
+#include <caf/typed_actor.hpp>
+
+#include "actors/messages.hpp"
+#include "actors/node_manager.hpp"
+#include "runtime/actor_directory.hpp"
+
+namespace lumen {
+
+namespace detail {
+
+/// What the factory produced: the instance or the error that stopped it.
+struct creation_result {
+  std::shared_ptr<void> instance;
+  object_ptr error;
+};
+
+} // namespace detail
+
+using actor_host_actor = caf::typed_actor<
+  caf::reacts_to<call_atom, detail::actor_call_ptr>, caf::reacts_to<deps_atom>,
+  caf::reacts_to<created_atom, std::uint64_t, detail::creation_result>,
+  caf::reacts_to<finished_atom, std::uint64_t, std::size_t, bool>,
+  caf::reacts_to<retry_atom, detail::actor_call_ptr>,
+  caf::reacts_to<kill_atom, bool>, caf::reacts_to<orphan_atom>>;
+
+/// What a host needs; the pointers outlive it.
+struct actor_host_args {
+  detail::actor_spec_ptr spec;
+  detail::object_table* table = nullptr;
+  detail::actor_directory* directory = nullptr;
+  node_manager_actor node_manager;
+};
+
+/// Spawns the host and returns the link the directory keeps for it.
+std::shared_ptr<detail::actor_link> spawn_actor_host(caf::actor_system& sys,
+                                                     actor_host_args args);
+
+} // namespace lumen
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(lumen::detail::creation_result)

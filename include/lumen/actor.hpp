@@ -1,0 +1,280 @@
+// Actors: stateful objects whose methods run remotely, one call at a time,
+// in the order each caller sent them.
+//
+//   struct Counter {
+//     static Counter* create(int start) { return new Counter{start}; }
+//     int add(int x) { return value += x; }
+//     int value = 0;
+//   };
+//   LUMEN_REMOTE(Counter::create, &Counter::add);
+//
+//   lumen::actor_handle<Counter> c = lumen::actor(Counter::create)
+//                                      .name("counter").remote(10);
+//   lumen::object_ref<int> r = c.task(&Counter::add).remote(5);
+//
+// Handles are values: copy them, pass them to tasks and other actors'
+// methods, store them in objects; every copy reaches the same instance. A
+// non-detached actor lives while a handle to it exists anywhere in the
+// process (or until `kill`); a detached one until `kill`.
+//
+// Thread safety: handles and callers may be used from any thread.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <type_traits>
+#include <utility>
+
+#include "lumen/codec.hpp"
+#include "lumen/detail/function_traits.hpp"
+#include "lumen/detail/registry.hpp"
+#include "lumen/detail/runtime_api.hpp"
+#include "lumen/error.hpp"
+#include "lumen/object_ref.hpp"
+#include "lumen/remote.hpp"
+#include "lumen/task.hpp"
+
+namespace lumen {
+
+template <class T>
+class actor_handle;
+
+/// A method of an actor, ready to be called remotely.
+template <class T, class M>
+class actor_method_caller {
+public:
+  using traits = detail::function_traits<M>;
+  using result_type = std::decay_t<typename traits::result_type>;
+
+  actor_method_caller(detail::ref_ptr actor, const detail::function_entry& e)
+    : actor_(std::move(actor)), entry_(&e) {
+  }
+
+  /// Sends the call; returns a ref to its result. Arguments follow the
+  /// rules of `task(f).remote(...)`.
+  template <class... As>
+  object_ref<result_type> remote(As&&... args) const {
+    static_assert(sizeof...(As) == traits::arity,
+                  "lumen::actor_handle::task: wrong number of arguments for "
+                  "this method");
+    detail::actor_call_request req;
+    req.actor = actor_;
+    req.method = entry_->name;
+    req.class_hash = entry_->class_hash;
+    req.args = detail::make_task_args<typename traits::decayed_args>(
+      std::index_sequence_for<As...>{}, std::forward<As>(args)...);
+    return object_ref<result_type>(
+      detail::runtime().submit_actor_task(std::move(req)));
+  }
+
+private:
+  detail::ref_ptr actor_;
+  const detail::function_entry* entry_;
+};
+
+/// A typed, copyable handle to an actor of class T.
+template <class T>
+class actor_handle {
+public:
+  /// An invalid handle.
+  actor_handle() noexcept = default;
+
+  /// Wraps a counted runtime reference (used by the API internals).
+  explicit actor_handle(detail::ref_ptr ptr) noexcept : ptr_(std::move(ptr)) {
+  }
+
+  /// Prepares a call of method `m`, registered with LUMEN_REMOTE.
+  template <class M>
+  actor_method_caller<T, M> task(M m) const {
+    using traits = detail::function_traits<M>;
+    static_assert(std::is_member_function_pointer_v<M>,
+                  "lumen::actor_handle::task: pass a member function "
+                  "pointer, e.g. &Counter::add");
+    static_assert(std::is_same_v<typename traits::class_type, T>,
+                  "lumen::actor_handle::task: the method belongs to another "
+                  "class than the actor's");
+    if (!valid())
+      throw error("lumen: invalid (default-constructed) actor_handle");
+    auto* entry = detail::find_function_by_key(detail::pointer_key(m));
+    if (entry == nullptr
+        || entry->kind != detail::function_kind::actor_method)
+      throw function_not_found_error(
+        "lumen::actor_handle::task: method not registered; add "
+        "LUMEN_REMOTE(&Class::method)");
+    return actor_method_caller<T, M>(ptr_, *entry);
+  }
+
+  /// The actor's id (the id of its creation).
+  const task_id& id() const noexcept {
+    return ptr_.id().task;
+  }
+
+  bool valid() const noexcept {
+    return static_cast<bool>(ptr_);
+  }
+
+  /// The counted runtime reference.
+  const detail::ref_ptr& ptr() const noexcept {
+    return ptr_;
+  }
+
+  friend bool operator==(const actor_handle& x, const actor_handle& y) {
+    return x.ptr_.get() == y.ptr_.get();
+  }
+
+  friend bool operator!=(const actor_handle& x, const actor_handle& y) {
+    return !(x == y);
+  }
+
+private:
+  detail::ref_ptr ptr_;
+};
+
+/// An actor factory of type F with options, ready to create an actor.
+template <class F>
+class actor_creator {
+public:
+  using traits = detail::function_traits<F>;
+  using product_type = detail::factory_product_t<F>;
+
+  explicit actor_creator(const detail::function_entry& entry)
+    : entry_(&entry) {
+  }
+
+  /// CPUs the actor holds while it lives (default: none held, but it is
+  /// placed only on a node with at least one CPU).
+  actor_creator& num_cpus(double n) {
+    options_.num_cpus = n;
+    return *this;
+  }
+
+  /// Custom resources the actor holds while it lives.
+  actor_creator& resources(std::map<std::string, double> rs) {
+    options_.resources = std::move(rs);
+    return *this;
+  }
+
+  /// Names the actor, unique within namespace `ns`; see get_actor.
+  actor_creator& name(std::string n, std::string ns = "") {
+    options_.name = std::move(n);
+    options_.ns = std::move(ns);
+    return *this;
+  }
+
+  /// How many calls may run at once (default 1: one at a time, in order).
+  actor_creator& max_concurrency(int n) {
+    options_.max_concurrency = n;
+    return *this;
+  }
+
+  /// How often the actor is re-created after a crash or a kill that
+  /// allows it; -1 without limit (default 0).
+  actor_creator& max_restarts(int n) {
+    options_.max_restarts = n;
+    return *this;
+  }
+
+  /// How often a call lost to a restart is retried; -1 without limit
+  /// (default 0: it fails with actor_died_error).
+  actor_creator& max_task_retries(int n) {
+    options_.max_task_retries = n;
+    return *this;
+  }
+
+  /// Keeps the actor alive without handles, until it is killed.
+  actor_creator& detached() {
+    options_.detached = true;
+    return *this;
+  }
+
+  /// Creates the actor with the factory's arguments (values or refs).
+  template <class... As>
+  actor_handle<product_type> remote(As&&... args) const {
+    static_assert(sizeof...(As) == traits::arity,
+                  "lumen::actor: wrong number of arguments for this factory");
+    detail::actor_request req;
+    req.factory = entry_->name;
+    req.class_hash = entry_->class_hash;
+    req.options = options_;
+    req.args = detail::make_task_args<typename traits::decayed_args>(
+      std::index_sequence_for<As...>{}, std::forward<As>(args)...);
+    return actor_handle<product_type>(
+      detail::runtime().create_actor(std::move(req)));
+  }
+
+private:
+  const detail::function_entry* entry_;
+  detail::actor_options options_;
+};
+
+/// Prepares the creation of an actor by its registered factory `f`.
+template <class R, class... Args>
+actor_creator<R (*)(Args...)> actor(R (*f)(Args...)) {
+  static_assert(!std::is_void_v<detail::factory_product_t<R (*)(Args...)>>,
+                "lumen::actor: pass a factory returning T* or "
+                "std::unique_ptr<T>");
+  auto* entry = detail::find_function_by_key(detail::pointer_key(f));
+  if (entry == nullptr || entry->kind != detail::function_kind::actor_factory)
+    throw function_not_found_error(
+      "lumen::actor: factory not registered; add LUMEN_REMOTE(Class::create)");
+  return actor_creator<R (*)(Args...)>(*entry);
+}
+
+/// The live actor named `name` in namespace `ns`, if any; throws
+/// type_mismatch_error if it is not a T.
+template <class T>
+std::optional<actor_handle<T>> get_actor(const std::string& name,
+                                         const std::string& ns = "") {
+  auto ptr = detail::runtime().find_actor(name, ns, detail::type_hash<T>());
+  if (!ptr)
+    return std::nullopt;
+  return actor_handle<T>(std::move(ptr));
+}
+
+/// Kills the actor. Pending calls fail with actor_died_error; with
+/// `no_restart` false, an actor with restarts left is re-created instead.
+template <class T>
+void kill(const actor_handle<T>& handle, bool no_restart = true) {
+  if (!handle.valid())
+    throw error("lumen::kill: invalid (default-constructed) actor_handle");
+  detail::runtime().kill_actor(handle.ptr(), no_restart);
+}
+
+/// Ends the current actor from inside one of its methods: the calling
+/// method's result and every later call fail with actor_died_error, and
+/// the actor is not restarted. Throws lumen::error outside an actor.
+[[noreturn]] void exit_actor();
+
+/// Whether the actor running the current method was restarted at least
+/// once. False outside an actor.
+bool was_current_actor_restarted();
+
+/// Encodes a handle as the actor's id; the containing object keeps the
+/// actor alive for as long as the container lives.
+template <class T>
+struct codec<actor_handle<T>> {
+  static void encode(detail::writer& w, const actor_handle<T>& x) {
+    w.write_pod(static_cast<std::uint8_t>(x.valid() ? 1 : 0));
+    if (!x.valid())
+      return;
+    w.write_pod(x.id().hi);
+    w.write_pod(x.id().lo);
+    w.add_ref(x.ptr());
+  }
+
+  static actor_handle<T> decode(detail::reader& r) {
+    auto flag = r.read_pod<std::uint8_t>();
+    if (flag == 0)
+      return {};
+    if (flag != 1)
+      throw decode_error("bad actor_handle flag");
+    object_id id;
+    id.task.hi = r.read_pod<std::uint64_t>();
+    id.task.lo = r.read_pod<std::uint64_t>();
+    return actor_handle<T>(detail::runtime().lookup_actor(id));
+  }
+};
+
+} // namespace lumen

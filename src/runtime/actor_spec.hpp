@@ -1,0 +1,66 @@
+// The runtime's description of an actor and of one call to it.
+//
+// Thread safety: immutable once sent; shared by pointer.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "lumen/detail/runtime_api.hpp"
+#include "lumen/ids.hpp"
+
+namespace lumen::detail {
+
+/// How an actor is made and kept.
+struct actor_spec {
+  /// The actor's id: the id of its creation, derived like a task's.
+  task_id id;
+  /// Registered factory name, e.g. "Counter::create".
+  std::string factory;
+  /// Fingerprint of the class the factory makes.
+  std::uint64_t class_hash = 0;
+  /// Factory arguments.
+  std::vector<task_arg> args;
+  actor_options options;
+};
+
+using actor_spec_ptr = std::shared_ptr<const actor_spec>;
+
+/// One method call.
+struct actor_call {
+  task_id id;
+  /// Registered method name, e.g. "Counter::add".
+  std::string method;
+  std::uint64_t class_hash = 0;
+  std::vector<task_arg> args;
+  object_id return_id;
+  /// Retries left when a restart loses the call (-1: without limit).
+  int retries_left = 0;
+};
+
+using actor_call_ptr = std::shared_ptr<actor_call>;
+
+/// Where a host sends what happens to its actor, implemented by the actor
+/// directory: the host tells it when the actor is gone for good.
+class actor_link {
+public:
+  virtual ~actor_link();
+
+  /// Delivers a call to the actor's host.
+  virtual void call(actor_call_ptr c) = 0;
+
+  /// Asks the host to kill the actor (restarting it if allowed and
+  /// `no_restart` is false).
+  virtual void kill(bool no_restart) = 0;
+
+  /// The last handle is gone: the host kills a non-detached actor and
+  /// stops once it is dead.
+  virtual void orphan() = 0;
+
+  /// Forgets the host (at shutdown); later calls are dropped.
+  virtual void close() = 0;
+};
+
+} // namespace lumen::detail
