@@ -19,13 +19,13 @@ namespace lumen {
 struct config {
   /// `HOST:PORT` of a head node to join; empty starts the embedded
   /// one-node cluster inside this process.
-  std::string address;
+  std::string address{};
 
   /// CPUs this node offers to tasks; default: the hardware threads.
-  std::optional<double> num_cpus;
+  std::optional<double> num_cpus{};
 
   /// Custom resources this node offers, e.g. {{"GPU", 2}, {"ssd", 1}}.
-  std::map<std::string, double> resources;
+  std::map<std::string, double> resources{};
 
   /// Bytes the object store may hold; 0 means 30% of physical memory.
   std::size_t object_store_memory = 0;

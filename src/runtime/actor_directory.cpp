@@ -64,6 +64,26 @@ void actor_directory::check_name(const std::string& name,
                 + ns + "'");
 }
 
+void actor_directory::reserve_name(const std::string& name,
+                                   const std::string& ns,
+                                   const task_id& owner) {
+  if (name.empty())
+    return;
+  std::lock_guard guard{state_->mtx};
+  if (!state_->by_name.emplace(std::make_pair(ns, name), owner).second)
+    throw error("an actor named '" + name + "' exists already in namespace '"
+                + ns + "'");
+}
+
+void actor_directory::release_name(const std::string& name,
+                                   const std::string& ns,
+                                   const task_id& owner) {
+  std::lock_guard guard{state_->mtx};
+  if (auto i = state_->by_name.find({ns, name});
+      i != state_->by_name.end() && i->second == owner)
+    state_->by_name.erase(i);
+}
+
 ref_ptr actor_directory::add(const actor_spec& spec,
                              std::shared_ptr<actor_link> link) {
   auto e = std::make_unique<state::entry>();

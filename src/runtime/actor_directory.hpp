@@ -31,6 +31,15 @@ public:
   /// never taken).
   void check_name(const std::string& name, const std::string& ns) const;
 
+  /// Reserves `name` in `ns` for an actor that is not in the directory (a
+  /// native CAF actor); throws lumen::error if it is taken.
+  void reserve_name(const std::string& name, const std::string& ns,
+                    const task_id& owner);
+
+  /// Releases a name reserved by `owner`.
+  void release_name(const std::string& name, const std::string& ns,
+                    const task_id& owner);
+
   /// Adds an actor whose calls go to `link`; throws lumen::error if its
   /// name is taken in its namespace.
   ref_ptr add(const actor_spec& spec, std::shared_ptr<actor_link> link);

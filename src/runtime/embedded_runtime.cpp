@@ -2,6 +2,8 @@
 #include "runtime/embedded_runtime.hpp"
 
 #include <cmath>
+#include <map>
+#include <mutex>
 #include <thread>
 #include <unistd.h>
 
@@ -90,6 +92,10 @@ struct embedded_runtime::impl {
     directory.close();
     {
       caf::scoped_actor self{*sys};
+      for (auto& native : natives_snapshot()) {
+        self->send_exit(native, caf::exit_reason::user_shutdown);
+        self->wait_for(native);
+      }
       self->send_exit(nm, caf::exit_reason::user_shutdown);
       self->wait_for(nm);
       self->send_exit(store, caf::exit_reason::user_shutdown);
@@ -99,6 +105,14 @@ struct embedded_runtime::impl {
     nm = nullptr;
     store = nullptr;
     sys.reset();
+  }
+
+  std::vector<caf::actor> natives_snapshot() {
+    std::lock_guard guard{native_mtx};
+    std::vector<caf::actor> result;
+    for (auto& kv : natives)
+      result.push_back(kv.second);
+    return result;
   }
 
   execution_context& context() {
@@ -112,6 +126,13 @@ struct embedded_runtime::impl {
   worker_pool pool;
   actor_directory directory;
   execution_context root;
+  std::mutex native_mtx;
+  /// Live native actors by CAF id, for lookups and shutdown.
+  std::map<caf::actor_id, caf::actor> natives;
+  /// Named native actors: (ns, name) -> (CAF id, handle type fingerprint).
+  std::map<std::pair<std::string, std::string>,
+           std::pair<caf::actor_id, std::uint64_t>>
+    native_names;
   caf::actor_system_config sys_cfg;
   std::unique_ptr<caf::actor_system> sys;
   object_store_actor store;
@@ -317,6 +338,96 @@ ref_ptr embedded_runtime::lookup_actor(const object_id& id) {
 
 void embedded_runtime::kill_actor(const ref_ptr& actor, bool no_restart) {
   actor_directory::link_of(actor.get()).kill(no_restart);
+}
+
+namespace {
+
+/// What native_reserve holds for one native actor.
+struct native_reservation {
+  placement_ptr placement;
+  std::string name;
+  std::string ns;
+  task_id owner;
+};
+
+} // namespace
+
+caf::actor_system& embedded_runtime::system() {
+  return *impl_->sys;
+}
+
+std::shared_ptr<void>
+embedded_runtime::native_reserve(const native_options& opts) {
+  actor_options as_actor;
+  as_actor.num_cpus = opts.num_cpus;
+  as_actor.resources = opts.resources;
+  as_actor.name = opts.name;
+  as_actor.ns = opts.ns;
+  check_actor_options(as_actor, opts.name.empty() ? "native" : opts.name);
+  auto p = std::make_shared<placement>();
+  p->owner = task_id::random();
+  p->name = opts.name.empty() ? "native actor" : opts.name;
+  p->hold = resource_set::from_doubles(opts.resources);
+  p->hold.set(cpu_resource, opts.num_cpus);
+  if (!impl_->total.fits(p->hold))
+    throw error("native actor '" + p->name + "' needs " + p->hold.to_string()
+                + " but this node has " + impl_->total.to_string()
+                + " in total");
+  impl_->directory.reserve_name(opts.name, opts.ns, p->owner);
+  auto r = std::make_shared<native_reservation>();
+  r->placement = p;
+  r->name = opts.name;
+  r->ns = opts.ns;
+  r->owner = p->owner;
+  caf::scoped_actor self{*impl_->sys};
+  bool placed = false;
+  self->request(impl_->nm, caf::infinite, place_atom::value, placement_ptr{p})
+    .receive([&](worker_list&) { placed = true; },
+             [&](const caf::error&) {});
+  if (!placed) {
+    impl_->directory.release_name(opts.name, opts.ns, p->owner);
+    throw error("native actor '" + p->name + "' could not be placed");
+  }
+  return r;
+}
+
+void embedded_runtime::native_adopt(std::shared_ptr<void> reservation,
+                                    const caf::actor& handle,
+                                    std::uint64_t type_hash) {
+  auto r = std::static_pointer_cast<native_reservation>(reservation);
+  auto* st = impl_.get();
+  {
+    std::lock_guard guard{st->native_mtx};
+    st->natives.emplace(handle.id(), handle);
+    if (!r->name.empty())
+      st->native_names[{r->ns, r->name}] = {handle.id(), type_hash};
+  }
+  auto id = handle.id();
+  handle->attach_functor([st, r, id] {
+    caf::anon_send(st->nm, release_atom::value, r->placement, worker_list{});
+    {
+      std::lock_guard guard{st->native_mtx};
+      st->natives.erase(id);
+      if (auto i = st->native_names.find({r->ns, r->name});
+          i != st->native_names.end() && i->second.first == id)
+        st->native_names.erase(i);
+    }
+    st->directory.release_name(r->name, r->ns, r->owner);
+  });
+}
+
+caf::actor embedded_runtime::native_find(const std::string& name,
+                                         const std::string& ns,
+                                         std::uint64_t type_hash) {
+  std::lock_guard guard{impl_->native_mtx};
+  auto i = impl_->native_names.find({ns, name});
+  if (i == impl_->native_names.end())
+    return {};
+  if (i->second.second != type_hash)
+    throw type_mismatch_error("native actor '" + name
+                              + "' has another handle type than requested");
+  auto j = impl_->natives.find(i->second.first);
+  return j == impl_->natives.end() ? caf::actor{} : j->second;
 }
 
 embedded_runtime::node_snapshot embedded_runtime::snapshot() {

@@ -11,8 +11,11 @@
 
 #include <memory>
 
+#include <caf/fwd.hpp>
+
 #include "lumen/config.hpp"
 #include "lumen/detail/runtime_api.hpp"
+#include "lumen/native_actor.hpp"
 
 namespace lumen::detail {
 
@@ -67,6 +70,18 @@ public:
   };
 
   node_snapshot snapshot();
+
+  // -- native CAF actors (see lumen/native_actor.hpp) ---------------------
+
+  caf::actor_system& system();
+
+  std::shared_ptr<void> native_reserve(const native_options& opts);
+
+  void native_adopt(std::shared_ptr<void> reservation,
+                    const caf::actor& handle, std::uint64_t type_hash);
+
+  caf::actor native_find(const std::string& name, const std::string& ns,
+                         std::uint64_t type_hash);
 
 private:
   struct impl;

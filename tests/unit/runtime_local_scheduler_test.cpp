@@ -70,8 +70,8 @@ TEST_CASE("local_scheduler: deeper tasks first, then submission order",
   REQUIRE(s.enqueue(make_task("f0", 0)));
   REQUIRE(s.enqueue(make_task("g1", 1)));
   CHECK(s.queued() == 7);
-  CHECK(drain(s)
-        == std::vector<std::string>{"c2", "e2", "d1", "g1", "a0", "b0", "f0"});
+  CHECK(drain(s) ==
+        std::vector<std::string>{"c2", "e2", "d1", "g1", "a0", "b0", "f0"});
   CHECK(s.queued() == 0);
   CHECK(s.available() == node(93));
 }

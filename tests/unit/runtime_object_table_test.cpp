@@ -177,7 +177,8 @@ TEST_CASE("object_table: fulfill after every ref is gone returns false",
   CHECK_FALSE(table.lookup(test_id(5)));
 }
 
-// -- lookup --------------------------------------------------------------------
+// -- lookup
+// --------------------------------------------------------------------
 
 TEST_CASE("object_table: lookup counts a live entry and misses an erased one",
           "[runtime][object_table]") {
@@ -250,7 +251,8 @@ TEST_CASE("object_table: lookups racing with the last drop never revive an "
     CHECK_FALSE(table->lookup(test_id(i)));
 }
 
-// -- counting from many threads ------------------------------------------------
+// -- counting from many threads
+// ------------------------------------------------
 
 TEST_CASE("object_table: refs copied and dropped from many threads erase "
           "each entry exactly once",
@@ -313,7 +315,8 @@ TEST_CASE("object_table: refs copied and dropped from many threads erase "
   }
 }
 
-// -- nested refs ---------------------------------------------------------------
+// -- nested refs
+// ---------------------------------------------------------------
 
 TEST_CASE("object_table: nested refs keep entries alive until the container "
           "is freed",
@@ -322,8 +325,7 @@ TEST_CASE("object_table: nested refs keep entries alive until the container "
   auto freed_inner = std::make_shared<std::atomic<int>>(0);
   auto freed_outer = std::make_shared<std::atomic<int>>(0);
   auto inner = table.put(test_id(20), counted_object(5, freed_inner));
-  auto outer =
-    table.put(test_id(21), counted_object(8, freed_outer, {inner}));
+  auto outer = table.put(test_id(21), counted_object(8, freed_outer, {inner}));
   CHECK(count_of(inner) == 2);
 
   inner = ref_ptr{};
@@ -363,8 +365,8 @@ TEST_CASE("object_table: nested refs in a fulfilled result are released with "
 TEST_CASE("object_table: a chain of nested refs within one shard is freed "
           "without deadlock",
           "[runtime][object_table]") {
-  REQUIRE(std::hash<object_id>{}(same_hash_id(1))
-          == std::hash<object_id>{}(same_hash_id(2)));
+  REQUIRE(std::hash<object_id>{}(same_hash_id(1)) ==
+          std::hash<object_id>{}(same_hash_id(2)));
   struct outcome {
     int freed = -1;
     object_table::stats st;
@@ -388,7 +390,8 @@ TEST_CASE("object_table: a chain of nested refs within one shard is freed "
   CHECK(out->st.used_bytes == 0);
 }
 
-// -- wait ----------------------------------------------------------------------
+// -- wait
+// ----------------------------------------------------------------------
 
 TEST_CASE("object_table: wait for one of three wakes when another thread "
           "fulfills one",
@@ -470,16 +473,14 @@ TEST_CASE("object_table: wait with a deadline returns nullptr for pending "
                             table.create_pending(test_id(72))};
 
   SECTION("deadline in the future") {
-    auto result =
-      table.wait(headers_of(refs), 2, clock_type::now() + 100ms);
+    auto result = table.wait(headers_of(refs), 2, clock_type::now() + 100ms);
     REQUIRE(result.size() == 3);
     CHECK(result[0] == nullptr);
     CHECK(result[1] == ready_data);
     CHECK(result[2] == nullptr);
   }
   SECTION("deadline already passed") {
-    auto result =
-      table.wait(headers_of(refs), 3, clock_type::now() - 1s);
+    auto result = table.wait(headers_of(refs), 3, clock_type::now() - 1s);
     REQUIRE(result.size() == 3);
     CHECK(result[0] == nullptr);
     CHECK(result[1] == ready_data);
@@ -514,7 +515,8 @@ TEST_CASE("object_table: wait returns at once when enough are ready",
   CHECK((*none)[0] == nullptr);
 }
 
-// -- when_ready ----------------------------------------------------------------
+// -- when_ready
+// ----------------------------------------------------------------
 
 TEST_CASE("object_table: when_ready on a ready entry runs at once in the "
           "caller",
@@ -543,7 +545,9 @@ TEST_CASE("object_table: when_ready on a pending entry runs once in the "
     ++calls;
     ran_on = std::this_thread::get_id();
   });
-  table.when_ready(ref.get(), [&] { ++second_calls; });
+  table.when_ready(ref.get(), [&] {
+    ++second_calls;
+  });
   CHECK(calls == 0);
   std::thread::id fulfiller_id;
   std::thread fulfiller{[&] {
@@ -598,7 +602,9 @@ TEST_CASE("object_table: callbacks of an entry that dies unfulfilled are "
   auto ref = table.create_pending(test_id(94));
   auto token = std::make_shared<int>(0);
   int calls = 0;
-  table.when_ready(ref.get(), [&calls, token] { ++calls; });
+  table.when_ready(ref.get(), [&calls, token] {
+    ++calls;
+  });
   CHECK(token.use_count() == 2);
   ref = ref_ptr{};
   CHECK(calls == 0);
@@ -616,8 +622,8 @@ TEST_CASE("object_table: callbacks of an entry that dies unfulfilled are "
 TEST_CASE("object_table: dropping an entry whose callback holds a ref in the "
           "same shard does not deadlock",
           "[runtime][object_table][when_ready][!mayfail]") {
-  REQUIRE(std::hash<object_id>{}(same_hash_id(101))
-          == std::hash<object_id>{}(same_hash_id(102)));
+  REQUIRE(std::hash<object_id>{}(same_hash_id(101)) ==
+          std::hash<object_id>{}(same_hash_id(102)));
   auto table = std::make_shared<object_table>(1024);
   auto objects_after = std::make_shared<std::size_t>(99);
   bool finished = finishes_within(10s, [table, objects_after] {
@@ -632,7 +638,8 @@ TEST_CASE("object_table: dropping an entry whose callback holds a ref in the "
   CHECK(*objects_after == 0);
 }
 
-// -- capacity ------------------------------------------------------------------
+// -- capacity
+// ------------------------------------------------------------------
 
 TEST_CASE("object_table: put beyond capacity throws object_store_full_error",
           "[runtime][object_table][capacity]") {
@@ -670,7 +677,9 @@ TEST_CASE("object_table: fulfill beyond capacity stores a store_full error",
   auto keep = table.put(test_id(120), bytes_object(80));
   auto ref = table.create_pending(test_id(121));
   int calls = 0;
-  table.when_ready(ref.get(), [&] { ++calls; });
+  table.when_ready(ref.get(), [&] {
+    ++calls;
+  });
   CHECK(table.fulfill(test_id(121), bytes_object(30)));
   CHECK(calls == 1);
   auto got = table.try_get(ref.get());
@@ -726,7 +735,8 @@ TEST_CASE("object_table: concurrent puts never exceed capacity",
                   lumen::object_store_full_error);
 }
 
-// -- close ---------------------------------------------------------------------
+// -- close
+// ---------------------------------------------------------------------
 
 TEST_CASE("object_table: close fails pending entries and wakes waiters",
           "[runtime][object_table][close]") {
@@ -736,7 +746,9 @@ TEST_CASE("object_table: close fails pending entries and wakes waiters",
   auto pending = table->create_pending(test_id(131));
   auto other = table->create_pending(test_id(132));
   std::atomic<int> calls{0};
-  table->when_ready(other.get(), [&calls] { ++calls; });
+  table->when_ready(other.get(), [&calls] {
+    ++calls;
+  });
   auto reason = make_error_object(error_kind::runtime_error, "shut down");
   auto result = std::make_shared<std::vector<object_ptr>>();
   std::thread closer{[table, reason] {
@@ -826,7 +838,8 @@ TEST_CASE("object_table: used bytes return to zero after close with a "
   CHECK(table.get_stats().used_bytes == 0);
 }
 
-// -- refs outliving the table --------------------------------------------------
+// -- refs outliving the table
+// --------------------------------------------------
 
 TEST_CASE("object_table: refs that outlive the table are released safely",
           "[runtime][object_table]") {
@@ -836,7 +849,9 @@ TEST_CASE("object_table: refs that outlive the table are released safely",
   auto outer = table->put(test_id(171), counted_object(4, freed, {inner}));
   auto pending = table->create_pending(test_id(172));
   int calls = 0;
-  table->when_ready(pending.get(), [&calls] { ++calls; });
+  table->when_ready(pending.get(), [&calls] {
+    ++calls;
+  });
   auto short_lived = table->put(test_id(173), counted_object(4, freed));
   short_lived = ref_ptr{};
   CHECK(*freed == 1);
@@ -856,7 +871,8 @@ TEST_CASE("object_table: refs that outlive the table are released safely",
   CHECK(calls == 0);
 }
 
-// -- stats and error objects ---------------------------------------------------
+// -- stats and error objects
+// ---------------------------------------------------
 
 TEST_CASE("object_table: stats count objects, pending entries and bytes",
           "[runtime][object_table]") {
@@ -884,8 +900,8 @@ TEST_CASE("object_table: stats count objects, pending entries and bytes",
 
 TEST_CASE("object_table: make_error_object fills every field",
           "[runtime][object_table]") {
-  auto obj = make_error_object(error_kind::actor_died, "gone", "my::type",
-                               "my_task");
+  auto obj =
+    make_error_object(error_kind::actor_died, "gone", "my::type", "my_task");
   REQUIRE(obj);
   CHECK(obj->bytes.empty());
   CHECK(obj->refs.empty());

@@ -63,9 +63,8 @@ TEST_CASE("resources: from_doubles, get and set", "[runtime][resources]") {
   CHECK(set.get("custom") == 0.0001);
   CHECK(set.get("memory") == 0.0); // zero amounts are not stored
   CHECK(set.get("unknown") == 0.0);
-  CHECK(set.to_doubles()
-        == std::map<std::string, double>{
-          {"CPU", 1.5}, {"GPU", 2.0}, {"custom", 0.0001}});
+  CHECK(set.to_doubles() == std::map<std::string, double>{
+                              {"CPU", 1.5}, {"GPU", 2.0}, {"custom", 0.0001}});
 
   set.set("GPU", 0); // removes
   CHECK(set.to_doubles().count("GPU") == 0);
@@ -144,10 +143,9 @@ TEST_CASE("resources: amounts are kept to a ten-thousandth",
   CHECK(cpus(1).fits(thirds));
 }
 
-TEST_CASE("resources: to_string lists names in order",
-          "[runtime][resources]") {
+TEST_CASE("resources: to_string lists names in order", "[runtime][resources]") {
   CHECK(resource_set{}.to_string() == "{}");
   CHECK(cpus(1.5).to_string() == "{CPU: 1.5}");
-  CHECK(resource_set::from_doubles({{"GPU", 1}, {"CPU", 1.5}}).to_string()
-        == "{CPU: 1.5, GPU: 1}");
+  CHECK(resource_set::from_doubles({{"GPU", 1}, {"CPU", 1.5}}).to_string() ==
+        "{CPU: 1.5, GPU: 1}");
 }

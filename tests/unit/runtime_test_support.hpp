@@ -49,9 +49,8 @@ inline bool finishes_within(std::chrono::milliseconds limit,
 
 /// A one-shot count-down latch (std::latch is C++20).
 class latch {
-public:
-  explicit latch(std::size_t count) : count_(count) {
-  }
+ public:
+  explicit latch(std::size_t count) : count_(count) {}
 
   void count_down() {
     std::lock_guard guard{mtx_};
@@ -62,7 +61,9 @@ public:
   /// Waits until the count reaches zero or `limit` passes; true if it did.
   bool wait_for(std::chrono::milliseconds limit) {
     std::unique_lock guard{mtx_};
-    return cv_.wait_for(guard, limit, [this] { return count_ == 0; });
+    return cv_.wait_for(guard, limit, [this] {
+      return count_ == 0;
+    });
   }
 
   void arrive_and_wait() {
@@ -70,7 +71,7 @@ public:
     wait_for(hang_limit);
   }
 
-private:
+ private:
   std::mutex mtx_;
   std::condition_variable cv_;
   std::size_t count_;
