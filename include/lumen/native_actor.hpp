@@ -49,6 +49,23 @@ struct native_options {
 
 namespace detail {
 
+/// Undoes, on scope exit, the thread-local reference to the actor system's
+/// logger that CAF 0.17 leaves on a thread that spawns an actor or makes a
+/// scoped_actor; left in place, it makes the system's destructor wait for
+/// that thread to end, so shutdown from another thread would hang. A
+/// thread that already held the reference (a CAF thread) keeps it.
+class caf_thread_guard {
+public:
+  caf_thread_guard() noexcept;
+  ~caf_thread_guard();
+
+  caf_thread_guard(const caf_thread_guard&) = delete;
+  caf_thread_guard& operator=(const caf_thread_guard&) = delete;
+
+private:
+  bool had_;
+};
+
 /// Lumen's actor system; throws not_initialized_error when not running.
 caf::actor_system& native_system();
 
@@ -73,6 +90,7 @@ caf::actor native_find(const std::string& name, const std::string& ns,
 template <class Handle, class F, class... Ts>
 Handle spawn_native(const native_options& opts, F fun, Ts&&... args) {
   auto reservation = detail::native_reserve(opts);
+  detail::caf_thread_guard guard;
   Handle handle = detail::native_system().spawn<caf::detached>(
     fun, std::forward<Ts>(args)...);
   detail::native_adopt(std::move(reservation),

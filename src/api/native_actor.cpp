@@ -1,6 +1,8 @@
 // The non-template half of lumen/native_actor.hpp.
 #include "lumen/native_actor.hpp"
 
+#include <caf/logger.hpp>
+
 #include "lumen/error.hpp"
 #include "runtime/embedded_runtime.hpp"
 
@@ -17,6 +19,15 @@ embedded_runtime& running() {
 }
 
 } // namespace
+
+caf_thread_guard::caf_thread_guard() noexcept
+  : had_(caf::logger::current_logger() != nullptr) {
+}
+
+caf_thread_guard::~caf_thread_guard() {
+  if (!had_)
+    caf::logger::set_current_actor_system(nullptr);
+}
 
 caf::actor_system& native_system() {
   return running().system();

@@ -80,6 +80,7 @@ struct embedded_runtime::impl {
     auto threads = std::max(2u, std::min(4u, std::thread::hardware_concurrency()));
     sys_cfg.set("scheduler.policy", caf::atom("sharing"));
     sys_cfg.set("scheduler.max-threads", static_cast<std::size_t>(threads));
+    caf_thread_guard guard;
     sys = std::make_unique<caf::actor_system>(sys_cfg);
     store = make_object_store(*sys, &table);
     nm = make_node_manager(*sys, total, &table, &pool);
@@ -91,6 +92,7 @@ struct embedded_runtime::impl {
                                   "was ready"));
     directory.close();
     {
+      caf_thread_guard guard;
       caf::scoped_actor self{*sys};
       for (auto& native : natives_snapshot()) {
         self->send_exit(native, caf::exit_reason::user_shutdown);
@@ -293,6 +295,7 @@ ref_ptr embedded_runtime::create_actor(actor_request&& req) {
   spec->class_hash = req.class_hash;
   spec->args = std::move(req.args);
   spec->options = std::move(req.options);
+  caf_thread_guard guard;
   auto link = spawn_actor_host(*impl_->sys,
                                actor_host_args{spec, &impl_->table,
                                                &impl_->directory, impl_->nm});
@@ -379,6 +382,7 @@ embedded_runtime::native_reserve(const native_options& opts) {
   r->name = opts.name;
   r->ns = opts.ns;
   r->owner = p->owner;
+  caf_thread_guard guard;
   caf::scoped_actor self{*impl_->sys};
   bool placed = false;
   self->request(impl_->nm, caf::infinite, place_atom::value, placement_ptr{p})
@@ -432,6 +436,7 @@ caf::actor embedded_runtime::native_find(const std::string& name,
 
 embedded_runtime::node_snapshot embedded_runtime::snapshot() {
   node_snapshot result;
+  caf_thread_guard guard;
   caf::scoped_actor self{*impl_->sys};
   self->request(impl_->nm, caf::infinite, stats_atom::value)
     .receive(

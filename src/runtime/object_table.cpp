@@ -35,6 +35,9 @@ struct object_table::state {
     state* owner = nullptr;
     shard* home = nullptr;
     object_ptr data;
+    /// Bytes of `data` counted against the capacity (0 for error objects
+    /// that `close` set).
+    std::size_t counted = 0;
     std::vector<listener> listeners;
   };
 
@@ -49,6 +52,8 @@ struct object_table::state {
   std::atomic<std::size_t> used{0};
   std::atomic<bool> closed{false};
   std::size_t capacity = 0;
+  /// What pending entries become once the table is closed.
+  object_ptr close_reason;
 
   shard& shard_of(const object_id& id) {
     return shards[std::hash<object_id>{}(id) % shard_count];
@@ -63,16 +68,19 @@ struct object_table::state {
     auto* e = static_cast<entry*>(h);
     auto* st = e->owner;
     object_ptr doomed;
+    std::vector<listener> listeners;
     {
       std::lock_guard guard{e->home->mtx};
       // Counts never rise from zero (lookup refuses), so `e` is ours alone.
       doomed = std::move(e->data);
-      if (doomed)
-        st->used.fetch_sub(doomed->bytes.size(), std::memory_order_relaxed);
+      listeners.swap(e->listeners);
+      st->used.fetch_sub(e->counted, std::memory_order_relaxed);
       auto id = e->id;
       e->home->entries.erase(id);
     }
-    doomed.reset(); // may release nested refs: outside the shard lock
+    // Both may release other refs, even in this shard: outside the lock.
+    doomed.reset();
+    listeners.clear();
     st->unref();
   }
 
@@ -113,7 +121,11 @@ object_table::~object_table() {
 ref_ptr object_table::create_pending(const object_id& id) {
   auto& s = state_->shard_of(id);
   std::lock_guard guard{s.mtx};
-  return ref_ptr::adopt(&state_->insert(id, s));
+  auto& e = state_->insert(id, s);
+  // After close nothing will fulfill it: fail it at once.
+  if (state_->closed.load(std::memory_order_acquire))
+    e.data = state_->close_reason;
+  return ref_ptr::adopt(&e);
 }
 
 ref_ptr object_table::put(const object_id& id, object_ptr data) {
@@ -133,6 +145,7 @@ ref_ptr object_table::put(const object_id& id, object_ptr data) {
   try {
     auto& e = state_->insert(id, s);
     e.data = std::move(data);
+    e.counted = size;
     return ref_ptr::adopt(&e);
   } catch (...) {
     state_->used.fetch_sub(size, std::memory_order_relaxed);
@@ -161,6 +174,7 @@ bool object_table::fulfill(const object_id& id, object_ptr data) {
       return false;
     }
     i->second.data = std::move(data);
+    i->second.counted = size;
     ls.swap(i->second.listeners);
   }
   state::notify(ls);
@@ -249,6 +263,11 @@ void object_table::when_ready(const ref_header* h,
 }
 
 void object_table::close(object_ptr reason) {
+  if (state_->closed.load(std::memory_order_acquire))
+    return;
+  // Published by the release store below; create_pending reads it only
+  // after seeing `closed`, and entries it made before are failed below.
+  state_->close_reason = reason;
   state_->closed.store(true, std::memory_order_release);
   for (auto& s : state_->shards) {
     std::vector<listener> ls;

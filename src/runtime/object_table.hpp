@@ -77,7 +77,8 @@ public:
   /// it is ready now, else in the thread that fulfills it.
   void when_ready(const ref_header* h, std::function<void()> callback);
 
-  /// Fails every pending entry with `reason` and rejects further puts.
+  /// Fails every pending entry with `reason`, rejects further puts and
+  /// fails entries created later at once. Call once.
   void close(object_ptr reason);
 
   stats get_stats() const;

@@ -49,6 +49,11 @@ object_ptr error_from_current_exception(const std::string& task_name) {
     return make_error_object(error_kind::actor_creation, e.what(), type,
                              task_name);
   } catch (const std::exception& e) {
+    // A plain lumen::error (not a subclass) is a runtime failure, such as a
+    // shutdown, and keeps that kind on its way to the driver.
+    if (typeid(e) == typeid(lumen::error))
+      return make_error_object(error_kind::runtime_error, e.what(), type,
+                               task_name);
     return make_error_object(error_kind::task_failed, e.what(), type,
                              task_name);
   } catch (...) {

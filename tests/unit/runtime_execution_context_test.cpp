@@ -3,6 +3,7 @@
 // restoration, per-thread isolation, and block_scope's hooks.
 #include <catch2/catch.hpp>
 
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -113,8 +114,9 @@ TEST_CASE("execution_context: block_scope unblocks the context it blocked",
   };
   context_scope sa{&a};
   {
-    block_scope blocking;
-    context_scope sb{&b}; // ends first, but the block belongs to `a`
+    std::optional<block_scope> blocking{std::in_place};
+    context_scope sb{&b};
+    blocking.reset(); // ends while `b` is installed; the block was `a`'s
   }
   CHECK(events == std::vector<std::string>{"a.block", "a.unblock"});
 }

@@ -612,7 +612,7 @@ TEST_CASE("object_table: callbacks of an entry that dies unfulfilled are "
   CHECK(table.get_stats().objects == 0);
 }
 
-// BUG: object_table::state::release (src/runtime/object_table.cpp, the
+// Regression (fixed): object_table::state::release (src/runtime/object_table.cpp, the
 // `e->home->entries.erase(id)` under `std::lock_guard guard{e->home->mtx}`)
 // destroys the entry, and with it the std::function of every when_ready
 // listener, while holding the shard mutex. A callback that owns a ref to
@@ -621,7 +621,7 @@ TEST_CASE("object_table: callbacks of an entry that dies unfulfilled are "
 // already moved out and freed outside the lock; the listeners are not.)
 TEST_CASE("object_table: dropping an entry whose callback holds a ref in the "
           "same shard does not deadlock",
-          "[runtime][object_table][when_ready][!mayfail]") {
+          "[runtime][object_table][when_ready]") {
   REQUIRE(std::hash<object_id>{}(same_hash_id(101)) ==
           std::hash<object_id>{}(same_hash_id(102)));
   auto table = std::make_shared<object_table>(1024);
@@ -790,7 +790,7 @@ TEST_CASE("object_table: close rejects further puts",
   CHECK(st.used_bytes == 0);
 }
 
-// BUG: object_table::create_pending (src/runtime/object_table.cpp) ignores
+// Regression (fixed): object_table::create_pending (src/runtime/object_table.cpp) ignores
 // `closed`: after close() it still creates a pending entry, which nothing
 // will ever fail. At shutdown (embedded_runtime::impl::~impl closes the
 // table before stopping the node manager and the worker pool) a task still
@@ -798,7 +798,7 @@ TEST_CASE("object_table: close rejects further puts",
 // `get` on it without a timeout then blocks forever and pool.stop() never
 // joins that worker.
 TEST_CASE("object_table: an entry created after close is not left pending",
-          "[runtime][object_table][close][!mayfail]") {
+          "[runtime][object_table][close]") {
   object_table table{1024};
   auto reason = make_error_object(error_kind::runtime_error, "closed");
   table.close(reason);
@@ -812,7 +812,7 @@ TEST_CASE("object_table: an entry created after close is not left pending",
   CHECK((refused || table.try_get(late.get()) != nullptr));
 }
 
-// BUG: close() stores `reason` in pending entries without adding its bytes
+// Regression (fixed): close() stores `reason` in pending entries without adding its bytes
 // to `used`, but state::release subtracts `doomed->bytes.size()` for every
 // entry it frees (src/runtime/object_table.cpp, release). A reason that
 // carries bytes therefore drives used_bytes below zero (it wraps around), once
@@ -820,7 +820,7 @@ TEST_CASE("object_table: an entry created after close is not left pending",
 // so today's callers are not affected.
 TEST_CASE("object_table: used bytes return to zero after close with a "
           "reason that has bytes",
-          "[runtime][object_table][close][!mayfail]") {
+          "[runtime][object_table][close]") {
   object_table table{1024};
   auto a = table.create_pending(test_id(160));
   auto b = table.create_pending(test_id(161));

@@ -129,7 +129,7 @@ TEST_CASE("task_errors: lumen errors keep their kind",
   }
 }
 
-// BUG: error_from_current_exception (src/runtime/task_errors.cpp) has no
+// Regression (fixed): error_from_current_exception (src/runtime/task_errors.cpp) has no
 // catch clause for a plain lumen::error, so it falls into the
 // `std::exception` clause and becomes task_failed. The header promises that
 // Lumen errors keep their kind; a plain lumen::error is what throw_error
@@ -137,7 +137,7 @@ TEST_CASE("task_errors: lumen errors keep their kind",
 // error objects), so a task that lets such an error escape turns it into a
 // task_error at the driver instead of a lumen::error.
 TEST_CASE("task_errors: a plain lumen::error keeps the runtime_error kind",
-          "[runtime][task_errors][!mayfail]") {
+          "[runtime][task_errors]") {
   auto obj = error_for(lumen::error{"shut down"});
   REQUIRE(obj->error);
   CHECK(obj->error->message == "shut down");

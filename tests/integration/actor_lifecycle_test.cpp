@@ -1,0 +1,655 @@
+// Integration tests: the lifecycle of Ray-style actors — kill, restarts,
+// exit_actor, the end of an actor without handles, detached actors, and
+// calls caught by a restart (issue 3, point 4).
+
+#include <atomic>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <catch2/catch.hpp>
+
+#include "lumen/lumen.hpp"
+#include "test_support.hpp"
+
+using namespace std::chrono_literals;
+using Catch::Matchers::Contains;
+using lumen_it::patience;
+
+namespace {
+
+/// Factory runs and destructor runs of al_Life.
+std::atomic<int> al_made{0};
+std::atomic<int> al_destroyed{0};
+
+/// Holds `al_Life::hold` calls until the test opens it.
+lumen_it::gate al_gate;
+std::atomic<int> al_held{0};
+
+void al_reset() {
+  al_made = 0;
+  al_destroyed = 0;
+  al_held = 0;
+  al_gate.close();
+}
+
+/// An actor that counts its births and deaths.
+struct al_Life {
+  static al_Life* create(int start) {
+    auto* p = new al_Life;
+    p->value = start;
+    p->gen = ++al_made;
+    p->born_restarted = lumen::was_current_actor_restarted();
+    return p;
+  }
+
+  al_Life() = default;
+  al_Life(const al_Life&) = delete;
+  al_Life& operator=(const al_Life&) = delete;
+
+  ~al_Life() {
+    ++al_destroyed;
+  }
+
+  int add(int x) {
+    return value += x;
+  }
+
+  int generation() const {
+    return gen;
+  }
+
+  bool restarted() const {
+    return lumen::was_current_actor_restarted();
+  }
+
+  bool restarted_at_birth() const {
+    return born_restarted;
+  }
+
+  int quit() {
+    lumen::exit_actor();
+  }
+
+  /// Waits for the gate, then ends the actor.
+  int quit_after_gate() {
+    ++al_held;
+    al_gate.wait();
+    lumen::exit_actor();
+  }
+
+  /// Waits for the gate; returns the instance's generation.
+  int hold() {
+    ++al_held;
+    return al_gate.wait() ? gen : -1;
+  }
+
+  /// Waits for the gate longer than a test waits for a result, so that a
+  /// result that only comes once this call returns shows up as a timeout.
+  int hold_long() {
+    ++al_held;
+    return al_gate.wait(3 * patience) ? gen : -1;
+  }
+
+  /// Generation and call count of this instance: gen * 1000 + count.
+  int bump() {
+    return gen * 1000 + ++count;
+  }
+
+  int value = 0;
+  int gen = 0;
+  int count = 0;
+  bool born_restarted = false;
+};
+
+int al_plain(int x) {
+  return x;
+}
+
+/// exit_actor outside an actor: in a task.
+int al_exit_in_task(int x) {
+  lumen::exit_actor();
+  return x;
+}
+
+bool al_restarted_in_task() {
+  return lumen::was_current_actor_restarted();
+}
+
+/// What became of a call: "ok", "died" or the other exception's text.
+template <class T>
+std::string outcome(const lumen::object_ref<T>& r) {
+  try {
+    lumen::get(r, patience);
+    return "ok";
+  } catch (const lumen::actor_died_error&) {
+    return "died";
+  } catch (const std::exception& e) {
+    return std::string{"other: "} + e.what();
+  }
+}
+
+} // namespace
+
+LUMEN_REMOTE(al_Life::create, &al_Life::add, &al_Life::generation,
+             &al_Life::restarted, &al_Life::restarted_at_birth, &al_Life::quit,
+             &al_Life::quit_after_gate, &al_Life::hold, &al_Life::hold_long,
+             &al_Life::bump);
+LUMEN_REMOTE(al_exit_in_task, al_restarted_in_task, al_plain);
+
+// -- kill ---------------------------------------------------------------------
+
+TEST_CASE("actor lifecycle: after kill every call throws actor_died_error",
+          "[actors][lifecycle]") {
+  lumen::init_guard guard{lumen::config{.num_cpus = 2}};
+  al_reset();
+  auto a = lumen::actor(al_Life::create).remote(1);
+  auto copy = a;
+  CHECK(lumen::get(a.task(&al_Life::add).remote(1), patience) == 2);
+  lumen::kill(a);
+  CHECK_THROWS_AS(lumen::get(a.task(&al_Life::add).remote(1), patience),
+                  lumen::actor_died_error);
+  CHECK_THROWS_AS(lumen::get(copy.task(&al_Life::add).remote(1), patience),
+                  lumen::actor_died_error);
+  CHECK_THROWS_WITH(lumen::get(a.task(&al_Life::add).remote(1), patience),
+                    Contains("kill"));
+  // The instance is destroyed while handles remain.
+  CHECK(lumen_it::eventually([] {
+    return al_destroyed == 1;
+  }));
+  // Killing again is harmless; a dead actor stays dead.
+  lumen::kill(a);
+  lumen::kill(a, false);
+  CHECK_THROWS_AS(lumen::get(a.task(&al_Life::generation).remote(), patience),
+                  lumen::actor_died_error);
+  CHECK(al_made == 1);
+}
+
+TEST_CASE("actor lifecycle: kill(h, false) without restarts left kills",
+          "[actors][lifecycle]") {
+  lumen::init_guard guard{lumen::config{.num_cpus = 2}};
+  al_reset();
+  auto a = lumen::actor(al_Life::create).remote(1); // max_restarts 0
+  CHECK(lumen::get(a.task(&al_Life::add).remote(1), patience) == 2);
+  lumen::kill(a, false);
+  CHECK_THROWS_AS(lumen::get(a.task(&al_Life::add).remote(1), patience),
+                  lumen::actor_died_error);
+  CHECK(al_made == 1);
+  // kill(h) on a restartable actor does not restart it either.
+  auto r = lumen::actor(al_Life::create).max_restarts(5).remote(1);
+  CHECK(lumen::get(r.task(&al_Life::generation).remote(), patience) == 2);
+  lumen::kill(r);
+  CHECK_THROWS_AS(lumen::get(r.task(&al_Life::add).remote(1), patience),
+                  lumen::actor_died_error);
+  CHECK(al_made == 2);
+}
+
+// BUG: with max_concurrency 1 the host hands every call to the actor's one
+// worker thread at once (actor_host.cpp, pump). A kill only bumps the
+// generation; calls already queued on the worker learn of it when the
+// worker reaches them, i.e. after the running call returns. If that call
+// hangs (the usual reason to kill an actor), `get` on the waiting calls
+// hangs with it, although kill promises "Pending calls fail with
+// actor_died_error".
+TEST_CASE("actor lifecycle: calls waiting at a kill fail with "
+          "actor_died_error while the running call is stuck",
+          "[actors][lifecycle][!mayfail]") {
+  lumen::init_guard guard{lumen::config{.num_cpus = 2}};
+  al_reset();
+  auto a = lumen::actor(al_Life::create).remote(0);
+  auto running = a.task(&al_Life::hold_long).remote();
+  REQUIRE(lumen_it::eventually([] {
+    return al_held == 1;
+  }));
+  std::vector<lumen::object_ref<int>> waiting;
+  for (int i = 0; i < 5; ++i)
+    waiting.push_back(a.task(&al_Life::bump).remote());
+  lumen::kill(a);
+  std::vector<std::string> results;
+  for (auto& r : waiting)
+    results.push_back(outcome(r));
+  CHECK(results == std::vector<std::string>(5, "died"));
+  al_gate.open();
+  // The running call cannot be interrupted: it ends one way or the other.
+  auto o = outcome(running);
+  CHECK((o == "ok" || o == "died"));
+  CHECK(lumen_it::eventually([] {
+    return al_destroyed == 1;
+  }));
+}
+
+TEST_CASE("actor lifecycle: calls waiting at a kill fail with "
+          "actor_died_error once the running call returns",
+          "[actors][lifecycle]") {
+  lumen::init_guard guard{lumen::config{.num_cpus = 2}};
+  al_reset();
+  auto a = lumen::actor(al_Life::create).remote(0);
+  auto running = a.task(&al_Life::hold).remote();
+  REQUIRE(lumen_it::eventually([] {
+    return al_held == 1;
+  }));
+  std::vector<lumen::object_ref<int>> waiting;
+  for (int i = 0; i < 5; ++i)
+    waiting.push_back(a.task(&al_Life::bump).remote());
+  lumen::kill(a);
+  // Calls sent after the kill fail at once.
+  std::vector<lumen::object_ref<int>> after;
+  for (int i = 0; i < 3; ++i)
+    after.push_back(a.task(&al_Life::bump).remote());
+  for (auto& r : after)
+    CHECK(outcome(r) == "died");
+  al_gate.open();
+  auto o = outcome(running);
+  CHECK((o == "ok" || o == "died"));
+  std::vector<std::string> results;
+  for (auto& r : waiting)
+    results.push_back(outcome(r));
+  CHECK(results == std::vector<std::string>(5, "died"));
+  CHECK(lumen_it::eventually([] {
+    return al_destroyed == 1;
+  }));
+}
+
+// BUG: a kill releases the actor's worker thread to the pool at once
+// (actor_host.cpp, die: release_atom; node_manager.cpp, release_atom:
+// pool->release), although that thread is still running the killed
+// actor's method. The pool hands it out first (idle_.back()), so the next
+// task or actor queues behind the stuck method.
+TEST_CASE("actor lifecycle: killing a stuck actor frees the node for new "
+          "tasks and actors",
+          "[actors][lifecycle][!mayfail]") {
+  lumen::init_guard guard{lumen::config{.num_cpus = 2}};
+  al_reset();
+  auto a = lumen::actor(al_Life::create).remote(0);
+  auto running = a.task(&al_Life::hold_long).remote();
+  REQUIRE(lumen_it::eventually([] {
+    return al_held == 1;
+  }));
+  lumen::kill(a);
+  CHECK_THROWS_AS(lumen::get(a.task(&al_Life::bump).remote(), patience),
+                  lumen::actor_died_error);
+  // A task runs...
+  auto t = lumen::task(al_plain).remote(3);
+  CHECK(outcome(t) == "ok");
+  // ...and so does a new actor.
+  auto b = lumen::actor(al_Life::create).remote(0);
+  CHECK(outcome(b.task(&al_Life::add).remote(1)) == "ok");
+  al_gate.open();
+  auto o = outcome(running);
+  CHECK((o == "ok" || o == "died"));
+}
+
+// -- restarts -----------------------------------------------------------------
+
+TEST_CASE("actor lifecycle: max_restarts(1) restarts once, then dies",
+          "[actors][lifecycle][restart]") {
+  lumen::init_guard guard{lumen::config{.num_cpus = 2}};
+  al_reset();
+  auto a = lumen::actor(al_Life::create)
+             .name("al_restartable")
+             .max_restarts(1)
+             .remote(10);
+  CHECK(lumen::get(a.task(&al_Life::add).remote(5), patience) == 15);
+  CHECK_FALSE(lumen::get(a.task(&al_Life::restarted).remote(), patience));
+  CHECK_FALSE(
+    lumen::get(a.task(&al_Life::restarted_at_birth).remote(), patience));
+  CHECK(lumen::get(a.task(&al_Life::generation).remote(), patience) == 1);
+
+  lumen::kill(a, false);
+  // The factory ran again, with the same arguments: the state is reset.
+  CHECK(lumen::get(a.task(&al_Life::add).remote(1), patience) == 11);
+  CHECK(lumen::get(a.task(&al_Life::generation).remote(), patience) == 2);
+  CHECK(lumen::get(a.task(&al_Life::restarted).remote(), patience));
+  CHECK(lumen::get(a.task(&al_Life::restarted_at_birth).remote(), patience));
+  CHECK(al_made == 2);
+  CHECK(lumen_it::eventually([] {
+    return al_destroyed == 1;
+  }));
+  // The name stays with the restarted actor.
+  auto found = lumen::get_actor<al_Life>("al_restartable");
+  REQUIRE(found);
+  CHECK(lumen::get(found->task(&al_Life::add).remote(1), patience) == 12);
+
+  // No restart left: the next kill is final.
+  lumen::kill(a, false);
+  CHECK_THROWS_AS(lumen::get(a.task(&al_Life::add).remote(1), patience),
+                  lumen::actor_died_error);
+  CHECK(al_made == 2);
+  CHECK(lumen_it::eventually([] {
+    return al_destroyed == 2;
+  }));
+  CHECK_FALSE(lumen::get_actor<al_Life>("al_restartable"));
+}
+
+TEST_CASE("actor lifecycle: max_restarts(2) allows exactly two restarts",
+          "[actors][lifecycle][restart]") {
+  lumen::init_guard guard{lumen::config{.num_cpus = 2}};
+  al_reset();
+  auto a = lumen::actor(al_Life::create).max_restarts(2).remote(0);
+  for (int expected_gen = 1; expected_gen <= 3; ++expected_gen) {
+    CHECK(lumen::get(a.task(&al_Life::generation).remote(), patience) ==
+          expected_gen);
+    lumen::kill(a, false);
+  }
+  CHECK_THROWS_AS(lumen::get(a.task(&al_Life::generation).remote(), patience),
+                  lumen::actor_died_error);
+  CHECK(al_made == 3);
+}
+
+TEST_CASE("actor lifecycle: max_restarts(-1) restarts without limit",
+          "[actors][lifecycle][restart]") {
+  lumen::init_guard guard{lumen::config{.num_cpus = 2}};
+  al_reset();
+  auto a = lumen::actor(al_Life::create).max_restarts(-1).remote(100);
+  for (int i = 1; i <= 8; ++i) {
+    CHECK(lumen::get(a.task(&al_Life::generation).remote(), patience) == i);
+    CHECK(lumen::get(a.task(&al_Life::add).remote(i), patience) == 100 + i);
+    CHECK(lumen::get(a.task(&al_Life::restarted).remote(), patience) ==
+          (i > 1));
+    lumen::kill(a, false);
+  }
+  CHECK(lumen::get(a.task(&al_Life::generation).remote(), patience) == 9);
+  // Many kills in a row, without waiting in between.
+  for (int i = 0; i < 20; ++i)
+    lumen::kill(a, false);
+  CHECK(lumen::get(a.task(&al_Life::add).remote(1), patience) == 101);
+  // A final kill.
+  lumen::kill(a);
+  CHECK_THROWS_AS(lumen::get(a.task(&al_Life::add).remote(1), patience),
+                  lumen::actor_died_error);
+  CHECK(lumen_it::eventually([] {
+    return al_destroyed == al_made;
+  }));
+}
+
+TEST_CASE("actor lifecycle: was_current_actor_restarted is false outside "
+          "actors",
+          "[actors][lifecycle][restart]") {
+  lumen::init_guard guard{lumen::config{.num_cpus = 2}};
+  CHECK_FALSE(lumen::was_current_actor_restarted());
+  CHECK_FALSE(lumen::get(lumen::task(al_restarted_in_task).remote(), patience));
+}
+
+TEST_CASE("actor lifecycle: calls caught by a restart run again on the fresh "
+          "instance with max_task_retries(-1)",
+          "[actors][lifecycle][restart]") {
+  lumen::init_guard guard{lumen::config{.num_cpus = 2}};
+  al_reset();
+  auto a = lumen::actor(al_Life::create)
+             .max_restarts(-1)
+             .max_task_retries(-1)
+             .remote(0);
+  REQUIRE(lumen::get(a.task(&al_Life::bump).remote(), patience) == 1001);
+  // One call runs (held at the gate), five wait behind it.
+  auto running = a.task(&al_Life::hold).remote();
+  REQUIRE(lumen_it::eventually([] {
+    return al_held == 1;
+  }));
+  std::vector<lumen::object_ref<int>> caught;
+  for (int i = 0; i < 5; ++i)
+    caught.push_back(a.task(&al_Life::bump).remote());
+  lumen::kill(a, false);
+  // Calls sent after the kill.
+  std::vector<lumen::object_ref<int>> later;
+  for (int i = 0; i < 3; ++i)
+    later.push_back(a.task(&al_Life::bump).remote());
+  // The kill is a message; give the actor's host time to take it before
+  // the running call returns (the waiting calls must see the restart).
+  std::this_thread::sleep_for(300ms);
+  al_gate.open();
+  auto o = outcome(running);
+  CHECK((o == "ok" || o == "died"));
+  // The caught calls ran on the fresh instance (generation 2), in their
+  // order, before the calls sent after the kill.
+  std::vector<std::string> results;
+  for (auto& r : caught)
+    results.push_back(outcome(r));
+  CHECK(results == std::vector<std::string>(5, "ok"));
+  std::vector<int> values;
+  for (auto& r : caught)
+    values.push_back(outcome(r) == "ok" ? lumen::get(r, patience) : 0);
+  CHECK(values == std::vector<int>{2001, 2002, 2003, 2004, 2005});
+  std::vector<int> after;
+  for (auto& r : later)
+    after.push_back(outcome(r) == "ok" ? lumen::get(r, patience) : 0);
+  CHECK(after == std::vector<int>{2006, 2007, 2008});
+  CHECK(al_made == 2);
+}
+
+TEST_CASE("actor lifecycle: calls caught by a restart fail with "
+          "max_task_retries(0)",
+          "[actors][lifecycle][restart]") {
+  lumen::init_guard guard{lumen::config{.num_cpus = 2}};
+  al_reset();
+  auto a = lumen::actor(al_Life::create).max_restarts(-1).remote(0);
+  REQUIRE(lumen::get(a.task(&al_Life::bump).remote(), patience) == 1001);
+  auto running = a.task(&al_Life::hold).remote();
+  REQUIRE(lumen_it::eventually([] {
+    return al_held == 1;
+  }));
+  std::vector<lumen::object_ref<int>> caught;
+  for (int i = 0; i < 5; ++i)
+    caught.push_back(a.task(&al_Life::bump).remote());
+  lumen::kill(a, false);
+  std::vector<lumen::object_ref<int>> later;
+  for (int i = 0; i < 3; ++i)
+    later.push_back(a.task(&al_Life::bump).remote());
+  std::this_thread::sleep_for(300ms); // see the test above
+  al_gate.open();
+  auto o = outcome(running);
+  CHECK((o == "ok" || o == "died"));
+  for (auto& r : caught)
+    CHECK(outcome(r) == "died");
+  // Calls sent after the kill reach the fresh instance.
+  std::vector<int> after;
+  for (auto& r : later)
+    after.push_back(outcome(r) == "ok" ? lumen::get(r, patience) : 0);
+  CHECK(after == std::vector<int>{2001, 2002, 2003});
+}
+
+// -- exit_actor ---------------------------------------------------------------
+
+TEST_CASE("actor lifecycle: exit_actor ends the actor for good",
+          "[actors][lifecycle][exit]") {
+  lumen::init_guard guard{lumen::config{.num_cpus = 2}};
+  al_reset();
+  // Restarts left do not bring it back.
+  auto a = lumen::actor(al_Life::create)
+             .max_restarts(-1)
+             .max_task_retries(-1)
+             .name("al_exit")
+             .remote(1);
+  CHECK(lumen::get(a.task(&al_Life::add).remote(1), patience) == 2);
+  try {
+    lumen::get(a.task(&al_Life::quit).remote(), patience);
+    FAIL("the exiting call returned");
+  } catch (const lumen::actor_died_error& e) {
+    CHECK_THAT(std::string{e.what()}, Contains("exit_actor"));
+  }
+  // The instance goes. (Calls racing with the exit: see the [!mayfail]
+  // tests below.)
+  CHECK(lumen_it::eventually([] {
+    return al_destroyed == 1;
+  }));
+  CHECK_THROWS_AS(lumen::get(a.task(&al_Life::add).remote(1), patience),
+                  lumen::actor_died_error);
+  CHECK_THROWS_AS(lumen::get(a.task(&al_Life::quit).remote(), patience),
+                  lumen::actor_died_error);
+  CHECK(al_made == 1);
+  CHECK(lumen_it::eventually([] {
+    return !lumen::get_actor<al_Life>("al_exit").has_value();
+  }));
+  // A kill that allows a restart does not revive it.
+  lumen::kill(a, false);
+  CHECK_THROWS_AS(lumen::get(a.task(&al_Life::add).remote(1), patience),
+                  lumen::actor_died_error);
+  CHECK(al_made == 1);
+  CHECK(al_destroyed == 1);
+}
+
+// BUG: the worker reports exit_actor to the host by message (actor_host.cpp,
+// the job posted by pump sends `finished` with exited = true); only then
+// does the host bump the generation and die. Meanwhile the worker goes on
+// with the calls already queued on it, which still carry the current
+// generation, so they run on the instance that has exited.
+TEST_CASE("actor lifecycle: calls queued behind exit_actor fail too",
+          "[actors][lifecycle][exit][!mayfail]") {
+  lumen::init_guard guard{lumen::config{.num_cpus = 2}};
+  al_reset();
+  auto a = lumen::actor(al_Life::create).remote(0);
+  REQUIRE(lumen::get(a.task(&al_Life::bump).remote(), patience) == 1001);
+  auto quitting = a.task(&al_Life::quit_after_gate).remote();
+  REQUIRE(lumen_it::eventually([] {
+    return al_held == 1;
+  }));
+  std::vector<lumen::object_ref<int>> queued;
+  for (int i = 0; i < 5; ++i)
+    queued.push_back(a.task(&al_Life::bump).remote());
+  // Let the host hand the queued calls on before the method exits.
+  std::this_thread::sleep_for(300ms);
+  al_gate.open();
+  CHECK(outcome(quitting) == "died");
+  std::vector<std::string> results;
+  for (auto& r : queued)
+    results.push_back(outcome(r));
+  CHECK(results == std::vector<std::string>(5, "died"));
+}
+
+// BUG: same cause as above. The worker stores the exiting call's result
+// before the host learns of the exit, so a caller that has seen that
+// result can send a call that the host still hands to the instance.
+TEST_CASE("actor lifecycle: a call sent after exit_actor's result was seen "
+          "fails",
+          "[actors][lifecycle][exit][!mayfail]") {
+  lumen::init_guard guard{lumen::config{.num_cpus = 2}};
+  al_reset();
+  int ran = 0;
+  for (int i = 0; i < 20; ++i) {
+    auto a = lumen::actor(al_Life::create).remote(0);
+    REQUIRE(lumen::get(a.task(&al_Life::add).remote(1), patience) == 1);
+    REQUIRE(outcome(a.task(&al_Life::quit).remote()) == "died");
+    if (outcome(a.task(&al_Life::add).remote(1)) == "ok")
+      ++ran;
+  }
+  CHECK(ran == 0);
+}
+
+TEST_CASE("actor lifecycle: exit_actor outside an actor throws lumen::error",
+          "[actors][lifecycle][exit][errors]") {
+  lumen::init_guard guard{lumen::config{.num_cpus = 2}};
+  CHECK_THROWS_AS(lumen::exit_actor(), lumen::error);
+  // In a task it is an error of that task.
+  try {
+    lumen::get(lumen::task(al_exit_in_task).remote(1), patience);
+    FAIL("exit_actor in a task returned");
+  } catch (const lumen::task_error& e) {
+    CHECK(e.task_name() == "al_exit_in_task");
+    CHECK_THAT(e.message(), Contains("exit_actor"));
+  }
+}
+
+// -- the end of an actor without handles, detached actors ---------------------
+
+TEST_CASE("actor lifecycle: an actor whose handles are all gone is ended",
+          "[actors][lifecycle][scope]") {
+  lumen::init_guard guard{lumen::config{.num_cpus = 2}};
+  al_reset();
+  {
+    auto a = lumen::actor(al_Life::create).num_cpus(1).remote(1);
+    auto b = a;
+    CHECK(lumen::get(a.task(&al_Life::add).remote(1), patience) == 2);
+    CHECK(lumen_it::snapshot().available.at("CPU") == 1);
+    a = {};
+    // One copy left: still alive.
+    CHECK(lumen::get(b.task(&al_Life::add).remote(1), patience) == 3);
+    CHECK(al_destroyed == 0);
+  }
+  CHECK(lumen_it::eventually([] {
+    return al_destroyed == 1;
+  }));
+  // Its CPU is back.
+  CHECK(lumen_it::eventually([] {
+    auto s = lumen_it::snapshot();
+    return s.actors == 0 && s.available.at("CPU") == 2;
+  }));
+}
+
+TEST_CASE("actor lifecycle: a handle inside an object keeps the actor alive",
+          "[actors][lifecycle][scope]") {
+  lumen::init_guard guard{lumen::config{.num_cpus = 2}};
+  al_reset();
+  auto stored = lumen::put(lumen::actor(al_Life::create).remote(5));
+  auto h = lumen::get(stored, patience);
+  CHECK(lumen::get(h.task(&al_Life::add).remote(1), patience) == 6);
+  h = {};
+  // Only the object holds it now.
+  auto again = lumen::get(stored, patience);
+  CHECK(lumen::get(again.task(&al_Life::add).remote(1), patience) == 7);
+  CHECK(al_destroyed == 0);
+  again = {};
+  stored = {};
+  CHECK(lumen_it::eventually([] {
+    return al_destroyed == 1;
+  }));
+}
+
+TEST_CASE("actor lifecycle: a detached actor outlives its handles",
+          "[actors][lifecycle][scope]") {
+  lumen::init_guard guard{lumen::config{.num_cpus = 2}};
+  al_reset();
+  {
+    auto a = lumen::actor(al_Life::create)
+               .name("al_detached", "al_ns")
+               .detached()
+               .remote(1);
+    CHECK(lumen::get(a.task(&al_Life::add).remote(41), patience) == 42);
+  }
+  // No handle is left anywhere; the actor lives on.
+  CHECK_FALSE(lumen_it::eventually(
+    [] {
+      return al_destroyed > 0;
+    },
+    300ms));
+  auto found = lumen::get_actor<al_Life>("al_detached", "al_ns");
+  REQUIRE(found);
+  CHECK(lumen::get(found->task(&al_Life::add).remote(1), patience) == 43);
+  // Dropping the found handle again does not end it either.
+  found.reset();
+  CHECK_FALSE(lumen_it::eventually(
+    [] {
+      return al_destroyed > 0;
+    },
+    300ms));
+  auto again = lumen::get_actor<al_Life>("al_detached", "al_ns");
+  REQUIRE(again);
+  CHECK(lumen::get(again->task(&al_Life::add).remote(1), patience) == 44);
+  // Only kill ends it.
+  lumen::kill(*again);
+  CHECK_THROWS_AS(lumen::get(again->task(&al_Life::add).remote(1), patience),
+                  lumen::actor_died_error);
+  CHECK(lumen_it::eventually([] {
+    return al_destroyed == 1;
+  }));
+  CHECK_FALSE(lumen::get_actor<al_Life>("al_detached", "al_ns"));
+}
+
+// BUG (divergence from Ray): when the last handle goes, the host dies at
+// once and fails the calls still queued (actor_directory.cpp, release ->
+// link->orphan(); actor_host.cpp, orphan_atom -> die), so a call accepted
+// while a handle existed never runs. Ray submits the termination like a
+// call, after those already sent (ray-project/ray#2041, #2052).
+TEST_CASE("actor lifecycle: a call sent through a handle that is dropped "
+          "right after still runs",
+          "[actors][lifecycle][scope][!mayfail]") {
+  lumen::init_guard guard{lumen::config{.num_cpus = 2}};
+  al_reset();
+  // As in Ray, `ray.get(Actor.remote().method.remote())`: the call was
+  // accepted while a handle existed.
+  auto r =
+    lumen::actor(al_Life::create).remote(1).task(&al_Life::add).remote(1);
+  CHECK(outcome(r) == "ok");
+  CHECK(al_made == 1);
+  CHECK(lumen_it::eventually([] {
+    return al_destroyed == 1;
+  }));
+}
