@@ -57,6 +57,14 @@ using created_atom = caf::atom_constant<caf::atom("created")>;
 using kill_atom = caf::atom_constant<caf::atom("kill")>;
 using orphan_atom = caf::atom_constant<caf::atom("orphan")>;
 using retry_atom = caf::atom_constant<caf::atom("retry")>;
+using register_atom = caf::atom_constant<caf::atom("register")>;
+using heartbeat_atom = caf::atom_constant<caf::atom("heartbeat")>;
+using view_atom = caf::atom_constant<caf::atom("view")>;
+using tick_atom = caf::atom_constant<caf::atom("tick")>;
+using spill_atom = caf::atom_constant<caf::atom("spill")>;
+using result_atom = caf::atom_constant<caf::atom("result")>;
+using join_atom = caf::atom_constant<caf::atom("join")>;
+using nodes_atom = caf::atom_constant<caf::atom("nodes")>;
 
 } // namespace lumen
 

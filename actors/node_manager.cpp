@@ -1,7 +1,9 @@
 // node_manager: argument tracking, dispatch and CPU hand-back.
 #include "actors/node_manager.hpp"
 
+#include <chrono>
 #include <deque>
+#include <map>
 #include <iostream>
 #include <unordered_map>
 
@@ -11,7 +13,11 @@
 #include <caf/typed_response_promise.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include "actors/gcs.hpp"
 #include "actors/task_executor.hpp"
+#include "cluster/cluster_types.hpp"
+#include "cluster/remote_task.hpp"
+#include "cluster/spill_policy.hpp"
 #include "runtime/local_scheduler.hpp"
 
 namespace lumen {
@@ -30,8 +36,30 @@ struct pending_placement {
   caf::typed_response_promise<detail::worker_list> promise;
 };
 
+/// Another node, as the last view showed it.
+struct peer {
+  detail::node_record rec;
+  detail::node_capacity capacity;
+  node_manager_actor manager;
+};
+
+/// A task this node sent to another node, until its result comes back.
+struct sent_task {
+  detail::task_ptr task;
+  std::string node;
+};
+
 struct node_manager_state {
   detail::local_scheduler sched{detail::resource_set{}};
+  node_identity identity;
+  /// Set once the node joined a cluster.
+  caf::actor gcs;
+  std::map<std::string, peer> peers;
+  detail::spill_policy policy;
+  std::unordered_map<task_id, sent_task> sent;
+  /// Tasks no live node can hold now; retried whenever the view changes.
+  std::vector<detail::task_ptr> unplaceable;
+  std::chrono::steady_clock::time_point last_warning;
   /// Actors waiting for resources, first come first served.
   std::deque<pending_placement> placements;
   std::vector<pending_placement> infeasible_placements;
@@ -106,7 +134,175 @@ void dispatch(self_ptr self) {
   }
 }
 
+/// This node's record, as it goes into heartbeats and the view.
+detail::node_record own_record(const node_manager_state& st) {
+  detail::node_record rec;
+  rec.id = st.identity.id;
+  rec.address = st.identity.address;
+  rec.head = st.identity.head;
+  rec.driver = st.identity.driver;
+  rec.total = st.sched.total().to_doubles();
+  rec.available = st.sched.available().to_doubles();
+  for (auto& [k, v] : rec.available)
+    if (v < 0)
+      v = 0;
+  auto objs = st.table->get_stats();
+  rec.object_store_used = objs.used_bytes;
+  rec.object_store_capacity = objs.capacity_bytes;
+  std::map<std::string, std::size_t> shapes;
+  for (auto& t : st.unplaceable)
+    ++shapes[detail::local_scheduler::request_of(*t).to_string()];
+  for (auto& t : st.sched.infeasible())
+    ++shapes[detail::local_scheduler::request_of(*t).to_string()];
+  for (auto& p : st.infeasible_placements)
+    ++shapes[p.what->hold.to_string()];
+  rec.infeasible.assign(shapes.begin(), shapes.end());
+  if (st.actors > 0)
+    rec.actors["alive"] = st.actors;
+  if (auto n = st.placements.size() + st.infeasible_placements.size())
+    rec.actors["pending"] = n;
+  return rec;
+}
+
+std::vector<char> to_vector(const detail::byte_buffer& buf) {
+  return std::vector<char>(buf.data(), buf.data() + buf.size());
+}
+
+void fail_task(self_ptr self, const detail::task_ptr& task,
+               detail::object_ptr err) {
+  if (task->deliver)
+    task->deliver(std::move(err));
+  else
+    self->state.table->fulfill(task->return_id, std::move(err));
+}
+
+void enqueue_local(self_ptr self, detail::task_ptr task);
+
+/// Sends `task` to node `id`; false if that is impossible right now.
+bool send_to_peer(self_ptr self, const detail::task_ptr& task,
+                  const std::string& id) {
+  auto& st = self->state;
+  auto i = st.peers.find(id);
+  if (i == st.peers.end() || !i->second.manager)
+    return false;
+  std::vector<char> bytes;
+  try {
+    bytes = detail::encode_for_peer(*task, *st.table);
+  } catch (const std::exception& e) {
+    fail_task(self, task,
+              detail::make_error_object(detail::error_kind::runtime_error,
+                                        e.what(), {}, task->options.name));
+    return true;
+  }
+  self->send(i->second.manager, spill_atom::value,
+             caf::actor_cast<caf::actor>(self), std::move(bytes));
+  // Count the task against our copy of the peer's resources until its
+  // result (or the peer's next heartbeat) says otherwise, so that a burst
+  // of tasks spreads instead of piling onto one node.
+  i->second.capacity.available -= detail::local_scheduler::request_of(*task);
+  st.sent.emplace(task->id, sent_task{task, id});
+  return true;
+}
+
 void make_ready(self_ptr self, detail::task_ptr task) {
+  auto& st = self->state;
+  if (!st.gcs || task->deliver) {
+    enqueue_local(self, std::move(task));
+    return;
+  }
+  std::vector<detail::node_capacity> peers;
+  for (auto& kv : st.peers)
+    peers.push_back(kv.second.capacity);
+  detail::node_capacity me{st.identity.id, true, st.sched.total(),
+                           st.sched.available()};
+  std::size_t local_bytes = 0;
+  for (auto& arg : task->args)
+    if (auto obj = arg.ref ? st.table->try_get(arg.ref.get()) : arg.value)
+      local_bytes += obj->bytes.size();
+  auto req = detail::local_scheduler::request_of(*task);
+  auto d = st.policy.decide(task->options, req, me, peers,
+                            {{st.identity.id, local_bytes}});
+  switch (d.kind) {
+    case detail::placement_decision::local:
+      enqueue_local(self, std::move(task));
+      return;
+    case detail::placement_decision::remote:
+      if (!send_to_peer(self, task, d.node))
+        enqueue_local(self, std::move(task));
+      return;
+    case detail::placement_decision::infeasible:
+      std::cerr << "lumen: warning: task '" << task->options.name
+                << "' needs " << req.to_string()
+                << " but no node of the cluster can ever hold it; it stays "
+                   "pending until one joins\n";
+      st.unplaceable.push_back(std::move(task));
+      return;
+    case detail::placement_decision::fail:
+      fail_task(self, task,
+                detail::make_error_object(detail::error_kind::runtime_error,
+                                          d.reason, {}, task->options.name));
+      return;
+  }
+}
+
+/// Applies a view from the GCS: peers, lost tasks, tasks that now fit.
+void apply_view(self_ptr self, const std::vector<char>& bytes,
+                const std::vector<caf::actor>& managers) {
+  auto& st = self->state;
+  detail::cluster_view view;
+  try {
+    view = detail::decode_cluster_view(bytes.data(), bytes.size());
+  } catch (const std::exception& e) {
+    std::cerr << "lumen: dropped a bad cluster view: " << e.what() << '\n';
+    return;
+  }
+  st.peers.clear();
+  for (std::size_t i = 0; i < view.nodes.size(); ++i) {
+    auto& rec = view.nodes[i];
+    if (rec.id == st.identity.id)
+      continue;
+    peer p;
+    p.capacity.id = rec.id;
+    p.capacity.alive = rec.alive;
+    p.capacity.total = detail::resource_set::from_doubles(rec.total);
+    p.capacity.available = detail::resource_set::from_doubles(rec.available);
+    if (i < managers.size() && rec.alive)
+      p.manager = caf::actor_cast<node_manager_actor>(managers[i]);
+    p.rec = std::move(rec);
+    st.peers.emplace(p.rec.id, std::move(p));
+  }
+  // Tasks sent to nodes that are gone run again while retries allow.
+  std::vector<detail::task_ptr> lost;
+  for (auto i = st.sent.begin(); i != st.sent.end();) {
+    auto j = st.peers.find(i->second.node);
+    if (j == st.peers.end() || !j->second.capacity.alive) {
+      lost.push_back(std::move(i->second.task));
+      i = st.sent.erase(i);
+    } else {
+      ++i;
+    }
+  }
+  for (auto& t : lost) {
+    auto retries = t->options.max_retries;
+    if (retries >= 0 && static_cast<int>(t->attempt) >= retries) {
+      fail_task(self, t,
+                detail::make_error_object(
+                  detail::error_kind::runtime_error,
+                  "task '" + t->options.name
+                    + "' was lost with its node and has no retries left",
+                  {}, t->options.name));
+      continue;
+    }
+    ++t->attempt;
+    make_ready(self, std::move(t));
+  }
+  auto waiting = std::move(st.unplaceable);
+  st.unplaceable.clear();
+  for (auto& t : waiting)
+    make_ready(self, std::move(t));
+}
+
+void enqueue_local(self_ptr self, detail::task_ptr task) {
   auto& st = self->state;
   if (!st.sched.enqueue(task)) {
     std::cerr << "lumen: warning: task '" << task->options.name
@@ -119,9 +315,14 @@ void make_ready(self_ptr self, detail::task_ptr task) {
   dispatch(self);
 }
 
+constexpr auto heartbeat_interval = std::chrono::milliseconds{500};
+constexpr auto warning_interval = std::chrono::seconds{10};
+
 node_manager_actor::behavior_type
 node_manager(self_ptr self, detail::resource_set total,
-             detail::object_table* table, detail::worker_pool* pool) {
+             detail::object_table* table, detail::worker_pool* pool,
+             node_identity identity) {
+  self->state.identity = std::move(identity);
   self->state.sched = detail::local_scheduler{std::move(total)};
   self->state.table = table;
   self->state.pool = pool;
@@ -213,6 +414,100 @@ node_manager(self_ptr self, detail::resource_set total,
       --st.actors;
       dispatch(self);
     },
+    [=](join_atom, caf::actor gcs, const std::vector<char>& who)
+      -> caf::typed_response_promise<bool> {
+      auto promise = self->make_response_promise<bool>();
+      try {
+        auto rec = detail::decode_node_record(who.data(), who.size());
+        auto& id = self->state.identity;
+        id.address = rec.address;
+        id.head = rec.head;
+        id.driver = rec.driver;
+      } catch (const std::exception& e) {
+        promise.deliver(caf::make_error(caf::sec::invalid_argument, e.what()));
+        return promise;
+      }
+      auto g = caf::actor_cast<gcs_actor>(gcs);
+      auto rec = to_vector(detail::encode_node_record(own_record(self->state)));
+      self->request(g, std::chrono::seconds(10), register_atom::value, rec,
+                    caf::actor_cast<caf::actor>(self))
+        .then(
+          [=](std::vector<char>& view, std::vector<caf::actor>& managers) mutable {
+            self->state.gcs = gcs;
+            apply_view(self, view, managers);
+            self->send(self, tick_atom::value);
+            promise.deliver(true);
+          },
+          [=](caf::error& err) mutable { promise.deliver(err); });
+      return promise;
+    },
+    [=](view_atom, const std::vector<char>& bytes,
+        const std::vector<caf::actor>& managers) {
+      apply_view(self, bytes, managers);
+      dispatch(self);
+    },
+    [=](spill_atom, caf::actor owner, const std::vector<char>& bytes) {
+      auto& st = self->state;
+      detail::task_ptr task;
+      try {
+        task = detail::decode_from_peer(bytes, *st.table);
+      } catch (const std::exception& e) {
+        std::cerr << "lumen: dropped a task from another node: " << e.what()
+                  << '\n';
+        return;
+      }
+      auto id = task->return_id;
+      task->deliver = [owner, id](detail::object_ptr result) {
+        caf::anon_send(caf::actor_cast<node_manager_actor>(owner),
+                       result_atom::value, detail::encode_result(id, result));
+      };
+      enqueue_local(self, std::move(task));
+    },
+    [=](result_atom, const std::vector<char>& bytes) {
+      auto& st = self->state;
+      std::pair<object_id, detail::object_ptr> r;
+      try {
+        r = detail::decode_result(bytes, *st.table);
+      } catch (const std::exception& e) {
+        std::cerr << "lumen: dropped a result from another node: "
+                  << e.what() << '\n';
+        return;
+      }
+      auto i = st.sent.find(r.first.task);
+      if (i == st.sent.end())
+        return; // a late answer for a task already sent elsewhere
+      if (auto j = st.peers.find(i->second.node); j != st.peers.end())
+        j->second.capacity.available
+          += detail::local_scheduler::request_of(*i->second.task);
+      st.sent.erase(i);
+      st.table->fulfill(r.first, std::move(r.second));
+    },
+    [=](nodes_atom) {
+      auto& st = self->state;
+      detail::cluster_view view;
+      view.nodes.push_back(own_record(st));
+      for (auto& kv : st.peers)
+        view.nodes.push_back(kv.second.rec);
+      return to_vector(detail::encode_cluster_view(view));
+    },
+    [=](tick_atom) {
+      auto& st = self->state;
+      if (!st.gcs)
+        return;
+      auto rec = to_vector(detail::encode_node_record(own_record(st)));
+      self->send(caf::actor_cast<gcs_actor>(st.gcs), heartbeat_atom::value,
+                 std::move(rec));
+      auto now = std::chrono::steady_clock::now();
+      if (!st.unplaceable.empty() && now - st.last_warning > warning_interval) {
+        st.last_warning = now;
+        std::cerr << "lumen: warning: " << st.unplaceable.size()
+                  << " task(s) wait for resources no node has, e.g. "
+                  << detail::local_scheduler::request_of(*st.unplaceable.front())
+                       .to_string()
+                  << "\n";
+      }
+      self->delayed_send(self, heartbeat_interval, tick_atom::value);
+    },
     [=](stats_atom) {
       auto& st = self->state;
       node_stats result;
@@ -237,8 +532,10 @@ node_manager(self_ptr self, detail::resource_set total,
 node_manager_actor make_node_manager(caf::actor_system& sys,
                                      detail::resource_set total,
                                      detail::object_table* table,
-                                     detail::worker_pool* pool) {
-  return sys.spawn(node_manager, std::move(total), table, pool);
+                                     detail::worker_pool* pool,
+                                     node_identity identity) {
+  return sys.spawn(node_manager, std::move(total), table, pool,
+                   std::move(identity));
 }
 
 } // namespace lumen

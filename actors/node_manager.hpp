@@ -16,12 +16,30 @@
 //   served, before queued tasks).
 // - (release, placement_ptr, worker_list) -> void: the actor is gone.
 // - (stats) -> node_stats: resources and queue lengths.
+//
+// In a cluster (after `join`):
+// - (join, gcs, NodeRecord bytes) -> bool: register this node with the GCS
+//   and start heartbeats; answered once registered.
+// - (view, ClusterView bytes, node managers) -> void: the GCS's view.
+// - (spill, owner node manager, TaskSpec bytes) -> void: run this task
+//   here; its result goes back to the owner.
+// - (result, ObjectPayload bytes) -> void: a task this node sent elsewhere
+//   finished.
+// - (nodes) -> ClusterView bytes: the view with this node's own record
+//   fresh (a one-node view outside a cluster).
+// - (tick) -> void: internal heartbeat timer.
+//
+// Scheduling across nodes follows spill_policy (src/cluster): here while
+// local resources allow, else elsewhere. A task sent to a node that dies is
+// sent again while its max_retries allow.
 #pragma once
 
 #include <cstddef>
 #include <map>
 #include <string>
+#include <vector>
 
+#include <caf/actor.hpp>
 #include <caf/fwd.hpp>
 #include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>
@@ -53,13 +71,28 @@ using node_manager_actor = caf::typed_actor<
   caf::reacts_to<unblocked_atom, task_id>,
   caf::replies_to<place_atom, detail::placement_ptr>::with<detail::worker_list>,
   caf::reacts_to<release_atom, detail::placement_ptr, detail::worker_list>,
-  caf::replies_to<stats_atom>::with<node_stats>>;
+  caf::replies_to<stats_atom>::with<node_stats>,
+  caf::replies_to<join_atom, caf::actor, std::vector<char>>::with<bool>,
+  caf::reacts_to<view_atom, std::vector<char>, std::vector<caf::actor>>,
+  caf::reacts_to<spill_atom, caf::actor, std::vector<char>>,
+  caf::reacts_to<result_atom, std::vector<char>>,
+  caf::replies_to<nodes_atom>::with<std::vector<char>>,
+  caf::reacts_to<tick_atom>>;
+
+/// Who a node is, for its record in the cluster view.
+struct node_identity {
+  std::string id;
+  std::string address;
+  bool head = false;
+  bool driver = false;
+};
 
 /// Spawns the node manager. `table` and `pool` must outlive it.
 node_manager_actor make_node_manager(caf::actor_system& sys,
                                      detail::resource_set total,
                                      detail::object_table* table,
-                                     detail::worker_pool* pool);
+                                     detail::worker_pool* pool,
+                                     node_identity identity);
 
 } // namespace lumen
 

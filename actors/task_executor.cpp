@@ -15,6 +15,16 @@ namespace {
 
 using detail::object_ptr;
 
+/// Stores the result where it belongs: this node's table, or the owner's
+/// node for a task sent here by another node.
+void deliver(const detail::task_spec& task, detail::object_table& table,
+             object_ptr result) {
+  if (task.deliver)
+    task.deliver(std::move(result));
+  else
+    table.fulfill(task.return_id, std::move(result));
+}
+
 /// Runs on the worker thread: the user's function, then the result.
 void run_task(const detail::task_spec& task, std::vector<object_ptr>& args,
               detail::object_table& table, node_manager_actor nm,
@@ -48,7 +58,7 @@ void run_task(const detail::task_spec& task, std::vector<object_ptr>& args,
     }
   }
   args.clear();
-  table.fulfill(task.return_id, std::move(result));
+  deliver(task, table, std::move(result));
 }
 
 task_executor_actor::behavior_type
@@ -60,7 +70,7 @@ task_executor(task_executor_actor::pointer self, task_executor_args a) {
     auto obj = arg.ref ? a.table->try_get(arg.ref.get()) : arg.value;
     if (!obj || obj->error) {
       // A failed argument fails the task with the original error.
-      a.table->fulfill(a.task->return_id,
+      deliver(*a.task, *a.table,
                        obj ? obj
                            : detail::make_error_object(
                              detail::error_kind::object_lost,

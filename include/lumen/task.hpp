@@ -95,6 +95,22 @@ public:
     return *this;
   }
 
+  /// Spreads tasks round robin over the nodes that can run them.
+  task_caller& spread() {
+    options_.strategy = detail::scheduling_strategy::spread;
+    return *this;
+  }
+
+  /// Runs the task on node `node_id` (see lumen::nodes()); if that node is
+  /// dead or can never run it, the task runs elsewhere when `soft`, else it
+  /// fails with lumen::error.
+  task_caller& node_affinity(std::string node_id, bool soft = false) {
+    options_.strategy = detail::scheduling_strategy::node_affinity;
+    options_.affinity_node = std::move(node_id);
+    options_.affinity_soft = soft;
+    return *this;
+  }
+
   /// The name shown in errors and status (default: the registered name).
   task_caller& name(std::string n) {
     options_.name = std::move(n);

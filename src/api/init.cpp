@@ -2,11 +2,14 @@
 #include "lumen/init.hpp"
 
 #include <atomic>
+#include <cstdlib>
+#include <string>
 #include <memory>
 #include <mutex>
 
 #include "lumen/detail/runtime_api.hpp"
 #include "lumen/error.hpp"
+#include "cluster/node_process.hpp"
 #include "runtime/embedded_runtime.hpp"
 
 namespace lumen {
@@ -41,16 +44,34 @@ void init() {
   init(config{});
 }
 
-void init(const config& cfg) {
-  std::lock_guard guard{detail::init_mtx};
-  if (detail::owner)
+namespace detail {
+
+void start_runtime(const node_config& cfg) {
+  std::lock_guard guard{init_mtx};
+  if (owner)
     throw error("lumen::init: already running; call lumen::shutdown() first");
-  if (!cfg.address.empty())
-    throw error("lumen::init: joining a cluster at '" + cfg.address
-                + "' is not supported by this build; leave address empty "
-                  "to start the embedded one-node cluster");
-  detail::owner = std::make_unique<detail::embedded_runtime>(cfg);
-  detail::current.store(detail::owner.get(), std::memory_order_release);
+  owner = std::make_unique<embedded_runtime>(cfg);
+  current.store(owner.get(), std::memory_order_release);
+}
+
+} // namespace detail
+
+void init(const config& cfg) {
+  detail::node_config ncfg;
+  ncfg.base = cfg;
+  ncfg.driver = true;
+  if (ncfg.base.address.empty())
+    if (auto* env = std::getenv("LUMEN_ADDRESS"); env != nullptr && *env)
+      ncfg.base.address = env;
+  // MPI-style: the program itself started as a worker node of a cluster.
+  if (auto* role = std::getenv("LUMEN_NODE_ROLE");
+      role != nullptr && std::string{role} == "worker") {
+    if (ncfg.base.address.empty())
+      throw error("LUMEN_NODE_ROLE=worker needs LUMEN_ADDRESS=HOST:PORT");
+    ncfg.driver = false;
+    std::exit(detail::run_node(ncfg));
+  }
+  detail::start_runtime(ncfg);
 }
 
 void shutdown() {
@@ -65,6 +86,14 @@ void shutdown() {
 
 bool is_initialized() noexcept {
   return detail::current.load(std::memory_order_acquire) != nullptr;
+}
+
+std::string node_id() {
+  return detail::runtime().node_id();
+}
+
+std::vector<node_info> nodes() {
+  return detail::runtime().nodes();
 }
 
 } // namespace lumen

@@ -9,14 +9,17 @@
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
+#include <caf/io/middleman.hpp>
 #include <caf/exit_reason.hpp>
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
 
 #include "actors/actor_host.hpp"
+#include "actors/gcs.hpp"
 #include "actors/node_manager.hpp"
 #include "actors/object_store.hpp"
 #include "lumen/error.hpp"
+#include "cluster/cluster_types.hpp"
 #include "runtime/actor_directory.hpp"
 #include "runtime/actor_spec.hpp"
 #include "runtime/execution_context.hpp"
@@ -36,13 +39,19 @@ std::size_t physical_memory() {
   return static_cast<std::size_t>(pages) * static_cast<std::size_t>(page_size);
 }
 
-resource_set node_resources(const config& cfg) {
+resource_set node_resources(const node_config& ncfg) {
+  auto& cfg = ncfg.base;
   if (cfg.resources.count(cpu_resource) > 0)
     throw error("lumen::init: set CPUs with config.num_cpus, not "
                 "config.resources[\"CPU\"]");
   auto result = resource_set::from_doubles(cfg.resources);
+  // A driver joining a cluster offers no CPUs unless told to, so its tasks
+  // run on the cluster's nodes.
+  bool joining_driver = ncfg.driver && !cfg.address.empty();
   double cpus = cfg.num_cpus ? *cfg.num_cpus
-                             : std::max(1u, std::thread::hardware_concurrency());
+                : joining_driver
+                  ? 0.0
+                  : std::max(1u, std::thread::hardware_concurrency());
   if (!std::isfinite(cpus) || cpus < 0)
     throw error("lumen::init: num_cpus must be a finite, non-negative number");
   result.set(cpu_resource, cpus);
@@ -68,22 +77,85 @@ std::string describe(std::chrono::nanoseconds timeout) {
   return std::to_string(duration_cast<milliseconds>(timeout).count()) + " ms";
 }
 
+/// Splits HOST:PORT; throws lumen::error naming the bad address.
+std::pair<std::string, std::uint16_t> split_address(const std::string& a) {
+  auto colon = a.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == a.size())
+    throw error("bad address '" + a + "': expected HOST:PORT");
+  auto port_text = a.substr(colon + 1);
+  char* end = nullptr;
+  auto port = std::strtoul(port_text.c_str(), &end, 10);
+  if (*end != '\0' || port == 0 || port > 65535)
+    throw error("bad port in address '" + a + "'");
+  return {a.substr(0, colon), static_cast<std::uint16_t>(port)};
+}
+
 } // namespace
 
 struct embedded_runtime::impl {
-  explicit impl(const config& c)
+  explicit impl(const node_config& c)
     : cfg(c),
       total(node_resources(c)),
-      table(store_capacity(c)),
-      pool(c.max_worker_threads) {
+      table(store_capacity(c.base)),
+      pool(c.base.max_worker_threads) {
     root.task = task_id::random();
+    identity.id = task_id::random().to_string();
+    identity.head = c.head;
+    identity.driver = c.driver;
+    bool cluster = c.head || !c.base.address.empty();
     auto threads = std::max(2u, std::min(4u, std::thread::hardware_concurrency()));
     sys_cfg.set("scheduler.policy", caf::atom("sharing"));
     sys_cfg.set("scheduler.max-threads", static_cast<std::size_t>(threads));
+    if (cluster) {
+      sys_cfg.load<caf::io::middleman>();
+      // Without both, a hung peer is never noticed (TOOLCHAIN.md).
+      sys_cfg.set("middleman.heartbeat-interval",
+                  caf::timespan{std::chrono::seconds(1)});
+      sys_cfg.set("middleman.connection-timeout",
+                  caf::timespan{std::chrono::seconds(5)});
+    }
     caf_thread_guard guard;
     sys = std::make_unique<caf::actor_system>(sys_cfg);
     store = make_object_store(*sys, &table);
-    nm = make_node_manager(*sys, total, &table, &pool);
+    if (c.head) {
+      gcs = make_gcs(*sys, gcs_timing{});
+      auto port = sys->middleman().publish(gcs, c.port, c.host.c_str(), true);
+      if (!port)
+        throw error("cannot listen on " + c.host + ":" + std::to_string(c.port)
+                    + ": " + sys->render(port.error()));
+      identity.address = c.host + ":" + std::to_string(*port);
+    }
+    nm = make_node_manager(*sys, total, &table, &pool, identity);
+    if (!cluster)
+      return;
+    caf::actor gcs_handle;
+    if (c.head) {
+      gcs_handle = caf::actor_cast<caf::actor>(gcs);
+    } else {
+      auto [host, port] = split_address(c.base.address);
+      auto remote = sys->middleman().remote_actor<gcs_actor>(host, port);
+      if (!remote)
+        throw error("cannot reach the head at " + c.base.address + ": "
+                    + sys->render(remote.error()));
+      gcs_handle = caf::actor_cast<caf::actor>(*remote);
+      auto own = sys->middleman().publish(nm, 0, c.host.c_str(), true);
+      if (own)
+        identity.address = c.host + ":" + std::to_string(*own);
+    }
+    auto rec = encode_node_record(
+      node_record{identity.id, identity.address, identity.head,
+                  identity.driver, true, {}, {}, 0, 0, {}, {}});
+    caf::scoped_actor self{*sys};
+    bool joined = false;
+    std::string why;
+    self
+      ->request(nm, std::chrono::seconds(15), join_atom::value, gcs_handle,
+                std::vector<char>(rec.data(), rec.data() + rec.size()))
+      .receive([&](bool) { joined = true; },
+               [&](const caf::error& err) { why = sys->render(err); });
+    if (!joined)
+      throw error("the head at " + c.base.address
+                  + " did not accept this node: " + why);
   }
 
   ~impl() {
@@ -102,10 +174,15 @@ struct embedded_runtime::impl {
       self->wait_for(nm);
       self->send_exit(store, caf::exit_reason::user_shutdown);
       self->wait_for(store);
+      if (gcs) {
+        self->send_exit(gcs, caf::exit_reason::user_shutdown);
+        self->wait_for(gcs);
+      }
     }
     pool.stop();
     nm = nullptr;
     store = nullptr;
+    gcs = nullptr;
     sys.reset();
   }
 
@@ -122,7 +199,8 @@ struct embedded_runtime::impl {
     return ctx != nullptr ? *ctx : root;
   }
 
-  config cfg;
+  node_config cfg;
+  node_identity identity;
   resource_set total;
   object_table table;
   worker_pool pool;
@@ -138,10 +216,11 @@ struct embedded_runtime::impl {
   caf::actor_system_config sys_cfg;
   std::unique_ptr<caf::actor_system> sys;
   object_store_actor store;
+  gcs_actor gcs;
   node_manager_actor nm;
 };
 
-embedded_runtime::embedded_runtime(const config& cfg)
+embedded_runtime::embedded_runtime(const node_config& cfg)
   : impl_(std::make_unique<impl>(cfg)) {
 }
 
@@ -432,6 +511,42 @@ caf::actor embedded_runtime::native_find(const std::string& name,
                               + "' has another handle type than requested");
   auto j = impl_->natives.find(i->second.first);
   return j == impl_->natives.end() ? caf::actor{} : j->second;
+}
+
+std::string embedded_runtime::node_id() {
+  return impl_->identity.id;
+}
+
+const std::string& embedded_runtime::address() const {
+  return impl_->identity.address;
+}
+
+std::vector<node_info> embedded_runtime::nodes() {
+  caf_thread_guard guard;
+  caf::scoped_actor self{*impl_->sys};
+  std::vector<char> bytes;
+  self->request(impl_->nm, std::chrono::seconds(10), nodes_atom::value)
+    .receive([&](std::vector<char>& b) { bytes = std::move(b); },
+             [&](const caf::error& err) {
+               throw error("node manager did not answer: "
+                           + impl_->sys->render(err));
+             });
+  auto view = decode_cluster_view(bytes.data(), bytes.size());
+  std::vector<node_info> result;
+  for (auto& n : view.nodes) {
+    node_info info;
+    info.id = n.id;
+    info.address = n.address;
+    info.alive = n.alive;
+    info.head = n.head;
+    info.driver = n.driver;
+    info.resources_total = n.total;
+    info.resources_available = n.available;
+    info.object_store_used = n.object_store_used;
+    info.object_store_capacity = n.object_store_capacity;
+    result.push_back(std::move(info));
+  }
+  return result;
 }
 
 embedded_runtime::node_snapshot embedded_runtime::snapshot() {

@@ -1,10 +1,15 @@
-// The runtime behind `lumen::init()`: one node inside the caller's process.
+// The runtime of one node, inside the caller's process: the embedded
+// one-node cluster behind `lumen::init()`, a driver or worker that joined a
+// cluster, or a head node.
 //
 // Start-up stages: object table, worker pool, actor system (sharing
-// scheduler, so system actors and bursts of executors stay cheap), object
-// store, node manager. Shut-down runs them backwards: the table fails every
-// pending object (blocked gets wake up), the node manager stops, the worker
-// pool drains and joins, the actor system ends.
+// scheduler, so system actors and bursts of executors stay cheap; the
+// middleman in a cluster), object store; on a head the GCS, published on
+// the cluster port; the node manager; in a cluster, the node's own port
+// and its registration with the GCS. Shut-down runs them backwards: the
+// table fails every pending object (blocked gets wake up), actors stop,
+// the node manager stops, the worker pool drains and joins, the actor
+// system ends (closing the node's connections).
 //
 // Thread safety: the runtime_api members may be called from any thread.
 #pragma once
@@ -13,6 +18,7 @@
 
 #include <caf/fwd.hpp>
 
+#include "cluster/node_config.hpp"
 #include "lumen/config.hpp"
 #include "lumen/detail/runtime_api.hpp"
 #include "lumen/native_actor.hpp"
@@ -21,8 +27,9 @@ namespace lumen::detail {
 
 class embedded_runtime : public runtime_api {
 public:
-  /// Starts every stage; throws lumen::error on a bad config.
-  explicit embedded_runtime(const config& cfg);
+  /// Starts every stage; throws lumen::error on a bad config or when the
+  /// head cannot be reached.
+  explicit embedded_runtime(const node_config& cfg);
 
   /// Stops every stage.
   ~embedded_runtime() override;
@@ -52,6 +59,14 @@ public:
   ref_ptr lookup_actor(const object_id& id) override;
 
   void kill_actor(const ref_ptr& actor, bool no_restart) override;
+
+  std::string node_id() override;
+
+  std::vector<node_info> nodes() override;
+
+  /// HOST:PORT this node listens on (a head: the cluster port); empty for
+  /// the embedded one-node cluster.
+  const std::string& address() const;
 
   /// Total and available resources, queue lengths (blocks for a reply).
   struct node_snapshot {

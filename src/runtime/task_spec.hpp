@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -33,6 +34,10 @@ struct task_spec {
   object_id return_id;
   /// Which execution this is: 0 for the first, counting retries.
   std::uint32_t attempt = 0;
+  /// Set on a task sent here by another node: runs here (never spilled
+  /// again) and its result goes back through `deliver` instead of into
+  /// this node's object table.
+  std::function<void(object_ptr)> deliver;
 };
 
 using task_ptr = std::shared_ptr<task_spec>;

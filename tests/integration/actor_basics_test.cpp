@@ -379,7 +379,7 @@ TEST_CASE("actors: invalid options throw lumen::error at creation",
   CHECK(lumen::get(ok.task(&ab_Counter::read).remote(), patience) == 9);
 }
 
-TEST_CASE("actors: unregistered factories and methods, invalid handles",
+TEST_CASE("actors: unregistered factories and methods and invalid handles",
           "[actors][errors]") {
   lumen::init_guard guard{lumen::config{.num_cpus = 2}};
   CHECK_THROWS_AS(lumen::actor(ab_Unlisted::create),
@@ -675,7 +675,7 @@ TEST_CASE("actors: an exception in a method fails that call only",
   CHECK(lumen::get(c.task(&ab_Counter::add).remote(1), patience) == 7);
 }
 
-TEST_CASE("actors: a failed ref argument fails the call, not the actor",
+TEST_CASE("actors: a failed ref argument fails the call but not the actor",
           "[actors][errors]") {
   lumen::init_guard guard{lumen::config{.num_cpus = 2}};
   auto c = lumen::actor(ab_Counter::create).remote(1);

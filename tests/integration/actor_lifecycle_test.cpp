@@ -165,8 +165,9 @@ TEST_CASE("actor lifecycle: after kill every call throws actor_died_error",
   CHECK(al_made == 1);
 }
 
-TEST_CASE("actor lifecycle: kill(h, false) without restarts left kills",
-          "[actors][lifecycle]") {
+TEST_CASE(
+  "actor lifecycle: a kill allowing a restart kills without restarts left",
+  "[actors][lifecycle]") {
   lumen::init_guard guard{lumen::config{.num_cpus = 2}};
   al_reset();
   auto a = lumen::actor(al_Life::create).remote(1); // max_restarts 0
@@ -205,10 +206,13 @@ TEST_CASE("actor lifecycle: calls waiting at a kill fail with "
   for (int i = 0; i < 5; ++i)
     waiting.push_back(a.task(&al_Life::bump).remote());
   lumen::kill(a);
+  // Wait for all five at once (one timeout, not five).
+  auto settled = lumen::wait(waiting, waiting.size(), patience);
+  CHECK(settled.unready.empty());
   std::vector<std::string> results;
-  for (auto& r : waiting)
+  for (auto& r : settled.ready)
     results.push_back(outcome(r));
-  CHECK(results == std::vector<std::string>(5, "died"));
+  CHECK(results == std::vector<std::string>(settled.ready.size(), "died"));
   al_gate.open();
   // The running call cannot be interrupted: it ends one way or the other.
   auto o = outcome(running);
@@ -268,20 +272,64 @@ TEST_CASE("actor lifecycle: killing a stuck actor frees the node for new "
   lumen::kill(a);
   CHECK_THROWS_AS(lumen::get(a.task(&al_Life::bump).remote(), patience),
                   lumen::actor_died_error);
-  // A task runs...
-  auto t = lumen::task(al_plain).remote(3);
-  CHECK(outcome(t) == "ok");
-  // ...and so does a new actor.
-  auto b = lumen::actor(al_Life::create).remote(0);
-  CHECK(outcome(b.task(&al_Life::add).remote(1)) == "ok");
+  SECTION("a task runs") {
+    auto t = lumen::task(al_plain).remote(3);
+    CHECK(outcome(t) == "ok");
+  }
+  SECTION("a new actor runs") {
+    auto b = lumen::actor(al_Life::create).remote(0);
+    CHECK(outcome(b.task(&al_Life::add).remote(1)) == "ok");
+  }
   al_gate.open();
   auto o = outcome(running);
   CHECK((o == "ok" || o == "died"));
 }
 
+// BUG: same cause as above, for a restart. The fresh instance's factory is
+// queued on the worker that still runs the stuck method (actor_host.cpp,
+// restart -> start_create posts to workers.front()), so a restarted actor
+// takes no call until the method of the killed instance returns.
+TEST_CASE("actor lifecycle: a kill allowing a restart restarts a stuck actor",
+          "[actors][lifecycle][restart][!mayfail]") {
+  lumen::init_guard guard{lumen::config{.num_cpus = 2}};
+  al_reset();
+  auto a = lumen::actor(al_Life::create).max_restarts(1).remote(5);
+  auto running = a.task(&al_Life::hold_long).remote();
+  REQUIRE(lumen_it::eventually([] {
+    return al_held == 1;
+  }));
+  lumen::kill(a, false);
+  auto fresh = a.task(&al_Life::add).remote(1);
+  CHECK(outcome(fresh) == "ok");
+  al_gate.open();
+  auto o = outcome(running);
+  CHECK((o == "ok" || o == "died"));
+  CHECK(lumen::get(fresh, patience) == 6);
+}
+
+TEST_CASE("actor lifecycle: shutdown ends every actor", "[actors][lifecycle]") {
+  al_reset();
+  {
+    lumen::init_guard guard{lumen::config{.num_cpus = 2}};
+    auto a = lumen::actor(al_Life::create).remote(1);
+    lumen::actor(al_Life::create).name("al_kept").detached().remote(2);
+    auto r = lumen::actor(al_Life::create).max_restarts(-1).remote(3);
+    CHECK(lumen::get(a.task(&al_Life::add).remote(1), patience) == 2);
+    CHECK(lumen::get(r.task(&al_Life::add).remote(1), patience) == 4);
+    auto kept = lumen::get_actor<al_Life>("al_kept");
+    REQUIRE(kept);
+    CHECK(lumen::get(kept->task(&al_Life::add).remote(1), patience) == 3);
+  }
+  CHECK(al_made == 3);
+  CHECK(al_destroyed == 3);
+  // A fresh runtime knows none of them.
+  lumen::init_guard guard{lumen::config{.num_cpus = 2}};
+  CHECK_FALSE(lumen::get_actor<al_Life>("al_kept"));
+}
+
 // -- restarts -----------------------------------------------------------------
 
-TEST_CASE("actor lifecycle: max_restarts(1) restarts once, then dies",
+TEST_CASE("actor lifecycle: max_restarts(1) restarts once and then dies",
           "[actors][lifecycle][restart]") {
   lumen::init_guard guard{lumen::config{.num_cpus = 2}};
   al_reset();

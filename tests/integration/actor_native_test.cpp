@@ -57,6 +57,14 @@ an_adder::behavior_type an_make_adder() {
   }};
 }
 
+/// An adder that ends as soon as it starts.
+an_adder::behavior_type an_make_quitter(an_adder::pointer self) {
+  self->quit();
+  return {[](int a, int b) {
+    return a + b;
+  }};
+}
+
 /// A Lumen actor, to share names with native ones.
 struct an_Plain {
   static an_Plain* create() {
@@ -214,6 +222,24 @@ TEST_CASE("native actors: spawn_native waits until the resources are free",
   CHECK(ask_adder(a, 20, 22) == 42);
   CHECK(free_cpus() == 1);
   stop(a);
+}
+
+TEST_CASE("native actors: one that ends at once gives back what it held",
+          "[actors][native][placement]") {
+  lumen::init_guard guard{lumen::config{.num_cpus = 2}};
+  for (int i = 0; i < 10; ++i) {
+    auto q = lumen::spawn_native<an_adder>(
+      lumen::native_options{.num_cpus = 2, .name = "an_quitter"},
+      an_make_quitter);
+    caf::scoped_actor self{lumen::detail::native_system()};
+    self->wait_for(q);
+    // The CPUs and the name come back, so the next round can start.
+    REQUIRE(lumen_it::eventually([] {
+      return free_cpus() == 2 &&
+             !lumen::get_native_actor<an_adder>("an_quitter");
+    }));
+  }
+  CHECK(lumen_it::snapshot().actors == 0);
 }
 
 TEST_CASE("native actors: get_native_actor finds a named native actor",

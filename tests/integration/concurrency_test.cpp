@@ -71,14 +71,15 @@ int run_threads(int n, Body body) {
 
 LUMEN_REMOTE(cc_mul, cc_gated, cc_id, cc_sum4, cc_fan_out);
 
-TEST_CASE("concurrency: threads put, get and submit at once",
+TEST_CASE("concurrency: threads put and get and submit at once",
           "[concurrency]") {
   lumen::init_guard guard{lumen::config{.num_cpus = 2}};
   auto baseline = lumen_it::object_count();
   auto failures = run_threads(8, [](int t) {
     for (int i = 0; i < 300; ++i) {
       auto v = lumen::put(std::to_string(t) + ":" + std::to_string(i));
-      if (lumen::get(v, patience) != std::to_string(t) + ":" + std::to_string(i))
+      if (lumen::get(v, patience) !=
+          std::to_string(t) + ":" + std::to_string(i))
         return false;
       auto n = lumen::put(i);
       auto r = lumen::task(cc_mul).remote(n, t + 1);
@@ -145,8 +146,8 @@ TEST_CASE("concurrency: many threads block on one pending object",
         if (t % 2 == 0) {
           got[t] = lumen::get(slow, patience);
         } else {
-          auto w = lumen::wait(std::vector<lumen::object_ref<int>>{slow}, 1,
-                               patience);
+          auto w =
+            lumen::wait(std::vector<lumen::object_ref<int>>{slow}, 1, patience);
           waited[t] = static_cast<int>(w.ready.size());
           got[t] = lumen::get(slow, 0ms);
         }
@@ -154,7 +155,9 @@ TEST_CASE("concurrency: many threads block on one pending object",
         got[t] = -1;
       }
     });
-  REQUIRE(lumen_it::eventually([&] { return waiting == 8; }));
+  REQUIRE(lumen_it::eventually([&] {
+    return waiting == 8;
+  }));
   std::this_thread::sleep_for(20ms);
   cc_gate.open();
   for (auto& th : threads)
@@ -216,8 +219,8 @@ TEST_CASE("concurrency: tasks whose arguments finish while they are "
           return false;
       } catch (const lumen::timeout_error&) {
         ++stuck;
-        auto w = lumen::wait(std::vector<lumen::object_ref<int>>{a, b, c, d},
-                             4, 0ms);
+        auto w =
+          lumen::wait(std::vector<lumen::object_ref<int>>{a, b, c, d}, 4, 0ms);
         if (w.ready.size() == 4)
           ++stuck_with_ready_args;
         return false;

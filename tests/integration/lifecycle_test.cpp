@@ -55,9 +55,9 @@ TEST_CASE("lifecycle: the API refuses to work before init",
   CHECK_THROWS_AS(lumen::get(old, 10ms), lumen::not_initialized_error);
   CHECK_THROWS_AS(lumen::get(std::vector<lumen::object_ref<int>>{old}),
                   lumen::not_initialized_error);
-  CHECK_THROWS_AS(lumen::wait(std::vector<lumen::object_ref<int>>{old}, 1,
-                              10ms),
-                  lumen::not_initialized_error);
+  CHECK_THROWS_AS(
+    lumen::wait(std::vector<lumen::object_ref<int>>{old}, 1, 10ms),
+    lumen::not_initialized_error);
   CHECK_THROWS_AS(lumen::task(lc_add).remote(old, 1),
                   lumen::not_initialized_error);
   // The error is a lumen::error like every other.
@@ -81,8 +81,8 @@ TEST_CASE("lifecycle: shutdown and init again", "[lifecycle]") {
     lumen::init(lumen::config{.num_cpus = 1 + round});
     CHECK(lumen::is_initialized());
     CHECK(lumen_it::snapshot().total.at("CPU") == 1 + round);
-    CHECK(lumen::get(lumen::task(lc_add).remote(round, 1), patience)
-          == round + 1);
+    CHECK(lumen::get(lumen::task(lc_add).remote(round, 1), patience) ==
+          round + 1);
     lumen::shutdown();
     CHECK_FALSE(lumen::is_initialized());
     lumen::shutdown(); // a second shutdown does nothing
@@ -118,21 +118,19 @@ TEST_CASE("lifecycle: invalid configs are rejected with lumen::error",
   }
   // A valid config still starts afterwards.
   lumen::init_guard guard{lumen::config{.num_cpus = 0.5}};
-  CHECK(lumen::get(lumen::task(lc_add).num_cpus(0.5).remote(2, 2), patience)
-        == 4);
+  CHECK(lumen::get(lumen::task(lc_add).num_cpus(0.5).remote(2, 2), patience) ==
+        4);
 }
 
-TEST_CASE("lifecycle: init() sizes the node from the machine",
-          "[lifecycle]") {
+TEST_CASE("lifecycle: init() sizes the node from the machine", "[lifecycle]") {
   lumen::init_guard guard;
   auto s = lumen_it::snapshot();
   auto hw = std::max(1u, std::thread::hardware_concurrency());
   CHECK(s.total.at("CPU") == static_cast<double>(hw));
-  auto physical = static_cast<double>(sysconf(_SC_PHYS_PAGES))
-                  * static_cast<double>(sysconf(_SC_PAGE_SIZE));
-  CHECK(static_cast<double>(s.object_capacity)
-        == Approx(physical * lumen::default_object_store_fraction)
-             .epsilon(0.01));
+  auto physical = static_cast<double>(sysconf(_SC_PHYS_PAGES)) *
+                  static_cast<double>(sysconf(_SC_PAGE_SIZE));
+  CHECK(static_cast<double>(s.object_capacity) ==
+        Approx(physical * lumen::default_object_store_fraction).epsilon(0.01));
   CHECK(lumen::get(lumen::task(lc_add).remote(20, 22), patience) == 42);
 }
 
@@ -150,8 +148,8 @@ TEST_CASE("lifecycle: config sizes are applied", "[lifecycle]") {
 TEST_CASE("lifecycle: a node with no CPUs runs zero-CPU tasks",
           "[lifecycle][scheduling]") {
   lumen::init_guard guard{lumen::config{.num_cpus = 0}};
-  CHECK(lumen::get(lumen::task(lc_add).num_cpus(0).remote(1, 1), patience)
-        == 2);
+  CHECK(lumen::get(lumen::task(lc_add).num_cpus(0).remote(1, 1), patience) ==
+        2);
   auto needs_cpu = lumen::task(lc_add).remote(1, 2);
   CHECK_THROWS_AS(lumen::get(needs_cpu, 50ms), lumen::timeout_error);
 }
@@ -220,7 +218,11 @@ TEST_CASE("lifecycle: shutdown on another thread than init",
     lumen::shutdown();
     done = true;
   });
-  bool finished = lumen_it::eventually([&] { return done.load(); }, 10s);
+  bool finished = lumen_it::eventually(
+    [&] {
+      return done.load();
+    },
+    10s);
   if (!finished) {
     // Release this thread's logger reference so the stuck shutdown can
     // finish and the test ends instead of hanging.

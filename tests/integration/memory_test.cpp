@@ -39,6 +39,10 @@ int me_inc(int x) {
   return x + 1;
 }
 
+lumen::object_ref<std::string> me_put_inner(int n) {
+  return lumen::put(std::string(static_cast<std::size_t>(n), 'i'));
+}
+
 int me_put_and_return(int x) {
   auto ref = lumen::put(x); // dropped at the end of the task
   return lumen::get(ref, patience);
@@ -46,8 +50,8 @@ int me_put_and_return(int x) {
 
 } // namespace
 
-LUMEN_REMOTE(me_len, me_first, me_gated_len, me_make, me_inc,
-             me_put_and_return);
+LUMEN_REMOTE(me_len, me_first, me_gated_len, me_make, me_inc, me_put_and_return,
+             me_put_inner);
 
 TEST_CASE("memory: an object is freed when its last ref is dropped",
           "[memory]") {
@@ -113,6 +117,15 @@ TEST_CASE("memory: refs held by tasks' arguments are released after the "
     CHECK(lumen::get(b, patience) == 300);
     CHECK(lumen::get(c, patience) == 9);
     CHECK(lumen::get(d, patience) == 4);
+    // A ref a task put and returned lives as long as the result holding it
+    // or a ref decoded from it.
+    auto outer = lumen::task(me_put_inner).remote(100);
+    auto inner = lumen::get(outer, patience);
+    outer = {};
+    CHECK(lumen::get(inner, patience).size() == 100);
+    auto dropped = lumen::task(me_put_inner).remote(200);
+    REQUIRE(lumen::wait(std::vector<decltype(dropped)>{dropped}, 1, patience)
+              .ready.size() == 1);
   }
   REQUIRE(lumen_it::await_idle());
   CHECK(lumen_it::await_object_count(baseline) == baseline);
@@ -154,12 +167,12 @@ TEST_CASE("memory: many tasks leave no objects behind", "[memory]") {
     std::vector<lumen::object_ref<int>> refs;
     auto seed = lumen::put(round);
     for (int i = 0; i < 500; ++i)
-      refs.push_back(lumen::task(me_inc).remote(i % 2 == 0 ? seed
-                                                           : lumen::put(i)));
+      refs.push_back(
+        lumen::task(me_inc).remote(i % 2 == 0 ? seed : lumen::put(i)));
     auto values = lumen::get(refs, patience);
     for (int i = 0; i < 500; ++i)
-      REQUIRE(values[static_cast<std::size_t>(i)]
-              == (i % 2 == 0 ? round : i) + 1);
+      REQUIRE(values[static_cast<std::size_t>(i)] ==
+              (i % 2 == 0 ? round : i) + 1);
   }
   REQUIRE(lumen_it::await_idle());
   CHECK(lumen_it::await_object_count(baseline) == baseline);

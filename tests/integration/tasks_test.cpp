@@ -101,8 +101,7 @@ TEST_CASE("tasks: value arguments reach the function", "[tasks]") {
   // Arguments convert to the parameter types: const char* to std::string,
   // int to double.
   CHECK(lumen::get(lumen::task(tk_concat).remote("ab", std::string{"cd"}),
-                   patience)
-        == "abcd");
+                   patience) == "abcd");
   CHECK(lumen::get(lumen::task(tk_scale).remote(3, 0.5), patience) == 1.5);
   auto r = lumen::task(tk_six).remote(1, 2L, std::string{"abc"}, 4.0, 5,
                                       std::vector<int>{6, 7});
@@ -144,8 +143,11 @@ TEST_CASE("tasks: a task does not start before its ref arguments are ready",
   std::this_thread::sleep_for(50ms);
   CHECK(tk_calls == 0);
   CHECK_THROWS_AS(lumen::get(consumer, 0ms), lumen::timeout_error);
+  // The same pending ref twice in one call.
+  auto twice = lumen::task(tk_add).remote(producer, producer);
   tk_gate.open();
   CHECK(lumen::get(consumer, patience) == 6);
+  CHECK(lumen::get(twice, patience) == 10);
   CHECK(tk_calls == 1);
 }
 
@@ -153,11 +155,10 @@ TEST_CASE("tasks: a parameter declared as object_ref<T> receives the ref",
           "[tasks]") {
   lumen::init_guard guard{lumen::config{.num_cpus = 2}};
   auto ten = lumen::put(10);
-  CHECK(lumen::get(lumen::task(tk_deref_plus).remote(ten, 5), patience)
-        == 15);
+  CHECK(lumen::get(lumen::task(tk_deref_plus).remote(ten, 5), patience) == 15);
   // The very same object, not a copy of its value under a new id.
-  CHECK(lumen::get(lumen::task(tk_ref_id).remote(ten), patience)
-        == ten.id().to_string());
+  CHECK(lumen::get(lumen::task(tk_ref_id).remote(ten), patience) ==
+        ten.id().to_string());
 
   // Such a parameter is no dependency: the task runs although the object
   // is not ready yet.
@@ -171,8 +172,7 @@ TEST_CASE("tasks: a parameter declared as object_ref<T> receives the ref",
 
   // An invalid ref passed as a value arrives as an invalid ref.
   CHECK(lumen::get(lumen::task(tk_ref_id).remote(lumen::object_ref<int>{}),
-                   patience)
-        == "invalid");
+                   patience) == "invalid");
 }
 
 TEST_CASE("tasks: void functions give object_ref<void>", "[tasks]") {
@@ -184,8 +184,8 @@ TEST_CASE("tasks: void functions give object_ref<void>", "[tasks]") {
   lumen::get(ref, patience); // returns once the task has run
   CHECK(tk_recorded == 17);
   // Waiting works on void refs too.
-  auto ready = lumen::wait(std::vector<lumen::object_ref<void>>{ref}, 1,
-                           patience);
+  auto ready =
+    lumen::wait(std::vector<lumen::object_ref<void>>{ref}, 1, patience);
   CHECK(ready.ready.size() == 1);
 
   auto bad = lumen::task(tk_void_throw).remote(3);
@@ -202,33 +202,29 @@ TEST_CASE("tasks: void functions give object_ref<void>", "[tasks]") {
                   lumen::type_mismatch_error);
 }
 
-TEST_CASE("tasks: num_cpus, resources, max_retries and name options",
+TEST_CASE("tasks: the num_cpus and resources and max_retries and name options",
           "[tasks]") {
   lumen::init_guard guard{
     lumen::config{.num_cpus = 2, .resources = {{"gpu", 1}, {"disk", 2.5}}}};
-  CHECK(lumen::get(lumen::task(tk_add).num_cpus(0.5).remote(1, 1), patience)
-        == 2);
-  CHECK(lumen::get(lumen::task(tk_add).num_cpus(2).remote(1, 2), patience)
-        == 3);
-  CHECK(lumen::get(lumen::task(tk_add).num_cpus(0).remote(1, 3), patience)
-        == 4);
-  CHECK(lumen::get(lumen::task(tk_add).resources({{"gpu", 0.25}}).remote(1,
-                                                                          4),
-                   patience)
-        == 5);
+  CHECK(lumen::get(lumen::task(tk_add).num_cpus(0.5).remote(1, 1), patience) ==
+        2);
+  CHECK(lumen::get(lumen::task(tk_add).num_cpus(2).remote(1, 2), patience) ==
+        3);
+  CHECK(lumen::get(lumen::task(tk_add).num_cpus(0).remote(1, 3), patience) ==
+        4);
+  CHECK(lumen::get(lumen::task(tk_add).resources({{"gpu", 0.25}}).remote(1, 4),
+                   patience) == 5);
   CHECK(lumen::get(lumen::task(tk_add)
                      .resources({{"gpu", 1}, {"disk", 2.5}})
                      .num_cpus(1.5)
                      .remote(1, 5),
-                   patience)
-        == 6);
-  CHECK(lumen::get(lumen::task(tk_add).max_retries(0).remote(1, 6), patience)
-        == 7);
+                   patience) == 6);
+  CHECK(lumen::get(lumen::task(tk_add).max_retries(0).remote(1, 6), patience) ==
+        7);
   CHECK(lumen::get(lumen::task(tk_add).max_retries(-1).remote(1, 7),
-                   patience)
-        == 8);
-  CHECK(lumen::get(lumen::task(tk_add).name("adder").remote(1, 8), patience)
-        == 9);
+                   patience) == 8);
+  CHECK(lumen::get(lumen::task(tk_add).name("adder").remote(1, 8), patience) ==
+        9);
   // All resources are back once the tasks are done.
   REQUIRE(lumen_it::await_idle());
   auto s = lumen_it::snapshot();
@@ -275,10 +271,8 @@ TEST_CASE("tasks: invalid options are rejected at submission",
   auto nan = std::numeric_limits<double>::quiet_NaN();
   auto inf = std::numeric_limits<double>::infinity();
   CHECK_THROWS_AS(lumen::task(tk_add).num_cpus(-1).remote(1, 2), lumen::error);
-  CHECK_THROWS_AS(lumen::task(tk_add).num_cpus(nan).remote(1, 2),
-                  lumen::error);
-  CHECK_THROWS_AS(lumen::task(tk_add).num_cpus(inf).remote(1, 2),
-                  lumen::error);
+  CHECK_THROWS_AS(lumen::task(tk_add).num_cpus(nan).remote(1, 2), lumen::error);
+  CHECK_THROWS_AS(lumen::task(tk_add).num_cpus(inf).remote(1, 2), lumen::error);
   CHECK_THROWS_AS(lumen::task(tk_add).resources({{"gpu", nan}}).remote(1, 2),
                   lumen::error);
   CHECK_THROWS_AS(lumen::task(tk_add).resources({{"gpu", -0.5}}).remote(1, 2),
@@ -305,22 +299,22 @@ TEST_CASE("tasks: a task needing more than the node has stays pending",
   CHECK_THROWS_AS(lumen::get(too_many_gpus, 100ms), lumen::timeout_error);
   CHECK_THROWS_AS(lumen::get(unknown, 10ms), lumen::timeout_error);
   CHECK_THROWS_AS(lumen::get(too_many_cpus, 10ms), lumen::timeout_error);
-  REQUIRE(lumen_it::eventually(
-    [] { return lumen_it::snapshot().infeasible == 3; }));
+  REQUIRE(lumen_it::eventually([] {
+    return lumen_it::snapshot().infeasible == 3;
+  }));
   // They hold nothing: feasible tasks run as usual.
   CHECK(lumen::get(lumen::task(tk_add).resources({{"gpu", 1}}).remote(2, 2),
-                   patience)
-        == 4);
-  CHECK(lumen::get(lumen::task(tk_add).num_cpus(2).remote(2, 3), patience)
-        == 5);
+                   patience) == 4);
+  CHECK(lumen::get(lumen::task(tk_add).num_cpus(2).remote(2, 3), patience) ==
+        5);
 }
 
 TEST_CASE("tasks: a task can return a ref to an object it put",
           "[tasks][objects]") {
   lumen::init_guard guard{lumen::config{.num_cpus = 2}};
   auto outer = lumen::task(tk_put_inside).remote(4);
-  static_assert(std::is_same_v<decltype(outer),
-                               lumen::object_ref<lumen::object_ref<int>>>);
+  static_assert(
+    std::is_same_v<decltype(outer), lumen::object_ref<lumen::object_ref<int>>>);
   auto inner = lumen::get(outer, patience);
   REQUIRE(inner.valid());
   CHECK(lumen::get(inner, patience) == 40);

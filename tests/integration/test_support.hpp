@@ -47,7 +47,7 @@ bool eventually(Pred pred, std::chrono::milliseconds timeout = patience) {
 /// A flag that tasks wait on. `wait` returns true once the gate opens and
 /// false if it stays closed for `timeout` (so no task blocks forever).
 class gate {
-public:
+ public:
   void open() {
     open_.store(true);
   }
@@ -61,16 +61,20 @@ public:
   }
 
   bool wait(std::chrono::milliseconds timeout = patience) const {
-    return eventually([this] { return open_.load(); }, timeout);
+    return eventually(
+      [this] {
+        return open_.load();
+      },
+      timeout);
   }
 
-private:
+ private:
   std::atomic<bool> open_{false};
 };
 
 /// Counts the tasks inside a section and remembers the highest count.
 class occupancy {
-public:
+ public:
   void enter() {
     auto now = ++current_;
     auto prev = peak_.load();
@@ -101,7 +105,7 @@ public:
     entered_ = 0;
   }
 
-private:
+ private:
   std::atomic<int> current_{0};
   std::atomic<int> peak_{0};
   std::atomic<int> entered_{0};
@@ -110,7 +114,11 @@ private:
 /// Waits until `n` tasks have entered `o` (or `timeout` passes).
 inline bool await_entered(const occupancy& o, int n,
                           std::chrono::milliseconds timeout = patience) {
-  return eventually([&] { return o.entered() >= n; }, timeout);
+  return eventually(
+    [&] {
+      return o.entered() >= n;
+    },
+    timeout);
 }
 
 /// The running embedded runtime's state (objects, resources, queues).

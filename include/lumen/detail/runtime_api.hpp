@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "lumen/cluster.hpp"
 #include "lumen/detail/object_data.hpp"
 
 namespace lumen::detail {
@@ -31,12 +32,27 @@ struct task_arg {
   ref_ptr ref;
 };
 
+/// Where a task (or actor) may run.
+enum class scheduling_strategy : std::uint8_t {
+  /// Locally while local resources allow, else the feasible node with the
+  /// most spare capacity.
+  default_strategy,
+  /// Round robin over the feasible nodes.
+  spread,
+  /// On `affinity_node`; if it is dead or cannot hold the task, elsewhere
+  /// when `affinity_soft`, else the task fails.
+  node_affinity,
+};
+
 /// Scheduling and retry options of one task.
 struct task_options {
   double num_cpus = 1.0;
   std::map<std::string, double> resources;
   int max_retries = 3;
   std::string name;
+  scheduling_strategy strategy = scheduling_strategy::default_strategy;
+  std::string affinity_node;
+  bool affinity_soft = false;
 };
 
 /// What the API hands the runtime to submit a task.
@@ -131,6 +147,14 @@ public:
 
   /// Kills the actor; with `no_restart` false it restarts if it may.
   virtual void kill_actor(const ref_ptr& actor, bool no_restart) = 0;
+
+  // -- cluster ---------------------------------------------------------------
+
+  /// This process's node id.
+  virtual std::string node_id() = 0;
+
+  /// Every node this process knows, this one first.
+  virtual std::vector<node_info> nodes() = 0;
 };
 
 /// The running runtime; throws not_initialized_error when there is none.

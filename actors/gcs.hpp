@@ -1,0 +1,52 @@
+// gcs: the global control store, on the head node only.
+//
+// Holds the node table: every node (workers, the head itself, drivers)
+// registers with its record and its node manager's handle, then sends a
+// heartbeat with its current record every heartbeat interval. The GCS
+// marks a node dead when its connection drops (CAF down message) or its
+// heartbeats stop for the node timeout, and pushes the cluster view with
+// every live node manager's handle to all live node managers whenever it
+// changes (checked every tick).
+//
+// Wire form: records and views are Cap'n Proto bytes (src/wire/cluster.capnp)
+// inside these CAF messages, so the interface is the same on every node.
+//
+// Messages:
+// - (register, NodeRecord bytes, node manager) -> (ClusterView bytes,
+//   node managers): join the cluster; the handles follow the view's nodes.
+// - (heartbeat, NodeRecord bytes) -> void: the sender's current record.
+// - (view) -> ClusterView bytes: the current view (for `lumen status`).
+// - (tick) -> void: internal timer: expire silent nodes, push changes.
+#pragma once
+
+#include <chrono>
+#include <vector>
+
+#include <caf/actor.hpp>
+#include <caf/fwd.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+
+#include "actors/messages.hpp"
+
+namespace lumen {
+
+using gcs_actor = caf::typed_actor<
+  caf::replies_to<register_atom, std::vector<char>, caf::actor>::with<
+    std::vector<char>, std::vector<caf::actor>>,
+  caf::reacts_to<heartbeat_atom, std::vector<char>>,
+  caf::replies_to<view_atom>::with<std::vector<char>>,
+  caf::reacts_to<tick_atom>>;
+
+/// Timing of membership.
+struct gcs_timing {
+  /// How often the GCS checks for silent nodes and pushes changes.
+  std::chrono::milliseconds tick{200};
+  /// A node silent for this long is dead.
+  std::chrono::milliseconds node_timeout{5000};
+};
+
+/// Spawns the GCS.
+gcs_actor make_gcs(caf::actor_system& sys, gcs_timing timing);
+
+} // namespace lumen

@@ -1,0 +1,43 @@
+// The nodes of the cluster this process belongs to.
+//
+//   for (auto& n : lumen::nodes())
+//     std::printf("%s %s %s\n", n.id.c_str(), n.address.c_str(),
+//                 n.alive ? "alive" : "dead");
+//
+// Node ids are what `task(f).node_affinity(id)` takes. In the embedded
+// one-node cluster there is one node, this process.
+//
+// Thread safety: both functions may be called from any thread.
+#pragma once
+
+#include <cstddef>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace lumen {
+
+/// One node as this process last heard of it.
+struct node_info {
+  /// 32 hex digits, random per node process.
+  std::string id{};
+  /// HOST:PORT the node listens on (empty for the embedded node).
+  std::string address{};
+  bool alive = true;
+  bool head = false;
+  /// A driver: a program that joined with lumen::init.
+  bool driver = false;
+  std::map<std::string, double> resources_total{};
+  std::map<std::string, double> resources_available{};
+  std::size_t object_store_used = 0;
+  std::size_t object_store_capacity = 0;
+};
+
+/// The id of the node the caller runs on (inside a task: the node running
+/// it).
+std::string node_id();
+
+/// Every node known to this process, this one first, dead ones included.
+std::vector<node_info> nodes();
+
+} // namespace lumen

@@ -1,0 +1,174 @@
+// The options of `lumen start`: their table (shared by `--help` and the
+// config file reader), and how the merged settings become the node_config
+// that run_node takes.
+//
+// Header-only and free of Boost, so that unit tests can use it without
+// linking the command-line tool.
+//
+// Thread safety: plain functions and values.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "cli/settings.hpp"
+#include "cli/values.hpp"
+#include "cluster/node_config.hpp"
+
+namespace lumen::cli {
+
+/// Every option of `lumen start`; config files take the same keys without
+/// the dashes (all but `help` and `config`).
+inline const std::vector<option_spec>& start_option_specs() {
+  using k = option_kind;
+  static const std::vector<option_spec> specs{
+    {"help", k::flag, "", "print this help", false},
+    {"config", k::value, "FILE",
+     "read options from this INI file (keys without the dashes); the "
+     "command line wins",
+     false},
+    {"head", k::flag, "",
+     "start a head node (GCS and a worker); excludes --address"},
+    {"address", k::value, "HOST:PORT",
+     "join the cluster whose head listens at HOST:PORT; excludes --head"},
+    {"port", k::value, "PORT",
+     "port this node listens on; 0 picks a free one (default: 6390 for a "
+     "head, 0 for a joining node)"},
+    {"host", k::value, "HOST",
+     "address the node's ports bind to (default: 127.0.0.1)"},
+    {"num-cpus", k::value, "X",
+     "CPUs offered to tasks, fractions allowed (default: hardware threads)"},
+    {"resources", k::value, "JSON",
+     R"(custom resources, e.g. '{"ssd": 1, "accelerator": 0.5}' )"
+     "(default: none)"},
+    {"object-store-memory", k::value, "BYTES",
+     "object store capacity, e.g. 4Gi or 500M; K/M/G/T are powers of 1000, "
+     "Ki/Mi/Gi/Ti of 1024 (default: 30% of physical memory)"},
+    {"max-worker-threads", k::value, "N",
+     "worker threads kept beyond those running tasks, for tasks blocked in "
+     "get (default: 0, no limit)"},
+    {"load", k::list, "LIB.so",
+     "shared library whose LUMEN_REMOTE registrations the node gains; "
+     "repeatable (default: none)"},
+    {"block", k::flag, "",
+     "run the node in the foreground until SIGTERM or SIGINT (default: start "
+     "it in the background and return)"},
+    {"runtime-dir", k::value, "DIR",
+     "where node files and logs go (default: $LUMEN_RUNTIME_DIR, else "
+     "/tmp/lumen-<uid>)"},
+  };
+  return specs;
+}
+
+/// Keys of `lumen start` that a command line overrides as one (see merge).
+inline std::vector<std::vector<std::string>> start_option_groups() {
+  return {{"head", "address"}};
+}
+
+/// What `lumen start` does, after checking.
+struct start_options {
+  /// The node to run; `runtime_dir` is empty unless given (the caller
+  /// fills in runtime_dir_default()).
+  lumen::detail::node_config node;
+  /// Stay in the foreground (`--block`).
+  bool block = false;
+
+  /// "head" or "worker": the node's role in its node file and log name.
+  const char* role() const {
+    return node.head ? "head" : "worker";
+  }
+};
+
+namespace detail_start {
+
+/// The value given for non-list `key`, or nullptr.
+inline const setting* find(const settings& in, const std::string& key) {
+  auto i = in.find(key);
+  return i == in.end() || i->second.empty() ? nullptr : &i->second.back();
+}
+
+/// Calls `parse(s.value)`, turning a value_error into a usage_error that
+/// names `key` and where `s` was given.
+template <class Parse>
+auto convert(const std::string& key, const setting& s, Parse parse) {
+  try {
+    return parse(s.value);
+  } catch (const value_error& e) {
+    fail(key, s, e.what());
+  }
+}
+
+} // namespace detail_start
+
+/// Checks merged settings of `lumen start` and builds its options; throws
+/// usage_error naming the key and where it was given. Exactly one of head
+/// and address must be given. Paths in `load` that contain a '/' must name
+/// existing files and become absolute (others are left to the dynamic
+/// loader's search path); `runtime-dir` becomes absolute.
+inline start_options make_start_options(const settings& in) {
+  using detail_start::convert;
+  using detail_start::find;
+  namespace fs = std::filesystem;
+  start_options out;
+  auto& node = out.node;
+  auto* head = find(in, "head");
+  auto* address = find(in, "address");
+  node.head = head != nullptr && convert("head", *head, parse_bool);
+  if (node.head && address != nullptr)
+    throw usage_error(spelled("head", *head) + " (" + origin(*head) + ") and "
+                      + spelled("address", *address) + " ("
+                      + origin(*address)
+                      + ") exclude each other: a head node starts a "
+                        "cluster, --address joins one");
+  if (address != nullptr) {
+    convert("address", *address, parse_address);
+    node.base.address = address->value;
+  } else if (!node.head) {
+    throw usage_error("give --head to start a head node or --address "
+                      "HOST:PORT to join a cluster (on the command line or "
+                      "in the config file)");
+  }
+  if (auto* s = find(in, "port"))
+    node.port = static_cast<std::uint16_t>(convert(
+      "port", *s, [](auto v) { return parse_unsigned(v, 65535); }));
+  else
+    node.port = node.head ? lumen::detail::default_cluster_port : 0;
+  if (auto* s = find(in, "host")) {
+    if (s->value.find_first_of(" \t/") != std::string::npos)
+      fail("host", *s, "expected a host name or IP address, got "
+                         + quoted(s->value));
+    node.host = s->value;
+  }
+  if (auto* s = find(in, "num-cpus"))
+    node.base.num_cpus = convert("num-cpus", *s, parse_non_negative);
+  if (auto* s = find(in, "resources"))
+    node.base.resources = convert("resources", *s, parse_resources);
+  if (auto* s = find(in, "object-store-memory"))
+    node.base.object_store_memory
+      = convert("object-store-memory", *s, parse_size);
+  if (auto* s = find(in, "max-worker-threads"))
+    node.base.max_worker_threads = static_cast<std::size_t>(
+      convert("max-worker-threads", *s, [](auto v) {
+        return parse_unsigned(v, std::numeric_limits<std::uint32_t>::max());
+      }));
+  if (auto i = in.find("load"); i != in.end()) {
+    for (auto& s : i->second) {
+      if (s.value.find('/') == std::string::npos) {
+        node.load.push_back(s.value);
+        continue;
+      }
+      std::error_code ec;
+      if (!fs::is_regular_file(s.value, ec))
+        fail("load", s, "no such file: " + quoted(s.value));
+      node.load.push_back(fs::absolute(s.value).lexically_normal().string());
+    }
+  }
+  if (auto* s = find(in, "block"))
+    out.block = convert("block", *s, parse_bool);
+  if (auto* s = find(in, "runtime-dir"))
+    node.runtime_dir = fs::absolute(s->value).lexically_normal().string();
+  return out;
+}
+
+} // namespace lumen::cli

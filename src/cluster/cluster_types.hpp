@@ -1,0 +1,69 @@
+// What nodes tell each other about themselves and about objects, in the
+// runtime's own types; src/wire/cluster.capnp is their wire form.
+//
+// Thread safety: plain values.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "lumen/detail/byte_buffer.hpp"
+#include "lumen/detail/object_data.hpp"
+#include "lumen/ids.hpp"
+
+namespace lumen::detail {
+
+/// One node as the GCS and every node's scheduler see it.
+struct node_record {
+  /// 32 hex digits, random per node process.
+  std::string id;
+  /// HOST:PORT where the node's middleman listens (empty: none).
+  std::string address;
+  bool head = false;
+  /// A driver (a program that called lumen::init with an address).
+  bool driver = false;
+  bool alive = true;
+  std::map<std::string, double> total;
+  std::map<std::string, double> available;
+  std::size_t object_store_used = 0;
+  std::size_t object_store_capacity = 0;
+  /// Shapes of work waiting here that no node can hold, with counts.
+  std::vector<std::pair<std::string, std::size_t>> infeasible;
+  /// Actors hosted here by state ("alive", "pending", "dead", ...).
+  std::map<std::string, std::size_t> actors;
+};
+
+/// Every node the GCS knows, dead ones included.
+struct cluster_view {
+  /// Bumped by the GCS whenever a node joins, dies or changes.
+  std::uint64_t version = 0;
+  std::vector<node_record> nodes;
+};
+
+/// A task's result on its way from the node that ran it to the node that
+/// owns it (the caller's node).
+struct object_payload {
+  object_id id;
+  /// The encoded value (object_data::bytes), empty for an error.
+  byte_buffer bytes;
+  /// Ids of the object_refs nested in the value.
+  std::vector<object_id> nested;
+  /// Set for an error object.
+  bool has_error = false;
+  error_info error;
+};
+
+byte_buffer encode_node_record(const node_record& x);
+node_record decode_node_record(const char* data, std::size_t size);
+
+byte_buffer encode_cluster_view(const cluster_view& x);
+cluster_view decode_cluster_view(const char* data, std::size_t size);
+
+byte_buffer encode_object_payload(const object_payload& x);
+object_payload decode_object_payload(const char* data, std::size_t size);
+
+} // namespace lumen::detail

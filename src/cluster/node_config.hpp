@@ -1,0 +1,41 @@
+// How one node process starts: the user-facing `lumen::config` plus what
+// only the launcher sets (role, listening address, libraries to load).
+//
+// Thread safety: a plain value.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "lumen/config.hpp"
+
+namespace lumen::detail {
+
+/// Default cluster port of a head node.
+inline constexpr std::uint16_t default_cluster_port = 6390;
+
+struct node_config {
+  /// Resources, object store size and, for a joining node, the head's
+  /// address (`base.address`, HOST:PORT).
+  config base;
+  /// Whether this node is the head (runs the GCS, listens on `port`).
+  bool head = false;
+  /// Whether this node is a user program (lumen::init) rather than a node
+  /// started by `lumen start`; a joining driver offers no CPUs by default.
+  bool driver = false;
+  /// Address every listening port binds to.
+  std::string host = "127.0.0.1";
+  /// The head's cluster port; 0 picks a free one.
+  std::uint16_t port = default_cluster_port;
+  /// Shared libraries whose LUMEN_REMOTE registrations this node gains.
+  std::vector<std::string> load;
+  /// Where the node writes its node file (pid, role, address) for
+  /// `lumen stop` and `lumen status`; empty: runtime_dir_default().
+  std::string runtime_dir;
+};
+
+/// `$LUMEN_RUNTIME_DIR`, else `/tmp/lumen-<uid>`.
+std::string runtime_dir_default();
+
+} // namespace lumen::detail

@@ -1,0 +1,164 @@
+// run_node, query_status and their helpers: a node as a process.
+#include "cluster/node_process.hpp"
+
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <dlfcn.h>
+#include <fstream>
+#include <iostream>
+#include <pthread.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/io/middleman.hpp>
+#include <caf/scoped_actor.hpp>
+
+#include "actors/gcs.hpp"
+#include "cluster/cluster_types.hpp"
+#include "lumen/error.hpp"
+#include "lumen/init.hpp"
+#include "runtime/embedded_runtime.hpp"
+
+namespace lumen::detail {
+
+std::string runtime_dir_default() {
+  if (auto* env = std::getenv("LUMEN_RUNTIME_DIR"); env != nullptr && *env)
+    return env;
+  return "/tmp/lumen-" + std::to_string(getuid());
+}
+
+void load_libraries(const std::vector<std::string>& paths) {
+  for (auto& path : paths) {
+    // Kept loaded for the life of the process: its registrations stay.
+    if (dlopen(path.c_str(), RTLD_NOW | RTLD_GLOBAL) == nullptr) {
+      auto* why = dlerror();
+      throw error("cannot load '" + path + "': " + (why ? why : "unknown"));
+    }
+  }
+}
+
+namespace {
+
+void make_dirs(const std::string& path) {
+  std::string prefix;
+  for (std::size_t i = 0; i <= path.size(); ++i) {
+    if (i == path.size() || (path[i] == '/' && i > 0)) {
+      prefix = path.substr(0, i);
+      mkdir(prefix.c_str(), 0700);
+    }
+  }
+}
+
+/// Writes the node file atomically (write, then rename), so a reader never
+/// sees half of it.
+std::string write_node_file(const std::string& dir, const node_config& cfg,
+                            const std::string& id,
+                            const std::string& address) {
+  auto nodes = dir + "/nodes";
+  make_dirs(nodes);
+  auto path = nodes + "/" + std::to_string(getpid()) + ".node";
+  auto tmp = path + ".tmp";
+  {
+    std::ofstream out{tmp};
+    out << "pid=" << getpid() << "\n"
+        << "role=" << (cfg.head ? "head" : "worker") << "\n"
+        << "id=" << id << "\n"
+        << "address=" << address << "\n";
+    if (!out)
+      throw error("cannot write node file " + tmp);
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0)
+    throw error("cannot write node file " + path);
+  return path;
+}
+
+} // namespace
+
+int run_node(const node_config& cfg) {
+  // Every thread the runtime starts inherits this mask, so SIGTERM and
+  // SIGINT reach only the sigwait below.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  std::string node_file;
+  try {
+    load_libraries(cfg.load);
+    start_runtime(cfg);
+    auto* rt = current_embedded_runtime();
+    auto dir = cfg.runtime_dir.empty() ? runtime_dir_default()
+                                       : cfg.runtime_dir;
+    node_file = write_node_file(dir, cfg, rt->node_id(), rt->address());
+    std::cout << "lumen: " << (cfg.head ? "head" : "worker") << " node "
+              << rt->node_id() << " listening on " << rt->address()
+              << std::endl;
+  } catch (const std::exception& e) {
+    std::cerr << "lumen: cannot start the node: " << e.what() << std::endl;
+    shutdown();
+    return 1;
+  }
+  int sig = 0;
+  sigwait(&stop_signals, &sig);
+  std::cout << "lumen: stopping (signal " << sig << ")" << std::endl;
+  std::remove(node_file.c_str());
+  shutdown();
+  return 0;
+}
+
+cluster_status query_status(const std::string& address,
+                            std::chrono::milliseconds timeout) {
+  auto colon = address.rfind(':');
+  if (colon == std::string::npos)
+    throw error("bad address '" + address + "': expected HOST:PORT");
+  auto host = address.substr(0, colon);
+  auto port = static_cast<std::uint16_t>(
+    std::strtoul(address.c_str() + colon + 1, nullptr, 10));
+  caf::actor_system_config sys_cfg;
+  sys_cfg.load<caf::io::middleman>();
+  sys_cfg.set("scheduler.max-threads", std::size_t{2});
+  caf::actor_system sys{sys_cfg};
+  std::vector<char> bytes;
+  std::string why;
+  {
+    auto gcs = sys.middleman().remote_actor<gcs_actor>(host, port);
+    if (!gcs)
+      throw error("no head answers at " + address + ": "
+                  + sys.render(gcs.error()));
+    caf::scoped_actor self{sys};
+    self->request(*gcs, timeout, view_atom::value)
+      .receive([&](std::vector<char>& b) { bytes = std::move(b); },
+               [&](const caf::error& err) { why = sys.render(err); });
+    caf::logger::set_current_actor_system(nullptr);
+  }
+  if (bytes.empty())
+    throw error("the head at " + address + " did not answer: " + why);
+  auto view = decode_cluster_view(bytes.data(), bytes.size());
+  cluster_status result;
+  std::map<std::string, std::size_t> infeasible;
+  for (auto& n : view.nodes) {
+    node_status s;
+    s.id = n.id;
+    s.address = n.address;
+    s.alive = n.alive;
+    s.head = n.head;
+    s.total = n.total;
+    s.available = n.available;
+    s.object_store_used = n.object_store_used;
+    s.object_store_capacity = n.object_store_capacity;
+    result.nodes.push_back(std::move(s));
+    if (!n.alive)
+      continue;
+    for (auto& [shape, count] : n.infeasible)
+      infeasible[shape] += count;
+    for (auto& [state, count] : n.actors)
+      result.actors[state] += count;
+  }
+  result.infeasible.assign(infeasible.begin(), infeasible.end());
+  return result;
+}
+
+} // namespace lumen::detail

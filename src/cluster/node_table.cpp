@@ -1,0 +1,80 @@
+// The GCS's node table.
+#include "cluster/node_table.hpp"
+
+#include <algorithm>
+
+namespace lumen::detail {
+
+namespace {
+
+bool same_state(const node_record& x, const node_record& y) {
+  return x.address == y.address && x.head == y.head && x.driver == y.driver
+         && x.total == y.total && x.available == y.available
+         && x.object_store_used == y.object_store_used
+         && x.object_store_capacity == y.object_store_capacity
+         && x.infeasible == y.infeasible && x.actors == y.actors;
+}
+
+} // namespace
+
+bool node_table::update(node_record rec, clock::time_point now) {
+  auto i = rows_.find(rec.id);
+  if (i == rows_.end()) {
+    rec.alive = true;
+    auto id = rec.id;
+    rows_.emplace(id, row{std::move(rec), now, next_order_++});
+    ++version_;
+    return true;
+  }
+  auto& r = i->second;
+  if (!r.rec.alive)
+    return false;
+  r.last_seen = now;
+  rec.alive = true;
+  if (!same_state(r.rec, rec)) {
+    r.rec = std::move(rec);
+    ++version_;
+  }
+  return true;
+}
+
+bool node_table::mark_dead(const std::string& id) {
+  auto i = rows_.find(id);
+  if (i == rows_.end() || !i->second.rec.alive)
+    return false;
+  auto& rec = i->second.rec;
+  rec.alive = false;
+  rec.available.clear();
+  rec.infeasible.clear();
+  ++version_;
+  return true;
+}
+
+std::vector<std::string> node_table::expire(clock::time_point now,
+                                            std::chrono::milliseconds timeout) {
+  std::vector<std::string> result;
+  for (auto& [id, r] : rows_)
+    if (r.rec.alive && now - r.last_seen > timeout)
+      result.push_back(id);
+  return result;
+}
+
+bool node_table::alive(const std::string& id) const {
+  auto i = rows_.find(id);
+  return i != rows_.end() && i->second.rec.alive;
+}
+
+cluster_view node_table::view() const {
+  std::vector<const row*> rows;
+  for (auto& kv : rows_)
+    rows.push_back(&kv.second);
+  std::sort(rows.begin(), rows.end(),
+            [](const row* x, const row* y) { return x->order < y->order; });
+  cluster_view result;
+  result.version = version_;
+  for (auto* r : rows)
+    result.nodes.push_back(r->rec);
+  return result;
+}
+
+} // namespace lumen::detail

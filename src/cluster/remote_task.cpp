@@ -1,0 +1,77 @@
+// Tasks and results between nodes.
+#include "cluster/remote_task.hpp"
+
+#include "lumen/error.hpp"
+#include "wire/task_spec_codec.hpp"
+
+namespace lumen::detail {
+
+namespace {
+
+std::vector<char> to_vector(const byte_buffer& buf) {
+  return std::vector<char>(buf.data(), buf.data() + buf.size());
+}
+
+} // namespace
+
+std::vector<char> encode_for_peer(const task_spec& task,
+                                  const object_table& table) {
+  task_spec copy = task;
+  copy.deliver = nullptr;
+  for (auto& arg : copy.args) {
+    if (!arg.ref)
+      continue;
+    auto obj = table.try_get(arg.ref.get());
+    if (!obj || obj->error)
+      throw error("argument " + arg.ref.id().to_string() + " of task '"
+                  + task.options.name + "' is not ready on this node");
+    arg.value = std::move(obj);
+    arg.ref = {};
+  }
+  return to_vector(encode_task_spec(copy));
+}
+
+task_ptr decode_from_peer(const std::vector<char>& bytes,
+                          object_table& table) {
+  auto spec = decode_task_spec(bytes.data(), bytes.size(),
+                               [&table](const object_id& id) {
+                                 auto r = table.lookup(id);
+                                 if (!r)
+                                   throw decode_error(
+                                     "nested object " + id.to_string()
+                                     + " is not known on this node");
+                                 return r;
+                               });
+  return std::make_shared<task_spec>(std::move(spec));
+}
+
+std::vector<char> encode_result(const object_id& id, const object_ptr& obj) {
+  object_payload p;
+  p.id = id;
+  if (obj->error) {
+    p.has_error = true;
+    p.error = *obj->error;
+  } else {
+    p.bytes = obj->bytes;
+    for (auto& r : obj->refs)
+      p.nested.push_back(r.id());
+  }
+  return to_vector(encode_object_payload(p));
+}
+
+std::pair<object_id, object_ptr> decode_result(const std::vector<char>& bytes,
+                                               object_table& table) {
+  auto p = decode_object_payload(bytes.data(), bytes.size());
+  auto data = std::make_shared<object_data>();
+  if (p.has_error) {
+    data->error = std::make_shared<error_info>(std::move(p.error));
+  } else {
+    data->bytes = std::move(p.bytes);
+    for (auto& id : p.nested)
+      if (auto r = table.lookup(id))
+        data->refs.push_back(std::move(r));
+  }
+  return {p.id, std::move(data)};
+}
+
+} // namespace lumen::detail

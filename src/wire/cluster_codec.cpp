@@ -1,0 +1,461 @@
+// Conversion between node records / cluster views / object payloads and
+// their Cap'n Proto form (src/wire/cluster.capnp), as flat bytes.
+//
+// Encoding is faithful and does not validate; encoded buffers are
+// self-delimiting single messages and deterministic: equal values give equal
+// bytes (maps are written in their sorted order, vectors in theirs).
+//
+// Decoding reads untrusted bytes. Cap'n Proto checks the structure (bounds,
+// pointer kinds, segment table) and reports it with kj::Exception, turned
+// into lumen::decode_error here; the traversal limit, derived from the input
+// size, bounds the work a message with amplifying pointers can cause. Each
+// pointer field is read exactly once so a well-formed message stays far below
+// that limit. Meaning is checked after the structure, while reading, and
+// also reported as decode_error naming the field:
+// - a node id is 32 lowercase hex digits;
+// - resource names (total, available) are non-empty and unique per map, and
+//   amounts finite and >= 0;
+// - actor states are non-empty and unique;
+// - an object payload's error is set exactly when hasError, its kind is an
+//   error_kind, and an error payload has no bytes.
+// object_store_used may exceed object_store_capacity (spilling).
+//
+// Thread safety: free functions without shared state; call from any thread.
+#include "cluster/cluster_types.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <capnp/message.h>
+#include <capnp/serialize.h>
+#include <kj/array.h>
+#include <kj/exception.h>
+#include <kj/io.h>
+
+#include "lumen/error.hpp"
+#include "lumen/wire/cluster.capnp.h"
+
+namespace lumen::detail {
+
+namespace {
+
+// The helpers below follow src/wire/task_spec_codec.cpp, whose copies are
+// private to that file.
+
+static_assert(sizeof(std::size_t) >= sizeof(std::uint64_t),
+              "UInt64 counts on the wire are read into std::size_t");
+
+// -- limits -------------------------------------------------------------------
+
+/// Largest Data or List a Cap'n Proto message can hold (29-bit counts).
+constexpr std::size_t max_elements = (std::size_t{1} << 29) - 1;
+
+/// Deepest pointer nesting accepted; a ClusterView nests 5 levels deep.
+constexpr int nesting_limit = 64;
+
+/// Length of a node id: 128 bits in hex.
+constexpr std::size_t node_id_size = 32;
+
+// -- ids ----------------------------------------------------------------------
+
+void write_id(wire::TaskId::Builder out, const task_id& id) {
+  out.setHi(id.hi);
+  out.setLo(id.lo);
+}
+
+void write_id(wire::ObjectId::Builder out, const object_id& id) {
+  write_id(out.initTask(), id.task);
+  out.setIndex(id.index);
+}
+
+task_id read_id(wire::TaskId::Reader in) {
+  task_id result;
+  result.hi = in.getHi();
+  result.lo = in.getLo();
+  return result;
+}
+
+object_id read_id(wire::ObjectId::Reader in) {
+  object_id result;
+  result.task = read_id(in.getTask());
+  result.index = in.getIndex();
+  return result;
+}
+
+// -- encoding helpers ---------------------------------------------------------
+
+/// Narrows a container size to a Cap'n Proto element count.
+unsigned int element_count(std::size_t n, const char* what) {
+  if (n > max_elements)
+    throw lumen::error("encode: " + std::string{what} + " has " +
+                       std::to_string(n) + " elements, at most " +
+                       std::to_string(max_elements) + " fit");
+  return static_cast<unsigned int>(n);
+}
+
+kj::StringPtr text(const std::string& str) {
+  return kj::StringPtr(str.c_str(), str.size());
+}
+
+/// Words a Text of `n` bytes takes (NUL included).
+std::size_t text_words(std::size_t n) {
+  return (n + 8) / 8;
+}
+
+/// Upper estimate of the words `x` takes (without the root pointer), so
+/// that the builder's first segment usually holds the whole message.
+std::size_t estimate_words(const node_record& x) {
+  // Struct (4 data + 6 pointer words), id, address.
+  std::size_t words =
+    10 + text_words(x.id.size()) + text_words(x.address.size());
+  // Per entry: list tag or struct (1 data + 1 pointer word) and its name.
+  for (const auto* map : {&x.total, &x.available}) {
+    words += 1;
+    for (const auto& [name, amount] : *map)
+      words += 2 + text_words(name.size());
+  }
+  words += 2;
+  for (const auto& [name, count] : x.infeasible)
+    words += 2 + text_words(name.size());
+  for (const auto& [name, count] : x.actors)
+    words += 2 + text_words(name.size());
+  return words;
+}
+
+std::size_t estimate_words(const cluster_view& x) {
+  std::size_t words = 4;
+  for (const auto& node : x.nodes)
+    words += estimate_words(node);
+  return words;
+}
+
+std::size_t estimate_words(const object_payload& x) {
+  return 32 + x.bytes.size() / 8 + 1 + 4 * x.nested.size() +
+         text_words(x.error.type_name.size()) +
+         text_words(x.error.message.size()) +
+         text_words(x.error.task_name.size());
+}
+
+/// Size of a builder's first segment for a message estimated at `words`
+/// plus its root pointer. Oversized values fail later, on the field that does
+/// not fit.
+unsigned int first_segment(std::size_t words) {
+  return static_cast<unsigned int>(std::min(words + 1, max_elements));
+}
+
+/// Writes `builder` as one flat message into a fresh buffer.
+byte_buffer flatten(capnp::MessageBuilder& builder) {
+  auto bytes =
+    capnp::computeSerializedSizeInWords(builder) * sizeof(capnp::word);
+  byte_buffer result{bytes};
+  auto* out = reinterpret_cast<kj::byte*>(result.grow(bytes));
+  kj::ArrayOutputStream stream{kj::arrayPtr(out, bytes)};
+  capnp::writeMessage(stream, builder);
+  return result;
+}
+
+void write_resources(capnp::List<wire::ResourceAmount>::Builder out,
+                     const std::map<std::string, double>& in) {
+  unsigned int i = 0;
+  for (const auto& [name, amount] : in) {
+    auto entry = out[i++];
+    entry.setName(text(name));
+    entry.setAmount(amount);
+  }
+}
+
+template <class Range>
+void write_counts(capnp::List<wire::NamedCount>::Builder out, const Range& in) {
+  unsigned int i = 0;
+  for (const auto& [name, count] : in) {
+    auto entry = out[i++];
+    entry.setName(text(name));
+    entry.setCount(count);
+  }
+}
+
+void write_node(wire::NodeRecord::Builder out, const node_record& x) {
+  out.setId(text(x.id));
+  out.setAddress(text(x.address));
+  out.setHead(x.head);
+  out.setDriver(x.driver);
+  out.setAlive(x.alive);
+  write_resources(out.initTotal(element_count(x.total.size(), "total")),
+                  x.total);
+  write_resources(
+    out.initAvailable(element_count(x.available.size(), "available")),
+    x.available);
+  out.setObjectStoreUsed(x.object_store_used);
+  out.setObjectStoreCapacity(x.object_store_capacity);
+  write_counts(
+    out.initInfeasible(element_count(x.infeasible.size(), "infeasible")),
+    x.infeasible);
+  write_counts(out.initActors(element_count(x.actors.size(), "actors")),
+               x.actors);
+}
+
+// -- decoding helpers ---------------------------------------------------------
+
+[[noreturn]] void fail(const char* what, const std::string& why) {
+  throw decode_error(std::string{what} + ": " + why);
+}
+
+std::string to_std(kj::StringPtr in) {
+  return std::string(in.cStr(), in.size());
+}
+
+std::string num(double x) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%g", x);
+  return buf;
+}
+
+/// Checks the framing of `data`, reads it as one message and calls
+/// `f(reader)`. Cap'n Proto's structural errors become decode_error.
+template <class F>
+auto with_message(const char* what, const char* data, std::size_t size, F f) {
+  constexpr auto word_size = sizeof(capnp::word);
+  if (size == 0)
+    fail(what, "empty input");
+  if (data == nullptr)
+    fail(what, "no input");
+  if (size % word_size != 0)
+    fail(what, "size " + std::to_string(size) + " is not a multiple of 8");
+  auto num_words = size / word_size;
+  // Cap'n Proto reads words in place; copy input that is not word aligned.
+  kj::Array<capnp::word> copy;
+  const capnp::word* words;
+  if (reinterpret_cast<std::uintptr_t>(data) % alignof(capnp::word) == 0) {
+    words = reinterpret_cast<const capnp::word*>(data);
+  } else {
+    copy = kj::heapArray<capnp::word>(num_words);
+    std::memcpy(copy.begin(), data, size);
+    words = copy.begin();
+  }
+  capnp::ReaderOptions options;
+  // A valid message reads each of its words about once; the factor leaves
+  // room and still bounds an amplifying message to linear work.
+  options.traversalLimitInWords = 2 * num_words + 64;
+  options.nestingLimit = nesting_limit;
+  try {
+    capnp::FlatArrayMessageReader reader{kj::arrayPtr(words, num_words),
+                                         options};
+    if (reader.getEnd() != words + num_words)
+      fail(what, "trailing bytes after the message");
+    return f(reader);
+  } catch (const kj::Exception& e) {
+    fail(what, to_std(e.getDescription()));
+  }
+}
+
+/// Checks that `id` is 32 lowercase hex digits.
+void check_node_id(const char* what, const std::string& field,
+                   const std::string& id) {
+  if (id.size() != node_id_size)
+    fail(what, field + " has " + std::to_string(id.size()) +
+                 " characters, must be 32 lowercase hex digits");
+  for (std::size_t i = 0; i < id.size(); ++i) {
+    auto c = id[i];
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+      fail(what, field + " has a character other than 0-9a-f at position " +
+                   std::to_string(i));
+  }
+}
+
+/// Reads a resource map; `field` names the list ("total", "nodes[1].total").
+std::map<std::string, double>
+read_resources(const char* what, const std::string& field,
+               capnp::List<wire::ResourceAmount>::Reader in) {
+  std::map<std::string, double> result;
+  for (unsigned int i = 0; i < in.size(); ++i) {
+    auto entry = in[i];
+    auto at = [&] {
+      return field + "[" + std::to_string(i) + "]";
+    };
+    auto name = to_std(entry.getName());
+    if (name.empty())
+      fail(what, at() + ".name is empty");
+    auto amount = entry.getAmount();
+    if (!std::isfinite(amount) || amount < 0)
+      fail(what,
+           at() + ".amount is " + num(amount) + ", must be finite and >= 0");
+    auto [pos, added] = result.emplace(std::move(name), amount);
+    if (!added)
+      fail(what, at() + ".name repeats '" + pos->first + "'");
+  }
+  return result;
+}
+
+node_record read_node(const char* what, const std::string& prefix,
+                      wire::NodeRecord::Reader in) {
+  node_record x;
+  x.id = to_std(in.getId());
+  check_node_id(what, prefix + "id", x.id);
+  x.address = to_std(in.getAddress());
+  x.head = in.getHead();
+  x.driver = in.getDriver();
+  x.alive = in.getAlive();
+  x.total = read_resources(what, prefix + "total", in.getTotal());
+  x.available = read_resources(what, prefix + "available", in.getAvailable());
+  x.object_store_used = in.getObjectStoreUsed();
+  x.object_store_capacity = in.getObjectStoreCapacity();
+  auto infeasible = in.getInfeasible();
+  x.infeasible.reserve(infeasible.size());
+  for (auto entry : infeasible)
+    x.infeasible.emplace_back(to_std(entry.getName()), entry.getCount());
+  auto actors = in.getActors();
+  for (unsigned int i = 0; i < actors.size(); ++i) {
+    auto entry = actors[i];
+    auto at = [&] {
+      return prefix + "actors[" + std::to_string(i) + "]";
+    };
+    auto name = to_std(entry.getName());
+    if (name.empty())
+      fail(what, at() + ".name is empty");
+    auto [pos, added] = x.actors.emplace(std::move(name), entry.getCount());
+    if (!added)
+      fail(what, at() + ".name repeats '" + pos->first + "'");
+  }
+  return x;
+}
+
+/// True if `kind` names an error_kind. A switch without default, so that
+/// -Wswitch flags this function when error_kind grows. (Same as in
+/// task_spec_codec.cpp.)
+bool known_kind(std::uint8_t kind) {
+  switch (static_cast<error_kind>(kind)) {
+  case error_kind::task_failed:
+  case error_kind::function_not_found:
+  case error_kind::type_mismatch:
+  case error_kind::object_lost:
+  case error_kind::store_full:
+  case error_kind::actor_died:
+  case error_kind::actor_creation:
+  case error_kind::runtime_error:
+    return true;
+  }
+  return false;
+}
+
+} // namespace
+
+// -- node records -------------------------------------------------------------
+
+byte_buffer encode_node_record(const node_record& x) {
+  try {
+    capnp::MallocMessageBuilder builder{first_segment(estimate_words(x))};
+    write_node(builder.initRoot<wire::NodeRecord>(), x);
+    return flatten(builder);
+  } catch (const kj::Exception& e) {
+    throw lumen::error("encode_node_record: " + to_std(e.getDescription()));
+  }
+}
+
+node_record decode_node_record(const char* data, std::size_t size) {
+  constexpr const char* what = "decode_node_record";
+  return with_message(what, data, size, [&](auto& reader) {
+    return read_node(what, "", reader.template getRoot<wire::NodeRecord>());
+  });
+}
+
+// -- cluster views ------------------------------------------------------------
+
+byte_buffer encode_cluster_view(const cluster_view& x) {
+  try {
+    capnp::MallocMessageBuilder builder{first_segment(estimate_words(x))};
+    auto out = builder.initRoot<wire::ClusterView>();
+    out.setVersion(x.version);
+    auto nodes = out.initNodes(element_count(x.nodes.size(), "nodes"));
+    for (std::size_t i = 0; i < x.nodes.size(); ++i)
+      write_node(nodes[static_cast<unsigned int>(i)], x.nodes[i]);
+    return flatten(builder);
+  } catch (const kj::Exception& e) {
+    throw lumen::error("encode_cluster_view: " + to_std(e.getDescription()));
+  }
+}
+
+cluster_view decode_cluster_view(const char* data, std::size_t size) {
+  constexpr const char* what = "decode_cluster_view";
+  return with_message(what, data, size, [&](auto& reader) {
+    auto in = reader.template getRoot<wire::ClusterView>();
+    cluster_view x;
+    x.version = in.getVersion();
+    auto nodes = in.getNodes();
+    x.nodes.reserve(nodes.size());
+    for (unsigned int i = 0; i < nodes.size(); ++i)
+      x.nodes.push_back(
+        read_node(what, "nodes[" + std::to_string(i) + "].", nodes[i]));
+    return x;
+  });
+}
+
+// -- object payloads ----------------------------------------------------------
+
+byte_buffer encode_object_payload(const object_payload& x) {
+  try {
+    capnp::MallocMessageBuilder builder{first_segment(estimate_words(x))};
+    auto out = builder.initRoot<wire::ObjectPayload>();
+    write_id(out.initId(), x.id);
+    auto bytes = out.initBytes(element_count(x.bytes.size(), "bytes"));
+    if (!x.bytes.empty())
+      std::memcpy(bytes.begin(), x.bytes.data(), x.bytes.size());
+    auto nested = out.initNested(element_count(x.nested.size(), "nested"));
+    for (std::size_t i = 0; i < x.nested.size(); ++i)
+      write_id(nested[static_cast<unsigned int>(i)], x.nested[i]);
+    out.setHasError(x.has_error);
+    // Without has_error, `error` means nothing and is left out.
+    if (x.has_error) {
+      auto error = out.initError();
+      error.setKind(static_cast<std::uint8_t>(x.error.kind));
+      error.setTypeName(text(x.error.type_name));
+      error.setMessage(text(x.error.message));
+      error.setTaskName(text(x.error.task_name));
+    }
+    return flatten(builder);
+  } catch (const kj::Exception& e) {
+    throw lumen::error("encode_object_payload: " + to_std(e.getDescription()));
+  }
+}
+
+object_payload decode_object_payload(const char* data, std::size_t size) {
+  constexpr const char* what = "decode_object_payload";
+  return with_message(what, data, size, [&](auto& reader) {
+    auto in = reader.template getRoot<wire::ObjectPayload>();
+    object_payload x;
+    x.id = read_id(in.getId());
+    auto bytes = in.getBytes();
+    x.has_error = in.getHasError();
+    if (x.has_error && bytes.size() != 0)
+      fail(what, "bytes has " + std::to_string(bytes.size()) +
+                   " bytes, must be empty for an error");
+    x.bytes.append(bytes.begin(), bytes.size());
+    auto nested = in.getNested();
+    x.nested.reserve(nested.size());
+    for (auto id : nested)
+      x.nested.push_back(read_id(id));
+    // `hasError()` is Cap'n Proto's presence test of the `error` field.
+    if (in.hasError() != x.has_error)
+      fail(what, x.has_error ? "hasError is set but error is missing"
+                             : "error is present but hasError is not set");
+    if (x.has_error) {
+      auto error = in.getError();
+      auto kind = error.getKind();
+      if (!known_kind(kind))
+        fail(what, "error.kind " + std::to_string(kind) + " is no error_kind");
+      x.error.kind = static_cast<error_kind>(kind);
+      x.error.type_name = to_std(error.getTypeName());
+      x.error.message = to_std(error.getMessage());
+      x.error.task_name = to_std(error.getTaskName());
+    }
+    return x;
+  });
+}
+
+} // namespace lumen::detail
