@@ -2,7 +2,14 @@
 // Boost.Program_options.
 #include "cli/command_line.hpp"
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
+#include <sstream>
+#include <stdexcept>
+
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <boost/program_options.hpp>
 
@@ -18,21 +25,20 @@ po::options_description describe(const std::vector<option_spec>& specs) {
   po::options_description desc{"Options", 80, 40};
   for (auto& spec : specs) {
     switch (spec.kind) {
-      case option_kind::flag:
-        desc.add_options()(spec.name, spec.help);
-        break;
-      case option_kind::value:
-        desc.add_options()(spec.name,
-                           po::value<std::string>()->value_name(
-                             spec.value_name),
-                           spec.help);
-        break;
-      case option_kind::list:
-        desc.add_options()(spec.name,
-                           po::value<std::vector<std::string>>()->value_name(
-                             spec.value_name),
-                           spec.help);
-        break;
+    case option_kind::flag:
+      desc.add_options()(spec.name, spec.help);
+      break;
+    case option_kind::value:
+      desc.add_options()(spec.name,
+                         po::value<std::string>()->value_name(spec.value_name),
+                         spec.help);
+      break;
+    case option_kind::list:
+      desc.add_options()(
+        spec.name,
+        po::value<std::vector<std::string>>()->value_name(spec.value_name),
+        spec.help);
+      break;
     }
   }
   return desc;
@@ -45,30 +51,33 @@ settings parse_command_line(const arguments& args,
   auto desc = describe(specs);
   po::parsed_options parsed{&desc};
   try {
-    auto style = po::command_line_style::unix_style
-                 & ~po::command_line_style::allow_guessing;
+    auto style = po::command_line_style::unix_style &
+                 ~po::command_line_style::allow_guessing;
     parsed = po::command_line_parser(args).options(desc).style(style).run();
-  } catch (const po::too_many_positional_options_error&) {
-    for (auto& arg : args)
-      if (arg.empty() || arg.front() != '-')
-        throw usage_error("command line: unexpected argument '" + arg
-                          + "' (options start with --)");
-    throw usage_error("command line: unexpected argument");
   } catch (const po::error& e) {
     throw usage_error(std::string{"command line: "} + e.what());
   }
   settings out;
   for (auto& opt : parsed.options) {
+    if (opt.string_key.empty()) // a positional argument
+      throw usage_error("command line: unexpected argument '" +
+                        (opt.original_tokens.empty()
+                           ? std::string{}
+                           : opt.original_tokens.front()) +
+                        "' (options start with --)");
     auto* spec = find_option(specs, opt.string_key);
     if (spec == nullptr) // Boost rejected unknown options above.
-      throw usage_error("command line: unknown option '--" + opt.string_key
-                        + "'");
+      throw usage_error("command line: unknown option '--" + opt.string_key +
+                        "'");
     auto value = spec->kind == option_kind::flag
                    ? std::string{"true"}
                    : (opt.value.empty() ? std::string{} : opt.value.front());
     setting s{value, {}, 0};
     if (spec->kind != option_kind::flag && value.empty())
       fail(spec->name, s, "missing value");
+    // Boost takes the next word as the value even if it is an option.
+    if (spec->kind != option_kind::flag && value.rfind("--", 0) == 0)
+      fail(spec->name, s, "missing value (got the option '" + value + "')");
     add_setting(out, *spec, std::move(s));
   }
   return out;
@@ -77,7 +86,12 @@ settings parse_command_line(const arguments& args,
 void print_help(std::ostream& out, const std::string& usage,
                 const std::string& about,
                 const std::vector<option_spec>& specs) {
-  out << "Usage: " << usage << "\n\n" << about << "\n\n" << describe(specs);
+  std::ostringstream options;
+  options << describe(specs);
+  auto text = options.str();
+  if (text.empty() || text.back() != '\n')
+    text += '\n';
+  out << "Usage: " << usage << "\n\n" << about << "\n\n" << text;
 }
 
 std::string runtime_dir_from(const settings& in) {
@@ -86,6 +100,41 @@ std::string runtime_dir_from(const settings& in) {
                ? i->second.back().value
                : lumen::detail::runtime_dir_default();
   return std::filesystem::absolute(dir).lexically_normal().string();
+}
+
+void check_runtime_dir(const std::string& dir) {
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) != 0)
+    return;
+  if (!S_ISDIR(st.st_mode))
+    throw std::runtime_error("runtime directory " + dir +
+                             " is not a directory");
+  if (st.st_uid != ::geteuid() && ::geteuid() != 0)
+    throw std::runtime_error("runtime directory " + dir +
+                             " belongs to another user; give "
+                             "--runtime-dir or set LUMEN_RUNTIME_DIR");
+  if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0)
+    throw std::runtime_error("runtime directory " + dir +
+                             " is writable by other users; make it "
+                             "private (chmod 700) or use another one");
+}
+
+void prepare_runtime_dir(const std::string& dir) {
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    if (ec)
+      throw std::runtime_error("cannot create runtime directory " + dir + ": " +
+                               ec.message());
+    ::chmod(dir.c_str(), 0700);
+  }
+  check_runtime_dir(dir);
+  for (auto sub : {"logs", "nodes"}) {
+    auto path = dir + "/" + sub;
+    if (::mkdir(path.c_str(), 0700) != 0 && errno != EEXIST)
+      throw std::runtime_error("cannot create " + path + ": " +
+                               std::strerror(errno));
+  }
 }
 
 } // namespace lumen::cli

@@ -58,4 +58,14 @@ void print_help(std::ostream& out, const std::string& usage,
 /// runtime_dir_default(); absolute.
 std::string runtime_dir_from(const settings& in);
 
+/// Creates runtime directory `dir` (mode 0700) with its `logs/` and
+/// `nodes/` if missing. Throws std::runtime_error if it cannot, or if
+/// check_runtime_dir fails.
+void prepare_runtime_dir(const std::string& dir);
+
+/// Throws std::runtime_error if `dir` exists but belongs to another user or
+/// others may write to it: its node files tell `lumen stop` which processes
+/// to signal, so nobody else may plant them.
+void check_runtime_dir(const std::string& dir);
+
 } // namespace lumen::cli

@@ -84,8 +84,8 @@ inline std::optional<node_file> parse_node_file(std::string_view text,
       char* end = nullptr;
       errno = 0;
       long pid = std::strtol(value.c_str(), &end, 10);
-      has_pid = !value.empty() && *end == '\0' && errno == 0 && pid > 0
-                && pid <= 0x7fffffffL;
+      has_pid = !value.empty() && *end == '\0' && errno == 0 && pid > 0 &&
+                pid <= 0x7fffffffL;
       out.pid = has_pid ? static_cast<pid_t>(pid) : 0;
     } else if (key == "role") {
       out.role = value;
@@ -95,9 +95,9 @@ inline std::optional<node_file> parse_node_file(std::string_view text,
       out.address = value;
     }
   }
-  auto missing = !has_pid           ? "pid"
-                 : out.role.empty() ? "role"
-                 : out.id.empty()   ? "id"
+  auto missing = !has_pid              ? "pid"
+                 : out.role.empty()    ? "role"
+                 : out.id.empty()      ? "id"
                  : out.address.empty() ? "address"
                                        : nullptr;
   if (missing != nullptr) {
@@ -153,20 +153,32 @@ read_node_files(const std::string& runtime_dir,
     else if (bad != nullptr)
       bad->push_back({i->path().string(), why});
   }
-  std::sort(out.begin(), out.end(),
-            [](auto& a, auto& b) { return a.pid < b.pid; });
+  std::sort(out.begin(), out.end(), [](auto& a, auto& b) {
+    return a.pid < b.pid;
+  });
   return out;
 }
 
-/// Whether process `pid` exists (reaping it first if it is our own child
-/// that has exited, so that a zombie counts as gone).
+/// Whether process `pid` exists and has not exited: our own exited child is
+/// reaped first, and a zombie (an exited process its new parent has not
+/// reaped yet) counts as gone.
 inline bool process_alive(pid_t pid) {
   if (pid <= 0)
     return false;
   int status = 0;
   if (::waitpid(pid, &status, WNOHANG) == pid)
     return false;
-  return ::kill(pid, 0) == 0 || errno == EPERM;
+  if (::kill(pid, 0) != 0 && errno != EPERM)
+    return false;
+  std::ifstream stat{"/proc/" + std::to_string(pid) + "/stat"};
+  std::string text;
+  if (!std::getline(stat, text))
+    return true; // no /proc: trust kill()
+  auto close = text.rfind(')');
+  if (close == std::string::npos || close + 2 >= text.size())
+    return true;
+  char state = text[close + 2]; // field 3, after "(comm) "
+  return state != 'Z' && state != 'X';
 }
 
 /// Seconds since the epoch at which process `pid` started, from /proc;
@@ -194,7 +206,8 @@ inline std::optional<double> process_start_time(pid_t pid) {
   long ticks = ::sysconf(_SC_CLK_TCK);
   if (boot < 0 || ticks <= 0)
     return std::nullopt;
-  return boot + std::strtod(field.c_str(), nullptr) / static_cast<double>(ticks);
+  return boot +
+         std::strtod(field.c_str(), nullptr) / static_cast<double>(ticks);
 }
 
 /// Whether the process named in `f` still exists and is the one that wrote
@@ -207,9 +220,10 @@ inline bool node_alive(const node_file& f) {
   if (!started || f.written == std::filesystem::file_time_type{})
     return true;
   using namespace std::chrono;
-  auto written_sys = system_clock::now()
-                     + duration_cast<system_clock::duration>(
-                       f.written - std::filesystem::file_time_type::clock::now());
+  auto written_sys =
+    system_clock::now() +
+    duration_cast<system_clock::duration>(
+      f.written - std::filesystem::file_time_type::clock::now());
   double written = duration<double>(written_sys.time_since_epoch()).count();
   return *started <= written + 2.0;
 }

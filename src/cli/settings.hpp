@@ -26,7 +26,7 @@ namespace lumen::cli {
 /// and where it was given ("head.ini:7: num-cpus: ..." or "command line:
 /// --num-cpus: ..."). `lumen` prints it and exits with status 2.
 class usage_error : public std::runtime_error {
-public:
+ public:
   using std::runtime_error::runtime_error;
 };
 
@@ -100,19 +100,21 @@ inline std::string spelled(const std::string& key, const setting& s) {
 /// error naming both places.
 inline void add_setting(settings& to, const option_spec& spec, setting s) {
   auto& values = to[spec.name];
-  if (!values.empty() && spec.kind != option_kind::list) {
-    auto first = values.front().file.empty()
-                   ? std::string{"before"}
-                   : "first at line " + std::to_string(values.front().line);
-    fail(spec.name, s, "given twice (" + first + ")");
-  }
+  if (!values.empty() && spec.kind != option_kind::list)
+    fail(spec.name, s,
+         values.front().file.empty()
+           ? std::string{"given twice"}
+           : "given twice (first at line " +
+               std::to_string(values.front().line) + ")");
   values.push_back(std::move(s));
 }
 
 namespace detail_ini {
 
 inline std::string_view trim(std::string_view s) {
-  auto space = [](char c) { return std::isspace(static_cast<unsigned char>(c)); };
+  auto space = [](char c) {
+    return std::isspace(static_cast<unsigned char>(c));
+  };
   while (!s.empty() && space(s.front()))
     s.remove_prefix(1);
   while (!s.empty() && space(s.back()))
@@ -128,8 +130,8 @@ inline std::string_view strip_comment(std::string_view s) {
       ++i;
     } else if (s[i] == '"') {
       quoted = !quoted;
-    } else if (!quoted && (s[i] == '#' || s[i] == ';') && i > 0
-               && std::isspace(static_cast<unsigned char>(s[i - 1]))) {
+    } else if (!quoted && (s[i] == '#' || s[i] == ';') && i > 0 &&
+               std::isspace(static_cast<unsigned char>(s[i - 1]))) {
       return s.substr(0, i);
     }
   }
@@ -138,8 +140,8 @@ inline std::string_view strip_comment(std::string_view s) {
 
 inline bool valid_key(std::string_view key) {
   return !key.empty() && std::all_of(key.begin(), key.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_'
-           || c == '.';
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' ||
+           c == '_' || c == '.';
   });
 }
 
@@ -176,7 +178,8 @@ inline settings parse_ini(std::string_view text, const std::string& file,
   int line_no = 0;
   for (size_t pos = 0; pos <= text.size();) {
     auto eol = text.find('\n', pos);
-    auto raw = text.substr(pos, eol == std::string_view::npos ? eol : eol - pos);
+    auto raw =
+      text.substr(pos, eol == std::string_view::npos ? eol : eol - pos);
     pos = eol == std::string_view::npos ? text.size() + 1 : eol + 1;
     ++line_no;
     auto where = file + ":" + std::to_string(line_no) + ": ";
@@ -186,18 +189,18 @@ inline settings parse_ini(std::string_view text, const std::string& file,
     if (line.front() == '[') {
       auto body = trim(detail_ini::strip_comment(line));
       if (body.back() != ']')
-        throw usage_error(where + "section header '" + std::string{line}
-                          + "' lacks its closing ']'");
+        throw usage_error(where + "section header '" + std::string{line} +
+                          "' lacks its closing ']'");
       auto name = trim(body.substr(1, body.size() - 2));
       if (!detail_ini::valid_key(name))
-        throw usage_error(where + "bad section name '" + std::string{name}
-                          + "'");
+        throw usage_error(where + "bad section name '" + std::string{name} +
+                          "'");
       section = std::string{name} + ".";
     } else {
       auto eq = line.find('=');
       if (eq == std::string_view::npos)
-        throw usage_error(where + "expected 'key = value', got '"
-                          + std::string{line} + "'");
+        throw usage_error(where + "expected 'key = value', got '" +
+                          std::string{line} + "'");
       auto key = section + std::string{trim(line.substr(0, eq))};
       if (key == section)
         throw usage_error(where + "missing key before '='");
@@ -229,8 +232,8 @@ inline settings read_ini_file(const std::string& path,
                               const std::vector<option_spec>& specs) {
   std::ifstream in{path, std::ios::binary};
   if (!in)
-    throw usage_error("cannot read config file '" + path
-                      + "': " + std::strerror(errno));
+    throw usage_error("cannot read config file '" + path +
+                      "': " + std::strerror(errno));
   std::ostringstream text;
   text << in.rdbuf();
   return parse_ini(text.str(), path, specs);
@@ -242,12 +245,13 @@ inline settings read_ini_file(const std::string& path,
 /// that replace as one: when the command line gives any key of a group, the
 /// file's values of the whole group are dropped (e.g. {head, address}, so
 /// that `--address` on the command line overrides `head = true` in a file).
-inline settings merge(settings file, const settings& cmdline,
-                      const std::vector<std::vector<std::string>>& groups
-                      = {}) {
+inline settings
+merge(settings file, const settings& cmdline,
+      const std::vector<std::vector<std::string>>& groups = {}) {
   for (auto& group : groups) {
-    bool given = std::any_of(group.begin(), group.end(),
-                             [&](auto& key) { return cmdline.count(key) > 0; });
+    bool given = std::any_of(group.begin(), group.end(), [&](auto& key) {
+      return cmdline.count(key) > 0;
+    });
     if (given)
       for (auto& key : group)
         file.erase(key);

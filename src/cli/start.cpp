@@ -30,17 +30,17 @@ constexpr auto startup_timeout = std::chrono::seconds(30);
 /// Lines of a node's log shown when it fails to start.
 constexpr size_t log_tail_lines = 20;
 
-constexpr const char* start_usage
-  = "lumen start (--head | --address HOST:PORT) [options]";
+constexpr const char* start_usage =
+  "lumen start (--head | --address HOST:PORT) [options]";
 
-constexpr const char* start_about
-  = "Starts a Lumen node: a head node (--head), which runs the cluster's GCS\n"
-    "and a worker, or a node that joins the cluster whose head listens at\n"
-    "--address. The node runs in the background, logging to\n"
-    "<runtime-dir>/logs/<role>-<pid>.log; --block keeps it in the\n"
-    "foreground. Every option can also be set in an INI file given with\n"
-    "--config, keys without the dashes (num-cpus = 2, load = a.so, ...);\n"
-    "the command line wins.";
+constexpr const char* start_about =
+  "Starts a Lumen node: a head node (--head), which runs the cluster's GCS\n"
+  "and a worker, or a node that joins the cluster whose head listens at\n"
+  "--address. The node runs in the background, logging to\n"
+  "<runtime-dir>/logs/<role>-<pid>.log; --block keeps it in the\n"
+  "foreground. Every option can also be set in an INI file given with\n"
+  "--config, keys without the dashes (num-cpus = 2, load = a.so, ...);\n"
+  "the command line wins.";
 
 /// The last `n` lines of file `path`, each indented.
 std::string log_tail(const std::string& path, size_t n) {
@@ -66,16 +66,15 @@ std::string describe_exit(int status) {
   if (WIFEXITED(status))
     return "exit status " + std::to_string(WEXITSTATUS(status));
   if (WIFSIGNALED(status))
-    return "signal " + std::to_string(WTERMSIG(status)) + " ("
-           + strsignal(WTERMSIG(status)) + ")";
+    return "signal " + std::to_string(WTERMSIG(status)) + " (" +
+           strsignal(WTERMSIG(status)) + ")";
   return "status " + std::to_string(status);
 }
 
-/// Loads the node's libraries and runs it in this process until it is told
-/// to stop; returns the exit status.
+/// Runs the node in this process until it is told to stop (run_node loads
+/// its libraries); returns the exit status.
 int run_here(const start_options& opts) {
   try {
-    lumen::detail::load_libraries(opts.node.load);
     return lumen::detail::run_node(opts.node);
   } catch (const std::exception& e) {
     std::cerr << "lumen start: " << e.what() << std::endl;
@@ -88,8 +87,8 @@ int run_here(const start_options& opts) {
 [[noreturn]] void become_node(const start_options& opts,
                               const std::string& log) {
   ::setsid();
-  int out = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
-                   0644);
+  int out =
+    ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   int in = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   if (out < 0 || in < 0)
     ::_exit(127);
@@ -136,13 +135,12 @@ int start_in_background(const start_options& opts) {
   std::fflush(nullptr);
   pid_t pid = ::fork();
   if (pid < 0)
-    throw std::runtime_error(std::string{"cannot fork: "}
-                             + std::strerror(errno));
-  auto log = dir + "/logs/" + opts.role() + "-" + std::to_string(pid)
-             + ".log";
+    throw std::runtime_error(std::string{"cannot fork: "} +
+                             std::strerror(errno));
+  auto log = dir + "/logs/" + opts.role() + "-" + std::to_string(pid) + ".log";
   if (pid == 0)
-    become_node(opts, dir + "/logs/" + opts.role() + "-"
-                        + std::to_string(::getpid()) + ".log");
+    become_node(opts, dir + "/logs/" + opts.role() + "-" +
+                        std::to_string(::getpid()) + ".log");
   auto path = node_file_path(dir, pid).string();
   auto deadline = std::chrono::steady_clock::now() + startup_timeout;
   std::string why;
@@ -153,10 +151,9 @@ int start_in_background(const start_options& opts) {
     }
     int status = 0;
     if (::waitpid(pid, &status, WNOHANG) == pid) {
-      std::cerr << "lumen start: the " << opts.role()
-                << " node (pid " << pid << ") ended with "
-                << describe_exit(status) << " before it was up; its log "
-                << log << " ends with:\n"
+      std::cerr << "lumen start: the " << opts.role() << " node (pid " << pid
+                << ") ended with " << describe_exit(status)
+                << " before it was up; its log " << log << " ends with:\n"
                 << log_tail(log, log_tail_lines);
       return 1;
     }
@@ -194,8 +191,8 @@ int run_start(const arguments& args) {
   settings file;
   if (auto i = cmdline.find("config"); i != cmdline.end())
     file = read_ini_file(i->second.back().value, specs);
-  auto opts = make_start_options(
-    merge(std::move(file), cmdline, start_option_groups()));
+  auto opts =
+    make_start_options(merge(std::move(file), cmdline, start_option_groups()));
   if (opts.node.runtime_dir.empty())
     opts.node.runtime_dir = runtime_dir_from({});
   prepare_runtime_dir(opts.node.runtime_dir);

@@ -33,8 +33,8 @@ inline const std::vector<option_spec>& start_option_specs() {
     {"address", k::value, "HOST:PORT",
      "join the cluster whose head listens at HOST:PORT; excludes --head"},
     {"port", k::value, "PORT",
-     "port this node listens on; 0 picks a free one (default: 6390 for a "
-     "head, 0 for a joining node)"},
+     "a head's cluster port; 0 picks a free one (default: 6390); a joining "
+     "node listens on a free port"},
     {"host", k::value, "HOST",
      "address the node's ports bind to (default: 127.0.0.1)"},
     {"num-cpus", k::value, "X",
@@ -116,11 +116,10 @@ inline start_options make_start_options(const settings& in) {
   auto* address = find(in, "address");
   node.head = head != nullptr && convert("head", *head, parse_bool);
   if (node.head && address != nullptr)
-    throw usage_error(spelled("head", *head) + " (" + origin(*head) + ") and "
-                      + spelled("address", *address) + " ("
-                      + origin(*address)
-                      + ") exclude each other: a head node starts a "
-                        "cluster, --address joins one");
+    throw usage_error(spelled("head", *head) + " (" + origin(*head) + ") and " +
+                      spelled("address", *address) + " (" + origin(*address) +
+                      ") exclude each other: a head node starts a "
+                      "cluster, --address joins one");
   if (address != nullptr) {
     convert("address", *address, parse_address);
     node.base.address = address->value;
@@ -130,14 +129,15 @@ inline start_options make_start_options(const settings& in) {
                       "in the config file)");
   }
   if (auto* s = find(in, "port"))
-    node.port = static_cast<std::uint16_t>(convert(
-      "port", *s, [](auto v) { return parse_unsigned(v, 65535); }));
+    node.port = static_cast<std::uint16_t>(convert("port", *s, [](auto v) {
+      return parse_unsigned(v, 65535);
+    }));
   else
     node.port = node.head ? lumen::detail::default_cluster_port : 0;
   if (auto* s = find(in, "host")) {
     if (s->value.find_first_of(" \t/") != std::string::npos)
-      fail("host", *s, "expected a host name or IP address, got "
-                         + quoted(s->value));
+      fail("host", *s,
+           "expected a host name or IP address, got " + in_quotes(s->value));
     node.host = s->value;
   }
   if (auto* s = find(in, "num-cpus"))
@@ -145,11 +145,11 @@ inline start_options make_start_options(const settings& in) {
   if (auto* s = find(in, "resources"))
     node.base.resources = convert("resources", *s, parse_resources);
   if (auto* s = find(in, "object-store-memory"))
-    node.base.object_store_memory
-      = convert("object-store-memory", *s, parse_size);
+    node.base.object_store_memory =
+      convert("object-store-memory", *s, parse_size);
   if (auto* s = find(in, "max-worker-threads"))
-    node.base.max_worker_threads = static_cast<std::size_t>(
-      convert("max-worker-threads", *s, [](auto v) {
+    node.base.max_worker_threads =
+      static_cast<std::size_t>(convert("max-worker-threads", *s, [](auto v) {
         return parse_unsigned(v, std::numeric_limits<std::uint32_t>::max());
       }));
   if (auto i = in.find("load"); i != in.end()) {
@@ -160,7 +160,7 @@ inline start_options make_start_options(const settings& in) {
       }
       std::error_code ec;
       if (!fs::is_regular_file(s.value, ec))
-        fail("load", s, "no such file: " + quoted(s.value));
+        fail("load", s, "no such file: " + in_quotes(s.value));
       node.load.push_back(fs::absolute(s.value).lexically_normal().string());
     }
   }

@@ -78,8 +78,8 @@ used_of_total(const std::map<std::string, double>& total,
     auto t = total.at(name);
     auto a = available.count(name) > 0 ? available.at(name) : t;
     out += out.empty() ? "" : ", ";
-    out += name + " " + format_amount(std::max(0.0, t - a)) + "/"
-           + format_amount(t);
+    out +=
+      name + " " + format_amount(std::max(0.0, t - a)) + "/" + format_amount(t);
   }
   return out.empty() ? "none" : out;
 }
@@ -100,31 +100,30 @@ inline std::string format_status(const lumen::detail::cluster_status& st,
     id_width = std::max(id_width, n.id.size());
     address_width = std::max(address_width, n.address.size());
   }
-  out += "Cluster at " + address + ": " + std::to_string(st.nodes.size())
-         + (st.nodes.size() == 1 ? " node" : " nodes") + ", "
-         + std::to_string(alive) + " alive, "
-         + std::to_string(st.nodes.size() - alive) + " dead\n\nNodes:\n";
-  out += "  " + pad("STATE", 6) + pad("ID", id_width + 2)
-         + pad("ADDRESS", address_width + 2) + "ROLE\n";
+  out += "Cluster at " + address + ": " + std::to_string(st.nodes.size()) +
+         (st.nodes.size() == 1 ? " node" : " nodes") + ", " +
+         std::to_string(alive) + " alive, " +
+         std::to_string(st.nodes.size() - alive) + " dead\n\nNodes:\n";
+  out += "  " + pad("STATE", 7) + pad("ID", id_width + 2) +
+         pad("ADDRESS", address_width + 2) + "ROLE\n";
   std::map<std::string, double> sum_total;
   std::map<std::string, double> sum_available;
   std::size_t store_used = 0;
   std::size_t store_capacity = 0;
   for (auto& n : st.nodes) {
-    out += "  " + pad(n.alive ? "alive" : "dead", 6) + pad(n.id, id_width + 2)
-           + pad(n.address, address_width + 2) + (n.head ? "head" : "worker")
-           + "\n";
+    out += "  " + pad(n.alive ? "alive" : "dead", 7) + pad(n.id, id_width + 2) +
+           pad(n.address, address_width + 2) + (n.head ? "head" : "worker") +
+           "\n";
     if (!n.alive)
       continue;
-    out += "      resources     " + used_of_total(n.total, n.available)
-           + " (used/total)\n";
-    out += "      object store  " + format_bytes(n.object_store_used) + " of "
-           + format_bytes(n.object_store_capacity) + "\n";
+    out += "      resources     " + used_of_total(n.total, n.available) +
+           " (used/total)\n";
+    out += "      object store  " + format_bytes(n.object_store_used) + " of " +
+           format_bytes(n.object_store_capacity) + "\n";
     for (auto& [name, amount] : n.total) {
       sum_total[name] += amount;
-      sum_available[name] += n.available.count(name) > 0
-                               ? n.available.at(name)
-                               : amount;
+      sum_available[name] +=
+        n.available.count(name) > 0 ? n.available.at(name) : amount;
     }
     store_used += n.object_store_used;
     store_capacity += n.object_store_capacity;
@@ -138,11 +137,11 @@ inline std::string format_status(const lumen::detail::cluster_status& st,
   for (auto& name : resource_names(sum_total)) {
     auto t = sum_total[name];
     auto used = std::max(0.0, t - sum_available[name]);
-    out += "  " + pad(name, name_width + 2) + format_amount(used) + "/"
-           + format_amount(t) + "\n";
+    out += "  " + pad(name, name_width + 2) + format_amount(used) + "/" +
+           format_amount(t) + "\n";
   }
-  out += "Object store: " + format_bytes(store_used) + " of "
-         + format_bytes(store_capacity) + "\n";
+  out += "Object store: " + format_bytes(store_used) + " of " +
+         format_bytes(store_capacity) + "\n";
   out += "\nPending demand no node can meet:";
   if (st.infeasible.empty())
     out += " none\n";
@@ -162,8 +161,8 @@ inline std::string format_status(const lumen::detail::cluster_status& st,
     }
   }
   for (auto& [state, count] : st.actors) {
-    if (std::find(std::begin(order), std::end(order), state)
-        == std::end(order)) {
+    if (std::find(std::begin(order), std::end(order), state) ==
+        std::end(order)) {
       out += sep + std::to_string(count) + " " + state;
       sep = ", ";
     }

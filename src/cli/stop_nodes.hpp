@@ -31,8 +31,8 @@ namespace lumen::cli {
 namespace detail_stop {
 
 inline std::string describe(const node_file& f) {
-  return f.role + " node " + f.id + " at " + f.address + " (pid "
-         + std::to_string(f.pid) + ")";
+  return f.role + " node " + f.id + " at " + f.address + " (pid " +
+         std::to_string(f.pid) + ")";
 }
 
 inline void remove_file(const std::string& path) {
@@ -47,7 +47,9 @@ inline std::vector<node_file> wait_for_exit(std::vector<node_file> nodes,
   auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
     nodes.erase(std::remove_if(nodes.begin(), nodes.end(),
-                               [](auto& f) { return !process_alive(f.pid); }),
+                               [](auto& f) {
+                                 return !process_alive(f.pid);
+                               }),
                 nodes.end());
     if (nodes.empty() || std::chrono::steady_clock::now() >= deadline)
       return nodes;
@@ -115,8 +117,7 @@ inline int stop_nodes(const std::string& runtime_dir,
       continue;
     }
     detail_stop::remove_file(b.path);
-    out << "removed unreadable node file " << b.path << " (" << b.why
-        << ")\n";
+    out << "removed unreadable node file " << b.path << " (" << b.why << ")\n";
   }
   std::vector<node_file> workers;
   std::vector<node_file> heads;

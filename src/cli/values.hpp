@@ -24,12 +24,12 @@ namespace lumen::cli {
 
 /// A value that does not parse; `what()` says why, without the key.
 class value_error : public std::runtime_error {
-public:
+ public:
   using std::runtime_error::runtime_error;
 };
 
 /// Quotes `s` for messages: 'abc'.
-inline std::string quoted(std::string_view s) {
+inline std::string in_quotes(std::string_view s) {
   return "'" + std::string{s} + "'";
 }
 
@@ -37,9 +37,9 @@ inline std::string quoted(std::string_view s) {
 inline double parse_number(std::string_view s) {
   double x = 0;
   auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), x);
-  if (s.empty() || ec != std::errc{} || end != s.data() + s.size()
-      || !std::isfinite(x))
-    throw value_error("expected a number, got " + quoted(s));
+  if (s.empty() || ec != std::errc{} || end != s.data() + s.size() ||
+      !std::isfinite(x))
+    throw value_error("expected a number, got " + in_quotes(s));
   return x;
 }
 
@@ -49,10 +49,10 @@ inline double parse_non_negative(std::string_view s) {
   try {
     x = parse_number(s);
   } catch (const value_error&) {
-    throw value_error("expected a non-negative number, got " + quoted(s));
+    throw value_error("expected a non-negative number, got " + in_quotes(s));
   }
   if (x < 0)
-    throw value_error("expected a non-negative number, got " + quoted(s));
+    throw value_error("expected a non-negative number, got " + in_quotes(s));
   return x;
 }
 
@@ -63,8 +63,8 @@ parse_unsigned(std::string_view s,
   std::uint64_t x = 0;
   auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), x);
   if (s.empty() || ec != std::errc{} || end != s.data() + s.size() || x > max)
-    throw value_error("expected an integer from 0 to " + std::to_string(max)
-                      + ", got " + quoted(s));
+    throw value_error("expected an integer from 0 to " + std::to_string(max) +
+                      ", got " + in_quotes(s));
   return x;
 }
 
@@ -76,7 +76,7 @@ inline bool parse_bool(std::string_view s) {
   for (auto f : {"false", "no", "off", "0"})
     if (s == f)
       return false;
-  throw value_error("expected true or false, got " + quoted(s));
+  throw value_error("expected true or false, got " + in_quotes(s));
 }
 
 /// Parses a byte count: a number with an optional suffix, K/M/G/T (powers of
@@ -85,11 +85,11 @@ inline bool parse_bool(std::string_view s) {
 /// "2 GiB". Fractions round to the nearest byte.
 inline std::size_t parse_size(std::string_view s) {
   auto bad = [&](const std::string& why) {
-    return value_error(why + ", got " + quoted(s));
+    return value_error(why + ", got " + in_quotes(s));
   };
   size_t n = 0;
-  while (n < s.size() && (std::isdigit(static_cast<unsigned char>(s[n]))
-                          || s[n] == '.' || s[n] == 'e' || s[n] == 'E'))
+  while (n < s.size() && (std::isdigit(static_cast<unsigned char>(s[n])) ||
+                          s[n] == '.' || s[n] == 'e' || s[n] == 'E'))
     ++n;
   auto number = s.substr(0, n);
   auto suffix = s.substr(n);
@@ -99,18 +99,29 @@ inline std::size_t parse_size(std::string_view s) {
     throw bad("expected a byte size such as 512Mi or 2G");
   if (!suffix.empty() && suffix.back() == 'B')
     suffix.remove_suffix(1);
-  double unit = 0;
+  std::uint64_t unit = 1;
   constexpr std::string_view units = "KMGT";
-  if (suffix.empty()) {
-    unit = 1;
-  } else if (auto i = units.find(suffix.front());
-             i != std::string_view::npos && suffix.size() <= 2) {
-    bool binary = suffix.size() == 2;
-    if (binary && suffix[1] != 'i')
+  if (!suffix.empty()) {
+    auto i = units.find(suffix.front());
+    bool binary = suffix.size() == 2 && suffix[1] == 'i';
+    if (i == std::string_view::npos || (suffix.size() == 2 && !binary) ||
+        suffix.size() > 2)
       throw bad("unknown size suffix (use K, M, G, T, Ki, Mi, Gi or Ti)");
-    unit = std::pow(binary ? 1024.0 : 1000.0, static_cast<double>(i + 1));
-  } else {
-    throw bad("unknown size suffix (use K, M, G, T, Ki, Mi, Gi or Ti)");
+    for (size_t k = 0; k <= i; ++k)
+      unit *= binary ? 1024 : 1000;
+  }
+  constexpr auto max = std::numeric_limits<std::size_t>::max();
+  if (number.find_first_of(".eE") == std::string_view::npos) {
+    // An integer: exact, however large.
+    std::uint64_t x = 0;
+    auto [end, ec] =
+      std::from_chars(number.data(), number.data() + number.size(), x);
+    if (ec == std::errc::result_out_of_range ||
+        (ec == std::errc{} && x > max / unit))
+      throw bad("byte size too large");
+    if (ec != std::errc{} || end != number.data() + number.size())
+      throw bad("expected a byte size such as 512Mi or 2G");
+    return static_cast<std::size_t>(x * unit);
   }
   double x = 0;
   try {
@@ -118,13 +129,10 @@ inline std::size_t parse_size(std::string_view s) {
   } catch (const value_error&) {
     throw bad("expected a byte size such as 512Mi or 2G");
   }
-  double bytes = std::round(x * unit);
+  double bytes = std::round(x * static_cast<double>(unit));
   // 2^64 is exactly representable; anything at or above it overflows.
-  if (!(bytes < 18446744073709551616.0)
-      || bytes > static_cast<double>(std::numeric_limits<std::size_t>::max()))
+  if (!(bytes < 18446744073709551616.0) || bytes > static_cast<double>(max))
     throw bad("byte size too large");
-  if (unit == 1 && number.find_first_of(".eE") == std::string_view::npos)
-    return parse_unsigned(number); // exact for large integers
   return static_cast<std::size_t>(bytes);
 }
 
@@ -139,18 +147,18 @@ struct host_port {
 inline host_port parse_address(std::string_view s) {
   auto colon = s.rfind(':');
   if (colon == std::string_view::npos || colon == 0)
-    throw value_error("expected HOST:PORT, got " + quoted(s));
+    throw value_error("expected HOST:PORT, got " + in_quotes(s));
   auto host = s.substr(0, colon);
   if (host.front() == '[') {
     if (host.size() < 3 || host.back() != ']')
-      throw value_error("expected [IPV6]:PORT, got " + quoted(s));
+      throw value_error("expected [IPV6]:PORT, got " + in_quotes(s));
   } else if (host.find(':') != std::string_view::npos) {
-    throw value_error("an IPv6 host needs brackets ([::1]:6390), got "
-                      + quoted(s));
+    throw value_error("an IPv6 host needs brackets ([::1]:6390), got " +
+                      in_quotes(s));
   }
   for (char c : host)
     if (std::isspace(static_cast<unsigned char>(c)))
-      throw value_error("expected HOST:PORT, got " + quoted(s));
+      throw value_error("expected HOST:PORT, got " + in_quotes(s));
   auto port = s.substr(colon + 1);
   std::uint64_t p = 0;
   try {
@@ -158,8 +166,8 @@ inline host_port parse_address(std::string_view s) {
   } catch (const value_error&) {
   }
   if (p == 0)
-    throw value_error("expected a port from 1 to 65535 after ':', got "
-                      + quoted(s));
+    throw value_error("expected a port from 1 to 65535 after ':', got " +
+                      in_quotes(s));
   return {std::string{host}, static_cast<std::uint16_t>(p)};
 }
 
@@ -167,9 +175,8 @@ inline host_port parse_address(std::string_view s) {
 /// numbers, e.g. {"ssd": 1, "accelerator": 0.5}. Positions in messages are
 /// 1-based character offsets into the text.
 class resources_parser {
-public:
-  explicit resources_parser(std::string_view text) : text_(text) {
-  }
+ public:
+  explicit resources_parser(std::string_view text) : text_(text) {}
 
   std::map<std::string, double> parse() {
     std::map<std::string, double> out;
@@ -208,10 +215,10 @@ public:
     return out;
   }
 
-private:
+ private:
   [[noreturn]] void error(size_t pos, const std::string& what) const {
-    throw value_error(what + " at position " + std::to_string(pos + 1)
-                      + " of " + quoted(text_));
+    throw value_error(what + " at position " + std::to_string(pos + 1) +
+                      " of " + in_quotes(text_));
   }
 
   char peek() const {
@@ -219,9 +226,8 @@ private:
   }
 
   void skip_space() {
-    while (pos_ < text_.size()
-           && (text_[pos_] == ' ' || text_[pos_] == '\t' || text_[pos_] == '\n'
-               || text_[pos_] == '\r'))
+    while (pos_ < text_.size() && (text_[pos_] == ' ' || text_[pos_] == '\t' ||
+                                   text_[pos_] == '\n' || text_[pos_] == '\r'))
       ++pos_;
   }
 
@@ -248,19 +254,19 @@ private:
       if (pos_ >= text_.size())
         break;
       switch (char e = text_[pos_++]) {
-        case '"':
-        case '\\':
-        case '/':
-          out += e;
-          break;
-        case 'n':
-          out += '\n';
-          break;
-        case 't':
-          out += '\t';
-          break;
-        default:
-          error(pos_ - 2, "unsupported escape '\\" + std::string(1, e) + "'");
+      case '"':
+      case '\\':
+      case '/':
+        out += e;
+        break;
+      case 'n':
+        out += '\n';
+        break;
+      case 't':
+        out += '\t';
+        break;
+      default:
+        error(pos_ - 2, "unsupported escape '\\" + std::string(1, e) + "'");
       }
     }
     if (pos_ >= text_.size())
@@ -296,14 +302,14 @@ private:
       error(start, "expected a number for \"" + key + "\"");
     auto token = text_.substr(start, pos_ - start);
     if (negative)
-      error(start, "negative amount " + std::string{token} + " for \"" + key
-                     + "\"");
+      error(start,
+            "negative amount " + std::string{token} + " for \"" + key + "\"");
     double x = 0;
-    auto [end, ec] = std::from_chars(token.data(), token.data() + token.size(),
-                                     x);
+    auto [end, ec] =
+      std::from_chars(token.data(), token.data() + token.size(), x);
     if (ec != std::errc{} || !std::isfinite(x))
       error(start, "amount of \"" + key + "\" out of range");
-    (void) end;
+    (void)end;
     return x;
   }
 

@@ -80,7 +80,9 @@ TEST_CASE("actor placement: an actor waits for CPUs that tasks hold",
   auto a = lumen::actor(ap_Worker::create).num_cpus(1).remote(7);
   auto call = a.task(&ap_Worker::id_of).remote();
   CHECK_THROWS_AS(lumen::get(call, 300ms), lumen::timeout_error);
-  CHECK(lumen_it::snapshot().pending_actors == 1);
+  CHECK(lumen_it::eventually([] {
+    return lumen_it::snapshot().pending_actors == 1;
+  }));
   ap_gate.open();
   CHECK(lumen::get(call, patience) == 7);
   CHECK(lumen::get(busy, patience) == 0);
@@ -148,7 +150,9 @@ TEST_CASE("actor placement: an infeasible actor stays pending and can be "
     lumen::actor(ap_Worker::create).num_cpus(100).name("ap_huge").remote(1);
   auto call = huge.task(&ap_Worker::id_of).remote();
   CHECK_THROWS_AS(lumen::get(call, 300ms), lumen::timeout_error);
-  CHECK(lumen_it::snapshot().pending_actors == 1);
+  CHECK(lumen_it::eventually([] {
+    return lumen_it::snapshot().pending_actors == 1;
+  }));
   // It holds nothing meanwhile: tasks and other actors run.
   CHECK(free_cpus() == 2);
   CHECK(lumen::get(lumen::task(ap_one).remote(4), patience) == 4);

@@ -222,7 +222,7 @@ const std::vector<error_kind> all_kinds{
 
 // -- round trips --------------------------------------------------------------
 
-TEST_CASE("node record round trip keeps every field", "[wire][cluster_codec]") {
+TEST_CASE("cluster codec: node record round trip keeps every field", "[wire][cluster_codec]") {
   auto x = sample_node();
   auto buf = encode_node_record(x);
   CHECK(buf.size() % 8 == 0);
@@ -230,7 +230,7 @@ TEST_CASE("node record round trip keeps every field", "[wire][cluster_codec]") {
   check_equal(x, decode_node_record(buf.data(), buf.size()));
 }
 
-TEST_CASE("default-ish node record round trips", "[wire][cluster_codec]") {
+TEST_CASE("cluster codec: default-ish node record round trips", "[wire][cluster_codec]") {
   node_record x;
   x.id = "00000000000000000000000000000000";
   auto buf = encode_node_record(x);
@@ -242,7 +242,7 @@ TEST_CASE("default-ish node record round trips", "[wire][cluster_codec]") {
   CHECK_FALSE(decode_node_record(buf.data(), buf.size()).alive);
 }
 
-TEST_CASE("cluster view round trip keeps every field",
+TEST_CASE("cluster codec: cluster view round trip keeps every field",
           "[wire][cluster_codec]") {
   auto x = sample_view();
   auto buf = encode_cluster_view(x);
@@ -254,7 +254,7 @@ TEST_CASE("cluster view round trip keeps every field",
   check_equal(empty, decode_cluster_view(buf.data(), buf.size()));
 }
 
-TEST_CASE("object payload round trip keeps every field",
+TEST_CASE("cluster codec: object payload round trip keeps every field",
           "[wire][cluster_codec]") {
   auto x = sample_payload();
   auto buf = encode_object_payload(x);
@@ -271,7 +271,7 @@ TEST_CASE("object payload round trip keeps every field",
   check_equal(big, decode_object_payload(buf.data(), buf.size()));
 }
 
-TEST_CASE("error payload round trip for every kind", "[wire][cluster_codec]") {
+TEST_CASE("cluster codec: error payload round trip for every kind", "[wire][cluster_codec]") {
   for (auto kind : all_kinds) {
     auto x = error_payload();
     x.error.kind = kind;
@@ -280,7 +280,7 @@ TEST_CASE("error payload round trip for every kind", "[wire][cluster_codec]") {
   }
 }
 
-TEST_CASE("cluster encoding is deterministic", "[wire][cluster_codec]") {
+TEST_CASE("cluster codec: cluster encoding is deterministic", "[wire][cluster_codec]") {
   CHECK(bytes_of(encode_node_record(sample_node())) ==
         bytes_of(encode_node_record(sample_node())));
   CHECK(bytes_of(encode_cluster_view(sample_view())) ==
@@ -298,7 +298,7 @@ TEST_CASE("cluster encoding is deterministic", "[wire][cluster_codec]") {
         bytes_of(encode_object_payload(y)));
 }
 
-TEST_CASE("cluster messages decode from unaligned memory",
+TEST_CASE("cluster codec: cluster messages decode from unaligned memory",
           "[wire][cluster_codec]") {
   auto view = encode_cluster_view(sample_view());
   auto payload = encode_object_payload(sample_payload());
@@ -315,7 +315,7 @@ TEST_CASE("cluster messages decode from unaligned memory",
 
 // -- malformed input ----------------------------------------------------------
 
-TEST_CASE("random bytes are rejected by the cluster decoders",
+TEST_CASE("cluster codec: random bytes are rejected by the cluster decoders",
           "[wire][cluster_codec]") {
   std::mt19937_64 rng{20240612};
   std::uniform_int_distribution<int> byte{0, 255};
@@ -330,7 +330,7 @@ TEST_CASE("random bytes are rejected by the cluster decoders",
   }
 }
 
-TEST_CASE("random bytes behind a valid segment table never crash",
+TEST_CASE("cluster codec: random bytes behind a valid segment table never crash",
           "[wire][cluster_codec]") {
   // Gets past the framing, so Cap'n Proto's pointer checks and ours run.
   std::mt19937_64 rng{43};
@@ -347,7 +347,7 @@ TEST_CASE("random bytes behind a valid segment table never crash",
   }
 }
 
-TEST_CASE("flipped bytes in valid cluster messages never crash",
+TEST_CASE("cluster codec: flipped bytes in valid cluster messages never crash",
           "[wire][cluster_codec]") {
   std::mt19937_64 rng{8};
   std::uniform_int_distribution<int> byte{0, 255};
@@ -365,7 +365,7 @@ TEST_CASE("flipped bytes in valid cluster messages never crash",
   }
 }
 
-TEST_CASE("every truncation of a cluster message is rejected",
+TEST_CASE("cluster codec: every truncation of a cluster message is rejected",
           "[wire][cluster_codec]") {
   auto node = encode_node_record(sample_node());
   for (std::size_t n = 0; n < node.size(); ++n) {
@@ -386,7 +386,7 @@ TEST_CASE("every truncation of a cluster message is rejected",
   }
 }
 
-TEST_CASE("a cluster message size that is not a multiple of 8 is rejected",
+TEST_CASE("cluster codec: a cluster message size that is not a multiple of 8 is rejected",
           "[wire][cluster_codec]") {
   auto node = encode_node_record(sample_node());
   auto view = encode_cluster_view(sample_view());
@@ -410,7 +410,7 @@ TEST_CASE("a cluster message size that is not a multiple of 8 is rejected",
   CHECK_THROWS_AS(decode_object_payload(nullptr, 0), decode_error);
 }
 
-TEST_CASE("trailing words after a cluster message are rejected",
+TEST_CASE("cluster codec: trailing words after a cluster message are rejected",
           "[wire][cluster_codec]") {
   auto buf = encode_cluster_view(sample_view());
   auto bytes = prefix(buf, buf.size());
@@ -418,7 +418,7 @@ TEST_CASE("trailing words after a cluster message are rejected",
   require_decode_error(bytes, decode_cluster_view);
 }
 
-TEST_CASE("an amplified list of empty node records is rejected",
+TEST_CASE("cluster codec: an amplified list of empty node records is rejected",
           "[wire][cluster_codec]") {
   // A 4-word message claiming one million empty nodes: within Cap'n Proto's
   // default traversal limit, but not within the one derived from the size.
@@ -445,7 +445,7 @@ TEST_CASE("an amplified list of empty node records is rejected",
 // -- invalid values
 // -------------------------------------------------------------
 
-TEST_CASE("invalid node ids are rejected", "[wire][cluster_codec]") {
+TEST_CASE("cluster codec: invalid node ids are rejected", "[wire][cluster_codec]") {
   for (const std::string& id : std::vector<std::string>{
          "", "0123456789abcdef0123456789abcde",
          "0123456789abcdef0123456789abcdef0",
@@ -464,7 +464,7 @@ TEST_CASE("invalid node ids are rejected", "[wire][cluster_codec]") {
   }
 }
 
-TEST_CASE("invalid resource amounts are rejected", "[wire][cluster_codec]") {
+TEST_CASE("cluster codec: invalid resource amounts are rejected", "[wire][cluster_codec]") {
   constexpr auto nan = std::numeric_limits<double>::quiet_NaN();
   constexpr auto inf = std::numeric_limits<double>::infinity();
   for (double bad : {-1.0, -1e-300, nan, inf, -inf}) {
@@ -482,7 +482,7 @@ TEST_CASE("invalid resource amounts are rejected", "[wire][cluster_codec]") {
   }
 }
 
-TEST_CASE("empty resource names are rejected", "[wire][cluster_codec]") {
+TEST_CASE("cluster codec: empty resource names are rejected", "[wire][cluster_codec]") {
   auto x = sample_node();
   x.total[""] = 1;
   require_node_rejected(encode_node_record(x), "total[0].name");
@@ -491,7 +491,7 @@ TEST_CASE("empty resource names are rejected", "[wire][cluster_codec]") {
   require_node_rejected(encode_node_record(x), "available[0].name");
 }
 
-TEST_CASE("duplicate resource names are rejected", "[wire][cluster_codec]") {
+TEST_CASE("cluster codec: duplicate resource names are rejected", "[wire][cluster_codec]") {
   auto buf = encode_node_record(sample_node());
   require_node_rejected(edit<wire::NodeRecord>(buf,
                                                [](wire::NodeRecord::Builder x) {
@@ -506,7 +506,7 @@ TEST_CASE("duplicate resource names are rejected", "[wire][cluster_codec]") {
                         "available[1].name");
 }
 
-TEST_CASE("invalid actor states are rejected", "[wire][cluster_codec]") {
+TEST_CASE("cluster codec: invalid actor states are rejected", "[wire][cluster_codec]") {
   auto x = sample_node();
   x.actors[""] = 1;
   require_node_rejected(encode_node_record(x), "actors[0].name");
@@ -519,7 +519,7 @@ TEST_CASE("invalid actor states are rejected", "[wire][cluster_codec]") {
                         "actors[2].name");
 }
 
-TEST_CASE("node records accept what is merely unusual",
+TEST_CASE("cluster codec: node records accept what is merely unusual",
           "[wire][cluster_codec]") {
   auto x = sample_node();
   x.object_store_used = 2000;
@@ -531,13 +531,13 @@ TEST_CASE("node records accept what is merely unusual",
   check_equal(x, decode_node_record(buf.data(), buf.size()));
 }
 
-TEST_CASE("an error payload with bytes is rejected", "[wire][cluster_codec]") {
+TEST_CASE("cluster codec: an error payload with bytes is rejected", "[wire][cluster_codec]") {
   auto x = error_payload();
   x.bytes.append("abc", 3);
   require_payload_rejected(encode_object_payload(x), "bytes");
 }
 
-TEST_CASE("an unknown error kind in a payload is rejected",
+TEST_CASE("cluster codec: an unknown error kind in a payload is rejected",
           "[wire][cluster_codec]") {
   auto x = error_payload();
   x.error.kind = static_cast<error_kind>(200);
@@ -547,7 +547,7 @@ TEST_CASE("an unknown error kind in a payload is rejected",
   require_payload_rejected(encode_object_payload(x), "kind");
 }
 
-TEST_CASE("payload error must be present exactly when hasError",
+TEST_CASE("cluster codec: payload error must be present exactly when hasError",
           "[wire][cluster_codec]") {
   require_payload_rejected(
     edit<wire::ObjectPayload>(encode_object_payload(error_payload()),

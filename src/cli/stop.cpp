@@ -1,0 +1,65 @@
+// `lumen stop`: stops the nodes this machine started.
+#include <chrono>
+#include <iostream>
+#include <string>
+
+#include "cli/command_line.hpp"
+#include "cli/stop_nodes.hpp"
+#include "cli/values.hpp"
+
+namespace lumen::cli {
+
+namespace {
+
+/// Seconds `lumen stop` waits after SIGTERM by default.
+constexpr double default_stop_timeout = 10;
+
+const std::vector<option_spec>& stop_option_specs() {
+  using k = option_kind;
+  static const std::vector<option_spec> specs{
+    {"help", k::flag, "", "print this help", false},
+    {"timeout", k::value, "S",
+     "seconds to wait for the nodes to exit after SIGTERM before sending "
+     "SIGKILL (default: 10)"},
+    {"runtime-dir", k::value, "DIR",
+     "where the nodes' files are (default: $LUMEN_RUNTIME_DIR, else "
+     "/tmp/lumen-<uid>)"},
+  };
+  return specs;
+}
+
+constexpr const char* stop_usage = "lumen stop [--timeout S]";
+
+constexpr const char* stop_about =
+  "Stops the nodes started on this machine (those with a node file in the\n"
+  "runtime directory): SIGTERM to the worker nodes, then to the head;\n"
+  "each gets --timeout seconds to shut down before SIGKILL. Removes node\n"
+  "files whose process is gone. Exits with status 1 if a node could not\n"
+  "be stopped.";
+
+} // namespace
+
+int run_stop(const arguments& args) {
+  auto& specs = stop_option_specs();
+  auto in = parse_command_line(args, specs);
+  if (in.count("help") > 0) {
+    print_help(std::cout, stop_usage, stop_about, specs);
+    return 0;
+  }
+  double seconds = default_stop_timeout;
+  if (auto i = in.find("timeout"); i != in.end()) {
+    auto& s = i->second.back();
+    try {
+      seconds = parse_non_negative(s.value);
+    } catch (const value_error& e) {
+      fail("timeout", s, e.what());
+    }
+  }
+  auto dir = runtime_dir_from(in);
+  check_runtime_dir(dir);
+  auto timeout = std::chrono::milliseconds(
+    static_cast<std::chrono::milliseconds::rep>(seconds * 1000));
+  return stop_nodes(dir, timeout, std::cout);
+}
+
+} // namespace lumen::cli

@@ -1,0 +1,39 @@
+// The functions behind cluster_tasks.hpp, registered with LUMEN_REMOTE.
+#include "cluster_tasks.hpp"
+
+#include <chrono>
+#include <thread>
+
+#include <lumen/lumen.hpp>
+
+namespace cluster_tasks {
+
+std::string where(int x) {
+  return lumen::node_id() + ":" + std::to_string(x);
+}
+
+std::vector<char> make_blob(std::int64_t n, int seed) {
+  std::vector<char> result(static_cast<std::size_t>(n));
+  for (std::int64_t i = 0; i < n; ++i)
+    result[static_cast<std::size_t>(i)]
+      = static_cast<char>((i * 31 + seed) % 251);
+  return result;
+}
+
+std::string check_blob(std::vector<char> blob, std::int64_t n, int seed) {
+  bool ok = static_cast<std::int64_t>(blob.size()) == n;
+  for (std::int64_t i = 0; ok && i < n; ++i)
+    ok = blob[static_cast<std::size_t>(i)]
+         == static_cast<char>((i * 31 + seed) % 251);
+  return lumen::node_id() + (ok ? ":ok" : ":corrupt");
+}
+
+std::string nap(int ms) {
+  std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+  return lumen::node_id();
+}
+
+} // namespace cluster_tasks
+
+LUMEN_REMOTE(cluster_tasks::where, cluster_tasks::make_blob,
+             cluster_tasks::check_blob, cluster_tasks::nap);

@@ -1,0 +1,24 @@
+// Functions the cluster tests run on node processes, which load them with
+// `lumen start --load liblumen_cluster_test_tasks.so`; the test driver
+// links the same library, so both register the same names.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace cluster_tasks {
+
+/// The id of the node running the task, and `x`.
+std::string where(int x);
+
+/// `n` bytes, byte i being (i * 31 + seed) mod 251.
+std::vector<char> make_blob(std::int64_t n, int seed);
+
+/// The id of the node running it, and whether `blob` is make_blob(n, seed).
+std::string check_blob(std::vector<char> blob, std::int64_t n, int seed);
+
+/// Sleeps `ms` milliseconds, then returns the node id.
+std::string nap(int ms);
+
+} // namespace cluster_tasks

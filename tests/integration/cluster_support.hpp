@@ -1,0 +1,143 @@
+// A real cluster for a test: a head and workers started with the `lumen`
+// tool as separate processes on 127.0.0.1 (ephemeral ports), in a runtime
+// directory of their own, stopped with `lumen stop` when the test ends.
+#pragma once
+
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <dirent.h>
+#include <fstream>
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <sys/types.h>
+#include <thread>
+#include <vector>
+
+#include <lumen/lumen.hpp>
+
+namespace cluster_it {
+
+/// One node file: pid, role, id, address.
+using node_file = std::map<std::string, std::string>;
+
+/// Runs a shell command; returns its exit status and output.
+inline std::pair<int, std::string> run(const std::string& cmd) {
+  std::string out;
+  auto* p = popen((cmd + " 2>&1").c_str(), "r");
+  if (p == nullptr)
+    return {-1, out};
+  char buf[4096];
+  while (auto n = fread(buf, 1, sizeof(buf), p))
+    out.append(buf, n);
+  int status = pclose(p);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+class test_cluster {
+public:
+  /// Starts a head and `workers` workers, each offering `cpus` CPUs;
+  /// `worker_extra` is appended to each worker's command line.
+  explicit test_cluster(int workers, int cpus = 2,
+                        const std::vector<std::string>& worker_extra = {}) {
+    char tmpl[] = "/tmp/lumen-it-XXXXXX";
+    if (mkdtemp(tmpl) == nullptr)
+      throw std::runtime_error("mkdtemp failed");
+    dir_ = tmpl;
+    common_ = " --runtime-dir " + dir_ + " --num-cpus " + std::to_string(cpus)
+              + " --load " + LUMEN_CLUSTER_TASKS_LIB;
+    start("--head --port 0");
+    address_ = head().at("address");
+    for (int i = 0; i < workers; ++i)
+      start("--address " + address_
+            + (i < static_cast<int>(worker_extra.size())
+                 ? " " + worker_extra[static_cast<std::size_t>(i)]
+                 : std::string{}));
+  }
+
+  ~test_cluster() {
+    run(std::string{LUMEN_CLI_PATH} + " stop --timeout 10 --runtime-dir "
+        + dir_);
+    for (auto& f : nodes()) // anything `stop` missed
+      ::kill(std::stoi(f.at("pid")), SIGKILL);
+    run("rm -rf " + dir_);
+  }
+
+  test_cluster(const test_cluster&) = delete;
+  test_cluster& operator=(const test_cluster&) = delete;
+
+  const std::string& address() const {
+    return address_;
+  }
+
+  const std::string& dir() const {
+    return dir_;
+  }
+
+  /// The node files present now.
+  std::vector<node_file> nodes() const {
+    std::vector<node_file> result;
+    auto nodes_dir = dir_ + "/nodes";
+    if (auto* d = opendir(nodes_dir.c_str())) {
+      while (auto* e = readdir(d)) {
+        std::string name = e->d_name;
+        if (name.size() < 5 || name.substr(name.size() - 5) != ".node")
+          continue;
+        std::ifstream in{nodes_dir + "/" + name};
+        node_file f;
+        std::string line;
+        while (std::getline(in, line))
+          if (auto eq = line.find('='); eq != std::string::npos)
+            f[line.substr(0, eq)] = line.substr(eq + 1);
+        if (f.count("pid") && f.count("address"))
+          result.push_back(std::move(f));
+      }
+      closedir(d);
+    }
+    return result;
+  }
+
+  node_file head() const {
+    for (auto& f : nodes())
+      if (f.count("role") && f.at("role") == "head")
+        return f;
+    throw std::runtime_error("no head node file in " + dir_);
+  }
+
+  /// Runs `lumen <args>` and returns its exit status and output.
+  std::pair<int, std::string> cli(const std::string& args) const {
+    return run(std::string{LUMEN_CLI_PATH} + " " + args);
+  }
+
+  /// Waits (bounded) until a driver sees `n` live non-driver nodes.
+  static bool wait_for_nodes(std::size_t n,
+                             std::chrono::seconds limit
+                             = std::chrono::seconds(30)) {
+    auto deadline = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < deadline) {
+      std::size_t live = 0;
+      for (auto& info : lumen::nodes())
+        if (info.alive && !info.driver)
+          ++live;
+      if (live >= n)
+        return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return false;
+  }
+
+private:
+  void start(const std::string& args) {
+    auto [status, out] = cli("start " + args + common_);
+    if (status != 0)
+      throw std::runtime_error("lumen start " + args + " failed:\n" + out);
+  }
+
+  std::string dir_;
+  std::string common_;
+  std::string address_;
+};
+
+} // namespace cluster_it

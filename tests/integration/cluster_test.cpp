@@ -1,0 +1,159 @@
+// Real node processes on 127.0.0.1: a head and workers started with
+// `lumen start`, this test process joining as the driver.
+#include <catch2/catch.hpp>
+
+#include <set>
+
+#include "cli/node_file.hpp"
+#include "cluster_support.hpp"
+#include "cluster_tasks.hpp"
+
+using namespace std::chrono_literals;
+
+namespace {
+
+std::string node_of(const std::string& where) {
+  return where.substr(0, where.find(':'));
+}
+
+} // namespace
+
+TEST_CASE("cluster: a driver sees the head and the workers",
+          "[cluster]") {
+  cluster_it::test_cluster cluster{2};
+  lumen::init_guard g{lumen::config{.address = cluster.address()}};
+  REQUIRE(cluster_it::test_cluster::wait_for_nodes(3));
+  auto nodes = lumen::nodes();
+  REQUIRE(nodes.front().id == lumen::node_id());
+  CHECK(nodes.front().driver);
+  CHECK(nodes.front().resources_total.count("CPU") == 0);
+  std::size_t heads = 0;
+  for (auto& n : nodes)
+    if (n.head) {
+      ++heads;
+      CHECK(n.address == cluster.address());
+      CHECK(n.resources_total.at("CPU") == 2);
+    }
+  CHECK(heads == 1);
+}
+
+TEST_CASE("cluster: spread tasks run on several nodes", "[cluster]") {
+  cluster_it::test_cluster cluster{2};
+  lumen::init_guard g{lumen::config{.address = cluster.address()}};
+  REQUIRE(cluster_it::test_cluster::wait_for_nodes(3));
+  std::vector<lumen::object_ref<std::string>> refs;
+  for (int i = 0; i < 100; ++i)
+    refs.push_back(lumen::task(cluster_tasks::where).spread().remote(i));
+  std::set<std::string> ids;
+  auto results = lumen::get(refs, 60s);
+  for (int i = 0; i < 100; ++i) {
+    auto& r = results[static_cast<std::size_t>(i)];
+    CHECK(r.substr(r.find(':') + 1) == std::to_string(i));
+    ids.insert(node_of(r));
+  }
+  CHECK(ids.size() >= 2);
+  CHECK(ids.count(lumen::node_id()) == 0); // the driver offers no CPUs
+}
+
+TEST_CASE("cluster: a 100 MiB result made on one node is consumed on another",
+          "[cluster]") {
+  cluster_it::test_cluster cluster{2};
+  lumen::init_guard g{lumen::config{.address = cluster.address()}};
+  REQUIRE(cluster_it::test_cluster::wait_for_nodes(3));
+  std::vector<std::string> workers;
+  for (auto& n : lumen::nodes())
+    if (!n.driver && n.alive)
+      workers.push_back(n.id);
+  REQUIRE(workers.size() >= 2);
+  constexpr std::int64_t size = 100 << 20;
+  auto blob = lumen::task(cluster_tasks::make_blob)
+                .node_affinity(workers[0])
+                .remote(size, 7);
+  auto checked = lumen::task(cluster_tasks::check_blob)
+                   .node_affinity(workers[1])
+                   .remote(blob, size, 7);
+  CHECK(lumen::get(checked, 120s) == workers[1] + ":ok");
+}
+
+TEST_CASE("cluster: hard node affinity to an unknown node fails the task",
+          "[cluster]") {
+  cluster_it::test_cluster cluster{1};
+  lumen::init_guard g{lumen::config{.address = cluster.address()}};
+  REQUIRE(cluster_it::test_cluster::wait_for_nodes(2));
+  auto bad = lumen::task(cluster_tasks::where)
+               .node_affinity(std::string(32, 'f'))
+               .remote(1);
+  CHECK_THROWS_AS(lumen::get(bad, 30s), lumen::error);
+  auto soft = lumen::task(cluster_tasks::where)
+                .node_affinity(std::string(32, 'f'), true)
+                .remote(2);
+  CHECK(lumen::get(soft, 30s).size() > 32);
+}
+
+TEST_CASE("cluster: an infeasible task shows in lumen status and starts "
+          "when a node that fits joins",
+          "[cluster]") {
+  cluster_it::test_cluster cluster{1};
+  lumen::init_guard g{lumen::config{.address = cluster.address()}};
+  REQUIRE(cluster_it::test_cluster::wait_for_nodes(2));
+  auto big = lumen::task(cluster_tasks::where)
+               .resources({{"gizmo", 1}})
+               .remote(3);
+  bool reported = false;
+  for (int i = 0; i < 100 && !reported; ++i) {
+    auto [status, out] = cluster.cli("status --address " + cluster.address());
+    REQUIRE(status == 0);
+    reported = out.find("gizmo") != std::string::npos;
+    if (!reported)
+      std::this_thread::sleep_for(100ms);
+  }
+  CHECK(reported);
+  CHECK_THROWS_AS(lumen::get(big, 200ms), lumen::timeout_error);
+  auto [status, out] = cluster.cli("start --address " + cluster.address()
+                                   + " --runtime-dir " + cluster.dir()
+                                   + " --num-cpus 1 --resources '{\"gizmo\": 1}'"
+                                   + " --load " + LUMEN_CLUSTER_TASKS_LIB);
+  REQUIRE(status == 0);
+  CHECK(lumen::get(big, 60s).size() > 32);
+}
+
+TEST_CASE("cluster: a killed worker is seen dead and its tasks run again",
+          "[cluster]") {
+  cluster_it::test_cluster cluster{2};
+  lumen::init_guard g{lumen::config{.address = cluster.address()}};
+  REQUIRE(cluster_it::test_cluster::wait_for_nodes(3));
+  cluster_it::node_file victim;
+  for (auto& f : cluster.nodes())
+    if (f.at("role") != "head")
+      victim = f;
+  REQUIRE(!victim.empty());
+  // A long task on the victim, then the victim dies under it.
+  auto slow = lumen::task(cluster_tasks::nap)
+                .node_affinity(victim.at("id"), true)
+                .max_retries(1)
+                .remote(3000);
+  std::this_thread::sleep_for(500ms);
+  ::kill(std::stoi(victim.at("pid")), SIGKILL);
+  bool dead = false;
+  for (int i = 0; i < 300 && !dead; ++i) {
+    for (auto& n : lumen::nodes())
+      if (n.id == victim.at("id") && !n.alive)
+        dead = true;
+    std::this_thread::sleep_for(100ms);
+  }
+  CHECK(dead);
+  auto ran_on = lumen::get(slow, 60s);
+  CHECK(ran_on != victim.at("id"));
+}
+
+TEST_CASE("cluster: lumen stop ends every node it started", "[cluster]") {
+  cluster_it::test_cluster cluster{2};
+  auto pids = cluster.nodes();
+  REQUIRE(pids.size() == 3);
+  auto [status, out] = cluster.cli("stop --timeout 10 --runtime-dir "
+                                   + cluster.dir());
+  CHECK(status == 0);
+  for (auto& f : pids) // gone (an unreaped zombie counts as gone)
+    CHECK_FALSE(lumen::cli::process_alive(std::stoi(f.at("pid"))));
+  CHECK(cluster.nodes().empty());
+}

@@ -1,0 +1,80 @@
+// Unit tests of how `lumen status` shows a cluster_status.
+#include <catch2/catch.hpp>
+
+#include <string>
+
+#include "cli/status_format.hpp"
+
+using namespace lumen::cli;
+using Catch::Matchers::Contains;
+
+TEST_CASE("cli: amounts and byte counts read well", "[cli]") {
+  CHECK(format_amount(2) == "2");
+  CHECK(format_amount(0) == "0");
+  CHECK(format_amount(0.5) == "0.5");
+  CHECK(format_amount(1.25) == "1.25");
+  CHECK(format_amount(1.0 / 3) == "0.333");
+  CHECK(format_amount(-0.0001) == "0");
+  CHECK(format_bytes(0) == "0 B");
+  CHECK(format_bytes(1023) == "1023 B");
+  CHECK(format_bytes(1536) == "1.5 KiB");
+  CHECK(format_bytes(2ull << 30) == "2.0 GiB");
+}
+
+TEST_CASE("cli: status shows nodes, resources, demand and actors", "[cli]") {
+  lumen::detail::cluster_status st;
+  lumen::detail::node_status head;
+  head.id = "node-a";
+  head.address = "127.0.0.1:6390";
+  head.alive = true;
+  head.head = true;
+  head.total = {{"CPU", 4}, {"ssd", 1}, {"acc", 0.5}};
+  head.available = {{"CPU", 2.5}, {"ssd", 1}, {"acc", 0}};
+  head.object_store_used = 1 << 20;
+  head.object_store_capacity = 2ull << 30;
+  lumen::detail::node_status worker;
+  worker.id = "node-b";
+  worker.address = "127.0.0.1:41000";
+  worker.alive = true;
+  worker.total = {{"CPU", 2}};
+  worker.available = {{"CPU", 1}};
+  worker.object_store_used = 512;
+  worker.object_store_capacity = 1ull << 30;
+  lumen::detail::node_status dead;
+  dead.id = "node-c";
+  dead.address = "127.0.0.1:41001";
+  dead.total = {{"CPU", 8}};
+  st.nodes = {head, worker, dead};
+  st.infeasible = {{"{CPU: 64}", 2}, {"{gpu: 1}", 1}};
+  st.actors = {{"dead", 1}, {"alive", 3}, {"pending", 2}, {"odd", 4}};
+  auto text = format_status(st, "127.0.0.1:6390");
+  INFO(text);
+  CHECK_THAT(text, Contains("Cluster at 127.0.0.1:6390: 3 nodes, 2 alive, "
+                            "1 dead"));
+  CHECK_THAT(text, Contains("alive  node-a  127.0.0.1:6390   head"));
+  CHECK_THAT(text, Contains("alive  node-b  127.0.0.1:41000  worker"));
+  CHECK_THAT(text, Contains("dead   node-c  127.0.0.1:41001  worker"));
+  // CPU first, then the others by name.
+  CHECK_THAT(text, Contains("resources     CPU 1.5/4, acc 0.5/0.5, ssd 0/1 "
+                            "(used/total)"));
+  CHECK_THAT(text, Contains("object store  1.0 MiB of 2.0 GiB"));
+  CHECK_THAT(text, Contains("object store  512 B of 1.0 GiB"));
+  // Sums count alive nodes only.
+  CHECK_THAT(text, Contains("  CPU  2.5/6\n  acc  0.5/0.5\n  ssd  0/1\n"));
+  CHECK_THAT(text, Contains("Object store: 1.0 MiB of 3.0 GiB"));
+  CHECK_THAT(text, Contains("Pending demand no node can meet:\n"
+                            "  {CPU: 64}: 2 waiting\n  {gpu: 1}: 1 waiting"));
+  CHECK_THAT(text, Contains("Actors: 3 alive, 2 pending, 1 dead, 4 odd"));
+  // The dead node's resources are not listed.
+  CHECK(text.find("CPU 0/8") == std::string::npos);
+}
+
+TEST_CASE("cli: status of an empty cluster", "[cli]") {
+  lumen::detail::cluster_status st;
+  auto text = format_status(st, "h:1");
+  INFO(text);
+  CHECK_THAT(text, Contains("Cluster at h:1: 0 nodes, 0 alive, 0 dead"));
+  CHECK_THAT(text, Contains("Resources (used/total, alive nodes):\n  none"));
+  CHECK_THAT(text, Contains("Pending demand no node can meet: none"));
+  CHECK_THAT(text, Contains("Actors: none"));
+}
