@@ -65,6 +65,13 @@ using spill_atom = caf::atom_constant<caf::atom("spill")>;
 using result_atom = caf::atom_constant<caf::atom("result")>;
 using join_atom = caf::atom_constant<caf::atom("join")>;
 using nodes_atom = caf::atom_constant<caf::atom("nodes")>;
+using pull_atom = caf::atom_constant<caf::atom("pull")>;
+using locate_atom = caf::atom_constant<caf::atom("locate")>;
+using located_atom = caf::atom_constant<caf::atom("located")>;
+using fetch_atom = caf::atom_constant<caf::atom("fetch")>;
+using free_atom = caf::atom_constant<caf::atom("free")>;
+using host_atom = caf::atom_constant<caf::atom("host")>;
+using peers_atom = caf::atom_constant<caf::atom("peers")>;
 
 } // namespace lumen
 

@@ -2,7 +2,10 @@
 #include "actors/node_manager.hpp"
 
 #include <chrono>
+#include <algorithm>
 #include <deque>
+#include <set>
+#include <unordered_set>
 #include <map>
 #include <iostream>
 #include <unordered_map>
@@ -66,8 +69,13 @@ struct node_manager_state {
   std::size_t actors = 0;
   detail::object_table* table = nullptr;
   detail::worker_pool* pool = nullptr;
-  /// Tasks waiting for arguments, with the number still missing.
-  std::unordered_map<task_id, std::size_t> waiting;
+  /// Tasks waiting for arguments, with the ids still missing.
+  std::unordered_map<task_id, std::set<object_id>> waiting;
+  /// Tasks waiting for each missing id.
+  std::unordered_map<object_id, std::vector<detail::task_ptr>> waiters;
+  /// Objects owned here whose values are held on other nodes.
+  std::unordered_set<object_id> held_elsewhere;
+  object_store_actor store;
   std::unordered_map<task_id, running_task> running;
   std::size_t blocked = 0;
 
@@ -177,6 +185,7 @@ void fail_task(self_ptr self, const detail::task_ptr& task,
 }
 
 void enqueue_local(self_ptr self, detail::task_ptr task);
+void make_ready(self_ptr self, detail::task_ptr task);
 
 /// Sends `task` to node `id`; false if that is impossible right now.
 bool send_to_peer(self_ptr self, const detail::task_ptr& task,
@@ -187,7 +196,7 @@ bool send_to_peer(self_ptr self, const detail::task_ptr& task,
     return false;
   std::vector<char> bytes;
   try {
-    bytes = detail::encode_for_peer(*task, *st.table);
+    bytes = detail::encode_for_peer(*task, *st.table, detail::inline_limit);
   } catch (const std::exception& e) {
     fail_task(self, task,
               detail::make_error_object(detail::error_kind::runtime_error,
@@ -202,6 +211,53 @@ bool send_to_peer(self_ptr self, const detail::task_ptr& task,
   i->second.capacity.available -= detail::local_scheduler::request_of(*task);
   st.sent.emplace(task->id, sent_task{task, id});
   return true;
+}
+
+/// Waits for the ref arguments that are neither ready here nor (when the
+/// task may go elsewhere) held on another node; `make_ready` once none is
+/// missing. `local` demands every value here, fetching those held
+/// elsewhere.
+void await_args(self_ptr self, detail::task_ptr task, bool local) {
+  auto& st = self->state;
+  std::set<object_id> missing;
+  for (auto& arg : task->args) {
+    if (!arg.ref || st.table->try_get(arg.ref.get()))
+      continue;
+    auto& id = arg.ref.id();
+    if (st.held_elsewhere.count(id) > 0) {
+      if (!local)
+        continue;
+      self->send(st.store, fetch_atom::value, detail::id_bytes(id),
+                 caf::actor{});
+    }
+    missing.insert(id);
+  }
+  if (missing.empty()) {
+    make_ready(self, std::move(task));
+    return;
+  }
+  node_manager_actor handle{self};
+  for (auto& arg : task->args) {
+    if (!arg.ref || missing.count(arg.ref.id()) == 0)
+      continue;
+    st.waiters[arg.ref.id()].push_back(task);
+    st.table->when_ready(arg.ref.get(), [handle, task, id = arg.ref.id()] {
+      caf::anon_send(handle, deps_atom::value, task, id);
+    });
+  }
+  st.waiting[task->id] = std::move(missing);
+}
+
+/// Argument `id` of `task` arrived (or is known to be held elsewhere).
+void arg_arrived(self_ptr self, const detail::task_ptr& task,
+                 const object_id& id) {
+  auto& st = self->state;
+  auto i = st.waiting.find(task->id);
+  if (i == st.waiting.end() || i->second.erase(id) == 0
+      || !i->second.empty())
+    return;
+  st.waiting.erase(i);
+  make_ready(self, task);
 }
 
 void make_ready(self_ptr self, detail::task_ptr task) {
@@ -224,6 +280,11 @@ void make_ready(self_ptr self, detail::task_ptr task) {
                             {{st.identity.id, local_bytes}});
   switch (d.kind) {
     case detail::placement_decision::local:
+      for (auto& arg : task->args)
+        if (arg.ref && !st.table->try_get(arg.ref.get())) {
+          await_args(self, std::move(task), true);
+          return;
+        }
       enqueue_local(self, std::move(task));
       return;
     case detail::placement_decision::remote:
@@ -257,6 +318,7 @@ void apply_view(self_ptr self, const std::vector<char>& bytes,
     return;
   }
   st.peers.clear();
+  std::map<std::string, caf::actor> managers_by_id;
   for (std::size_t i = 0; i < view.nodes.size(); ++i) {
     auto& rec = view.nodes[i];
     if (rec.id == st.identity.id)
@@ -266,11 +328,14 @@ void apply_view(self_ptr self, const std::vector<char>& bytes,
     p.capacity.alive = rec.alive;
     p.capacity.total = detail::resource_set::from_doubles(rec.total);
     p.capacity.available = detail::resource_set::from_doubles(rec.available);
-    if (i < managers.size() && rec.alive)
+    if (i < managers.size() && rec.alive) {
       p.manager = caf::actor_cast<node_manager_actor>(managers[i]);
+      managers_by_id[rec.id] = managers[i];
+    }
     p.rec = std::move(rec);
     st.peers.emplace(p.rec.id, std::move(p));
   }
+  self->send(st.store, peers_atom::value, std::move(managers_by_id));
   // Tasks sent to nodes that are gone run again while retries allow.
   std::vector<detail::task_ptr> lost;
   for (auto i = st.sent.begin(); i != st.sent.end();) {
@@ -321,37 +386,25 @@ constexpr auto warning_interval = std::chrono::seconds{10};
 node_manager_actor::behavior_type
 node_manager(self_ptr self, detail::resource_set total,
              detail::object_table* table, detail::worker_pool* pool,
-             node_identity identity) {
+             node_identity identity, object_store_actor store) {
   self->state.identity = std::move(identity);
+  self->state.store = std::move(store);
   self->state.sched = detail::local_scheduler{std::move(total)};
   self->state.table = table;
   self->state.pool = pool;
   return {
     [=](submit_atom, detail::task_ptr task) {
-      auto& st = self->state;
-      std::size_t missing = 0;
-      for (auto& arg : task->args)
-        if (arg.ref && !st.table->try_get(arg.ref.get()))
-          ++missing;
-      if (missing == 0) {
-        make_ready(self, std::move(task));
-        return;
-      }
-      st.waiting.emplace(task->id, missing);
-      node_manager_actor handle{self};
-      for (auto& arg : task->args)
-        if (arg.ref && !st.table->try_get(arg.ref.get()))
-          st.table->when_ready(arg.ref.get(), [handle, task] {
-            caf::anon_send(handle, deps_atom::value, task);
-          });
+      await_args(self, std::move(task), false);
     },
-    [=](deps_atom, detail::task_ptr task) {
+    [=](deps_atom, detail::task_ptr task, const object_id& id) {
       auto& st = self->state;
-      auto i = st.waiting.find(task->id);
-      if (i == st.waiting.end() || --i->second > 0)
-        return;
-      st.waiting.erase(i);
-      make_ready(self, std::move(task));
+      if (auto i = st.waiters.find(id); i != st.waiters.end()) {
+        auto& ts = i->second;
+        ts.erase(std::remove(ts.begin(), ts.end(), task), ts.end());
+        if (ts.empty())
+          st.waiters.erase(i);
+      }
+      arg_arrived(self, task, id);
     },
     [=](done_atom, task_id id) {
       auto& st = self->state;
@@ -449,23 +502,33 @@ node_manager(self_ptr self, detail::resource_set total,
     [=](spill_atom, caf::actor owner, const std::vector<char>& bytes) {
       auto& st = self->state;
       detail::task_ptr task;
+      std::vector<object_id> to_fetch;
       try {
-        task = detail::decode_from_peer(bytes, *st.table);
+        task = detail::decode_from_peer(bytes, *st.table, to_fetch);
       } catch (const std::exception& e) {
         std::cerr << "lumen: dropped a task from another node: " << e.what()
                   << '\n';
         return;
       }
+      for (auto& id : to_fetch)
+        self->send(st.store, fetch_atom::value, detail::id_bytes(id), owner);
       auto id = task->return_id;
-      task->deliver = [owner, id](detail::object_ptr result) {
-        caf::anon_send(caf::actor_cast<node_manager_actor>(owner),
-                       result_atom::value, detail::encode_result(id, result));
+      auto store = st.store;
+      task->deliver = [owner, id, store](detail::object_ptr result) {
+        if (!result->error && result->bytes.size() > detail::inline_limit
+            && result->refs.empty())
+          caf::anon_send(store, host_atom::value,
+                         detail::hosted_object{id, std::move(result), owner});
+        else
+          caf::anon_send(caf::actor_cast<node_manager_actor>(owner),
+                         result_atom::value,
+                         detail::encode_result(id, result));
       };
-      enqueue_local(self, std::move(task));
+      await_args(self, std::move(task), true);
     },
     [=](result_atom, const std::vector<char>& bytes) {
       auto& st = self->state;
-      std::pair<object_id, detail::object_ptr> r;
+      detail::received_result r;
       try {
         r = detail::decode_result(bytes, *st.table);
       } catch (const std::exception& e) {
@@ -473,14 +536,43 @@ node_manager(self_ptr self, detail::resource_set total,
                   << e.what() << '\n';
         return;
       }
-      auto i = st.sent.find(r.first.task);
+      auto i = st.sent.find(r.id.task);
       if (i == st.sent.end())
         return; // a late answer for a task already sent elsewhere
       if (auto j = st.peers.find(i->second.node); j != st.peers.end())
         j->second.capacity.available
           += detail::local_scheduler::request_of(*i->second.task);
       st.sent.erase(i);
-      st.table->fulfill(r.first, std::move(r.second));
+      if (r.value) {
+        st.table->fulfill(r.id, std::move(r.value));
+        return;
+      }
+      // The value stays where it was made: record it, let the store know,
+      // and release tasks that may now go where it is.
+      st.held_elsewhere.insert(r.id);
+      self->send(st.store, located_atom::value, detail::id_bytes(r.id),
+                 r.location, r.size);
+      if (auto w = st.waiters.find(r.id); w != st.waiters.end()) {
+        auto tasks = std::move(w->second);
+        st.waiters.erase(w);
+        for (auto& t : tasks)
+          arg_arrived(self, t, r.id);
+      }
+    },
+    [=](pull_atom, const std::vector<char>& id, std::uint64_t offset,
+        std::uint64_t len) {
+      return self->delegate(self->state.store, pull_atom::value, id, offset,
+                            len);
+    },
+    [=](locate_atom, const std::vector<char>& id) {
+      return self->delegate(self->state.store, locate_atom::value, id);
+    },
+    [=](located_atom, const std::vector<char>& id, const std::string& node,
+        std::uint64_t size) {
+      self->send(self->state.store, located_atom::value, id, node, size);
+    },
+    [=](free_atom, const std::vector<char>& id) {
+      self->send(self->state.store, free_atom::value, id);
     },
     [=](nodes_atom) {
       auto& st = self->state;
@@ -533,9 +625,10 @@ node_manager_actor make_node_manager(caf::actor_system& sys,
                                      detail::resource_set total,
                                      detail::object_table* table,
                                      detail::worker_pool* pool,
-                                     node_identity identity) {
+                                     node_identity identity,
+                                     object_store_actor store) {
   return sys.spawn(node_manager, std::move(total), table, pool,
-                   std::move(identity));
+                   std::move(identity), std::move(store));
 }
 
 } // namespace lumen

@@ -7,7 +7,8 @@
 //
 // Messages:
 // - (submit, task_ptr) -> void: run this task once its arguments are ready.
-// - (deps, task_ptr) -> void: one of the task's arguments became ready.
+// - (deps, task_ptr, object_id) -> void: that argument became ready (or,
+//   for a spill, known to be held on some node).
 // - (done, task_id) -> void: the executor of this task finished.
 // - (blocked, task_id) -> void: the task waits in get; release its CPU.
 // - (unblocked, task_id) -> void: the task runs again; take its CPU back.
@@ -28,6 +29,8 @@
 // - (nodes) -> ClusterView bytes: the view with this node's own record
 //   fresh (a one-node view outside a cluster).
 // - (tick) -> void: internal heartbeat timer.
+// - (pull ...), (locate ...), (located ...), (free ...): object transfers
+//   from peers, forwarded to this node's object_store.
 //
 // Scheduling across nodes follows spill_policy (src/cluster): here while
 // local resources allow, else elsewhere. A task sent to a node that dies is
@@ -45,6 +48,7 @@
 #include <caf/typed_actor.hpp>
 
 #include "actors/messages.hpp"
+#include "actors/object_store.hpp"
 #include "runtime/resources.hpp"
 #include "runtime/worker_pool.hpp"
 
@@ -66,7 +70,7 @@ struct node_stats {
 
 using node_manager_actor = caf::typed_actor<
   caf::reacts_to<submit_atom, detail::task_ptr>,
-  caf::reacts_to<deps_atom, detail::task_ptr>,
+  caf::reacts_to<deps_atom, detail::task_ptr, object_id>,
   caf::reacts_to<done_atom, task_id>, caf::reacts_to<blocked_atom, task_id>,
   caf::reacts_to<unblocked_atom, task_id>,
   caf::replies_to<place_atom, detail::placement_ptr>::with<detail::worker_list>,
@@ -77,7 +81,13 @@ using node_manager_actor = caf::typed_actor<
   caf::reacts_to<spill_atom, caf::actor, std::vector<char>>,
   caf::reacts_to<result_atom, std::vector<char>>,
   caf::replies_to<nodes_atom>::with<std::vector<char>>,
-  caf::reacts_to<tick_atom>>;
+  caf::reacts_to<tick_atom>,
+  caf::replies_to<pull_atom, std::vector<char>, std::uint64_t,
+                  std::uint64_t>::with<std::vector<char>>,
+  caf::replies_to<locate_atom, std::vector<char>>::with<std::string,
+                                                        std::uint64_t>,
+  caf::reacts_to<located_atom, std::vector<char>, std::string, std::uint64_t>,
+  caf::reacts_to<free_atom, std::vector<char>>>;
 
 /// Who a node is, for its record in the cluster view.
 struct node_identity {
@@ -92,8 +102,10 @@ node_manager_actor make_node_manager(caf::actor_system& sys,
                                      detail::resource_set total,
                                      detail::object_table* table,
                                      detail::worker_pool* pool,
-                                     node_identity identity);
+                                     node_identity identity,
+                                     object_store_actor store);
 
 } // namespace lumen
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(lumen::node_stats)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(lumen::object_id)

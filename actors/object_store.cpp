@@ -1,25 +1,308 @@
-// object_store: statistics over the node's object table.
+// object_store: statistics, hosted copies, locations and chunked pulls.
 #include "actors/object_store.hpp"
 
+#include <cstring>
+#include <iostream>
+#include <set>
+
 #include <caf/actor_system.hpp>
+#include <caf/send.hpp>
+#include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
+
+#include "cluster/remote_task.hpp"
+#include "lumen/error.hpp"
 
 namespace lumen {
 
+namespace detail {
+
+std::vector<char> id_bytes(const object_id& id) {
+  std::vector<char> result(20);
+  std::memcpy(result.data(), &id.task.hi, 8);
+  std::memcpy(result.data() + 8, &id.task.lo, 8);
+  std::memcpy(result.data() + 16, &id.index, 4);
+  return result;
+}
+
+object_id id_from_bytes(const std::vector<char>& bytes) {
+  if (bytes.size() != 20)
+    throw lumen::decode_error("an object id has 20 bytes, got "
+                       + std::to_string(bytes.size()));
+  object_id id;
+  std::memcpy(&id.task.hi, bytes.data(), 8);
+  std::memcpy(&id.task.lo, bytes.data() + 8, 8);
+  std::memcpy(&id.index, bytes.data() + 16, 4);
+  return id;
+}
+
+} // namespace detail
+
 namespace {
 
+using detail::object_ptr;
+
+/// One value being pulled into this node.
+struct pull_state {
+  std::string node;
+  caf::actor source;
+  caf::actor owner;
+  std::uint64_t size = 0;
+  detail::byte_buffer buffer;
+  std::uint64_t next_offset = 0;
+  std::uint64_t received = 0;
+  std::size_t in_flight = 0;
+};
+
+struct store_state {
+  detail::object_table* table = nullptr;
+  std::string node_id;
+  /// Values kept here for their remote owners.
+  std::map<object_id, detail::ref_ptr> hosted;
+  /// Owner side: the nodes holding each value, with its size.
+  std::map<object_id, std::map<std::string, std::uint64_t>> locations;
+  /// Owner side: values wanted here whose location is not known yet.
+  std::set<object_id> wanted;
+  std::map<object_id, pull_state> pulls;
+  std::map<std::string, caf::actor> peers;
+  const char* name = "lumen.object_store";
+};
+
+using self_ptr = object_store_actor::stateful_pointer<store_state>;
+
+void fail_pull(self_ptr self, const object_id& id, const std::string& why) {
+  self->state.pulls.erase(id);
+  self->state.table->fulfill(
+    id, detail::make_error_object(detail::error_kind::object_lost,
+                                  "object " + id.to_string()
+                                    + " could not be pulled: " + why));
+}
+
+void request_chunks(self_ptr self, const object_id& id);
+
+void on_chunk(self_ptr self, const object_id& id, std::uint64_t offset,
+              std::vector<char>& chunk) {
+  auto i = self->state.pulls.find(id);
+  if (i == self->state.pulls.end())
+    return;
+  auto& p = i->second;
+  --p.in_flight;
+  if (offset + chunk.size() > p.size) {
+    fail_pull(self, id, "a chunk overruns the object's size");
+    return;
+  }
+  std::memcpy(p.buffer.data() + offset, chunk.data(), chunk.size());
+  p.received += chunk.size();
+  if (p.received < p.size) {
+    request_chunks(self, id);
+    return;
+  }
+  auto data = std::make_shared<detail::object_data>();
+  data->bytes = std::move(p.buffer);
+  auto owner = p.owner;
+  auto size = p.size;
+  self->state.pulls.erase(i);
+  self->state.table->fulfill(id, std::move(data));
+  // The owner learns of the new copy (none to tell if we are the owner).
+  if (owner)
+    caf::anon_send(owner, located_atom::value, detail::id_bytes(id),
+                   self->state.node_id, size);
+}
+
+void request_chunks(self_ptr self, const object_id& id) {
+  auto& p = self->state.pulls.at(id);
+  while (p.in_flight < detail::chunks_in_flight && p.next_offset < p.size) {
+    auto offset = p.next_offset;
+    auto len = std::min<std::uint64_t>(detail::chunk_size, p.size - offset);
+    p.next_offset += len;
+    ++p.in_flight;
+    self
+      ->request(p.source, std::chrono::seconds(60), pull_atom::value,
+                detail::id_bytes(id), offset, len)
+      .then([self, id, offset](std::vector<char>& chunk) {
+              on_chunk(self, id, offset, chunk);
+            },
+            [self, id](caf::error& err) {
+              fail_pull(self, id, self->system().render(err));
+            });
+  }
+}
+
+void start_pull(self_ptr self, const object_id& id, const std::string& node,
+                std::uint64_t size, caf::actor owner) {
+  auto& st = self->state;
+  if (st.pulls.count(id) > 0)
+    return; // one pull per object, however many wait for it
+  auto peer = st.peers.find(node);
+  if (peer == st.peers.end() || !peer->second) {
+    fail_pull(self, id, "node " + node + " is not reachable");
+    return;
+  }
+  auto& p = st.pulls[id];
+  p.node = node;
+  p.source = peer->second;
+  p.owner = std::move(owner);
+  p.size = size;
+  p.buffer.grow(static_cast<std::size_t>(size));
+  if (size == 0) {
+    std::vector<char> none;
+    ++p.in_flight;
+    on_chunk(self, id, 0, none);
+    return;
+  }
+  request_chunks(self, id);
+}
+
 object_store_actor::behavior_type
-object_store(object_store_actor::pointer, detail::object_table* table) {
+object_store(self_ptr self, detail::object_table* table, std::string node_id) {
+  self->state.table = table;
+  self->state.node_id = std::move(node_id);
   return {
-    [table](stats_atom) { return table->get_stats(); },
+    [self](stats_atom) { return self->state.table->get_stats(); },
+    [self](pull_atom, const std::vector<char>& idb, std::uint64_t offset,
+           std::uint64_t len) -> caf::result<std::vector<char>> {
+      object_id id;
+      try {
+        id = detail::id_from_bytes(idb);
+      } catch (const std::exception& e) {
+        return caf::make_error(caf::sec::invalid_argument, e.what());
+      }
+      auto ref = self->state.table->lookup(id);
+      auto obj = ref ? self->state.table->try_get(ref.get()) : nullptr;
+      if (!obj || obj->error)
+        return caf::make_error(caf::sec::runtime_error,
+                               "object " + id.to_string() + " is not here");
+      auto size = obj->bytes.size();
+      if (offset > size || len > size - offset)
+        return caf::make_error(caf::sec::invalid_argument,
+                               "chunk outside the object");
+      auto* p = obj->bytes.data() + offset;
+      return std::vector<char>(p, p + len);
+    },
+    [self](locate_atom, const std::vector<char>& idb)
+      -> caf::result<std::string, std::uint64_t> {
+      auto& st = self->state;
+      object_id id;
+      try {
+        id = detail::id_from_bytes(idb);
+      } catch (const std::exception& e) {
+        return caf::make_error(caf::sec::invalid_argument, e.what());
+      }
+      if (auto ref = st.table->lookup(id))
+        if (auto obj = st.table->try_get(ref.get()); obj && !obj->error)
+          return {st.node_id, static_cast<std::uint64_t>(obj->bytes.size())};
+      auto i = st.locations.find(id);
+      if (i == st.locations.end() || i->second.empty())
+        return {std::string{}, std::uint64_t{0}};
+      return {i->second.begin()->first, i->second.begin()->second};
+    },
+    [self](located_atom, const std::vector<char>& idb, const std::string& node,
+           std::uint64_t size) {
+      auto& st = self->state;
+      object_id id;
+      try {
+        id = detail::id_from_bytes(idb);
+      } catch (const std::exception&) {
+        return;
+      }
+      if (!st.table->mark_shared(id)) {
+        // Dropped meanwhile: the copy is not needed.
+        if (auto p = st.peers.find(node); p != st.peers.end() && p->second)
+          caf::anon_send(p->second, free_atom::value, idb);
+        return;
+      }
+      st.locations[id][node] = size;
+      if (st.wanted.erase(id) > 0)
+        start_pull(self, id, node, size, caf::actor{});
+    },
+    [self](free_atom, const std::vector<char>& idb) {
+      // From a peer: its owner dropped an object whose copy is kept here.
+      // From this node's table: an object owned here with copies
+      // elsewhere is gone; tell each holder.
+      auto& st = self->state;
+      object_id id;
+      try {
+        id = detail::id_from_bytes(idb);
+      } catch (const std::exception&) {
+        return; // a garbage id frees nothing
+      }
+      st.hosted.erase(id);
+      st.wanted.erase(id);
+      if (auto i = st.locations.find(id); i != st.locations.end()) {
+        for (auto& [node, size] : i->second)
+          if (auto p = st.peers.find(node); p != st.peers.end() && p->second)
+            caf::anon_send(p->second, free_atom::value, idb);
+        st.locations.erase(i);
+      }
+    },
+    [self](host_atom, detail::hosted_object& h) {
+      auto& st = self->state;
+      auto size = h.value->bytes.size();
+      try {
+        st.hosted.emplace(h.id, st.table->put(h.id, h.value));
+      } catch (const std::exception&) {
+        // No room (or already here): send the value itself instead.
+        caf::anon_send(h.owner, result_atom::value,
+                       detail::encode_result(h.id, h.value));
+        return;
+      }
+      caf::anon_send(h.owner, result_atom::value,
+                     detail::encode_location(h.id, st.node_id, size));
+    },
+    [self](fetch_atom, const std::vector<char>& idb, caf::actor owner) {
+      auto& st = self->state;
+      object_id id;
+      try {
+        id = detail::id_from_bytes(idb);
+      } catch (const std::exception&) {
+        return;
+      }
+      if (st.pulls.count(id) > 0)
+        return;
+      if (auto ref = st.table->lookup(id); !ref || st.table->try_get(ref.get()))
+        return; // gone, or here already
+      if (!owner) {
+        // This node owns it: pull from a known holder, or once one is known.
+        auto i = st.locations.find(id);
+        if (i == st.locations.end() || i->second.empty()) {
+          if (st.wanted.size() >= 1024) // forget those no longer pending
+            for (auto j = st.wanted.begin(); j != st.wanted.end();) {
+              auto r = st.table->lookup(*j);
+              j = !r || st.table->try_get(r.get()) ? st.wanted.erase(j)
+                                                   : std::next(j);
+            }
+          st.wanted.insert(id);
+        }
+        else
+          start_pull(self, id, i->second.begin()->first,
+                     i->second.begin()->second, caf::actor{});
+        return;
+      }
+      self->request(owner, std::chrono::seconds(30), locate_atom::value, idb)
+        .then(
+          [self, id, owner](std::string& node, std::uint64_t size) {
+            if (node.empty())
+              fail_pull(self, id, "its owner knows no copy");
+            else
+              start_pull(self, id, node, size, owner);
+          },
+          [self, id](caf::error& err) {
+            fail_pull(self, id, "its owner did not answer: "
+                                  + self->system().render(err));
+          });
+    },
+    [self](peers_atom, std::map<std::string, caf::actor>& peers) {
+      self->state.peers = std::move(peers);
+    },
   };
 }
 
 } // namespace
 
 object_store_actor make_object_store(caf::actor_system& sys,
-                                     detail::object_table* table) {
-  return sys.spawn(object_store, table);
+                                     detail::object_table* table,
+                                     std::string node_id) {
+  return sys.spawn(object_store, table, std::move(node_id));
 }
 
 } // namespace lumen

@@ -1,14 +1,42 @@
-// object_store: this node's store of objects.
+// object_store: this node's store of objects and its transfers.
 //
-// Owns the policy around the node's object_table: capacity and statistics
-// now; spilling to disk and serving transfers to other nodes as they come.
-// Local `put`, `get` and `wait` go to the table directly, without a
-// message, so that a ready object costs a lock and no context switch.
+// Owns the policy around the node's object_table. Local `put`, `get` and
+// `wait` go to the table directly, without a message, so that a ready
+// object costs a lock and no context switch. Between nodes it moves values
+// too large to travel inside a result (more than inline_limit bytes):
+//
+// - The node that ran a task for another node keeps the value ("hosts"
+//   it) and tells the owner where it is.
+// - The owner remembers every node holding a copy; a node that needs the
+//   value pulls it from one of them in chunks of chunk_size bytes, a few
+//   chunks in flight, into one buffer allocated up front (a 1 GiB object
+//   never has a second whole copy in flight). Concurrent fetches of one
+//   object share one pull.
+// - When the owner drops its last reference, it tells every holder to
+//   free its copy.
+//
+// Peers reach it through their node manager, which forwards pull, locate,
+// located and free here.
 //
 // Messages:
 // - (stats) -> object_table::stats: objects, pending, bytes and capacity.
+// - (pull, id, offset, length) -> bytes: a chunk of a value held here.
+// - (locate, id) -> (node id, size): where the value of an object owned
+//   here lives ("" if unknown).
+// - (located, id, node id, size) -> void: the value is (also) at that node.
+// - (free, id) -> void: the owner dropped the object; free the copy.
+// - (host, hosted_object) -> void: keep a result for its remote owner.
+// - (fetch, id, owner node manager) -> void: bring the value here (into the
+//   pending entry for it), asking the owner where it is.
+// - (peers, node managers by node id) -> void: the current peers.
 #pragma once
 
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <caf/actor.hpp>
 #include <caf/fwd.hpp>
 #include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>
@@ -17,11 +45,51 @@
 
 namespace lumen {
 
-using object_store_actor = caf::typed_actor<
-  caf::replies_to<stats_atom>::with<detail::object_table::stats>>;
+namespace detail {
 
-/// Spawns the object store around `table`, which must outlive it.
+/// Values larger than this travel by pull, not inside a result message.
+inline constexpr std::size_t inline_limit = 256 * 1024;
+
+/// Size of one pulled chunk.
+inline constexpr std::size_t chunk_size = 4 * 1024 * 1024;
+
+/// Chunks of one pull in flight at once.
+inline constexpr std::size_t chunks_in_flight = 4;
+
+/// A result this node keeps for the remote owner of its object.
+struct hosted_object {
+  object_id id;
+  object_ptr value;
+  /// The owner's node manager.
+  caf::actor owner;
+};
+
+/// The wire form of an object id.
+std::vector<char> id_bytes(const object_id& id);
+
+/// An object id from its wire form; throws decode_error.
+object_id id_from_bytes(const std::vector<char>& bytes);
+
+} // namespace detail
+
+using object_store_actor = caf::typed_actor<
+  caf::replies_to<stats_atom>::with<detail::object_table::stats>,
+  caf::replies_to<pull_atom, std::vector<char>, std::uint64_t,
+                  std::uint64_t>::with<std::vector<char>>,
+  caf::replies_to<locate_atom, std::vector<char>>::with<std::string,
+                                                        std::uint64_t>,
+  caf::reacts_to<located_atom, std::vector<char>, std::string, std::uint64_t>,
+  caf::reacts_to<free_atom, std::vector<char>>,
+  caf::reacts_to<host_atom, detail::hosted_object>,
+  caf::reacts_to<fetch_atom, std::vector<char>, caf::actor>,
+  caf::reacts_to<peers_atom, std::map<std::string, caf::actor>>>;
+
+/// Spawns the object store around `table`, which must outlive it;
+/// `node_id` is this node's id.
 object_store_actor make_object_store(caf::actor_system& sys,
-                                     detail::object_table* table);
+                                     detail::object_table* table,
+                                     std::string node_id);
 
 } // namespace lumen
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(lumen::detail::hosted_object)

@@ -26,7 +26,9 @@ po::options_description describe(const std::vector<option_spec>& specs) {
   for (auto& spec : specs) {
     switch (spec.kind) {
     case option_kind::flag:
-      desc.add_options()(spec.name, spec.help);
+      // `-h` too, as users expect; config files know only `help`.
+      desc.add_options()(
+        spec.name == std::string{"help"} ? "help,h" : spec.name, spec.help);
       break;
     case option_kind::value:
       desc.add_options()(spec.name,

@@ -55,6 +55,11 @@ struct object_payload {
   /// Set for an error object.
   bool has_error = false;
   error_info error;
+  /// Node id holding the value when it is too large to travel inline
+  /// (`bytes` is then empty and the owner pulls it on demand).
+  std::string location;
+  /// Size of the value held at `location`.
+  std::uint64_t size = 0;
 };
 
 byte_buffer encode_node_record(const node_record& x);

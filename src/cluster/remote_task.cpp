@@ -15,33 +15,34 @@ std::vector<char> to_vector(const byte_buffer& buf) {
 } // namespace
 
 std::vector<char> encode_for_peer(const task_spec& task,
-                                  const object_table& table) {
+                                  const object_table& table,
+                                  std::size_t inline_limit) {
   task_spec copy = task;
   copy.deliver = nullptr;
   for (auto& arg : copy.args) {
     if (!arg.ref)
       continue;
     auto obj = table.try_get(arg.ref.get());
-    if (!obj || obj->error)
+    if (obj && obj->error)
       throw error("argument " + arg.ref.id().to_string() + " of task '"
-                  + task.options.name + "' is not ready on this node");
-    arg.value = std::move(obj);
-    arg.ref = {};
+                  + task.options.name + "' failed");
+    if (obj && obj->bytes.size() <= inline_limit && obj->refs.empty()) {
+      arg.value = std::move(obj);
+      arg.ref = {};
+    }
   }
   return to_vector(encode_task_spec(copy));
 }
 
-task_ptr decode_from_peer(const std::vector<char>& bytes,
-                          object_table& table) {
-  auto spec = decode_task_spec(bytes.data(), bytes.size(),
-                               [&table](const object_id& id) {
-                                 auto r = table.lookup(id);
-                                 if (!r)
-                                   throw decode_error(
-                                     "nested object " + id.to_string()
-                                     + " is not known on this node");
-                                 return r;
-                               });
+task_ptr decode_from_peer(const std::vector<char>& bytes, object_table& table,
+                          std::vector<object_id>& to_fetch) {
+  auto spec = decode_task_spec(
+    bytes.data(), bytes.size(), [&](const object_id& id) {
+      if (auto r = table.lookup(id))
+        return r;
+      to_fetch.push_back(id);
+      return table.create_pending(id);
+    });
   return std::make_shared<task_spec>(std::move(spec));
 }
 
@@ -59,9 +60,25 @@ std::vector<char> encode_result(const object_id& id, const object_ptr& obj) {
   return to_vector(encode_object_payload(p));
 }
 
-std::pair<object_id, object_ptr> decode_result(const std::vector<char>& bytes,
-                                               object_table& table) {
+std::vector<char> encode_location(const object_id& id, const std::string& node,
+                                  std::uint64_t size) {
+  object_payload p;
+  p.id = id;
+  p.location = node;
+  p.size = size;
+  return to_vector(encode_object_payload(p));
+}
+
+received_result decode_result(const std::vector<char>& bytes,
+                              object_table& table) {
   auto p = decode_object_payload(bytes.data(), bytes.size());
+  received_result result;
+  result.id = p.id;
+  if (!p.location.empty()) {
+    result.location = std::move(p.location);
+    result.size = p.size;
+    return result;
+  }
   auto data = std::make_shared<object_data>();
   if (p.has_error) {
     data->error = std::make_shared<error_info>(std::move(p.error));
@@ -71,7 +88,8 @@ std::pair<object_id, object_ptr> decode_result(const std::vector<char>& bytes,
       if (auto r = table.lookup(id))
         data->refs.push_back(std::move(r));
   }
-  return {p.id, std::move(data)};
+  result.value = std::move(data);
+  return result;
 }
 
 } // namespace lumen::detail

@@ -1,15 +1,17 @@
 // Moving tasks and their results between nodes: the conversions the node
 // manager applies at each end.
 //
-// A task is sent with its ref arguments replaced by their values (the
-// sending node owns them and holds them locally), so the receiving node
-// needs nothing else to run it; the result comes back as an
-// ObjectPayload. Refs nested inside values are sent by id and resolve on
-// the receiving node only if it knows them.
+// A task travels with its small ref arguments (at most inline_limit bytes,
+// held here) replaced by their values; larger ones, and values held on
+// other nodes, travel as refs that the receiving node pulls (see
+// object_store.hpp), asking the owner where a copy is. A result travels
+// back inline when small, else as its location.
 //
 // Thread safety: pure functions over thread-safe tables.
 #pragma once
 
+#include <cstdint>
+#include <string>
 #include <vector>
 
 #include "cluster/cluster_types.hpp"
@@ -18,20 +20,34 @@
 
 namespace lumen::detail {
 
-/// The wire form of `task` with every ref argument replaced by its value;
-/// throws lumen::error if an argument is not ready here.
+/// The wire form of `task`; small ref arguments held here are inlined.
 std::vector<char> encode_for_peer(const task_spec& task,
-                                  const object_table& table);
+                                  const object_table& table,
+                                  std::size_t inline_limit);
 
-/// A task received from a peer; nested refs resolve through `table`.
-/// Throws decode_error for bad bytes or unknown nested refs.
-task_ptr decode_from_peer(const std::vector<char>& bytes, object_table& table);
+/// A task received from a peer. Refs (arguments and nested) unknown here
+/// get pending entries, and their ids go to `to_fetch`. Throws
+/// decode_error for bad bytes.
+task_ptr decode_from_peer(const std::vector<char>& bytes, object_table& table,
+                          std::vector<object_id>& to_fetch);
 
-/// The wire form of a task's result.
+/// The wire form of a task's result, value inline.
 std::vector<char> encode_result(const object_id& id, const object_ptr& obj);
 
-/// A result received from a peer, with its object id.
-std::pair<object_id, object_ptr> decode_result(const std::vector<char>& bytes,
-                                               object_table& table);
+/// The wire form of a result whose value stays at node `node`.
+std::vector<char> encode_location(const object_id& id, const std::string& node,
+                                  std::uint64_t size);
+
+/// A result received from a peer: the value, or (held elsewhere) nullptr
+/// with `location` and `size`.
+struct received_result {
+  object_id id;
+  object_ptr value;
+  std::string location;
+  std::uint64_t size = 0;
+};
+
+received_result decode_result(const std::vector<char>& bytes,
+                              object_table& table);
 
 } // namespace lumen::detail

@@ -116,7 +116,13 @@ struct embedded_runtime::impl {
     }
     caf_thread_guard guard;
     sys = std::make_unique<caf::actor_system>(sys_cfg);
-    store = make_object_store(*sys, &table);
+    store = make_object_store(*sys, &table, identity.id);
+    // Copies on other nodes are freed when the owner's entry goes; the
+    // flag stops the hook once shutdown has begun.
+    table.set_release_hook([st = store, on = hooks_on](const object_id& id) {
+      if (on->load())
+        caf::anon_send(st, free_atom::value, id_bytes(id));
+    });
     if (c.head) {
       gcs = make_gcs(*sys, gcs_timing{});
       auto port = sys->middleman().publish(gcs, c.port, c.host.c_str(), true);
@@ -125,7 +131,7 @@ struct embedded_runtime::impl {
                     + ": " + sys->render(port.error()));
       identity.address = c.host + ":" + std::to_string(*port);
     }
-    nm = make_node_manager(*sys, total, &table, &pool, identity);
+    nm = make_node_manager(*sys, total, &table, &pool, identity, store);
     if (!cluster)
       return;
     caf::actor gcs_handle;
@@ -162,6 +168,7 @@ struct embedded_runtime::impl {
     table.close(make_error_object(error_kind::runtime_error,
                                   "lumen was shut down before the object "
                                   "was ready"));
+    hooks_on->store(false);
     directory.close();
     {
       caf_thread_guard guard;
@@ -194,6 +201,17 @@ struct embedded_runtime::impl {
     return result;
   }
 
+  /// In a cluster, values held on other nodes come here when a reader
+  /// blocks on them.
+  void fetch_if_elsewhere(const std::vector<const ref_header*>& refs) {
+    if (!gcs && cfg.base.address.empty())
+      return;
+    for (auto* h : refs)
+      if (!table.try_get(h))
+        caf::anon_send(store, fetch_atom::value, id_bytes(h->id),
+                       caf::actor{});
+  }
+
   execution_context& context() {
     auto* ctx = current_context();
     return ctx != nullptr ? *ctx : root;
@@ -201,6 +219,8 @@ struct embedded_runtime::impl {
 
   node_config cfg;
   node_identity identity;
+  std::shared_ptr<std::atomic<bool>> hooks_on
+    = std::make_shared<std::atomic<bool>>(true);
   resource_set total;
   object_table table;
   worker_pool pool;
@@ -242,6 +262,7 @@ object_ptr embedded_runtime::get(const ref_ptr& ref,
     return obj;
   std::vector<object_ptr> found;
   {
+    impl_->fetch_if_elsewhere({ref.get()});
     std::optional<block_scope> blocking;
     if (timeout != std::chrono::nanoseconds::zero())
       blocking.emplace();
@@ -273,6 +294,7 @@ embedded_runtime::get_all(const std::vector<ref_ptr>& refs,
   if (all_ready)
     return result;
   {
+    impl_->fetch_if_elsewhere(headers);
     std::optional<block_scope> blocking;
     if (timeout != std::chrono::nanoseconds::zero())
       blocking.emplace();
@@ -300,6 +322,7 @@ std::vector<bool> embedded_runtime::wait(const std::vector<ref_ptr>& refs,
   if (ready >= num_returns || timeout == std::chrono::nanoseconds::zero()) {
     found = impl_->table.wait(headers, num_returns, deadline_of({}));
   } else {
+    impl_->fetch_if_elsewhere(headers);
     block_scope blocking;
     found = impl_->table.wait(headers, num_returns, deadline_of(timeout));
   }

@@ -38,6 +38,8 @@ struct object_table::state {
     /// Bytes of `data` counted against the capacity (0 for error objects
     /// that `close` set).
     std::size_t counted = 0;
+    /// Copies exist on other nodes: tell the release hook.
+    bool shared = false;
     std::vector<listener> listeners;
   };
 
@@ -54,6 +56,7 @@ struct object_table::state {
   std::size_t capacity = 0;
   /// What pending entries become once the table is closed.
   object_ptr close_reason;
+  std::function<void(const object_id&)> release_hook;
 
   shard& shard_of(const object_id& id) {
     return shards[std::hash<object_id>{}(id) % shard_count];
@@ -69,18 +72,22 @@ struct object_table::state {
     auto* st = e->owner;
     object_ptr doomed;
     std::vector<listener> listeners;
+    bool shared = false;
+    auto id = e->id;
     {
       std::lock_guard guard{e->home->mtx};
+      shared = e->shared;
       // Counts never rise from zero (lookup refuses), so `e` is ours alone.
       doomed = std::move(e->data);
       listeners.swap(e->listeners);
       st->used.fetch_sub(e->counted, std::memory_order_relaxed);
-      auto id = e->id;
       e->home->entries.erase(id);
     }
     // Both may release other refs, even in this shard: outside the lock.
     doomed.reset();
     listeners.clear();
+    if (shared && st->release_hook)
+      st->release_hook(id);
     st->unref();
   }
 
@@ -284,6 +291,21 @@ void object_table::close(object_ptr reason) {
     }
     state::notify(ls);
   }
+}
+
+void object_table::set_release_hook(
+  std::function<void(const object_id&)> hook) {
+  state_->release_hook = std::move(hook);
+}
+
+bool object_table::mark_shared(const object_id& id) {
+  auto& s = state_->shard_of(id);
+  std::lock_guard guard{s.mtx};
+  auto i = s.entries.find(id);
+  if (i == s.entries.end())
+    return false;
+  i->second.shared = true;
+  return true;
 }
 
 object_table::stats object_table::get_stats() const {

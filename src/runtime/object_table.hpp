@@ -77,6 +77,14 @@ public:
   /// it is ready now, else in the thread that fulfills it.
   void when_ready(const ref_header* h, std::function<void()> callback);
 
+  /// Called (outside any lock) with the id of each released entry that was
+  /// marked with `mark_shared`; set once, before the table is shared.
+  void set_release_hook(std::function<void(const object_id&)> hook);
+
+  /// Marks the entry as having copies on other nodes, so that its release
+  /// reaches the release hook. Returns false if no entry exists.
+  bool mark_shared(const object_id& id);
+
   /// Fails every pending entry with `reason`, rejects further puts and
   /// fails entries created later at once. Call once.
   void close(object_ptr reason);

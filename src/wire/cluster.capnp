@@ -65,4 +65,7 @@ struct ObjectPayload {
   nested @2 :List(Spec.ObjectId);  # Ids of the refs nested in the value.
   hasError @3 :Bool;               # Whether this is an error object.
   error @4 :Spec.ErrorInfo;        # The error; set if and only if hasError.
+  location @5 :Text;               # Node id holding the value when it is
+                                   # not inline (bytes empty); else empty.
+  size @6 :UInt64;                 # Size of the value held at `location`.
 }

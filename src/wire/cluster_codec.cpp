@@ -418,6 +418,8 @@ byte_buffer encode_object_payload(const object_payload& x) {
       error.setMessage(text(x.error.message));
       error.setTaskName(text(x.error.task_name));
     }
+    out.setLocation(text(x.location));
+    out.setSize(x.size);
     return flatten(builder);
   } catch (const kj::Exception& e) {
     throw lumen::error("encode_object_payload: " + to_std(e.getDescription()));
@@ -453,6 +455,13 @@ object_payload decode_object_payload(const char* data, std::size_t size) {
       x.error.type_name = to_std(error.getTypeName());
       x.error.message = to_std(error.getMessage());
       x.error.task_name = to_std(error.getTaskName());
+    }
+    x.location = to_std(in.getLocation());
+    x.size = in.getSize();
+    if (!x.location.empty()) {
+      if (x.has_error || !x.bytes.empty())
+        fail(what, "location is set but the payload carries a value");
+      check_node_id(what, "location", x.location);
     }
     return x;
   });

@@ -2,7 +2,9 @@
 // `lumen start`, this test process joining as the driver.
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <set>
+#include <thread>
 
 #include "cli/node_file.hpp"
 #include "cluster_support.hpp"
@@ -73,6 +75,26 @@ TEST_CASE("cluster: a 100 MiB result made on one node is consumed on another",
                    .node_affinity(workers[1])
                    .remote(blob, size, 7);
   CHECK(lumen::get(checked, 120s) == workers[1] + ":ok");
+  // The bytes went from node to node, not through this driver.
+  CHECK(lumen::nodes().front().object_store_used < std::size_t{1} << 20);
+  // The owner pulls the value in chunks when it reads it itself.
+  auto here = lumen::get(blob, 120s);
+  REQUIRE(here.size() == static_cast<std::size_t>(size));
+  CHECK(here == cluster_tasks::make_blob(size, 7));
+  // Concurrent readers of one value share its pull.
+  auto other = lumen::task(cluster_tasks::make_blob)
+                 .node_affinity(workers[1])
+                 .remote(std::int64_t{8} << 20, 3);
+  std::vector<std::thread> readers;
+  std::atomic<int> good{0};
+  for (int i = 0; i < 3; ++i)
+    readers.emplace_back([&] {
+      if (lumen::get(other, 120s) == cluster_tasks::make_blob(8 << 20, 3))
+        ++good;
+    });
+  for (auto& t : readers)
+    t.join();
+  CHECK(good == 3);
 }
 
 TEST_CASE("cluster: hard node affinity to an unknown node fails the task",

@@ -5,6 +5,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <sstream>
 #include <string>
 
 #include <unistd.h>
@@ -223,3 +225,41 @@ TEST_CASE("cli: config files are read from disk", "[cli]") {
       Contains("missing.ini': No such file"));
   fs::remove_all(dir);
 }
+
+#ifdef LUMEN_SOURCE_DIR
+TEST_CASE("cli: the shipped configs parse and show every key", "[cli]") {
+  for (auto name : {"local.ini", "head.ini", "worker.ini"}) {
+    auto path = std::string{LUMEN_SOURCE_DIR} + "/configs/" + name;
+    INFO(path);
+    auto s = read_ini_file(path, start_option_specs());
+    auto o = make(s);
+    CHECK(o.node.head == (std::string{name} != "worker.ini"));
+    std::ifstream in{path};
+    std::string text{std::istreambuf_iterator<char>{in}, {}};
+    for (auto& spec : start_option_specs()) {
+      if (!spec.in_file)
+        continue;
+      auto key = std::string{spec.name};
+      INFO(key);
+      CHECK((text.find("\n" + key + " = ") != std::string::npos ||
+             text.find("\n# " + key + " = ") != std::string::npos));
+    }
+    // Each commented-out example is a valid value of its key.
+    std::istringstream lines{text};
+    for (std::string line; std::getline(lines, line);) {
+      if (line.rfind("# ", 0) != 0 || line.find(" = ") == std::string::npos)
+        continue;
+      auto entry = ini(line.substr(2));
+      auto key = entry.begin()->first;
+      INFO(line);
+      if (key == "load")
+        continue; // example paths need not exist here
+      if (key != "head" && key != "address")
+        entry["head"].push_back(setting{"true", "test.ini", 0});
+      if (key == "head" && entry["head"].front().value == "false")
+        entry["address"].push_back(setting{"h:1", "test.ini", 0});
+      CHECK_NOTHROW(make(entry));
+    }
+  }
+}
+#endif
