@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <atomic>
 #include <deque>
+#include <map>
+#include <set>
 #include <mutex>
 
 #include <caf/actor_system.hpp>
@@ -31,14 +33,24 @@ struct host_state {
   actor_host_args a;
   phase ph = phase::placing;
   detail::placement_ptr placement;
-  detail::worker_list workers;
-  std::vector<std::size_t> inflight;
+  /// The workers calls and the factory run on.
+  std::vector<detail::worker_pool::worker*> workers;
+  /// Jobs handed to each worker (current or retiring) and not finished.
+  std::map<detail::worker_pool::worker*, std::size_t> inflight;
+  /// Former workers, given back once their last job finished.
+  std::set<detail::worker_pool::worker*> retiring;
+  /// Calls handed to a worker and not finished, by call id.
+  std::map<task_id, actor_call_ptr> posted;
   bool placed = false;
   std::shared_ptr<void> instance;
   /// Bumped by every restart and by death; calls queued on a worker under
   /// an older generation do not run.
   std::shared_ptr<std::atomic<std::uint64_t>> generation
     = std::make_shared<std::atomic<std::uint64_t>>(0);
+  /// Set by the worker whose call ran exit_actor(), before anything else
+  /// can run: later calls fail at once.
+  std::shared_ptr<std::atomic<bool>> exited
+    = std::make_shared<std::atomic<bool>>(false);
   int restarts_left = 0;
   bool restarted = false;
   bool create_posted = false;
@@ -50,10 +62,12 @@ struct host_state {
   bool waiting = false;
   object_ptr death;
   bool orphaned = false;
+  std::uint64_t next_seq = 0;
   const char* name = "lumen.actor_host";
 };
 
 using self_ptr = actor_host_actor::stateful_pointer<host_state>;
+using worker_ptr = detail::worker_pool::worker*;
 
 std::uint64_t current_gen(self_ptr self) {
   return self->state.generation->load();
@@ -100,48 +114,110 @@ void dispose(self_ptr self) {
   auto& st = self->state;
   if (!st.instance)
     return;
-  if (st.workers.workers.empty()) {
+  if (st.workers.empty()) {
     st.instance.reset();
     return;
   }
   detail::worker_pool::post(
-    st.workers.workers.front(),
+    st.workers.front(),
     [inst = std::move(st.instance)](bool) mutable { inst.reset(); });
+}
+
+std::size_t total_inflight(const host_state& st) {
+  std::size_t n = 0;
+  for (auto& kv : st.inflight)
+    n += kv.second;
+  return n;
+}
+
+/// Gives retiring workers whose jobs all finished back to the pool.
+void return_idle_workers(self_ptr self) {
+  auto& st = self->state;
+  detail::worker_list back;
+  for (auto i = st.retiring.begin(); i != st.retiring.end();) {
+    if (st.inflight[*i] == 0) {
+      back.workers.push_back(*i);
+      st.inflight.erase(*i);
+      i = st.retiring.erase(i);
+    } else {
+      ++i;
+    }
+  }
+  if (!back.workers.empty())
+    self->send(st.a.node_manager, release_atom::value, detail::placement_ptr{},
+               std::move(back));
+}
+
+/// Retires the current workers (each goes back once idle).
+void retire_workers(self_ptr self) {
+  auto& st = self->state;
+  for (auto* w : st.workers)
+    st.retiring.insert(w);
+  st.workers.clear();
+  return_idle_workers(self);
 }
 
 void maybe_quit(self_ptr self) {
   auto& st = self->state;
-  if (st.ph != phase::dead || !st.orphaned)
+  if (st.ph != phase::dead || !st.orphaned || total_inflight(st) > 0)
     return;
-  for (auto n : st.inflight)
-    if (n > 0)
-      return;
   self->quit();
+}
+
+/// Takes back calls handed to workers that have not started yet; returns
+/// them in their original order.
+std::vector<actor_call_ptr> withdraw_posted(self_ptr self) {
+  auto& st = self->state;
+  std::vector<actor_call_ptr> result;
+  for (auto& kv : st.posted) {
+    int expected = detail::claim_queued;
+    if (kv.second->claim.compare_exchange_strong(expected,
+                                                 detail::claim_withdrawn))
+      result.push_back(kv.second);
+  }
+  std::sort(result.begin(), result.end(),
+            [](const actor_call_ptr& x, const actor_call_ptr& y) {
+              return x->seq < y->seq;
+            });
+  return result;
 }
 
 void die(self_ptr self, object_ptr reason) {
   auto& st = self->state;
   if (st.ph == phase::dead)
     return;
+  // The name goes first: whoever sees a call fail may take it at once.
+  st.a.directory->dead(st.a.spec->id);
   st.ph = phase::dead;
   st.generation->fetch_add(1);
   st.death = reason;
+  for (auto& c : withdraw_posted(self))
+    st.a.table->fulfill(c->return_id, reason);
   for (auto& c : st.queue)
     st.a.table->fulfill(c->return_id, reason);
   st.queue.clear();
   dispose(self);
   if (st.placed) {
     self->send(st.a.node_manager, release_atom::value, st.placement,
-               st.workers);
+               detail::worker_list{});
     st.placed = false;
   }
-  st.a.directory->dead(st.a.spec->id);
+  retire_workers(self);
   maybe_quit(self);
+}
+
+/// Ends an orphaned actor once every call sent to it has run.
+void end_if_orphaned(self_ptr self) {
+  auto& st = self->state;
+  if (st.orphaned && st.ph != phase::dead && st.queue.empty()
+      && st.posted.empty())
+    die(self, make_error_object(error_kind::actor_died,
+                                "the actor ended: no handle to it is left"));
 }
 
 void start_create(self_ptr self) {
   auto& st = self->state;
-  if (st.ph != phase::creating || st.create_posted
+  if (st.ph != phase::creating || st.create_posted || st.workers.empty()
       || !args_ready(self, st.a.spec->args))
     return;
   object_ptr failed;
@@ -156,7 +232,7 @@ void start_create(self_ptr self) {
   st.create_posted = true;
   actor_host_actor handle{self};
   detail::worker_pool::post(
-    st.workers.workers.front(),
+    st.workers.front(),
     [spec = st.a.spec, args = std::move(args), handle, gen = current_gen(self),
      restarted = st.restarted](bool cancelled) mutable {
       detail::creation_result r;
@@ -227,9 +303,66 @@ void run_call(const actor_call_ptr& call, std::vector<object_ptr>& args,
   }
 }
 
+/// The job that runs one call on a worker.
+auto call_job(self_ptr self, actor_call_ptr call,
+              std::vector<object_ptr> args, worker_ptr w) {
+  auto& st = self->state;
+  return [call = std::move(call), args = std::move(args), inst = st.instance,
+          genp = st.generation, exitedp = st.exited, gen = current_gen(self),
+          handle = actor_host_actor{self}, w, table = st.a.table,
+          restarted = st.restarted](bool cancelled) mutable {
+    auto finish = [&](bool exited) {
+      caf::anon_send(handle, finished_atom::value, gen,
+                     reinterpret_cast<std::size_t>(w), exited, call->id);
+    };
+    int expected = detail::claim_queued;
+    if (!call->claim.compare_exchange_strong(expected, detail::claim_taken)) {
+      finish(false); // withdrawn by the host, which answered it
+      return;
+    }
+    object_ptr result;
+    bool exited = false;
+    bool retry = false;
+    if (cancelled) {
+      result = make_error_object(error_kind::actor_died,
+                                 "lumen was shut down");
+    } else if (exitedp->load()) {
+      result = make_error_object(error_kind::actor_died,
+                                 "the actor exited via lumen::exit_actor()",
+                                 {}, call->method);
+    } else if (genp->load() != gen) {
+      if (call->retries_left != 0)
+        retry = true;
+      else
+        result = make_error_object(
+          error_kind::actor_died,
+          "the actor was killed or restarted before the call ran", {},
+          call->method);
+    } else {
+      run_call(call, args, inst.get(), restarted, result, exited);
+      if (exited)
+        exitedp->store(true); // before anyone can see the result
+    }
+    args.clear();
+    inst.reset();
+    if (retry) {
+      call->claim.store(detail::claim_queued);
+      caf::anon_send(handle, retry_atom::value, call);
+    } else {
+      table->fulfill(call->return_id, std::move(result));
+    }
+    finish(exited);
+  };
+}
+
 /// Hands ready calls to workers, in order.
 void pump(self_ptr self) {
   auto& st = self->state;
+  if (st.ph == phase::alive && st.exited->load()) {
+    die(self, make_error_object(error_kind::actor_died,
+                                "the actor exited via lumen::exit_actor()"));
+    return;
+  }
   if (st.ph != phase::alive)
     return;
   while (!st.queue.empty()) {
@@ -245,49 +378,56 @@ void pump(self_ptr self) {
         --st.front_retries;
       continue;
     }
-    std::size_t idx = 0;
-    if (st.workers.workers.size() > 1) {
-      auto i = std::min_element(st.inflight.begin(), st.inflight.end());
-      if (*i > 0)
-        return; // every worker is busy: max_concurrency reached
-      idx = static_cast<std::size_t>(i - st.inflight.begin());
+    auto* w = st.workers.front();
+    if (st.workers.size() > 1) {
+      // max_concurrency > 1: an idle worker, or wait for one.
+      w = nullptr;
+      for (auto* x : st.workers)
+        if (st.inflight[x] == 0) {
+          w = x;
+          break;
+        }
+      if (w == nullptr)
+        return;
     }
     st.queue.pop_front();
     if (st.front_retries > 0)
       --st.front_retries;
-    ++st.inflight[idx];
-    actor_host_actor handle{self};
-    detail::worker_pool::post(
-      st.workers.workers[idx],
-      [call, args = std::move(args), inst = st.instance,
-       genp = st.generation, gen = current_gen(self), handle, idx,
-       table = st.a.table, restarted = st.restarted](bool cancelled) mutable {
-        object_ptr result;
-        bool exited = false;
-        bool retry = false;
-        if (cancelled) {
-          result = make_error_object(error_kind::actor_died,
-                                     "lumen was shut down");
-        } else if (genp->load() != gen) {
-          if (call->retries_left != 0)
-            retry = true;
-          else
-            result = make_error_object(
-              error_kind::actor_died,
-              "the actor was killed or restarted before the call ran", {},
-              call->method);
-        } else {
-          run_call(call, args, inst.get(), restarted, result, exited);
-        }
-        args.clear();
-        inst.reset();
-        if (retry)
-          caf::anon_send(handle, retry_atom::value, call);
-        else
-          table->fulfill(call->return_id, std::move(result));
-        caf::anon_send(handle, finished_atom::value, gen, idx, exited);
-      });
+    ++st.inflight[w];
+    st.posted.emplace(call->id, call);
+    detail::worker_pool::post(w, call_job(self, call, std::move(args), w));
   }
+  end_if_orphaned(self);
+}
+
+void requeue_front(self_ptr self, const actor_call_ptr& call) {
+  auto& st = self->state;
+  auto pos = st.queue.begin()
+             + static_cast<std::ptrdiff_t>(
+               std::min(st.front_retries, st.queue.size()));
+  st.queue.insert(pos, call);
+  ++st.front_retries;
+}
+
+/// Asks the node manager for `n` workers; `fresh` ones for a restart.
+void request_workers(self_ptr self, detail::placement_ptr what) {
+  self
+    ->request(self->state.a.node_manager, caf::infinite, place_atom::value,
+              what)
+    .then([self, what](detail::worker_list& wl) {
+      auto& st = self->state;
+      if (st.ph == phase::dead) {
+        self->send(st.a.node_manager, release_atom::value,
+                   what->workers_only ? detail::placement_ptr{} : what, wl);
+        return;
+      }
+      st.workers = std::move(wl.workers);
+      for (auto* w : st.workers)
+        st.inflight.emplace(w, 0);
+      st.placed = true;
+      st.ph = phase::creating;
+      start_create(self);
+    });
 }
 
 void restart(self_ptr self) {
@@ -297,11 +437,41 @@ void restart(self_ptr self) {
     --st.restarts_left;
   st.restarted = true;
   st.create_posted = false;
-  dispose(self);
-  if (st.placed) {
-    st.ph = phase::creating;
-    start_create(self);
+  // Calls not started yet run on the fresh instance while retries allow.
+  auto withdrawn = withdraw_posted(self);
+  st.front_retries = 0;
+  for (auto& c : withdrawn) {
+    if (c->retries_left == 0) {
+      st.a.table->fulfill(
+        c->return_id,
+        make_error_object(error_kind::actor_died,
+                          "the actor was restarted before the call ran", {},
+                          c->method));
+      continue;
+    }
+    if (c->retries_left > 0)
+      --c->retries_left;
+    c->claim.store(detail::claim_queued);
+    requeue_front(self, c);
   }
+  dispose(self);
+  if (!st.placed) {
+    st.ph = phase::placing; // placement still pending: create once placed
+    return;
+  }
+  st.ph = phase::creating;
+  if (total_inflight(st) == 0) {
+    start_create(self);
+    return;
+  }
+  // A call still runs (perhaps for good): fresh workers for the new
+  // instance; the old ones go back once idle.
+  auto fresh = std::make_shared<detail::placement>(*st.placement);
+  fresh->hold = {};
+  fresh->needs_cpu_node = false;
+  fresh->workers_only = true;
+  retire_workers(self);
+  request_workers(self, fresh);
 }
 
 actor_host_actor::behavior_type actor_host(self_ptr self,
@@ -320,20 +490,7 @@ actor_host_actor::behavior_type actor_host(self_ptr self,
     p->needs_cpu_node = true;
   p->workers = static_cast<std::size_t>(std::max(1, opts.max_concurrency));
   st.placement = p;
-  self->request(st.a.node_manager, caf::infinite, place_atom::value,
-                st.placement)
-    .then([self](detail::worker_list& wl) {
-      auto& st = self->state;
-      if (st.ph == phase::dead) {
-        self->send(st.a.node_manager, release_atom::value, st.placement, wl);
-        return;
-      }
-      st.workers = std::move(wl);
-      st.inflight.assign(st.workers.workers.size(), 0);
-      st.placed = true;
-      st.ph = phase::creating;
-      start_create(self);
-    });
+  request_workers(self, st.placement);
   self->set_exit_handler([self](caf::exit_msg& msg) {
     // Shutdown: end without running anything more.
     die(self, make_error_object(error_kind::actor_died, "lumen was shut down"));
@@ -343,6 +500,7 @@ actor_host_actor::behavior_type actor_host(self_ptr self,
     [self](call_atom, actor_call_ptr call) {
       auto& st = self->state;
       call->retries_left = st.a.spec->options.max_task_retries;
+      call->seq = st.next_seq++;
       if (st.ph == phase::dead) {
         st.a.table->fulfill(call->return_id, st.death);
         return;
@@ -361,9 +519,9 @@ actor_host_actor::behavior_type actor_host(self_ptr self,
     [self](created_atom, std::uint64_t gen, detail::creation_result& r) {
       auto& st = self->state;
       if (gen != current_gen(self) || st.ph != phase::creating) {
-        if (r.instance && !st.workers.workers.empty())
+        if (r.instance && !st.workers.empty())
           detail::worker_pool::post(
-            st.workers.workers.front(),
+            st.workers.front(),
             [inst = std::move(r.instance)](bool) mutable { inst.reset(); });
         return;
       }
@@ -376,15 +534,20 @@ actor_host_actor::behavior_type actor_host(self_ptr self,
       st.ph = phase::alive;
       pump(self);
     },
-    [self](finished_atom, std::uint64_t gen, std::size_t idx, bool exited) {
+    [self](finished_atom, std::uint64_t, std::size_t worker, bool exited,
+           task_id call) {
       auto& st = self->state;
-      if (idx < st.inflight.size() && st.inflight[idx] > 0)
-        --st.inflight[idx];
-      if (exited && gen == current_gen(self))
+      auto* w = reinterpret_cast<worker_ptr>(worker);
+      if (auto i = st.inflight.find(w); i != st.inflight.end() && i->second)
+        --i->second;
+      st.posted.erase(call);
+      if (exited)
         die(self, make_error_object(error_kind::actor_died,
                                     "the actor exited via "
                                     "lumen::exit_actor()"));
+      return_idle_workers(self);
       pump(self);
+      end_if_orphaned(self);
       maybe_quit(self);
     },
     [self](retry_atom, actor_call_ptr call) {
@@ -395,18 +558,14 @@ actor_host_actor::behavior_type actor_host(self_ptr self,
         st.a.table->fulfill(call->return_id, st.death);
         return;
       }
-      auto pos = st.queue.begin()
-                 + static_cast<std::ptrdiff_t>(
-                   std::min(st.front_retries, st.queue.size()));
-      st.queue.insert(pos, std::move(call));
-      ++st.front_retries;
+      requeue_front(self, call);
       pump(self);
     },
     [self](kill_atom, bool no_restart) {
       auto& st = self->state;
       if (st.ph == phase::dead)
         return;
-      if (!no_restart && st.restarts_left != 0) {
+      if (!no_restart && st.restarts_left != 0 && !st.exited->load()) {
         restart(self);
         return;
       }
@@ -414,10 +573,8 @@ actor_host_actor::behavior_type actor_host(self_ptr self,
                                   "the actor was killed by lumen::kill"));
     },
     [self](orphan_atom) {
-      auto& st = self->state;
-      st.orphaned = true;
-      die(self, make_error_object(error_kind::actor_died,
-                                  "the actor ended: no handle to it is left"));
+      self->state.orphaned = true;
+      end_if_orphaned(self);
       maybe_quit(self);
     },
   };

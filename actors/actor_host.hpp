@@ -14,7 +14,8 @@
 // - (call, actor_call_ptr) -> void: run a method call.
 // - (deps) -> void: an awaited argument became ready.
 // - (created, generation, instance) -> void: the factory finished.
-// - (finished, generation, worker index, exited) -> void: a call finished.
+// - (finished, generation, worker, exited, call id) -> void: a call
+//   finished (or was skipped after the host withdrew it).
 // - (retry, actor_call_ptr) -> void: a call lost to a restart, to rerun.
 // - (kill, no_restart) -> void: kill, or restart if allowed.
 // - (orphan) -> void: no handle is left.
@@ -44,7 +45,7 @@ struct creation_result {
 using actor_host_actor = caf::typed_actor<
   caf::reacts_to<call_atom, detail::actor_call_ptr>, caf::reacts_to<deps_atom>,
   caf::reacts_to<created_atom, std::uint64_t, detail::creation_result>,
-  caf::reacts_to<finished_atom, std::uint64_t, std::size_t, bool>,
+  caf::reacts_to<finished_atom, std::uint64_t, std::size_t, bool, task_id>,
   caf::reacts_to<retry_atom, detail::actor_call_ptr>,
   caf::reacts_to<kill_atom, bool>, caf::reacts_to<orphan_atom>>;
 

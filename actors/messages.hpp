@@ -30,6 +30,9 @@ struct placement {
   bool needs_cpu_node = false;
   /// Dedicated worker threads (its max_concurrency), 0 for native actors.
   std::size_t workers = 0;
+  /// Only fresh workers for an actor placed already (a restart while its
+  /// old workers are busy): holds nothing, counts no new actor.
+  bool workers_only = false;
 };
 
 using placement_ptr = std::shared_ptr<const placement>;

@@ -109,7 +109,8 @@ void place_actors(self_ptr self) {
       workers.workers.push_back(w);
     }
     st.sched.force_acquire(p.what->hold);
-    ++st.actors;
+    if (!p.what->workers_only)
+      ++st.actors;
     p.promise.deliver(std::move(workers));
     st.placements.pop_front();
   }
@@ -460,11 +461,15 @@ node_manager(self_ptr self, detail::resource_set total,
     },
     [=](release_atom, detail::placement_ptr what,
         const detail::worker_list& workers) {
+      // A null placement returns workers only (an ended actor's workers
+      // once their last call finished).
       auto& st = self->state;
-      st.sched.release(what->hold);
+      if (what && !what->workers_only) {
+        st.sched.release(what->hold);
+        --st.actors;
+      }
       for (auto* w : workers.workers)
         st.pool->release(w);
-      --st.actors;
       dispatch(self);
     },
     [=](join_atom, caf::actor gcs, const std::vector<char>& who)

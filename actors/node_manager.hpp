@@ -15,7 +15,8 @@
 // - (place, placement_ptr) -> worker_list: reserve an actor's resources
 //   and dedicated workers; answered once they are free (first come, first
 //   served, before queued tasks).
-// - (release, placement_ptr, worker_list) -> void: the actor is gone.
+// - (release, placement_ptr, worker_list) -> void: the actor is gone (a
+//   null placement returns workers only).
 // - (stats) -> node_stats: resources and queue lengths.
 //
 // In a cluster (after `join`):

@@ -3,6 +3,7 @@
 // Thread safety: immutable once sent; shared by pointer.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -38,7 +39,17 @@ struct actor_call {
   object_id return_id;
   /// Retries left when a restart loses the call (-1: without limit).
   int retries_left = 0;
+  /// Arrival order at the host, for putting withdrawn calls back in order.
+  std::uint64_t seq = 0;
+  /// Who runs or drops the call once it is on a worker's queue:
+  /// claim_queued until the worker takes it (claim_taken) or the host
+  /// withdraws it at a kill or restart (claim_withdrawn).
+  std::atomic<int> claim{0};
 };
+
+inline constexpr int claim_queued = 0;
+inline constexpr int claim_taken = 1;
+inline constexpr int claim_withdrawn = 2;
 
 using actor_call_ptr = std::shared_ptr<actor_call>;
 

@@ -116,6 +116,15 @@ struct embedded_runtime::impl {
     }
     caf_thread_guard guard;
     sys = std::make_unique<caf::actor_system>(sys_cfg);
+    try {
+      start(c, cluster);
+    } catch (...) {
+      stop(); // the actors already running must end before the system
+      throw;
+    }
+  }
+
+  void start(const node_config& c, bool cluster) {
     store = make_object_store(*sys, &table, identity.id);
     // Copies on other nodes are freed when the owner's entry goes; the
     // flag stops the hook once shutdown has begun.
@@ -165,6 +174,10 @@ struct embedded_runtime::impl {
   }
 
   ~impl() {
+    stop();
+  }
+
+  void stop() {
     table.close(make_error_object(error_kind::runtime_error,
                                   "lumen was shut down before the object "
                                   "was ready"));
@@ -177,10 +190,14 @@ struct embedded_runtime::impl {
         self->send_exit(native, caf::exit_reason::user_shutdown);
         self->wait_for(native);
       }
-      self->send_exit(nm, caf::exit_reason::user_shutdown);
-      self->wait_for(nm);
-      self->send_exit(store, caf::exit_reason::user_shutdown);
-      self->wait_for(store);
+      if (nm) {
+        self->send_exit(nm, caf::exit_reason::user_shutdown);
+        self->wait_for(nm);
+      }
+      if (store) {
+        self->send_exit(store, caf::exit_reason::user_shutdown);
+        self->wait_for(store);
+      }
       if (gcs) {
         self->send_exit(gcs, caf::exit_reason::user_shutdown);
         self->wait_for(gcs);

@@ -605,7 +605,7 @@ TEST_CASE("actors: a killed actor's name is released", "[actors][names]") {
 // by name, and creating a new actor of that name can still throw "exists
 // already". Releasing the name first would close the window.
 TEST_CASE("actors: the name is free once a pending call reports the death",
-          "[actors][names][!mayfail]") {
+          "[actors][names]") {
   lumen::init_guard guard{lumen::config{.num_cpus = 2}};
   int still_named = 0;
   int refused = 0;
