@@ -29,10 +29,6 @@ struct config {
 
   /// Bytes the object store may hold; 0 means 30% of physical memory.
   std::size_t object_store_memory = 0;
-
-  /// Worker threads kept for user code beyond those that run tasks, as
-  /// tasks block in `get`; 0 means no limit other than the OS's.
-  std::size_t max_worker_threads = 0;
 };
 
 /// Default share of physical memory given to the object store.

@@ -30,8 +30,9 @@ std::chrono::nanoseconds
 to_timeout(std::chrono::duration<Rep, Period> d) noexcept {
   if (d <= d.zero())
     return std::chrono::nanoseconds::zero();
-  if (d >= std::chrono::duration_cast<std::chrono::duration<Rep, Period>>(
-        std::chrono::hours(24 * 365 * 100)))
+  // Compared in floating point: any duration type, however narrow or wide
+  // its count, past about a century means "no timeout".
+  if (std::chrono::duration<double>(d).count() >= 100.0 * 365 * 24 * 3600)
     return no_timeout;
   return std::chrono::duration_cast<std::chrono::nanoseconds>(d);
 }

@@ -45,9 +45,6 @@ inline const std::vector<option_spec>& start_option_specs() {
     {"object-store-memory", k::value, "BYTES",
      "object store capacity, e.g. 4Gi or 500M; K/M/G/T are powers of 1000, "
      "Ki/Mi/Gi/Ti of 1024 (default: 30% of physical memory)"},
-    {"max-worker-threads", k::value, "N",
-     "worker threads kept beyond those running tasks, for tasks blocked in "
-     "get (default: 0, no limit)"},
     {"load", k::list, "LIB.so",
      "shared library whose LUMEN_REMOTE registrations the node gains; "
      "repeatable (default: none)"},
@@ -147,11 +144,6 @@ inline start_options make_start_options(const settings& in) {
   if (auto* s = find(in, "object-store-memory"))
     node.base.object_store_memory =
       convert("object-store-memory", *s, parse_size);
-  if (auto* s = find(in, "max-worker-threads"))
-    node.base.max_worker_threads =
-      static_cast<std::size_t>(convert("max-worker-threads", *s, [](auto v) {
-        return parse_unsigned(v, std::numeric_limits<std::uint32_t>::max());
-      }));
   if (auto i = in.find("load"); i != in.end()) {
     for (auto& s : i->second) {
       if (s.value.find('/') == std::string::npos) {

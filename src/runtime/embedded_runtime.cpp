@@ -97,7 +97,7 @@ struct embedded_runtime::impl {
     : cfg(c),
       total(node_resources(c)),
       table(store_capacity(c.base)),
-      pool(c.base.max_worker_threads) {
+      pool(0) {
     root.task = task_id::random();
     identity.id = task_id::random().to_string();
     identity.head = c.head;

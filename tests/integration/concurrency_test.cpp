@@ -200,7 +200,7 @@ TEST_CASE("concurrency: nested fan-out from several driver threads",
 // (counting every ref argument as missing).
 TEST_CASE("concurrency: tasks whose arguments finish while they are "
           "submitted",
-          "[concurrency][scheduling][!mayfail]") {
+          "[concurrency][scheduling]") {
   // Each consumer is submitted while its producers are finishing on the
   // worker threads, so the node manager often finds an argument becoming
   // ready while it registers for the others. Every consumer must run.

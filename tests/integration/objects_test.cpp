@@ -263,7 +263,7 @@ TEST_CASE("objects: refs nested in other containers", "[objects][nested]") {
 // `if (std::chrono::duration<double>(d) >= std::chrono::hours(876000))`
 // or convert `d` to nanoseconds with saturation first and compare there.
 TEST_CASE("objects: timeouts in any std::chrono duration type expire",
-          "[objects][!mayfail]") {
+          "[objects]") {
   lumen::init_guard guard{lumen::config{.num_cpus = 2}};
   ob_gate.close();
   auto slow = lumen::task(ob_gated).remote(5);

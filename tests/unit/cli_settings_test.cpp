@@ -48,14 +48,13 @@ TEST_CASE("cli: INI files give every start option", "[cli]") {
                "num-cpus = 2.5\n"
                "resources = {\"ssd\": 1, \"acc\": 0.5}\n"
                "object-store-memory = 2Gi\n"
-               "max-worker-threads = 8\n"
                "load = liba.so\n"
                "load = \"libb.so\"\n"
                "block = yes\n"
                "runtime-dir = /tmp/lumen-x/../lumen-y\r\n");
   CHECK(s["head"].front().line == 4);
   CHECK(s["load"].size() == 2);
-  CHECK(s["load"][1].line == 12);
+  CHECK(s["load"][1].line == 11);
   auto o = make(s);
   CHECK(o.node.head);
   CHECK(std::string{o.role()} == "head");
@@ -65,7 +64,6 @@ TEST_CASE("cli: INI files give every start option", "[cli]") {
   CHECK(o.node.base.resources.at("ssd") == 1);
   CHECK(o.node.base.resources.at("acc") == 0.5);
   CHECK(o.node.base.object_store_memory == 2ull << 30);
-  CHECK(o.node.base.max_worker_threads == 8);
   CHECK(o.node.load == std::vector<std::string>{"liba.so", "libb.so"});
   CHECK(o.block);
   CHECK(o.node.runtime_dir == "/tmp/lumen-y");
@@ -106,12 +104,12 @@ TEST_CASE("cli: INI syntax errors name the line", "[cli]") {
         "test.ini:2: unknown key 'num_cpus'; did you mean 'num-cpus'?");
   fails("cpus = 2", "test.ini:1: unknown key 'cpus' (known keys: head, "
                     "address, port, host, num-cpus, resources, "
-                    "object-store-memory, max-worker-threads, load, block, "
+                    "object-store-memory, load, block, "
                     "runtime-dir)");
   fails("[tls]\ncert = a.pem", "test.ini:2: unknown key 'tls.cert' (known "
                                "keys: head, address, port, host, num-cpus, "
                                "resources, object-store-memory, "
-                               "max-worker-threads, load, block, "
+                               "load, block, "
                                "runtime-dir)");
   fails("config = other.ini",
         "test.ini:1: config: cannot be set in a config file");
@@ -142,9 +140,8 @@ TEST_CASE("cli: bad values in an INI file name key and line", "[cli]") {
   fails("head = 1\n\nobject-store-memory = 2Q",
         "test.ini:3: object-store-memory: unknown size suffix (use K, M, G, "
         "T, Ki, Mi, Gi or Ti), got '2Q'");
-  fails("head = 1\nmax-worker-threads = -2",
-        "test.ini:2: max-worker-threads: expected an integer from 0 to "
-        "4294967295, got '-2'");
+  fails("head = 1\nport = -2",
+        "test.ini:2: port: expected an integer from 0 to 65535, got '-2'");
   fails("head = 1\nresources = {\"ssd\": -1}",
         "test.ini:2: resources: negative amount -1 for \"ssd\" at position 9 "
         "of '{\"ssd\": -1}'");
