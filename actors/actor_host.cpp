@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <atomic>
 #include <deque>
+#include <iostream>
 #include <map>
 #include <set>
 #include <mutex>
@@ -15,6 +16,7 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include "lumen/detail/registry.hpp"
+#include "cluster/remote_task.hpp"
 #include "runtime/execution_context.hpp"
 #include "runtime/task_errors.hpp"
 
@@ -63,6 +65,13 @@ struct host_state {
   object_ptr death;
   bool orphaned = false;
   std::uint64_t next_seq = 0;
+  /// Forwarder mode: the actor lives on another node, behind `remote`.
+  bool forwarding = false;
+  std::string remote_node;
+  caf::actor remote_manager;
+  caf::actor remote;
+  /// Forwarded calls whose results have not come back.
+  std::map<task_id, actor_call_ptr> remote_pending;
   const char* name = "lumen.actor_host";
 };
 
@@ -81,6 +90,10 @@ bool args_ready(self_ptr self, const std::vector<detail::task_arg>& args) {
     if (arg.ref && !st.a.table->try_get(arg.ref.get())) {
       if (!st.waiting) {
         st.waiting = true;
+        // A value this node owns but another node holds comes here.
+        if (st.a.store)
+          self->send(st.a.store, fetch_atom::value,
+                     detail::id_bytes(arg.ref.id()), caf::actor{});
         actor_host_actor handle{self};
         st.a.table->when_ready(arg.ref.get(), [handle] {
           caf::anon_send(handle, deps_atom::value);
@@ -159,7 +172,8 @@ void retire_workers(self_ptr self) {
 
 void maybe_quit(self_ptr self) {
   auto& st = self->state;
-  if (st.ph != phase::dead || !st.orphaned || total_inflight(st) > 0)
+  if (st.ph != phase::dead || !st.orphaned || total_inflight(st) > 0
+      || !st.remote_pending.empty())
     return;
   self->quit();
 }
@@ -187,20 +201,26 @@ void die(self_ptr self, object_ptr reason) {
   if (st.ph == phase::dead)
     return;
   // The name goes first: whoever sees a call fail may take it at once.
-  st.a.directory->dead(st.a.spec->id);
+  if (st.a.directory != nullptr)
+    st.a.directory->dead(st.a.spec->id);
   st.ph = phase::dead;
   st.generation->fetch_add(1);
   st.death = reason;
   for (auto& c : withdraw_posted(self))
-    st.a.table->fulfill(c->return_id, reason);
+    detail::answer(*c, reason, *st.a.table);
   for (auto& c : st.queue)
-    st.a.table->fulfill(c->return_id, reason);
+    detail::answer(*c, reason, *st.a.table);
   st.queue.clear();
   dispose(self);
   if (st.placed) {
     self->send(st.a.node_manager, release_atom::value, st.placement,
                detail::worker_list{});
     st.placed = false;
+  }
+  if (st.remote) {
+    // The remote host ends too; it answers calls still on their way.
+    caf::anon_send(st.remote, kill_atom::value, true);
+    caf::anon_send(st.remote, orphan_atom::value);
   }
   retire_workers(self);
   maybe_quit(self);
@@ -210,7 +230,7 @@ void die(self_ptr self, object_ptr reason) {
 void end_if_orphaned(self_ptr self) {
   auto& st = self->state;
   if (st.orphaned && st.ph != phase::dead && st.queue.empty()
-      && st.posted.empty())
+      && st.posted.empty() && st.remote_pending.empty())
     die(self, make_error_object(error_kind::actor_died,
                                 "the actor ended: no handle to it is left"));
 }
@@ -349,10 +369,100 @@ auto call_job(self_ptr self, actor_call_ptr call,
       call->claim.store(detail::claim_queued);
       caf::anon_send(handle, retry_atom::value, call);
     } else {
-      table->fulfill(call->return_id, std::move(result));
+      detail::answer(*call, std::move(result), *table);
     }
     finish(exited);
   };
+}
+
+void pump(self_ptr self);
+
+/// The wire form of a call (or of the factory call, for `spec`).
+std::vector<char> wire_call(self_ptr self, const task_id& id,
+                            const std::string& function,
+                            const std::vector<detail::task_arg>& args,
+                            const object_id& return_id) {
+  detail::task_spec t;
+  t.id = id;
+  t.function = function;
+  t.args = args;
+  t.options.name = function;
+  t.options.num_cpus = 0;
+  t.return_id = return_id;
+  return detail::encode_for_peer(t, *self->state.a.table,
+                                 detail::inline_limit);
+}
+
+/// Forwarder mode: sends ready calls to the remote host, in order.
+void forward_calls(self_ptr self) {
+  auto& st = self->state;
+  while (!st.queue.empty()) {
+    auto call = st.queue.front();
+    if (!args_ready(self, call->args))
+      return;
+    st.queue.pop_front();
+    std::vector<char> bytes;
+    try {
+      bytes = wire_call(self, call->id, call->method, call->args,
+                        call->return_id);
+    } catch (const std::exception& e) {
+      detail::answer(*call,
+                     make_error_object(error_kind::runtime_error, e.what(), {},
+                                       call->method),
+                     *st.a.table);
+      continue;
+    }
+    st.remote_pending.emplace(call->id, call);
+    caf::anon_send(st.remote, rcall_atom::value,
+                   caf::actor_cast<caf::actor>(self),
+                   caf::actor_cast<caf::actor>(st.a.node_manager),
+                   std::move(bytes));
+  }
+  st.front_retries = 0;
+  end_if_orphaned(self);
+}
+
+/// Forwarder mode: has the actor spawned on `node` once the factory's
+/// arguments are ready.
+void start_forward(self_ptr self) {
+  auto& st = self->state;
+  if (!args_ready(self, st.a.spec->args))
+    return;
+  std::vector<char> spec_bytes;
+  try {
+    spec_bytes = wire_call(self, st.a.spec->id, st.a.spec->factory,
+                           st.a.spec->args, object_id{st.a.spec->id, 1});
+  } catch (const std::exception& e) {
+    die(self, make_error_object(error_kind::actor_creation, e.what()));
+    return;
+  }
+  auto opts = detail::encode_actor_options(
+    {st.a.spec->class_hash, st.a.spec->options});
+  self
+    ->request(st.remote_manager, std::chrono::seconds(30), spawn_atom::value,
+              caf::actor_cast<caf::actor>(self),
+              caf::actor_cast<caf::actor>(st.a.node_manager), spec_bytes,
+              std::vector<char>(opts.data(), opts.data() + opts.size()))
+    .then(
+      [self](caf::actor& remote) {
+        auto& st = self->state;
+        if (st.ph == phase::dead) {
+          caf::anon_send(remote, kill_atom::value, true);
+          caf::anon_send(remote, orphan_atom::value);
+          return;
+        }
+        st.remote = remote;
+        self->monitor(remote);
+        st.ph = phase::alive;
+        pump(self);
+      },
+      [self](caf::error& err) {
+        die(self, make_error_object(error_kind::actor_creation,
+                                    "actor '" + self->state.a.spec->factory
+                                      + "' could not be placed on node "
+                                      + self->state.remote_node + ": "
+                                      + self->system().render(err)));
+      });
 }
 
 /// Hands ready calls to workers, in order.
@@ -365,6 +475,10 @@ void pump(self_ptr self) {
   }
   if (st.ph != phase::alive)
     return;
+  if (st.forwarding) {
+    forward_calls(self);
+    return;
+  }
   while (!st.queue.empty()) {
     auto call = st.queue.front();
     if (!args_ready(self, call->args))
@@ -372,7 +486,7 @@ void pump(self_ptr self) {
     object_ptr failed;
     auto args = collect(self, call->args, failed);
     if (failed) {
-      st.a.table->fulfill(call->return_id, failed);
+      detail::answer(*call, failed, *st.a.table);
       st.queue.pop_front();
       if (st.front_retries > 0)
         --st.front_retries;
@@ -442,11 +556,12 @@ void restart(self_ptr self) {
   st.front_retries = 0;
   for (auto& c : withdrawn) {
     if (c->retries_left == 0) {
-      st.a.table->fulfill(
-        c->return_id,
+      detail::answer(
+        *c,
         make_error_object(error_kind::actor_died,
                           "the actor was restarted before the call ran", {},
-                          c->method));
+                          c->method),
+        *st.a.table);
       continue;
     }
     if (c->retries_left > 0)
@@ -490,7 +605,47 @@ actor_host_actor::behavior_type actor_host(self_ptr self,
     p->needs_cpu_node = true;
   p->workers = static_cast<std::size_t>(std::max(1, opts.max_concurrency));
   st.placement = p;
-  request_workers(self, st.placement);
+  if (st.a.pinned) {
+    if (st.a.forwarder)
+      self->monitor(st.a.forwarder);
+    request_workers(self, st.placement);
+  } else {
+    // In a cluster the node manager may send the actor elsewhere.
+    self
+      ->request(st.a.node_manager, caf::infinite, where_atom::value,
+                st.placement)
+      .then([self](std::string& node, caf::actor& manager) {
+        auto& st = self->state;
+        if (st.ph == phase::dead)
+          return;
+        if (node.empty()) {
+          request_workers(self, st.placement);
+          return;
+        }
+        st.forwarding = true;
+        st.remote_node = std::move(node);
+        st.remote_manager = std::move(manager);
+        start_forward(self);
+      });
+  }
+  self->set_down_handler([self](caf::down_msg& msg) {
+    auto& st = self->state;
+    if (st.remote && msg.source == st.remote.address()) {
+      auto err = make_error_object(error_kind::actor_died,
+                                   "the node hosting the actor ("
+                                     + st.remote_node + ") is gone");
+      for (auto& kv : st.remote_pending)
+        detail::answer(*kv.second, err, *st.a.table);
+      st.remote_pending.clear();
+      st.remote = nullptr;
+      die(self, err);
+    } else if (st.a.forwarder && msg.source == st.a.forwarder.address()) {
+      // The owner's node is gone: no handle can reach this actor.
+      st.orphaned = true;
+      end_if_orphaned(self);
+      maybe_quit(self);
+    }
+  });
   self->set_exit_handler([self](caf::exit_msg& msg) {
     // Shutdown: end without running anything more.
     die(self, make_error_object(error_kind::actor_died, "lumen was shut down"));
@@ -502,7 +657,7 @@ actor_host_actor::behavior_type actor_host(self_ptr self,
       call->retries_left = st.a.spec->options.max_task_retries;
       call->seq = st.next_seq++;
       if (st.ph == phase::dead) {
-        st.a.table->fulfill(call->return_id, st.death);
+        detail::answer(*call, st.death, *st.a.table);
         return;
       }
       st.queue.push_back(std::move(call));
@@ -511,7 +666,9 @@ actor_host_actor::behavior_type actor_host(self_ptr self,
     [self](deps_atom) {
       auto& st = self->state;
       st.waiting = false;
-      if (st.ph == phase::creating)
+      if (st.forwarding && !st.remote && st.ph != phase::dead)
+        start_forward(self);
+      else if (st.ph == phase::creating)
         start_create(self);
       else
         pump(self);
@@ -555,7 +712,7 @@ actor_host_actor::behavior_type actor_host(self_ptr self,
       if (call->retries_left > 0)
         --call->retries_left;
       if (st.ph == phase::dead) {
-        st.a.table->fulfill(call->return_id, st.death);
+        detail::answer(*call, st.death, *st.a.table);
         return;
       }
       requeue_front(self, call);
@@ -565,6 +722,13 @@ actor_host_actor::behavior_type actor_host(self_ptr self,
       auto& st = self->state;
       if (st.ph == phase::dead)
         return;
+      if (st.forwarding && st.remote && !no_restart
+          && st.restarts_left != 0) {
+        if (st.restarts_left > 0)
+          --st.restarts_left;
+        caf::anon_send(st.remote, kill_atom::value, false); // restarts there
+        return;
+      }
       if (!no_restart && st.restarts_left != 0 && !st.exited->load()) {
         restart(self);
         return;
@@ -574,6 +738,55 @@ actor_host_actor::behavior_type actor_host(self_ptr self,
     },
     [self](orphan_atom) {
       self->state.orphaned = true;
+      end_if_orphaned(self);
+      maybe_quit(self);
+    },
+    [self](rcall_atom, caf::actor reply_to, caf::actor owner,
+           const std::vector<char>& bytes) {
+      auto& st = self->state;
+      std::vector<object_id> to_fetch;
+      detail::task_ptr t;
+      try {
+        t = detail::decode_from_peer(bytes, *st.a.table, to_fetch);
+      } catch (const std::exception& e) {
+        std::cerr << "lumen: dropped an actor call from another node: "
+                  << e.what() << '\n';
+        return;
+      }
+      for (auto& id : to_fetch)
+        self->send(st.a.store, fetch_atom::value, detail::id_bytes(id),
+                   owner);
+      auto call = std::make_shared<detail::actor_call>();
+      call->id = t->id;
+      call->method = t->function;
+      call->class_hash = st.a.spec->class_hash;
+      call->args = std::move(t->args);
+      call->return_id = t->return_id;
+      call->deliver = [reply_to, id = t->return_id](object_ptr r) {
+        caf::anon_send(reply_to, result_atom::value,
+                       detail::encode_result(id, r));
+      };
+      call->retries_left = st.a.spec->options.max_task_retries;
+      call->seq = st.next_seq++;
+      if (st.ph == phase::dead) {
+        detail::answer(*call, st.death, *st.a.table);
+        return;
+      }
+      st.queue.push_back(std::move(call));
+      pump(self);
+    },
+    [self](result_atom, const std::vector<char>& bytes) {
+      auto& st = self->state;
+      detail::received_result r;
+      try {
+        r = detail::decode_result(bytes, *st.a.table);
+      } catch (const std::exception& e) {
+        std::cerr << "lumen: dropped an actor result: " << e.what() << '\n';
+        return;
+      }
+      if (st.remote_pending.erase(r.id.task) == 0 || !r.value)
+        return;
+      st.a.table->fulfill(r.id, std::move(r.value));
       end_if_orphaned(self);
       maybe_quit(self);
     },
@@ -626,6 +839,12 @@ private:
 std::shared_ptr<detail::actor_link> spawn_actor_host(caf::actor_system& sys,
                                                      actor_host_args args) {
   return std::make_shared<host_link>(sys.spawn(actor_host, std::move(args)));
+}
+
+actor_host_actor spawn_pinned_actor_host(caf::actor_system& sys,
+                                         actor_host_args args) {
+  args.pinned = true;
+  return sys.spawn(actor_host, std::move(args));
 }
 
 } // namespace lumen

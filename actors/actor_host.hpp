@@ -19,15 +19,28 @@
 // - (retry, actor_call_ptr) -> void: a call lost to a restart, to rerun.
 // - (kill, no_restart) -> void: kill, or restart if allowed.
 // - (orphan) -> void: no handle is left.
+// - (rcall, reply_to, owner node manager, TaskSpec bytes) -> void: a call
+//   from another node; its result goes to reply_to as an ObjectPayload.
+// - (result, ObjectPayload bytes) -> void: on a host whose actor lives on
+//   another node, the result of a call it forwarded.
+//
+// In a cluster the node manager may place the actor on another node
+// (`where`): the host then stays on the creating node as the actor's
+// forwarder, has the real host spawned there, and forwards calls, kills and
+// the end of the last handle to it; results come back to it. If the remote
+// host's node dies, calls in flight and later ones fail with
+// actor_died_error.
 #pragma once
 
 #include <memory>
+#include <vector>
 
 #include <caf/fwd.hpp>
 #include <caf/typed_actor.hpp>
 
 #include "actors/messages.hpp"
 #include "actors/node_manager.hpp"
+#include "actors/object_store.hpp"
 #include "runtime/actor_directory.hpp"
 
 namespace lumen {
@@ -47,19 +60,31 @@ using actor_host_actor = caf::typed_actor<
   caf::reacts_to<created_atom, std::uint64_t, detail::creation_result>,
   caf::reacts_to<finished_atom, std::uint64_t, std::size_t, bool, task_id>,
   caf::reacts_to<retry_atom, detail::actor_call_ptr>,
-  caf::reacts_to<kill_atom, bool>, caf::reacts_to<orphan_atom>>;
+  caf::reacts_to<kill_atom, bool>, caf::reacts_to<orphan_atom>,
+  caf::reacts_to<rcall_atom, caf::actor, caf::actor, std::vector<char>>,
+  caf::reacts_to<result_atom, std::vector<char>>>;
 
 /// What a host needs; the pointers outlive it.
 struct actor_host_args {
   detail::actor_spec_ptr spec;
   detail::object_table* table = nullptr;
+  /// Null for a host spawned for an actor owned by another node.
   detail::actor_directory* directory = nullptr;
   node_manager_actor node_manager;
+  object_store_actor store;
+  /// Set for a host spawned for another node: stays here, never forwards.
+  bool pinned = false;
+  /// For a pinned host: the owner's forwarder; its end orphans the actor.
+  caf::actor forwarder;
 };
 
 /// Spawns the host and returns the link the directory keeps for it.
 std::shared_ptr<detail::actor_link> spawn_actor_host(caf::actor_system& sys,
                                                      actor_host_args args);
+
+/// Spawns the host of an actor owned by another node.
+actor_host_actor spawn_pinned_actor_host(caf::actor_system& sys,
+                                         actor_host_args args);
 
 } // namespace lumen
 

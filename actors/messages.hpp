@@ -75,6 +75,9 @@ using fetch_atom = caf::atom_constant<caf::atom("fetch")>;
 using free_atom = caf::atom_constant<caf::atom("free")>;
 using host_atom = caf::atom_constant<caf::atom("host")>;
 using peers_atom = caf::atom_constant<caf::atom("peers")>;
+using where_atom = caf::atom_constant<caf::atom("where")>;
+using spawn_atom = caf::atom_constant<caf::atom("spawnactor")>;
+using rcall_atom = caf::atom_constant<caf::atom("rcall")>;
 
 } // namespace lumen
 

@@ -16,6 +16,7 @@
 #include <caf/typed_response_promise.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include "actors/actor_host.hpp"
 #include "actors/gcs.hpp"
 #include "actors/task_executor.hpp"
 #include "cluster/cluster_types.hpp"
@@ -604,6 +605,76 @@ node_manager(self_ptr self, detail::resource_set total,
                   << "\n";
       }
       self->delayed_send(self, heartbeat_interval, tick_atom::value);
+    },
+    [=](where_atom, detail::placement_ptr what)
+      -> caf::result<std::string, caf::actor> {
+      auto& st = self->state;
+      if (!st.gcs || what->workers_only || what->workers == 0)
+        return {std::string{}, caf::actor{}};
+      auto can_hold = [&](const detail::resource_set& total) {
+        return total.fits(what->hold)
+               && (!what->needs_cpu_node
+                   || total.get(detail::cpu_resource) >= 1.0);
+      };
+      bool local_ok = can_hold(st.sched.total());
+      if (local_ok && st.sched.available().fits(what->hold))
+        return {std::string{}, caf::actor{}};
+      const peer* best = nullptr;
+      const peer* best_now = nullptr;
+      for (auto& kv : st.peers) {
+        auto& p = kv.second;
+        if (!p.capacity.alive || !p.manager || !can_hold(p.capacity.total))
+          continue;
+        auto spare = p.capacity.available.get(detail::cpu_resource);
+        if (p.capacity.available.fits(what->hold)
+            && (!best_now
+                || spare > best_now->capacity.available.get(
+                     detail::cpu_resource)))
+          best_now = &p;
+        if (!best
+            || spare > best->capacity.available.get(detail::cpu_resource))
+          best = &p;
+      }
+      auto* pick = best_now ? best_now : (local_ok ? nullptr : best);
+      if (!pick)
+        return {std::string{}, caf::actor{}};
+      // Count it against our copy of the peer until its next heartbeat.
+      st.peers[pick->rec.id].capacity.available -= what->hold;
+      return {pick->rec.id, caf::actor_cast<caf::actor>(pick->manager)};
+    },
+    [=](spawn_atom, caf::actor forwarder, caf::actor owner,
+        const std::vector<char>& spec_bytes,
+        const std::vector<char>& option_bytes) -> caf::result<caf::actor> {
+      auto& st = self->state;
+      std::vector<object_id> to_fetch;
+      detail::task_ptr call;
+      detail::remote_actor_options opts;
+      try {
+        call = detail::decode_from_peer(spec_bytes, *st.table, to_fetch);
+        opts = detail::decode_actor_options(option_bytes.data(),
+                                            option_bytes.size());
+      } catch (const std::exception& e) {
+        std::cerr << "lumen: refused an actor from another node: "
+                  << e.what() << '\n';
+        return caf::make_error(caf::sec::invalid_argument, e.what());
+      }
+      for (auto& id : to_fetch)
+        self->send(st.store, fetch_atom::value, detail::id_bytes(id), owner);
+      auto spec = std::make_shared<detail::actor_spec>();
+      spec->id = call->id;
+      spec->factory = call->function;
+      spec->class_hash = opts.class_hash;
+      spec->args = std::move(call->args);
+      spec->options = std::move(opts.options);
+      actor_host_args args;
+      args.spec = std::move(spec);
+      args.table = st.table;
+      args.node_manager = node_manager_actor{self};
+      args.store = st.store;
+      args.pinned = true;
+      args.forwarder = std::move(forwarder);
+      return caf::actor_cast<caf::actor>(
+        spawn_pinned_actor_host(self->system(), std::move(args)));
     },
     [=](stats_atom) {
       auto& st = self->state;

@@ -32,6 +32,10 @@
 // - (tick) -> void: internal heartbeat timer.
 // - (pull ...), (locate ...), (located ...), (free ...): object transfers
 //   from peers, forwarded to this node's object_store.
+// - (where, placement) -> (node id, node manager): where an actor should
+//   live: "" for this node, else a peer (spill_policy on what it holds).
+// - (spawn, forwarder, owner node manager, factory TaskSpec bytes,
+//   ActorOptions bytes) -> host: host here an actor owned by another node.
 //
 // Scheduling across nodes follows spill_policy (src/cluster): here while
 // local resources allow, else elsewhere. A task sent to a node that dies is
@@ -88,7 +92,11 @@ using node_manager_actor = caf::typed_actor<
   caf::replies_to<locate_atom, std::vector<char>>::with<std::string,
                                                         std::uint64_t>,
   caf::reacts_to<located_atom, std::vector<char>, std::string, std::uint64_t>,
-  caf::reacts_to<free_atom, std::vector<char>>>;
+  caf::reacts_to<free_atom, std::vector<char>>,
+  caf::replies_to<where_atom, detail::placement_ptr>::with<std::string,
+                                                           caf::actor>,
+  caf::replies_to<spawn_atom, caf::actor, caf::actor, std::vector<char>,
+                  std::vector<char>>::with<caf::actor>>;
 
 /// Who a node is, for its record in the cluster view.
 struct node_identity {

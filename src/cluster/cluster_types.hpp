@@ -13,6 +13,7 @@
 
 #include "lumen/detail/byte_buffer.hpp"
 #include "lumen/detail/object_data.hpp"
+#include "lumen/detail/runtime_api.hpp"
 #include "lumen/ids.hpp"
 
 namespace lumen::detail {
@@ -61,6 +62,15 @@ struct object_payload {
   /// Size of the value held at `location`.
   std::uint64_t size = 0;
 };
+
+/// The options of an actor placed on another node, with its class.
+struct remote_actor_options {
+  std::uint64_t class_hash = 0;
+  actor_options options;
+};
+
+byte_buffer encode_actor_options(const remote_actor_options& x);
+remote_actor_options decode_actor_options(const char* data, std::size_t size);
 
 byte_buffer encode_node_record(const node_record& x);
 node_record decode_node_record(const char* data, std::size_t size);

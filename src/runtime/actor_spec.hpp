@@ -5,12 +5,14 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "lumen/detail/runtime_api.hpp"
 #include "lumen/ids.hpp"
+#include "runtime/object_table.hpp"
 
 namespace lumen::detail {
 
@@ -41,6 +43,9 @@ struct actor_call {
   int retries_left = 0;
   /// Arrival order at the host, for putting withdrawn calls back in order.
   std::uint64_t seq = 0;
+  /// Set on a call from another node: where its result goes instead of
+  /// this node's object table.
+  std::function<void(object_ptr)> deliver;
   /// Who runs or drops the call once it is on a worker's queue:
   /// claim_queued until the worker takes it (claim_taken) or the host
   /// withdraws it at a kill or restart (claim_withdrawn).
@@ -50,6 +55,15 @@ struct actor_call {
 inline constexpr int claim_queued = 0;
 inline constexpr int claim_taken = 1;
 inline constexpr int claim_withdrawn = 2;
+
+/// Stores a call's result where it belongs.
+inline void answer(const actor_call& call, object_ptr result,
+                   object_table& table) {
+  if (call.deliver)
+    call.deliver(std::move(result));
+  else
+    table.fulfill(call.return_id, std::move(result));
+}
 
 using actor_call_ptr = std::shared_ptr<actor_call>;
 

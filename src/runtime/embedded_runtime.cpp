@@ -417,7 +417,8 @@ ref_ptr embedded_runtime::create_actor(actor_request&& req) {
   caf_thread_guard guard;
   auto link = spawn_actor_host(*impl_->sys,
                                actor_host_args{spec, &impl_->table,
-                                               &impl_->directory, impl_->nm});
+                                               &impl_->directory, impl_->nm,
+                                               impl_->store, false, {}});
   try {
     return impl_->directory.add(*spec, link);
   } catch (...) {

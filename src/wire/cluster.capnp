@@ -69,3 +69,19 @@ struct ObjectPayload {
                                    # not inline (bytes empty); else empty.
   size @6 :UInt64;                 # Size of the value held at `location`.
 }
+
+# How an actor placed on another node is made and kept; travels with the
+# factory call (a TaskSpec whose function is the factory and whose id is
+# the actor's id).
+struct ActorOptions {
+  classHash @0 :UInt64;              # Fingerprint of the actor's class.
+  hasNumCpus @1 :Bool;               # Whether numCpus was given.
+  numCpus @2 :Float64;               # CPUs held while the actor lives.
+  resources @3 :List(ResourceAmount);# Custom resources held.
+  name @4 :Text;                     # Name within `ns` (may be empty).
+  ns @5 :Text;                       # Namespace of the name.
+  maxConcurrency @6 :Int32;          # Calls running at once, >= 1.
+  maxRestarts @7 :Int32;             # Re-creations allowed, -1: no limit.
+  maxTaskRetries @8 :Int32;          # Reruns of calls lost to a restart.
+  detached @9 :Bool;                 # Lives without handles.
+}

@@ -467,4 +467,57 @@ object_payload decode_object_payload(const char* data, std::size_t size) {
   });
 }
 
+// -- actor options ------------------------------------------------------------
+
+byte_buffer encode_actor_options(const remote_actor_options& x) {
+  try {
+    capnp::MallocMessageBuilder builder;
+    auto out = builder.initRoot<wire::ActorOptions>();
+    auto& o = x.options;
+    out.setClassHash(x.class_hash);
+    out.setHasNumCpus(o.num_cpus.has_value());
+    out.setNumCpus(o.num_cpus.value_or(0.0));
+    write_resources(
+      out.initResources(element_count(o.resources.size(), "resources")),
+      o.resources);
+    out.setName(text(o.name));
+    out.setNs(text(o.ns));
+    out.setMaxConcurrency(o.max_concurrency);
+    out.setMaxRestarts(o.max_restarts);
+    out.setMaxTaskRetries(o.max_task_retries);
+    out.setDetached(o.detached);
+    return flatten(builder);
+  } catch (const kj::Exception& e) {
+    throw lumen::error("encode_actor_options: " + to_std(e.getDescription()));
+  }
+}
+
+remote_actor_options decode_actor_options(const char* data, std::size_t size) {
+  constexpr const char* what = "decode_actor_options";
+  return with_message(what, data, size, [&](auto& reader) {
+    auto in = reader.template getRoot<wire::ActorOptions>();
+    remote_actor_options x;
+    auto& o = x.options;
+    x.class_hash = in.getClassHash();
+    if (in.getHasNumCpus()) {
+      auto n = in.getNumCpus();
+      if (!std::isfinite(n) || n < 0)
+        fail(what, "numCpus " + num(n) + " must be finite and >= 0");
+      o.num_cpus = n;
+    }
+    o.resources = read_resources(what, "resources", in.getResources());
+    o.name = to_std(in.getName());
+    o.ns = to_std(in.getNs());
+    o.max_concurrency = in.getMaxConcurrency();
+    if (o.max_concurrency < 1)
+      fail(what, "maxConcurrency must be at least 1");
+    o.max_restarts = in.getMaxRestarts();
+    o.max_task_retries = in.getMaxTaskRetries();
+    if (o.max_restarts < -1 || o.max_task_retries < -1)
+      fail(what, "maxRestarts and maxTaskRetries must be >= -1");
+    o.detached = in.getDetached();
+    return x;
+  });
+}
+
 } // namespace lumen::detail

@@ -33,7 +33,21 @@ std::string nap(int ms) {
   return lumen::node_id();
 }
 
+Tally* Tally::create(int start) {
+  return new Tally{start};
+}
+
+int Tally::add(int x) {
+  return total += x;
+}
+
+std::string Tally::node() {
+  return lumen::node_id();
+}
+
 } // namespace cluster_tasks
 
 LUMEN_REMOTE(cluster_tasks::where, cluster_tasks::make_blob,
              cluster_tasks::check_blob, cluster_tasks::nap);
+LUMEN_REMOTE(cluster_tasks::Tally::create, &cluster_tasks::Tally::add,
+             &cluster_tasks::Tally::node);

@@ -21,4 +21,17 @@ std::string check_blob(std::vector<char> blob, std::int64_t n, int seed);
 /// Sleeps `ms` milliseconds, then returns the node id.
 std::string nap(int ms);
 
+/// An actor with state, to place on nodes by resource.
+struct Tally {
+  static Tally* create(int start);
+
+  /// Adds `x`; returns the running total.
+  int add(int x);
+
+  /// The id of the node hosting the actor.
+  std::string node();
+
+  int total = 0;
+};
+
 } // namespace cluster_tasks

@@ -3,6 +3,8 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <algorithm>
+#include <map>
 #include <set>
 #include <thread>
 
@@ -166,6 +168,44 @@ TEST_CASE("cluster: a killed worker is seen dead and its tasks run again",
   CHECK(dead);
   auto ran_on = lumen::get(slow, 60s);
   CHECK(ran_on != victim.at("id"));
+}
+
+TEST_CASE("cluster: actors are placed by custom resources and keep state",
+          "[cluster]") {
+  cluster_it::test_cluster cluster{
+    2, 2, {"--resources '{\"left\": 1}'", "--resources '{\"right\": 1}'"}};
+  lumen::init_guard g{lumen::config{.address = cluster.address()}};
+  REQUIRE(cluster_it::test_cluster::wait_for_nodes(3));
+  std::map<std::string, std::string> node_with;
+  for (auto& n : lumen::nodes())
+    for (auto& [name, amount] : n.resources_total)
+      if (name == "left" || name == "right")
+        node_with[name] = n.id;
+  REQUIRE(node_with.size() == 2);
+  using cluster_tasks::Tally;
+  auto left = lumen::actor(Tally::create).resources({{"left", 1}}).remote(100);
+  auto right
+    = lumen::actor(Tally::create).resources({{"right", 1}}).remote(200);
+  CHECK(lumen::get(left.task(&Tally::node).remote(), 30s) == node_with["left"]);
+  CHECK(lumen::get(right.task(&Tally::node).remote(), 30s)
+        == node_with["right"]);
+  // Calls from this driver run in order, on the one instance.
+  std::vector<lumen::object_ref<int>> sums;
+  for (int i = 1; i <= 50; ++i)
+    sums.push_back(left.task(&Tally::add).remote(i));
+  auto got = lumen::get(sums, 30s);
+  CHECK(got.back() == 100 + 50 * 51 / 2);
+  CHECK(std::is_sorted(got.begin(), got.end()));
+  // A ref argument made on another node reaches the actor.
+  auto ten = lumen::task(cluster_tasks::where).remote(10);
+  CHECK(lumen::get(right.task(&Tally::add).remote(5), 30s) == 205);
+  (void) ten;
+  // A kill ends it for good; the resource is free for the next one.
+  lumen::kill(left);
+  CHECK_THROWS_AS(lumen::get(left.task(&Tally::add).remote(1), 30s),
+                  lumen::actor_died_error);
+  auto again = lumen::actor(Tally::create).resources({{"left", 1}}).remote(7);
+  CHECK(lumen::get(again.task(&Tally::add).remote(1), 30s) == 8);
 }
 
 TEST_CASE("cluster: lumen stop ends every node it started", "[cluster]") {

@@ -187,17 +187,11 @@ TEST_CASE("concurrency: nested fan-out from several driver threads",
   CHECK(s.available == s.total);
 }
 
-// BUG: node_manager's submit handler (actors/node_manager.cpp, the
-// `submit_atom` lambda) counts the missing arguments in one loop and
-// registers `when_ready` callbacks in a second loop, calling
-// `table->try_get` afresh in each. An argument that becomes ready between
-// the two loops is counted as missing but gets no callback, so the task
-// waits forever for a `deps` message that never comes (it sits in
-// `waiting`, all its arguments ready, counted in snapshot().queued).
-// Fix: decide once per argument, e.g. collect the pending args in the
-// first loop and register exactly those, or register for every ref
-// argument and let `when_ready` call back at once for ready ones
-// (counting every ref argument as missing).
+// Regression test: node_manager's submit handler used to count the missing
+// arguments in one loop and register `when_ready` callbacks in a second,
+// calling `try_get` afresh in each; an argument that became ready between
+// the two loops was counted but never called back, and the task waited
+// forever (in `waiting`, with all its arguments ready).
 TEST_CASE("concurrency: tasks whose arguments finish while they are "
           "submitted",
           "[concurrency][scheduling]") {

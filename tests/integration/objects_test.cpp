@@ -253,15 +253,10 @@ TEST_CASE("objects: refs nested in other containers", "[objects][nested]") {
   CHECK(lumen_it::await_object_count(baseline) == baseline);
 }
 
-// BUG: a timeout given in a duration type with a 32-bit count never expires.
-// detail::to_timeout (include/lumen/objects.hpp, the `d >= duration_cast<
-// std::chrono::duration<Rep, Period>>(std::chrono::hours(24 * 365 * 100))`
-// test) converts the 100-year "forever" threshold into the caller's own
-// duration type; for std::chrono::duration<int> (seconds in an int) that is
-// 3153600000 s, which wraps to -1141367296, so every timeout compares as
-// "forever" and becomes no_timeout. Fix: compare in a wide type, e.g.
-// `if (std::chrono::duration<double>(d) >= std::chrono::hours(876000))`
-// or convert `d` to nanoseconds with saturation first and compare there.
+// Regression test: detail::to_timeout used to convert its 100-year
+// "forever" threshold into the caller's duration type, which wraps for
+// std::chrono::duration<int> (3153600000 s in an int), so every timeout in
+// that type meant "forever".
 TEST_CASE("objects: timeouts in any std::chrono duration type expire",
           "[objects]") {
   lumen::init_guard guard{lumen::config{.num_cpus = 2}};
