@@ -8,9 +8,14 @@
 #include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
+#include <caf/typed_response_promise.hpp>
 
 #include "cluster/cluster_types.hpp"
+#include "cluster/kv_table.hpp"
 #include "cluster/node_table.hpp"
+#include "cluster/pg_planner.hpp"
+#include "cluster/spill_policy.hpp"
+#include "lumen/error.hpp"
 
 namespace lumen {
 
@@ -20,8 +25,22 @@ std::vector<char> to_bytes(const detail::byte_buffer& buf) {
   return std::vector<char>(buf.data(), buf.data() + buf.size());
 }
 
+/// One placement group.
+struct group {
+  std::string name;
+  detail::pg_strategy_kind strategy = detail::pg_strategy_kind::pack;
+  std::vector<std::map<std::string, double>> bundles;
+  /// Node id per bundle once placed.
+  std::vector<std::string> nodes;
+  bool placed = false;
+  std::vector<caf::typed_response_promise<bool>> waiters;
+  std::string last_reason;
+};
+
 struct gcs_state {
   detail::node_table nodes;
+  std::map<std::string, group> groups;
+  detail::kv_table kv;
   /// Node managers by node id, for pushes and for the view's handles.
   std::map<std::string, caf::actor> managers;
   /// Node id by the manager's address, to name the node of a down message.
@@ -55,6 +74,48 @@ void push_view(self_ptr self) {
   for (auto& h : handles)
     if (h)
       caf::anon_send(h, view_atom::value, bytes, handles);
+}
+
+/// Places pending placement groups the nodes' last reported free
+/// resources allow, oldest first.
+void place_groups(self_ptr self) {
+  auto& st = self->state;
+  auto view = st.nodes.view();
+  std::vector<detail::node_capacity> caps;
+  for (auto& n : view.nodes)
+    caps.push_back({n.id, n.alive && st.managers.count(n.id) > 0,
+                    detail::resource_set::from_doubles(n.total),
+                    detail::resource_set::from_doubles(n.available)});
+  for (auto& [id, g] : st.groups) {
+    if (g.placed)
+      continue;
+    std::vector<detail::resource_set> bundles;
+    for (auto& b : g.bundles)
+      bundles.push_back(detail::resource_set::from_doubles(b));
+    auto plan = detail::plan_placement_group(bundles, g.strategy, caps);
+    if (plan.kind != detail::pg_plan_result::placed) {
+      if (plan.kind == detail::pg_plan_result::infeasible
+          && plan.reason != g.last_reason)
+        std::cerr << "lumen: gcs: placement group " << id
+                  << " cannot be placed on the current nodes: "
+                  << plan.reason << '\n';
+      g.last_reason = plan.reason;
+      continue;
+    }
+    g.nodes = plan.nodes;
+    g.placed = true;
+    for (std::size_t i = 0; i < g.bundles.size(); ++i) {
+      caf::anon_send(st.managers.at(g.nodes[i]), reserve_atom::value, id,
+                     static_cast<std::uint64_t>(i), g.bundles[i]);
+      // Until the node's next heartbeat says so, count it here.
+      for (auto& c : caps)
+        if (c.id == g.nodes[i])
+          c.available -= bundles[i];
+    }
+    for (auto& w : g.waiters)
+      w.deliver(true);
+    g.waiters.clear();
+  }
 }
 
 void node_dead(self_ptr self, const std::string& id, const char* why) {
@@ -119,11 +180,100 @@ gcs_actor::behavior_type gcs(self_ptr self, gcs_timing timing) {
     [self](view_atom) {
       return to_bytes(detail::encode_cluster_view(self->state.nodes.view()));
     },
+    [self](pg_create_atom, const std::string& name, std::uint8_t strategy,
+           const std::vector<std::map<std::string, double>>& bundles)
+      -> caf::result<std::string> {
+      auto& st = self->state;
+      if (strategy > static_cast<std::uint8_t>(
+            detail::pg_strategy_kind::strict_spread))
+        return caf::make_error(caf::sec::invalid_argument,
+                               "unknown placement strategy");
+      try {
+        std::vector<detail::resource_set> check;
+        for (auto& b : bundles)
+          check.push_back(detail::resource_set::from_doubles(b));
+        if (check.empty())
+          throw error("a placement group needs at least one bundle");
+        for (auto& b : check)
+          if (b.empty())
+            throw error("a bundle must ask for some resource");
+      } catch (const std::exception& e) {
+        return caf::make_error(caf::sec::invalid_argument, e.what());
+      }
+      auto id = task_id::random().to_string();
+      auto& g = st.groups[id];
+      g.name = name;
+      g.strategy = static_cast<detail::pg_strategy_kind>(strategy);
+      g.bundles = bundles;
+      place_groups(self);
+      return id;
+    },
+    [self](pg_wait_atom, const std::string& id) -> caf::result<bool> {
+      auto& st = self->state;
+      auto i = st.groups.find(id);
+      if (i == st.groups.end())
+        return false;
+      if (i->second.placed)
+        return true;
+      auto promise = self->make_response_promise<bool>();
+      i->second.waiters.push_back(promise);
+      return promise;
+    },
+    [self](pg_remove_atom, const std::string& id) {
+      auto& st = self->state;
+      auto i = st.groups.find(id);
+      if (i == st.groups.end())
+        return false;
+      auto& g = i->second;
+      if (g.placed)
+        for (std::size_t b = 0; b < g.bundles.size(); ++b)
+          if (auto m = st.managers.find(g.nodes[b]); m != st.managers.end())
+            caf::anon_send(m->second, unreserve_atom::value, id,
+                           static_cast<std::uint64_t>(b), g.bundles[b]);
+      for (auto& w : g.waiters)
+        w.deliver(false);
+      st.groups.erase(i);
+      return true;
+    },
+    [self](kv_put_atom, const std::string& ns, const std::string& key,
+           std::string& value, bool overwrite) -> caf::result<bool> {
+      try {
+        return self->state.kv.put(ns, key, std::move(value), overwrite);
+      } catch (const std::exception& e) {
+        return caf::make_error(caf::sec::invalid_argument, e.what());
+      }
+    },
+    [self](kv_get_atom, const std::string& ns, const std::string& key)
+      -> caf::result<bool, std::string> {
+      try {
+        auto v = self->state.kv.get(ns, key);
+        return {v.has_value(), v.value_or(std::string{})};
+      } catch (const std::exception& e) {
+        return caf::make_error(caf::sec::invalid_argument, e.what());
+      }
+    },
+    [self](kv_del_atom, const std::string& ns, const std::string& key)
+      -> caf::result<bool> {
+      try {
+        return self->state.kv.del(ns, key);
+      } catch (const std::exception& e) {
+        return caf::make_error(caf::sec::invalid_argument, e.what());
+      }
+    },
+    [self](kv_keys_atom, const std::string& ns, const std::string& prefix)
+      -> caf::result<std::vector<std::string>> {
+      try {
+        return self->state.kv.keys(ns, prefix);
+      } catch (const std::exception& e) {
+        return caf::make_error(caf::sec::invalid_argument, e.what());
+      }
+    },
     [self](tick_atom) {
       auto& st = self->state;
       for (auto& id : st.nodes.expire(detail::node_table::clock::now(),
                                       st.timing.node_timeout))
         node_dead(self, id, "heartbeats stopped");
+      place_groups(self);
       push_view(self);
       self->delayed_send(self, st.timing.tick, tick_atom::value);
     },

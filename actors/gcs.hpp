@@ -16,10 +16,21 @@
 //   node managers): join the cluster; the handles follow the view's nodes.
 // - (heartbeat, NodeRecord bytes) -> void: the sender's current record.
 // - (view) -> ClusterView bytes: the current view (for `lumen status`).
-// - (tick) -> void: internal timer: expire silent nodes, push changes.
+// - (tick) -> void: internal timer: expire silent nodes, push changes,
+//   place pending placement groups.
+// - (pgcreate, name, strategy, bundles) -> group id: a placement group;
+//   placed (each bundle reserved on its node through the node manager's
+//   `reserve`) as soon as the nodes' reported free resources allow.
+// - (pgwait, id) -> bool: answered true once placed, false if removed.
+// - (pgremove, id) -> bool: gives the bundles back.
+// - (kvput, ns, key, value, overwrite) -> bool, (kvget, ns, key) ->
+//   (found, value), (kvdel, ns, key) -> bool, (kvkeys, ns, prefix) ->
+//   keys: the key-value table.
 #pragma once
 
 #include <chrono>
+#include <map>
+#include <string>
 #include <vector>
 
 #include <caf/actor.hpp>
@@ -36,7 +47,18 @@ using gcs_actor = caf::typed_actor<
     std::vector<char>, std::vector<caf::actor>>,
   caf::reacts_to<heartbeat_atom, std::vector<char>>,
   caf::replies_to<view_atom>::with<std::vector<char>>,
-  caf::reacts_to<tick_atom>>;
+  caf::reacts_to<tick_atom>,
+  caf::replies_to<pg_create_atom, std::string, std::uint8_t,
+                  std::vector<std::map<std::string, double>>>::with<std::string>,
+  caf::replies_to<pg_wait_atom, std::string>::with<bool>,
+  caf::replies_to<pg_remove_atom, std::string>::with<bool>,
+  caf::replies_to<kv_put_atom, std::string, std::string, std::string,
+                  bool>::with<bool>,
+  caf::replies_to<kv_get_atom, std::string, std::string>::with<bool,
+                                                              std::string>,
+  caf::replies_to<kv_del_atom, std::string, std::string>::with<bool>,
+  caf::replies_to<kv_keys_atom, std::string, std::string>::with<
+    std::vector<std::string>>>;
 
 /// Timing of membership.
 struct gcs_timing {

@@ -7,6 +7,7 @@
 
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/atom.hpp>
+#include <caf/fwd.hpp>
 
 #include <memory>
 #include <vector>
@@ -36,6 +37,10 @@ struct placement {
 };
 
 using placement_ptr = std::shared_ptr<const placement>;
+
+/// Registers the message types nodes send each other beyond CAF's
+/// built-in ones; every actor system that talks to a node calls it.
+void register_wire_types(caf::actor_system_config& cfg);
 
 /// The dedicated workers of one actor.
 struct worker_list {
@@ -78,6 +83,15 @@ using peers_atom = caf::atom_constant<caf::atom("peers")>;
 using where_atom = caf::atom_constant<caf::atom("where")>;
 using spawn_atom = caf::atom_constant<caf::atom("spawnactor")>;
 using rcall_atom = caf::atom_constant<caf::atom("rcall")>;
+using pg_create_atom = caf::atom_constant<caf::atom("pgcreate")>;
+using pg_wait_atom = caf::atom_constant<caf::atom("pgwait")>;
+using pg_remove_atom = caf::atom_constant<caf::atom("pgremove")>;
+using reserve_atom = caf::atom_constant<caf::atom("reserve")>;
+using unreserve_atom = caf::atom_constant<caf::atom("unreserve")>;
+using kv_put_atom = caf::atom_constant<caf::atom("kvput")>;
+using kv_get_atom = caf::atom_constant<caf::atom("kvget")>;
+using kv_del_atom = caf::atom_constant<caf::atom("kvdel")>;
+using kv_keys_atom = caf::atom_constant<caf::atom("kvkeys")>;
 
 } // namespace lumen
 

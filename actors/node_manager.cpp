@@ -21,6 +21,7 @@
 #include "actors/task_executor.hpp"
 #include "cluster/cluster_types.hpp"
 #include "cluster/remote_task.hpp"
+#include "cluster/pg_planner.hpp"
 #include "cluster/spill_policy.hpp"
 #include "runtime/local_scheduler.hpp"
 
@@ -126,7 +127,7 @@ bool feasible(const node_manager_state& st, const detail::placement& p) {
 void dispatch(self_ptr self) {
   auto& st = self->state;
   place_actors(self);
-  for (;;) {
+  while (st.sched.queued() > 0) {
     auto* worker = st.pool->acquire();
     if (worker == nullptr)
       return;
@@ -676,6 +677,34 @@ node_manager(self_ptr self, detail::resource_set total,
       return caf::actor_cast<caf::actor>(
         spawn_pinned_actor_host(self->system(), std::move(args)));
     },
+    [=](reserve_atom, const std::string& pg, std::uint64_t index,
+        const std::map<std::string, double>& bundle) {
+      auto& st = self->state;
+      try {
+        auto general = detail::resource_set::from_doubles(bundle);
+        st.sched.force_acquire(general);
+        st.sched.change_capacity(detail::reserved_bundle(general, pg, index),
+                                 false);
+      } catch (const std::exception& e) {
+        std::cerr << "lumen: refused a bundle: " << e.what() << '\n';
+        return;
+      }
+      dispatch(self);
+    },
+    [=](unreserve_atom, const std::string& pg, std::uint64_t index,
+        const std::map<std::string, double>& bundle) {
+      auto& st = self->state;
+      try {
+        auto general = detail::resource_set::from_doubles(bundle);
+        st.sched.change_capacity(detail::reserved_bundle(general, pg, index),
+                                 true);
+        st.sched.release(general);
+      } catch (const std::exception& e) {
+        std::cerr << "lumen: refused a bundle release: " << e.what() << '\n';
+        return;
+      }
+      dispatch(self);
+    },
     [=](stats_atom) {
       auto& st = self->state;
       node_stats result;
@@ -685,7 +714,7 @@ node_manager(self_ptr self, detail::resource_set total,
       result.queued = st.sched.queued();
       result.running = st.running.size();
       result.blocked = st.blocked;
-      result.infeasible = st.sched.infeasible().size();
+      result.infeasible = st.sched.infeasible().size() + st.unplaceable.size();
       result.worker_threads = st.pool->size();
       result.actors = st.actors;
       result.pending_actors

@@ -36,6 +36,10 @@
 //   live: "" for this node, else a peer (spill_policy on what it holds).
 // - (spawn, forwarder, owner node manager, factory TaskSpec bytes,
 //   ActorOptions bytes) -> host: host here an actor owned by another node.
+// - (reserve, group id, index, bundle) -> void: set a placement group's
+//   bundle aside: its resources leave the general pool and come back under
+//   the bundle's own names (see pg_planner.hpp), which only tasks and
+//   actors of that bundle ask for. (unreserve, ...) undoes it.
 //
 // Scheduling across nodes follows spill_policy (src/cluster): here while
 // local resources allow, else elsewhere. A task sent to a node that dies is
@@ -96,7 +100,11 @@ using node_manager_actor = caf::typed_actor<
   caf::replies_to<where_atom, detail::placement_ptr>::with<std::string,
                                                            caf::actor>,
   caf::replies_to<spawn_atom, caf::actor, caf::actor, std::vector<char>,
-                  std::vector<char>>::with<caf::actor>>;
+                  std::vector<char>>::with<caf::actor>,
+  caf::reacts_to<reserve_atom, std::string, std::uint64_t,
+                 std::map<std::string, double>>,
+  caf::reacts_to<unreserve_atom, std::string, std::uint64_t,
+                 std::map<std::string, double>>>;
 
 /// Who a node is, for its record in the cluster view.
 struct node_identity {

@@ -33,6 +33,7 @@
 #include "lumen/detail/runtime_api.hpp"
 #include "lumen/error.hpp"
 #include "lumen/object_ref.hpp"
+#include "lumen/placement_group.hpp"
 #include "lumen/remote.hpp"
 #include "lumen/task.hpp"
 
@@ -180,6 +181,16 @@ public:
   /// (default 0: it fails with actor_died_error).
   actor_creator& max_task_retries(int n) {
     options_.max_task_retries = n;
+    return *this;
+  }
+
+  /// Places the actor in bundle `bundle_index` of `pg` (-1: any bundle):
+  /// the resources it holds come from the bundle.
+  actor_creator& placement_group(const lumen::placement_group& pg,
+                                 int bundle_index = -1) {
+    detail::check_bundle_index(pg, bundle_index);
+    options_.pg_id = pg.id();
+    options_.pg_bundle = bundle_index;
     return *this;
   }
 

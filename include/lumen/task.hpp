@@ -23,6 +23,7 @@
 #include "lumen/detail/runtime_api.hpp"
 #include "lumen/error.hpp"
 #include "lumen/object_ref.hpp"
+#include "lumen/placement_group.hpp"
 #include "lumen/remote.hpp"
 
 namespace lumen {
@@ -108,6 +109,16 @@ public:
     options_.strategy = detail::scheduling_strategy::node_affinity;
     options_.affinity_node = std::move(node_id);
     options_.affinity_soft = soft;
+    return *this;
+  }
+
+  /// Runs the task in bundle `bundle_index` of `pg` (-1: any bundle): its
+  /// resources come from the bundle.
+  task_caller& placement_group(const lumen::placement_group& pg,
+                               int bundle_index = -1) {
+    detail::check_bundle_index(pg, bundle_index);
+    options_.pg_id = pg.id();
+    options_.pg_bundle = bundle_index;
     return *this;
   }
 

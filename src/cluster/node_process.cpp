@@ -118,6 +118,7 @@ cluster_status query_status(const std::string& address,
   auto port = static_cast<std::uint16_t>(
     std::strtoul(address.c_str() + colon + 1, nullptr, 10));
   caf::actor_system_config sys_cfg;
+  register_wire_types(sys_cfg);
   sys_cfg.load<caf::io::middleman>();
   sys_cfg.set("scheduler.max-threads", std::size_t{2});
   caf::actor_system sys{sys_cfg};

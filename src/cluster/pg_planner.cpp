@@ -293,4 +293,18 @@ resource_set bundle_resources(const resource_set& bundle,
   return result;
 }
 
+std::string any_bundle_resource_name(const std::string& resource,
+                                     const std::string& pg_id) {
+  return resource + "_group_" + pg_id;
+}
+
+resource_set reserved_bundle(const resource_set& bundle,
+                             const std::string& pg_id, std::size_t index) {
+  auto result = bundle_resources(bundle, pg_id, index);
+  for (auto& [name, amount] : bundle.to_doubles())
+    result.set(any_bundle_resource_name(name, pg_id),
+               amount + result.get(any_bundle_resource_name(name, pg_id)));
+  return result;
+}
+
 } // namespace lumen::detail

@@ -88,6 +88,16 @@ std::string bundle_resource_name(const std::string& resource,
 
 /// `bundle` with every resource renamed by `bundle_resource_name`, same
 /// amounts: what bundle `index` of `pg_id` adds to its node.
+/// The wildcard name of `resource` in any bundle of the group:
+/// "<resource>_group_<pg_id>", for tasks that take any bundle (index -1).
+std::string any_bundle_resource_name(const std::string& resource,
+                                     const std::string& pg_id);
+
+/// What a reserved bundle adds to its node: its resources under both the
+/// bundle's own names and the group's wildcard names.
+resource_set reserved_bundle(const resource_set& bundle,
+                             const std::string& pg_id, std::size_t index);
+
 resource_set bundle_resources(const resource_set& bundle,
                               const std::string& pg_id, std::size_t index);
 

@@ -20,6 +20,7 @@
 #include "actors/object_store.hpp"
 #include "lumen/error.hpp"
 #include "cluster/cluster_types.hpp"
+#include "cluster/pg_planner.hpp"
 #include "runtime/actor_directory.hpp"
 #include "runtime/actor_spec.hpp"
 #include "runtime/execution_context.hpp"
@@ -77,6 +78,22 @@ std::string describe(std::chrono::nanoseconds timeout) {
   return std::to_string(duration_cast<milliseconds>(timeout).count()) + " ms";
 }
 
+/// Resources of a task or actor in a placement group: renamed to the
+/// bundle's names (see pg_planner.hpp), CPUs included.
+std::map<std::string, double> in_bundle(std::map<std::string, double> rs,
+                                        double cpus, const std::string& pg,
+                                        int bundle) {
+  if (cpus > 0)
+    rs[cpu_resource] += cpus;
+  std::map<std::string, double> result;
+  for (auto& [name, amount] : rs)
+    result[bundle < 0 ? any_bundle_resource_name(name, pg)
+                      : bundle_resource_name(name, pg,
+                                             static_cast<std::size_t>(bundle))]
+      = amount;
+  return result;
+}
+
 /// Splits HOST:PORT; throws lumen::error naming the bad address.
 std::pair<std::string, std::uint16_t> split_address(const std::string& a) {
   auto colon = a.rfind(':');
@@ -104,6 +121,7 @@ struct embedded_runtime::impl {
     identity.driver = c.driver;
     bool cluster = c.head || !c.base.address.empty();
     auto threads = std::max(2u, std::min(4u, std::thread::hardware_concurrency()));
+    register_wire_types(sys_cfg);
     sys_cfg.set("scheduler.policy", caf::atom("sharing"));
     sys_cfg.set("scheduler.max-threads", static_cast<std::size_t>(threads));
     if (cluster) {
@@ -132,8 +150,13 @@ struct embedded_runtime::impl {
       if (on->load())
         caf::anon_send(st, free_atom::value, id_bytes(id));
     });
-    if (c.head) {
+    in_cluster = cluster;
+    // The embedded one-node cluster has a GCS of its own too (placement
+    // groups, the key-value table), reachable from this process only.
+    bool own_gcs = c.head || !cluster;
+    if (own_gcs)
       gcs = make_gcs(*sys, gcs_timing{});
+    if (c.head) {
       auto port = sys->middleman().publish(gcs, c.port, c.host.c_str(), true);
       if (!port)
         throw error("cannot listen on " + c.host + ":" + std::to_string(c.port)
@@ -141,10 +164,8 @@ struct embedded_runtime::impl {
       identity.address = c.host + ":" + std::to_string(*port);
     }
     nm = make_node_manager(*sys, total, &table, &pool, identity, store);
-    if (!cluster)
-      return;
     caf::actor gcs_handle;
-    if (c.head) {
+    if (own_gcs) {
       gcs_handle = caf::actor_cast<caf::actor>(gcs);
     } else {
       auto [host, port] = split_address(c.base.address);
@@ -153,6 +174,7 @@ struct embedded_runtime::impl {
         throw error("cannot reach the head at " + c.base.address + ": "
                     + sys->render(remote.error()));
       gcs_handle = caf::actor_cast<caf::actor>(*remote);
+      remote_gcs = *remote;
       auto own = sys->middleman().publish(nm, 0, c.host.c_str(), true);
       if (own)
         identity.address = c.host + ":" + std::to_string(*own);
@@ -207,6 +229,7 @@ struct embedded_runtime::impl {
     nm = nullptr;
     store = nullptr;
     gcs = nullptr;
+    remote_gcs = nullptr;
     sys.reset();
   }
 
@@ -221,7 +244,7 @@ struct embedded_runtime::impl {
   /// In a cluster, values held on other nodes come here when a reader
   /// blocks on them.
   void fetch_if_elsewhere(const std::vector<const ref_header*>& refs) {
-    if (!gcs && cfg.base.address.empty())
+    if (!in_cluster)
       return;
     for (auto* h : refs)
       if (!table.try_get(h))
@@ -253,8 +276,17 @@ struct embedded_runtime::impl {
   caf::actor_system_config sys_cfg;
   std::unique_ptr<caf::actor_system> sys;
   object_store_actor store;
+  /// The GCS this process runs (head or embedded), if any.
   gcs_actor gcs;
+  /// The head's GCS, for a node that joined a cluster.
+  gcs_actor remote_gcs;
+  bool in_cluster = false;
   node_manager_actor nm;
+
+  /// The GCS to ask: ours, or the head's.
+  const gcs_actor& any_gcs() const {
+    return gcs ? gcs : remote_gcs;
+  }
 };
 
 embedded_runtime::embedded_runtime(const node_config& cfg)
@@ -365,6 +397,11 @@ ref_ptr embedded_runtime::submit(task_request&& req) {
   resource_set::from_doubles(opts.resources); // validates names and amounts
   if (opts.resources.count(cpu_resource) > 0)
     throw error("task '" + opts.name + "': set CPUs with num_cpus()");
+  if (!opts.pg_id.empty()) {
+    opts.resources = in_bundle(std::move(opts.resources), opts.num_cpus,
+                               opts.pg_id, opts.pg_bundle);
+    opts.num_cpus = 0;
+  }
   auto& ctx = impl_->context();
   auto n = ctx.counter.fetch_add(1, std::memory_order_relaxed) + 1;
   auto spec = std::make_shared<task_spec>();
@@ -406,6 +443,11 @@ void check_actor_options(const actor_options& o, const std::string& name) {
 ref_ptr embedded_runtime::create_actor(actor_request&& req) {
   check_actor_options(req.options, req.factory);
   impl_->directory.check_name(req.options.name, req.options.ns);
+  if (auto& o = req.options; !o.pg_id.empty()) {
+    o.resources = in_bundle(std::move(o.resources), o.num_cpus.value_or(0),
+                            o.pg_id, o.pg_bundle);
+    o.num_cpus = 0.0;
+  }
   auto& ctx = impl_->context();
   auto n = ctx.counter.fetch_add(1, std::memory_order_relaxed) + 1;
   auto spec = std::make_shared<actor_spec>();
@@ -588,6 +630,100 @@ std::vector<node_info> embedded_runtime::nodes() {
     result.push_back(std::move(info));
   }
   return result;
+}
+
+namespace {
+
+/// Asks the GCS and returns its answer; throws lumen::error with `what`
+/// when it fails or does not answer within `timeout`.
+template <class... Rs, class... Ts>
+std::tuple<Rs...> ask_gcs(caf::actor_system& sys, const gcs_actor& gcs,
+                          const char* what, std::chrono::seconds timeout,
+                          Ts&&... xs) {
+  caf_thread_guard guard;
+  caf::scoped_actor self{sys};
+  std::tuple<Rs...> result;
+  std::string why;
+  bool ok = false;
+  self->request(gcs, timeout, std::forward<Ts>(xs)...)
+    .receive(
+      [&](Rs&... rs) {
+        result = std::make_tuple(std::move(rs)...);
+        ok = true;
+      },
+      [&](const caf::error& err) { why = sys.render(err); });
+  if (!ok)
+    throw error(std::string{what} + ": " + why);
+  return result;
+}
+
+constexpr auto gcs_timeout = std::chrono::seconds(30);
+
+} // namespace
+
+std::string embedded_runtime::create_placement_group(
+  const std::vector<std::map<std::string, double>>& bundles,
+  std::uint8_t strategy, const std::string& name) {
+  if (bundles.empty())
+    throw error("lumen::create_placement_group: no bundles");
+  for (auto& b : bundles) {
+    if (resource_set::from_doubles(b).empty())
+      throw error("lumen::create_placement_group: an empty bundle");
+  }
+  auto [id] = ask_gcs<std::string>(*impl_->sys, impl_->any_gcs(),
+                                   "lumen::create_placement_group",
+                                   gcs_timeout, pg_create_atom::value, name,
+                                   strategy, bundles);
+  return id;
+}
+
+bool embedded_runtime::wait_placement_group(const std::string& id,
+                                            std::chrono::nanoseconds timeout) {
+  caf_thread_guard guard;
+  caf::scoped_actor self{*impl_->sys};
+  bool placed = false;
+  auto t = timeout == no_timeout ? caf::duration{caf::infinite}
+                                 : caf::duration{timeout};
+  self->request(impl_->any_gcs(), t, pg_wait_atom::value, id)
+    .receive([&](bool b) { placed = b; }, [&](const caf::error&) {});
+  return placed;
+}
+
+void embedded_runtime::remove_placement_group(const std::string& id) {
+  ask_gcs<bool>(*impl_->sys, impl_->any_gcs(),
+                "lumen::remove_placement_group", gcs_timeout,
+                pg_remove_atom::value, id);
+}
+
+bool embedded_runtime::kv_put(const std::string& ns, const std::string& key,
+                              std::string value, bool overwrite) {
+  return std::get<0>(ask_gcs<bool>(*impl_->sys, impl_->any_gcs(),
+                                   "lumen::kv::put", gcs_timeout,
+                                   kv_put_atom::value, ns, key,
+                                   std::move(value), overwrite));
+}
+
+std::optional<std::string> embedded_runtime::kv_get(const std::string& ns,
+                                                    const std::string& key) {
+  auto [found, value] = ask_gcs<bool, std::string>(
+    *impl_->sys, impl_->any_gcs(), "lumen::kv::get", gcs_timeout,
+    kv_get_atom::value, ns, key);
+  if (!found)
+    return std::nullopt;
+  return value;
+}
+
+bool embedded_runtime::kv_del(const std::string& ns, const std::string& key) {
+  return std::get<0>(ask_gcs<bool>(*impl_->sys, impl_->any_gcs(),
+                                   "lumen::kv::del", gcs_timeout,
+                                   kv_del_atom::value, ns, key));
+}
+
+std::vector<std::string> embedded_runtime::kv_keys(const std::string& ns,
+                                                   const std::string& prefix) {
+  return std::get<0>(ask_gcs<std::vector<std::string>>(
+    *impl_->sys, impl_->any_gcs(), "lumen::kv::keys", gcs_timeout,
+    kv_keys_atom::value, ns, prefix));
 }
 
 embedded_runtime::node_snapshot embedded_runtime::snapshot() {

@@ -64,6 +64,27 @@ public:
 
   std::vector<node_info> nodes() override;
 
+  std::string
+  create_placement_group(const std::vector<std::map<std::string, double>>& b,
+                         std::uint8_t strategy,
+                         const std::string& name) override;
+
+  bool wait_placement_group(const std::string& id,
+                            std::chrono::nanoseconds timeout) override;
+
+  void remove_placement_group(const std::string& id) override;
+
+  bool kv_put(const std::string& ns, const std::string& key,
+              std::string value, bool overwrite) override;
+
+  std::optional<std::string> kv_get(const std::string& ns,
+                                    const std::string& key) override;
+
+  bool kv_del(const std::string& ns, const std::string& key) override;
+
+  std::vector<std::string> kv_keys(const std::string& ns,
+                                   const std::string& prefix) override;
+
   /// HOST:PORT this node listens on (a head: the cluster port); empty for
   /// the embedded one-node cluster.
   const std::string& address() const;

@@ -43,6 +43,16 @@ void local_scheduler::release(const resource_set& r) {
   available_ += r;
 }
 
+void local_scheduler::change_capacity(const resource_set& r, bool remove) {
+  if (remove) {
+    total_ -= r;
+    available_ -= r;
+  } else {
+    total_ += r;
+    available_ += r;
+  }
+}
+
 void local_scheduler::force_acquire(const resource_set& r) {
   available_ -= r;
 }

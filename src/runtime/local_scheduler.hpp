@@ -43,6 +43,10 @@ public:
   /// woke up).
   void force_acquire(const resource_set& r);
 
+  /// Adds to (or, with `remove`, takes from) the node's total and
+  /// available resources: a placement group's bundle coming or going.
+  void change_capacity(const resource_set& r, bool remove);
+
   const resource_set& total() const noexcept {
     return total_;
   }

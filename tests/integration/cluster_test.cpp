@@ -208,6 +208,46 @@ TEST_CASE("cluster: actors are placed by custom resources and keep state",
   CHECK(lumen::get(again.task(&Tally::add).remote(1), 30s) == 8);
 }
 
+TEST_CASE("cluster: a STRICT_SPREAD placement group fills three nodes",
+          "[cluster]") {
+  cluster_it::test_cluster cluster{2};
+  lumen::init_guard g{lumen::config{.address = cluster.address()}};
+  REQUIRE(cluster_it::test_cluster::wait_for_nodes(3));
+  auto pg = lumen::create_placement_group(
+    {{{"CPU", 1}}, {{"CPU", 1}}, {{"CPU", 1}}},
+    lumen::pg_strategy::strict_spread);
+  REQUIRE(pg.wait(30s));
+  std::set<std::string> nodes;
+  for (int b = 0; b < 3; ++b)
+    nodes.insert(node_of(lumen::get(
+      lumen::task(cluster_tasks::where).placement_group(pg, b).remote(b),
+      30s)));
+  CHECK(nodes.size() == 3);
+  // A fourth bundle would need a fourth node: it waits.
+  auto more = lumen::create_placement_group(
+    {{{"CPU", 1}}, {{"CPU", 1}}, {{"CPU", 1}}, {{"CPU", 1}}},
+    lumen::pg_strategy::strict_spread);
+  CHECK_FALSE(more.wait(500ms));
+  lumen::remove_placement_group(more);
+  lumen::remove_placement_group(pg);
+}
+
+TEST_CASE("cluster: the key-value table is shared through the head",
+          "[cluster]") {
+  cluster_it::test_cluster cluster{1};
+  lumen::init_guard g{lumen::config{.address = cluster.address()}};
+  REQUIRE(lumen::kv::put("job/state", "running"));
+  CHECK(lumen::kv::get("job/state") == std::optional<std::string>{"running"});
+  CHECK(lumen::kv::keys("job/") == std::vector<std::string>{"job/state"});
+}
+
+TEST_CASE("cluster: joining an address where no head listens fails fast",
+          "[cluster]") {
+  CHECK_THROWS_AS(lumen::init(lumen::config{.address = "127.0.0.1:1"}),
+                  lumen::error);
+  CHECK_FALSE(lumen::is_initialized());
+}
+
 TEST_CASE("cluster: lumen stop ends every node it started", "[cluster]") {
   cluster_it::test_cluster cluster{2};
   auto pids = cluster.nodes();

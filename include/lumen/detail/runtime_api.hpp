@@ -53,6 +53,9 @@ struct task_options {
   scheduling_strategy strategy = scheduling_strategy::default_strategy;
   std::string affinity_node;
   bool affinity_soft = false;
+  /// Placement group to run in (empty: none) and its bundle (-1: any).
+  std::string pg_id;
+  int pg_bundle = -1;
 };
 
 /// What the API hands the runtime to submit a task.
@@ -74,6 +77,9 @@ struct actor_options {
   int max_restarts = 0;
   int max_task_retries = 0;
   bool detached = false;
+  /// Placement group to live in (empty: none) and its bundle (-1: any).
+  std::string pg_id;
+  int pg_bundle = -1;
 };
 
 /// What the API hands the runtime to create an actor.
@@ -155,6 +161,35 @@ public:
 
   /// Every node this process knows, this one first.
   virtual std::vector<node_info> nodes() = 0;
+
+  /// Asks the GCS for a placement group; returns its id.
+  virtual std::string
+  create_placement_group(const std::vector<std::map<std::string, double>>& b,
+                         std::uint8_t strategy, const std::string& name)
+    = 0;
+
+  /// Whether the group is placed within `timeout`.
+  virtual bool wait_placement_group(const std::string& id,
+                                    std::chrono::nanoseconds timeout)
+    = 0;
+
+  virtual void remove_placement_group(const std::string& id) = 0;
+
+  // -- key-value table on the GCS -----------------------------------------
+
+  virtual bool kv_put(const std::string& ns, const std::string& key,
+                      std::string value, bool overwrite)
+    = 0;
+
+  virtual std::optional<std::string> kv_get(const std::string& ns,
+                                            const std::string& key)
+    = 0;
+
+  virtual bool kv_del(const std::string& ns, const std::string& key) = 0;
+
+  virtual std::vector<std::string> kv_keys(const std::string& ns,
+                                           const std::string& prefix)
+    = 0;
 };
 
 /// The running runtime; throws not_initialized_error when there is none.
