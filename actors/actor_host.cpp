@@ -604,6 +604,9 @@ actor_host_actor::behavior_type actor_host(self_ptr self,
   else
     p->needs_cpu_node = true;
   p->workers = static_cast<std::size_t>(std::max(1, opts.max_concurrency));
+  p->strategy = opts.strategy;
+  p->affinity_node = opts.affinity_node;
+  p->affinity_soft = opts.affinity_soft;
   st.placement = p;
   if (st.a.pinned) {
     if (st.a.forwarder)
@@ -626,6 +629,12 @@ actor_host_actor::behavior_type actor_host(self_ptr self,
         st.remote_node = std::move(node);
         st.remote_manager = std::move(manager);
         start_forward(self);
+      },
+      [self](caf::error& err) {
+        die(self, make_error_object(error_kind::actor_creation,
+                                    "actor '" + self->state.a.spec->factory
+                                      + "' cannot be placed: "
+                                      + self->system().render(err)));
       });
   }
   self->set_down_handler([self](caf::down_msg& msg) {

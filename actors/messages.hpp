@@ -34,6 +34,10 @@ struct placement {
   /// Only fresh workers for an actor placed already (a restart while its
   /// old workers are busy): holds nothing, counts no new actor.
   bool workers_only = false;
+  /// Where it may go in a cluster (as for tasks).
+  scheduling_strategy strategy = scheduling_strategy::default_strategy;
+  std::string affinity_node;
+  bool affinity_soft = false;
 };
 
 using placement_ptr = std::shared_ptr<const placement>;

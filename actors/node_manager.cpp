@@ -64,6 +64,8 @@ struct node_manager_state {
   std::unordered_map<task_id, sent_task> sent;
   /// Tasks no live node can hold now; retried whenever the view changes.
   std::vector<detail::task_ptr> unplaceable;
+  /// Round robin position of actors created with spread().
+  std::uint64_t actor_spread_next = 0;
   std::chrono::steady_clock::time_point last_warning;
   /// Actors waiting for resources, first come first served.
   std::deque<pending_placement> placements;
@@ -618,6 +620,38 @@ node_manager(self_ptr self, detail::resource_set total,
                    || total.get(detail::cpu_resource) >= 1.0);
       };
       bool local_ok = can_hold(st.sched.total());
+      auto peer_at = [&](const std::string& id) -> const peer* {
+        auto i = st.peers.find(id);
+        if (i == st.peers.end() || !i->second.capacity.alive
+            || !i->second.manager || !can_hold(i->second.capacity.total))
+          return nullptr;
+        return &i->second;
+      };
+      if (what->strategy == detail::scheduling_strategy::node_affinity) {
+        if (what->affinity_node == st.identity.id && local_ok)
+          return {std::string{}, caf::actor{}};
+        if (auto* p = peer_at(what->affinity_node))
+          return {p->rec.id, caf::actor_cast<caf::actor>(p->manager)};
+        if (!what->affinity_soft)
+          return caf::make_error(caf::sec::invalid_argument,
+                                 "node_affinity: node '" + what->affinity_node
+                                   + "' is unknown, dead, or cannot hold "
+                                   + what->hold.to_string());
+      }
+      if (what->strategy == detail::scheduling_strategy::spread) {
+        std::vector<const peer*> feasible;
+        if (local_ok)
+          feasible.push_back(nullptr); // this node
+        for (auto& kv : st.peers)
+          if (auto* p = peer_at(kv.first))
+            feasible.push_back(p);
+        if (!feasible.empty()) {
+          auto* p = feasible[st.actor_spread_next++ % feasible.size()];
+          if (p == nullptr)
+            return {std::string{}, caf::actor{}};
+          return {p->rec.id, caf::actor_cast<caf::actor>(p->manager)};
+        }
+      }
       if (local_ok && st.sched.available().fits(what->hold))
         return {std::string{}, caf::actor{}};
       const peer* best = nullptr;

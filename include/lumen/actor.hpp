@@ -194,6 +194,23 @@ public:
     return *this;
   }
 
+  /// Spreads actors made with spread() round robin over the nodes that can
+  /// hold them.
+  actor_creator& spread() {
+    options_.strategy = detail::scheduling_strategy::spread;
+    return *this;
+  }
+
+  /// Places the actor on node `node_id`; if that node is dead or cannot
+  /// hold it, elsewhere when `soft`, else every call fails with
+  /// actor_creation_error.
+  actor_creator& node_affinity(std::string node_id, bool soft = false) {
+    options_.strategy = detail::scheduling_strategy::node_affinity;
+    options_.affinity_node = std::move(node_id);
+    options_.affinity_soft = soft;
+    return *this;
+  }
+
   /// Keeps the actor alive without handles, until it is killed.
   actor_creator& detached() {
     options_.detached = true;

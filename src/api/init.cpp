@@ -63,6 +63,10 @@ void init(const config& cfg) {
   if (ncfg.base.address.empty())
     if (auto* env = std::getenv("LUMEN_ADDRESS"); env != nullptr && *env)
       ncfg.base.address = env;
+  // The address this process's own port binds to when it joins a cluster
+  // (default 127.0.0.1).
+  if (auto* env = std::getenv("LUMEN_HOST"); env != nullptr && *env)
+    ncfg.host = env;
   // MPI-style: the program itself started as a worker node of a cluster.
   if (auto* role = std::getenv("LUMEN_NODE_ROLE");
       role != nullptr && std::string{role} == "worker") {

@@ -146,6 +146,7 @@ cluster_status query_status(const std::string& address,
     s.address = n.address;
     s.alive = n.alive;
     s.head = n.head;
+    s.driver = n.driver;
     s.total = n.total;
     s.available = n.available;
     s.object_store_used = n.object_store_used;

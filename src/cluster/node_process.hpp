@@ -38,6 +38,9 @@ struct node_status {
   std::string address;
   bool alive = false;
   bool head = false;
+  /// A program that joined with lumen::init, not a node started by
+  /// `lumen start`.
+  bool driver = false;
   std::map<std::string, double> total;
   std::map<std::string, double> available;
   std::size_t object_store_used = 0;

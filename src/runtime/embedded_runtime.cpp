@@ -212,6 +212,11 @@ struct embedded_runtime::impl {
         self->send_exit(native, caf::exit_reason::user_shutdown);
         self->wait_for(native);
       }
+      // The GCS first, so that it does not report this node's own end.
+      if (gcs) {
+        self->send_exit(gcs, caf::exit_reason::user_shutdown);
+        self->wait_for(gcs);
+      }
       if (nm) {
         self->send_exit(nm, caf::exit_reason::user_shutdown);
         self->wait_for(nm);
@@ -219,10 +224,6 @@ struct embedded_runtime::impl {
       if (store) {
         self->send_exit(store, caf::exit_reason::user_shutdown);
         self->wait_for(store);
-      }
-      if (gcs) {
-        self->send_exit(gcs, caf::exit_reason::user_shutdown);
-        self->wait_for(gcs);
       }
     }
     pool.stop();

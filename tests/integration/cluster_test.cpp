@@ -248,6 +248,33 @@ TEST_CASE("cluster: joining an address where no head listens fails fast",
   CHECK_FALSE(lumen::is_initialized());
 }
 
+TEST_CASE("cluster: actors spread over nodes or go where affinity says",
+          "[cluster]") {
+  cluster_it::test_cluster cluster{2};
+  lumen::init_guard g{lumen::config{.address = cluster.address()}};
+  REQUIRE(cluster_it::test_cluster::wait_for_nodes(3));
+  using cluster_tasks::Tally;
+  std::vector<lumen::actor_handle<Tally>> spread;
+  for (int i = 0; i < 6; ++i)
+    spread.push_back(lumen::actor(Tally::create).spread().remote(i));
+  std::set<std::string> hosts;
+  for (auto& a : spread)
+    hosts.insert(lumen::get(a.task(&Tally::node).remote(), 30s));
+  CHECK(hosts.size() >= 2);
+  std::string target;
+  for (auto& n : lumen::nodes())
+    if (!n.driver && !n.head)
+      target = n.id;
+  auto pinned
+    = lumen::actor(Tally::create).node_affinity(target).remote(0);
+  CHECK(lumen::get(pinned.task(&Tally::node).remote(), 30s) == target);
+  auto nowhere = lumen::actor(Tally::create)
+                   .node_affinity(std::string(32, 'e'))
+                   .remote(0);
+  CHECK_THROWS_AS(lumen::get(nowhere.task(&Tally::node).remote(), 30s),
+                  lumen::actor_creation_error);
+}
+
 TEST_CASE("cluster: lumen stop ends every node it started", "[cluster]") {
   cluster_it::test_cluster cluster{2};
   auto pids = cluster.nodes();

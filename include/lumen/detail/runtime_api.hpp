@@ -80,6 +80,10 @@ struct actor_options {
   /// Placement group to live in (empty: none) and its bundle (-1: any).
   std::string pg_id;
   int pg_bundle = -1;
+  /// Where it may live in a cluster (as for tasks).
+  scheduling_strategy strategy = scheduling_strategy::default_strategy;
+  std::string affinity_node;
+  bool affinity_soft = false;
 };
 
 /// What the API hands the runtime to create an actor.
