@@ -200,9 +200,13 @@ void die(self_ptr self, object_ptr reason) {
   auto& st = self->state;
   if (st.ph == phase::dead)
     return;
-  // The name goes first: whoever sees a call fail may take it at once.
+  // The name goes first: whoever sees a call fail may take it at once
+  // (the GCS gets this before any later request that caller makes).
   if (st.a.directory != nullptr)
     st.a.directory->dead(st.a.spec->id);
+  if (st.a.gcs && !st.a.borrowed && !st.a.pinned)
+    caf::anon_send(st.a.gcs, actor_dead_atom::value,
+                   st.a.spec->id.to_string());
   st.ph = phase::dead;
   st.generation->fetch_add(1);
   st.death = reason;
@@ -217,11 +221,12 @@ void die(self_ptr self, object_ptr reason) {
                detail::worker_list{});
     st.placed = false;
   }
-  if (st.remote) {
+  if (st.remote && !st.a.borrowed) {
     // The remote host ends too; it answers calls still on their way.
     caf::anon_send(st.remote, kill_atom::value, true);
     caf::anon_send(st.remote, orphan_atom::value);
   }
+
   retire_workers(self);
   maybe_quit(self);
 }
@@ -608,7 +613,13 @@ actor_host_actor::behavior_type actor_host(self_ptr self,
   p->affinity_node = opts.affinity_node;
   p->affinity_soft = opts.affinity_soft;
   st.placement = p;
-  if (st.a.pinned) {
+  if (st.a.borrowed) {
+    st.forwarding = true;
+    st.remote = st.a.borrowed;
+    st.remote_node = "the actor's owner";
+    self->monitor(st.remote);
+    st.ph = phase::alive;
+  } else if (st.a.pinned) {
     if (st.a.forwarder)
       self->monitor(st.a.forwarder);
     request_workers(self, st.placement);
@@ -793,9 +804,13 @@ actor_host_actor::behavior_type actor_host(self_ptr self,
         std::cerr << "lumen: dropped an actor result: " << e.what() << '\n';
         return;
       }
-      if (st.remote_pending.erase(r.id.task) == 0 || !r.value)
+      auto i = st.remote_pending.find(r.id.task);
+      if (i == st.remote_pending.end() || !r.value)
         return;
-      st.a.table->fulfill(r.id, std::move(r.value));
+      auto call = std::move(i->second);
+      st.remote_pending.erase(i);
+      // A call relayed for another node answers there; ours, here.
+      detail::answer(*call, std::move(r.value), *st.a.table);
       end_if_orphaned(self);
       maybe_quit(self);
     },
@@ -805,7 +820,10 @@ actor_host_actor::behavior_type actor_host(self_ptr self,
 /// The directory's way to the host.
 class host_link : public detail::actor_link {
 public:
-  explicit host_link(actor_host_actor handle) : handle_(std::move(handle)) {
+  /// `gcs` is told the actor's name is free when the last handle goes (in
+  /// this thread's order, before anything its caller does next).
+  host_link(actor_host_actor handle, caf::actor gcs, std::string id)
+    : handle_(std::move(handle)), gcs_(std::move(gcs)), id_(std::move(id)) {
   }
 
   void call(actor_call_ptr c) override {
@@ -819,8 +837,14 @@ public:
   }
 
   void orphan() override {
+    if (gcs_)
+      caf::anon_send(gcs_, actor_dead_atom::value, id_);
     if (auto h = handle())
       caf::anon_send(h, orphan_atom::value);
+  }
+
+  caf::actor host() override {
+    return caf::actor_cast<caf::actor>(handle());
   }
 
   void close() override {
@@ -841,13 +865,18 @@ private:
 
   std::mutex mtx_;
   actor_host_actor handle_;
+  caf::actor gcs_;
+  std::string id_;
 };
 
 } // namespace
 
 std::shared_ptr<detail::actor_link> spawn_actor_host(caf::actor_system& sys,
                                                      actor_host_args args) {
-  return std::make_shared<host_link>(sys.spawn(actor_host, std::move(args)));
+  auto gcs = args.borrowed ? caf::actor{} : args.gcs;
+  auto id = args.spec->id.to_string();
+  return std::make_shared<host_link>(sys.spawn(actor_host, std::move(args)),
+                                     std::move(gcs), std::move(id));
 }
 
 actor_host_actor spawn_pinned_actor_host(caf::actor_system& sys,

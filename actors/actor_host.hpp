@@ -76,6 +76,12 @@ struct actor_host_args {
   bool pinned = false;
   /// For a pinned host: the owner's forwarder; its end orphans the actor.
   caf::actor forwarder;
+  /// The GCS, told when an actor owned here ends (null: do not tell).
+  caf::actor gcs;
+  /// Set for a borrower: a handle to an actor owned by another process,
+  /// this being the owner's host; calls and kills go there, and dropping
+  /// the last local handle does not end the actor.
+  caf::actor borrowed;
 };
 
 /// Spawns the host and returns the link the directory keeps for it.

@@ -37,8 +37,19 @@ struct group {
   std::string last_reason;
 };
 
+/// One actor as the GCS knows it.
+struct actor_row {
+  std::string name;
+  std::string ns;
+  std::uint64_t class_hash = 0;
+  caf::actor host;
+  bool alive = true;
+};
+
 struct gcs_state {
   detail::node_table nodes;
+  std::map<std::string, actor_row> actors;
+  std::map<std::pair<std::string, std::string>, std::string> actor_names;
   std::map<std::string, group> groups;
   detail::kv_table kv;
   /// Node managers by node id, for pushes and for the view's handles.
@@ -234,6 +245,45 @@ gcs_actor::behavior_type gcs(self_ptr self, gcs_timing timing) {
         w.deliver(false);
       st.groups.erase(i);
       return true;
+    },
+    [self](actor_add_atom, const std::string& id, const std::string& name,
+           const std::string& ns, std::uint64_t class_hash, caf::actor host) {
+      auto& st = self->state;
+      if (!name.empty()) {
+        auto [i, added] = st.actor_names.emplace(std::make_pair(ns, name), id);
+        if (!added && i->second != id)
+          return false;
+      }
+      st.actors[id] = actor_row{name, ns, class_hash, std::move(host), true};
+      return true;
+    },
+    [self](actor_dead_atom, const std::string& id) {
+      auto& st = self->state;
+      auto i = st.actors.find(id);
+      if (i == st.actors.end())
+        return;
+      auto key = std::make_pair(i->second.ns, i->second.name);
+      if (auto j = st.actor_names.find(key);
+          j != st.actor_names.end() && j->second == id)
+        st.actor_names.erase(j);
+      st.actors.erase(i);
+    },
+    [self](actor_find_atom, const std::string& name, const std::string& ns)
+      -> caf::result<std::string, std::uint64_t, caf::actor> {
+      auto& st = self->state;
+      auto i = st.actor_names.find({ns, name});
+      if (i == st.actor_names.end())
+        return {std::string{}, std::uint64_t{0}, caf::actor{}};
+      auto& row = st.actors.at(i->second);
+      return {i->second, row.class_hash, row.host};
+    },
+    [self](actor_get_atom, const std::string& id)
+      -> caf::result<std::uint64_t, caf::actor, bool> {
+      auto& st = self->state;
+      auto i = st.actors.find(id);
+      if (i == st.actors.end())
+        return {std::uint64_t{0}, caf::actor{}, false};
+      return {i->second.class_hash, i->second.host, i->second.alive};
     },
     [self](kv_put_atom, const std::string& ns, const std::string& key,
            std::string& value, bool overwrite) -> caf::result<bool> {

@@ -26,6 +26,13 @@
 // - (kvput, ns, key, value, overwrite) -> bool, (kvget, ns, key) ->
 //   (found, value), (kvdel, ns, key) -> bool, (kvkeys, ns, prefix) ->
 //   keys: the key-value table.
+// - (actoradd, id, name, ns, class, host) -> bool: records an actor and
+//   its owner-side host; false if the name is taken in its namespace.
+// - (actordead, id) -> void: the actor ended; its name is free.
+// - (actorfind, name, ns) -> (id, class, host): a live named actor ("" if
+//   none).
+// - (actorget, id) -> (class, host, alive): a known actor, for handles
+//   that travel to other nodes.
 #pragma once
 
 #include <chrono>
@@ -58,7 +65,14 @@ using gcs_actor = caf::typed_actor<
                                                               std::string>,
   caf::replies_to<kv_del_atom, std::string, std::string>::with<bool>,
   caf::replies_to<kv_keys_atom, std::string, std::string>::with<
-    std::vector<std::string>>>;
+    std::vector<std::string>>,
+  caf::replies_to<actor_add_atom, std::string, std::string, std::string,
+                  std::uint64_t, caf::actor>::with<bool>,
+  caf::reacts_to<actor_dead_atom, std::string>,
+  caf::replies_to<actor_find_atom, std::string, std::string>::with<
+    std::string, std::uint64_t, caf::actor>,
+  caf::replies_to<actor_get_atom, std::string>::with<std::uint64_t,
+                                                     caf::actor, bool>>;
 
 /// Timing of membership.
 struct gcs_timing {

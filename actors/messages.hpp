@@ -96,6 +96,10 @@ using kv_put_atom = caf::atom_constant<caf::atom("kvput")>;
 using kv_get_atom = caf::atom_constant<caf::atom("kvget")>;
 using kv_del_atom = caf::atom_constant<caf::atom("kvdel")>;
 using kv_keys_atom = caf::atom_constant<caf::atom("kvkeys")>;
+using actor_add_atom = caf::atom_constant<caf::atom("actoradd")>;
+using actor_dead_atom = caf::atom_constant<caf::atom("actordead")>;
+using actor_find_atom = caf::atom_constant<caf::atom("actorfind")>;
+using actor_get_atom = caf::atom_constant<caf::atom("actorget")>;
 
 } // namespace lumen
 

@@ -4,6 +4,8 @@
 #pragma once
 
 #include <atomic>
+
+#include <caf/actor.hpp>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -86,6 +88,9 @@ public:
 
   /// Forgets the host (at shutdown); later calls are dropped.
   virtual void close() = 0;
+
+  /// The host's CAF handle, type-erased (null once closed).
+  virtual caf::actor host() = 0;
 };
 
 } // namespace lumen::detail

@@ -94,6 +94,41 @@ std::map<std::string, double> in_bundle(std::map<std::string, double> rs,
   return result;
 }
 
+/// Asks the GCS and returns its answer; throws lumen::error with `what`
+/// when it fails or does not answer within `timeout`.
+template <class... Rs, class... Ts>
+std::tuple<Rs...> ask_gcs(caf::actor_system& sys, const gcs_actor& gcs,
+                          const char* what, std::chrono::seconds timeout,
+                          Ts&&... xs) {
+  caf_thread_guard guard;
+  caf::scoped_actor self{sys};
+  std::tuple<Rs...> result;
+  std::string why;
+  bool ok = false;
+  self->request(gcs, timeout, std::forward<Ts>(xs)...)
+    .receive(
+      [&](Rs&... rs) {
+        result = std::make_tuple(std::move(rs)...);
+        ok = true;
+      },
+      [&](const caf::error& err) { why = sys.render(err); });
+  if (!ok)
+    throw error(std::string{what} + ": " + why);
+  return result;
+}
+
+constexpr auto gcs_timeout = std::chrono::seconds(30);
+
+/// A task id from its 32 hex digits; throws lumen::error.
+task_id task_id_from_string(const std::string& text) {
+  if (text.size() != 32)
+    throw error("bad id '" + text + "'");
+  task_id id;
+  id.hi = std::stoull(text.substr(0, 16), nullptr, 16);
+  id.lo = std::stoull(text.substr(16), nullptr, 16);
+  return id;
+}
+
 /// Splits HOST:PORT; throws lumen::error naming the bad address.
 std::pair<std::string, std::uint16_t> split_address(const std::string& a) {
   auto colon = a.rfind(':');
@@ -458,14 +493,65 @@ ref_ptr embedded_runtime::create_actor(actor_request&& req) {
   spec->args = std::move(req.args);
   spec->options = std::move(req.options);
   caf_thread_guard guard;
-  auto link = spawn_actor_host(*impl_->sys,
-                               actor_host_args{spec, &impl_->table,
-                                               &impl_->directory, impl_->nm,
-                                               impl_->store, false, {}});
+  actor_host_args args;
+  args.spec = spec;
+  args.table = &impl_->table;
+  args.directory = &impl_->directory;
+  args.node_manager = impl_->nm;
+  args.store = impl_->store;
+  args.gcs = caf::actor_cast<caf::actor>(impl_->any_gcs());
+  auto link = spawn_actor_host(*impl_->sys, std::move(args));
+  ref_ptr result;
+  try {
+    result = impl_->directory.add(*spec, link);
+  } catch (...) {
+    link->orphan(); // the name was taken meanwhile: end the new host
+    throw;
+  }
+  // The GCS knows every actor (for handles that travel to other nodes);
+  // a name must also be free cluster-wide.
+  auto host = link->host();
+  auto& o = spec->options;
+  if (o.name.empty()) {
+    caf::anon_send(impl_->any_gcs(), actor_add_atom::value,
+                   spec->id.to_string(), o.name, o.ns, spec->class_hash,
+                   host);
+    return result;
+  }
+  auto [added] = ask_gcs<bool>(*impl_->sys, impl_->any_gcs(),
+                               "lumen::actor", gcs_timeout,
+                               actor_add_atom::value, spec->id.to_string(),
+                               o.name, o.ns, spec->class_hash, host);
+  if (!added) {
+    link->kill(true);
+    throw error("an actor named '" + o.name
+                + "' exists already in namespace '" + o.ns + "'");
+  }
+  return result;
+}
+
+ref_ptr embedded_runtime::borrow_actor(const task_id& id,
+                                       std::uint64_t class_hash,
+                                       caf::actor host) {
+  if (auto known = impl_->directory.lookup(id))
+    return known;
+  auto spec = std::make_shared<actor_spec>();
+  spec->id = id;
+  spec->class_hash = class_hash;
+  caf_thread_guard guard;
+  actor_host_args args;
+  args.spec = spec;
+  args.table = &impl_->table;
+  args.node_manager = impl_->nm;
+  args.store = impl_->store;
+  args.borrowed = std::move(host);
+  auto link = spawn_actor_host(*impl_->sys, std::move(args));
   try {
     return impl_->directory.add(*spec, link);
   } catch (...) {
-    link->orphan(); // the name was taken meanwhile: end the new host
+    link->orphan();
+    if (auto known = impl_->directory.lookup(id)) // added meanwhile
+      return known;
     throw;
   }
 }
@@ -491,15 +577,35 @@ ref_ptr embedded_runtime::submit_actor_task(actor_call_request&& req) {
 ref_ptr embedded_runtime::find_actor(const std::string& name,
                                      const std::string& ns,
                                      std::uint64_t class_hash) {
-  return impl_->directory.find(name, ns, class_hash);
+  if (auto local = impl_->directory.find(name, ns, class_hash))
+    return local;
+  if (!impl_->in_cluster)
+    return {};
+  auto [id, found_class, host] = ask_gcs<std::string, std::uint64_t,
+                                         caf::actor>(
+    *impl_->sys, impl_->any_gcs(), "lumen::get_actor", gcs_timeout,
+    actor_find_atom::value, name, ns);
+  if (id.empty() || !host)
+    return {};
+  if (found_class != class_hash)
+    throw type_mismatch_error("actor '" + name + "' in namespace '" + ns
+                              + "' is of another class than requested");
+  return borrow_actor(task_id_from_string(id), found_class, std::move(host));
 }
 
 ref_ptr embedded_runtime::lookup_actor(const object_id& id) {
-  auto result = impl_->directory.lookup(id.task);
-  if (!result)
-    throw actor_died_error("actor " + id.task.to_string()
-                           + " is not known to this process");
-  return result;
+  if (auto result = impl_->directory.lookup(id.task))
+    return result;
+  if (impl_->in_cluster) {
+    auto [found_class, host, alive] = ask_gcs<std::uint64_t, caf::actor,
+                                              bool>(
+      *impl_->sys, impl_->any_gcs(), "actor lookup", gcs_timeout,
+      actor_get_atom::value, id.task.to_string());
+    if (alive && host)
+      return borrow_actor(id.task, found_class, std::move(host));
+  }
+  throw actor_died_error("actor " + id.task.to_string()
+                         + " is not known to this process");
 }
 
 void embedded_runtime::kill_actor(const ref_ptr& actor, bool no_restart) {
@@ -635,30 +741,6 @@ std::vector<node_info> embedded_runtime::nodes() {
 
 namespace {
 
-/// Asks the GCS and returns its answer; throws lumen::error with `what`
-/// when it fails or does not answer within `timeout`.
-template <class... Rs, class... Ts>
-std::tuple<Rs...> ask_gcs(caf::actor_system& sys, const gcs_actor& gcs,
-                          const char* what, std::chrono::seconds timeout,
-                          Ts&&... xs) {
-  caf_thread_guard guard;
-  caf::scoped_actor self{sys};
-  std::tuple<Rs...> result;
-  std::string why;
-  bool ok = false;
-  self->request(gcs, timeout, std::forward<Ts>(xs)...)
-    .receive(
-      [&](Rs&... rs) {
-        result = std::make_tuple(std::move(rs)...);
-        ok = true;
-      },
-      [&](const caf::error& err) { why = sys.render(err); });
-  if (!ok)
-    throw error(std::string{what} + ": " + why);
-  return result;
-}
-
-constexpr auto gcs_timeout = std::chrono::seconds(30);
 
 } // namespace
 

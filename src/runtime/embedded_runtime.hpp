@@ -16,6 +16,7 @@
 
 #include <memory>
 
+#include <caf/actor.hpp>
 #include <caf/fwd.hpp>
 
 #include "cluster/node_config.hpp"
@@ -59,6 +60,11 @@ public:
   ref_ptr lookup_actor(const object_id& id) override;
 
   void kill_actor(const ref_ptr& actor, bool no_restart) override;
+
+  /// A local handle to actor `id` owned by another process, whose
+  /// owner-side host is `host` (a forwarder here relays calls to it).
+  ref_ptr borrow_actor(const task_id& id, std::uint64_t class_hash,
+                       caf::actor host);
 
   std::string node_id() override;
 

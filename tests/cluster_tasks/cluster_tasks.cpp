@@ -45,9 +45,21 @@ std::string Tally::node() {
   return lumen::node_id();
 }
 
+int bump_named(std::string name, int x) {
+  auto h = lumen::get_actor<Tally>(name, "it");
+  if (!h)
+    throw std::runtime_error("no actor named " + name);
+  return lumen::get(h->task(&Tally::add).remote(x));
+}
+
+int bump_handle(lumen::actor_handle<Tally> h, int x) {
+  return lumen::get(h.task(&Tally::add).remote(x));
+}
+
 } // namespace cluster_tasks
 
 LUMEN_REMOTE(cluster_tasks::where, cluster_tasks::make_blob,
-             cluster_tasks::check_blob, cluster_tasks::nap);
+             cluster_tasks::check_blob, cluster_tasks::nap,
+             cluster_tasks::bump_named, cluster_tasks::bump_handle);
 LUMEN_REMOTE(cluster_tasks::Tally::create, &cluster_tasks::Tally::add,
              &cluster_tasks::Tally::node);

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include <lumen/actor.hpp>
+
 namespace cluster_tasks {
 
 /// The id of the node running the task, and `x`.
@@ -20,6 +22,15 @@ std::string check_blob(std::vector<char> blob, std::int64_t n, int seed);
 
 /// Sleeps `ms` milliseconds, then returns the node id.
 std::string nap(int ms);
+
+struct Tally;
+
+/// Adds `x` to the Tally actor named `name` in namespace "it", found from
+/// wherever this runs; returns the new total.
+int bump_named(std::string name, int x);
+
+/// Adds `x` through a handle passed in as an argument.
+int bump_handle(lumen::actor_handle<Tally> h, int x);
 
 /// An actor with state, to place on nodes by resource.
 struct Tally {

@@ -275,6 +275,37 @@ TEST_CASE("cluster: actors spread over nodes or go where affinity says",
                   lumen::actor_creation_error);
 }
 
+TEST_CASE("cluster: named actors and handles reach across nodes",
+          "[cluster]") {
+  cluster_it::test_cluster cluster{2};
+  lumen::init_guard g{lumen::config{.address = cluster.address()}};
+  REQUIRE(cluster_it::test_cluster::wait_for_nodes(3));
+  using cluster_tasks::Tally;
+  auto t = lumen::actor(Tally::create).name("tally", "it").remote(1000);
+  CHECK(lumen::get(t.task(&Tally::add).remote(1), 30s) == 1001);
+  // Tasks on other nodes find it by name, or get its handle as an argument.
+  std::vector<lumen::object_ref<int>> bumps;
+  for (int i = 0; i < 4; ++i) {
+    bumps.push_back(lumen::task(cluster_tasks::bump_named)
+                      .spread()
+                      .remote(std::string{"tally"}, 10));
+    bumps.push_back(
+      lumen::task(cluster_tasks::bump_handle).spread().remote(t, 100));
+  }
+  lumen::get(bumps, 60s);
+  CHECK(lumen::get(t.task(&Tally::add).remote(0), 30s) == 1001 + 4 * 110);
+  // The name is taken cluster-wide, and free again once the actor ends.
+  CHECK_THROWS_AS(lumen::actor(Tally::create).name("tally", "it").remote(0),
+                  lumen::error);
+  lumen::kill(t);
+  bool freed = false;
+  for (int i = 0; i < 100 && !freed; ++i) {
+    freed = !lumen::get_actor<Tally>("tally", "it").has_value();
+    std::this_thread::sleep_for(50ms);
+  }
+  CHECK(freed);
+}
+
 TEST_CASE("cluster: lumen stop ends every node it started", "[cluster]") {
   cluster_it::test_cluster cluster{2};
   auto pids = cluster.nodes();
