@@ -6,8 +6,8 @@
 #include <deque>
 #include <iostream>
 #include <map>
-#include <set>
 #include <mutex>
+#include <set>
 
 #include <caf/actor_system.hpp>
 #include <caf/exit_reason.hpp>
@@ -15,8 +15,8 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
-#include "lumen/detail/registry.hpp"
 #include "cluster/remote_task.hpp"
+#include "lumen/detail/registry.hpp"
 #include "runtime/execution_context.hpp"
 #include "runtime/task_errors.hpp"
 
@@ -47,12 +47,12 @@ struct host_state {
   std::shared_ptr<void> instance;
   /// Bumped by every restart and by death; calls queued on a worker under
   /// an older generation do not run.
-  std::shared_ptr<std::atomic<std::uint64_t>> generation
-    = std::make_shared<std::atomic<std::uint64_t>>(0);
+  std::shared_ptr<std::atomic<std::uint64_t>> generation =
+    std::make_shared<std::atomic<std::uint64_t>>(0);
   /// Set by the worker whose call ran exit_actor(), before anything else
   /// can run: later calls fail at once.
-  std::shared_ptr<std::atomic<bool>> exited
-    = std::make_shared<std::atomic<bool>>(false);
+  std::shared_ptr<std::atomic<bool>> exited =
+    std::make_shared<std::atomic<bool>>(false);
   int restarts_left = 0;
   bool restarted = false;
   bool create_posted = false;
@@ -112,8 +112,8 @@ std::vector<object_ptr> collect(self_ptr self,
   std::vector<object_ptr> result;
   result.reserve(args.size());
   for (auto& arg : args) {
-    auto obj = arg.ref ? self->state.a.table->try_get(arg.ref.get())
-                       : arg.value;
+    auto obj =
+      arg.ref ? self->state.a.table->try_get(arg.ref.get()) : arg.value;
     if (obj->error && !failed)
       failed = obj;
     result.push_back(std::move(obj));
@@ -131,9 +131,10 @@ void dispose(self_ptr self) {
     st.instance.reset();
     return;
   }
-  detail::worker_pool::post(
-    st.workers.front(),
-    [inst = std::move(st.instance)](bool) mutable { inst.reset(); });
+  detail::worker_pool::post(st.workers.front(),
+                            [inst = std::move(st.instance)](bool) mutable {
+                              inst.reset();
+                            });
 }
 
 std::size_t total_inflight(const host_state& st) {
@@ -172,8 +173,8 @@ void retire_workers(self_ptr self) {
 
 void maybe_quit(self_ptr self) {
   auto& st = self->state;
-  if (st.ph != phase::dead || !st.orphaned || total_inflight(st) > 0
-      || !st.remote_pending.empty())
+  if (st.ph != phase::dead || !st.orphaned || total_inflight(st) > 0 ||
+      !st.remote_pending.empty())
     return;
   self->quit();
 }
@@ -205,8 +206,7 @@ void die(self_ptr self, object_ptr reason) {
   if (st.a.directory != nullptr)
     st.a.directory->dead(st.a.spec->id);
   if (st.a.gcs && !st.a.borrowed && !st.a.pinned)
-    caf::anon_send(st.a.gcs, actor_dead_atom::value,
-                   st.a.spec->id.to_string());
+    caf::anon_send(st.a.gcs, actor_dead_atom::value, st.a.spec->id.to_string());
   st.ph = phase::dead;
   st.generation->fetch_add(1);
   st.death = reason;
@@ -234,24 +234,24 @@ void die(self_ptr self, object_ptr reason) {
 /// Ends an orphaned actor once every call sent to it has run.
 void end_if_orphaned(self_ptr self) {
   auto& st = self->state;
-  if (st.orphaned && st.ph != phase::dead && st.queue.empty()
-      && st.posted.empty() && st.remote_pending.empty())
+  if (st.orphaned && st.ph != phase::dead && st.queue.empty() &&
+      st.posted.empty() && st.remote_pending.empty())
     die(self, make_error_object(error_kind::actor_died,
                                 "the actor ended: no handle to it is left"));
 }
 
 void start_create(self_ptr self) {
   auto& st = self->state;
-  if (st.ph != phase::creating || st.create_posted || st.workers.empty()
-      || !args_ready(self, st.a.spec->args))
+  if (st.ph != phase::creating || st.create_posted || st.workers.empty() ||
+      !args_ready(self, st.a.spec->args))
     return;
   object_ptr failed;
   auto args = collect(self, st.a.spec->args, failed);
   if (failed) {
     die(self, make_error_object(error_kind::actor_creation,
-                                "an argument of actor factory '"
-                                  + st.a.spec->factory
-                                  + "' failed: " + failed->error->message));
+                                "an argument of actor factory '" +
+                                  st.a.spec->factory +
+                                  "' failed: " + failed->error->message));
     return;
   }
   st.create_posted = true;
@@ -263,12 +263,12 @@ void start_create(self_ptr self) {
       detail::creation_result r;
       auto* fn = detail::find_function(spec->factory);
       if (cancelled) {
-        r.error = make_error_object(error_kind::actor_creation,
-                                    "lumen was shut down");
+        r.error =
+          make_error_object(error_kind::actor_creation, "lumen was shut down");
       } else if (!fn || fn->kind != detail::function_kind::actor_factory) {
         r.error = make_error_object(error_kind::actor_creation,
-                                    "actor factory '" + spec->factory
-                                      + "' is not registered on this node");
+                                    "actor factory '" + spec->factory +
+                                      "' is not registered on this node");
       } else {
         detail::execution_context ctx;
         ctx.task = spec->id;
@@ -281,9 +281,9 @@ void start_create(self_ptr self) {
         } catch (...) {
           auto err = detail::error_from_current_exception(spec->factory);
           r.error = make_error_object(error_kind::actor_creation,
-                                      "actor factory '" + spec->factory
-                                        + "' threw " + err->error->type_name
-                                        + ": " + err->error->message);
+                                      "actor factory '" + spec->factory +
+                                        "' threw " + err->error->type_name +
+                                        ": " + err->error->message);
         }
       }
       args.clear();
@@ -297,15 +297,15 @@ void run_call(const actor_call_ptr& call, std::vector<object_ptr>& args,
   auto* fn = detail::find_function(call->method);
   if (!fn || fn->kind != detail::function_kind::actor_method) {
     result = make_error_object(error_kind::function_not_found,
-                               "actor method '" + call->method
-                                 + "' is not registered on this node",
+                               "actor method '" + call->method +
+                                 "' is not registered on this node",
                                {}, call->method);
     return;
   }
   if (fn->class_hash != call->class_hash) {
     result = make_error_object(error_kind::type_mismatch,
-                               "method '" + call->method
-                                 + "' belongs to another class",
+                               "method '" + call->method +
+                                 "' belongs to another class",
                                {}, call->method);
     return;
   }
@@ -316,21 +316,20 @@ void run_call(const actor_call_ptr& call, std::vector<object_ptr>& args,
   ctx.actor_restarted = restarted;
   detail::context_scope scope{&ctx};
   try {
-    result
-      = std::make_shared<detail::object_data>(fn->method(instance, args));
+    result = std::make_shared<detail::object_data>(fn->method(instance, args));
   } catch (const detail::actor_exit_signal&) {
     exited = true;
     result = make_error_object(error_kind::actor_died,
-                               "the actor exited via lumen::exit_actor()",
-                               {}, call->method);
+                               "the actor exited via lumen::exit_actor()", {},
+                               call->method);
   } catch (...) {
     result = detail::error_from_current_exception(call->method);
   }
 }
 
 /// The job that runs one call on a worker.
-auto call_job(self_ptr self, actor_call_ptr call,
-              std::vector<object_ptr> args, worker_ptr w) {
+auto call_job(self_ptr self, actor_call_ptr call, std::vector<object_ptr> args,
+              worker_ptr w) {
   auto& st = self->state;
   return [call = std::move(call), args = std::move(args), inst = st.instance,
           genp = st.generation, exitedp = st.exited, gen = current_gen(self),
@@ -349,12 +348,11 @@ auto call_job(self_ptr self, actor_call_ptr call,
     bool exited = false;
     bool retry = false;
     if (cancelled) {
-      result = make_error_object(error_kind::actor_died,
-                                 "lumen was shut down");
+      result = make_error_object(error_kind::actor_died, "lumen was shut down");
     } else if (exitedp->load()) {
       result = make_error_object(error_kind::actor_died,
-                                 "the actor exited via lumen::exit_actor()",
-                                 {}, call->method);
+                                 "the actor exited via lumen::exit_actor()", {},
+                                 call->method);
     } else if (genp->load() != gen) {
       if (call->retries_left != 0)
         retry = true;
@@ -394,8 +392,7 @@ std::vector<char> wire_call(self_ptr self, const task_id& id,
   t.options.name = function;
   t.options.num_cpus = 0;
   t.return_id = return_id;
-  return detail::encode_for_peer(t, *self->state.a.table,
-                                 detail::inline_limit);
+  return detail::encode_for_peer(t, *self->state.a.table, detail::inline_limit);
 }
 
 /// Forwarder mode: sends ready calls to the remote host, in order.
@@ -408,8 +405,8 @@ void forward_calls(self_ptr self) {
     st.queue.pop_front();
     std::vector<char> bytes;
     try {
-      bytes = wire_call(self, call->id, call->method, call->args,
-                        call->return_id);
+      bytes =
+        wire_call(self, call->id, call->method, call->args, call->return_id);
     } catch (const std::exception& e) {
       detail::answer(*call,
                      make_error_object(error_kind::runtime_error, e.what(), {},
@@ -418,10 +415,9 @@ void forward_calls(self_ptr self) {
       continue;
     }
     st.remote_pending.emplace(call->id, call);
-    caf::anon_send(st.remote, rcall_atom::value,
-                   caf::actor_cast<caf::actor>(self),
-                   caf::actor_cast<caf::actor>(st.a.node_manager),
-                   std::move(bytes));
+    caf::anon_send(
+      st.remote, rcall_atom::value, caf::actor_cast<caf::actor>(self),
+      caf::actor_cast<caf::actor>(st.a.node_manager), std::move(bytes));
   }
   st.front_retries = 0;
   end_if_orphaned(self);
@@ -441,8 +437,8 @@ void start_forward(self_ptr self) {
     die(self, make_error_object(error_kind::actor_creation, e.what()));
     return;
   }
-  auto opts = detail::encode_actor_options(
-    {st.a.spec->class_hash, st.a.spec->options});
+  auto opts =
+    detail::encode_actor_options({st.a.spec->class_hash, st.a.spec->options});
   self
     ->request(st.remote_manager, std::chrono::seconds(30), spawn_atom::value,
               caf::actor_cast<caf::actor>(self),
@@ -463,10 +459,10 @@ void start_forward(self_ptr self) {
       },
       [self](caf::error& err) {
         die(self, make_error_object(error_kind::actor_creation,
-                                    "actor '" + self->state.a.spec->factory
-                                      + "' could not be placed on node "
-                                      + self->state.remote_node + ": "
-                                      + self->system().render(err)));
+                                    "actor '" + self->state.a.spec->factory +
+                                      "' could not be placed on node " +
+                                      self->state.remote_node + ": " +
+                                      self->system().render(err)));
       });
 }
 
@@ -521,9 +517,8 @@ void pump(self_ptr self) {
 
 void requeue_front(self_ptr self, const actor_call_ptr& call) {
   auto& st = self->state;
-  auto pos = st.queue.begin()
-             + static_cast<std::ptrdiff_t>(
-               std::min(st.front_retries, st.queue.size()));
+  auto pos = st.queue.begin() + static_cast<std::ptrdiff_t>(
+                                  std::min(st.front_retries, st.queue.size()));
   st.queue.insert(pos, call);
   ++st.front_retries;
 }
@@ -628,32 +623,33 @@ actor_host_actor::behavior_type actor_host(self_ptr self,
     self
       ->request(st.a.node_manager, caf::infinite, where_atom::value,
                 st.placement)
-      .then([self](std::string& node, caf::actor& manager) {
-        auto& st = self->state;
-        if (st.ph == phase::dead)
-          return;
-        if (node.empty()) {
-          request_workers(self, st.placement);
-          return;
-        }
-        st.forwarding = true;
-        st.remote_node = std::move(node);
-        st.remote_manager = std::move(manager);
-        start_forward(self);
-      },
-      [self](caf::error& err) {
-        die(self, make_error_object(error_kind::actor_creation,
-                                    "actor '" + self->state.a.spec->factory
-                                      + "' cannot be placed: "
-                                      + self->system().render(err)));
-      });
+      .then(
+        [self](std::string& node, caf::actor& manager) {
+          auto& st = self->state;
+          if (st.ph == phase::dead)
+            return;
+          if (node.empty()) {
+            request_workers(self, st.placement);
+            return;
+          }
+          st.forwarding = true;
+          st.remote_node = std::move(node);
+          st.remote_manager = std::move(manager);
+          start_forward(self);
+        },
+        [self](caf::error& err) {
+          die(self, make_error_object(
+                      error_kind::actor_creation,
+                      "actor '" + self->state.a.spec->factory +
+                        "' cannot be placed: " + self->system().render(err)));
+        });
   }
   self->set_down_handler([self](caf::down_msg& msg) {
     auto& st = self->state;
     if (st.remote && msg.source == st.remote.address()) {
       auto err = make_error_object(error_kind::actor_died,
-                                   "the node hosting the actor ("
-                                     + st.remote_node + ") is gone");
+                                   "the node hosting the actor (" +
+                                     st.remote_node + ") is gone");
       for (auto& kv : st.remote_pending)
         detail::answer(*kv.second, err, *st.a.table);
       st.remote_pending.clear();
@@ -698,8 +694,9 @@ actor_host_actor::behavior_type actor_host(self_ptr self,
       if (gen != current_gen(self) || st.ph != phase::creating) {
         if (r.instance && !st.workers.empty())
           detail::worker_pool::post(
-            st.workers.front(),
-            [inst = std::move(r.instance)](bool) mutable { inst.reset(); });
+            st.workers.front(), [inst = std::move(r.instance)](bool) mutable {
+              inst.reset();
+            });
         return;
       }
       st.create_posted = false;
@@ -719,9 +716,9 @@ actor_host_actor::behavior_type actor_host(self_ptr self,
         --i->second;
       st.posted.erase(call);
       if (exited)
-        die(self, make_error_object(error_kind::actor_died,
-                                    "the actor exited via "
-                                    "lumen::exit_actor()"));
+        die(self,
+            make_error_object(error_kind::actor_died, "the actor exited via "
+                                                      "lumen::exit_actor()"));
       return_idle_workers(self);
       pump(self);
       end_if_orphaned(self);
@@ -742,8 +739,7 @@ actor_host_actor::behavior_type actor_host(self_ptr self,
       auto& st = self->state;
       if (st.ph == phase::dead)
         return;
-      if (st.forwarding && st.remote && !no_restart
-          && st.restarts_left != 0) {
+      if (st.forwarding && st.remote && !no_restart && st.restarts_left != 0) {
         if (st.restarts_left > 0)
           --st.restarts_left;
         caf::anon_send(st.remote, kill_atom::value, false); // restarts there
@@ -774,8 +770,7 @@ actor_host_actor::behavior_type actor_host(self_ptr self,
         return;
       }
       for (auto& id : to_fetch)
-        self->send(st.a.store, fetch_atom::value, detail::id_bytes(id),
-                   owner);
+        self->send(st.a.store, fetch_atom::value, detail::id_bytes(id), owner);
       auto call = std::make_shared<detail::actor_call>();
       call->id = t->id;
       call->method = t->function;
@@ -819,12 +814,11 @@ actor_host_actor::behavior_type actor_host(self_ptr self,
 
 /// The directory's way to the host.
 class host_link : public detail::actor_link {
-public:
+ public:
   /// `gcs` is told the actor's name is free when the last handle goes (in
   /// this thread's order, before anything its caller does next).
   host_link(actor_host_actor handle, caf::actor gcs, std::string id)
-    : handle_(std::move(handle)), gcs_(std::move(gcs)), id_(std::move(id)) {
-  }
+    : handle_(std::move(handle)), gcs_(std::move(gcs)), id_(std::move(id)) {}
 
   void call(actor_call_ptr c) override {
     if (auto h = handle())
@@ -857,7 +851,7 @@ public:
       caf::anon_send_exit(h, caf::exit_reason::user_shutdown);
   }
 
-private:
+ private:
   actor_host_actor handle() {
     std::lock_guard guard{mtx_};
     return handle_;

@@ -105,11 +105,11 @@ void place_groups(self_ptr self) {
       bundles.push_back(detail::resource_set::from_doubles(b));
     auto plan = detail::plan_placement_group(bundles, g.strategy, caps);
     if (plan.kind != detail::pg_plan_result::placed) {
-      if (plan.kind == detail::pg_plan_result::infeasible
-          && plan.reason != g.last_reason)
+      if (plan.kind == detail::pg_plan_result::infeasible &&
+          plan.reason != g.last_reason)
         std::cerr << "lumen: gcs: placement group " << id
-                  << " cannot be placed on the current nodes: "
-                  << plan.reason << '\n';
+                  << " cannot be placed on the current nodes: " << plan.reason
+                  << '\n';
       g.last_reason = plan.reason;
       continue;
     }
@@ -150,8 +150,7 @@ gcs_actor::behavior_type gcs(self_ptr self, gcs_timing timing) {
   });
   self->send(self, tick_atom::value);
   return {
-    [self](register_atom, const std::vector<char>& bytes,
-           caf::actor manager)
+    [self](register_atom, const std::vector<char>& bytes, caf::actor manager)
       -> caf::result<std::vector<char>, std::vector<caf::actor>> {
       auto& st = self->state;
       detail::node_record rec;
@@ -195,8 +194,8 @@ gcs_actor::behavior_type gcs(self_ptr self, gcs_timing timing) {
            const std::vector<std::map<std::string, double>>& bundles)
       -> caf::result<std::string> {
       auto& st = self->state;
-      if (strategy > static_cast<std::uint8_t>(
-            detail::pg_strategy_kind::strict_spread))
+      if (strategy >
+          static_cast<std::uint8_t>(detail::pg_strategy_kind::strict_spread))
         return caf::make_error(caf::sec::invalid_argument,
                                "unknown placement strategy");
       try {
@@ -293,8 +292,8 @@ gcs_actor::behavior_type gcs(self_ptr self, gcs_timing timing) {
         return caf::make_error(caf::sec::invalid_argument, e.what());
       }
     },
-    [self](kv_get_atom, const std::string& ns, const std::string& key)
-      -> caf::result<bool, std::string> {
+    [self](kv_get_atom, const std::string& ns,
+           const std::string& key) -> caf::result<bool, std::string> {
       try {
         auto v = self->state.kv.get(ns, key);
         return {v.has_value(), v.value_or(std::string{})};
@@ -302,16 +301,16 @@ gcs_actor::behavior_type gcs(self_ptr self, gcs_timing timing) {
         return caf::make_error(caf::sec::invalid_argument, e.what());
       }
     },
-    [self](kv_del_atom, const std::string& ns, const std::string& key)
-      -> caf::result<bool> {
+    [self](kv_del_atom, const std::string& ns,
+           const std::string& key) -> caf::result<bool> {
       try {
         return self->state.kv.del(ns, key);
       } catch (const std::exception& e) {
         return caf::make_error(caf::sec::invalid_argument, e.what());
       }
     },
-    [self](kv_keys_atom, const std::string& ns, const std::string& prefix)
-      -> caf::result<std::vector<std::string>> {
+    [self](kv_keys_atom, const std::string& ns,
+           const std::string& prefix) -> caf::result<std::vector<std::string>> {
       try {
         return self->state.kv.keys(ns, prefix);
       } catch (const std::exception& e) {

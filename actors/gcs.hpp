@@ -50,29 +50,30 @@
 namespace lumen {
 
 using gcs_actor = caf::typed_actor<
-  caf::replies_to<register_atom, std::vector<char>, caf::actor>::with<
-    std::vector<char>, std::vector<caf::actor>>,
+  caf::replies_to<register_atom, std::vector<char>,
+                  caf::actor>::with<std::vector<char>, std::vector<caf::actor>>,
   caf::reacts_to<heartbeat_atom, std::vector<char>>,
   caf::replies_to<view_atom>::with<std::vector<char>>,
   caf::reacts_to<tick_atom>,
-  caf::replies_to<pg_create_atom, std::string, std::uint8_t,
-                  std::vector<std::map<std::string, double>>>::with<std::string>,
+  caf::replies_to<
+    pg_create_atom, std::string, std::uint8_t,
+    std::vector<std::map<std::string, double>>>::with<std::string>,
   caf::replies_to<pg_wait_atom, std::string>::with<bool>,
   caf::replies_to<pg_remove_atom, std::string>::with<bool>,
   caf::replies_to<kv_put_atom, std::string, std::string, std::string,
                   bool>::with<bool>,
   caf::replies_to<kv_get_atom, std::string, std::string>::with<bool,
-                                                              std::string>,
+                                                               std::string>,
   caf::replies_to<kv_del_atom, std::string, std::string>::with<bool>,
-  caf::replies_to<kv_keys_atom, std::string, std::string>::with<
-    std::vector<std::string>>,
+  caf::replies_to<kv_keys_atom, std::string,
+                  std::string>::with<std::vector<std::string>>,
   caf::replies_to<actor_add_atom, std::string, std::string, std::string,
                   std::uint64_t, caf::actor>::with<bool>,
   caf::reacts_to<actor_dead_atom, std::string>,
-  caf::replies_to<actor_find_atom, std::string, std::string>::with<
-    std::string, std::uint64_t, caf::actor>,
-  caf::replies_to<actor_get_atom, std::string>::with<std::uint64_t,
-                                                     caf::actor, bool>>;
+  caf::replies_to<actor_find_atom, std::string,
+                  std::string>::with<std::string, std::uint64_t, caf::actor>,
+  caf::replies_to<actor_get_atom, std::string>::with<std::uint64_t, caf::actor,
+                                                     bool>>;
 
 /// Timing of membership.
 struct gcs_timing {

@@ -1,27 +1,27 @@
 // node_manager: argument tracking, dispatch and CPU hand-back.
 #include "actors/node_manager.hpp"
 
-#include <chrono>
 #include <algorithm>
+#include <chrono>
 #include <deque>
-#include <set>
-#include <unordered_set>
-#include <map>
 #include <iostream>
+#include <map>
+#include <set>
 #include <unordered_map>
+#include <unordered_set>
 
 #include <caf/actor_system.hpp>
 #include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
-#include <caf/typed_response_promise.hpp>
 #include <caf/typed_event_based_actor.hpp>
+#include <caf/typed_response_promise.hpp>
 
 #include "actors/actor_host.hpp"
 #include "actors/gcs.hpp"
 #include "actors/task_executor.hpp"
 #include "cluster/cluster_types.hpp"
-#include "cluster/remote_task.hpp"
 #include "cluster/pg_planner.hpp"
+#include "cluster/remote_task.hpp"
 #include "cluster/spill_policy.hpp"
 #include "runtime/local_scheduler.hpp"
 
@@ -121,9 +121,9 @@ void place_actors(self_ptr self) {
 }
 
 bool feasible(const node_manager_state& st, const detail::placement& p) {
-  return st.sched.total().fits(p.hold)
-         && (!p.needs_cpu_node
-             || st.sched.total().get(detail::cpu_resource) >= 1.0);
+  return st.sched.total().fits(p.hold) &&
+         (!p.needs_cpu_node ||
+          st.sched.total().get(detail::cpu_resource) >= 1.0);
 }
 
 void dispatch(self_ptr self) {
@@ -139,11 +139,11 @@ void dispatch(self_ptr self) {
       return;
     }
     auto acquired = detail::local_scheduler::request_of(*task);
-    st.running.emplace(task->id, running_task{task, std::move(acquired),
-                                              worker, false});
-    spawn_task_executor(self, task_executor_args{std::move(task), worker,
-                                                 st.table,
-                                                 node_manager_actor{self}});
+    st.running.emplace(task->id,
+                       running_task{task, std::move(acquired), worker, false});
+    spawn_task_executor(self,
+                        task_executor_args{std::move(task), worker, st.table,
+                                           node_manager_actor{self}});
   }
 }
 
@@ -258,8 +258,7 @@ void arg_arrived(self_ptr self, const detail::task_ptr& task,
                  const object_id& id) {
   auto& st = self->state;
   auto i = st.waiting.find(task->id);
-  if (i == st.waiting.end() || i->second.erase(id) == 0
-      || !i->second.empty())
+  if (i == st.waiting.end() || i->second.erase(id) == 0 || !i->second.empty())
     return;
   st.waiting.erase(i);
   make_ready(self, task);
@@ -284,30 +283,30 @@ void make_ready(self_ptr self, detail::task_ptr task) {
   auto d = st.policy.decide(task->options, req, me, peers,
                             {{st.identity.id, local_bytes}});
   switch (d.kind) {
-    case detail::placement_decision::local:
-      for (auto& arg : task->args)
-        if (arg.ref && !st.table->try_get(arg.ref.get())) {
-          await_args(self, std::move(task), true);
-          return;
-        }
+  case detail::placement_decision::local:
+    for (auto& arg : task->args)
+      if (arg.ref && !st.table->try_get(arg.ref.get())) {
+        await_args(self, std::move(task), true);
+        return;
+      }
+    enqueue_local(self, std::move(task));
+    return;
+  case detail::placement_decision::remote:
+    if (!send_to_peer(self, task, d.node))
       enqueue_local(self, std::move(task));
-      return;
-    case detail::placement_decision::remote:
-      if (!send_to_peer(self, task, d.node))
-        enqueue_local(self, std::move(task));
-      return;
-    case detail::placement_decision::infeasible:
-      std::cerr << "lumen: warning: task '" << task->options.name
-                << "' needs " << req.to_string()
-                << " but no node of the cluster can ever hold it; it stays "
-                   "pending until one joins\n";
-      st.unplaceable.push_back(std::move(task));
-      return;
-    case detail::placement_decision::fail:
-      fail_task(self, task,
-                detail::make_error_object(detail::error_kind::runtime_error,
-                                          d.reason, {}, task->options.name));
-      return;
+    return;
+  case detail::placement_decision::infeasible:
+    std::cerr << "lumen: warning: task '" << task->options.name << "' needs "
+              << req.to_string()
+              << " but no node of the cluster can ever hold it; it stays "
+                 "pending until one joins\n";
+    st.unplaceable.push_back(std::move(task));
+    return;
+  case detail::placement_decision::fail:
+    fail_task(self, task,
+              detail::make_error_object(detail::error_kind::runtime_error,
+                                        d.reason, {}, task->options.name));
+    return;
   }
 }
 
@@ -358,8 +357,8 @@ void apply_view(self_ptr self, const std::vector<char>& bytes,
       fail_task(self, t,
                 detail::make_error_object(
                   detail::error_kind::runtime_error,
-                  "task '" + t->options.name
-                    + "' was lost with its node and has no retries left",
+                  "task '" + t->options.name +
+                    "' was lost with its node and has no retries left",
                   {}, t->options.name));
       continue;
     }
@@ -375,8 +374,7 @@ void apply_view(self_ptr self, const std::vector<char>& bytes,
 void enqueue_local(self_ptr self, detail::task_ptr task) {
   auto& st = self->state;
   if (!st.sched.enqueue(task)) {
-    std::cerr << "lumen: warning: task '" << task->options.name
-              << "' needs "
+    std::cerr << "lumen: warning: task '" << task->options.name << "' needs "
               << detail::local_scheduler::request_of(*task).to_string()
               << " but this node has " << st.sched.total().to_string()
               << " in total; it stays pending\n";
@@ -476,8 +474,8 @@ node_manager(self_ptr self, detail::resource_set total,
         st.pool->release(w);
       dispatch(self);
     },
-    [=](join_atom, caf::actor gcs, const std::vector<char>& who)
-      -> caf::typed_response_promise<bool> {
+    [=](join_atom, caf::actor gcs,
+        const std::vector<char>& who) -> caf::typed_response_promise<bool> {
       auto promise = self->make_response_promise<bool>();
       try {
         auto rec = detail::decode_node_record(who.data(), who.size());
@@ -491,16 +489,20 @@ node_manager(self_ptr self, detail::resource_set total,
       }
       auto g = caf::actor_cast<gcs_actor>(gcs);
       auto rec = to_vector(detail::encode_node_record(own_record(self->state)));
-      self->request(g, std::chrono::seconds(10), register_atom::value, rec,
-                    caf::actor_cast<caf::actor>(self))
+      self
+        ->request(g, std::chrono::seconds(10), register_atom::value, rec,
+                  caf::actor_cast<caf::actor>(self))
         .then(
-          [=](std::vector<char>& view, std::vector<caf::actor>& managers) mutable {
+          [=](std::vector<char>& view,
+              std::vector<caf::actor>& managers) mutable {
             self->state.gcs = gcs;
             apply_view(self, view, managers);
             self->send(self, tick_atom::value);
             promise.deliver(true);
           },
-          [=](caf::error& err) mutable { promise.deliver(err); });
+          [=](caf::error& err) mutable {
+            promise.deliver(err);
+          });
       return promise;
     },
     [=](view_atom, const std::vector<char>& bytes,
@@ -524,14 +526,13 @@ node_manager(self_ptr self, detail::resource_set total,
       auto id = task->return_id;
       auto store = st.store;
       task->deliver = [owner, id, store](detail::object_ptr result) {
-        if (!result->error && result->bytes.size() > detail::inline_limit
-            && result->refs.empty())
+        if (!result->error && result->bytes.size() > detail::inline_limit &&
+            result->refs.empty())
           caf::anon_send(store, host_atom::value,
                          detail::hosted_object{id, std::move(result), owner});
         else
           caf::anon_send(caf::actor_cast<node_manager_actor>(owner),
-                         result_atom::value,
-                         detail::encode_result(id, result));
+                         result_atom::value, detail::encode_result(id, result));
       };
       await_args(self, std::move(task), true);
     },
@@ -541,16 +542,16 @@ node_manager(self_ptr self, detail::resource_set total,
       try {
         r = detail::decode_result(bytes, *st.table);
       } catch (const std::exception& e) {
-        std::cerr << "lumen: dropped a result from another node: "
-                  << e.what() << '\n';
+        std::cerr << "lumen: dropped a result from another node: " << e.what()
+                  << '\n';
         return;
       }
       auto i = st.sent.find(r.id.task);
       if (i == st.sent.end())
         return; // a late answer for a task already sent elsewhere
       if (auto j = st.peers.find(i->second.node); j != st.peers.end())
-        j->second.capacity.available
-          += detail::local_scheduler::request_of(*i->second.task);
+        j->second.capacity.available +=
+          detail::local_scheduler::request_of(*i->second.task);
       st.sent.erase(i);
       if (r.value) {
         st.table->fulfill(r.id, std::move(r.value));
@@ -603,27 +604,28 @@ node_manager(self_ptr self, detail::resource_set total,
         st.last_warning = now;
         std::cerr << "lumen: warning: " << st.unplaceable.size()
                   << " task(s) wait for resources no node has, e.g. "
-                  << detail::local_scheduler::request_of(*st.unplaceable.front())
+                  << detail::local_scheduler::request_of(
+                       *st.unplaceable.front())
                        .to_string()
                   << "\n";
       }
       self->delayed_send(self, heartbeat_interval, tick_atom::value);
     },
-    [=](where_atom, detail::placement_ptr what)
-      -> caf::result<std::string, caf::actor> {
+    [=](where_atom,
+        detail::placement_ptr what) -> caf::result<std::string, caf::actor> {
       auto& st = self->state;
       if (!st.gcs || what->workers_only || what->workers == 0)
         return {std::string{}, caf::actor{}};
       auto can_hold = [&](const detail::resource_set& total) {
-        return total.fits(what->hold)
-               && (!what->needs_cpu_node
-                   || total.get(detail::cpu_resource) >= 1.0);
+        return total.fits(what->hold) &&
+               (!what->needs_cpu_node ||
+                total.get(detail::cpu_resource) >= 1.0);
       };
       bool local_ok = can_hold(st.sched.total());
       auto peer_at = [&](const std::string& id) -> const peer* {
         auto i = st.peers.find(id);
-        if (i == st.peers.end() || !i->second.capacity.alive
-            || !i->second.manager || !can_hold(i->second.capacity.total))
+        if (i == st.peers.end() || !i->second.capacity.alive ||
+            !i->second.manager || !can_hold(i->second.capacity.total))
           return nullptr;
         return &i->second;
       };
@@ -634,9 +636,9 @@ node_manager(self_ptr self, detail::resource_set total,
           return {p->rec.id, caf::actor_cast<caf::actor>(p->manager)};
         if (!what->affinity_soft)
           return caf::make_error(caf::sec::invalid_argument,
-                                 "node_affinity: node '" + what->affinity_node
-                                   + "' is unknown, dead, or cannot hold "
-                                   + what->hold.to_string());
+                                 "node_affinity: node '" + what->affinity_node +
+                                   "' is unknown, dead, or cannot hold " +
+                                   what->hold.to_string());
       }
       if (what->strategy == detail::scheduling_strategy::spread) {
         std::vector<const peer*> feasible;
@@ -661,13 +663,11 @@ node_manager(self_ptr self, detail::resource_set total,
         if (!p.capacity.alive || !p.manager || !can_hold(p.capacity.total))
           continue;
         auto spare = p.capacity.available.get(detail::cpu_resource);
-        if (p.capacity.available.fits(what->hold)
-            && (!best_now
-                || spare > best_now->capacity.available.get(
-                     detail::cpu_resource)))
+        if (p.capacity.available.fits(what->hold) &&
+            (!best_now ||
+             spare > best_now->capacity.available.get(detail::cpu_resource)))
           best_now = &p;
-        if (!best
-            || spare > best->capacity.available.get(detail::cpu_resource))
+        if (!best || spare > best->capacity.available.get(detail::cpu_resource))
           best = &p;
       }
       auto* pick = best_now ? best_now : (local_ok ? nullptr : best);
@@ -689,8 +689,8 @@ node_manager(self_ptr self, detail::resource_set total,
         opts = detail::decode_actor_options(option_bytes.data(),
                                             option_bytes.size());
       } catch (const std::exception& e) {
-        std::cerr << "lumen: refused an actor from another node: "
-                  << e.what() << '\n';
+        std::cerr << "lumen: refused an actor from another node: " << e.what()
+                  << '\n';
         return caf::make_error(caf::sec::invalid_argument, e.what());
       }
       for (auto& id : to_fetch)
@@ -751,8 +751,8 @@ node_manager(self_ptr self, detail::resource_set total,
       result.infeasible = st.sched.infeasible().size() + st.unplaceable.size();
       result.worker_threads = st.pool->size();
       result.actors = st.actors;
-      result.pending_actors
-        = st.placements.size() + st.infeasible_placements.size();
+      result.pending_actors =
+        st.placements.size() + st.infeasible_placements.size();
       return result;
     },
   };
@@ -760,12 +760,10 @@ node_manager(self_ptr self, detail::resource_set total,
 
 } // namespace
 
-node_manager_actor make_node_manager(caf::actor_system& sys,
-                                     detail::resource_set total,
-                                     detail::object_table* table,
-                                     detail::worker_pool* pool,
-                                     node_identity identity,
-                                     object_store_actor store) {
+node_manager_actor
+make_node_manager(caf::actor_system& sys, detail::resource_set total,
+                  detail::object_table* table, detail::worker_pool* pool,
+                  node_identity identity, object_store_actor store) {
   return sys.spawn(node_manager, std::move(total), table, pool,
                    std::move(identity), std::move(store));
 }

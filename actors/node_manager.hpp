@@ -115,12 +115,10 @@ struct node_identity {
 };
 
 /// Spawns the node manager. `table` and `pool` must outlive it.
-node_manager_actor make_node_manager(caf::actor_system& sys,
-                                     detail::resource_set total,
-                                     detail::object_table* table,
-                                     detail::worker_pool* pool,
-                                     node_identity identity,
-                                     object_store_actor store);
+node_manager_actor
+make_node_manager(caf::actor_system& sys, detail::resource_set total,
+                  detail::object_table* table, detail::worker_pool* pool,
+                  node_identity identity, object_store_actor store);
 
 } // namespace lumen
 

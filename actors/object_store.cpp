@@ -27,8 +27,8 @@ std::vector<char> id_bytes(const object_id& id) {
 
 object_id id_from_bytes(const std::vector<char>& bytes) {
   if (bytes.size() != 20)
-    throw lumen::decode_error("an object id has 20 bytes, got "
-                       + std::to_string(bytes.size()));
+    throw lumen::decode_error("an object id has 20 bytes, got " +
+                              std::to_string(bytes.size()));
   object_id id;
   std::memcpy(&id.task.hi, bytes.data(), 8);
   std::memcpy(&id.task.lo, bytes.data() + 8, 8);
@@ -74,8 +74,8 @@ void fail_pull(self_ptr self, const object_id& id, const std::string& why) {
   self->state.pulls.erase(id);
   self->state.table->fulfill(
     id, detail::make_error_object(detail::error_kind::object_lost,
-                                  "object " + id.to_string()
-                                    + " could not be pulled: " + why));
+                                  "object " + id.to_string() +
+                                    " could not be pulled: " + why));
 }
 
 void request_chunks(self_ptr self, const object_id& id);
@@ -119,12 +119,13 @@ void request_chunks(self_ptr self, const object_id& id) {
     self
       ->request(p.source, std::chrono::seconds(60), pull_atom::value,
                 detail::id_bytes(id), offset, len)
-      .then([self, id, offset](std::vector<char>& chunk) {
-              on_chunk(self, id, offset, chunk);
-            },
-            [self, id](caf::error& err) {
-              fail_pull(self, id, self->system().render(err));
-            });
+      .then(
+        [self, id, offset](std::vector<char>& chunk) {
+          on_chunk(self, id, offset, chunk);
+        },
+        [self, id](caf::error& err) {
+          fail_pull(self, id, self->system().render(err));
+        });
   }
 }
 
@@ -158,7 +159,9 @@ object_store(self_ptr self, detail::object_table* table, std::string node_id) {
   self->state.table = table;
   self->state.node_id = std::move(node_id);
   return {
-    [self](stats_atom) { return self->state.table->get_stats(); },
+    [self](stats_atom) {
+      return self->state.table->get_stats();
+    },
     [self](pull_atom, const std::vector<char>& idb, std::uint64_t offset,
            std::uint64_t len) -> caf::result<std::vector<char>> {
       object_id id;
@@ -272,8 +275,7 @@ object_store(self_ptr self, detail::object_table* table, std::string node_id) {
                                                    : std::next(j);
             }
           st.wanted.insert(id);
-        }
-        else
+        } else
           start_pull(self, id, i->second.begin()->first,
                      i->second.begin()->second, caf::actor{});
         return;
@@ -287,8 +289,9 @@ object_store(self_ptr self, detail::object_table* table, std::string node_id) {
               start_pull(self, id, node, size, owner);
           },
           [self, id](caf::error& err) {
-            fail_pull(self, id, "its owner did not answer: "
-                                  + self->system().render(err));
+            fail_pull(self, id,
+                      "its owner did not answer: " +
+                        self->system().render(err));
           });
     },
     [self](peers_atom, std::map<std::string, caf::actor>& peers) {

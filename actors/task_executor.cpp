@@ -32,24 +32,27 @@ void run_task(const detail::task_spec& task, std::vector<object_ptr>& args,
   object_ptr result;
   if (cancelled) {
     result = detail::make_error_object(detail::error_kind::runtime_error,
-                                       "lumen was shut down before task '"
-                                         + task.options.name + "' ran");
+                                       "lumen was shut down before task '" +
+                                         task.options.name + "' ran");
   } else if (auto* fn = detail::find_function(task.function);
              !fn || fn->kind != detail::function_kind::free_function) {
     result = detail::make_error_object(
       detail::error_kind::function_not_found,
-      "function '" + task.function + "' is not registered on this node "
-        + "(add LUMEN_REMOTE(" + task.function + ") to a source file the "
-        + "node runs or loads)",
+      "function '" + task.function + "' is not registered on this node " +
+        "(add LUMEN_REMOTE(" + task.function + ") to a source file the " +
+        "node runs or loads)",
       {}, task.options.name);
   } else {
     detail::execution_context ctx;
     ctx.task = task.id;
     ctx.child_depth = task.depth + 1;
     auto id = task.id;
-    ctx.on_block = [nm, id] { caf::anon_send(nm, blocked_atom::value, id); };
-    ctx.on_unblock
-      = [nm, id] { caf::anon_send(nm, unblocked_atom::value, id); };
+    ctx.on_block = [nm, id] {
+      caf::anon_send(nm, blocked_atom::value, id);
+    };
+    ctx.on_unblock = [nm, id] {
+      caf::anon_send(nm, unblocked_atom::value, id);
+    };
     detail::context_scope scope{&ctx};
     try {
       result = std::make_shared<detail::object_data>(fn->invoke(args));
@@ -71,11 +74,11 @@ task_executor(task_executor_actor::pointer self, task_executor_args a) {
     if (!obj || obj->error) {
       // A failed argument fails the task with the original error.
       deliver(*a.task, *a.table,
-                       obj ? obj
-                           : detail::make_error_object(
-                             detail::error_kind::object_lost,
-                             "argument of task '" + a.task->options.name
-                               + "' is missing"));
+              obj ? obj
+                  : detail::make_error_object(detail::error_kind::object_lost,
+                                              "argument of task '" +
+                                                a.task->options.name +
+                                                "' is missing"));
       self->send(a.node_manager, done_atom::value, a.task->id);
       self->quit();
       return {[](finished_atom) {}};
@@ -83,12 +86,12 @@ task_executor(task_executor_actor::pointer self, task_executor_args a) {
     args.push_back(std::move(obj));
   }
   task_executor_actor handle{self};
-  detail::worker_pool::post(
-    a.worker, [task = a.task, args = std::move(args), table = a.table,
-               nm = a.node_manager, handle](bool cancelled) mutable {
-      run_task(*task, args, *table, nm, cancelled);
-      caf::anon_send(handle, finished_atom::value);
-    });
+  detail::worker_pool::post(a.worker, [task = a.task, args = std::move(args),
+                                       table = a.table, nm = a.node_manager,
+                                       handle](bool cancelled) mutable {
+    run_task(*task, args, *table, nm, cancelled);
+    caf::anon_send(handle, finished_atom::value);
+  });
   return {
     [self, nm = a.node_manager, id = a.task->id](finished_atom) {
       self->send(nm, done_atom::value, id);

@@ -20,8 +20,7 @@
 
 namespace lumen {
 
-using task_executor_actor
-  = caf::typed_actor<caf::reacts_to<finished_atom>>;
+using task_executor_actor = caf::typed_actor<caf::reacts_to<finished_atom>>;
 
 /// What an executor needs; the pointers outlive it.
 struct task_executor_args {

@@ -72,10 +72,12 @@ int main() {
   for (int v : lumen::get(steps)) // calls ran in the order they were sent
     std::printf("counter: %d\n", v);
 
-  auto alice = lumen::actor(Account::open).name("alice", "bank").remote(
-    std::string{"alice"}, 100L);
-  auto bob = lumen::actor(Account::open).name("bob", "bank").remote(
-    std::string{"bob"}, 20L);
+  auto alice = lumen::actor(Account::open)
+                 .name("alice", "bank")
+                 .remote(std::string{"alice"}, 100L);
+  auto bob = lumen::actor(Account::open)
+               .name("bob", "bank")
+               .remote(std::string{"bob"}, 20L);
   bool ok = lumen::get(lumen::task(transfer).remote(std::string{"alice"},
                                                     std::string{"bob"}, 70L));
   bool overdrawn = !lumen::get(lumen::task(transfer).remote(

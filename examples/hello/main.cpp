@@ -32,8 +32,7 @@ int main() {
   for (int i = 1; i <= 10; ++i)
     squares.push_back(lumen::task(square).remote(i));
   auto ready = lumen::wait(squares, squares.size());
-  std::printf("%zu of %zu squares ready\n", ready.ready.size(),
-              squares.size());
+  std::printf("%zu of %zu squares ready\n", ready.ready.size(), squares.size());
 
   auto numbers = lumen::put(lumen::get(squares));
   std::printf("sum of squares 1..10 = %d\n",

@@ -22,8 +22,12 @@ struct accumulator_state {
 accumulator::behavior_type
 make_accumulator(accumulator::stateful_pointer<accumulator_state> self) {
   return {
-    [self](add_atom, int x) { return self->state.total += x; },
-    [self](total_atom) { return self->state.total; },
+    [self](add_atom, int x) {
+      return self->state.total += x;
+    },
+    [self](total_atom) {
+      return self->state.total;
+    },
   };
 }
 
@@ -40,10 +44,13 @@ int main() {
   for (int i = 1; i <= 10; ++i)
     self->send(*found, add_atom::value, i);
   self->request(acc, std::chrono::seconds(5), total_atom::value)
-    .receive([](int total) { std::printf("total = %d\n", total); },
-             [](caf::error& err) {
-               std::printf("error: %s\n", caf::to_string(err).c_str());
-             });
+    .receive(
+      [](int total) {
+        std::printf("total = %d\n", total);
+      },
+      [](caf::error& err) {
+        std::printf("error: %s\n", caf::to_string(err).c_str());
+      });
   self->send_exit(acc, caf::exit_reason::user_shutdown);
   return 0;
 }

@@ -45,13 +45,12 @@ class actor_handle;
 /// A method of an actor, ready to be called remotely.
 template <class T, class M>
 class actor_method_caller {
-public:
+ public:
   using traits = detail::function_traits<M>;
   using result_type = std::decay_t<typename traits::result_type>;
 
   actor_method_caller(detail::ref_ptr actor, const detail::function_entry& e)
-    : actor_(std::move(actor)), entry_(&e) {
-  }
+    : actor_(std::move(actor)), entry_(&e) {}
 
   /// Sends the call; returns a ref to its result. Arguments follow the
   /// rules of `task(f).remote(...)`.
@@ -70,7 +69,7 @@ public:
       detail::runtime().submit_actor_task(std::move(req)));
   }
 
-private:
+ private:
   detail::ref_ptr actor_;
   const detail::function_entry* entry_;
 };
@@ -78,13 +77,12 @@ private:
 /// A typed, copyable handle to an actor of class T.
 template <class T>
 class actor_handle {
-public:
+ public:
   /// An invalid handle.
   actor_handle() noexcept = default;
 
   /// Wraps a counted runtime reference (used by the API internals).
-  explicit actor_handle(detail::ref_ptr ptr) noexcept : ptr_(std::move(ptr)) {
-  }
+  explicit actor_handle(detail::ref_ptr ptr) noexcept : ptr_(std::move(ptr)) {}
 
   /// Prepares a call of method `m`, registered with LUMEN_REMOTE.
   template <class M>
@@ -99,8 +97,7 @@ public:
     if (!valid())
       throw error("lumen: invalid (default-constructed) actor_handle");
     auto* entry = detail::find_function_by_key(detail::pointer_key(m));
-    if (entry == nullptr
-        || entry->kind != detail::function_kind::actor_method)
+    if (entry == nullptr || entry->kind != detail::function_kind::actor_method)
       throw function_not_found_error(
         "lumen::actor_handle::task: method not registered; add "
         "LUMEN_REMOTE(&Class::method)");
@@ -129,20 +126,19 @@ public:
     return !(x == y);
   }
 
-private:
+ private:
   detail::ref_ptr ptr_;
 };
 
 /// An actor factory of type F with options, ready to create an actor.
 template <class F>
 class actor_creator {
-public:
+ public:
   using traits = detail::function_traits<F>;
   using product_type = detail::factory_product_t<F>;
 
   explicit actor_creator(const detail::function_entry& entry)
-    : entry_(&entry) {
-  }
+    : entry_(&entry) {}
 
   /// CPUs the actor holds while it lives (default: none held, but it is
   /// placed only on a node with at least one CPU).
@@ -232,7 +228,7 @@ public:
       detail::runtime().create_actor(std::move(req)));
   }
 
-private:
+ private:
   const detail::function_entry* entry_;
   detail::actor_options options_;
 };

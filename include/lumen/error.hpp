@@ -14,21 +14,19 @@ namespace lumen {
 
 /// Base of every Lumen exception.
 class error : public std::runtime_error {
-public:
+ public:
   using std::runtime_error::runtime_error;
 };
 
 /// A task (or a task it depended on) threw. Carries the original exception's
 /// type name and message and the name of the task that threw it.
 class task_error : public error {
-public:
+ public:
   task_error(std::string type_name, std::string message, std::string task_name)
-    : error("task '" + task_name + "' failed with " + type_name + ": "
-            + message),
-      type_name_(std::move(type_name)),
-      message_(std::move(message)),
-      task_name_(std::move(task_name)) {
-  }
+    : error("task '" + task_name + "' failed with " + type_name + ": " +
+            message),
+      type_name_(std::move(type_name)), message_(std::move(message)),
+      task_name_(std::move(task_name)) {}
 
   /// Demangled type of the exception thrown by user code.
   const std::string& type_name() const noexcept {
@@ -45,7 +43,7 @@ public:
     return task_name_;
   }
 
-private:
+ private:
   std::string type_name_;
   std::string message_;
   std::string task_name_;
@@ -53,56 +51,56 @@ private:
 
 /// A `get` or `wait` ran past its timeout; the object may still arrive.
 class timeout_error : public error {
-public:
+ public:
   using error::error;
 };
 
 /// No function (or actor method) is registered under the requested name on
 /// the node that was asked to run it.
 class function_not_found_error : public error {
-public:
+ public:
   using error::error;
 };
 
 /// An object holds a value of another type than the one asked for.
 class type_mismatch_error : public error {
-public:
+ public:
   using error::error;
 };
 
 /// Bytes could not be decoded (truncated, corrupt or of another format).
 class decode_error : public error {
-public:
+ public:
   using error::error;
 };
 
 /// The object store cannot take the object: no room left.
 class object_store_full_error : public error {
-public:
+ public:
   using error::error;
 };
 
 /// The object's every copy is gone and it cannot be rebuilt.
 class object_lost_error : public error {
-public:
+ public:
   using error::error;
 };
 
 /// Lumen is not running: call `lumen::init` first (or it was shut down).
 class not_initialized_error : public error {
-public:
+ public:
   using error::error;
 };
 
 /// The actor is dead and will not be restarted.
 class actor_died_error : public error {
-public:
+ public:
   using error::error;
 };
 
 /// The actor's factory threw, so it never came to life.
 class actor_creation_error : public error {
-public:
+ public:
   using error::error;
 };
 

@@ -90,7 +90,7 @@ struct std::hash<lumen::task_id> {
 template <>
 struct std::hash<lumen::object_id> {
   std::size_t operator()(const lumen::object_id& x) const noexcept {
-    return std::hash<lumen::task_id>{}(x.task)
-           ^ (static_cast<std::size_t>(x.index) * 0xC2B2AE3D27D4EB4Full);
+    return std::hash<lumen::task_id>{}(x.task) ^
+           (static_cast<std::size_t>(x.index) * 0xC2B2AE3D27D4EB4Full);
   }
 };

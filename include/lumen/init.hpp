@@ -29,7 +29,7 @@ bool is_initialized() noexcept;
 
 /// Calls init on construction and shutdown on destruction.
 class init_guard {
-public:
+ public:
   init_guard() {
     init();
   }

@@ -55,14 +55,14 @@ namespace detail {
 /// that thread to end, so shutdown from another thread would hang. A
 /// thread that already held the reference (a CAF thread) keeps it.
 class caf_thread_guard {
-public:
+ public:
   caf_thread_guard() noexcept;
   ~caf_thread_guard();
 
   caf_thread_guard(const caf_thread_guard&) = delete;
   caf_thread_guard& operator=(const caf_thread_guard&) = delete;
 
-private:
+ private:
   bool had_;
 };
 

@@ -23,15 +23,14 @@ namespace lumen {
 /// function returning nothing).
 template <class T>
 class object_ref {
-public:
+ public:
   using value_type = T;
 
   /// An invalid ref, naming no object.
   object_ref() noexcept = default;
 
   /// Wraps a counted runtime reference (used by the API internals).
-  explicit object_ref(detail::ref_ptr ptr) noexcept : ptr_(std::move(ptr)) {
-  }
+  explicit object_ref(detail::ref_ptr ptr) noexcept : ptr_(std::move(ptr)) {}
 
   /// The id of the object.
   const object_id& id() const noexcept {
@@ -56,15 +55,15 @@ public:
   }
 
   friend bool operator==(const object_ref& x, const object_ref& y) noexcept {
-    return x.ptr_.get() == y.ptr_.get()
-           || (x.valid() && y.valid() && x.id() == y.id());
+    return x.ptr_.get() == y.ptr_.get() ||
+           (x.valid() && y.valid() && x.id() == y.id());
   }
 
   friend bool operator!=(const object_ref& x, const object_ref& y) noexcept {
     return !(x == y);
   }
 
-private:
+ private:
   detail::ref_ptr ptr_;
 };
 

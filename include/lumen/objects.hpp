@@ -70,9 +70,8 @@ object_ref<std::decay_t<T>> put(const T& value) {
 
 /// Waits for the object and returns its value.
 template <class T, class Rep = long, class Period = std::ratio<1>>
-T get(const object_ref<T>& ref,
-      std::chrono::duration<Rep, Period> timeout
-      = std::chrono::duration<Rep, Period>::max()) {
+T get(const object_ref<T>& ref, std::chrono::duration<Rep, Period> timeout =
+                                  std::chrono::duration<Rep, Period>::max()) {
   auto obj = detail::runtime().get(detail::checked_ptr(ref),
                                    detail::to_timeout(timeout));
   return detail::from_object<T>(*obj);
@@ -81,8 +80,8 @@ T get(const object_ref<T>& ref,
 /// Waits for all objects and returns their values in order.
 template <class T, class Rep = long, class Period = std::ratio<1>>
 std::vector<T> get(const std::vector<object_ref<T>>& refs,
-                   std::chrono::duration<Rep, Period> timeout
-                   = std::chrono::duration<Rep, Period>::max()) {
+                   std::chrono::duration<Rep, Period> timeout =
+                     std::chrono::duration<Rep, Period>::max()) {
   static_assert(!std::is_void_v<T>,
                 "lumen::get: use the single-ref get for object_ref<void>");
   for (auto& r : refs)
@@ -110,8 +109,8 @@ struct wait_result {
 template <class T, class Rep = long, class Period = std::ratio<1>>
 wait_result<T> wait(const std::vector<object_ref<T>>& refs,
                     std::size_t num_returns = 1,
-                    std::chrono::duration<Rep, Period> timeout
-                    = std::chrono::duration<Rep, Period>::max()) {
+                    std::chrono::duration<Rep, Period> timeout =
+                      std::chrono::duration<Rep, Period>::max()) {
   for (auto& r : refs)
     detail::checked_ptr(r);
   if (num_returns > refs.size())

@@ -41,12 +41,11 @@ enum class pg_strategy : std::uint8_t {
 
 /// Handle to a placement group.
 class placement_group {
-public:
+ public:
   placement_group() = default;
 
   placement_group(std::string id, std::size_t bundle_count)
-    : id_(std::move(id)), bundle_count_(bundle_count) {
-  }
+    : id_(std::move(id)), bundle_count_(bundle_count) {}
 
   const std::string& id() const noexcept {
     return id_;
@@ -67,7 +66,7 @@ public:
                                                   detail::to_timeout(timeout));
   }
 
-private:
+ private:
   std::string id_;
   std::size_t bundle_count_ = 0;
 };

@@ -59,9 +59,8 @@ template <auto F>
 object_data invoke_free(const std::vector<object_ptr>& args) {
   using traits = function_traits<decltype(F)>;
   if (args.size() != traits::arity)
-    throw type_mismatch_error("expected " + std::to_string(traits::arity)
-                              + " arguments, got "
-                              + std::to_string(args.size()));
+    throw type_mismatch_error("expected " + std::to_string(traits::arity) +
+                              " arguments, got " + std::to_string(args.size()));
   return invoke_free<F>(args, std::make_index_sequence<traits::arity>{});
 }
 
@@ -85,9 +84,8 @@ template <auto F>
 object_data invoke_method(void* self, const std::vector<object_ptr>& args) {
   using traits = function_traits<decltype(F)>;
   if (args.size() != traits::arity)
-    throw type_mismatch_error("expected " + std::to_string(traits::arity)
-                              + " arguments, got "
-                              + std::to_string(args.size()));
+    throw type_mismatch_error("expected " + std::to_string(traits::arity) +
+                              " arguments, got " + std::to_string(args.size()));
   return invoke_method<F>(self, args,
                           std::make_index_sequence<traits::arity>{});
 }
@@ -129,9 +127,8 @@ template <auto F>
 std::shared_ptr<void> invoke_factory(const std::vector<object_ptr>& args) {
   using traits = function_traits<decltype(F)>;
   if (args.size() != traits::arity)
-    throw type_mismatch_error("expected " + std::to_string(traits::arity)
-                              + " arguments, got "
-                              + std::to_string(args.size()));
+    throw type_mismatch_error("expected " + std::to_string(traits::arity) +
+                              " arguments, got " + std::to_string(args.size()));
   return invoke_factory<F>(args, std::make_index_sequence<traits::arity>{});
 }
 
@@ -144,12 +141,12 @@ template <class F>
 constexpr bool check_remote_signature() {
   using traits = function_traits<F>;
   using result = std::decay_t<typename traits::result_type>;
-  static_assert(all_have_codecs(static_cast<typename traits::decayed_args*>(
-                  nullptr)),
-                "LUMEN_REMOTE: no codec for a parameter type: give it an "
-                "inspect() overload or specialize lumen::codec<T>");
-  if constexpr (std::is_void_v<typename traits::class_type>
-                && !std::is_void_v<factory_product_t<F>>) {
+  static_assert(
+    all_have_codecs(static_cast<typename traits::decayed_args*>(nullptr)),
+    "LUMEN_REMOTE: no codec for a parameter type: give it an "
+    "inspect() overload or specialize lumen::codec<T>");
+  if constexpr (std::is_void_v<typename traits::class_type> &&
+                !std::is_void_v<factory_product_t<F>>) {
     return true; // an actor factory: the result stays in the actor
   } else {
     static_assert(std::is_void_v<result> || has_codec_v<result>,
@@ -198,5 +195,5 @@ bool register_remote(const char* text) {
 /// Registers free functions under their names; see the file comment.
 #define LUMEN_REMOTE(...)                                                      \
   [[maybe_unused]] static const bool LUMEN_PP_CAT(lumen_remote_,               \
-                                                  __COUNTER__)                 \
-    = ::lumen::detail::register_remote<__VA_ARGS__>(#__VA_ARGS__)
+                                                  __COUNTER__) =               \
+    ::lumen::detail::register_remote<__VA_ARGS__>(#__VA_ARGS__)

@@ -70,7 +70,7 @@ std::vector<task_arg> make_task_args(std::index_sequence<Is...>, As&&... as) {
 /// A registered function with task options, ready to be called remotely.
 template <class F>
 class task_caller {
-public:
+ public:
   using traits = detail::function_traits<F>;
   using result_type = std::decay_t<typename traits::result_type>;
 
@@ -141,7 +141,7 @@ public:
     return object_ref<result_type>(detail::runtime().submit(std::move(req)));
   }
 
-private:
+ private:
   const detail::function_entry* entry_;
   detail::task_options options_;
 };

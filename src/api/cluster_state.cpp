@@ -24,11 +24,11 @@ namespace detail {
 void check_bundle_index(const placement_group& pg, int index) {
   if (!pg.valid())
     throw error("placement_group: invalid (default-constructed) group");
-  if (index < -1 || (index >= 0
-                     && static_cast<std::size_t>(index) >= pg.bundle_count()))
-    throw error("placement_group: bundle index " + std::to_string(index)
-                + " outside a group of "
-                + std::to_string(pg.bundle_count()) + " bundles");
+  if (index < -1 ||
+      (index >= 0 && static_cast<std::size_t>(index) >= pg.bundle_count()))
+    throw error("placement_group: bundle index " + std::to_string(index) +
+                " outside a group of " + std::to_string(pg.bundle_count()) +
+                " bundles");
 }
 
 } // namespace detail

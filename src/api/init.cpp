@@ -3,13 +3,13 @@
 
 #include <atomic>
 #include <cstdlib>
-#include <string>
 #include <memory>
 #include <mutex>
+#include <string>
 
+#include "cluster/node_process.hpp"
 #include "lumen/detail/runtime_api.hpp"
 #include "lumen/error.hpp"
-#include "cluster/node_process.hpp"
 #include "runtime/embedded_runtime.hpp"
 
 namespace lumen {

@@ -21,8 +21,7 @@ embedded_runtime& running() {
 } // namespace
 
 caf_thread_guard::caf_thread_guard() noexcept
-  : had_(caf::logger::current_logger() != nullptr) {
-}
+  : had_(caf::logger::current_logger() != nullptr) {}
 
 caf_thread_guard::~caf_thread_guard() {
   if (!had_)

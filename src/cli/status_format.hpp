@@ -112,7 +112,10 @@ inline std::string format_status(const lumen::detail::cluster_status& st,
   std::size_t store_capacity = 0;
   for (auto& n : st.nodes) {
     out += "  " + pad(n.alive ? "alive" : "dead", 7) + pad(n.id, id_width + 2) +
-           pad(n.address, address_width + 2) + (n.head ? "head" : n.driver ? "driver" : "worker") +
+           pad(n.address, address_width + 2) +
+           (n.head     ? "head"
+            : n.driver ? "driver"
+                       : "worker") +
            "\n";
     if (!n.alive)
       continue;

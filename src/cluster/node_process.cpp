@@ -55,8 +55,7 @@ void make_dirs(const std::string& path) {
 /// Writes the node file atomically (write, then rename), so a reader never
 /// sees half of it.
 std::string write_node_file(const std::string& dir, const node_config& cfg,
-                            const std::string& id,
-                            const std::string& address) {
+                            const std::string& id, const std::string& address) {
   auto nodes = dir + "/nodes";
   make_dirs(nodes);
   auto path = nodes + "/" + std::to_string(getpid()) + ".node";
@@ -90,8 +89,8 @@ int run_node(const node_config& cfg) {
     load_libraries(cfg.load);
     start_runtime(cfg);
     auto* rt = current_embedded_runtime();
-    auto dir = cfg.runtime_dir.empty() ? runtime_dir_default()
-                                       : cfg.runtime_dir;
+    auto dir =
+      cfg.runtime_dir.empty() ? runtime_dir_default() : cfg.runtime_dir;
     node_file = write_node_file(dir, cfg, rt->node_id(), rt->address());
     std::cout << "lumen: " << (cfg.head ? "head" : "worker") << " node "
               << rt->node_id() << " listening on " << rt->address()
@@ -127,12 +126,17 @@ cluster_status query_status(const std::string& address,
   {
     auto gcs = sys.middleman().remote_actor<gcs_actor>(host, port);
     if (!gcs)
-      throw error("no head answers at " + address + ": "
-                  + sys.render(gcs.error()));
+      throw error("no head answers at " + address + ": " +
+                  sys.render(gcs.error()));
     caf::scoped_actor self{sys};
     self->request(*gcs, timeout, view_atom::value)
-      .receive([&](std::vector<char>& b) { bytes = std::move(b); },
-               [&](const caf::error& err) { why = sys.render(err); });
+      .receive(
+        [&](std::vector<char>& b) {
+          bytes = std::move(b);
+        },
+        [&](const caf::error& err) {
+          why = sys.render(err);
+        });
     caf::logger::set_current_actor_system(nullptr);
   }
   if (bytes.empty())

@@ -8,11 +8,11 @@ namespace lumen::detail {
 namespace {
 
 bool same_state(const node_record& x, const node_record& y) {
-  return x.address == y.address && x.head == y.head && x.driver == y.driver
-         && x.total == y.total && x.available == y.available
-         && x.object_store_used == y.object_store_used
-         && x.object_store_capacity == y.object_store_capacity
-         && x.infeasible == y.infeasible && x.actors == y.actors;
+  return x.address == y.address && x.head == y.head && x.driver == y.driver &&
+         x.total == y.total && x.available == y.available &&
+         x.object_store_used == y.object_store_used &&
+         x.object_store_capacity == y.object_store_capacity &&
+         x.infeasible == y.infeasible && x.actors == y.actors;
 }
 
 } // namespace
@@ -68,8 +68,9 @@ cluster_view node_table::view() const {
   std::vector<const row*> rows;
   for (auto& kv : rows_)
     rows.push_back(&kv.second);
-  std::sort(rows.begin(), rows.end(),
-            [](const row* x, const row* y) { return x->order < y->order; });
+  std::sort(rows.begin(), rows.end(), [](const row* x, const row* y) {
+    return x->order < y->order;
+  });
   cluster_view result;
   result.version = version_;
   for (auto* r : rows)

@@ -19,7 +19,7 @@
 namespace lumen::detail {
 
 class node_table {
-public:
+ public:
   using clock = std::chrono::steady_clock;
 
   /// Adds a node or refreshes a live one's record and heartbeat time.
@@ -45,7 +45,7 @@ public:
     return version_;
   }
 
-private:
+ private:
   struct row {
     node_record rec;
     clock::time_point last_seen;

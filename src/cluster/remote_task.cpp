@@ -24,8 +24,8 @@ std::vector<char> encode_for_peer(const task_spec& task,
       continue;
     auto obj = table.try_get(arg.ref.get());
     if (obj && obj->error)
-      throw error("argument " + arg.ref.id().to_string() + " of task '"
-                  + task.options.name + "' failed");
+      throw error("argument " + arg.ref.id().to_string() + " of task '" +
+                  task.options.name + "' failed");
     if (obj && obj->bytes.size() <= inline_limit && obj->refs.empty()) {
       arg.value = std::move(obj);
       arg.ref = {};
@@ -36,8 +36,8 @@ std::vector<char> encode_for_peer(const task_spec& task,
 
 task_ptr decode_from_peer(const std::vector<char>& bytes, object_table& table,
                           std::vector<object_id>& to_fetch) {
-  auto spec = decode_task_spec(
-    bytes.data(), bytes.size(), [&](const object_id& id) {
+  auto spec =
+    decode_task_spec(bytes.data(), bytes.size(), [&](const object_id& id) {
       if (auto r = table.lookup(id))
         return r;
       to_fetch.push_back(id);

@@ -42,7 +42,7 @@ struct placement_decision {
 };
 
 class spill_policy {
-public:
+ public:
   /// Decides for a task needing `req` with options `opts`. `self` is this
   /// node; `peers` the others; `arg_bytes` how many argument bytes each
   /// node holds.
@@ -51,7 +51,7 @@ public:
          const node_capacity& self, const std::vector<node_capacity>& peers,
          const std::map<std::string, std::size_t>& arg_bytes = {});
 
-private:
+ private:
   std::uint64_t spread_next_ = 0;
 };
 

@@ -47,8 +47,7 @@ struct actor_directory::state {
   }
 };
 
-actor_directory::actor_directory() : state_(std::make_shared<state>()) {
-}
+actor_directory::actor_directory() : state_(std::make_shared<state>()) {}
 
 actor_directory::~actor_directory() {
   close();
@@ -60,8 +59,8 @@ void actor_directory::check_name(const std::string& name,
     return;
   std::lock_guard guard{state_->mtx};
   if (state_->by_name.count({ns, name}) > 0)
-    throw error("an actor named '" + name + "' exists already in namespace '"
-                + ns + "'");
+    throw error("an actor named '" + name + "' exists already in namespace '" +
+                ns + "'");
 }
 
 void actor_directory::reserve_name(const std::string& name,
@@ -71,8 +70,8 @@ void actor_directory::reserve_name(const std::string& name,
     return;
   std::lock_guard guard{state_->mtx};
   if (!state_->by_name.emplace(std::make_pair(ns, name), owner).second)
-    throw error("an actor named '" + name + "' exists already in namespace '"
-                + ns + "'");
+    throw error("an actor named '" + name + "' exists already in namespace '" +
+                ns + "'");
 }
 
 void actor_directory::release_name(const std::string& name,
@@ -96,11 +95,11 @@ ref_ptr actor_directory::add(const actor_spec& spec,
   e->link = std::move(link);
   std::lock_guard guard{state_->mtx};
   if (!e->name.empty()) {
-    auto [i, added] = state_->by_name.emplace(std::make_pair(e->ns, e->name),
-                                              spec.id);
+    auto [i, added] =
+      state_->by_name.emplace(std::make_pair(e->ns, e->name), spec.id);
     if (!added)
-      throw error("an actor named '" + e->name
-                  + "' exists already in namespace '" + e->ns + "'");
+      throw error("an actor named '" + e->name +
+                  "' exists already in namespace '" + e->ns + "'");
   }
   auto* raw = e.release();
   state_->by_id.emplace(spec.id, raw);
@@ -145,8 +144,8 @@ ref_ptr actor_directory::find(const std::string& name, const std::string& ns,
     result = try_share(j->second);
   }
   if (result && class_of(result.get()) != class_hash)
-    throw type_mismatch_error("actor '" + name + "' in namespace '" + ns
-                              + "' is of another class than requested");
+    throw type_mismatch_error("actor '" + name + "' in namespace '" + ns +
+                              "' is of another class than requested");
   return result;
 }
 

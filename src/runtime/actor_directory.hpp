@@ -20,7 +20,7 @@
 namespace lumen::detail {
 
 class actor_directory {
-public:
+ public:
   actor_directory();
   ~actor_directory();
 
@@ -68,7 +68,7 @@ public:
   /// Actors known to the directory.
   std::size_t size() const;
 
-private:
+ private:
   struct state;
   std::shared_ptr<state> state_;
 };

@@ -72,7 +72,7 @@ using actor_call_ptr = std::shared_ptr<actor_call>;
 /// Where a host sends what happens to its actor, implemented by the actor
 /// directory: the host tells it when the actor is gone for good.
 class actor_link {
-public:
+ public:
   virtual ~actor_link();
 
   /// Delivers a call to the actor's host.

@@ -9,8 +9,8 @@
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
-#include <caf/io/middleman.hpp>
 #include <caf/exit_reason.hpp>
+#include <caf/io/middleman.hpp>
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
 
@@ -18,9 +18,9 @@
 #include "actors/gcs.hpp"
 #include "actors/node_manager.hpp"
 #include "actors/object_store.hpp"
-#include "lumen/error.hpp"
 #include "cluster/cluster_types.hpp"
 #include "cluster/pg_planner.hpp"
+#include "lumen/error.hpp"
 #include "runtime/actor_directory.hpp"
 #include "runtime/actor_spec.hpp"
 #include "runtime/execution_context.hpp"
@@ -62,8 +62,8 @@ resource_set node_resources(const node_config& ncfg) {
 std::size_t store_capacity(const config& cfg) {
   if (cfg.object_store_memory > 0)
     return cfg.object_store_memory;
-  return static_cast<std::size_t>(static_cast<double>(physical_memory())
-                                  * default_object_store_fraction);
+  return static_cast<std::size_t>(static_cast<double>(physical_memory()) *
+                                  default_object_store_fraction);
 }
 
 std::optional<object_table::clock::time_point>
@@ -88,9 +88,8 @@ std::map<std::string, double> in_bundle(std::map<std::string, double> rs,
   std::map<std::string, double> result;
   for (auto& [name, amount] : rs)
     result[bundle < 0 ? any_bundle_resource_name(name, pg)
-                      : bundle_resource_name(name, pg,
-                                             static_cast<std::size_t>(bundle))]
-      = amount;
+                      : bundle_resource_name(
+                          name, pg, static_cast<std::size_t>(bundle))] = amount;
   return result;
 }
 
@@ -111,7 +110,9 @@ std::tuple<Rs...> ask_gcs(caf::actor_system& sys, const gcs_actor& gcs,
         result = std::make_tuple(std::move(rs)...);
         ok = true;
       },
-      [&](const caf::error& err) { why = sys.render(err); });
+      [&](const caf::error& err) {
+        why = sys.render(err);
+      });
   if (!ok)
     throw error(std::string{what} + ": " + why);
   return result;
@@ -146,16 +147,14 @@ std::pair<std::string, std::uint16_t> split_address(const std::string& a) {
 
 struct embedded_runtime::impl {
   explicit impl(const node_config& c)
-    : cfg(c),
-      total(node_resources(c)),
-      table(store_capacity(c.base)),
-      pool(0) {
+    : cfg(c), total(node_resources(c)), table(store_capacity(c.base)), pool(0) {
     root.task = task_id::random();
     identity.id = task_id::random().to_string();
     identity.head = c.head;
     identity.driver = c.driver;
     bool cluster = c.head || !c.base.address.empty();
-    auto threads = std::max(2u, std::min(4u, std::thread::hardware_concurrency()));
+    auto threads =
+      std::max(2u, std::min(4u, std::thread::hardware_concurrency()));
     register_wire_types(sys_cfg);
     sys_cfg.set("scheduler.policy", caf::atom("sharing"));
     sys_cfg.set("scheduler.max-threads", static_cast<std::size_t>(threads));
@@ -194,8 +193,8 @@ struct embedded_runtime::impl {
     if (c.head) {
       auto port = sys->middleman().publish(gcs, c.port, c.host.c_str(), true);
       if (!port)
-        throw error("cannot listen on " + c.host + ":" + std::to_string(c.port)
-                    + ": " + sys->render(port.error()));
+        throw error("cannot listen on " + c.host + ":" +
+                    std::to_string(c.port) + ": " + sys->render(port.error()));
       identity.address = c.host + ":" + std::to_string(*port);
     }
     nm = make_node_manager(*sys, total, &table, &pool, identity, store);
@@ -206,28 +205,41 @@ struct embedded_runtime::impl {
       auto [host, port] = split_address(c.base.address);
       auto remote = sys->middleman().remote_actor<gcs_actor>(host, port);
       if (!remote)
-        throw error("cannot reach the head at " + c.base.address + ": "
-                    + sys->render(remote.error()));
+        throw error("cannot reach the head at " + c.base.address + ": " +
+                    sys->render(remote.error()));
       gcs_handle = caf::actor_cast<caf::actor>(*remote);
       remote_gcs = *remote;
       auto own = sys->middleman().publish(nm, 0, c.host.c_str(), true);
       if (own)
         identity.address = c.host + ":" + std::to_string(*own);
     }
-    auto rec = encode_node_record(
-      node_record{identity.id, identity.address, identity.head,
-                  identity.driver, true, {}, {}, 0, 0, {}, {}});
+    auto rec = encode_node_record(node_record{identity.id,
+                                              identity.address,
+                                              identity.head,
+                                              identity.driver,
+                                              true,
+                                              {},
+                                              {},
+                                              0,
+                                              0,
+                                              {},
+                                              {}});
     caf::scoped_actor self{*sys};
     bool joined = false;
     std::string why;
     self
       ->request(nm, std::chrono::seconds(15), join_atom::value, gcs_handle,
                 std::vector<char>(rec.data(), rec.data() + rec.size()))
-      .receive([&](bool) { joined = true; },
-               [&](const caf::error& err) { why = sys->render(err); });
+      .receive(
+        [&](bool) {
+          joined = true;
+        },
+        [&](const caf::error& err) {
+          why = sys->render(err);
+        });
     if (!joined)
-      throw error("the head at " + c.base.address
-                  + " did not accept this node: " + why);
+      throw error("the head at " + c.base.address +
+                  " did not accept this node: " + why);
   }
 
   ~impl() {
@@ -284,8 +296,7 @@ struct embedded_runtime::impl {
       return;
     for (auto* h : refs)
       if (!table.try_get(h))
-        caf::anon_send(store, fetch_atom::value, id_bytes(h->id),
-                       caf::actor{});
+        caf::anon_send(store, fetch_atom::value, id_bytes(h->id), caf::actor{});
   }
 
   execution_context& context() {
@@ -295,8 +306,8 @@ struct embedded_runtime::impl {
 
   node_config cfg;
   node_identity identity;
-  std::shared_ptr<std::atomic<bool>> hooks_on
-    = std::make_shared<std::atomic<bool>>(true);
+  std::shared_ptr<std::atomic<bool>> hooks_on =
+    std::make_shared<std::atomic<bool>>(true);
   resource_set total;
   object_table table;
   worker_pool pool;
@@ -326,8 +337,7 @@ struct embedded_runtime::impl {
 };
 
 embedded_runtime::embedded_runtime(const node_config& cfg)
-  : impl_(std::make_unique<impl>(cfg)) {
-}
+  : impl_(std::make_unique<impl>(cfg)) {}
 
 embedded_runtime::~embedded_runtime() = default;
 
@@ -354,8 +364,8 @@ object_ptr embedded_runtime::get(const ref_ptr& ref,
     found = impl_->table.wait({ref.get()}, 1, deadline_of(timeout));
   }
   if (!found[0])
-    throw timeout_error("lumen::get: object " + ref.id().to_string()
-                        + " not ready after " + describe(timeout));
+    throw timeout_error("lumen::get: object " + ref.id().to_string() +
+                        " not ready after " + describe(timeout));
   return std::move(found[0]);
 }
 
@@ -387,8 +397,8 @@ embedded_runtime::get_all(const std::vector<ref_ptr>& refs,
   }
   for (std::size_t i = 0; i < result.size(); ++i)
     if (!result[i])
-      throw timeout_error("lumen::get: object " + refs[i].id().to_string()
-                          + " not ready after " + describe(timeout));
+      throw timeout_error("lumen::get: object " + refs[i].id().to_string() +
+                          " not ready after " + describe(timeout));
   return result;
 }
 
@@ -420,16 +430,16 @@ std::vector<bool> embedded_runtime::wait(const std::vector<ref_ptr>& refs,
 ref_ptr embedded_runtime::lookup(const object_id& id) {
   auto result = impl_->table.lookup(id);
   if (!result)
-    throw object_lost_error("object " + id.to_string()
-                            + " is not known to this process");
+    throw object_lost_error("object " + id.to_string() +
+                            " is not known to this process");
   return result;
 }
 
 ref_ptr embedded_runtime::submit(task_request&& req) {
   auto& opts = req.options;
   if (!std::isfinite(opts.num_cpus) || opts.num_cpus < 0)
-    throw error("task '" + opts.name
-                + "': num_cpus must be a finite, non-negative number");
+    throw error("task '" + opts.name +
+                "': num_cpus must be a finite, non-negative number");
   resource_set::from_doubles(opts.resources); // validates names and amounts
   if (opts.resources.count(cpu_resource) > 0)
     throw error("task '" + opts.name + "': set CPUs with num_cpus()");
@@ -514,18 +524,17 @@ ref_ptr embedded_runtime::create_actor(actor_request&& req) {
   auto& o = spec->options;
   if (o.name.empty()) {
     caf::anon_send(impl_->any_gcs(), actor_add_atom::value,
-                   spec->id.to_string(), o.name, o.ns, spec->class_hash,
-                   host);
+                   spec->id.to_string(), o.name, o.ns, spec->class_hash, host);
     return result;
   }
-  auto [added] = ask_gcs<bool>(*impl_->sys, impl_->any_gcs(),
-                               "lumen::actor", gcs_timeout,
-                               actor_add_atom::value, spec->id.to_string(),
-                               o.name, o.ns, spec->class_hash, host);
+  auto [added] =
+    ask_gcs<bool>(*impl_->sys, impl_->any_gcs(), "lumen::actor", gcs_timeout,
+                  actor_add_atom::value, spec->id.to_string(), o.name, o.ns,
+                  spec->class_hash, host);
   if (!added) {
     link->kill(true);
-    throw error("an actor named '" + o.name
-                + "' exists already in namespace '" + o.ns + "'");
+    throw error("an actor named '" + o.name +
+                "' exists already in namespace '" + o.ns + "'");
   }
   return result;
 }
@@ -559,8 +568,8 @@ ref_ptr embedded_runtime::borrow_actor(const task_id& id,
 ref_ptr embedded_runtime::submit_actor_task(actor_call_request&& req) {
   auto* h = req.actor.get();
   if (actor_directory::class_of(h) != req.class_hash)
-    throw type_mismatch_error("method '" + req.method
-                              + "' belongs to another class than the actor");
+    throw type_mismatch_error("method '" + req.method +
+                              "' belongs to another class than the actor");
   auto& ctx = impl_->context();
   auto n = ctx.counter.fetch_add(1, std::memory_order_relaxed) + 1;
   auto call = std::make_shared<actor_call>();
@@ -581,15 +590,15 @@ ref_ptr embedded_runtime::find_actor(const std::string& name,
     return local;
   if (!impl_->in_cluster)
     return {};
-  auto [id, found_class, host] = ask_gcs<std::string, std::uint64_t,
-                                         caf::actor>(
-    *impl_->sys, impl_->any_gcs(), "lumen::get_actor", gcs_timeout,
-    actor_find_atom::value, name, ns);
+  auto [id, found_class, host] =
+    ask_gcs<std::string, std::uint64_t, caf::actor>(
+      *impl_->sys, impl_->any_gcs(), "lumen::get_actor", gcs_timeout,
+      actor_find_atom::value, name, ns);
   if (id.empty() || !host)
     return {};
   if (found_class != class_hash)
-    throw type_mismatch_error("actor '" + name + "' in namespace '" + ns
-                              + "' is of another class than requested");
+    throw type_mismatch_error("actor '" + name + "' in namespace '" + ns +
+                              "' is of another class than requested");
   return borrow_actor(task_id_from_string(id), found_class, std::move(host));
 }
 
@@ -597,15 +606,14 @@ ref_ptr embedded_runtime::lookup_actor(const object_id& id) {
   if (auto result = impl_->directory.lookup(id.task))
     return result;
   if (impl_->in_cluster) {
-    auto [found_class, host, alive] = ask_gcs<std::uint64_t, caf::actor,
-                                              bool>(
+    auto [found_class, host, alive] = ask_gcs<std::uint64_t, caf::actor, bool>(
       *impl_->sys, impl_->any_gcs(), "actor lookup", gcs_timeout,
       actor_get_atom::value, id.task.to_string());
     if (alive && host)
       return borrow_actor(id.task, found_class, std::move(host));
   }
-  throw actor_died_error("actor " + id.task.to_string()
-                         + " is not known to this process");
+  throw actor_died_error("actor " + id.task.to_string() +
+                         " is not known to this process");
 }
 
 void embedded_runtime::kill_actor(const ref_ptr& actor, bool no_restart) {
@@ -642,9 +650,8 @@ embedded_runtime::native_reserve(const native_options& opts) {
   p->hold = resource_set::from_doubles(opts.resources);
   p->hold.set(cpu_resource, opts.num_cpus);
   if (!impl_->total.fits(p->hold))
-    throw error("native actor '" + p->name + "' needs " + p->hold.to_string()
-                + " but this node has " + impl_->total.to_string()
-                + " in total");
+    throw error("native actor '" + p->name + "' needs " + p->hold.to_string() +
+                " but this node has " + impl_->total.to_string() + " in total");
   impl_->directory.reserve_name(opts.name, opts.ns, p->owner);
   auto r = std::make_shared<native_reservation>();
   r->placement = p;
@@ -655,8 +662,11 @@ embedded_runtime::native_reserve(const native_options& opts) {
   caf::scoped_actor self{*impl_->sys};
   bool placed = false;
   self->request(impl_->nm, caf::infinite, place_atom::value, placement_ptr{p})
-    .receive([&](worker_list&) { placed = true; },
-             [&](const caf::error&) {});
+    .receive(
+      [&](worker_list&) {
+        placed = true;
+      },
+      [&](const caf::error&) {});
   if (!placed) {
     impl_->directory.release_name(opts.name, opts.ns, p->owner);
     throw error("native actor '" + p->name + "' could not be placed");
@@ -697,8 +707,8 @@ caf::actor embedded_runtime::native_find(const std::string& name,
   if (i == impl_->native_names.end())
     return {};
   if (i->second.second != type_hash)
-    throw type_mismatch_error("native actor '" + name
-                              + "' has another handle type than requested");
+    throw type_mismatch_error("native actor '" + name +
+                              "' has another handle type than requested");
   auto j = impl_->natives.find(i->second.first);
   return j == impl_->natives.end() ? caf::actor{} : j->second;
 }
@@ -716,11 +726,13 @@ std::vector<node_info> embedded_runtime::nodes() {
   caf::scoped_actor self{*impl_->sys};
   std::vector<char> bytes;
   self->request(impl_->nm, std::chrono::seconds(10), nodes_atom::value)
-    .receive([&](std::vector<char>& b) { bytes = std::move(b); },
-             [&](const caf::error& err) {
-               throw error("node manager did not answer: "
-                           + impl_->sys->render(err));
-             });
+    .receive(
+      [&](std::vector<char>& b) {
+        bytes = std::move(b);
+      },
+      [&](const caf::error& err) {
+        throw error("node manager did not answer: " + impl_->sys->render(err));
+      });
   auto view = decode_cluster_view(bytes.data(), bytes.size());
   std::vector<node_info> result;
   for (auto& n : view.nodes) {
@@ -739,10 +751,7 @@ std::vector<node_info> embedded_runtime::nodes() {
   return result;
 }
 
-namespace {
-
-
-} // namespace
+namespace {} // namespace
 
 std::string embedded_runtime::create_placement_group(
   const std::vector<std::map<std::string, double>>& bundles,
@@ -753,10 +762,9 @@ std::string embedded_runtime::create_placement_group(
     if (resource_set::from_doubles(b).empty())
       throw error("lumen::create_placement_group: an empty bundle");
   }
-  auto [id] = ask_gcs<std::string>(*impl_->sys, impl_->any_gcs(),
-                                   "lumen::create_placement_group",
-                                   gcs_timeout, pg_create_atom::value, name,
-                                   strategy, bundles);
+  auto [id] = ask_gcs<std::string>(
+    *impl_->sys, impl_->any_gcs(), "lumen::create_placement_group", gcs_timeout,
+    pg_create_atom::value, name, strategy, bundles);
   return id;
 }
 
@@ -768,29 +776,31 @@ bool embedded_runtime::wait_placement_group(const std::string& id,
   auto t = timeout == no_timeout ? caf::duration{caf::infinite}
                                  : caf::duration{timeout};
   self->request(impl_->any_gcs(), t, pg_wait_atom::value, id)
-    .receive([&](bool b) { placed = b; }, [&](const caf::error&) {});
+    .receive(
+      [&](bool b) {
+        placed = b;
+      },
+      [&](const caf::error&) {});
   return placed;
 }
 
 void embedded_runtime::remove_placement_group(const std::string& id) {
-  ask_gcs<bool>(*impl_->sys, impl_->any_gcs(),
-                "lumen::remove_placement_group", gcs_timeout,
-                pg_remove_atom::value, id);
+  ask_gcs<bool>(*impl_->sys, impl_->any_gcs(), "lumen::remove_placement_group",
+                gcs_timeout, pg_remove_atom::value, id);
 }
 
 bool embedded_runtime::kv_put(const std::string& ns, const std::string& key,
                               std::string value, bool overwrite) {
-  return std::get<0>(ask_gcs<bool>(*impl_->sys, impl_->any_gcs(),
-                                   "lumen::kv::put", gcs_timeout,
-                                   kv_put_atom::value, ns, key,
-                                   std::move(value), overwrite));
+  return std::get<0>(
+    ask_gcs<bool>(*impl_->sys, impl_->any_gcs(), "lumen::kv::put", gcs_timeout,
+                  kv_put_atom::value, ns, key, std::move(value), overwrite));
 }
 
 std::optional<std::string> embedded_runtime::kv_get(const std::string& ns,
                                                     const std::string& key) {
-  auto [found, value] = ask_gcs<bool, std::string>(
-    *impl_->sys, impl_->any_gcs(), "lumen::kv::get", gcs_timeout,
-    kv_get_atom::value, ns, key);
+  auto [found, value] =
+    ask_gcs<bool, std::string>(*impl_->sys, impl_->any_gcs(), "lumen::kv::get",
+                               gcs_timeout, kv_get_atom::value, ns, key);
   if (!found)
     return std::nullopt;
   return value;
@@ -827,8 +837,7 @@ embedded_runtime::node_snapshot embedded_runtime::snapshot() {
         result.pending_actors = st.pending_actors;
       },
       [&](const caf::error& err) {
-        throw error("node manager did not answer: "
-                    + impl_->sys->render(err));
+        throw error("node manager did not answer: " + impl_->sys->render(err));
       });
   auto objs = impl_->table.get_stats();
   result.objects = objs.objects;

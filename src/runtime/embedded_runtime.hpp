@@ -27,7 +27,7 @@
 namespace lumen::detail {
 
 class embedded_runtime : public runtime_api {
-public:
+ public:
   /// Starts every stage; throws lumen::error on a bad config or when the
   /// head cannot be reached.
   explicit embedded_runtime(const node_config& cfg);
@@ -80,8 +80,8 @@ public:
 
   void remove_placement_group(const std::string& id) override;
 
-  bool kv_put(const std::string& ns, const std::string& key,
-              std::string value, bool overwrite) override;
+  bool kv_put(const std::string& ns, const std::string& key, std::string value,
+              bool overwrite) override;
 
   std::optional<std::string> kv_get(const std::string& ns,
                                     const std::string& key) override;
@@ -119,13 +119,13 @@ public:
 
   std::shared_ptr<void> native_reserve(const native_options& opts);
 
-  void native_adopt(std::shared_ptr<void> reservation,
-                    const caf::actor& handle, std::uint64_t type_hash);
+  void native_adopt(std::shared_ptr<void> reservation, const caf::actor& handle,
+                    std::uint64_t type_hash);
 
   caf::actor native_find(const std::string& name, const std::string& ns,
                          std::uint64_t type_hash);
 
-private:
+ private:
   struct impl;
   std::unique_ptr<impl> impl_;
 };

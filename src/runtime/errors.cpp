@@ -6,22 +6,22 @@ namespace lumen::detail {
 
 void throw_error(const error_info& e) {
   switch (e.kind) {
-    case error_kind::task_failed:
-      throw task_error(e.type_name, e.message, e.task_name);
-    case error_kind::function_not_found:
-      throw function_not_found_error(e.message);
-    case error_kind::type_mismatch:
-      throw type_mismatch_error(e.message);
-    case error_kind::object_lost:
-      throw object_lost_error(e.message);
-    case error_kind::store_full:
-      throw object_store_full_error(e.message);
-    case error_kind::actor_died:
-      throw actor_died_error(e.message);
-    case error_kind::actor_creation:
-      throw actor_creation_error(e.message);
-    case error_kind::runtime_error:
-      break;
+  case error_kind::task_failed:
+    throw task_error(e.type_name, e.message, e.task_name);
+  case error_kind::function_not_found:
+    throw function_not_found_error(e.message);
+  case error_kind::type_mismatch:
+    throw type_mismatch_error(e.message);
+  case error_kind::object_lost:
+    throw object_lost_error(e.message);
+  case error_kind::store_full:
+    throw object_store_full_error(e.message);
+  case error_kind::actor_died:
+    throw actor_died_error(e.message);
+  case error_kind::actor_creation:
+    throw actor_creation_error(e.message);
+  case error_kind::runtime_error:
+    break;
   }
   throw error(e.message);
 }

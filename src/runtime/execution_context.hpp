@@ -44,27 +44,27 @@ execution_context* current_context() noexcept;
 
 /// Installs `ctx` on this thread for the scope's lifetime.
 class context_scope {
-public:
+ public:
   explicit context_scope(execution_context* ctx) noexcept;
   ~context_scope();
 
   context_scope(const context_scope&) = delete;
   context_scope& operator=(const context_scope&) = delete;
 
-private:
+ private:
   execution_context* prev_;
 };
 
 /// Calls the current context's block hooks around a blocking wait.
 class block_scope {
-public:
+ public:
   block_scope() noexcept;
   ~block_scope();
 
   block_scope(const block_scope&) = delete;
   block_scope& operator=(const block_scope&) = delete;
 
-private:
+ private:
   execution_context* ctx_;
 };
 

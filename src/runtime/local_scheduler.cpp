@@ -4,8 +4,7 @@
 namespace lumen::detail {
 
 local_scheduler::local_scheduler(resource_set total)
-  : total_(total), available_(std::move(total)) {
-}
+  : total_(total), available_(std::move(total)) {}
 
 resource_set local_scheduler::request_of(const task_spec& t) {
   auto result = resource_set::from_doubles(t.options.resources);

@@ -21,7 +21,7 @@
 namespace lumen::detail {
 
 class local_scheduler {
-public:
+ public:
   explicit local_scheduler(resource_set total);
 
   /// The resources `t` holds while it runs.
@@ -63,7 +63,7 @@ public:
     return infeasible_;
   }
 
-private:
+ private:
   using key = std::pair<std::int64_t, std::uint64_t>;
   resource_set total_;
   resource_set available_;

@@ -142,10 +142,10 @@ ref_ptr object_table::put(const object_id& id, object_ptr data) {
   auto used = state_->used.fetch_add(size, std::memory_order_relaxed);
   if (used + size > state_->capacity) {
     state_->used.fetch_sub(size, std::memory_order_relaxed);
-    throw object_store_full_error(
-      "object store full: " + std::to_string(used) + " of "
-      + std::to_string(state_->capacity) + " bytes used, object needs "
-      + std::to_string(size));
+    throw object_store_full_error("object store full: " + std::to_string(used) +
+                                  " of " + std::to_string(state_->capacity) +
+                                  " bytes used, object needs " +
+                                  std::to_string(size));
   }
   auto& s = state_->shard_of(id);
   std::lock_guard guard{s.mtx};
@@ -166,8 +166,8 @@ bool object_table::fulfill(const object_id& id, object_ptr data) {
   if (used + size > state_->capacity) {
     state_->used.fetch_sub(size, std::memory_order_relaxed);
     data = make_error_object(error_kind::store_full,
-                             "object store full: result of "
-                               + std::to_string(size) + " bytes does not fit");
+                             "object store full: result of " +
+                               std::to_string(size) + " bytes does not fit");
     size = 0;
   }
   std::vector<listener> ls;
@@ -175,8 +175,8 @@ bool object_table::fulfill(const object_id& id, object_ptr data) {
   {
     std::lock_guard guard{s.mtx};
     auto i = s.entries.find(id);
-    if (i == s.entries.end() || i->second.data
-        || i->second.count.load(std::memory_order_acquire) == 0) {
+    if (i == s.entries.end() || i->second.data ||
+        i->second.count.load(std::memory_order_acquire) == 0) {
       state_->used.fetch_sub(size, std::memory_order_relaxed);
       return false;
     }
@@ -217,8 +217,8 @@ object_table::wait(const std::vector<const ref_header*>& refs,
   std::shared_ptr<waiter> w;
   std::vector<std::size_t> registered;
   for (std::size_t i = 0; i < refs.size(); ++i) {
-    auto* e = const_cast<state::entry*>(static_cast<const state::entry*>(
-      refs[i]));
+    auto* e =
+      const_cast<state::entry*>(static_cast<const state::entry*>(refs[i]));
     std::lock_guard guard{e->home->mtx};
     if (e->data) {
       result[i] = e->data;
@@ -234,22 +234,26 @@ object_table::wait(const std::vector<const ref_header*>& refs,
     return result;
   {
     std::unique_lock guard{w->mtx};
-    auto done = [&] { return ready + w->hits >= needed; };
+    auto done = [&] {
+      return ready + w->hits >= needed;
+    };
     if (deadline)
       w->cv.wait_until(guard, *deadline, done);
     else
       w->cv.wait(guard, done);
   }
   for (auto i : registered) {
-    auto* e = const_cast<state::entry*>(static_cast<const state::entry*>(
-      refs[i]));
+    auto* e =
+      const_cast<state::entry*>(static_cast<const state::entry*>(refs[i]));
     std::lock_guard guard{e->home->mtx};
     if (e->data) {
       result[i] = e->data;
     } else {
       auto& ls = e->listeners;
       ls.erase(std::remove_if(ls.begin(), ls.end(),
-                              [&](const listener& l) { return l.w == w; }),
+                              [&](const listener& l) {
+                                return l.w == w;
+                              }),
                ls.end());
     }
   }

@@ -30,7 +30,7 @@
 namespace lumen::detail {
 
 class object_table {
-public:
+ public:
   using clock = std::chrono::steady_clock;
 
   /// Objects, bytes and capacity at one moment.
@@ -91,7 +91,7 @@ public:
 
   stats get_stats() const;
 
-private:
+ private:
   struct state;
   state* state_;
 };

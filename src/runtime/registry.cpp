@@ -27,11 +27,11 @@ registry& instance() {
 }
 
 std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'
-                        || s.front() == '\n' || s.front() == '&'))
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' ||
+                        s.front() == '\n' || s.front() == '&'))
     s.remove_prefix(1);
-  while (!s.empty()
-         && (s.back() == ' ' || s.back() == '\t' || s.back() == '\n'))
+  while (!s.empty() &&
+         (s.back() == ' ' || s.back() == '\t' || s.back() == '\n'))
     s.remove_suffix(1);
   if (s.size() > 2 && s.substr(0, 2) == "::")
     s.remove_prefix(2);
@@ -88,8 +88,8 @@ std::vector<std::string> split_remote_names(std::string_view text) {
     else if (c == ',' && depth == 0) {
       auto name = trim(text.substr(start, i - start));
       if (name.empty())
-        throw error("LUMEN_REMOTE: empty function name in '"
-                    + std::string{text} + "'");
+        throw error("LUMEN_REMOTE: empty function name in '" +
+                    std::string{text} + "'");
       result.emplace_back(name);
       start = i + 1;
     }

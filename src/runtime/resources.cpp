@@ -14,8 +14,8 @@ std::int64_t to_units(const std::string& name, double amount) {
   if (name.empty())
     throw error("resource name must not be empty");
   if (!std::isfinite(amount) || amount < 0)
-    throw error("resource '" + name
-                + "' must be a finite, non-negative amount");
+    throw error("resource '" + name +
+                "' must be a finite, non-negative amount");
   if (amount > 1e12)
     throw error("resource '" + name + "' is too large");
   return static_cast<std::int64_t>(std::llround(amount * resource_units));
@@ -23,8 +23,8 @@ std::int64_t to_units(const std::string& name, double amount) {
 
 } // namespace
 
-resource_set resource_set::from_doubles(
-  const std::map<std::string, double>& xs) {
+resource_set
+resource_set::from_doubles(const std::map<std::string, double>& xs) {
   resource_set result;
   for (auto& [name, amount] : xs)
     result.set(name, amount);
@@ -33,9 +33,8 @@ resource_set resource_set::from_doubles(
 
 double resource_set::get(const std::string& name) const {
   auto i = units_.find(name);
-  return i == units_.end()
-           ? 0.0
-           : static_cast<double>(i->second) / resource_units;
+  return i == units_.end() ? 0.0
+                           : static_cast<double>(i->second) / resource_units;
 }
 
 void resource_set::set(const std::string& name, double amount) {

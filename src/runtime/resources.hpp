@@ -17,7 +17,7 @@ inline constexpr const char* cpu_resource = "CPU";
 inline constexpr std::int64_t resource_units = 10000;
 
 class resource_set {
-public:
+ public:
   resource_set() = default;
 
   /// Converts whole amounts; throws lumen::error on a negative or
@@ -53,7 +53,7 @@ public:
     return x.units_ == y.units_;
   }
 
-private:
+ private:
   std::map<std::string, std::int64_t> units_;
 };
 

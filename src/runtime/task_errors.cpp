@@ -40,11 +40,9 @@ object_ptr error_from_current_exception(const std::string& task_name) {
     return make_error_object(error_kind::object_lost, e.what(), type,
                              task_name);
   } catch (const object_store_full_error& e) {
-    return make_error_object(error_kind::store_full, e.what(), type,
-                             task_name);
+    return make_error_object(error_kind::store_full, e.what(), type, task_name);
   } catch (const actor_died_error& e) {
-    return make_error_object(error_kind::actor_died, e.what(), type,
-                             task_name);
+    return make_error_object(error_kind::actor_died, e.what(), type, task_name);
   } catch (const actor_creation_error& e) {
     return make_error_object(error_kind::actor_creation, e.what(), type,
                              task_name);
@@ -58,8 +56,8 @@ object_ptr error_from_current_exception(const std::string& task_name) {
                              task_name);
   } catch (...) {
     return make_error_object(error_kind::task_failed,
-                             "exception not derived from std::exception",
-                             type, task_name);
+                             "exception not derived from std::exception", type,
+                             task_name);
   }
 }
 

@@ -21,7 +21,9 @@ struct worker_pool::worker {
       bool cancelled = false;
       {
         std::unique_lock guard{mtx};
-        cv.wait(guard, [this] { return stopping || !queue.empty(); });
+        cv.wait(guard, [this] {
+          return stopping || !queue.empty();
+        });
         if (queue.empty())
           return;
         j = std::move(queue.front());
@@ -33,9 +35,7 @@ struct worker_pool::worker {
   }
 };
 
-worker_pool::worker_pool(std::size_t max_threads)
-  : max_threads_(max_threads) {
-}
+worker_pool::worker_pool(std::size_t max_threads) : max_threads_(max_threads) {}
 
 worker_pool::~worker_pool() {
   stop();
@@ -51,7 +51,9 @@ worker_pool::worker* worker_pool::acquire() {
     return nullptr;
   auto w = std::make_unique<worker>();
   auto* raw = w.get();
-  w->thread = std::thread([raw] { raw->run(); });
+  w->thread = std::thread([raw] {
+    raw->run();
+  });
   workers_.push_back(std::move(w));
   return raw;
 }

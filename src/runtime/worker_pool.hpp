@@ -19,7 +19,7 @@
 namespace lumen::detail {
 
 class worker_pool {
-public:
+ public:
   /// A job receives `true` when the pool stops before it could run: it
   /// must then skip user code but still report back.
   using job = std::function<void(bool cancelled)>;
@@ -54,7 +54,7 @@ public:
   /// Cancels queued jobs, waits for running ones, joins every thread.
   void stop();
 
-private:
+ private:
   std::size_t max_threads_;
   std::vector<std::unique_ptr<worker>> workers_;
   std::vector<worker*> idle_;

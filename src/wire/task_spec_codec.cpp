@@ -28,64 +28,19 @@
 
 #include "lumen/error.hpp"
 #include "lumen/wire/task_spec.capnp.h"
+#include "wire/codec_support.hpp"
 
 namespace lumen::detail {
 
 namespace {
 
+using namespace wire_support;
+
 // -- limits -------------------------------------------------------------------
-
-/// Largest Data or List a Cap'n Proto message can hold (29-bit counts).
-constexpr std::size_t max_elements = (std::size_t{1} << 29) - 1;
-
-/// Deepest pointer nesting accepted; a TaskSpec nests 6 levels deep.
-constexpr int nesting_limit = 64;
 
 // -- ids ----------------------------------------------------------------------
 
-void write_id(wire::TaskId::Builder out, const task_id& id) {
-  out.setHi(id.hi);
-  out.setLo(id.lo);
-}
-
-void write_id(wire::ObjectId::Builder out, const object_id& id) {
-  write_id(out.initTask(), id.task);
-  out.setIndex(id.index);
-}
-
-task_id read_id(wire::TaskId::Reader in) {
-  task_id result;
-  result.hi = in.getHi();
-  result.lo = in.getLo();
-  return result;
-}
-
-object_id read_id(wire::ObjectId::Reader in) {
-  object_id result;
-  result.task = read_id(in.getTask());
-  result.index = in.getIndex();
-  return result;
-}
-
 // -- encoding helpers ---------------------------------------------------------
-
-/// Narrows a container size to a Cap'n Proto element count.
-unsigned int element_count(std::size_t n, const char* what) {
-  if (n > max_elements)
-    throw lumen::error("encode: " + std::string{what} + " has " +
-                       std::to_string(n) + " elements, at most " +
-                       std::to_string(max_elements) + " fit");
-  return static_cast<unsigned int>(n);
-}
-
-kj::StringPtr text(const std::string& str) {
-  return kj::StringPtr(str.c_str(), str.size());
-}
-
-/// Words a Text of `n` bytes takes (NUL included).
-std::size_t text_words(std::size_t n) {
-  return (n + 8) / 8;
-}
 
 /// Upper estimate of the words `spec` takes, so that the builder's first
 /// segment usually holds the whole message (one allocation, one segment).
@@ -100,17 +55,6 @@ std::size_t estimate_words(const task_spec& spec) {
   for (const auto& [name, amount] : spec.options.resources)
     words += 3 + text_words(name.size());
   return words;
-}
-
-/// Writes `builder` as one flat message into a fresh buffer.
-byte_buffer flatten(capnp::MessageBuilder& builder) {
-  auto bytes =
-    capnp::computeSerializedSizeInWords(builder) * sizeof(capnp::word);
-  byte_buffer result{bytes};
-  auto* out = reinterpret_cast<kj::byte*>(result.grow(bytes));
-  kj::ArrayOutputStream stream{kj::arrayPtr(out, bytes)};
-  capnp::writeMessage(stream, builder);
-  return result;
 }
 
 [[noreturn]] void reject_arg(std::size_t i, const char* why) {
@@ -140,58 +84,6 @@ void encode_arg(wire::Arg::Builder out, const task_arg& arg, std::size_t i) {
 }
 
 // -- decoding helpers ---------------------------------------------------------
-
-[[noreturn]] void fail(const char* what, const std::string& why) {
-  throw decode_error(std::string{what} + ": " + why);
-}
-
-std::string to_std(kj::StringPtr in) {
-  return std::string(in.cStr(), in.size());
-}
-
-std::string num(double x) {
-  char buf[32];
-  std::snprintf(buf, sizeof(buf), "%g", x);
-  return buf;
-}
-
-/// Checks the framing of `data`, reads it as one message and calls
-/// `f(reader)`. Cap'n Proto's structural errors become decode_error.
-template <class F>
-auto with_message(const char* what, const char* data, std::size_t size, F f) {
-  constexpr auto word_size = sizeof(capnp::word);
-  if (size == 0)
-    fail(what, "empty input");
-  if (data == nullptr)
-    fail(what, "no input");
-  if (size % word_size != 0)
-    fail(what, "size " + std::to_string(size) + " is not a multiple of 8");
-  auto num_words = size / word_size;
-  // Cap'n Proto reads words in place; copy input that is not word aligned.
-  kj::Array<capnp::word> copy;
-  const capnp::word* words;
-  if (reinterpret_cast<std::uintptr_t>(data) % alignof(capnp::word) == 0) {
-    words = reinterpret_cast<const capnp::word*>(data);
-  } else {
-    copy = kj::heapArray<capnp::word>(num_words);
-    std::memcpy(copy.begin(), data, size);
-    words = copy.begin();
-  }
-  capnp::ReaderOptions options;
-  // A valid message reads each of its words about once; the factor leaves
-  // room and still bounds an amplifying message to linear work.
-  options.traversalLimitInWords = 2 * num_words + 64;
-  options.nestingLimit = nesting_limit;
-  try {
-    capnp::FlatArrayMessageReader reader{kj::arrayPtr(words, num_words),
-                                         options};
-    if (reader.getEnd() != words + num_words)
-      fail(what, "trailing bytes after the message");
-    return f(reader);
-  } catch (const kj::Exception& e) {
-    fail(what, to_std(e.getDescription()));
-  }
-}
 
 /// An argument as read from the wire, before its refs are resolved.
 struct parsed_arg {

@@ -15,16 +15,16 @@ std::string where(int x) {
 std::vector<char> make_blob(std::int64_t n, int seed) {
   std::vector<char> result(static_cast<std::size_t>(n));
   for (std::int64_t i = 0; i < n; ++i)
-    result[static_cast<std::size_t>(i)]
-      = static_cast<char>((i * 31 + seed) % 251);
+    result[static_cast<std::size_t>(i)] =
+      static_cast<char>((i * 31 + seed) % 251);
   return result;
 }
 
 std::string check_blob(std::vector<char> blob, std::int64_t n, int seed) {
   bool ok = static_cast<std::int64_t>(blob.size()) == n;
   for (std::int64_t i = 0; ok && i < n; ++i)
-    ok = blob[static_cast<std::size_t>(i)]
-         == static_cast<char>((i * 31 + seed) % 251);
+    ok = blob[static_cast<std::size_t>(i)] ==
+         static_cast<char>((i * 31 + seed) % 251);
   return lumen::node_id() + (ok ? ":ok" : ":corrupt");
 }
 

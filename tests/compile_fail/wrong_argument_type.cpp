@@ -1,5 +1,6 @@
-// expect: lumen::task: argument type does not convert to the function's parameter type
-// Passing a string where the function takes an int must not compile.
+// expect: lumen::task: argument type does not convert to the function's
+// parameter type Passing a string where the function takes an int must not
+// compile.
 #include <lumen/lumen.hpp>
 
 int twice(int x) {

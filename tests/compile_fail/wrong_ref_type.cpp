@@ -1,5 +1,5 @@
-// expect: lumen::task: an object_ref argument must hold exactly the parameter's type
-// An object_ref<std::string> cannot stand for an int parameter.
+// expect: lumen::task: an object_ref argument must hold exactly the parameter's
+// type An object_ref<std::string> cannot stand for an int parameter.
 #include <lumen/lumen.hpp>
 
 int twice(int x) {

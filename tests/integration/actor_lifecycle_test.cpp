@@ -514,7 +514,7 @@ TEST_CASE("actor lifecycle: exit_actor ends the actor for good",
   } catch (const lumen::actor_died_error& e) {
     CHECK_THAT(std::string{e.what()}, Contains("exit_actor"));
   }
-  // The instance goes. (Calls racing with the exit: see the 
+  // The instance goes. (Calls racing with the exit: see the
   // tests below.)
   CHECK(lumen_it::eventually([] {
     return al_destroyed == 1;

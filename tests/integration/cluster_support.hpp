@@ -37,7 +37,7 @@ inline std::pair<int, std::string> run(const std::string& cmd) {
 }
 
 class test_cluster {
-public:
+ public:
   /// Starts a head and `workers` workers, each offering `cpus` CPUs;
   /// `worker_extra` is appended to each worker's command line.
   explicit test_cluster(int workers, int cpus = 2,
@@ -46,20 +46,20 @@ public:
     if (mkdtemp(tmpl) == nullptr)
       throw std::runtime_error("mkdtemp failed");
     dir_ = tmpl;
-    common_ = " --runtime-dir " + dir_ + " --num-cpus " + std::to_string(cpus)
-              + " --load " + LUMEN_CLUSTER_TASKS_LIB;
+    common_ = " --runtime-dir " + dir_ + " --num-cpus " + std::to_string(cpus) +
+              " --load " + LUMEN_CLUSTER_TASKS_LIB;
     start("--head --port 0");
     address_ = head().at("address");
     for (int i = 0; i < workers; ++i)
-      start("--address " + address_
-            + (i < static_cast<int>(worker_extra.size())
-                 ? " " + worker_extra[static_cast<std::size_t>(i)]
-                 : std::string{}));
+      start("--address " + address_ +
+            (i < static_cast<int>(worker_extra.size())
+               ? " " + worker_extra[static_cast<std::size_t>(i)]
+               : std::string{}));
   }
 
   ~test_cluster() {
-    run(std::string{LUMEN_CLI_PATH} + " stop --timeout 10 --runtime-dir "
-        + dir_);
+    run(std::string{LUMEN_CLI_PATH} + " stop --timeout 10 --runtime-dir " +
+        dir_);
     for (auto& f : nodes()) // anything `stop` missed
       ::kill(std::stoi(f.at("pid")), SIGKILL);
     run("rm -rf " + dir_);
@@ -112,9 +112,9 @@ public:
   }
 
   /// Waits (bounded) until a driver sees `n` live non-driver nodes.
-  static bool wait_for_nodes(std::size_t n,
-                             std::chrono::seconds limit
-                             = std::chrono::seconds(30)) {
+  static bool
+  wait_for_nodes(std::size_t n,
+                 std::chrono::seconds limit = std::chrono::seconds(30)) {
     auto deadline = std::chrono::steady_clock::now() + limit;
     while (std::chrono::steady_clock::now() < deadline) {
       std::size_t live = 0;
@@ -128,7 +128,7 @@ public:
     return false;
   }
 
-private:
+ private:
   void start(const std::string& args) {
     auto [status, out] = cli("start " + args + common_);
     if (status != 0)

@@ -2,8 +2,8 @@
 // `lumen start`, this test process joining as the driver.
 #include <catch2/catch.hpp>
 
-#include <atomic>
 #include <algorithm>
+#include <atomic>
 #include <map>
 #include <set>
 #include <thread>
@@ -22,8 +22,7 @@ std::string node_of(const std::string& where) {
 
 } // namespace
 
-TEST_CASE("cluster: a driver sees the head and the workers",
-          "[cluster]") {
+TEST_CASE("cluster: a driver sees the head and the workers", "[cluster]") {
   cluster_it::test_cluster cluster{2};
   lumen::init_guard g{lumen::config{.address = cluster.address()}};
   REQUIRE(cluster_it::test_cluster::wait_for_nodes(3));
@@ -120,9 +119,8 @@ TEST_CASE("cluster: an infeasible task shows in lumen status and starts "
   cluster_it::test_cluster cluster{1};
   lumen::init_guard g{lumen::config{.address = cluster.address()}};
   REQUIRE(cluster_it::test_cluster::wait_for_nodes(2));
-  auto big = lumen::task(cluster_tasks::where)
-               .resources({{"gizmo", 1}})
-               .remote(3);
+  auto big =
+    lumen::task(cluster_tasks::where).resources({{"gizmo", 1}}).remote(3);
   bool reported = false;
   for (int i = 0; i < 100 && !reported; ++i) {
     auto [status, out] = cluster.cli("status --address " + cluster.address());
@@ -133,10 +131,10 @@ TEST_CASE("cluster: an infeasible task shows in lumen status and starts "
   }
   CHECK(reported);
   CHECK_THROWS_AS(lumen::get(big, 200ms), lumen::timeout_error);
-  auto [status, out] = cluster.cli("start --address " + cluster.address()
-                                   + " --runtime-dir " + cluster.dir()
-                                   + " --num-cpus 1 --resources '{\"gizmo\": 1}'"
-                                   + " --load " + LUMEN_CLUSTER_TASKS_LIB);
+  auto [status, out] =
+    cluster.cli("start --address " + cluster.address() + " --runtime-dir " +
+                cluster.dir() + " --num-cpus 1 --resources '{\"gizmo\": 1}'" +
+                " --load " + LUMEN_CLUSTER_TASKS_LIB);
   REQUIRE(status == 0);
   CHECK(lumen::get(big, 60s).size() > 32);
 }
@@ -184,11 +182,11 @@ TEST_CASE("cluster: actors are placed by custom resources and keep state",
   REQUIRE(node_with.size() == 2);
   using cluster_tasks::Tally;
   auto left = lumen::actor(Tally::create).resources({{"left", 1}}).remote(100);
-  auto right
-    = lumen::actor(Tally::create).resources({{"right", 1}}).remote(200);
+  auto right =
+    lumen::actor(Tally::create).resources({{"right", 1}}).remote(200);
   CHECK(lumen::get(left.task(&Tally::node).remote(), 30s) == node_with["left"]);
-  CHECK(lumen::get(right.task(&Tally::node).remote(), 30s)
-        == node_with["right"]);
+  CHECK(lumen::get(right.task(&Tally::node).remote(), 30s) ==
+        node_with["right"]);
   // Calls from this driver run in order, on the one instance.
   std::vector<lumen::object_ref<int>> sums;
   for (int i = 1; i <= 50; ++i)
@@ -199,7 +197,7 @@ TEST_CASE("cluster: actors are placed by custom resources and keep state",
   // A ref argument made on another node reaches the actor.
   auto ten = lumen::task(cluster_tasks::where).remote(10);
   CHECK(lumen::get(right.task(&Tally::add).remote(5), 30s) == 205);
-  (void) ten;
+  (void)ten;
   // A kill ends it for good; the resource is free for the next one.
   lumen::kill(left);
   CHECK_THROWS_AS(lumen::get(left.task(&Tally::add).remote(1), 30s),
@@ -213,9 +211,9 @@ TEST_CASE("cluster: a STRICT_SPREAD placement group fills three nodes",
   cluster_it::test_cluster cluster{2};
   lumen::init_guard g{lumen::config{.address = cluster.address()}};
   REQUIRE(cluster_it::test_cluster::wait_for_nodes(3));
-  auto pg = lumen::create_placement_group(
-    {{{"CPU", 1}}, {{"CPU", 1}}, {{"CPU", 1}}},
-    lumen::pg_strategy::strict_spread);
+  auto pg =
+    lumen::create_placement_group({{{"CPU", 1}}, {{"CPU", 1}}, {{"CPU", 1}}},
+                                  lumen::pg_strategy::strict_spread);
   REQUIRE(pg.wait(30s));
   std::set<std::string> nodes;
   for (int b = 0; b < 3; ++b)
@@ -265,18 +263,15 @@ TEST_CASE("cluster: actors spread over nodes or go where affinity says",
   for (auto& n : lumen::nodes())
     if (!n.driver && !n.head)
       target = n.id;
-  auto pinned
-    = lumen::actor(Tally::create).node_affinity(target).remote(0);
+  auto pinned = lumen::actor(Tally::create).node_affinity(target).remote(0);
   CHECK(lumen::get(pinned.task(&Tally::node).remote(), 30s) == target);
-  auto nowhere = lumen::actor(Tally::create)
-                   .node_affinity(std::string(32, 'e'))
-                   .remote(0);
+  auto nowhere =
+    lumen::actor(Tally::create).node_affinity(std::string(32, 'e')).remote(0);
   CHECK_THROWS_AS(lumen::get(nowhere.task(&Tally::node).remote(), 30s),
                   lumen::actor_creation_error);
 }
 
-TEST_CASE("cluster: named actors and handles reach across nodes",
-          "[cluster]") {
+TEST_CASE("cluster: named actors and handles reach across nodes", "[cluster]") {
   cluster_it::test_cluster cluster{2};
   lumen::init_guard g{lumen::config{.address = cluster.address()}};
   REQUIRE(cluster_it::test_cluster::wait_for_nodes(3));
@@ -310,8 +305,8 @@ TEST_CASE("cluster: lumen stop ends every node it started", "[cluster]") {
   cluster_it::test_cluster cluster{2};
   auto pids = cluster.nodes();
   REQUIRE(pids.size() == 3);
-  auto [status, out] = cluster.cli("stop --timeout 10 --runtime-dir "
-                                   + cluster.dir());
+  auto [status, out] =
+    cluster.cli("stop --timeout 10 --runtime-dir " + cluster.dir());
   CHECK(status == 0);
   for (auto& f : pids) // gone (an unreaped zombie counts as gone)
     CHECK_FALSE(lumen::cli::process_alive(std::stoi(f.at("pid"))));

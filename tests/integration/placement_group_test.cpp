@@ -54,12 +54,11 @@ TEST_CASE("placement group: a placed group reserves its bundles and runs "
   CHECK_THROWS_AS(lumen::get(outside, 200ms), lumen::timeout_error);
   // ...while tasks in the group run in its bundles.
   CHECK(lumen::get(lumen::task(pgt_twice).placement_group(pg, 0).remote(3),
-                   10s)
-        == 6);
-  CHECK(lumen::get(lumen::task(pgt_twice).placement_group(pg).remote(4), 10s)
-        == 8);
-  auto box = lumen::actor(PgtBox::create).num_cpus(1).placement_group(pg, 1)
-               .remote(5);
+                   10s) == 6);
+  CHECK(lumen::get(lumen::task(pgt_twice).placement_group(pg).remote(4), 10s) ==
+        8);
+  auto box =
+    lumen::actor(PgtBox::create).num_cpus(1).placement_group(pg, 1).remote(5);
   CHECK(lumen::get(box.task(&PgtBox::value).remote(), 10s) == 5);
   lumen::kill(box);
   // Removing the group gives the CPUs back: the waiting task runs.
@@ -75,16 +74,13 @@ TEST_CASE("placement group: a group that cannot be placed waits, and a bad "
   auto pg = lumen::create_placement_group({{{"CPU", 1}}, {{"CPU", 1}}},
                                           lumen::pg_strategy::strict_spread);
   CHECK_FALSE(pg.wait(300ms));
-  CHECK_THROWS_AS(lumen::task(pgt_twice).placement_group(pg, 2),
-                  lumen::error);
-  CHECK_THROWS_AS(lumen::task(pgt_twice).placement_group(pg, -2),
-                  lumen::error);
+  CHECK_THROWS_AS(lumen::task(pgt_twice).placement_group(pg, 2), lumen::error);
+  CHECK_THROWS_AS(lumen::task(pgt_twice).placement_group(pg, -2), lumen::error);
   lumen::remove_placement_group(pg);
   CHECK_FALSE(pg.wait(100ms));
   CHECK_THROWS_AS(lumen::create_placement_group({}), lumen::error);
   CHECK_THROWS_AS(lumen::create_placement_group({{}}), lumen::error);
-  CHECK_THROWS_AS(lumen::create_placement_group({{{"CPU", -1}}}),
-                  lumen::error);
+  CHECK_THROWS_AS(lumen::create_placement_group({{{"CPU", -1}}}), lumen::error);
   // strict_pack fits both on the one node.
   auto packed = lumen::create_placement_group({{{"CPU", 1}}, {{"CPU", 1}}},
                                               lumen::pg_strategy::strict_pack);
@@ -103,8 +99,8 @@ TEST_CASE("kv: put, get, overwrite, delete and list keys", "[kv]") {
   CHECK(lumen::kv::get("a/1") == std::optional<std::string>{"uno"});
   CHECK(lumen::kv::keys("a/") == std::vector<std::string>{"a/1", "a/2"});
   CHECK(lumen::kv::put("a/1", "other space", true, "ns2"));
-  CHECK(lumen::kv::get("a/1", "ns2")
-        == std::optional<std::string>{"other space"});
+  CHECK(lumen::kv::get("a/1", "ns2") ==
+        std::optional<std::string>{"other space"});
   CHECK(lumen::kv::del("a/1"));
   CHECK_FALSE(lumen::kv::del("a/1"));
   CHECK_FALSE(lumen::kv::get("a/1").has_value());

@@ -222,7 +222,8 @@ const std::vector<error_kind> all_kinds{
 
 // -- round trips --------------------------------------------------------------
 
-TEST_CASE("cluster codec: node record round trip keeps every field", "[wire][cluster_codec]") {
+TEST_CASE("cluster codec: node record round trip keeps every field",
+          "[wire][cluster_codec]") {
   auto x = sample_node();
   auto buf = encode_node_record(x);
   CHECK(buf.size() % 8 == 0);
@@ -230,7 +231,8 @@ TEST_CASE("cluster codec: node record round trip keeps every field", "[wire][clu
   check_equal(x, decode_node_record(buf.data(), buf.size()));
 }
 
-TEST_CASE("cluster codec: default-ish node record round trips", "[wire][cluster_codec]") {
+TEST_CASE("cluster codec: default-ish node record round trips",
+          "[wire][cluster_codec]") {
   node_record x;
   x.id = "00000000000000000000000000000000";
   auto buf = encode_node_record(x);
@@ -271,7 +273,8 @@ TEST_CASE("cluster codec: object payload round trip keeps every field",
   check_equal(big, decode_object_payload(buf.data(), buf.size()));
 }
 
-TEST_CASE("cluster codec: error payload round trip for every kind", "[wire][cluster_codec]") {
+TEST_CASE("cluster codec: error payload round trip for every kind",
+          "[wire][cluster_codec]") {
   for (auto kind : all_kinds) {
     auto x = error_payload();
     x.error.kind = kind;
@@ -280,7 +283,8 @@ TEST_CASE("cluster codec: error payload round trip for every kind", "[wire][clus
   }
 }
 
-TEST_CASE("cluster codec: cluster encoding is deterministic", "[wire][cluster_codec]") {
+TEST_CASE("cluster codec: cluster encoding is deterministic",
+          "[wire][cluster_codec]") {
   CHECK(bytes_of(encode_node_record(sample_node())) ==
         bytes_of(encode_node_record(sample_node())));
   CHECK(bytes_of(encode_cluster_view(sample_view())) ==
@@ -330,8 +334,9 @@ TEST_CASE("cluster codec: random bytes are rejected by the cluster decoders",
   }
 }
 
-TEST_CASE("cluster codec: random bytes behind a valid segment table never crash",
-          "[wire][cluster_codec]") {
+TEST_CASE(
+  "cluster codec: random bytes behind a valid segment table never crash",
+  "[wire][cluster_codec]") {
   // Gets past the framing, so Cap'n Proto's pointer checks and ours run.
   std::mt19937_64 rng{43};
   std::uniform_int_distribution<int> byte{0, 255};
@@ -386,7 +391,8 @@ TEST_CASE("cluster codec: every truncation of a cluster message is rejected",
   }
 }
 
-TEST_CASE("cluster codec: a cluster message size that is not a multiple of 8 is rejected",
+TEST_CASE("cluster codec: a cluster message size that is not a multiple of 8 "
+          "is rejected",
           "[wire][cluster_codec]") {
   auto node = encode_node_record(sample_node());
   auto view = encode_cluster_view(sample_view());
@@ -445,7 +451,8 @@ TEST_CASE("cluster codec: an amplified list of empty node records is rejected",
 // -- invalid values
 // -------------------------------------------------------------
 
-TEST_CASE("cluster codec: invalid node ids are rejected", "[wire][cluster_codec]") {
+TEST_CASE("cluster codec: invalid node ids are rejected",
+          "[wire][cluster_codec]") {
   for (const std::string& id : std::vector<std::string>{
          "", "0123456789abcdef0123456789abcde",
          "0123456789abcdef0123456789abcdef0",
@@ -464,7 +471,8 @@ TEST_CASE("cluster codec: invalid node ids are rejected", "[wire][cluster_codec]
   }
 }
 
-TEST_CASE("cluster codec: invalid resource amounts are rejected", "[wire][cluster_codec]") {
+TEST_CASE("cluster codec: invalid resource amounts are rejected",
+          "[wire][cluster_codec]") {
   constexpr auto nan = std::numeric_limits<double>::quiet_NaN();
   constexpr auto inf = std::numeric_limits<double>::infinity();
   for (double bad : {-1.0, -1e-300, nan, inf, -inf}) {
@@ -482,7 +490,8 @@ TEST_CASE("cluster codec: invalid resource amounts are rejected", "[wire][cluste
   }
 }
 
-TEST_CASE("cluster codec: empty resource names are rejected", "[wire][cluster_codec]") {
+TEST_CASE("cluster codec: empty resource names are rejected",
+          "[wire][cluster_codec]") {
   auto x = sample_node();
   x.total[""] = 1;
   require_node_rejected(encode_node_record(x), "total[0].name");
@@ -491,7 +500,8 @@ TEST_CASE("cluster codec: empty resource names are rejected", "[wire][cluster_co
   require_node_rejected(encode_node_record(x), "available[0].name");
 }
 
-TEST_CASE("cluster codec: duplicate resource names are rejected", "[wire][cluster_codec]") {
+TEST_CASE("cluster codec: duplicate resource names are rejected",
+          "[wire][cluster_codec]") {
   auto buf = encode_node_record(sample_node());
   require_node_rejected(edit<wire::NodeRecord>(buf,
                                                [](wire::NodeRecord::Builder x) {
@@ -506,7 +516,8 @@ TEST_CASE("cluster codec: duplicate resource names are rejected", "[wire][cluste
                         "available[1].name");
 }
 
-TEST_CASE("cluster codec: invalid actor states are rejected", "[wire][cluster_codec]") {
+TEST_CASE("cluster codec: invalid actor states are rejected",
+          "[wire][cluster_codec]") {
   auto x = sample_node();
   x.actors[""] = 1;
   require_node_rejected(encode_node_record(x), "actors[0].name");
@@ -531,7 +542,8 @@ TEST_CASE("cluster codec: node records accept what is merely unusual",
   check_equal(x, decode_node_record(buf.data(), buf.size()));
 }
 
-TEST_CASE("cluster codec: an error payload with bytes is rejected", "[wire][cluster_codec]") {
+TEST_CASE("cluster codec: an error payload with bytes is rejected",
+          "[wire][cluster_codec]") {
   auto x = error_payload();
   x.bytes.append("abc", 3);
   require_payload_rejected(encode_object_payload(x), "bytes");

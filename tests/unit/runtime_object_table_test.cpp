@@ -612,13 +612,14 @@ TEST_CASE("object_table: callbacks of an entry that dies unfulfilled are "
   CHECK(table.get_stats().objects == 0);
 }
 
-// Regression (fixed): object_table::state::release (src/runtime/object_table.cpp, the
-// `e->home->entries.erase(id)` under `std::lock_guard guard{e->home->mtx}`)
-// destroys the entry, and with it the std::function of every when_ready
-// listener, while holding the shard mutex. A callback that owns a ref to
-// another entry of the same shard then releases it under that lock and
-// relocks the (non-recursive) mutex: the thread deadlocks. (The `data` is
-// already moved out and freed outside the lock; the listeners are not.)
+// Regression (fixed): object_table::state::release
+// (src/runtime/object_table.cpp, the `e->home->entries.erase(id)` under
+// `std::lock_guard guard{e->home->mtx}`) destroys the entry, and with it the
+// std::function of every when_ready listener, while holding the shard mutex. A
+// callback that owns a ref to another entry of the same shard then releases it
+// under that lock and relocks the (non-recursive) mutex: the thread deadlocks.
+// (The `data` is already moved out and freed outside the lock; the listeners
+// are not.)
 TEST_CASE("object_table: dropping an entry whose callback holds a ref in the "
           "same shard does not deadlock",
           "[runtime][object_table][when_ready]") {
@@ -790,13 +791,13 @@ TEST_CASE("object_table: close rejects further puts",
   CHECK(st.used_bytes == 0);
 }
 
-// Regression (fixed): object_table::create_pending (src/runtime/object_table.cpp) ignores
-// `closed`: after close() it still creates a pending entry, which nothing
-// will ever fail. At shutdown (embedded_runtime::impl::~impl closes the
-// table before stopping the node manager and the worker pool) a task still
-// running can submit a child whose return entry is created this way; a
-// `get` on it without a timeout then blocks forever and pool.stop() never
-// joins that worker.
+// Regression (fixed): object_table::create_pending
+// (src/runtime/object_table.cpp) ignores `closed`: after close() it still
+// creates a pending entry, which nothing will ever fail. At shutdown
+// (embedded_runtime::impl::~impl closes the table before stopping the node
+// manager and the worker pool) a task still running can submit a child whose
+// return entry is created this way; a `get` on it without a timeout then blocks
+// forever and pool.stop() never joins that worker.
 TEST_CASE("object_table: an entry created after close is not left pending",
           "[runtime][object_table][close]") {
   object_table table{1024};
@@ -812,9 +813,9 @@ TEST_CASE("object_table: an entry created after close is not left pending",
   CHECK((refused || table.try_get(late.get()) != nullptr));
 }
 
-// Regression (fixed): close() stores `reason` in pending entries without adding its bytes
-// to `used`, but state::release subtracts `doomed->bytes.size()` for every
-// entry it frees (src/runtime/object_table.cpp, release). A reason that
+// Regression (fixed): close() stores `reason` in pending entries without adding
+// its bytes to `used`, but state::release subtracts `doomed->bytes.size()` for
+// every entry it frees (src/runtime/object_table.cpp, release). A reason that
 // carries bytes therefore drives used_bytes below zero (it wraps around), once
 // per entry that held it. Reasons made by make_error_object have no bytes,
 // so today's callers are not affected.

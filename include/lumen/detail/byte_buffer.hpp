@@ -16,7 +16,7 @@ namespace lumen::detail {
 /// Contiguous bytes, 16-byte aligned, grown without zero-filling. Encoders
 /// write straight into `grow(n)`, so a large array is copied exactly once.
 class byte_buffer {
-public:
+ public:
   byte_buffer() noexcept = default;
 
   explicit byte_buffer(std::size_t capacity) {
@@ -30,8 +30,7 @@ public:
   byte_buffer(byte_buffer&& other) noexcept
     : data_(std::exchange(other.data_, nullptr)),
       size_(std::exchange(other.size_, 0)),
-      capacity_(std::exchange(other.capacity_, 0)) {
-  }
+      capacity_(std::exchange(other.capacity_, 0)) {}
 
   byte_buffer& operator=(byte_buffer other) noexcept {
     std::swap(data_, other.data_);
@@ -88,7 +87,7 @@ public:
       std::memcpy(grow(n), p, n);
   }
 
-private:
+ private:
   char* data_ = nullptr;
   std::size_t size_ = 0;
   std::size_t capacity_ = 0;

@@ -23,9 +23,8 @@ namespace lumen::detail {
 /// Appends encoded values to an object's bytes and collects the object
 /// references they contain.
 class writer {
-public:
-  explicit writer(object_data& out) noexcept : out_(out) {
-  }
+ public:
+  explicit writer(object_data& out) noexcept : out_(out) {}
 
   /// Appends `n` uninitialized bytes and returns where they start.
   char* grow(std::size_t n) {
@@ -62,27 +61,24 @@ public:
     return out_.bytes.size();
   }
 
-private:
+ private:
   object_data& out_;
 };
 
 /// Reads encoded values from an object's bytes.
 class reader {
-public:
+ public:
   reader(const char* data, std::size_t size) noexcept
-    : begin_(data), pos_(data), end_(data + size) {
-  }
+    : begin_(data), pos_(data), end_(data + size) {}
 
   explicit reader(const object_data& obj) noexcept
-    : reader(obj.bytes.data(), obj.bytes.size()) {
-  }
+    : reader(obj.bytes.data(), obj.bytes.size()) {}
 
   /// Returns the next `n` bytes and moves past them.
   const char* take(std::size_t n) {
     if (n > remaining())
-      throw decode_error("truncated input: need " + std::to_string(n)
-                         + " bytes, " + std::to_string(remaining())
-                         + " left");
+      throw decode_error("truncated input: need " + std::to_string(n) +
+                         " bytes, " + std::to_string(remaining()) + " left");
     auto* result = pos_;
     pos_ += n;
     return result;
@@ -105,8 +101,8 @@ public:
   std::size_t read_size(std::size_t min_element_size) {
     auto n = read_pod<std::uint64_t>();
     if (min_element_size > 0 && n > remaining() / min_element_size)
-      throw decode_error("length field " + std::to_string(n)
-                         + " exceeds the remaining input");
+      throw decode_error("length field " + std::to_string(n) +
+                         " exceeds the remaining input");
     return static_cast<std::size_t>(n);
   }
 
@@ -123,7 +119,7 @@ public:
     return pos_ == end_;
   }
 
-private:
+ private:
   const char* begin_;
   const char* pos_;
   const char* end_;

@@ -29,7 +29,7 @@ struct ref_header {
 /// Counted reference to an object entry: every `object_ref`, every task
 /// argument and every object that contains a reference holds one.
 class ref_ptr {
-public:
+ public:
   ref_ptr() noexcept = default;
 
   /// Adopts `h` without adding a count (the creator's count of 1).
@@ -51,8 +51,8 @@ public:
       ptr_->count.fetch_add(1, std::memory_order_relaxed);
   }
 
-  ref_ptr(ref_ptr&& other) noexcept : ptr_(std::exchange(other.ptr_, nullptr)) {
-  }
+  ref_ptr(ref_ptr&& other) noexcept
+    : ptr_(std::exchange(other.ptr_, nullptr)) {}
 
   ref_ptr& operator=(ref_ptr other) noexcept {
     std::swap(ptr_, other.ptr_);
@@ -60,8 +60,8 @@ public:
   }
 
   ~ref_ptr() {
-    if (ptr_ != nullptr
-        && ptr_->count.fetch_sub(1, std::memory_order_acq_rel) == 1)
+    if (ptr_ != nullptr &&
+        ptr_->count.fetch_sub(1, std::memory_order_acq_rel) == 1)
       ptr_->on_zero(ptr_);
   }
 
@@ -81,7 +81,7 @@ public:
     return ptr_->id;
   }
 
-private:
+ private:
   ref_header* ptr_ = nullptr;
 };
 

@@ -105,7 +105,7 @@ struct actor_call_request {
 
 /// Interface implemented by the runtime that `lumen::init` starts.
 class runtime_api {
-public:
+ public:
   virtual ~runtime_api();
 
   /// Stores a new object; throws object_store_full_error when it cannot.
@@ -113,20 +113,17 @@ public:
 
   /// Waits until the object is ready and returns it; throws timeout_error.
   virtual object_ptr get(const ref_ptr& ref,
-                         std::chrono::nanoseconds timeout)
-    = 0;
+                         std::chrono::nanoseconds timeout) = 0;
 
   /// Waits until all objects are ready; throws timeout_error.
   virtual std::vector<object_ptr> get_all(const std::vector<ref_ptr>& refs,
-                                          std::chrono::nanoseconds timeout)
-    = 0;
+                                          std::chrono::nanoseconds timeout) = 0;
 
   /// Waits until `num_returns` of `refs` are ready or `timeout` passes;
   /// returns one flag per ref.
   virtual std::vector<bool> wait(const std::vector<ref_ptr>& refs,
                                  std::size_t num_returns,
-                                 std::chrono::nanoseconds timeout)
-    = 0;
+                                 std::chrono::nanoseconds timeout) = 0;
 
   /// Returns a counted reference to an object known to this process, for
   /// decoding references nested in values; throws object_lost_error.
@@ -148,8 +145,7 @@ public:
   /// The named actor, or an empty reference; throws type_mismatch_error if
   /// it is of another class than `class_hash`.
   virtual ref_ptr find_actor(const std::string& name, const std::string& ns,
-                             std::uint64_t class_hash)
-    = 0;
+                             std::uint64_t class_hash) = 0;
 
   /// A counted reference to a known actor, for decoding handles nested in
   /// values; throws actor_died_error if it is unknown.
@@ -169,31 +165,26 @@ public:
   /// Asks the GCS for a placement group; returns its id.
   virtual std::string
   create_placement_group(const std::vector<std::map<std::string, double>>& b,
-                         std::uint8_t strategy, const std::string& name)
-    = 0;
+                         std::uint8_t strategy, const std::string& name) = 0;
 
   /// Whether the group is placed within `timeout`.
   virtual bool wait_placement_group(const std::string& id,
-                                    std::chrono::nanoseconds timeout)
-    = 0;
+                                    std::chrono::nanoseconds timeout) = 0;
 
   virtual void remove_placement_group(const std::string& id) = 0;
 
   // -- key-value table on the GCS -----------------------------------------
 
   virtual bool kv_put(const std::string& ns, const std::string& key,
-                      std::string value, bool overwrite)
-    = 0;
+                      std::string value, bool overwrite) = 0;
 
   virtual std::optional<std::string> kv_get(const std::string& ns,
-                                            const std::string& key)
-    = 0;
+                                            const std::string& key) = 0;
 
   virtual bool kv_del(const std::string& ns, const std::string& key) = 0;
 
   virtual std::vector<std::string> kv_keys(const std::string& ns,
-                                           const std::string& prefix)
-    = 0;
+                                           const std::string& prefix) = 0;
 };
 
 /// The running runtime; throws not_initialized_error when there is none.
