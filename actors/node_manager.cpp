@@ -266,7 +266,10 @@ void arg_arrived(self_ptr self, const detail::task_ptr& task,
 
 void make_ready(self_ptr self, detail::task_ptr task) {
   auto& st = self->state;
-  if (!st.gcs || task->deliver) {
+  // Outside a cluster (the embedded node: no address, no peers) every
+  // task stays here.
+  if (!st.gcs || task->deliver
+      || (st.peers.empty() && st.identity.address.empty())) {
     enqueue_local(self, std::move(task));
     return;
   }

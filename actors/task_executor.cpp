@@ -34,7 +34,8 @@ void run_task(const detail::task_spec& task, std::vector<object_ptr>& args,
     result = detail::make_error_object(detail::error_kind::runtime_error,
                                        "lumen was shut down before task '" +
                                          task.options.name + "' ran");
-  } else if (auto* fn = detail::find_function(task.function);
+  } else if (auto* fn = task.entry ? task.entry
+                                    : detail::find_function(task.function);
              !fn || fn->kind != detail::function_kind::free_function) {
     result = detail::make_error_object(
       detail::error_kind::function_not_found,

@@ -135,6 +135,7 @@ class task_caller {
                   "lumen::task: wrong number of arguments for this function");
     detail::task_request req;
     req.function = entry_->name;
+    req.entry = entry_;
     req.options = options_;
     req.args = detail::make_task_args<typename traits::decayed_args>(
       std::index_sequence_for<As...>{}, std::forward<As>(args)...);

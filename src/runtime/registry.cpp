@@ -69,10 +69,20 @@ const function_entry* find_function(std::string_view name) {
 }
 
 const function_entry* find_function_by_key(const std::string& pointer_key) {
+  // Entries never move or go away, so a thread may remember its last hit
+  // and skip the shared lock when it calls the same function again.
+  thread_local std::string last_key;
+  thread_local const function_entry* last_entry = nullptr;
+  if (last_entry != nullptr && last_key == pointer_key)
+    return last_entry;
   auto& r = instance();
   std::shared_lock guard{r.mtx};
   auto i = r.by_key.find(pointer_key);
-  return i == r.by_key.end() ? nullptr : i->second;
+  if (i == r.by_key.end())
+    return nullptr;
+  last_key = pointer_key;
+  last_entry = i->second;
+  return last_entry;
 }
 
 std::vector<std::string> split_remote_names(std::string_view text) {

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "lumen/detail/registry.hpp"
 #include "lumen/detail/runtime_api.hpp"
 #include "lumen/ids.hpp"
 
@@ -26,6 +27,9 @@ struct task_spec {
   std::uint32_t depth = 0;
   /// Registered function name.
   std::string function;
+  /// Its registry entry, when known here (a task submitted on this node);
+  /// null for tasks from other nodes, which look the name up.
+  const function_entry* entry = nullptr;
   /// Arguments in call order.
   std::vector<task_arg> args;
   /// Resources, retries and display name.

@@ -58,9 +58,14 @@ struct task_options {
   int pg_bundle = -1;
 };
 
+struct function_entry;
+
 /// What the API hands the runtime to submit a task.
 struct task_request {
   std::string function;
+  /// The registry entry behind `function`, when the caller has it, so the
+  /// node that runs the task here needs no look-up by name.
+  const function_entry* entry = nullptr;
   std::vector<task_arg> args;
   task_options options;
 };
