@@ -38,6 +38,9 @@ int run_status(const arguments& args);
 /// `lumen stop`: stop the nodes this machine started (stop.cpp).
 int run_stop(const arguments& args);
 
+/// `lumen microbenchmark`: Ray's microbenchmark metrics (microbenchmark.cpp).
+int run_microbenchmark(const arguments& args);
+
 // -- shared by the subcommands -----------------------------------------------
 
 /// Parses `args` against `specs` with Boost.Program_options: long options

@@ -19,6 +19,8 @@ const subcommand subcommands[] = {
   {"status", "show a cluster's nodes, resources, demand and actors",
    lumen::cli::run_status},
   {"stop", "stop the nodes this machine started", lumen::cli::run_stop},
+  {"microbenchmark", "run Ray's microbenchmark workloads on Lumen",
+   lumen::cli::run_microbenchmark},
 };
 
 void print_usage(std::ostream& out) {

@@ -1,0 +1,232 @@
+// actor_host as the forwarder of an actor that lives on another node
+// (spawning it there, relaying calls and results), the host side of calls
+// from other nodes, and the link the actor directory keeps to a host.
+#include <chrono>
+#include <exception>
+#include <iostream>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <caf/actor_cast.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/exit_reason.hpp>
+#include <caf/send.hpp>
+
+#include "actors/actor_host.hpp"
+#include "actors/actor_host_state.hpp"
+#include "cluster/remote_task.hpp"
+
+namespace lumen {
+
+namespace detail_actor_host {
+
+namespace {
+
+/// The wire form of a call (or of the factory call, for `spec`).
+std::vector<char> wire_call(self_ptr self, const task_id& id,
+                            const std::string& function,
+                            const std::vector<detail::task_arg>& args,
+                            const object_id& return_id) {
+  detail::task_spec t;
+  t.id = id;
+  t.function = function;
+  t.args = args;
+  t.options.name = function;
+  t.options.num_cpus = 0;
+  t.return_id = return_id;
+  return detail::encode_for_peer(t, *self->state.a.table, detail::inline_limit);
+}
+
+} // namespace
+
+void forward_calls(self_ptr self) {
+  auto& st = self->state;
+  while (!st.queue.empty()) {
+    auto call = st.queue.front();
+    if (!args_ready(self, call->args))
+      return;
+    st.queue.pop_front();
+    std::vector<char> bytes;
+    try {
+      bytes =
+        wire_call(self, call->id, call->method, call->args, call->return_id);
+    } catch (const std::exception& e) {
+      detail::answer(*call,
+                     make_error_object(error_kind::runtime_error, e.what(), {},
+                                       call->method),
+                     *st.a.table);
+      continue;
+    }
+    st.remote_pending.emplace(call->id, call);
+    caf::anon_send(
+      st.remote, rcall_atom::value, caf::actor_cast<caf::actor>(self),
+      caf::actor_cast<caf::actor>(st.a.node_manager), std::move(bytes));
+  }
+  st.front_retries = 0;
+  end_if_orphaned(self);
+}
+
+void start_forward(self_ptr self) {
+  auto& st = self->state;
+  if (!args_ready(self, st.a.spec->args))
+    return;
+  std::vector<char> spec_bytes;
+  try {
+    spec_bytes = wire_call(self, st.a.spec->id, st.a.spec->factory,
+                           st.a.spec->args, object_id{st.a.spec->id, 1});
+  } catch (const std::exception& e) {
+    die(self, make_error_object(error_kind::actor_creation, e.what()));
+    return;
+  }
+  auto opts =
+    detail::encode_actor_options({st.a.spec->class_hash, st.a.spec->options});
+  self
+    ->request(st.remote_manager, std::chrono::seconds(30), spawn_atom::value,
+              caf::actor_cast<caf::actor>(self),
+              caf::actor_cast<caf::actor>(st.a.node_manager), spec_bytes,
+              std::vector<char>(opts.data(), opts.data() + opts.size()))
+    .then(
+      [self](caf::actor& remote) {
+        auto& st = self->state;
+        if (st.ph == phase::dead) {
+          caf::anon_send(remote, kill_atom::value, true);
+          caf::anon_send(remote, orphan_atom::value);
+          return;
+        }
+        st.remote = remote;
+        self->monitor(remote);
+        st.ph = phase::alive;
+        pump(self);
+      },
+      [self](caf::error& err) {
+        die(self, make_error_object(error_kind::actor_creation,
+                                    "actor '" + self->state.a.spec->factory +
+                                      "' could not be placed on node " +
+                                      self->state.remote_node + ": " +
+                                      self->system().render(err)));
+      });
+}
+
+void on_rcall(self_ptr self, caf::actor reply_to, caf::actor owner,
+              const std::vector<char>& bytes) {
+  auto& st = self->state;
+  std::vector<object_id> to_fetch;
+  detail::task_ptr t;
+  try {
+    t = detail::decode_from_peer(bytes, *st.a.table, to_fetch);
+  } catch (const std::exception& e) {
+    std::cerr << "lumen: dropped an actor call from another node: " << e.what()
+              << '\n';
+    return;
+  }
+  for (auto& id : to_fetch)
+    self->send(st.a.store, fetch_atom::value, detail::id_bytes(id), owner);
+  auto call = std::make_shared<detail::actor_call>();
+  call->id = t->id;
+  call->method = t->function;
+  call->class_hash = st.a.spec->class_hash;
+  call->args = std::move(t->args);
+  call->return_id = t->return_id;
+  call->deliver = [reply_to, id = t->return_id](object_ptr r) {
+    caf::anon_send(reply_to, result_atom::value, detail::encode_result(id, r));
+  };
+  call->retries_left = st.a.spec->options.max_task_retries;
+  call->seq = st.next_seq++;
+  if (st.ph == phase::dead) {
+    detail::answer(*call, st.death, *st.a.table);
+    return;
+  }
+  st.queue.push_back(std::move(call));
+  pump(self);
+}
+
+void on_result(self_ptr self, const std::vector<char>& bytes) {
+  auto& st = self->state;
+  detail::received_result r;
+  try {
+    r = detail::decode_result(bytes, *st.a.table);
+  } catch (const std::exception& e) {
+    std::cerr << "lumen: dropped an actor result: " << e.what() << '\n';
+    return;
+  }
+  auto i = st.remote_pending.find(r.id.task);
+  if (i == st.remote_pending.end() || !r.value)
+    return;
+  auto call = std::move(i->second);
+  st.remote_pending.erase(i);
+  // A call relayed for another node answers there; ours, here.
+  detail::answer(*call, std::move(r.value), *st.a.table);
+  end_if_orphaned(self);
+  maybe_quit(self);
+}
+
+namespace {
+
+/// The directory's way to the host.
+class host_link : public detail::actor_link {
+ public:
+  /// `gcs` is told the actor's name is free when the last handle goes (in
+  /// this thread's order, before anything its caller does next).
+  host_link(actor_host_actor handle, caf::actor gcs, std::string id)
+    : handle_(std::move(handle)), gcs_(std::move(gcs)), id_(std::move(id)) {}
+
+  void call(actor_call_ptr c) override {
+    if (auto h = handle())
+      caf::anon_send(h, call_atom::value, std::move(c));
+  }
+
+  void kill(bool no_restart) override {
+    if (auto h = handle())
+      caf::anon_send(h, kill_atom::value, no_restart);
+  }
+
+  void orphan() override {
+    if (gcs_)
+      caf::anon_send(gcs_, actor_dead_atom::value, id_);
+    if (auto h = handle())
+      caf::anon_send(h, orphan_atom::value);
+  }
+
+  caf::actor host() override {
+    return caf::actor_cast<caf::actor>(handle());
+  }
+
+  void close() override {
+    actor_host_actor h;
+    {
+      std::lock_guard guard{mtx_};
+      h.swap(handle_);
+    }
+    if (h)
+      caf::anon_send_exit(h, caf::exit_reason::user_shutdown);
+  }
+
+ private:
+  actor_host_actor handle() {
+    std::lock_guard guard{mtx_};
+    return handle_;
+  }
+
+  std::mutex mtx_;
+  actor_host_actor handle_;
+  caf::actor gcs_;
+  std::string id_;
+};
+
+} // namespace
+
+} // namespace detail_actor_host
+
+std::shared_ptr<detail::actor_link> spawn_actor_host(caf::actor_system& sys,
+                                                     actor_host_args args) {
+  auto gcs = args.borrowed ? caf::actor{} : args.gcs;
+  auto id = args.spec->id.to_string();
+  return std::make_shared<detail_actor_host::host_link>(
+    sys.spawn(detail_actor_host::actor_host, std::move(args)), std::move(gcs),
+    std::move(id));
+}
+
+} // namespace lumen

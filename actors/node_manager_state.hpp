@@ -1,0 +1,129 @@
+// node_manager's state and what its two files share; private to them:
+// node_manager.cpp assembles the behavior and schedules locally (arguments,
+// dispatch, actor placements, blocked tasks); node_manager_cluster.cpp
+// decides what runs elsewhere and talks to peers (records, views, spills,
+// results, where actors live).
+#pragma once
+
+#include <chrono>
+#include <deque>
+#include <map>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include <caf/actor.hpp>
+#include <caf/result.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+#include <caf/typed_response_promise.hpp>
+
+#include "actors/node_manager.hpp"
+#include "cluster/cluster_types.hpp"
+#include "cluster/spill_policy.hpp"
+#include "runtime/local_scheduler.hpp"
+
+namespace lumen::detail_node_manager {
+
+struct running_task {
+  detail::task_ptr spec;
+  detail::resource_set acquired;
+  detail::worker_pool::worker* worker = nullptr;
+  bool blocked = false;
+};
+
+struct pending_placement {
+  detail::placement_ptr what;
+  caf::typed_response_promise<detail::worker_list> promise;
+};
+
+/// Another node, as the last view showed it.
+struct peer {
+  detail::node_record rec;
+  detail::node_capacity capacity;
+  node_manager_actor manager;
+};
+
+/// A task this node sent to another node, until its result comes back.
+struct sent_task {
+  detail::task_ptr task;
+  std::string node;
+};
+
+struct node_manager_state {
+  detail::local_scheduler sched{detail::resource_set{}};
+  node_identity identity;
+  /// Set once the node joined a cluster.
+  caf::actor gcs;
+  std::map<std::string, peer> peers;
+  detail::spill_policy policy;
+  std::unordered_map<task_id, sent_task> sent;
+  /// Tasks no live node can hold now; retried whenever the view changes.
+  std::vector<detail::task_ptr> unplaceable;
+  /// Round robin position of actors created with spread().
+  std::uint64_t actor_spread_next = 0;
+  std::chrono::steady_clock::time_point last_warning;
+  /// Actors waiting for resources, first come first served.
+  std::deque<pending_placement> placements;
+  std::vector<pending_placement> infeasible_placements;
+  std::size_t actors = 0;
+  detail::object_table* table = nullptr;
+  detail::worker_pool* pool = nullptr;
+  /// Tasks waiting for arguments, with the ids still missing.
+  std::unordered_map<task_id, std::set<object_id>> waiting;
+  /// Tasks waiting for each missing id.
+  std::unordered_map<object_id, std::vector<detail::task_ptr>> waiters;
+  /// Objects owned here whose values are held on other nodes.
+  std::unordered_set<object_id> held_elsewhere;
+  object_store_actor store;
+  std::unordered_map<task_id, running_task> running;
+  std::size_t blocked = 0;
+
+  const char* name = "lumen.node_manager";
+};
+
+using self_ptr = node_manager_actor::stateful_pointer<node_manager_state>;
+
+// -- local scheduling (node_manager.cpp) --------------------------------------
+
+void enqueue_local(self_ptr self, detail::task_ptr task);
+
+/// Waits for the ref arguments that are neither ready here nor (when the
+/// task may go elsewhere) held on another node; `make_ready` once none is
+/// missing. `local` demands every value here, fetching those held
+/// elsewhere.
+void await_args(self_ptr self, detail::task_ptr task, bool local);
+
+/// Argument `id` of `task` arrived (or is known to be held elsewhere).
+void arg_arrived(self_ptr self, const detail::task_ptr& task,
+                 const object_id& id);
+
+// -- across nodes (node_manager_cluster.cpp) ----------------------------------
+
+/// This node's record, as it goes into heartbeats and the view.
+detail::node_record own_record(const node_manager_state& st);
+
+/// Runs `task` here or has a peer run it, as spill_policy decides.
+void make_ready(self_ptr self, detail::task_ptr task);
+
+/// Applies a view from the GCS: peers, lost tasks, tasks that now fit.
+void apply_view(self_ptr self, const std::vector<char>& bytes,
+                const std::vector<caf::actor>& managers);
+
+/// The handlers of (spill ...), (result ...), (where ...) and (spawn ...);
+/// see node_manager.hpp.
+void on_spill(self_ptr self, caf::actor owner, const std::vector<char>& bytes);
+
+void on_result(self_ptr self, const std::vector<char>& bytes);
+
+caf::result<std::string, caf::actor> on_where(self_ptr self,
+                                              detail::placement_ptr what);
+
+caf::result<caf::actor> on_spawn(self_ptr self, caf::actor forwarder,
+                                 caf::actor owner,
+                                 const std::vector<char>& spec_bytes,
+                                 const std::vector<char>& option_bytes);
+
+} // namespace lumen::detail_node_manager

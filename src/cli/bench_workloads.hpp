@@ -1,0 +1,51 @@
+// The workloads of `lumen microbenchmark`, by group. Each group's file
+// registers the functions and actor classes its workloads run with
+// LUMEN_REMOTE (the `lumen` binary is the whole program, so a node started
+// from it knows them too).
+//
+// The one-node workloads expect the embedded runtime started with
+// bench_config(); the two-node ones start their own cluster.
+//
+// Thread safety: call from the benchmark's main thread.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "cli/bench_harness.hpp"
+#include "lumen/config.hpp"
+
+namespace lumen::cli::bench {
+
+/// Of the custom resource that placement group bundles ask for, how much
+/// the benchmark's node offers (Ray's run uses {"custom": 100}).
+inline constexpr double custom_resource_amount = 100;
+
+/// The config of the embedded one-node runtime the workloads run on.
+inline lumen::config bench_config() {
+  lumen::config cfg;
+  cfg.resources = {{"custom", custom_resource_amount}};
+  return cfg;
+}
+
+/// Tasks and actor calls (bench_tasks.cpp).
+std::vector<workload> task_workloads();
+
+/// put/get/wait, large objects, placement groups and this machine's memcpy
+/// bandwidth (bench_objects.cpp).
+std::vector<workload> object_workloads();
+
+/// Workloads across two nodes on loopback (bench_two_nodes.cpp): the
+/// metric names, and a run that starts a head in this process and a second
+/// node as a child process of `lumen_binary`.
+std::vector<std::string> two_node_metric_names();
+std::vector<result> run_two_node_workloads(const std::string& lumen_binary,
+                                           const timing& t,
+                                           const std::vector<bool>& wanted);
+
+/// The hidden entry point of the second node: `lumen microbenchmark
+/// --internal-node HEAD_ADDRESS RUNTIME_DIR`; returns the exit status.
+int run_bench_node(const std::string& head_address,
+                   const std::string& runtime_dir);
+
+} // namespace lumen::cli::bench

@@ -1,0 +1,145 @@
+// embedded_runtime's state (the `impl` struct) and the helpers its pieces
+// share; private to src/runtime/:
+// - embedded_runtime.cpp: start-up and shut-down stages, objects, tasks,
+//   the node snapshot;
+// - runtime_actors.cpp: actors, borrowed handles, native CAF actors;
+// - runtime_cluster.cpp: node id, nodes, placement groups, key-value table.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/scoped_actor.hpp>
+#include <caf/send.hpp>
+
+#include "actors/gcs.hpp"
+#include "actors/node_manager.hpp"
+#include "actors/object_store.hpp"
+#include "cluster/pg_planner.hpp"
+#include "lumen/error.hpp"
+#include "runtime/actor_directory.hpp"
+#include "runtime/embedded_runtime.hpp"
+#include "runtime/execution_context.hpp"
+#include "runtime/object_table.hpp"
+#include "runtime/resources.hpp"
+#include "runtime/worker_pool.hpp"
+
+namespace lumen::detail {
+
+/// Resources of a task or actor in a placement group: renamed to the
+/// bundle's names (see pg_planner.hpp), CPUs included.
+inline std::map<std::string, double> in_bundle(std::map<std::string, double> rs,
+                                               double cpus,
+                                               const std::string& pg,
+                                               int bundle) {
+  if (cpus > 0)
+    rs[cpu_resource] += cpus;
+  std::map<std::string, double> result;
+  for (auto& [name, amount] : rs)
+    result[bundle < 0 ? any_bundle_resource_name(name, pg)
+                      : bundle_resource_name(
+                          name, pg, static_cast<std::size_t>(bundle))] = amount;
+  return result;
+}
+
+/// Asks the GCS and returns its answer; throws lumen::error with `what`
+/// when it fails or does not answer within `timeout`.
+template <class... Rs, class... Ts>
+std::tuple<Rs...> ask_gcs(caf::actor_system& sys, const gcs_actor& gcs,
+                          const char* what, std::chrono::seconds timeout,
+                          Ts&&... xs) {
+  caf_thread_guard guard;
+  caf::scoped_actor self{sys};
+  std::tuple<Rs...> result;
+  std::string why;
+  bool ok = false;
+  self->request(gcs, timeout, std::forward<Ts>(xs)...)
+    .receive(
+      [&](Rs&... rs) {
+        result = std::make_tuple(std::move(rs)...);
+        ok = true;
+      },
+      [&](const caf::error& err) {
+        why = sys.render(err);
+      });
+  if (!ok)
+    throw error(std::string{what} + ": " + why);
+  return result;
+}
+
+inline constexpr auto gcs_timeout = std::chrono::seconds(30);
+
+struct embedded_runtime::impl {
+  explicit impl(const node_config& c);
+
+  void start(const node_config& c, bool cluster);
+
+  ~impl();
+
+  void stop();
+
+  std::vector<caf::actor> natives_snapshot() {
+    std::lock_guard guard{native_mtx};
+    std::vector<caf::actor> result;
+    for (auto& kv : natives)
+      result.push_back(kv.second);
+    return result;
+  }
+
+  /// In a cluster, values held on other nodes come here when a reader
+  /// blocks on them.
+  void fetch_if_elsewhere(const std::vector<const ref_header*>& refs) {
+    if (!in_cluster)
+      return;
+    for (auto* h : refs)
+      if (!table.try_get(h))
+        caf::anon_send(store, fetch_atom::value, id_bytes(h->id), caf::actor{});
+  }
+
+  execution_context& context() {
+    auto* ctx = current_context();
+    return ctx != nullptr ? *ctx : root;
+  }
+
+  node_config cfg;
+  node_identity identity;
+  std::shared_ptr<std::atomic<bool>> hooks_on =
+    std::make_shared<std::atomic<bool>>(true);
+  resource_set total;
+  object_table table;
+  worker_pool pool;
+  actor_directory directory;
+  execution_context root;
+  std::mutex native_mtx;
+  /// Live native actors by CAF id, for lookups and shutdown.
+  std::map<caf::actor_id, caf::actor> natives;
+  /// Named native actors: (ns, name) -> (CAF id, handle type fingerprint).
+  std::map<std::pair<std::string, std::string>,
+           std::pair<caf::actor_id, std::uint64_t>>
+    native_names;
+  caf::actor_system_config sys_cfg;
+  std::unique_ptr<caf::actor_system> sys;
+  object_store_actor store;
+  /// The GCS this process runs (head or embedded), if any.
+  gcs_actor gcs;
+  /// The head's GCS, for a node that joined a cluster.
+  gcs_actor remote_gcs;
+  bool in_cluster = false;
+  node_manager_actor nm;
+
+  /// The GCS to ask: ours, or the head's.
+  const gcs_actor& any_gcs() const {
+    return gcs ? gcs : remote_gcs;
+  }
+};
+
+} // namespace lumen::detail

@@ -1,0 +1,120 @@
+// The embedded runtime's view of the cluster: node id, nodes, placement
+// groups, and the key-value table (the last two live on the GCS).
+#include "runtime/embedded_runtime.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/scoped_actor.hpp>
+
+#include "actors/gcs.hpp"
+#include "actors/node_manager.hpp"
+#include "cluster/cluster_types.hpp"
+#include "lumen/error.hpp"
+#include "runtime/embedded_runtime_impl.hpp"
+
+namespace lumen::detail {
+
+std::string embedded_runtime::node_id() {
+  return impl_->identity.id;
+}
+
+const std::string& embedded_runtime::address() const {
+  return impl_->identity.address;
+}
+
+std::vector<node_info> embedded_runtime::nodes() {
+  caf_thread_guard guard;
+  caf::scoped_actor self{*impl_->sys};
+  std::vector<char> bytes;
+  self->request(impl_->nm, std::chrono::seconds(10), nodes_atom::value)
+    .receive(
+      [&](std::vector<char>& b) {
+        bytes = std::move(b);
+      },
+      [&](const caf::error& err) {
+        throw error("node manager did not answer: " + impl_->sys->render(err));
+      });
+  auto view = decode_cluster_view(bytes.data(), bytes.size());
+  std::vector<node_info> result;
+  for (auto& n : view.nodes) {
+    node_info info;
+    info.id = n.id;
+    info.address = n.address;
+    info.alive = n.alive;
+    info.head = n.head;
+    info.driver = n.driver;
+    info.resources_total = n.total;
+    info.resources_available = n.available;
+    info.object_store_used = n.object_store_used;
+    info.object_store_capacity = n.object_store_capacity;
+    result.push_back(std::move(info));
+  }
+  return result;
+}
+
+std::string embedded_runtime::create_placement_group(
+  const std::vector<std::map<std::string, double>>& bundles,
+  std::uint8_t strategy, const std::string& name) {
+  if (bundles.empty())
+    throw error("lumen::create_placement_group: no bundles");
+  for (auto& b : bundles) {
+    if (resource_set::from_doubles(b).empty())
+      throw error("lumen::create_placement_group: an empty bundle");
+  }
+  auto [id] = ask_gcs<std::string>(
+    *impl_->sys, impl_->any_gcs(), "lumen::create_placement_group", gcs_timeout,
+    pg_create_atom::value, name, strategy, bundles);
+  return id;
+}
+
+bool embedded_runtime::wait_placement_group(const std::string& id,
+                                            std::chrono::nanoseconds timeout) {
+  caf_thread_guard guard;
+  caf::scoped_actor self{*impl_->sys};
+  bool placed = false;
+  auto t = timeout == no_timeout ? caf::duration{caf::infinite}
+                                 : caf::duration{timeout};
+  self->request(impl_->any_gcs(), t, pg_wait_atom::value, id)
+    .receive(
+      [&](bool b) {
+        placed = b;
+      },
+      [&](const caf::error&) {});
+  return placed;
+}
+
+void embedded_runtime::remove_placement_group(const std::string& id) {
+  ask_gcs<bool>(*impl_->sys, impl_->any_gcs(), "lumen::remove_placement_group",
+                gcs_timeout, pg_remove_atom::value, id);
+}
+
+bool embedded_runtime::kv_put(const std::string& ns, const std::string& key,
+                              std::string value, bool overwrite) {
+  return std::get<0>(
+    ask_gcs<bool>(*impl_->sys, impl_->any_gcs(), "lumen::kv::put", gcs_timeout,
+                  kv_put_atom::value, ns, key, std::move(value), overwrite));
+}
+
+std::optional<std::string> embedded_runtime::kv_get(const std::string& ns,
+                                                    const std::string& key) {
+  auto [found, value] =
+    ask_gcs<bool, std::string>(*impl_->sys, impl_->any_gcs(), "lumen::kv::get",
+                               gcs_timeout, kv_get_atom::value, ns, key);
+  if (!found)
+    return std::nullopt;
+  return value;
+}
+
+bool embedded_runtime::kv_del(const std::string& ns, const std::string& key) {
+  return std::get<0>(ask_gcs<bool>(*impl_->sys, impl_->any_gcs(),
+                                   "lumen::kv::del", gcs_timeout,
+                                   kv_del_atom::value, ns, key));
+}
+
+std::vector<std::string> embedded_runtime::kv_keys(const std::string& ns,
+                                                   const std::string& prefix) {
+  return std::get<0>(ask_gcs<std::vector<std::string>>(
+    *impl_->sys, impl_->any_gcs(), "lumen::kv::keys", gcs_timeout,
+    kv_keys_atom::value, ns, prefix));
+}
+
+} // namespace lumen::detail
