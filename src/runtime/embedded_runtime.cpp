@@ -344,6 +344,7 @@ ref_ptr embedded_runtime::submit(task_request&& req) {
   spec->parent = ctx.task;
   spec->depth = ctx.child_depth;
   spec->function = std::move(req.function);
+  spec->entry = req.entry;
   spec->args = std::move(req.args);
   spec->options = std::move(req.options);
   spec->return_id = object_id{spec->id, 1};

@@ -62,10 +62,18 @@ void register_function(function_entry entry, std::string pointer_key) {
 }
 
 const function_entry* find_function(std::string_view name) {
+  // As in find_function_by_key: a thread's last hit skips the lock (an
+  // actor's worker thread calls the same methods over and over).
+  thread_local const function_entry* last_entry = nullptr;
+  if (last_entry != nullptr && last_entry->name == name)
+    return last_entry;
   auto& r = instance();
   std::shared_lock guard{r.mtx};
   auto i = r.by_name.find(std::string{name});
-  return i == r.by_name.end() ? nullptr : i->second;
+  if (i == r.by_name.end())
+    return nullptr;
+  last_entry = i->second;
+  return last_entry;
 }
 
 const function_entry* find_function_by_key(const std::string& pointer_key) {
