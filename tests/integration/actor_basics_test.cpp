@@ -1,6 +1,6 @@
 // Integration tests: Ray-style actors — registration, creation, calls and
-// their options, handles as values, named actors, and errors (issue 3,
-// points 1, 2, 3 and 5).
+// their options, handles as values, and errors (issue 3, points 1, 2 and
+// 5). Named actors (point 3) are in actor_names_test.cpp.
 
 #include <algorithm>
 #include <atomic>
@@ -13,10 +13,9 @@
 #include <utility>
 #include <vector>
 
-#include <caf/meta/type_name.hpp>
-
 #include <catch2/catch.hpp>
 
+#include "actor_basics_support.hpp"
 #include "lumen/lumen.hpp"
 #include "test_support.hpp"
 
@@ -25,85 +24,6 @@ using Catch::Matchers::Contains;
 using lumen_it::patience;
 
 namespace {
-
-/// The exception the test actors throw.
-struct ab_oops : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-
-/// Factories that ran, by class.
-std::atomic<int> ab_counters_made{0};
-
-/// A counter whose factory returns a raw pointer.
-struct ab_Counter {
-  static ab_Counter* create(int start) {
-    ++ab_counters_made;
-    return new ab_Counter{start};
-  }
-
-  int add(int x) {
-    return value += x;
-  }
-
-  int read() const {
-    return value;
-  }
-
-  void set(int x) {
-    value = x;
-  }
-
-  std::string concat(std::string a, std::string b) {
-    return a + b + std::to_string(value);
-  }
-
-  int fail(std::string msg) {
-    throw ab_oops(msg);
-  }
-
-  int fail_odd() {
-    throw 42;
-  }
-
-  /// Declares an object_ref parameter: receives the ref itself.
-  int add_ref(lumen::object_ref<int> r) {
-    return value += lumen::get(r, patience);
-  }
-
-  int not_registered() {
-    return -1;
-  }
-
-  int value = 0;
-};
-
-/// A bag of numbers whose factory returns a unique_ptr.
-struct ab_Box {
-  static std::unique_ptr<ab_Box> make(std::string label, std::vector<int> xs) {
-    auto b = std::make_unique<ab_Box>();
-    b->label = std::move(label);
-    b->items = std::move(xs);
-    return b;
-  }
-
-  void push(int x) {
-    items.push_back(x);
-  }
-
-  int sum() const {
-    int s = 0;
-    for (int x : items)
-      s += x;
-    return s;
-  }
-
-  std::string label_of() const {
-    return label;
-  }
-
-  std::string label;
-  std::vector<int> items;
-};
 
 /// A factory that throws.
 struct ab_Broken {
@@ -133,48 +53,6 @@ struct ab_Unlisted {
     return new ab_Unlisted;
   }
 };
-
-/// An actor that talks to other actors through handles it is given.
-struct ab_Relay {
-  static ab_Relay* create() {
-    return new ab_Relay;
-  }
-
-  int poke(lumen::actor_handle<ab_Counter> c, int x) {
-    return lumen::get(c.task(&ab_Counter::add).remote(x), patience);
-  }
-
-  void keep(lumen::actor_handle<ab_Counter> c) {
-    kept = std::move(c);
-  }
-
-  int poke_kept(int x) {
-    return lumen::get(kept.task(&ab_Counter::add).remote(x), patience);
-  }
-
-  lumen::actor_handle<ab_Counter> kept;
-};
-
-} // namespace
-
-namespace ab_types {
-
-/// A struct holding an actor handle, encoded through inspect.
-struct ab_Holder {
-  std::string tag;
-  lumen::actor_handle<ab_Counter> counter;
-};
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, ab_Holder& h) {
-  return f(caf::meta::type_name("ab_Holder"), h.tag, h.counter);
-}
-
-} // namespace ab_types
-
-using ab_types::ab_Holder;
-
-namespace {
 
 int ab_plus(int a, int b) {
   return a + b;
@@ -207,14 +85,6 @@ lumen::actor_handle<ab_Counter> ab_spawn_counter(int start) {
   return lumen::actor(ab_Counter::create).remote(start);
 }
 
-/// A task that finds an actor by name and calls it.
-int ab_add_by_name(std::string name, std::string ns, int x) {
-  auto h = lumen::get_actor<ab_Counter>(name, ns);
-  if (!h)
-    return -1;
-  return lumen::get(h->task(&ab_Counter::add).remote(x), patience);
-}
-
 } // namespace
 
 LUMEN_REMOTE(ab_Counter::create, &ab_Counter::add, &ab_Counter::read,
@@ -226,7 +96,7 @@ LUMEN_REMOTE(ab_Null::create, &ab_Null::ping);
 LUMEN_REMOTE(ab_Relay::create, &ab_Relay::poke, &ab_Relay::keep,
              &ab_Relay::poke_kept);
 LUMEN_REMOTE(ab_plus, ab_throws, ab_add_via, ab_add_all, ab_add_held,
-             ab_spawn_counter, ab_add_by_name);
+             ab_spawn_counter);
 
 // -- 1. registration, creation, calls -----------------------------------------
 
@@ -494,151 +364,6 @@ TEST_CASE("actors: a task may create an actor and return its handle",
   CHECK(lumen::get(c.task(&ab_Counter::add).remote(2), patience) == 42);
   ref = {};
   CHECK(lumen::get(c.task(&ab_Counter::read).remote(), patience) == 42);
-}
-
-// -- 3. named actors ----------------------------------------------------------
-
-TEST_CASE("actors: get_actor finds a named actor", "[actors][names]") {
-  lumen::init_guard guard{lumen::config{.num_cpus = 2}};
-  auto c = lumen::actor(ab_Counter::create).name("ab_named").remote(1);
-  auto found = lumen::get_actor<ab_Counter>("ab_named");
-  REQUIRE(found.has_value());
-  CHECK(*found == c);
-  lumen::get(found->task(&ab_Counter::add).remote(1), patience);
-  CHECK(lumen::get(c.task(&ab_Counter::read).remote(), patience) == 2);
-  // The default namespace is "".
-  CHECK(lumen::get_actor<ab_Counter>("ab_named", "").has_value());
-  CHECK_FALSE(lumen::get_actor<ab_Counter>("ab_named", "elsewhere"));
-  // Tasks find it too.
-  CHECK(lumen::get(lumen::task(ab_add_by_name)
-                     .remote(std::string{"ab_named"}, std::string{}, 10),
-                   patience) == 12);
-  // Unknown names.
-  CHECK_FALSE(lumen::get_actor<ab_Counter>("ab_nobody"));
-  CHECK_FALSE(lumen::get_actor<ab_Counter>("ab_nobody", "ab_ns"));
-}
-
-TEST_CASE("actors: one name in two namespaces names two actors",
-          "[actors][names]") {
-  lumen::init_guard guard{lumen::config{.num_cpus = 2}};
-  auto a = lumen::actor(ab_Counter::create).name("ab_same", "ns_a").remote(1);
-  auto b = lumen::actor(ab_Counter::create).name("ab_same", "ns_b").remote(2);
-  auto d = lumen::actor(ab_Counter::create).name("ab_same").remote(3);
-  auto fa = lumen::get_actor<ab_Counter>("ab_same", "ns_a");
-  auto fb = lumen::get_actor<ab_Counter>("ab_same", "ns_b");
-  auto fd = lumen::get_actor<ab_Counter>("ab_same");
-  REQUIRE(fa);
-  REQUIRE(fb);
-  REQUIRE(fd);
-  CHECK(*fa == a);
-  CHECK(*fb == b);
-  CHECK(*fd == d);
-  CHECK(lumen::get(fa->task(&ab_Counter::read).remote(), patience) == 1);
-  CHECK(lumen::get(fb->task(&ab_Counter::read).remote(), patience) == 2);
-  CHECK(lumen::get(fd->task(&ab_Counter::read).remote(), patience) == 3);
-}
-
-TEST_CASE("actors: a duplicate name in one namespace throws at creation",
-          "[actors][names][errors]") {
-  lumen::init_guard guard{lumen::config{.num_cpus = 2}};
-  auto first = lumen::actor(ab_Counter::create).name("ab_dup", "ns").remote(1);
-  CHECK_THROWS_AS(
-    lumen::actor(ab_Counter::create).name("ab_dup", "ns").remote(2),
-    lumen::error);
-  // Also across classes.
-  CHECK_THROWS_AS(lumen::actor(ab_Box::make)
-                    .name("ab_dup", "ns")
-                    .remote(std::string{}, std::vector<int>{}),
-                  lumen::error);
-  CHECK_THROWS_WITH(
-    lumen::actor(ab_Counter::create).name("ab_dup", "ns").remote(2),
-    Contains("ab_dup"));
-  // The first actor keeps the name and its state.
-  auto found = lumen::get_actor<ab_Counter>("ab_dup", "ns");
-  REQUIRE(found);
-  CHECK(*found == first);
-  CHECK(lumen::get(found->task(&ab_Counter::read).remote(), patience) == 1);
-  // No extra actor was left behind.
-  CHECK(lumen_it::eventually([] {
-    return lumen_it::snapshot().actors == 1;
-  }));
-}
-
-TEST_CASE("actors: get_actor with the wrong class throws type_mismatch_error",
-          "[actors][names][errors]") {
-  lumen::init_guard guard{lumen::config{.num_cpus = 2}};
-  auto c = lumen::actor(ab_Counter::create).name("ab_typed").remote(1);
-  CHECK_THROWS_AS(lumen::get_actor<ab_Box>("ab_typed"),
-                  lumen::type_mismatch_error);
-  CHECK_THROWS_AS(lumen::get_actor<ab_Relay>("ab_typed"),
-                  lumen::type_mismatch_error);
-  // The right class still finds it.
-  CHECK(lumen::get_actor<ab_Counter>("ab_typed").has_value());
-}
-
-TEST_CASE("actors: a killed actor's name is released", "[actors][names]") {
-  lumen::init_guard guard{lumen::config{.num_cpus = 2}};
-  auto c = lumen::actor(ab_Counter::create).name("ab_reuse", "ns").remote(1);
-  lumen::get(c.task(&ab_Counter::add).remote(1), patience);
-  lumen::kill(c);
-  // A call sent after the kill fails once the actor is dead; by then the
-  // name is free.
-  CHECK_THROWS_AS(lumen::get(c.task(&ab_Counter::read).remote(), patience),
-                  lumen::actor_died_error);
-  CHECK_FALSE(lumen::get_actor<ab_Counter>("ab_reuse", "ns"));
-  // A new actor takes the name: a fresh instance.
-  auto fresh =
-    lumen::actor(ab_Counter::create).name("ab_reuse", "ns").remote(50);
-  auto found = lumen::get_actor<ab_Counter>("ab_reuse", "ns");
-  REQUIRE(found);
-  CHECK(*found == fresh);
-  CHECK(*found != c);
-  CHECK(lumen::get(found->task(&ab_Counter::read).remote(), patience) == 50);
-  // The old handle still reaches the dead actor, not the new one.
-  CHECK_THROWS_AS(lumen::get(c.task(&ab_Counter::read).remote(), patience),
-                  lumen::actor_died_error);
-}
-
-// BUG: actor_host.cpp, die() fulfills the pending calls with the death
-// error before it releases the name (directory->dead comes last), so a
-// caller that has just seen actor_died_error can still find the dead actor
-// by name, and creating a new actor of that name can still throw "exists
-// already". Releasing the name first would close the window.
-TEST_CASE("actors: the name is free once a pending call reports the death",
-          "[actors][names]") {
-  lumen::init_guard guard{lumen::config{.num_cpus = 2}};
-  int still_named = 0;
-  int refused = 0;
-  for (int i = 0; i < 20; ++i) {
-    auto name = "ab_race_" + std::to_string(i);
-    // An actor that cannot be placed keeps its calls pending in its host.
-    auto c =
-      lumen::actor(ab_Counter::create).num_cpus(100).name(name).remote(1);
-    auto call = c.task(&ab_Counter::read).remote();
-    lumen::kill(c);
-    CHECK_THROWS_AS(lumen::get(call, patience), lumen::actor_died_error);
-    if (lumen::get_actor<ab_Counter>(name))
-      ++still_named;
-    try {
-      lumen::actor(ab_Counter::create).num_cpus(0).name(name).remote(2);
-    } catch (const lumen::error&) {
-      ++refused;
-    }
-  }
-  CHECK(still_named == 0);
-  CHECK(refused == 0);
-}
-
-TEST_CASE("actors: a named actor whose handles are gone releases its name",
-          "[actors][names]") {
-  lumen::init_guard guard{lumen::config{.num_cpus = 2}};
-  {
-    auto c = lumen::actor(ab_Counter::create).name("ab_scoped").remote(1);
-    CHECK(lumen::get(c.task(&ab_Counter::read).remote(), patience) == 1);
-  }
-  CHECK_FALSE(lumen::get_actor<ab_Counter>("ab_scoped"));
-  auto again = lumen::actor(ab_Counter::create).name("ab_scoped").remote(2);
-  CHECK(lumen::get(again.task(&ab_Counter::read).remote(), patience) == 2);
 }
 
 // -- 5. errors ----------------------------------------------------------------
