@@ -298,15 +298,7 @@ actor_host_actor::behavior_type actor_host(self_ptr self,
   });
   return {
     [self](call_atom, actor_call_ptr call) {
-      auto& st = self->state;
-      call->retries_left = st.a.spec->options.max_task_retries;
-      call->seq = st.next_seq++;
-      if (st.ph == phase::dead) {
-        detail::answer(*call, st.death, *st.a.table);
-        return;
-      }
-      st.queue.push_back(std::move(call));
-      pump(self);
+      accept_call(self, std::move(call));
     },
     [self](deps_atom) {
       auto& st = self->state;

@@ -196,6 +196,18 @@ void start_create(self_ptr self) {
     });
 }
 
+void accept_call(self_ptr self, detail::actor_call_ptr call) {
+  auto& st = self->state;
+  call->retries_left = st.a.spec->options.max_task_retries;
+  call->seq = st.next_seq++;
+  if (st.ph == phase::dead) {
+    detail::answer(*call, st.death, *st.a.table);
+    return;
+  }
+  st.queue.push_back(std::move(call));
+  pump(self);
+}
+
 void pump(self_ptr self) {
   auto& st = self->state;
   if (st.ph == phase::alive && st.exited->load()) {

@@ -133,14 +133,7 @@ void on_rcall(self_ptr self, caf::actor reply_to, caf::actor owner,
   call->deliver = [reply_to, id = t->return_id](object_ptr r) {
     caf::anon_send(reply_to, result_atom::value, detail::encode_result(id, r));
   };
-  call->retries_left = st.a.spec->options.max_task_retries;
-  call->seq = st.next_seq++;
-  if (st.ph == phase::dead) {
-    detail::answer(*call, st.death, *st.a.table);
-    return;
-  }
-  st.queue.push_back(std::move(call));
-  pump(self);
+  accept_call(self, std::move(call));
 }
 
 void on_result(self_ptr self, const std::vector<char>& bytes) {

@@ -108,6 +108,10 @@ void start_create(self_ptr self);
 /// Hands ready calls to workers, in order.
 void pump(self_ptr self);
 
+/// Takes a call (from this node or another) in arrival order: answers it
+/// at once if the actor is dead, else queues it and pumps.
+void accept_call(self_ptr self, detail::actor_call_ptr call);
+
 // -- forwarder to another node (actor_host_remote.cpp) ------------------------
 
 /// Forwarder mode: sends ready calls to the remote host, in order.

@@ -13,6 +13,7 @@
 
 #include <boost/program_options.hpp>
 
+#include "cli/values.hpp"
 #include "cluster/node_config.hpp"
 
 namespace po = boost::program_options;
@@ -94,6 +95,21 @@ void print_help(std::ostream& out, const std::string& usage,
   if (text.empty() || text.back() != '\n')
     text += '\n';
   out << "Usage: " << usage << "\n\n" << about << "\n\n" << text;
+}
+
+std::chrono::milliseconds timeout_from(const settings& in,
+                                       double default_seconds) {
+  double seconds = default_seconds;
+  if (auto i = in.find("timeout"); i != in.end()) {
+    auto& s = i->second.back();
+    try {
+      seconds = parse_non_negative(s.value);
+    } catch (const value_error& e) {
+      fail("timeout", s, e.what());
+    }
+  }
+  return std::chrono::milliseconds(
+    static_cast<std::chrono::milliseconds::rep>(seconds * 1000));
 }
 
 std::string runtime_dir_from(const settings& in) {

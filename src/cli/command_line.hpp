@@ -5,6 +5,7 @@
 // Thread safety: called from main's thread only.
 #pragma once
 
+#include <chrono>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -56,6 +57,11 @@ settings parse_command_line(const arguments& args,
 void print_help(std::ostream& out, const std::string& usage,
                 const std::string& about,
                 const std::vector<option_spec>& specs);
+
+/// `--timeout` in seconds from `in` (or `default_seconds`); a bad value
+/// fails with usage_error naming the option.
+std::chrono::milliseconds timeout_from(const settings& in,
+                                       double default_seconds);
 
 /// The runtime directory: `--runtime-dir` if given in `in`, else
 /// runtime_dir_default(); absolute.

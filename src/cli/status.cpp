@@ -83,18 +83,8 @@ int run_status(const arguments& args) {
     print_help(std::cout, status_usage, status_about, specs);
     return 0;
   }
-  double seconds = default_status_timeout;
-  if (auto i = in.find("timeout"); i != in.end()) {
-    auto& s = i->second.back();
-    try {
-      seconds = parse_non_negative(s.value);
-    } catch (const value_error& e) {
-      fail("timeout", s, e.what());
-    }
-  }
+  auto timeout = timeout_from(in, default_status_timeout);
   auto address = head_address(in);
-  auto timeout = std::chrono::milliseconds(
-    static_cast<std::chrono::milliseconds::rep>(seconds * 1000));
   lumen::detail::cluster_status st;
   try {
     st = lumen::detail::query_status(address, timeout);

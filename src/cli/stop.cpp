@@ -46,19 +46,9 @@ int run_stop(const arguments& args) {
     print_help(std::cout, stop_usage, stop_about, specs);
     return 0;
   }
-  double seconds = default_stop_timeout;
-  if (auto i = in.find("timeout"); i != in.end()) {
-    auto& s = i->second.back();
-    try {
-      seconds = parse_non_negative(s.value);
-    } catch (const value_error& e) {
-      fail("timeout", s, e.what());
-    }
-  }
+  auto timeout = timeout_from(in, default_stop_timeout);
   auto dir = runtime_dir_from(in);
   check_runtime_dir(dir);
-  auto timeout = std::chrono::milliseconds(
-    static_cast<std::chrono::milliseconds::rep>(seconds * 1000));
   return stop_nodes(dir, timeout, std::cout);
 }
 

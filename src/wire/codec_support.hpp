@@ -16,6 +16,7 @@
 #include <kj/io.h>
 
 #include "lumen/detail/byte_buffer.hpp"
+#include "lumen/detail/object_data.hpp"
 #include "lumen/error.hpp"
 #include "lumen/ids.hpp"
 #include "lumen/wire/task_spec.capnp.h"
@@ -132,6 +133,23 @@ inline auto with_message(const char* what, const char* data, std::size_t size,
   } catch (const kj::Exception& e) {
     fail(what, to_std(e.getDescription()));
   }
+}
+
+/// True if `kind` names an error_kind. A switch without default, so that
+/// -Wswitch flags this function when error_kind grows.
+inline bool known_kind(std::uint8_t kind) {
+  switch (static_cast<error_kind>(kind)) {
+  case error_kind::task_failed:
+  case error_kind::function_not_found:
+  case error_kind::type_mismatch:
+  case error_kind::object_lost:
+  case error_kind::store_full:
+  case error_kind::actor_died:
+  case error_kind::actor_creation:
+  case error_kind::runtime_error:
+    return true;
+  }
+  return false;
 }
 
 } // namespace lumen::detail::wire_support

@@ -171,23 +171,6 @@ ref_ptr resolve_arg(const char* what, const ref_resolver& resolve,
   return result;
 }
 
-/// True if `kind` names an error_kind. A switch without default, so that
-/// -Wswitch flags this function when error_kind grows.
-bool known_kind(std::uint8_t kind) {
-  switch (static_cast<error_kind>(kind)) {
-  case error_kind::task_failed:
-  case error_kind::function_not_found:
-  case error_kind::type_mismatch:
-  case error_kind::object_lost:
-  case error_kind::store_full:
-  case error_kind::actor_died:
-  case error_kind::actor_creation:
-  case error_kind::runtime_error:
-    return true;
-  }
-  return false;
-}
-
 } // namespace
 
 // -- task specs ---------------------------------------------------------------
