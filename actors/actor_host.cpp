@@ -218,6 +218,34 @@ void restart(self_ptr self) {
 
 } // namespace
 
+/// Asks the node manager where the actor goes: here, or (in a cluster)
+/// another node, this host then being its forwarder.
+void place(self_ptr self) {
+  auto& st = self->state;
+  self
+    ->request(st.a.node_manager, caf::infinite, where_atom::value, st.placement)
+    .then(
+      [self](std::string& node, caf::actor& manager) {
+        auto& st = self->state;
+        if (st.ph == phase::dead)
+          return;
+        if (node.empty()) {
+          request_workers(self, st.placement);
+          return;
+        }
+        st.forwarding = true;
+        st.remote_node = std::move(node);
+        st.remote_manager = std::move(manager);
+        start_forward(self);
+      },
+      [self](caf::error& err) {
+        die(self, make_error_object(
+                    error_kind::actor_creation,
+                    "actor '" + self->state.a.spec->factory +
+                      "' cannot be placed: " + self->system().render(err)));
+      });
+}
+
 actor_host_actor::behavior_type actor_host(self_ptr self,
                                            actor_host_args args) {
   auto& st = self->state;
@@ -247,31 +275,8 @@ actor_host_actor::behavior_type actor_host(self_ptr self,
     if (st.a.forwarder)
       self->monitor(st.a.forwarder);
     request_workers(self, st.placement);
-  } else {
-    // In a cluster the node manager may send the actor elsewhere.
-    self
-      ->request(st.a.node_manager, caf::infinite, where_atom::value,
-                st.placement)
-      .then(
-        [self](std::string& node, caf::actor& manager) {
-          auto& st = self->state;
-          if (st.ph == phase::dead)
-            return;
-          if (node.empty()) {
-            request_workers(self, st.placement);
-            return;
-          }
-          st.forwarding = true;
-          st.remote_node = std::move(node);
-          st.remote_manager = std::move(manager);
-          start_forward(self);
-        },
-        [self](caf::error& err) {
-          die(self, make_error_object(
-                      error_kind::actor_creation,
-                      "actor '" + self->state.a.spec->factory +
-                        "' cannot be placed: " + self->system().render(err)));
-        });
+  } else if (!st.a.held) {
+    place(self);
   }
   self->set_down_handler([self](caf::down_msg& msg) {
     auto& st = self->state;
@@ -299,6 +304,13 @@ actor_host_actor::behavior_type actor_host(self_ptr self,
   return {
     [self](call_atom, actor_call_ptr call) {
       accept_call(self, std::move(call));
+    },
+    [self](start_atom) {
+      auto& st = self->state;
+      if (st.a.held && st.ph == phase::placing) {
+        st.a.held = false;
+        place(self);
+      }
     },
     [self](deps_atom) {
       auto& st = self->state;

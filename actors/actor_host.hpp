@@ -13,6 +13,7 @@
 // Messages:
 // - (call, actor_call_ptr) -> void: run a method call.
 // - (deps) -> void: an awaited argument became ready.
+// - (start) -> void: a host spawned with `held` may place its actor now.
 // - (created, generation, instance) -> void: the factory finished.
 // - (finished, generation, worker, exited, call id) -> void: a call
 //   finished (or was skipped after the host withdrew it).
@@ -57,6 +58,7 @@ struct creation_result {
 
 using actor_host_actor = caf::typed_actor<
   caf::reacts_to<call_atom, detail::actor_call_ptr>, caf::reacts_to<deps_atom>,
+  caf::reacts_to<start_atom>,
   caf::reacts_to<created_atom, std::uint64_t, detail::creation_result>,
   caf::reacts_to<finished_atom, std::uint64_t, std::size_t, bool, task_id>,
   caf::reacts_to<retry_atom, detail::actor_call_ptr>,
@@ -82,9 +84,14 @@ struct actor_host_args {
   /// this being the owner's host; calls and kills go there, and dropping
   /// the last local handle does not end the actor.
   caf::actor borrowed;
+  /// Set when the host must wait for (start) before it places the actor:
+  /// its creator registers it first, so that an actor that dies at once
+  /// is never registered after its death.
+  bool held = false;
 };
 
-/// Spawns the host and returns the link the directory keeps for it.
+/// Spawns the host and returns the link the directory keeps for it. With
+/// `args.held`, `link->start()` lets it place the actor.
 std::shared_ptr<detail::actor_link> spawn_actor_host(caf::actor_system& sys,
                                                      actor_host_args args);
 

@@ -183,6 +183,11 @@ class host_link : public detail::actor_link {
       caf::anon_send(h, orphan_atom::value);
   }
 
+  void start() override {
+    if (auto h = handle())
+      caf::anon_send(h, start_atom::value);
+  }
+
   caf::actor host() override {
     return caf::actor_cast<caf::actor>(handle());
   }

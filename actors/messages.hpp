@@ -57,6 +57,7 @@ namespace lumen {
 
 using submit_atom = caf::atom_constant<caf::atom("submit")>;
 using deps_atom = caf::atom_constant<caf::atom("deps")>;
+using start_atom = caf::atom_constant<caf::atom("start")>;
 using done_atom = caf::atom_constant<caf::atom("done")>;
 using blocked_atom = caf::atom_constant<caf::atom("blocked")>;
 using unblocked_atom = caf::atom_constant<caf::atom("unblocked")>;

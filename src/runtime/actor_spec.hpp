@@ -86,6 +86,9 @@ class actor_link {
   /// stops once it is dead.
   virtual void orphan() = 0;
 
+  /// Lets a host spawned held place and create its actor.
+  virtual void start() = 0;
+
   /// Forgets the host (at shutdown); later calls are dropped.
   virtual void close() = 0;
 

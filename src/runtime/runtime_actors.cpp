@@ -85,6 +85,9 @@ ref_ptr embedded_runtime::create_actor(actor_request&& req) {
   args.node_manager = impl_->nm;
   args.store = impl_->store;
   args.gcs = caf::actor_cast<caf::actor>(impl_->any_gcs());
+  // Held until registered here and with the GCS: an actor whose factory
+  // fails at once must not be registered after its death.
+  args.held = true;
   auto link = spawn_actor_host(*impl_->sys, std::move(args));
   ref_ptr result;
   try {
@@ -100,6 +103,7 @@ ref_ptr embedded_runtime::create_actor(actor_request&& req) {
   if (o.name.empty()) {
     caf::anon_send(impl_->any_gcs(), actor_add_atom::value,
                    spec->id.to_string(), o.name, o.ns, spec->class_hash, host);
+    link->start();
     return result;
   }
   auto [added] =
@@ -111,6 +115,7 @@ ref_ptr embedded_runtime::create_actor(actor_request&& req) {
     throw error("an actor named '" + o.name +
                 "' exists already in namespace '" + o.ns + "'");
   }
+  link->start();
   return result;
 }
 
