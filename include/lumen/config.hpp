@@ -15,6 +15,18 @@
 
 namespace lumen {
 
+/// How task lineage is kept for reconstruction after a node dies.
+enum class lineage_mode {
+  /// Each node appends specs to its local RocksDB stash without waiting,
+  /// forwards uncommitted lineage with the tasks it sends, and commits it
+  /// to the GCS in background batches (the default).
+  stash,
+  /// Each spec is committed to the GCS, durably, before its task may run.
+  write_ahead,
+  /// No lineage is kept: objects lost with a node are not rebuilt.
+  off,
+};
+
 /// Start-up options of one node (the driver's own node with `init`).
 struct config {
   /// `HOST:PORT` of a head node to join; empty starts the embedded
@@ -29,6 +41,17 @@ struct config {
 
   /// Bytes the object store may hold; 0 means 30% of physical memory.
   std::size_t object_store_memory = 0;
+  /// Lineage mode; see lineage_mode.
+  lineage_mode lineage = lineage_mode::stash;
+  /// Fraction of object_store_memory above which objects with no pending
+  /// reader spill to disk, oldest first.
+  double object_spilling_threshold = 0.8;
+  /// Directory spilled objects go to; empty: a directory of its own under
+  /// the runtime directory ($LUMEN_RUNTIME_DIR, else /tmp/lumen-<uid>).
+  std::string spill_directory{};
+  /// Bytes the spill directory may hold for this node; 0: until the disk
+  /// is full.
+  std::size_t spill_capacity = 0;
 };
 
 /// Default share of physical memory given to the object store.

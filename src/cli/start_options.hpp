@@ -45,6 +45,20 @@ inline const std::vector<option_spec>& start_option_specs() {
     {"object-store-memory", k::value, "BYTES",
      "object store capacity, e.g. 4Gi or 500M; K/M/G/T are powers of 1000, "
      "Ki/Mi/Gi/Ti of 1024 (default: 30% of physical memory)"},
+    {"lineage", k::value, "MODE",
+     "stash (append specs locally, commit to the GCS in the background), "
+     "write_ahead (commit each spec before its task runs) or off (no "
+     "reconstruction) (default: stash)"},
+    {"object-spilling-threshold", k::value, "X",
+     "fraction of the object store above which objects spill to disk "
+     "(default: 0.8)"},
+    {"spill-directory", k::value, "DIR",
+     "where spilled objects go (default: a directory under runtime-dir)"},
+    {"spill-capacity", k::value, "BYTES",
+     "bytes the spill directory may hold; 0 means until the disk is full "
+     "(default: 0)"},
+    {"gcs-dir", k::value, "DIR",
+     "a head's durable GCS tables (default: <runtime-dir>/gcs-<port>)"},
     {"load", k::list, "LIB.so",
      "shared library whose LUMEN_REMOTE registrations the node gains; "
      "repeatable (default: none)"},
@@ -144,6 +158,23 @@ inline start_options make_start_options(const settings& in) {
   if (auto* s = find(in, "object-store-memory"))
     node.base.object_store_memory =
       convert("object-store-memory", *s, parse_size);
+  if (auto* s = find(in, "lineage"))
+    node.base.lineage = convert("lineage", *s, parse_lineage_mode);
+  if (auto* s = find(in, "object-spilling-threshold")) {
+    auto x = convert("object-spilling-threshold", *s, parse_non_negative);
+    if (x <= 0 || x > 1)
+      fail("object-spilling-threshold", *s,
+           "expected a fraction above 0 and at most 1, got " +
+             in_quotes(s->value));
+    node.base.object_spilling_threshold = x;
+  }
+  if (auto* s = find(in, "spill-directory"))
+    node.base.spill_directory =
+      fs::absolute(s->value).lexically_normal().string();
+  if (auto* s = find(in, "spill-capacity"))
+    node.base.spill_capacity = convert("spill-capacity", *s, parse_size);
+  if (auto* s = find(in, "gcs-dir"))
+    node.gcs_dir = fs::absolute(s->value).lexically_normal().string();
   if (auto i = in.find("load"); i != in.end()) {
     for (auto& s : i->second) {
       if (s.value.find('/') == std::string::npos) {

@@ -20,6 +20,8 @@
 #include <string_view>
 #include <system_error>
 
+#include "lumen/config.hpp"
+
 namespace lumen::cli {
 
 /// A value that does not parse; `what()` says why, without the key.
@@ -83,6 +85,18 @@ inline bool parse_bool(std::string_view s) {
 /// 1000) or Ki/Mi/Gi/Ti (powers of 1024), each optionally followed by B;
 /// space may separate number and suffix: "1073741824", "512M", "1.5Gi",
 /// "2 GiB". Fractions round to the nearest byte.
+/// "stash", "write_ahead" or "off".
+inline lumen::lineage_mode parse_lineage_mode(std::string_view s) {
+  if (s == "stash")
+    return lumen::lineage_mode::stash;
+  if (s == "write_ahead")
+    return lumen::lineage_mode::write_ahead;
+  if (s == "off")
+    return lumen::lineage_mode::off;
+  throw value_error("expected stash, write_ahead or off, got '" +
+                    std::string{s} + "'");
+}
+
 inline std::size_t parse_size(std::string_view s) {
   auto bad = [&](const std::string& why) {
     return value_error(why + ", got " + in_quotes(s));

@@ -33,6 +33,10 @@ struct node_config {
   /// Where the node writes its node file (pid, role, address) for
   /// `lumen stop` and `lumen status`; empty: runtime_dir_default().
   std::string runtime_dir;
+  /// A head's durable GCS tables (RocksDB); empty:
+  /// `<runtime_dir>/gcs-<port>`. A head started again with the same
+  /// config finds its tables there.
+  std::string gcs_dir;
 };
 
 /// `$LUMEN_RUNTIME_DIR`, else `/tmp/lumen-<uid>`.

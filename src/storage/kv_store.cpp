@@ -1,0 +1,125 @@
+// kv_store on RocksDB.
+#include "storage/kv_store.hpp"
+
+#include <filesystem>
+
+#include <rocksdb/db.h>
+#include <rocksdb/options.h>
+#include <rocksdb/write_batch.h>
+
+#include "lumen/error.hpp"
+
+namespace lumen::detail {
+
+struct kv_store::impl {
+  std::unique_ptr<rocksdb::DB> db;
+};
+
+namespace {
+
+void check(const rocksdb::Status& s, const std::string& what,
+           const std::string& path) {
+  if (!s.ok())
+    throw error(what + " " + path + ": " + s.ToString());
+}
+
+} // namespace
+
+void kv_store::batch::put(std::string key, std::string value) {
+  ops_.push_back(op{std::move(key), std::move(value)});
+}
+
+void kv_store::batch::erase(std::string key) {
+  ops_.push_back(op{std::move(key), std::nullopt});
+}
+
+kv_store::kv_store(const std::string& path)
+  : impl_(std::make_unique<impl>()), path_(path) {
+  std::error_code ec;
+  std::filesystem::create_directories(path, ec);
+  if (ec)
+    throw error("cannot create the directory " + path + ": " + ec.message());
+  rocksdb::Options opts;
+  opts.create_if_missing = true;
+  // Small tables: keep RocksDB's threads and memory modest.
+  opts.max_background_jobs = 2;
+  opts.write_buffer_size = 16 << 20;
+  opts.keep_log_file_num = 2;
+  opts.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
+  rocksdb::DB* db = nullptr;
+  check(rocksdb::DB::Open(opts, path, &db), "cannot open the RocksDB store",
+        path);
+  impl_->db.reset(db);
+}
+
+kv_store::~kv_store() = default;
+
+void kv_store::write(const batch& b, bool sync) {
+  if (b.empty())
+    return;
+  rocksdb::WriteBatch wb;
+  for (auto& o : b.ops_)
+    if (o.value)
+      wb.Put(o.key, *o.value);
+    else
+      wb.Delete(o.key);
+  rocksdb::WriteOptions wo;
+  wo.sync = sync;
+  check(impl_->db->Write(wo, &wb), "cannot write to", path_);
+}
+
+void kv_store::put(const std::string& key, const std::string& value,
+                   bool sync) {
+  batch b;
+  b.put(key, value);
+  write(b, sync);
+}
+
+void kv_store::erase(const std::string& key, bool sync) {
+  batch b;
+  b.erase(key);
+  write(b, sync);
+}
+
+std::optional<std::string> kv_store::get(const std::string& key) const {
+  std::string value;
+  auto s = impl_->db->Get(rocksdb::ReadOptions{}, key, &value);
+  if (s.IsNotFound())
+    return std::nullopt;
+  check(s, "cannot read from", path_);
+  return value;
+}
+
+void kv_store::scan(
+  std::string_view prefix,
+  const std::function<bool(std::string_view, std::string_view)>& f) const {
+  std::unique_ptr<rocksdb::Iterator> it{
+    impl_->db->NewIterator(rocksdb::ReadOptions{})};
+  for (it->Seek(rocksdb::Slice{prefix.data(), prefix.size()}); it->Valid();
+       it->Next()) {
+    auto k = it->key();
+    std::string_view key{k.data(), k.size()};
+    if (key.substr(0, prefix.size()) != prefix)
+      break;
+    auto v = it->value();
+    if (!f(key, std::string_view{v.data(), v.size()}))
+      break;
+  }
+  check(it->status(), "cannot scan", path_);
+}
+
+std::size_t kv_store::count(std::string_view prefix) const {
+  std::size_t n = 0;
+  scan(prefix, [&](std::string_view, std::string_view) {
+    ++n;
+    return true;
+  });
+  return n;
+}
+
+void kv_store::destroy(const std::string& path) {
+  std::error_code ec;
+  std::filesystem::remove_all(path, ec);
+}
+
+} // namespace lumen::detail

@@ -1,0 +1,88 @@
+// A small key-value store on RocksDB: what the lineage stash and the
+// durable GCS tables share.
+//
+// Keys are byte strings; callers put a table prefix in front of them
+// (`"node/"`, `"actor/"`, ...) and scan a table with `scan(prefix)`.
+// Writes go through `batch` so that several rows land at once; `sync`
+// decides whether a write waits for the disk (the GCS's commits) or not
+// (the stash's appends).
+//
+// Thread safety: every member may be called from any thread (RocksDB's own
+// guarantee); a `batch` is a plain value of one thread.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace lumen::detail {
+
+class kv_store {
+ public:
+  /// Rows to write together.
+  class batch {
+   public:
+    void put(std::string key, std::string value);
+    void erase(std::string key);
+    bool empty() const noexcept {
+      return ops_.empty();
+    }
+    std::size_t size() const noexcept {
+      return ops_.size();
+    }
+
+   private:
+    friend class kv_store;
+    struct op {
+      std::string key;
+      std::optional<std::string> value; // none: erase
+    };
+    std::vector<op> ops_;
+  };
+
+  /// Opens (creating if needed) the store in directory `path`; throws
+  /// lumen::error naming the path and RocksDB's reason.
+  explicit kv_store(const std::string& path);
+
+  ~kv_store();
+
+  kv_store(const kv_store&) = delete;
+  kv_store& operator=(const kv_store&) = delete;
+
+  /// Applies `b` atomically; with `sync`, returns once it is on disk.
+  /// Throws lumen::error on failure.
+  void write(const batch& b, bool sync);
+
+  void put(const std::string& key, const std::string& value, bool sync);
+
+  void erase(const std::string& key, bool sync);
+
+  /// The value of `key`, if any.
+  std::optional<std::string> get(const std::string& key) const;
+
+  /// Calls `f(key, value)` for every row whose key starts with `prefix`, in
+  /// key order, until it returns false.
+  void
+  scan(std::string_view prefix,
+       const std::function<bool(std::string_view, std::string_view)>& f) const;
+
+  /// Rows whose key starts with `prefix`.
+  std::size_t count(std::string_view prefix) const;
+
+  const std::string& path() const noexcept {
+    return path_;
+  }
+
+  /// Deletes the store's directory and everything in it (after closing).
+  static void destroy(const std::string& path);
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+  std::string path_;
+};
+
+} // namespace lumen::detail
