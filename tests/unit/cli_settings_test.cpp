@@ -104,13 +104,15 @@ TEST_CASE("cli: INI syntax errors name the line", "[cli]") {
         "test.ini:2: unknown key 'num_cpus'; did you mean 'num-cpus'?");
   fails("cpus = 2", "test.ini:1: unknown key 'cpus' (known keys: head, "
                     "address, port, host, num-cpus, resources, "
-                    "object-store-memory, load, block, "
-                    "runtime-dir)");
+                    "object-store-memory, lineage, "
+                    "object-spilling-threshold, spill-directory, "
+                    "spill-capacity, gcs-dir, load, block, runtime-dir)");
   fails("[tls]\ncert = a.pem", "test.ini:2: unknown key 'tls.cert' (known "
                                "keys: head, address, port, host, num-cpus, "
                                "resources, object-store-memory, "
-                               "load, block, "
-                               "runtime-dir)");
+                               "lineage, object-spilling-threshold, "
+                               "spill-directory, spill-capacity, gcs-dir, "
+                               "load, block, runtime-dir)");
   fails("config = other.ini",
         "test.ini:1: config: cannot be set in a config file");
   fails("help = true", "test.ini:1: help: cannot be set in a config file");
