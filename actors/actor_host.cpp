@@ -106,7 +106,8 @@ void die(self_ptr self, object_ptr reason) {
   // (the GCS gets this before any later request that caller makes).
   if (st.a.directory != nullptr)
     st.a.directory->dead(st.a.spec->id);
-  if (st.a.gcs && !st.a.borrowed && !st.a.pinned)
+  if (st.a.gcs && !st.a.borrowed &&
+      (!st.a.pinned || st.a.spec->options.detached))
     caf::anon_send(st.a.gcs, actor_dead_atom::value, st.a.spec->id.to_string());
   st.ph = phase::dead;
   st.generation->fetch_add(1);
@@ -140,8 +141,6 @@ void end_if_orphaned(self_ptr self) {
                                 "the actor ended: no handle to it is left"));
 }
 
-namespace {
-
 void requeue_front(self_ptr self, const actor_call_ptr& call) {
   auto& st = self->state;
   auto pos = st.queue.begin() + static_cast<std::ptrdiff_t>(
@@ -149,6 +148,8 @@ void requeue_front(self_ptr self, const actor_call_ptr& call) {
   st.queue.insert(pos, call);
   ++st.front_retries;
 }
+
+namespace {
 
 /// Asks the node manager for `n` workers; `fresh` ones for a restart.
 void request_workers(self_ptr self, detail::placement_ptr what) {
@@ -281,6 +282,11 @@ actor_host_actor::behavior_type actor_host(self_ptr self,
   self->set_down_handler([self](caf::down_msg& msg) {
     auto& st = self->state;
     if (st.remote && msg.source == st.remote.address()) {
+      if (st.restarts_left != 0 && !st.a.borrowed && st.ph != phase::dead) {
+        // Re-created elsewhere while max_restarts allows.
+        relocate(self);
+        return;
+      }
       auto err = make_error_object(error_kind::actor_died,
                                    "the node hosting the actor (" +
                                      st.remote_node + ") is gone");
@@ -290,7 +296,10 @@ actor_host_actor::behavior_type actor_host(self_ptr self,
       st.remote = nullptr;
       die(self, err);
     } else if (st.a.forwarder && msg.source == st.a.forwarder.address()) {
-      // The owner's node is gone: no handle can reach this actor.
+      // The owner's node is gone. A detached actor lives on (the GCS
+      // knows this host); any other can no longer be reached.
+      if (st.a.spec->options.detached)
+        return;
       st.orphaned = true;
       end_if_orphaned(self);
       maybe_quit(self);
@@ -307,8 +316,16 @@ actor_host_actor::behavior_type actor_host(self_ptr self,
     },
     [self](start_atom) {
       auto& st = self->state;
-      if (st.a.held && st.ph == phase::placing) {
+      if (st.ph != phase::placing)
+        return;
+      if (st.a.held) {
         st.a.held = false;
+        place(self);
+      } else if (st.restarted) {
+        // Placing again after a failed attempt (see relocate).
+        st.forwarding = false;
+        st.remote_node.clear();
+        st.remote_manager = nullptr;
         place(self);
       }
     },

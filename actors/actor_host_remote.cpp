@@ -1,6 +1,7 @@
 // actor_host as the forwarder of an actor that lives on another node
 // (spawning it there, relaying calls and results), the host side of calls
 // from other nodes, and the link the actor directory keeps to a host.
+#include <algorithm>
 #include <chrono>
 #include <exception>
 #include <iostream>
@@ -24,6 +25,9 @@ namespace lumen {
 namespace detail_actor_host {
 
 namespace {
+
+/// Attempts to create a restarted actor before its creation fails.
+constexpr int max_relocations = 40;
 
 /// The wire form of a call (or of the factory call, for `spec`).
 std::vector<char> wire_call(self_ptr self, const task_id& id,
@@ -102,12 +106,61 @@ void start_forward(self_ptr self) {
         pump(self);
       },
       [self](caf::error& err) {
+        auto& st = self->state;
+        // After a node death the view may still offer the dead node for a
+        // while: ask again, a bounded number of times.
+        if (st.restarted && st.ph != phase::dead &&
+            ++st.relocations <= max_relocations) {
+          self->delayed_send(self, std::chrono::milliseconds(250),
+                             start_atom::value);
+          return;
+        }
         die(self, make_error_object(error_kind::actor_creation,
-                                    "actor '" + self->state.a.spec->factory +
+                                    "actor '" + st.a.spec->factory +
                                       "' could not be placed on node " +
-                                      self->state.remote_node + ": " +
+                                      st.remote_node + ": " +
                                       self->system().render(err)));
       });
+}
+
+void relocate(self_ptr self) {
+  auto& st = self->state;
+  if (st.restarts_left > 0)
+    --st.restarts_left;
+  st.restarted = true;
+  st.relocations = 0;
+  self->demonitor(st.remote);
+  st.remote = nullptr;
+  // Unanswered calls go again, in their order, before newer ones.
+  std::vector<actor_call_ptr> lost;
+  for (auto& kv : st.remote_pending)
+    lost.push_back(kv.second);
+  st.remote_pending.clear();
+  std::sort(lost.begin(), lost.end(),
+            [](const actor_call_ptr& x, const actor_call_ptr& y) {
+              return x->seq < y->seq;
+            });
+  st.front_retries = 0;
+  for (auto& c : lost) {
+    if (c->retries_left == 0) {
+      detail::answer(*c,
+                     make_error_object(error_kind::actor_died,
+                                       "the node hosting the actor (" +
+                                         st.remote_node +
+                                         ") died before the call returned",
+                                       {}, c->method),
+                     *st.a.table);
+      continue;
+    }
+    if (c->retries_left > 0)
+      --c->retries_left;
+    requeue_front(self, c);
+  }
+  st.ph = phase::placing;
+  st.forwarding = false;
+  st.remote_node.clear();
+  st.remote_manager = nullptr;
+  place(self);
 }
 
 void on_rcall(self_ptr self, caf::actor reply_to, caf::actor owner,

@@ -73,6 +73,8 @@ struct host_state {
   caf::actor remote;
   /// Forwarded calls whose results have not come back.
   std::map<task_id, actor_call_ptr> remote_pending;
+  /// Failed attempts to place the actor again after its node died.
+  int relocations = 0;
   const char* name = "lumen.actor_host";
 };
 
@@ -120,6 +122,19 @@ void forward_calls(self_ptr self);
 /// Forwarder mode: has the actor spawned on `node` once the factory's
 /// arguments are ready.
 void start_forward(self_ptr self);
+
+/// Forwarder mode: the node hosting the actor died; the actor is created
+/// again where the node manager says (counting against max_restarts), and
+/// the calls it had not answered are sent again while their
+/// max_task_retries allow.
+void relocate(self_ptr self);
+
+/// Asks the node manager where the actor goes and creates it there
+/// (actor_host.cpp).
+void place(self_ptr self);
+
+/// Requeues a call ahead of new ones, after other retried calls.
+void requeue_front(self_ptr self, const actor_call_ptr& call);
 
 /// The handlers of (rcall ...) and (result ...); see actor_host.hpp.
 void on_rcall(self_ptr self, caf::actor reply_to, caf::actor owner,

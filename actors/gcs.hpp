@@ -6,14 +6,26 @@
 // marks a node dead when its connection drops (CAF down message) or its
 // heartbeats stop for the node timeout, and pushes the cluster view with
 // every live node manager's handle to all live node managers whenever it
-// changes (checked every tick).
+// changes (checked every tick). A node's death also ends the actor rows
+// whose host was on it (their names become free).
+//
+// Durability: with a store (make_gcs), every change of the node, actor,
+// placement group, key-value and lineage tables is written before it is
+// acknowledged (gcs_store.hpp says which writes are synced; heartbeats are
+// not written). A GCS started on a non-empty store loads the tables: nodes
+// that were alive are "recovering", alive until the node timeout passes
+// without them registering again (then dead like any other); the previous
+// head is dead at once. Actor rows come back without their host handle:
+// the nodes re-announce their actors (actoradd) when they reconnect, and
+// finds of such an actor wait until then (or until its node is dead).
 //
 // Wire form: records and views are Cap'n Proto bytes (src/wire/cluster.capnp)
 // inside these CAF messages, so the interface is the same on every node.
 //
 // Messages:
 // - (register, NodeRecord bytes, node manager) -> (ClusterView bytes,
-//   node managers): join the cluster; the handles follow the view's nodes.
+//   node managers): join the cluster (or rejoin it with the same id after a
+//   head restart); the handles follow the view's nodes.
 // - (heartbeat, NodeRecord bytes) -> void: the sender's current record.
 // - (view) -> ClusterView bytes: the current view (for `lumen status`).
 // - (tick) -> void: internal timer: expire silent nodes, push changes,
@@ -26,17 +38,26 @@
 // - (kvput, ns, key, value, overwrite) -> bool, (kvget, ns, key) ->
 //   (found, value), (kvdel, ns, key) -> bool, (kvkeys, ns, prefix) ->
 //   keys: the key-value table.
-// - (actoradd, id, name, ns, class, host) -> bool: records an actor and
-//   its owner-side host; false if the name is taken in its namespace.
+// - (actoradd, id, name, ns, class, host, detached) -> bool: records an
+//   actor, its host (the handle that answers its calls) and, derived from
+//   the host, the host's node; false if the name is taken in its namespace
+//   by another actor. Adding a known id again updates its row (a new host,
+//   or the same row announced again after a head restart).
 // - (actordead, id) -> void: the actor ended; its name is free.
 // - (actorfind, name, ns) -> (id, class, host): a live named actor ("" if
 //   none).
 // - (actorget, id) -> (class, host, alive): a known actor, for handles
 //   that travel to other nodes.
+// - (lincommit, task ids, specs) -> rows written: commits lineage, row
+//   `lineage/<task id>` = spec, in one synced batch (ids and specs pair up
+//   by position).
+// - (linget, task id) -> spec bytes: committed lineage (empty if unknown).
+// - (lincount) -> number of distinct task ids committed.
 #pragma once
 
 #include <chrono>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -46,6 +67,12 @@
 #include <caf/typed_actor.hpp>
 
 #include "actors/messages.hpp"
+
+namespace lumen::detail {
+
+class kv_store;
+
+} // namespace lumen::detail
 
 namespace lumen {
 
@@ -68,12 +95,16 @@ using gcs_actor = caf::typed_actor<
   caf::replies_to<kv_keys_atom, std::string,
                   std::string>::with<std::vector<std::string>>,
   caf::replies_to<actor_add_atom, std::string, std::string, std::string,
-                  std::uint64_t, caf::actor>::with<bool>,
+                  std::uint64_t, caf::actor, bool>::with<bool>,
   caf::reacts_to<actor_dead_atom, std::string>,
   caf::replies_to<actor_find_atom, std::string,
                   std::string>::with<std::string, std::uint64_t, caf::actor>,
   caf::replies_to<actor_get_atom, std::string>::with<std::uint64_t, caf::actor,
-                                                     bool>>;
+                                                     bool>,
+  caf::replies_to<lineage_commit_atom, std::vector<std::string>,
+                  std::vector<std::string>>::with<std::uint64_t>,
+  caf::replies_to<lineage_get_atom, std::string>::with<std::vector<char>>,
+  caf::replies_to<lineage_count_atom>::with<std::uint64_t>>;
 
 /// Timing of membership.
 struct gcs_timing {
@@ -83,7 +114,10 @@ struct gcs_timing {
   std::chrono::milliseconds node_timeout{5000};
 };
 
-/// Spawns the GCS.
-gcs_actor make_gcs(caf::actor_system& sys, gcs_timing timing);
+/// Spawns the GCS. With `store`, its tables persist there and are loaded
+/// from it first (throws lumen::error when the store cannot be read);
+/// without, they live in memory only.
+gcs_actor make_gcs(caf::actor_system& sys, gcs_timing timing,
+                   std::shared_ptr<detail::kv_store> store = nullptr);
 
 } // namespace lumen

@@ -101,6 +101,11 @@ using actor_add_atom = caf::atom_constant<caf::atom("actoradd")>;
 using actor_dead_atom = caf::atom_constant<caf::atom("actordead")>;
 using actor_find_atom = caf::atom_constant<caf::atom("actorfind")>;
 using actor_get_atom = caf::atom_constant<caf::atom("actorget")>;
+using lineage_commit_atom = caf::atom_constant<caf::atom("lincommit")>;
+using lineage_get_atom = caf::atom_constant<caf::atom("linget")>;
+using lineage_count_atom = caf::atom_constant<caf::atom("lincount")>;
+using lost_atom = caf::atom_constant<caf::atom("lost")>;
+using reconnect_atom = caf::atom_constant<caf::atom("reconnect")>;
 
 } // namespace lumen
 

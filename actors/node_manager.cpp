@@ -155,15 +155,27 @@ constexpr auto warning_interval = std::chrono::seconds{10};
 node_manager_actor::behavior_type
 node_manager(self_ptr self, detail::resource_set total,
              detail::object_table* table, detail::worker_pool* pool,
-             node_identity identity, object_store_actor store) {
+             node_identity identity, object_store_actor store,
+             lineage_setup lineage) {
   self->state.identity = std::move(identity);
+  self->state.lineage = std::move(lineage);
+  self->send(store, join_atom::value, caf::actor_cast<caf::actor>(self));
   self->state.store = std::move(store);
   self->state.sched = detail::local_scheduler{std::move(total)};
   self->state.table = table;
   self->state.pool = pool;
   return {
     [=](submit_atom, detail::task_ptr task) {
-      await_args(self, std::move(task), false);
+      submit_task(self, std::move(task));
+    },
+    [=](lost_atom, const std::vector<char>& idb) {
+      object_id id;
+      try {
+        id = detail::id_from_bytes(idb);
+      } catch (const std::exception&) {
+        return;
+      }
+      rebuild(self, id, "every copy was on nodes that died");
     },
     [=](deps_atom, detail::task_ptr task, const object_id& id) {
       auto& st = self->state;
@@ -388,9 +400,11 @@ node_manager(self_ptr self, detail::resource_set total,
 node_manager_actor
 make_node_manager(caf::actor_system& sys, detail::resource_set total,
                   detail::object_table* table, detail::worker_pool* pool,
-                  node_identity identity, object_store_actor store) {
+                  node_identity identity, object_store_actor store,
+                  lineage_setup lineage) {
   return sys.spawn(detail_node_manager::node_manager, std::move(total), table,
-                   pool, std::move(identity), std::move(store));
+                   pool, std::move(identity), std::move(store),
+                   std::move(lineage));
 }
 
 } // namespace lumen

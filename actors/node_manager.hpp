@@ -41,6 +41,15 @@
 //   the bundle's own names (see pg_planner.hpp), which only tasks and
 //   actors of that bundle ask for. (unreserve, ...) undoes it.
 //
+// Lineage (node_manager_lineage.cpp):
+// - (lost, id) -> void: from the object_store: an object owned here is
+//   still referenced but every copy was on nodes that died; rebuild it by
+//   running its task again (spec from the lineage stash, else the GCS),
+//   recursively through lost arguments, or fail it with object_lost.
+// With lineage = write_ahead, a submitted task waits until the GCS has
+// committed its spec; with stash, the runtime appends specs itself and
+// tasks sent to peers carry their uncommitted ancestors.
+//
 // Scheduling across nodes follows spill_policy (src/cluster): here while
 // local resources allow, else elsewhere. A task sent to a node that dies is
 // sent again while its max_retries allow.
@@ -58,10 +67,15 @@
 
 #include "actors/messages.hpp"
 #include "actors/object_store.hpp"
+#include "lumen/config.hpp"
 #include "runtime/resources.hpp"
 #include "runtime/worker_pool.hpp"
 
 namespace lumen {
+
+namespace detail {
+class lineage_stash;
+} // namespace detail
 
 /// A snapshot of one node's scheduler.
 struct node_stats {
@@ -104,7 +118,8 @@ using node_manager_actor = caf::typed_actor<
   caf::reacts_to<reserve_atom, std::string, std::uint64_t,
                  std::map<std::string, double>>,
   caf::reacts_to<unreserve_atom, std::string, std::uint64_t,
-                 std::map<std::string, double>>>;
+                 std::map<std::string, double>>,
+  caf::reacts_to<lost_atom, std::vector<char>>>;
 
 /// Who a node is, for its record in the cluster view.
 struct node_identity {
@@ -114,11 +129,21 @@ struct node_identity {
   bool driver = false;
 };
 
-/// Spawns the node manager. `table` and `pool` must outlive it.
+/// How this node keeps lineage.
+struct lineage_setup {
+  lineage_mode mode = lineage_mode::off;
+  /// The node's stash; null when the mode is off.
+  detail::lineage_stash* stash = nullptr;
+  /// Woken with (tick) when the stash had nothing queued.
+  caf::actor stash_actor;
+};
+
+/// Spawns the node manager. `table`, `pool` and the stash must outlive it.
 node_manager_actor
 make_node_manager(caf::actor_system& sys, detail::resource_set total,
                   detail::object_table* table, detail::worker_pool* pool,
-                  node_identity identity, object_store_actor store);
+                  node_identity identity, object_store_actor store,
+                  lineage_setup lineage = {});
 
 } // namespace lumen
 

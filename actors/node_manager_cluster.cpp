@@ -41,7 +41,8 @@ bool send_to_peer(self_ptr self, const detail::task_ptr& task,
     return false;
   std::vector<char> bytes;
   try {
-    bytes = detail::encode_for_peer(*task, *st.table, detail::inline_limit);
+    bytes = detail::encode_for_peer(*task, *st.table, detail::inline_limit,
+                                    lineage_for_peer(self, task));
   } catch (const std::exception& e) {
     fail_task(self, task,
               detail::make_error_object(detail::error_kind::runtime_error,
@@ -148,6 +149,7 @@ void apply_view(self_ptr self, const std::vector<char>& bytes,
     std::cerr << "lumen: dropped a bad cluster view: " << e.what() << '\n';
     return;
   }
+  auto before = std::move(st.peers);
   st.peers.clear();
   std::map<std::string, caf::actor> managers_by_id;
   for (std::size_t i = 0; i < view.nodes.size(); ++i) {
@@ -160,12 +162,20 @@ void apply_view(self_ptr self, const std::vector<char>& bytes,
     p.capacity.total = detail::resource_set::from_doubles(rec.total);
     p.capacity.available = detail::resource_set::from_doubles(rec.available);
     if (i < managers.size() && rec.alive) {
-      p.manager = caf::actor_cast<node_manager_actor>(managers[i]);
-      managers_by_id[rec.id] = managers[i];
+      auto m = managers[i];
+      // After a head restart the GCS lists a node it has not heard from
+      // again without a handle: the one of the last view still reaches it.
+      if (auto j = before.find(rec.id); !m && j != before.end())
+        m = caf::actor_cast<caf::actor>(j->second.manager);
+      if (m) {
+        p.manager = caf::actor_cast<node_manager_actor>(m);
+        managers_by_id[rec.id] = m;
+      }
     }
     p.rec = std::move(rec);
     st.peers.emplace(p.rec.id, std::move(p));
   }
+  link_peers(self);
   self->send(st.store, peers_atom::value, std::move(managers_by_id));
   // Tasks sent to nodes that are gone run again while retries allow.
   std::vector<detail::task_ptr> lost;
@@ -209,6 +219,7 @@ void on_spill(self_ptr self, caf::actor owner, const std::vector<char>& bytes) {
               << '\n';
     return;
   }
+  stash_received(self, task);
   for (auto& id : to_fetch)
     self->send(st.store, fetch_atom::value, detail::id_bytes(id), owner);
   auto id = task->return_id;
@@ -238,6 +249,7 @@ void on_result(self_ptr self, const std::vector<char>& bytes) {
   auto i = st.sent.find(r.id.task);
   if (i == st.sent.end())
     return; // a late answer for a task already sent elsewhere
+  rebuilt(self, r.id);
   if (auto j = st.peers.find(i->second.node); j != st.peers.end())
     j->second.capacity.available +=
       detail::local_scheduler::request_of(*i->second.task);

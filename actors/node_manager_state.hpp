@@ -58,6 +58,8 @@ struct node_manager_state {
   /// Set once the node joined a cluster.
   caf::actor gcs;
   std::map<std::string, peer> peers;
+  /// Peers this node connected to directly (node_manager_links.cpp).
+  std::set<std::string> linked;
   detail::spill_policy policy;
   std::unordered_map<task_id, sent_task> sent;
   /// Tasks no live node can hold now; retried whenever the view changes.
@@ -80,6 +82,11 @@ struct node_manager_state {
   object_store_actor store;
   std::unordered_map<task_id, running_task> running;
   std::size_t blocked = 0;
+  lineage_setup lineage;
+  /// Objects owned here being rebuilt after their node died.
+  std::unordered_set<object_id> rebuilding;
+  /// How often each task was run again to rebuild its object.
+  std::unordered_map<task_id, std::uint32_t> rebuilds;
 
   const char* name = "lumen.node_manager";
 };
@@ -108,6 +115,10 @@ detail::node_record own_record(const node_manager_state& st);
 /// Runs `task` here or has a peer run it, as spill_policy decides.
 void make_ready(self_ptr self, detail::task_ptr task);
 
+/// Connects straight to every live peer not connected yet
+/// (node_manager_links.cpp).
+void link_peers(self_ptr self);
+
 /// Applies a view from the GCS: peers, lost tasks, tasks that now fit.
 void apply_view(self_ptr self, const std::vector<char>& bytes,
                 const std::vector<caf::actor>& managers);
@@ -120,6 +131,27 @@ void on_result(self_ptr self, const std::vector<char>& bytes);
 
 caf::result<std::string, caf::actor> on_where(self_ptr self,
                                               detail::placement_ptr what);
+
+// -- lineage (node_manager_lineage.cpp)
+// ----------------------------------------
+
+/// Appends a task that arrived from a peer, and the lineage it carries, to
+/// this node's stash.
+void stash_received(self_ptr self, const detail::task_ptr& task);
+
+/// The uncommitted specs `task` depends on, to send along with it.
+std::vector<std::string> lineage_for_peer(self_ptr self,
+                                          const detail::task_ptr& task);
+
+/// A task submitted on this node: with write_ahead, commits its spec to the
+/// GCS first; then waits for its arguments.
+void submit_task(self_ptr self, detail::task_ptr task);
+
+/// Object `id`, owned here, lost its every copy: rebuild it or fail it.
+void rebuild(self_ptr self, const object_id& id, const std::string& why);
+
+/// A result for `id` arrived: it is no longer being rebuilt.
+void rebuilt(self_ptr self, const object_id& id);
 
 caf::result<caf::actor> on_spawn(self_ptr self, caf::actor forwarder,
                                  caf::actor owner,

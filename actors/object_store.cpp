@@ -65,6 +65,14 @@ struct store_state {
   std::set<object_id> wanted;
   std::map<object_id, pull_state> pulls;
   std::map<std::string, caf::actor> peers;
+  /// Owner side: `locate` requests for objects awaited here.
+  std::map<object_id,
+           std::vector<caf::typed_response_promise<std::string, std::uint64_t>>>
+    locate_waiters;
+  /// Borrower side: new `locate`s made after a pull failed, per object.
+  std::map<object_id, int> relocations;
+  /// The node manager, told of lost objects.
+  caf::actor nm;
   const char* name = "lumen.object_store";
 };
 
@@ -72,10 +80,56 @@ using self_ptr = object_store_actor::stateful_pointer<store_state>;
 
 void fail_pull(self_ptr self, const object_id& id, const std::string& why) {
   self->state.pulls.erase(id);
+  self->state.relocations.erase(id);
   self->state.table->fulfill(
     id, detail::make_error_object(detail::error_kind::object_lost,
                                   "object " + id.to_string() +
                                     " could not be pulled: " + why));
+}
+
+void start_pull(self_ptr self, const object_id& id, const std::string& node,
+                std::uint64_t size, caf::actor owner);
+
+/// Pulls after a copy was found to be gone; see `pull_failed`.
+constexpr int max_relocations = 8;
+
+/// A pull from a copy failed (its node died, or it was freed there). The
+/// owner tries another copy or has the object rebuilt; a borrower asks the
+/// owner again, which answers once a copy exists.
+void pull_failed(self_ptr self, const object_id& id, const std::string& why) {
+  auto& st = self->state;
+  auto i = st.pulls.find(id);
+  if (i == st.pulls.end())
+    return;
+  auto node = i->second.node;
+  auto owner = i->second.owner;
+  st.pulls.erase(i);
+  if (!owner) {
+    auto loc = st.locations.find(id);
+    if (loc != st.locations.end()) {
+      loc->second.erase(node);
+      if (!loc->second.empty()) {
+        auto [next, size] = *loc->second.begin();
+        start_pull(self, id, next, size, caf::actor{});
+        return;
+      }
+      st.locations.erase(loc);
+    }
+    if (st.nm) {
+      st.wanted.insert(id); // pulled once the rebuilt value is located
+      caf::anon_send(st.nm, lost_atom::value, detail::id_bytes(id));
+    } else {
+      fail_pull(self, id, why);
+    }
+    return;
+  }
+  if (++st.relocations[id] > max_relocations) {
+    fail_pull(self, id, why);
+    return;
+  }
+  // Give the owner time to notice the death and rebuild.
+  self->delayed_send(self, std::chrono::milliseconds(200), fetch_atom::value,
+                     detail::id_bytes(id), owner);
 }
 
 void request_chunks(self_ptr self, const object_id& id);
@@ -102,6 +156,7 @@ void on_chunk(self_ptr self, const object_id& id, std::uint64_t offset,
   auto owner = p.owner;
   auto size = p.size;
   self->state.pulls.erase(i);
+  self->state.relocations.erase(id);
   self->state.table->fulfill(id, std::move(data));
   // The owner learns of the new copy (none to tell if we are the owner).
   if (owner)
@@ -124,7 +179,7 @@ void request_chunks(self_ptr self, const object_id& id) {
           on_chunk(self, id, offset, chunk);
         },
         [self, id](caf::error& err) {
-          fail_pull(self, id, self->system().render(err));
+          pull_failed(self, id, self->system().render(err));
         });
   }
 }
@@ -136,7 +191,9 @@ void start_pull(self_ptr self, const object_id& id, const std::string& node,
     return; // one pull per object, however many wait for it
   auto peer = st.peers.find(node);
   if (peer == st.peers.end() || !peer->second) {
-    fail_pull(self, id, "node " + node + " is not reachable");
+    st.pulls[id].node = node;
+    st.pulls[id].owner = owner;
+    pull_failed(self, id, "node " + node + " is not reachable");
     return;
   }
   auto& p = st.pulls[id];
@@ -191,13 +248,28 @@ object_store(self_ptr self, detail::object_table* table, std::string node_id) {
       } catch (const std::exception& e) {
         return caf::make_error(caf::sec::invalid_argument, e.what());
       }
-      if (auto ref = st.table->lookup(id))
+      auto ref = st.table->lookup(id);
+      if (ref)
         if (auto obj = st.table->try_get(ref.get()); obj && !obj->error)
           return {st.node_id, static_cast<std::uint64_t>(obj->bytes.size())};
       auto i = st.locations.find(id);
-      if (i == st.locations.end() || i->second.empty())
+      if (i != st.locations.end() && !i->second.empty())
+        return {i->second.begin()->first, i->second.begin()->second};
+      if (!ref || st.table->ready(ref.get()))
         return {std::string{}, std::uint64_t{0}};
-      return {i->second.begin()->first, i->second.begin()->second};
+      // Awaited here (running, or being rebuilt): answer once a copy is
+      // known, or once it is ready here.
+      auto& waiters = st.locate_waiters[id];
+      waiters.push_back(
+        self->make_response_promise<std::string, std::uint64_t>());
+      if (waiters.size() == 1) {
+        object_store_actor handle{self};
+        st.table->when_ready(ref.get(), [handle, idb] {
+          caf::anon_send(handle, located_atom::value, idb, std::string{},
+                         std::uint64_t{0});
+        });
+      }
+      return waiters.back();
     },
     [self](located_atom, const std::vector<char>& idb, const std::string& node,
            std::uint64_t size) {
@@ -208,6 +280,24 @@ object_store(self_ptr self, detail::object_table* table, std::string node_id) {
       } catch (const std::exception&) {
         return;
       }
+      if (auto w = st.locate_waiters.find(id); w != st.locate_waiters.end()) {
+        // Ready here (node "") or held at `node`.
+        std::string where = node;
+        std::uint64_t where_size = size;
+        if (where.empty()) {
+          auto ref = st.table->lookup(id);
+          auto obj = ref ? st.table->try_get(ref.get()) : nullptr;
+          if (obj && !obj->error) {
+            where = st.node_id;
+            where_size = obj->bytes.size();
+          }
+        }
+        for (auto& p : w->second)
+          p.deliver(where, where_size);
+        st.locate_waiters.erase(w);
+      }
+      if (node.empty())
+        return;
       if (!st.table->mark_shared(id)) {
         // Dropped meanwhile: the copy is not needed.
         if (auto p = st.peers.find(node); p != st.peers.end() && p->second)
@@ -262,7 +352,7 @@ object_store(self_ptr self, detail::object_table* table, std::string node_id) {
       }
       if (st.pulls.count(id) > 0)
         return;
-      if (auto ref = st.table->lookup(id); !ref || st.table->try_get(ref.get()))
+      if (auto ref = st.table->lookup(id); !ref || st.table->ready(ref.get()))
         return; // gone, or here already
       if (!owner) {
         // This node owns it: pull from a known holder, or once one is known.
@@ -271,8 +361,8 @@ object_store(self_ptr self, detail::object_table* table, std::string node_id) {
           if (st.wanted.size() >= 1024) // forget those no longer pending
             for (auto j = st.wanted.begin(); j != st.wanted.end();) {
               auto r = st.table->lookup(*j);
-              j = !r || st.table->try_get(r.get()) ? st.wanted.erase(j)
-                                                   : std::next(j);
+              j = !r || st.table->ready(r.get()) ? st.wanted.erase(j)
+                                                 : std::next(j);
             }
           st.wanted.insert(id);
         } else
@@ -295,7 +385,35 @@ object_store(self_ptr self, detail::object_table* table, std::string node_id) {
           });
     },
     [self](peers_atom, std::map<std::string, caf::actor>& peers) {
-      self->state.peers = std::move(peers);
+      auto& st = self->state;
+      std::set<std::string> gone;
+      for (auto& kv : st.peers)
+        if (peers.count(kv.first) == 0)
+          gone.insert(kv.first);
+      st.peers = std::move(peers);
+      if (gone.empty())
+        return;
+      // Objects owned here whose every copy was on those nodes are lost.
+      for (auto i = st.locations.begin(); i != st.locations.end();) {
+        auto& at = i->second;
+        bool had = !at.empty();
+        for (auto& node : gone)
+          at.erase(node);
+        if (!had || !at.empty()) {
+          ++i;
+          continue;
+        }
+        auto id = i->first;
+        i = st.locations.erase(i);
+        if (st.pulls.count(id) > 0)
+          continue; // that pull fails and reports it
+        auto ref = st.table->lookup(id);
+        if (ref && !st.table->ready(ref.get()) && st.nm)
+          caf::anon_send(st.nm, lost_atom::value, detail::id_bytes(id));
+      }
+    },
+    [self](join_atom, caf::actor nm) {
+      self->state.nm = std::move(nm);
     },
   };
 }

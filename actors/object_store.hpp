@@ -2,7 +2,10 @@
 //
 // Owns the policy around the node's object_table. Local `put`, `get` and
 // `wait` go to the table directly, without a message, so that a ready
-// object costs a lock and no context switch. Between nodes it moves values
+// object costs a lock and no context switch. The table spills values to
+// disk past its high-water mark and reads them back on demand
+// (object_table.hpp), so a pull of a spilled value is served from a value
+// read back into memory. Between nodes it moves values
 // too large to travel inside a result (more than inline_limit bytes):
 //
 // - The node that ran a task for another node keeps the value ("hosts"
@@ -28,7 +31,14 @@
 // - (host, hosted_object) -> void: keep a result for its remote owner.
 // - (fetch, id, owner node manager) -> void: bring the value here (into the
 //   pending entry for it), asking the owner where it is.
-// - (peers, node managers by node id) -> void: the current peers.
+// - (peers, node managers by node id) -> void: the current peers. An
+//   object owned here whose every known copy was on nodes that left is
+//   lost: the node manager hears (lost, id) and rebuilds it.
+// - (join, node manager) -> void: where lost objects are reported.
+//
+// The owner answers `locate` for an object it awaits (being computed or
+// rebuilt) once a copy exists, not with "unknown"; a pull from a node that
+// dies is, on the owner, a lost object, and elsewhere a new `locate`.
 #pragma once
 
 #include <cstdint>
@@ -82,7 +92,8 @@ using object_store_actor = caf::typed_actor<
   caf::reacts_to<free_atom, std::vector<char>>,
   caf::reacts_to<host_atom, detail::hosted_object>,
   caf::reacts_to<fetch_atom, std::vector<char>, caf::actor>,
-  caf::reacts_to<peers_atom, std::map<std::string, caf::actor>>>;
+  caf::reacts_to<peers_atom, std::map<std::string, caf::actor>>,
+  caf::reacts_to<join_atom, caf::actor>>;
 
 /// Spawns the object store around `table`, which must outlive it;
 /// `node_id` is this node's id.

@@ -55,10 +55,20 @@ void run_task(const detail::task_spec& task, std::vector<object_ptr>& args,
       caf::anon_send(nm, unblocked_atom::value, id);
     };
     detail::context_scope scope{&ctx};
-    try {
-      result = std::make_shared<detail::object_data>(fn->invoke(args));
-    } catch (...) {
-      result = detail::error_from_current_exception(task.options.name);
+    // With retry_exceptions, a throwing task runs again here, in place,
+    // while its retries allow (counting executions lost to dead nodes).
+    auto retries = task.options.max_retries;
+    for (auto attempt = task.attempt;; ++attempt) {
+      ctx.counter.store(0, std::memory_order_relaxed); // the same child ids
+      try {
+        result = std::make_shared<detail::object_data>(fn->invoke(args));
+        break;
+      } catch (...) {
+        result = detail::error_from_current_exception(task.options.name);
+      }
+      if (!task.options.retry_exceptions ||
+          (retries >= 0 && attempt >= static_cast<std::uint32_t>(retries)))
+        break;
     }
   }
   args.clear();

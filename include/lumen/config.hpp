@@ -44,13 +44,16 @@ struct config {
   /// Lineage mode; see lineage_mode.
   lineage_mode lineage = lineage_mode::stash;
   /// Fraction of object_store_memory above which objects with no pending
-  /// reader spill to disk, oldest first.
+  /// reader spill to disk, oldest first; above 0 and at most 1.
   double object_spilling_threshold = 0.8;
-  /// Directory spilled objects go to; empty: a directory of its own under
-  /// the runtime directory ($LUMEN_RUNTIME_DIR, else /tmp/lumen-<uid>).
+  /// Directory spilled objects go to: the node writes into a directory of
+  /// its own inside it, `lumen-spill-<node id>`, and removes that at
+  /// shutdown. Empty: `<runtime directory>/spill` ($LUMEN_RUNTIME_DIR, else
+  /// /tmp/lumen-<uid>).
   std::string spill_directory{};
   /// Bytes the spill directory may hold for this node; 0: until the disk
-  /// is full.
+  /// is full. `put` throws object_store_full_error only when memory and
+  /// this are both exhausted.
   std::size_t spill_capacity = 0;
 };
 

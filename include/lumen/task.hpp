@@ -90,9 +90,17 @@ class task_caller {
     return *this;
   }
 
-  /// How often a task lost to a node failure is retried (-1: always).
+  /// How often a task lost to a node failure is retried, and an object it
+  /// returned rebuilt after its node died (-1: always; default 3).
   task_caller& max_retries(int n) {
     options_.max_retries = n;
+    return *this;
+  }
+
+  /// Retries the task (within max_retries) also when its code throws; by
+  /// default an exception is final and `get` rethrows it as task_error.
+  task_caller& retry_exceptions(bool on = true) {
+    options_.retry_exceptions = on;
     return *this;
   }
 

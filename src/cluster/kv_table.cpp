@@ -44,6 +44,13 @@ bool kv_table::put(const std::string& ns, const std::string& key,
   return true;
 }
 
+void kv_table::check(const std::string& ns, const std::string& key,
+                     const std::string& value) {
+  check_ns(ns);
+  check_key(key);
+  check_size("value", value, kv_max_value_size, "64 MiB value");
+}
+
 std::optional<std::string> kv_table::get(const std::string& ns,
                                          const std::string& key) const {
   check_ns(ns);

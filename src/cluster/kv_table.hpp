@@ -46,6 +46,11 @@ class kv_table {
   std::vector<std::string> keys(const std::string& ns,
                                 const std::string& prefix) const;
 
+  /// Throws lumen::error, as `put` would, when `ns`, `key` or `value`
+  /// breaks a limit.
+  static void check(const std::string& ns, const std::string& key,
+                    const std::string& value);
+
   /// Whether `key` exists in `ns`.
   bool exists(const std::string& ns, const std::string& key) const;
 

@@ -38,6 +38,30 @@ bool node_table::update(node_record rec, clock::time_point now) {
   return true;
 }
 
+void node_table::restore(node_record rec, std::uint64_t order,
+                         clock::time_point now) {
+  if (rows_.count(rec.id) > 0)
+    return;
+  if (!rec.alive) {
+    rec.available.clear();
+    rec.infeasible.clear();
+  }
+  auto id = rec.id;
+  rows_.emplace(id, row{std::move(rec), now, order});
+  next_order_ = std::max(next_order_, order + 1);
+  ++version_;
+}
+
+const node_record* node_table::find(const std::string& id) const {
+  auto i = rows_.find(id);
+  return i == rows_.end() ? nullptr : &i->second.rec;
+}
+
+std::uint64_t node_table::order(const std::string& id) const {
+  auto i = rows_.find(id);
+  return i == rows_.end() ? 0 : i->second.order;
+}
+
 bool node_table::mark_dead(const std::string& id) {
   auto i = rows_.find(id);
   if (i == rows_.end() || !i->second.rec.alive)

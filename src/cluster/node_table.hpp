@@ -3,7 +3,9 @@
 // Plain logic behind the gcs actor: a node is alive from its registration
 // until it misses heartbeats for longer than the timeout or its connection
 // drops; a dead node stays in the table (shown as dead) and never comes
-// back under the same id.
+// back under the same id. A node restored from the GCS's store (after a
+// head restart) counts as alive, as if it had just sent a heartbeat: it
+// dies like any other node unless it registers again within the timeout.
 //
 // Thread safety: none; owned by the gcs actor.
 #pragma once
@@ -26,6 +28,11 @@ class node_table {
   /// Returns false (and changes nothing) for a node already dead.
   bool update(node_record rec, clock::time_point now);
 
+  /// Adds a node read back from the GCS's store, at position `order` of
+  /// the registration order; alive ones are seen at `now`. Ignored if the
+  /// id is known already.
+  void restore(node_record rec, std::uint64_t order, clock::time_point now);
+
   /// Marks a node dead; returns whether it was alive.
   bool mark_dead(const std::string& id);
 
@@ -36,6 +43,12 @@ class node_table {
 
   /// Whether `id` is known and alive.
   bool alive(const std::string& id) const;
+
+  /// The node's record, or null.
+  const node_record* find(const std::string& id) const;
+
+  /// The node's position in registration order (0 if unknown).
+  std::uint64_t order(const std::string& id) const;
 
   /// All nodes, in registration order.
   cluster_view view() const;

@@ -16,9 +16,11 @@ std::vector<char> to_vector(const byte_buffer& buf) {
 
 std::vector<char> encode_for_peer(const task_spec& task,
                                   const object_table& table,
-                                  std::size_t inline_limit) {
+                                  std::size_t inline_limit,
+                                  std::vector<std::string> lineage) {
   task_spec copy = task;
   copy.deliver = nullptr;
+  copy.lineage = std::move(lineage);
   for (auto& arg : copy.args) {
     if (!arg.ref)
       continue;

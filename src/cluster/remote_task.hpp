@@ -21,9 +21,11 @@
 namespace lumen::detail {
 
 /// The wire form of `task`; small ref arguments held here are inlined.
+/// `lineage`: the uncommitted ancestor specs that travel with it.
 std::vector<char> encode_for_peer(const task_spec& task,
                                   const object_table& table,
-                                  std::size_t inline_limit);
+                                  std::size_t inline_limit,
+                                  std::vector<std::string> lineage = {});
 
 /// A task received from a peer. Refs (arguments and nested) unknown here
 /// get pending entries, and their ids go to `to_fetch`. Throws

@@ -15,15 +15,18 @@
 #include <caf/send.hpp>
 
 #include "actors/gcs.hpp"
+#include "actors/gcs_client.hpp"
 #include "actors/node_manager.hpp"
 #include "actors/object_store.hpp"
 #include "cluster/cluster_types.hpp"
+#include "cluster/gcs_store.hpp"
 #include "lumen/error.hpp"
 #include "runtime/embedded_runtime_impl.hpp"
 #include "runtime/execution_context.hpp"
 #include "runtime/local_scheduler.hpp"
 #include "runtime/object_table.hpp"
 #include "runtime/worker_pool.hpp"
+#include "storage/kv_store.hpp"
 
 namespace lumen::detail {
 
@@ -63,6 +66,20 @@ std::size_t store_capacity(const config& cfg) {
                                   default_object_store_fraction);
 }
 
+/// Where and when this node's values spill: `<spill_directory or
+/// runtime-dir/spill>/lumen-spill-<node id>`, a directory of the node's
+/// own that goes with the object table at shutdown.
+object_table::spill_options spill_options_of(const node_config& c,
+                                             const std::string& node) {
+  auto& base = c.base;
+  auto root = base.spill_directory;
+  if (root.empty())
+    root = (c.runtime_dir.empty() ? runtime_dir_default() : c.runtime_dir) +
+           "/spill";
+  return {root + "/lumen-spill-" + node, base.spill_capacity,
+          base.object_spilling_threshold};
+}
+
 std::optional<object_table::clock::time_point>
 deadline_of(std::chrono::nanoseconds timeout) {
   if (timeout == no_timeout)
@@ -94,6 +111,11 @@ embedded_runtime::impl::impl(const node_config& c)
   : cfg(c), total(node_resources(c)), table(store_capacity(c.base)), pool(0) {
   root.task = task_id::random();
   identity.id = task_id::random().to_string();
+  try {
+    table.enable_spilling(spill_options_of(c, identity.id));
+  } catch (const error& e) {
+    throw error(std::string{"lumen::init: "} + e.what());
+  }
   identity.head = c.head;
   identity.driver = c.driver;
   bool cluster = c.head || !c.base.address.empty();
@@ -132,8 +154,14 @@ void embedded_runtime::impl::start(const node_config& c, bool cluster) {
   // The embedded one-node cluster has a GCS of its own too (placement
   // groups, the key-value table), reachable from this process only.
   bool own_gcs = c.head || !cluster;
-  if (own_gcs)
-    gcs = make_gcs(*sys, gcs_timing{});
+  if (own_gcs) {
+    // A head keeps its tables in RocksDB (see gcs_dir_of); the embedded
+    // one-node cluster in memory.
+    std::shared_ptr<kv_store> tables;
+    if (auto dir = c.head ? gcs_dir_of(c) : std::string{}; !dir.empty())
+      tables = std::make_shared<kv_store>(dir);
+    gcs = make_gcs(*sys, gcs_timing{}, std::move(tables));
+  }
   if (c.head) {
     auto port = sys->middleman().publish(gcs, c.port, c.host.c_str(), true);
     if (!port)
@@ -141,7 +169,17 @@ void embedded_runtime::impl::start(const node_config& c, bool cluster) {
                   ": " + sys->render(port.error()));
     identity.address = c.host + ":" + std::to_string(*port);
   }
-  nm = make_node_manager(*sys, total, &table, &pool, identity, store);
+  lineage_setup lineage;
+  lineage.mode = c.base.lineage;
+  if (c.base.lineage != lineage_mode::off) {
+    auto dir = c.runtime_dir.empty() ? runtime_dir_default() : c.runtime_dir;
+    stash = std::make_unique<lineage_stash>(dir + "/stash/" +
+                                            std::to_string(getpid()));
+    stash_actor = make_lineage_stash(*sys, stash.get(), caf::actor{});
+    lineage.stash = stash.get();
+    lineage.stash_actor = caf::actor_cast<caf::actor>(stash_actor);
+  }
+  nm = make_node_manager(*sys, total, &table, &pool, identity, store, lineage);
   caf::actor gcs_handle;
   if (own_gcs) {
     gcs_handle = caf::actor_cast<caf::actor>(gcs);
@@ -151,12 +189,16 @@ void embedded_runtime::impl::start(const node_config& c, bool cluster) {
     if (!remote)
       throw error("cannot reach the head at " + c.base.address + ": " +
                   sys->render(remote.error()));
-    gcs_handle = caf::actor_cast<caf::actor>(*remote);
-    remote_gcs = *remote;
+    // Through a client that outlives the head: it reconnects when the
+    // head comes back (gcs_client.hpp).
+    remote_gcs = make_gcs_client(*sys, *remote, host, port);
+    gcs_handle = caf::actor_cast<caf::actor>(remote_gcs);
     auto own = sys->middleman().publish(nm, 0, c.host.c_str(), true);
     if (own)
       identity.address = c.host + ":" + std::to_string(*own);
   }
+  if (stash_actor)
+    caf::anon_send(stash_actor, join_atom::value, gcs_handle);
   auto rec = encode_node_record(node_record{identity.id,
                                             identity.address,
                                             identity.head,
@@ -216,7 +258,23 @@ void embedded_runtime::impl::stop() {
       self->send_exit(store, caf::exit_reason::user_shutdown);
       self->wait_for(store);
     }
+    if (stash_actor) {
+      self->send_exit(stash_actor, caf::exit_reason::user_shutdown);
+      self->wait_for(stash_actor);
+    }
+    // The GCS client last: what the actors above told the GCS goes out.
+    if (remote_gcs) {
+      self->send_exit(remote_gcs, caf::exit_reason::user_shutdown);
+      self->wait_for(remote_gcs);
+    }
   }
+  if (stash) {
+    // A clean stop: what is not committed yet goes with the node.
+    auto path = stash->path();
+    stash.reset();
+    kv_store::destroy(path);
+  }
+  stash_actor = nullptr;
   pool.stop();
   nm = nullptr;
   store = nullptr;
@@ -277,6 +335,8 @@ embedded_runtime::get_all(const std::vector<ref_ptr>& refs,
   }
   if (all_ready)
     return result;
+  // Values held while blocked could not spill: let them go meanwhile.
+  result.clear();
   {
     impl_->fetch_if_elsewhere(headers);
     std::optional<block_scope> blocking;
@@ -299,21 +359,15 @@ std::vector<bool> embedded_runtime::wait(const std::vector<ref_ptr>& refs,
   std::size_t ready = 0;
   for (auto& r : refs) {
     headers.push_back(r.get());
-    if (impl_->table.try_get(r.get()))
+    if (impl_->table.ready(r.get()))
       ++ready;
   }
-  std::vector<object_ptr> found;
-  if (ready >= num_returns || timeout == std::chrono::nanoseconds::zero()) {
-    found = impl_->table.wait(headers, num_returns, deadline_of({}));
-  } else {
-    impl_->fetch_if_elsewhere(headers);
-    block_scope blocking;
-    found = impl_->table.wait(headers, num_returns, deadline_of(timeout));
-  }
-  std::vector<bool> result(found.size());
-  for (std::size_t i = 0; i < found.size(); ++i)
-    result[i] = found[i] != nullptr;
-  return result;
+  // Readiness only: a spilled value stays on disk.
+  if (ready >= num_returns || timeout == std::chrono::nanoseconds::zero())
+    return impl_->table.wait_ready(headers, num_returns, deadline_of({}));
+  impl_->fetch_if_elsewhere(headers);
+  block_scope blocking;
+  return impl_->table.wait_ready(headers, num_returns, deadline_of(timeout));
 }
 
 ref_ptr embedded_runtime::lookup(const object_id& id) {
@@ -349,6 +403,10 @@ ref_ptr embedded_runtime::submit(task_request&& req) {
   spec->options = std::move(req.options);
   spec->return_id = object_id{spec->id, 1};
   auto result = impl_->table.create_pending(spec->return_id);
+  // Stashed here, in the submitting thread, without waiting for the disk.
+  if (impl_->stash && impl_->cfg.base.lineage == lineage_mode::stash &&
+      stash_task(*impl_->stash, *spec))
+    caf::anon_send(impl_->stash_actor, tick_atom::value);
   caf::anon_send(impl_->nm, submit_atom::value, task_ptr{std::move(spec)});
   return result;
 }
@@ -377,6 +435,9 @@ embedded_runtime::node_snapshot embedded_runtime::snapshot() {
   result.objects = objs.objects;
   result.object_bytes = objs.used_bytes;
   result.object_capacity = objs.capacity_bytes;
+  result.spilled_objects = objs.spilled_objects;
+  result.spilled_bytes = objs.spilled_bytes;
+  result.restored_objects = objs.restored_objects;
   return result;
 }
 

@@ -109,6 +109,10 @@ class embedded_runtime : public runtime_api {
     std::size_t objects = 0;
     std::size_t object_bytes = 0;
     std::size_t object_capacity = 0;
+    /// Objects on disk only, their bytes, and values read back so far.
+    std::size_t spilled_objects = 0;
+    std::size_t spilled_bytes = 0;
+    std::size_t restored_objects = 0;
   };
 
   node_snapshot snapshot();

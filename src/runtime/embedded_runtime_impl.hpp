@@ -22,9 +22,11 @@
 #include <caf/send.hpp>
 
 #include "actors/gcs.hpp"
+#include "actors/lineage_stash.hpp"
 #include "actors/node_manager.hpp"
 #include "actors/object_store.hpp"
 #include "cluster/pg_planner.hpp"
+#include "lineage/lineage_stash.hpp"
 #include "lumen/error.hpp"
 #include "runtime/actor_directory.hpp"
 #include "runtime/embedded_runtime.hpp"
@@ -52,7 +54,10 @@ inline std::map<std::string, double> in_bundle(std::map<std::string, double> rs,
 }
 
 /// Asks the GCS and returns its answer; throws lumen::error with `what`
-/// when it fails or does not answer within `timeout`.
+/// when it fails or does not answer within `timeout`. While the head is
+/// away the request waits in this node's GCS client and goes out when the
+/// head is back (gcs_client.hpp), so it fails only if the head stays away
+/// longer than `timeout`.
 template <class... Rs, class... Ts>
 std::tuple<Rs...> ask_gcs(caf::actor_system& sys, const gcs_actor& gcs,
                           const char* what, std::chrono::seconds timeout,
@@ -69,7 +74,12 @@ std::tuple<Rs...> ask_gcs(caf::actor_system& sys, const gcs_actor& gcs,
         ok = true;
       },
       [&](const caf::error& err) {
-        why = sys.render(err);
+        why = err == caf::sec::request_timeout
+                ? "the GCS did not answer within " +
+                    std::to_string(timeout.count()) +
+                    " s (is the head down? this node keeps reconnecting to "
+                    "it)"
+                : sys.render(err);
       });
   if (!ok)
     throw error(std::string{what} + ": " + why);
@@ -101,7 +111,7 @@ struct embedded_runtime::impl {
     if (!in_cluster)
       return;
     for (auto* h : refs)
-      if (!table.try_get(h))
+      if (!table.ready(h))
         caf::anon_send(store, fetch_atom::value, id_bytes(h->id), caf::actor{});
   }
 
@@ -135,6 +145,9 @@ struct embedded_runtime::impl {
   gcs_actor remote_gcs;
   bool in_cluster = false;
   node_manager_actor nm;
+  /// This node's lineage stash (null with lineage = off) and its actor.
+  std::unique_ptr<lineage_stash> stash;
+  lineage_stash_actor stash_actor;
 
   /// The GCS to ask: ours, or the head's.
   const gcs_actor& any_gcs() const {

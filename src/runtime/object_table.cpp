@@ -1,4 +1,5 @@
-// Sharded object table: entries, reference release, waiting.
+// Sharded object table: entries, reference release, waiting. Memory
+// accounting, spilling and restoring are in object_table_spill.cpp.
 #include "runtime/object_table.hpp"
 
 #include <algorithm>
@@ -7,121 +8,101 @@
 #include <unordered_map>
 
 #include "lumen/error.hpp"
+#include "runtime/object_table_state.hpp"
 
 namespace lumen::detail {
 
 namespace {
 
-/// One thread blocked in `wait`, or one callback.
-struct waiter {
-  std::mutex mtx;
-  std::condition_variable cv;
-  std::size_t hits = 0;
-};
+using entry = object_table::state::entry;
 
-struct listener {
-  std::shared_ptr<waiter> w;
-  std::function<void()> callback;
-};
+/// Stands for a ready value not fetched yet in `wait` (see wait_for);
+/// never leaves this file.
+const object_ptr& spilled_marker() {
+  static const object_ptr marker = std::make_shared<object_data>();
+  return marker;
+}
 
-constexpr std::size_t shard_count = 64;
+/// The entry's value for `wait`: itself, the marker if spilled, or null.
+object_ptr value_or_marker(const entry& e) {
+  if (e.data)
+    return e.data;
+  return e.spilled ? spilled_marker() : nullptr;
+}
+
+entry* entry_of(const ref_header* h) {
+  return const_cast<entry*>(static_cast<const entry*>(h));
+}
 
 } // namespace
 
-struct object_table::state {
-  struct shard;
-
-  struct entry : ref_header {
-    state* owner = nullptr;
-    shard* home = nullptr;
-    object_ptr data;
-    /// Bytes of `data` counted against the capacity (0 for error objects
-    /// that `close` set).
-    std::size_t counted = 0;
-    /// Copies exist on other nodes: tell the release hook.
-    bool shared = false;
-    std::vector<listener> listeners;
-  };
-
-  struct alignas(64) shard {
-    mutable std::mutex mtx;
-    std::unordered_map<object_id, entry> entries;
-  };
-
-  shard shards[shard_count];
-  /// One count for the table object plus one per live entry.
-  std::atomic<std::size_t> refs{1};
-  std::atomic<std::size_t> used{0};
-  std::atomic<bool> closed{false};
-  std::size_t capacity = 0;
-  /// What pending entries become once the table is closed.
-  object_ptr close_reason;
-  std::function<void(const object_id&)> release_hook;
-
-  shard& shard_of(const object_id& id) {
-    return shards[std::hash<object_id>{}(id) % shard_count];
+void object_table::state::release(ref_header* h) noexcept {
+  auto* e = static_cast<entry*>(h);
+  auto* st = e->owner;
+  object_ptr doomed;
+  std::vector<table_listener> listeners;
+  std::vector<ref_ptr> nested;
+  std::optional<spill_files::file> file;
+  bool shared = false;
+  auto id = e->id;
+  {
+    std::lock_guard guard{e->home->mtx};
+    shared = e->shared;
+    // Counts never rise from zero (lookup refuses), so `e` is ours alone.
+    doomed = std::move(e->data);
+    listeners.swap(e->listeners);
+    nested.swap(e->refs);
+    file = std::move(e->file);
+    if (e->listed)
+      e->home->unlink(*e);
+    st->used.fetch_sub(e->counted, std::memory_order_relaxed);
+    e->home->entries.erase(id);
   }
+  // All may release other refs, even in this shard: outside the lock.
+  doomed.reset();
+  nested.clear();
+  listeners.clear();
+  if (file)
+    st->spill->remove(*file);
+  if (shared && st->release_hook)
+    st->release_hook(id);
+  st->unref();
+}
 
-  void unref() {
-    if (refs.fetch_sub(1, std::memory_order_acq_rel) == 1)
-      delete this;
-  }
+object_table::state::entry& object_table::state::insert(const object_id& id,
+                                                        shard& s) {
+  auto [i, added] = s.entries.try_emplace(id);
+  if (!added)
+    throw error("object " + id.to_string() + " exists already");
+  auto& e = i->second;
+  e.id = id;
+  e.owner = this;
+  e.home = &s;
+  e.on_zero = &state::release;
+  refs.fetch_add(1, std::memory_order_relaxed);
+  return e;
+}
 
-  static void release(ref_header* h) noexcept {
-    auto* e = static_cast<entry*>(h);
-    auto* st = e->owner;
-    object_ptr doomed;
-    std::vector<listener> listeners;
-    bool shared = false;
-    auto id = e->id;
-    {
-      std::lock_guard guard{e->home->mtx};
-      shared = e->shared;
-      // Counts never rise from zero (lookup refuses), so `e` is ours alone.
-      doomed = std::move(e->data);
-      listeners.swap(e->listeners);
-      st->used.fetch_sub(e->counted, std::memory_order_relaxed);
-      e->home->entries.erase(id);
-    }
-    // Both may release other refs, even in this shard: outside the lock.
-    doomed.reset();
-    listeners.clear();
-    if (shared && st->release_hook)
-      st->release_hook(id);
-    st->unref();
-  }
-
-  entry& insert(const object_id& id, shard& s) {
-    auto [i, added] = s.entries.try_emplace(id);
-    if (!added)
-      throw error("object " + id.to_string() + " exists already");
-    auto& e = i->second;
-    e.id = id;
-    e.owner = this;
-    e.home = &s;
-    e.on_zero = &state::release;
-    refs.fetch_add(1, std::memory_order_relaxed);
-    return e;
-  }
-
-  static void notify(std::vector<listener>& ls) {
-    for (auto& l : ls) {
-      if (l.w) {
-        std::lock_guard guard{l.w->mtx};
-        ++l.w->hits;
-        l.w->cv.notify_one();
-      } else {
-        l.callback();
-      }
+void object_table::state::notify(std::vector<table_listener>& ls) {
+  for (auto& l : ls) {
+    if (l.w) {
+      std::lock_guard guard{l.w->mtx};
+      ++l.w->hits;
+      l.w->cv.notify_one();
+    } else {
+      l.callback();
     }
   }
-};
+}
 
 object_table::object_table(std::size_t capacity_bytes) : state_(new state) {
   state_->capacity = capacity_bytes;
+  state_->high_water = capacity_bytes;
 }
 
 object_table::~object_table() {
+  if (state_->spill)
+    state_->spill->remove_all();
   state_->unref();
 }
 
@@ -139,20 +120,15 @@ ref_ptr object_table::put(const object_id& id, object_ptr data) {
   if (state_->closed.load(std::memory_order_acquire))
     throw error("lumen is shutting down");
   auto size = data->bytes.size();
-  auto used = state_->used.fetch_add(size, std::memory_order_relaxed);
-  if (used + size > state_->capacity) {
-    state_->used.fetch_sub(size, std::memory_order_relaxed);
-    throw object_store_full_error("object store full: " + std::to_string(used) +
-                                  " of " + std::to_string(state_->capacity) +
-                                  " bytes used, object needs " +
-                                  std::to_string(size));
-  }
+  if (auto why = state_->reserve(size, false); !why.empty())
+    throw object_store_full_error("object store full: " + why);
   auto& s = state_->shard_of(id);
   std::lock_guard guard{s.mtx};
   try {
     auto& e = state_->insert(id, s);
     e.data = std::move(data);
     e.counted = size;
+    state_->list_if_spillable(e);
     return ref_ptr::adopt(&e);
   } catch (...) {
     state_->used.fetch_sub(size, std::memory_order_relaxed);
@@ -162,26 +138,26 @@ ref_ptr object_table::put(const object_id& id, object_ptr data) {
 
 bool object_table::fulfill(const object_id& id, object_ptr data) {
   auto size = data->bytes.size();
-  auto used = state_->used.fetch_add(size, std::memory_order_relaxed);
-  if (used + size > state_->capacity) {
-    state_->used.fetch_sub(size, std::memory_order_relaxed);
-    data = make_error_object(error_kind::store_full,
-                             "object store full: result of " +
-                               std::to_string(size) + " bytes does not fit");
+  if (auto why = state_->reserve(size, false); !why.empty()) {
+    data =
+      make_error_object(error_kind::store_full,
+                        "object store full: result of " + std::to_string(size) +
+                          " bytes does not fit: " + why);
     size = 0;
   }
-  std::vector<listener> ls;
+  std::vector<table_listener> ls;
   auto& s = state_->shard_of(id);
   {
     std::lock_guard guard{s.mtx};
     auto i = s.entries.find(id);
-    if (i == s.entries.end() || i->second.data ||
+    if (i == s.entries.end() || i->second.ready() ||
         i->second.count.load(std::memory_order_acquire) == 0) {
       state_->used.fetch_sub(size, std::memory_order_relaxed);
       return false;
     }
     i->second.data = std::move(data);
     i->second.counted = size;
+    state_->list_if_spillable(i->second);
     ls.swap(i->second.listeners);
   }
   state::notify(ls);
@@ -189,9 +165,19 @@ bool object_table::fulfill(const object_id& id, object_ptr data) {
 }
 
 object_ptr object_table::try_get(const ref_header* h) const {
-  auto* e = static_cast<const state::entry*>(h);
+  auto* e = entry_of(h);
+  {
+    std::lock_guard guard{e->home->mtx};
+    if (e->data || !e->spilled)
+      return e->data;
+  }
+  return state_->restore(*e);
+}
+
+bool object_table::ready(const ref_header* h) const {
+  auto* e = entry_of(h);
   std::lock_guard guard{e->home->mtx};
-  return e->data;
+  return e->ready();
 }
 
 ref_ptr object_table::lookup(const object_id& id) {
@@ -208,30 +194,38 @@ ref_ptr object_table::lookup(const object_id& id) {
   return {};
 }
 
+namespace {
+
+/// `wait` without reading spilled values back: the marker stands for them,
+/// and for every ready value unless `values`. A wait that blocks holds no
+/// value meanwhile (a held value cannot spill), so then the marker stands
+/// for all.
 std::vector<object_ptr>
-object_table::wait(const std::vector<const ref_header*>& refs,
-                   std::size_t needed,
-                   std::optional<clock::time_point> deadline) {
+wait_for(const std::vector<const ref_header*>& refs, std::size_t needed,
+         std::optional<object_table::clock::time_point> deadline, bool values) {
+  using clock = object_table::clock;
   std::vector<object_ptr> result(refs.size());
   std::size_t ready = 0;
-  std::shared_ptr<waiter> w;
+  std::shared_ptr<table_waiter> w;
   std::vector<std::size_t> registered;
   for (std::size_t i = 0; i < refs.size(); ++i) {
-    auto* e =
-      const_cast<state::entry*>(static_cast<const state::entry*>(refs[i]));
+    auto* e = entry_of(refs[i]);
     std::lock_guard guard{e->home->mtx};
-    if (e->data) {
-      result[i] = e->data;
+    if (e->ready()) {
+      result[i] = values ? value_or_marker(*e) : spilled_marker();
       ++ready;
     } else if (!(deadline && *deadline <= clock::now())) {
       if (!w)
-        w = std::make_shared<waiter>();
-      e->listeners.push_back(listener{w, {}});
+        w = std::make_shared<table_waiter>();
+      e->listeners.push_back(table_listener{w, {}});
       registered.push_back(i);
     }
   }
   if (ready >= needed || !w)
     return result;
+  for (auto& x : result)
+    if (x)
+      x = spilled_marker();
   {
     std::unique_lock guard{w->mtx};
     auto done = [&] {
@@ -243,15 +237,14 @@ object_table::wait(const std::vector<const ref_header*>& refs,
       w->cv.wait(guard, done);
   }
   for (auto i : registered) {
-    auto* e =
-      const_cast<state::entry*>(static_cast<const state::entry*>(refs[i]));
+    auto* e = entry_of(refs[i]);
     std::lock_guard guard{e->home->mtx};
-    if (e->data) {
-      result[i] = e->data;
+    if (e->ready()) {
+      result[i] = spilled_marker();
     } else {
       auto& ls = e->listeners;
       ls.erase(std::remove_if(ls.begin(), ls.end(),
-                              [&](const listener& l) {
+                              [&](const table_listener& l) {
                                 return l.w == w;
                               }),
                ls.end());
@@ -260,13 +253,38 @@ object_table::wait(const std::vector<const ref_header*>& refs,
   return result;
 }
 
+} // namespace
+
+std::vector<object_ptr>
+object_table::wait(const std::vector<const ref_header*>& refs,
+                   std::size_t needed,
+                   std::optional<clock::time_point> deadline) {
+  auto result = wait_for(refs, needed, deadline, true);
+  // Values in memory by now come back without a read (see restore).
+  for (std::size_t i = 0; i < result.size(); ++i)
+    if (result[i] == spilled_marker())
+      result[i] = state_->restore(*entry_of(refs[i]));
+  return result;
+}
+
+std::vector<bool>
+object_table::wait_ready(const std::vector<const ref_header*>& refs,
+                         std::size_t needed,
+                         std::optional<clock::time_point> deadline) {
+  auto found = wait_for(refs, needed, deadline, false);
+  std::vector<bool> result(found.size());
+  for (std::size_t i = 0; i < found.size(); ++i)
+    result[i] = found[i] != nullptr;
+  return result;
+}
+
 void object_table::when_ready(const ref_header* h,
                               std::function<void()> callback) {
-  auto* e = const_cast<state::entry*>(static_cast<const state::entry*>(h));
+  auto* e = entry_of(h);
   {
     std::lock_guard guard{e->home->mtx};
-    if (!e->data) {
-      e->listeners.push_back(listener{nullptr, std::move(callback)});
+    if (!e->ready()) {
+      e->listeners.push_back(table_listener{nullptr, std::move(callback)});
       return;
     }
   }
@@ -281,11 +299,11 @@ void object_table::close(object_ptr reason) {
   state_->close_reason = reason;
   state_->closed.store(true, std::memory_order_release);
   for (auto& s : state_->shards) {
-    std::vector<listener> ls;
+    std::vector<table_listener> ls;
     {
       std::lock_guard guard{s.mtx};
       for (auto& kv : s.entries) {
-        if (!kv.second.data) {
+        if (!kv.second.ready()) {
           kv.second.data = reason;
           for (auto& l : kv.second.listeners)
             ls.push_back(std::move(l));
@@ -317,12 +335,23 @@ object_table::stats object_table::get_stats() const {
   for (auto& s : state_->shards) {
     std::lock_guard guard{s.mtx};
     result.objects += s.entries.size();
-    for (auto& kv : s.entries)
-      if (!kv.second.data)
+    for (auto& kv : s.entries) {
+      auto& e = kv.second;
+      if (!e.ready()) {
         ++result.pending;
+      } else if (e.spilled) {
+        ++result.spilled_objects;
+        result.spilled_bytes += e.file->size;
+      }
+    }
   }
   result.used_bytes = state_->used.load(std::memory_order_relaxed);
   result.capacity_bytes = state_->capacity;
+  if (auto& files = state_->spill) {
+    result.spill_file_bytes = files->used_bytes();
+    result.spill_capacity_bytes = files->capacity();
+  }
+  result.restored_objects = state_->restored.load(std::memory_order_relaxed);
   return result;
 }
 

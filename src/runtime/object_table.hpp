@@ -10,7 +10,23 @@
 // The table is sharded by id with one mutex per shard, so `put` and `get`
 // from many threads touch disjoint locks and never an actor: a ready object
 // is returned without any message. The object_store actor owns the table
-// (capacity, statistics, later spilling and transfers between nodes).
+// (capacity, statistics, transfers between nodes).
+//
+// Spilling (once `enable_spilling` is called): when a `put`, `fulfill` or
+// restore would take the bytes in memory past the high-water mark
+// (threshold x capacity), the calling thread first moves the oldest ready
+// objects that no reader holds to spill files (spill_files.hpp) until the
+// bytes in memory are back under the mark. "Oldest" is the order in which
+// values entered memory (a restored value counts as new); "no reader"
+// means no `object_ptr` to the value exists outside the table, which also
+// covers the arguments of running tasks. A spilled entry is still ready:
+// `try_get` and `wait` read its bytes back ("restore") outside every shard
+// lock, counting them against memory again (spilling others first if
+// needed; a restore never fails for want of memory, it may pass the
+// capacity instead). Its file is kept until the entry goes, so spilling it
+// again costs no write. A put fails with object_store_full_error only when
+// the object does not fit in memory and nothing more can spill: every
+// object left is in use, or the spill directory is full or unwritable.
 //
 // Thread safety: all members may be called from any thread. Entries may
 // outlive the table (a ref held past `shutdown`); the shared state is freed
@@ -22,6 +38,7 @@
 #include <cstddef>
 #include <functional>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "lumen/detail/object_data.hpp"
@@ -37,11 +54,33 @@ class object_table {
   struct stats {
     std::size_t objects = 0;
     std::size_t pending = 0;
+    /// Bytes of values in memory.
     std::size_t used_bytes = 0;
     std::size_t capacity_bytes = 0;
+    /// Ready objects whose value is on disk only, and its bytes.
+    std::size_t spilled_objects = 0;
+    std::size_t spilled_bytes = 0;
+    /// Bytes in spill files (spilled values, and copies kept of values
+    /// restored since) and their limit (0: the disk's size).
+    std::size_t spill_file_bytes = 0;
+    std::size_t spill_capacity_bytes = 0;
+    /// Values read back from disk so far.
+    std::size_t restored_objects = 0;
+  };
+
+  /// Where and when values spill to disk.
+  struct spill_options {
+    /// This node's own directory for spill files; removed with the table.
+    std::string directory;
+    /// Bytes its files may hold; 0: until the disk is full.
+    std::size_t capacity = 0;
+    /// Fraction of the capacity above which values spill, in (0, 1].
+    double threshold = 0.8;
   };
 
   explicit object_table(std::size_t capacity_bytes);
+
+  /// Removes the spill directory, if any.
 
   ~object_table();
 
@@ -52,24 +91,41 @@ class object_table {
   /// lumen::error if an entry with this id exists.
   ref_ptr create_pending(const object_id& id);
 
+  /// Lets values spill to disk as `opts` says; call once, before the table
+  /// is shared. Without it the table never spills.
+  void enable_spilling(spill_options opts);
+
   /// Creates a ready entry holding `data`; throws object_store_full_error
-  /// if it does not fit, lumen::error if the id exists.
+  /// if it does not fit (after spilling what can spill), lumen::error if
+  /// the id exists.
   ref_ptr put(const object_id& id, object_ptr data);
 
   /// Makes a pending entry ready and wakes its waiters. A result that does
-  /// not fit is replaced by a store_full error object. Returns false if no
+  /// not fit (after spilling what can spill) is replaced by a store_full
+  /// error object. Returns false if no
   /// entry exists (every ref was dropped) or it was ready already.
   bool fulfill(const object_id& id, object_ptr data);
 
-  /// The object if ready, else nullptr.
+  /// The object if ready, else nullptr. A spilled value is read back from
+  /// disk (an object_lost error object if that fails).
   object_ptr try_get(const ref_header* h) const;
+
+  /// Whether the entry is ready (in memory or on disk); never reads disk.
+  bool ready(const ref_header* h) const;
 
   /// A counted ref to the entry for `id`, or an empty ref.
   ref_ptr lookup(const object_id& id);
 
   /// Waits until at least `needed` of `refs` are ready or `deadline`
-  /// passes. Returns each object, nullptr for those still pending.
+  /// passes. Returns each object, nullptr for those still pending; spilled
+  /// values are read back.
   std::vector<object_ptr> wait(const std::vector<const ref_header*>& refs,
+                               std::size_t needed,
+                               std::optional<clock::time_point> deadline);
+
+  /// As `wait`, but says only which are ready, so no value is read back
+  /// from disk.
+  std::vector<bool> wait_ready(const std::vector<const ref_header*>& refs,
                                std::size_t needed,
                                std::optional<clock::time_point> deadline);
 
@@ -91,8 +147,11 @@ class object_table {
 
   stats get_stats() const;
 
- private:
+  /// The shared state (object_table_state.hpp); named here only so that
+  /// the table's own .cpp files can reach it.
   struct state;
+
+ private:
   state* state_;
 };
 

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <map>
 #include <mutex>
+#include <tuple>
 
 #include <caf/actor_system.hpp>
 #include <caf/scoped_actor.hpp>
@@ -102,14 +103,21 @@ ref_ptr embedded_runtime::create_actor(actor_request&& req) {
   auto& o = spec->options;
   if (o.name.empty()) {
     caf::anon_send(impl_->any_gcs(), actor_add_atom::value,
-                   spec->id.to_string(), o.name, o.ns, spec->class_hash, host);
+                   spec->id.to_string(), o.name, o.ns, spec->class_hash, host,
+                   o.detached);
     link->start();
     return result;
   }
-  auto [added] =
-    ask_gcs<bool>(*impl_->sys, impl_->any_gcs(), "lumen::actor", gcs_timeout,
-                  actor_add_atom::value, spec->id.to_string(), o.name, o.ns,
-                  spec->class_hash, host);
+  bool added = false;
+  try {
+    std::tie(added) = ask_gcs<bool>(
+      *impl_->sys, impl_->any_gcs(), "lumen::actor", gcs_timeout,
+      actor_add_atom::value, spec->id.to_string(), o.name, o.ns,
+      spec->class_hash, host, o.detached);
+  } catch (...) {
+    link->kill(true); // not registered (the head may be away): end it
+    throw;
+  }
   if (!added) {
     link->kill(true);
     throw error("an actor named '" + o.name +

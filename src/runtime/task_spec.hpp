@@ -38,6 +38,10 @@ struct task_spec {
   object_id return_id;
   /// Which execution this is: 0 for the first, counting retries.
   std::uint32_t attempt = 0;
+  /// On a task sent to another node: the encoded specs of the ancestors it
+  /// depends on that the sender's lineage stash has not committed to the
+  /// GCS yet; the receiver stashes them too. Empty otherwise.
+  std::vector<std::string> lineage;
   /// Set on a task sent here by another node: runs here (never spilled
   /// again) and its result goes back through `deliver` instead of into
   /// this node's object table.

@@ -59,6 +59,9 @@ struct TaskSpec {
   maxRetries @8 :Int32;        # task_options.max_retries, copied as is.
   returnId @9 :ObjectId;       # Where the return value goes.
   attempt @10 :UInt32;         # 0 for the first execution, counting retries.
+  retryExceptions @11 :Bool;   # task_options.retry_exceptions.
+  lineage @12 :List(Data);     # Uncommitted ancestor specs (task_spec.lineage),
+                               # each an encoded TaskSpec.
 }
 
 # The error an error object carries (lumen::detail::error_info).

@@ -54,6 +54,8 @@ std::size_t estimate_words(const task_spec& spec) {
   }
   for (const auto& [name, amount] : spec.options.resources)
     words += 3 + text_words(name.size());
+  for (const auto& l : spec.lineage)
+    words += 2 + l.size() / 8 + 1;
   return words;
 }
 
@@ -128,6 +130,10 @@ task_spec read_spec(const char* what, wire::TaskSpec::Reader in,
   spec.options.max_retries = in.getMaxRetries();
   spec.return_id = read_id(in.getReturnId());
   spec.attempt = in.getAttempt();
+  spec.options.retry_exceptions = in.getRetryExceptions();
+  for (auto entry : in.getLineage())
+    spec.lineage.emplace_back(reinterpret_cast<const char*>(entry.begin()),
+                              entry.size());
   auto wire_args = in.getArgs();
   args.resize(wire_args.size());
   for (unsigned int i = 0; i < wire_args.size(); ++i) {
@@ -202,6 +208,14 @@ byte_buffer encode_task_spec(const task_spec& spec) {
     out.setMaxRetries(static_cast<std::int32_t>(spec.options.max_retries));
     write_id(out.initReturnId(), spec.return_id);
     out.setAttempt(spec.attempt);
+    out.setRetryExceptions(spec.options.retry_exceptions);
+    auto lineage =
+      out.initLineage(element_count(spec.lineage.size(), "lineage"));
+    for (std::size_t j = 0; j < spec.lineage.size(); ++j)
+      lineage.set(static_cast<unsigned int>(j),
+                  capnp::Data::Reader{reinterpret_cast<const capnp::byte*>(
+                                        spec.lineage[j].data()),
+                                      spec.lineage[j].size()});
     return flatten(builder);
   } catch (const kj::Exception& e) {
     throw lumen::error("encode_task_spec: " + to_std(e.getDescription()));

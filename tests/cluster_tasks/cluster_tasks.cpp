@@ -52,6 +52,27 @@ int bump_named(std::string name, int x) {
   return lumen::get(h->task(&Tally::add).remote(x));
 }
 
+std::vector<std::int64_t> chain_start(std::int64_t n) {
+  std::vector<std::int64_t> v(static_cast<std::size_t>(n));
+  for (std::size_t i = 0; i < v.size(); ++i)
+    v[i] = static_cast<std::int64_t>(i);
+  return v;
+}
+
+std::vector<std::int64_t> chain_step(std::vector<std::int64_t> v,
+                                     std::int64_t k) {
+  for (auto& x : v)
+    x += k;
+  return v;
+}
+
+std::int64_t chain_sum(std::vector<std::int64_t> v) {
+  std::int64_t sum = 0;
+  for (auto x : v)
+    sum += x;
+  return sum;
+}
+
 int bump_handle(lumen::actor_handle<Tally> h, int x) {
   return lumen::get(h.task(&Tally::add).remote(x));
 }
@@ -60,6 +81,8 @@ int bump_handle(lumen::actor_handle<Tally> h, int x) {
 
 LUMEN_REMOTE(cluster_tasks::where, cluster_tasks::make_blob,
              cluster_tasks::check_blob, cluster_tasks::nap,
-             cluster_tasks::bump_named, cluster_tasks::bump_handle);
+             cluster_tasks::bump_named, cluster_tasks::bump_handle,
+             cluster_tasks::chain_start, cluster_tasks::chain_step,
+             cluster_tasks::chain_sum);
 LUMEN_REMOTE(cluster_tasks::Tally::create, &cluster_tasks::Tally::add,
              &cluster_tasks::Tally::node);

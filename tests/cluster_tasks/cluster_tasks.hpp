@@ -23,6 +23,17 @@ std::string check_blob(std::vector<char> blob, std::int64_t n, int seed);
 /// Sleeps `ms` milliseconds, then returns the node id.
 std::string nap(int ms);
 
+/// `n` numbers 0, 1, ..., n-1 (8 n bytes: large values stay on the node
+/// that made them).
+std::vector<std::int64_t> chain_start(std::int64_t n);
+
+/// `v` with `k` added to each element.
+std::vector<std::int64_t> chain_step(std::vector<std::int64_t> v,
+                                     std::int64_t k);
+
+/// The sum of `v`'s elements.
+std::int64_t chain_sum(std::vector<std::int64_t> v);
+
 struct Tally;
 
 /// Adds `x` to the Tally actor named `name` in namespace "it", found from

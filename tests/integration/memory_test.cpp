@@ -180,8 +180,10 @@ TEST_CASE("memory: many tasks leave no objects behind", "[memory]") {
 
 TEST_CASE("memory: the object store refuses objects beyond its capacity",
           "[memory][capacity]") {
-  lumen::init_guard guard{
-    lumen::config{.num_cpus = 2, .object_store_memory = 1 << 20}};
+  // No room on disk either (a byte of spill capacity), so a full memory
+  // means a full store; spilling_test.cpp covers the store with a disk.
+  lumen::init_guard guard{lumen::config{
+    .num_cpus = 2, .object_store_memory = 1 << 20, .spill_capacity = 1}};
   CHECK(lumen_it::snapshot().object_capacity == (1u << 20));
   // 2 MiB does not fit into 1 MiB.
   CHECK_THROWS_AS(lumen::put(std::vector<char>(2 << 20, 'x')),
@@ -209,8 +211,8 @@ TEST_CASE("memory: the object store refuses objects beyond its capacity",
 TEST_CASE("memory: a task result beyond the capacity fails with "
           "object_store_full_error",
           "[memory][capacity]") {
-  lumen::init_guard guard{
-    lumen::config{.num_cpus = 2, .object_store_memory = 1 << 20}};
+  lumen::init_guard guard{lumen::config{
+    .num_cpus = 2, .object_store_memory = 1 << 20, .spill_capacity = 1}};
   auto huge = lumen::task(me_make).remote(2 << 20);
   CHECK_THROWS_AS(lumen::get(huge, patience), lumen::object_store_full_error);
   // Tasks that depend on it fail the same way.

@@ -49,6 +49,9 @@ struct task_options {
   double num_cpus = 1.0;
   std::map<std::string, double> resources;
   int max_retries = 3;
+  /// Whether an exception thrown by the task's code is retried too (within
+  /// max_retries); by default only node failures are.
+  bool retry_exceptions = false;
   std::string name;
   scheduling_strategy strategy = scheduling_strategy::default_strategy;
   std::string affinity_node;

@@ -1,0 +1,49 @@
+// gcs_client: a node's link to the head's GCS, which outlives the head.
+//
+// Every node that joined a cluster (worker or driver) talks to the GCS
+// through its client, which speaks the GCS's own interface (gcs_actor) and
+// forwards each message unchanged, so that replies go straight to the
+// sender. The client watches the connection. When it drops (the head died,
+// or hung past the middleman's connection timeout), the node keeps running
+// with the peers of its last view, and the client connects to the same
+// address again every `reconnect_interval`, for as long as the node lives,
+// logging once per outage. Connecting blocks, so it happens on a detached
+// helper actor, never on a scheduler thread.
+//
+// During an outage:
+// - heartbeats are dropped;
+// - every other message waits in a queue and goes out, in order, once the
+//   GCS is back; the sender's own timeout still applies (ask_gcs: 30 s),
+//   so a caller sees an error only if the head stays away longer than that.
+//   A request the old GCS had received but not answered is never answered.
+//
+// Once connected again the client, in this order: registers the node again
+// (same node id, the record of its last heartbeat, its node manager) and
+// hands the view it gets to the node manager; announces again every actor
+// registered through it and not ended since (each `actoradd` without a
+// later `actordead`), since CAF handles cannot outlive the head's restart;
+// then sends the queued messages.
+//
+// Messages: those of gcs_actor, forwarded; plus (retry) -> void, its own
+// reconnect timer.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include <caf/fwd.hpp>
+
+#include "actors/gcs.hpp"
+
+namespace lumen {
+
+/// Pause between two attempts to reach a head that went away.
+inline constexpr auto reconnect_interval = std::chrono::milliseconds{500};
+
+/// Spawns the client of the GCS `gcs` (a handle from `remote_actor` to
+/// `host`:`port`); the result is used wherever the GCS is.
+gcs_actor make_gcs_client(caf::actor_system& sys, gcs_actor gcs,
+                          std::string host, std::uint16_t port);
+
+} // namespace lumen

@@ -1,0 +1,140 @@
+// The gcs actor's state and what its two files share; private to them:
+// gcs.cpp assembles the behavior and keeps the node table (registration,
+// heartbeats, deaths, views, loading the tables at start);
+// gcs_tables.cpp keeps the actor, placement group, key-value and lineage
+// tables.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <caf/actor.hpp>
+#include <caf/node_id.hpp>
+#include <caf/result.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+#include <caf/typed_response_promise.hpp>
+
+#include "actors/gcs.hpp"
+#include "cluster/gcs_store.hpp"
+#include "cluster/kv_table.hpp"
+#include "cluster/node_table.hpp"
+#include "cluster/pg_planner.hpp"
+
+namespace lumen::detail_gcs {
+
+/// One placement group.
+struct group {
+  std::string name;
+  detail::pg_strategy_kind strategy = detail::pg_strategy_kind::pack;
+  std::vector<std::map<std::string, double>> bundles;
+  /// Node id per bundle once placed.
+  std::vector<std::string> nodes;
+  bool placed = false;
+  std::vector<caf::typed_response_promise<bool>> waiters;
+  std::string last_reason;
+};
+
+using find_promise =
+  caf::typed_response_promise<std::string, std::uint64_t, caf::actor>;
+
+using get_promise = caf::typed_response_promise<std::uint64_t, caf::actor, bool>;
+
+/// One actor as the GCS knows it.
+struct actor_row {
+  std::string name;
+  std::string ns;
+  std::uint64_t class_hash = 0;
+  /// Null for a row loaded from the store until its node announces it.
+  caf::actor host;
+  bool detached = false;
+  /// Node id of the host ("" if unknown).
+  std::string host_node;
+  /// Finds and gets waiting for the host of a loaded row.
+  std::vector<find_promise> finds;
+  std::vector<get_promise> gets;
+};
+
+struct gcs_state {
+  detail::node_table nodes;
+  std::map<std::string, actor_row> actors;
+  std::map<std::pair<std::string, std::string>, std::string> actor_names;
+  std::map<std::string, group> groups;
+  detail::kv_table kv;
+  detail::gcs_store store;
+  /// Node managers by node id, for pushes and for the view's handles.
+  std::map<std::string, caf::actor> managers;
+  /// Node id by the manager's address, to name the node of a down message.
+  std::map<caf::actor_addr, std::string> by_addr;
+  /// Node id by the CAF node of its manager, to name an actor's host node.
+  std::map<caf::node_id, std::string> by_caf_node;
+  /// Nodes loaded from the store that registered again, with when: their
+  /// actor rows not announced again by node_timeout later are gone.
+  std::map<std::string, detail::node_table::clock::time_point> rejoined;
+  std::uint64_t pushed_version = 0;
+  gcs_timing timing;
+  const char* name = "lumen.gcs";
+};
+
+using self_ptr = gcs_actor::stateful_pointer<gcs_state>;
+
+// -- nodes (gcs.cpp) ------------------------------------------------------------
+
+void push_view(self_ptr self);
+
+// -- tables (gcs_tables.cpp) ----------------------------------------------------
+
+/// Fills the actor, group and key-value tables from the store's snapshot
+/// (the node table is loaded first).
+void restore_tables(self_ptr self, detail::gcs_snapshot& snap);
+
+/// Node `id` died: its actor rows end.
+void drop_actors_of(self_ptr self, const std::string& id);
+
+/// Node `id` registered again a while ago: its actor rows it did not
+/// announce again end.
+void drop_unannounced(self_ptr self, const std::string& id);
+
+/// Places pending placement groups the nodes' last reported free
+/// resources allow, oldest first.
+void place_groups(self_ptr self);
+
+caf::result<std::string>
+on_pg_create(self_ptr self, const std::string& name, std::uint8_t strategy,
+             const std::vector<std::map<std::string, double>>& bundles);
+
+caf::result<bool> on_pg_wait(self_ptr self, const std::string& id);
+
+caf::result<bool> on_pg_remove(self_ptr self, const std::string& id);
+
+caf::result<bool> on_actor_add(self_ptr self, const std::string& id,
+                               const std::string& name, const std::string& ns,
+                               std::uint64_t class_hash, caf::actor host,
+                               bool detached);
+
+void on_actor_dead(self_ptr self, const std::string& id);
+
+caf::result<std::string, std::uint64_t, caf::actor>
+on_actor_find(self_ptr self, const std::string& name, const std::string& ns);
+
+caf::result<std::uint64_t, caf::actor, bool>
+on_actor_get(self_ptr self, const std::string& id);
+
+caf::result<bool> on_kv_put(self_ptr self, const std::string& ns,
+                            const std::string& key, std::string& value,
+                            bool overwrite);
+
+caf::result<bool> on_kv_del(self_ptr self, const std::string& ns,
+                            const std::string& key);
+
+caf::result<std::uint64_t>
+on_lineage_commit(self_ptr self, const std::vector<std::string>& ids,
+                  const std::vector<std::string>& specs);
+
+caf::result<std::vector<char>> on_lineage_get(self_ptr self,
+                                              const std::string& id);
+
+} // namespace lumen::detail_gcs

@@ -1,0 +1,376 @@
+// gcs: the actor, placement group, key-value and lineage tables. Each
+// change is written to the store before it is acknowledged; a write that
+// fails leaves the table as it was and answers with an error.
+#include <exception>
+#include <iostream>
+
+#include <caf/send.hpp>
+
+#include "actors/gcs_state.hpp"
+#include "lumen/error.hpp"
+#include "lumen/ids.hpp"
+
+namespace lumen::detail_gcs {
+
+namespace {
+
+caf::error store_error(const std::exception& e) {
+  std::cerr << "lumen: gcs: " << e.what() << '\n';
+  return caf::make_error(caf::sec::runtime_error, e.what());
+}
+
+detail::stored_group stored(const std::string& id, const group& g) {
+  return detail::stored_group{id,        g.name,  static_cast<std::uint8_t>(
+                                                   g.strategy),
+                              g.bundles, g.nodes, g.placed};
+}
+
+/// Ends actor row `id`: frees its name, deletes its stored row, and
+/// answers the finds waiting for it.
+void remove_row(self_ptr self, const std::string& id) {
+  auto& st = self->state;
+  auto i = st.actors.find(id);
+  if (i == st.actors.end())
+    return;
+  auto& row = i->second;
+  if (auto j = st.actor_names.find({row.ns, row.name});
+      j != st.actor_names.end() && j->second == id)
+    st.actor_names.erase(j);
+  try {
+    st.store.erase_actor(id);
+  } catch (const std::exception& e) {
+    store_error(e);
+  }
+  for (auto& p : row.finds)
+    p.deliver(std::string{}, std::uint64_t{0}, caf::actor{});
+  for (auto& p : row.gets)
+    p.deliver(row.class_hash, caf::actor{}, false);
+  st.actors.erase(i);
+}
+
+} // namespace
+
+// -- loading ------------------------------------------------------------------
+
+void restore_tables(self_ptr self, detail::gcs_snapshot& snap) {
+  auto& st = self->state;
+  for (auto& a : snap.actors) {
+    // A row only its node can announce again: gone with that node.
+    bool keep = !a.host_node.empty() && st.nodes.alive(a.host_node);
+    if (keep && !a.name.empty())
+      keep = st.actor_names.emplace(std::make_pair(a.ns, a.name), a.id).second;
+    if (!keep) {
+      try {
+        st.store.erase_actor(a.id);
+      } catch (const std::exception& e) {
+        store_error(e);
+      }
+      continue;
+    }
+    auto& row = st.actors[a.id];
+    row.name = std::move(a.name);
+    row.ns = std::move(a.ns);
+    row.class_hash = a.class_hash;
+    row.detached = a.detached;
+    row.host_node = std::move(a.host_node);
+  }
+  for (auto& g : snap.groups) {
+    auto& x = st.groups[g.id];
+    x.name = std::move(g.name);
+    x.strategy = static_cast<detail::pg_strategy_kind>(g.strategy);
+    x.bundles = std::move(g.bundles);
+    x.nodes = std::move(g.nodes);
+    x.placed = g.placed;
+  }
+  for (auto& row : snap.kv) {
+    try {
+      st.kv.put(row.ns, row.key, std::move(row.value), true);
+    } catch (const std::exception& e) {
+      std::cerr << "lumen: gcs: skipped a stored key-value row: " << e.what()
+                << '\n';
+    }
+  }
+}
+
+void drop_actors_of(self_ptr self, const std::string& id) {
+  std::vector<std::string> ids;
+  for (auto& [actor, row] : self->state.actors)
+    if (row.host_node == id)
+      ids.push_back(actor);
+  for (auto& actor : ids)
+    remove_row(self, actor);
+}
+
+void drop_unannounced(self_ptr self, const std::string& id) {
+  std::vector<std::string> ids;
+  for (auto& [actor, row] : self->state.actors)
+    if (row.host_node == id && !row.host)
+      ids.push_back(actor);
+  for (auto& actor : ids) {
+    std::cerr << "lumen: gcs: node " << id << " did not announce actor "
+              << actor << " again; it is gone\n";
+    remove_row(self, actor);
+  }
+}
+
+// -- placement groups ---------------------------------------------------------
+
+void place_groups(self_ptr self) {
+  auto& st = self->state;
+  auto view = st.nodes.view();
+  std::vector<detail::node_capacity> caps;
+  for (auto& n : view.nodes)
+    caps.push_back({n.id, n.alive && st.managers.count(n.id) > 0,
+                    detail::resource_set::from_doubles(n.total),
+                    detail::resource_set::from_doubles(n.available)});
+  for (auto& [id, g] : st.groups) {
+    if (g.placed)
+      continue;
+    std::vector<detail::resource_set> bundles;
+    for (auto& b : g.bundles)
+      bundles.push_back(detail::resource_set::from_doubles(b));
+    auto plan = detail::plan_placement_group(bundles, g.strategy, caps);
+    if (plan.kind != detail::pg_plan_result::placed) {
+      if (plan.kind == detail::pg_plan_result::infeasible &&
+          plan.reason != g.last_reason)
+        std::cerr << "lumen: gcs: placement group " << id
+                  << " cannot be placed on the current nodes: " << plan.reason
+                  << '\n';
+      g.last_reason = plan.reason;
+      continue;
+    }
+    g.nodes = plan.nodes;
+    g.placed = true;
+    try {
+      st.store.put_group(stored(id, g));
+    } catch (const std::exception& e) {
+      // The bundles are reserved all the same; a restarted head would
+      // place the group again.
+      store_error(e);
+    }
+    for (std::size_t i = 0; i < g.bundles.size(); ++i) {
+      caf::anon_send(st.managers.at(g.nodes[i]), reserve_atom::value, id,
+                     static_cast<std::uint64_t>(i), g.bundles[i]);
+      // Until the node's next heartbeat says so, count it here.
+      for (auto& c : caps)
+        if (c.id == g.nodes[i])
+          c.available -= bundles[i];
+    }
+    for (auto& w : g.waiters)
+      w.deliver(true);
+    g.waiters.clear();
+  }
+}
+
+caf::result<std::string>
+on_pg_create(self_ptr self, const std::string& name, std::uint8_t strategy,
+             const std::vector<std::map<std::string, double>>& bundles) {
+  auto& st = self->state;
+  if (strategy >
+      static_cast<std::uint8_t>(detail::pg_strategy_kind::strict_spread))
+    return caf::make_error(caf::sec::invalid_argument,
+                           "unknown placement strategy");
+  try {
+    std::vector<detail::resource_set> check;
+    for (auto& b : bundles)
+      check.push_back(detail::resource_set::from_doubles(b));
+    if (check.empty())
+      throw error("a placement group needs at least one bundle");
+    for (auto& b : check)
+      if (b.empty())
+        throw error("a bundle must ask for some resource");
+  } catch (const std::exception& e) {
+    return caf::make_error(caf::sec::invalid_argument, e.what());
+  }
+  auto id = task_id::random().to_string();
+  group g;
+  g.name = name;
+  g.strategy = static_cast<detail::pg_strategy_kind>(strategy);
+  g.bundles = bundles;
+  try {
+    st.store.put_group(stored(id, g));
+  } catch (const std::exception& e) {
+    return store_error(e);
+  }
+  st.groups.emplace(id, std::move(g));
+  place_groups(self);
+  return id;
+}
+
+caf::result<bool> on_pg_wait(self_ptr self, const std::string& id) {
+  auto& st = self->state;
+  auto i = st.groups.find(id);
+  if (i == st.groups.end())
+    return false;
+  if (i->second.placed)
+    return true;
+  auto promise = self->make_response_promise<bool>();
+  i->second.waiters.push_back(promise);
+  return promise;
+}
+
+caf::result<bool> on_pg_remove(self_ptr self, const std::string& id) {
+  auto& st = self->state;
+  auto i = st.groups.find(id);
+  if (i == st.groups.end())
+    return false;
+  try {
+    st.store.erase_group(id);
+  } catch (const std::exception& e) {
+    return store_error(e);
+  }
+  auto& g = i->second;
+  if (g.placed)
+    for (std::size_t b = 0; b < g.bundles.size(); ++b)
+      if (auto m = st.managers.find(g.nodes[b]); m != st.managers.end())
+        caf::anon_send(m->second, unreserve_atom::value, id,
+                       static_cast<std::uint64_t>(b), g.bundles[b]);
+  for (auto& w : g.waiters)
+    w.deliver(false);
+  st.groups.erase(i);
+  return true;
+}
+
+// -- actors -------------------------------------------------------------------
+
+caf::result<bool> on_actor_add(self_ptr self, const std::string& id,
+                               const std::string& name, const std::string& ns,
+                               std::uint64_t class_hash, caf::actor host,
+                               bool detached) {
+  auto& st = self->state;
+  if (!name.empty())
+    if (auto i = st.actor_names.find({ns, name});
+        i != st.actor_names.end() && i->second != id)
+      return false;
+  detail::stored_actor rec{id, name, ns, class_hash, detached, {}};
+  if (host)
+    if (auto i = st.by_caf_node.find(host.node()); i != st.by_caf_node.end())
+      rec.host_node = i->second;
+  try {
+    st.store.put_actor(rec);
+  } catch (const std::exception& e) {
+    return store_error(e);
+  }
+  auto& row = st.actors[id];
+  if (row.name != name || row.ns != ns) {
+    // A known row under another name (not expected): free the old one.
+    if (auto j = st.actor_names.find({row.ns, row.name});
+        j != st.actor_names.end() && j->second == id)
+      st.actor_names.erase(j);
+  }
+  if (!name.empty())
+    st.actor_names[{ns, name}] = id;
+  row.name = name;
+  row.ns = ns;
+  row.class_hash = class_hash;
+  row.host = host;
+  row.detached = detached;
+  row.host_node = std::move(rec.host_node);
+  for (auto& p : row.finds)
+    p.deliver(id, class_hash, host);
+  row.finds.clear();
+  for (auto& p : row.gets)
+    p.deliver(class_hash, host, true);
+  row.gets.clear();
+  return true;
+}
+
+void on_actor_dead(self_ptr self, const std::string& id) {
+  remove_row(self, id);
+}
+
+caf::result<std::string, std::uint64_t, caf::actor>
+on_actor_find(self_ptr self, const std::string& name, const std::string& ns) {
+  auto& st = self->state;
+  auto i = st.actor_names.find({ns, name});
+  if (i == st.actor_names.end())
+    return {std::string{}, std::uint64_t{0}, caf::actor{}};
+  auto& row = st.actors.at(i->second);
+  if (!row.host) {
+    // Loaded from the store: its node announces it when it reconnects.
+    auto p =
+      self->make_response_promise<std::string, std::uint64_t, caf::actor>();
+    row.finds.push_back(p);
+    return p;
+  }
+  return {i->second, row.class_hash, row.host};
+}
+
+caf::result<std::uint64_t, caf::actor, bool>
+on_actor_get(self_ptr self, const std::string& id) {
+  auto& st = self->state;
+  auto i = st.actors.find(id);
+  if (i == st.actors.end())
+    return {std::uint64_t{0}, caf::actor{}, false};
+  auto& row = i->second;
+  if (!row.host) {
+    auto p = self->make_response_promise<std::uint64_t, caf::actor, bool>();
+    row.gets.push_back(p);
+    return p;
+  }
+  return {row.class_hash, row.host, true};
+}
+
+// -- key-value ------------------------------------------------------------------
+
+caf::result<bool> on_kv_put(self_ptr self, const std::string& ns,
+                            const std::string& key, std::string& value,
+                            bool overwrite) {
+  auto& st = self->state;
+  try {
+    detail::kv_table::check(ns, key, value);
+    if (!overwrite && st.kv.exists(ns, key))
+      return false;
+  } catch (const std::exception& e) {
+    return caf::make_error(caf::sec::invalid_argument, e.what());
+  }
+  try {
+    st.store.put_kv(ns, key, value);
+  } catch (const std::exception& e) {
+    return store_error(e);
+  }
+  st.kv.put(ns, key, std::move(value), true);
+  return true;
+}
+
+caf::result<bool> on_kv_del(self_ptr self, const std::string& ns,
+                            const std::string& key) {
+  auto& st = self->state;
+  try {
+    if (!st.kv.exists(ns, key))
+      return false;
+  } catch (const std::exception& e) {
+    return caf::make_error(caf::sec::invalid_argument, e.what());
+  }
+  try {
+    st.store.erase_kv(ns, key);
+  } catch (const std::exception& e) {
+    return store_error(e);
+  }
+  st.kv.del(ns, key);
+  return true;
+}
+
+// -- lineage --------------------------------------------------------------------
+
+caf::result<std::uint64_t>
+on_lineage_commit(self_ptr self, const std::vector<std::string>& ids,
+                  const std::vector<std::string>& specs) {
+  try {
+    self->state.store.commit_lineage(ids, specs);
+  } catch (const std::exception& e) {
+    return store_error(e);
+  }
+  return static_cast<std::uint64_t>(ids.size());
+}
+
+caf::result<std::vector<char>> on_lineage_get(self_ptr self,
+                                              const std::string& id) {
+  try {
+    return self->state.store.get_lineage(id);
+  } catch (const std::exception& e) {
+    return store_error(e);
+  }
+}
+
+} // namespace lumen::detail_gcs

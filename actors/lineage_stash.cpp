@@ -1,0 +1,114 @@
+// lineage_stash: flushing and committing stashed lineage.
+#include "actors/lineage_stash.hpp"
+
+#include <chrono>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include <caf/actor_system.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include "lineage/lineage_stash.hpp"
+
+namespace lumen {
+
+namespace {
+
+/// Rows per commit message at most.
+constexpr std::size_t max_batch = 4096;
+
+struct stash_state {
+  detail::lineage_stash* stash = nullptr;
+  caf::actor gcs;
+  bool in_flight = false;
+  bool retry_scheduled = false;
+  bool warned = false;
+  const char* name = "lumen.lineage_stash";
+};
+
+using self_ptr = lineage_stash_actor::stateful_pointer<stash_state>;
+
+void pump(self_ptr self) {
+  auto& st = self->state;
+  try {
+    st.stash->flush_to_disk();
+  } catch (const std::exception& e) {
+    // The rows stay in memory (and still travel with tasks); try again.
+    if (!st.warned)
+      std::cerr << "lumen: lineage stash: " << e.what() << '\n';
+    st.warned = true;
+  }
+  if (st.in_flight || !st.gcs)
+    return;
+  auto rows = st.stash->next_commit_batch(max_batch);
+  if (rows.empty())
+    return;
+  std::vector<task_id> ids;
+  std::vector<std::string> keys;
+  std::vector<std::string> specs;
+  ids.reserve(rows.size());
+  keys.reserve(rows.size());
+  specs.reserve(rows.size());
+  for (auto& r : rows) {
+    ids.push_back(r.id);
+    keys.push_back(r.id.to_string());
+    specs.push_back(std::move(r.spec));
+  }
+  st.in_flight = true;
+  self
+    ->request(st.gcs, std::chrono::seconds(10), lineage_commit_atom::value,
+              std::move(keys), std::move(specs))
+    .then(
+      [self, ids](std::uint64_t) {
+        auto& st = self->state;
+        st.in_flight = false;
+        st.stash->committed(ids);
+        pump(self); // what came in meanwhile
+      },
+      [self, ids](caf::error&) {
+        auto& st = self->state;
+        st.in_flight = false;
+        st.stash->retry(ids);
+        if (!st.retry_scheduled) {
+          st.retry_scheduled = true;
+          self->delayed_send(self, std::chrono::seconds(1), tick_atom::value);
+        }
+      });
+}
+
+lineage_stash_actor::behavior_type
+lineage_stash_behavior(self_ptr self, detail::lineage_stash* stash,
+                       caf::actor gcs) {
+  self->state.stash = stash;
+  self->state.gcs = std::move(gcs);
+  // Rows an earlier run left behind go out at once.
+  if (stash->uncommitted() > 0)
+    self->send(self, tick_atom::value);
+  return {
+    [self](tick_atom) {
+      self->state.retry_scheduled = false;
+      pump(self);
+    },
+    [self](join_atom, caf::actor gcs) {
+      self->state.gcs = std::move(gcs);
+      pump(self);
+    },
+    [self](stats_atom) -> caf::result<std::uint64_t, std::uint64_t> {
+      auto& st = *self->state.stash;
+      return {static_cast<std::uint64_t>(st.uncommitted()),
+              st.committed_total()};
+    },
+  };
+}
+
+} // namespace
+
+lineage_stash_actor make_lineage_stash(caf::actor_system& sys,
+                                       detail::lineage_stash* stash,
+                                       caf::actor gcs) {
+  return sys.spawn(lineage_stash_behavior, stash, std::move(gcs));
+}
+
+} // namespace lumen

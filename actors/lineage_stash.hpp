@@ -1,0 +1,45 @@
+// lineage_stash: moves this node's stashed lineage to disk and to the GCS.
+//
+// The node manager appends each task's spec to the node's
+// detail::lineage_stash (src/lineage/lineage_stash.hpp) without a message
+// and sends (tick) when the stash had nothing queued. On (tick) this actor
+// writes the queued rows to RocksDB without sync, then sends the written
+// rows to the GCS in one batch (lineage_commit) and, once the GCS answers,
+// drops them from the stash. Rows appended while a batch is in flight form
+// the next batch, so batches grow with the load and an idle node sends
+// nothing. A failed batch is sent again one second later.
+//
+// Messages:
+// - (tick) -> void: flush and commit what is queued.
+// - (join, gcs) -> void: the GCS to commit to (again, after the head came
+//   back); rows kept meanwhile are sent then.
+// - (stats) -> (uncommitted rows, rows committed so far).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include <caf/actor.hpp>
+#include <caf/fwd.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+
+#include "actors/messages.hpp"
+
+namespace lumen {
+
+namespace detail {
+class lineage_stash;
+} // namespace detail
+
+using lineage_stash_actor = caf::typed_actor<
+  caf::reacts_to<tick_atom>, caf::reacts_to<join_atom, caf::actor>,
+  caf::replies_to<stats_atom>::with<std::uint64_t, std::uint64_t>>;
+
+/// Spawns the actor for `stash`, which must outlive it; `gcs` may be null
+/// until (join).
+lineage_stash_actor make_lineage_stash(caf::actor_system& sys,
+                                       detail::lineage_stash* stash,
+                                       caf::actor gcs);
+
+} // namespace lumen

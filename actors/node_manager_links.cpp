@@ -1,0 +1,71 @@
+// node_manager: direct connections to peers.
+//
+// Nodes learn of each other through the GCS's view, whose node manager
+// handles reach them through the head: CAF 0.17 routes a message to a node
+// it knows only indirectly through the node that introduced it (its
+// automatic connections are off by default, and they would listen on every
+// interface). So without more, every message between two nodes would pass
+// through the head, and the head's death would cut every node off from
+// every other. Each node therefore connects straight to each live peer's
+// own port (the address in its record) as soon as a view names it; CAF
+// then routes to that peer over the direct connection, for the handles it
+// already has too. When both sides connect, CAF keeps one connection. The
+// head needs none: every node connected to it when it joined.
+#include <chrono>
+#include <cstdlib>
+#include <iostream>
+#include <set>
+#include <string>
+
+#include <caf/actor_system.hpp>
+#include <caf/io/middleman.hpp>
+#include <caf/io/middleman_actor.hpp>
+#include <caf/node_id.hpp>
+
+#include "actors/node_manager_state.hpp"
+
+namespace lumen::detail_node_manager {
+
+namespace {
+
+/// How long one connection attempt may take.
+constexpr auto link_timeout = std::chrono::seconds{30};
+
+} // namespace
+
+void link_peers(self_ptr self) {
+  auto& st = self->state;
+  // The embedded node has no peers; the head is linked to every node.
+  if (st.identity.address.empty() || st.identity.head)
+    return;
+  for (auto& [id, p] : st.peers) {
+    auto& address = p.rec.address;
+    if (!p.capacity.alive || p.rec.head || address.empty() ||
+        st.linked.count(id) > 0)
+      continue;
+    auto colon = address.rfind(':');
+    auto port = colon == std::string::npos
+                  ? 0ul
+                  : std::strtoul(address.c_str() + colon + 1, nullptr, 10);
+    if (port == 0 || port > 65535)
+      continue;
+    st.linked.insert(id);
+    auto host = address.substr(0, colon);
+    self
+      ->request(self->system().middleman().actor_handle(), link_timeout,
+                caf::connect_atom::value, host,
+                static_cast<std::uint16_t>(port))
+      .then(
+        [](const caf::node_id&, const caf::strong_actor_ptr&,
+           const std::set<std::string>&) {
+          // Connected: CAF routes to the peer directly from now on.
+        },
+        [self, id = id, address](caf::error& err) {
+          std::cerr << "lumen: no direct connection to node " << id << " at "
+                    << address << " (" << self->system().render(err)
+                    << "); messages to it go through the head\n";
+        });
+  }
+}
+
+} // namespace lumen::detail_node_manager

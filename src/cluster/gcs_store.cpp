@@ -1,0 +1,221 @@
+// The GCS's durable tables on kv_store.
+#include "cluster/gcs_store.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <exception>
+
+#include "lumen/error.hpp"
+
+namespace lumen::detail {
+
+namespace {
+
+constexpr std::string_view node_prefix = "node/";
+constexpr std::string_view actor_prefix = "actor/";
+constexpr std::string_view group_prefix = "pg/";
+constexpr std::string_view kv_prefix = "kv/";
+constexpr std::string_view lineage_prefix = "lineage/";
+
+std::string as_string(const byte_buffer& buf) {
+  return std::string(buf.data(), buf.size());
+}
+
+/// Splits a key-value row's key part (after "kv/") into namespace and key.
+bool split_kv(std::string_view rest, std::string& ns, std::string& key) {
+  if (rest.size() < 4)
+    return false;
+  unsigned int n = 0;
+  for (std::size_t i = 0; i < 4; ++i) {
+    auto c = rest[i];
+    unsigned int digit;
+    if (c >= '0' && c <= '9')
+      digit = static_cast<unsigned int>(c - '0');
+    else if (c >= 'a' && c <= 'f')
+      digit = static_cast<unsigned int>(c - 'a' + 10);
+    else
+      return false;
+    n = n * 16 + digit;
+  }
+  if (rest.size() < 4 + n + 1) // a key is never empty
+    return false;
+  ns.assign(rest.substr(4, n));
+  key.assign(rest.substr(4 + n));
+  return true;
+}
+
+} // namespace
+
+gcs_store::gcs_store(std::shared_ptr<kv_store> db) : db_(std::move(db)) {}
+
+std::string gcs_store::path() const {
+  return db_ ? db_->path() : std::string{};
+}
+
+std::string gcs_store::node_key(const std::string& id) {
+  return std::string{node_prefix} + id;
+}
+
+std::string gcs_store::actor_key(const std::string& id) {
+  return std::string{actor_prefix} + id;
+}
+
+std::string gcs_store::group_key(const std::string& id) {
+  return std::string{group_prefix} + id;
+}
+
+std::string gcs_store::kv_key(const std::string& ns, const std::string& key) {
+  if (ns.size() > 0xffff)
+    throw error("kv namespace too long for the GCS store");
+  char len[5];
+  std::snprintf(len, sizeof(len), "%04x", static_cast<unsigned int>(ns.size()));
+  return std::string{kv_prefix} + len + ns + key;
+}
+
+std::string gcs_store::lineage_key(const std::string& id) {
+  return std::string{lineage_prefix} + id;
+}
+
+gcs_snapshot gcs_store::load() {
+  gcs_snapshot result;
+  if (!db_) {
+    result.lineage_rows = lineage_rows_;
+    return result;
+  }
+  auto skip = [&](std::string_view key, const std::string& why) {
+    result.skipped.push_back(std::string{key} + ": " + why);
+  };
+  db_->scan(node_prefix, [&](std::string_view k, std::string_view v) {
+    try {
+      result.nodes.push_back(decode_stored_node(
+        std::string{k.substr(node_prefix.size())}, v.data(), v.size()));
+    } catch (const std::exception& e) {
+      skip(k, e.what());
+    }
+    return true;
+  });
+  std::stable_sort(result.nodes.begin(), result.nodes.end(),
+                   [](const stored_node& x, const stored_node& y) {
+                     return x.order < y.order;
+                   });
+  db_->scan(actor_prefix, [&](std::string_view k, std::string_view v) {
+    try {
+      result.actors.push_back(decode_stored_actor(
+        std::string{k.substr(actor_prefix.size())}, v.data(), v.size()));
+    } catch (const std::exception& e) {
+      skip(k, e.what());
+    }
+    return true;
+  });
+  db_->scan(group_prefix, [&](std::string_view k, std::string_view v) {
+    try {
+      result.groups.push_back(decode_stored_group(
+        std::string{k.substr(group_prefix.size())}, v.data(), v.size()));
+    } catch (const std::exception& e) {
+      skip(k, e.what());
+    }
+    return true;
+  });
+  db_->scan(kv_prefix, [&](std::string_view k, std::string_view v) {
+    gcs_snapshot::kv_row row;
+    if (!split_kv(k.substr(kv_prefix.size()), row.ns, row.key)) {
+      skip(k, "malformed key-value key");
+      return true;
+    }
+    row.value.assign(v);
+    result.kv.push_back(std::move(row));
+    return true;
+  });
+  lineage_rows_ = db_->count(lineage_prefix);
+  result.lineage_rows = lineage_rows_;
+  return result;
+}
+
+void gcs_store::put_node(const stored_node& x) {
+  if (db_)
+    db_->put(node_key(x.rec.id), as_string(encode_stored_node(x)), false);
+}
+
+void gcs_store::put_actor(const stored_actor& x) {
+  if (db_)
+    db_->put(actor_key(x.id), as_string(encode_stored_actor(x)), true);
+}
+
+void gcs_store::erase_actor(const std::string& id) {
+  if (db_)
+    db_->erase(actor_key(id), true);
+}
+
+void gcs_store::put_group(const stored_group& x) {
+  if (db_)
+    db_->put(group_key(x.id), as_string(encode_stored_group(x)), true);
+}
+
+void gcs_store::erase_group(const std::string& id) {
+  if (db_)
+    db_->erase(group_key(id), true);
+}
+
+void gcs_store::put_kv(const std::string& ns, const std::string& key,
+                       const std::string& value) {
+  if (db_)
+    db_->put(kv_key(ns, key), value, true);
+}
+
+void gcs_store::erase_kv(const std::string& ns, const std::string& key) {
+  if (db_)
+    db_->erase(kv_key(ns, key), true);
+}
+
+void gcs_store::commit_lineage(const std::vector<std::string>& ids,
+                               const std::vector<std::string>& specs) {
+  if (ids.size() != specs.size())
+    throw error("lineage commit: " + std::to_string(ids.size()) +
+                " task ids but " + std::to_string(specs.size()) + " specs");
+  for (auto& id : ids)
+    if (id.empty())
+      throw error("lineage commit: an empty task id");
+  if (!db_) {
+    for (std::size_t i = 0; i < ids.size(); ++i)
+      lineage_mem_[ids[i]] = specs[i];
+    lineage_rows_ = lineage_mem_.size();
+    return;
+  }
+  // Count the ids not committed before (a stash may commit a batch again
+  // when it never saw the answer); duplicates inside the batch count once.
+  std::vector<std::string> fresh;
+  for (auto& id : ids)
+    if (!db_->get(lineage_key(id)))
+      fresh.push_back(id);
+  std::sort(fresh.begin(), fresh.end());
+  fresh.erase(std::unique(fresh.begin(), fresh.end()), fresh.end());
+  kv_store::batch b;
+  for (std::size_t i = 0; i < ids.size(); ++i)
+    b.put(lineage_key(ids[i]), specs[i]);
+  db_->write(b, true);
+  lineage_rows_ += fresh.size();
+}
+
+std::vector<char> gcs_store::get_lineage(const std::string& id) const {
+  if (!db_) {
+    auto i = lineage_mem_.find(id);
+    if (i == lineage_mem_.end())
+      return {};
+    return std::vector<char>(i->second.begin(), i->second.end());
+  }
+  auto v = db_->get(lineage_key(id));
+  if (!v)
+    return {};
+  return std::vector<char>(v->begin(), v->end());
+}
+
+std::string gcs_dir_of(const node_config& cfg) {
+  if (!cfg.gcs_dir.empty())
+    return cfg.gcs_dir;
+  if (cfg.port == 0)
+    return {};
+  auto dir = cfg.runtime_dir.empty() ? runtime_dir_default() : cfg.runtime_dir;
+  return dir + "/gcs-" + std::to_string(cfg.port);
+}
+
+} // namespace lumen::detail

@@ -1,0 +1,121 @@
+// The GCS's tables on disk: what a head writes before it acknowledges a
+// change, and reads back when it starts again with the same directory.
+//
+// One RocksDB store (kv_store) per head, rows by table prefix:
+//
+// | key                         | value                                   |
+// | --------------------------- | --------------------------------------- |
+// | `node/<node id>`            | StoredNode (order + NodeRecord)         |
+// | `actor/<actor id>`          | StoredActor                             |
+// | `pg/<group id>`             | StoredGroup                             |
+// | `kv/<ns size, 4 hex><ns><key>` | the value's bytes                    |
+// | `lineage/<task id>`         | the task's spec bytes, as committed     |
+//
+// Actor, placement group, key-value and lineage writes are synced (on disk
+// when the call returns); node rows are not (a process crash loses nothing
+// that write() handed to the kernel; a machine crash may lose the last
+// node updates, which re-registration repairs). A write that fails throws
+// lumen::error and the caller must not acknowledge the change.
+//
+// Without a kv_store (null) the store is memory only: writes of nodes,
+// actors, groups and key-value rows do nothing (the gcs actor keeps those
+// tables in memory anyway), and lineage is kept in a map here, since the
+// GCS keeps only its count otherwise.
+//
+// Thread safety: none; owned by the gcs actor.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cluster/gcs_rows.hpp"
+#include "cluster/node_config.hpp"
+#include "storage/kv_store.hpp"
+
+namespace lumen::detail {
+
+/// What a GCS finds in its store when it starts.
+struct gcs_snapshot {
+  struct kv_row {
+    std::string ns;
+    std::string key;
+    std::string value;
+  };
+  /// In registration order.
+  std::vector<stored_node> nodes;
+  std::vector<stored_actor> actors;
+  std::vector<stored_group> groups;
+  std::vector<kv_row> kv;
+  std::uint64_t lineage_rows = 0;
+  /// Rows that could not be read and were skipped: key and reason.
+  std::vector<std::string> skipped;
+};
+
+class gcs_store {
+ public:
+  /// Memory only when `db` is null.
+  explicit gcs_store(std::shared_ptr<kv_store> db = nullptr);
+
+  bool durable() const noexcept {
+    return db_ != nullptr;
+  }
+
+  /// The RocksDB directory, "" when memory only.
+  std::string path() const;
+
+  /// Reads every table (empty when memory only); also counts the lineage
+  /// rows for lineage_count().
+  gcs_snapshot load();
+
+  // -- writes (see the header comment for which are synced) ------------------
+
+  void put_node(const stored_node& x);
+  void put_actor(const stored_actor& x);
+  void erase_actor(const std::string& id);
+  void put_group(const stored_group& x);
+  void erase_group(const std::string& id);
+  void put_kv(const std::string& ns, const std::string& key,
+              const std::string& value);
+  void erase_kv(const std::string& ns, const std::string& key);
+
+  // -- committed lineage ------------------------------------------------------
+
+  /// Writes `lineage/<ids[i]>` = `specs[i]` for every i in one synced batch
+  /// (a row committed again is overwritten). Throws lumen::error when the
+  /// sizes differ, an id is empty, or the write fails.
+  void commit_lineage(const std::vector<std::string>& ids,
+                      const std::vector<std::string>& specs);
+
+  /// The spec committed for `id`, empty if none.
+  std::vector<char> get_lineage(const std::string& id) const;
+
+  /// Distinct task ids committed.
+  std::uint64_t lineage_count() const noexcept {
+    return lineage_rows_;
+  }
+
+  // -- keys ---------------------------------------------------------------------
+
+  static std::string node_key(const std::string& id);
+  static std::string actor_key(const std::string& id);
+  static std::string group_key(const std::string& id);
+  static std::string kv_key(const std::string& ns, const std::string& key);
+  static std::string lineage_key(const std::string& id);
+
+ private:
+  std::shared_ptr<kv_store> db_;
+  std::uint64_t lineage_rows_ = 0;
+  /// Lineage of a memory-only store.
+  std::map<std::string, std::string> lineage_mem_;
+};
+
+/// Where a head keeps its tables: `cfg.gcs_dir` if set, else
+/// `<runtime dir>/gcs-<port>`; "" (memory only) for a head started with
+/// port 0 and no gcs_dir, whose port changes with every start, so nothing
+/// could reconnect to a restarted one.
+std::string gcs_dir_of(const node_config& cfg);
+
+} // namespace lumen::detail

@@ -1,0 +1,211 @@
+// The lineage stash: memory rows, RocksDB without sync, commit bookkeeping.
+#include "lineage/lineage_stash.hpp"
+
+#include <cstring>
+#include <unordered_set>
+
+#include "runtime/task_spec.hpp"
+#include "storage/kv_store.hpp"
+#include "wire/task_spec_codec.hpp"
+
+namespace lumen::detail {
+
+namespace {
+
+constexpr std::string_view prefix = "lineage/";
+
+/// Row key: the prefix and the id's 16 raw bytes, big-endian halves.
+std::string key_of(const task_id& id) {
+  std::string k{prefix};
+  for (auto half : {id.hi, id.lo})
+    for (int shift = 56; shift >= 0; shift -= 8)
+      k.push_back(static_cast<char>((half >> shift) & 0xff));
+  return k;
+}
+
+std::optional<task_id> id_of(std::string_view key) {
+  if (key.size() != prefix.size() + 16)
+    return std::nullopt;
+  task_id id;
+  auto* p = reinterpret_cast<const unsigned char*>(key.data()) + prefix.size();
+  for (int i = 0; i < 8; ++i)
+    id.hi = (id.hi << 8) | p[i];
+  for (int i = 8; i < 16; ++i)
+    id.lo = (id.lo << 8) | p[i];
+  return id;
+}
+
+} // namespace
+
+lineage_stash::lineage_stash(const std::string& path)
+  : db_(std::make_unique<kv_store>(path)) {
+  // Rows of an earlier run on this directory were never committed.
+  db_->scan(prefix, [&](std::string_view k, std::string_view v) {
+    if (auto id = id_of(k)) {
+      entry e;
+      e.spec = std::string{v};
+      e.on_disk = true;
+      if (rows_.emplace(*id, std::move(e)).second)
+        to_send_.push_back(*id);
+    }
+    return true;
+  });
+}
+
+lineage_stash::~lineage_stash() = default;
+
+bool lineage_stash::append(const task_id& id, std::string spec,
+                           std::vector<task_id> deps) {
+  std::lock_guard guard{mtx_};
+  auto [i, added] = rows_.try_emplace(id);
+  if (!added)
+    return false;
+  i->second.spec = std::move(spec);
+  i->second.deps = std::move(deps);
+  queued_.push_back(id);
+  return queued_.size() == 1;
+}
+
+std::size_t lineage_stash::flush_to_disk() {
+  kv_store::batch b;
+  std::vector<task_id> ids;
+  {
+    std::lock_guard guard{mtx_};
+    if (queued_.empty())
+      return 0;
+    ids.swap(queued_);
+    for (auto& id : ids)
+      if (auto i = rows_.find(id); i != rows_.end())
+        b.put(key_of(id), i->second.spec);
+  }
+  db_->write(b, false);
+  std::lock_guard guard{mtx_};
+  for (auto& id : ids)
+    if (auto i = rows_.find(id); i != rows_.end()) {
+      i->second.on_disk = true;
+      to_send_.push_back(id);
+    }
+  return ids.size();
+}
+
+std::vector<lineage_stash::row>
+lineage_stash::next_commit_batch(std::size_t max) {
+  std::vector<row> out;
+  std::lock_guard guard{mtx_};
+  std::size_t n = std::min(max, to_send_.size());
+  out.reserve(n);
+  for (std::size_t k = 0; k < n; ++k) {
+    auto& id = to_send_[k];
+    if (auto i = rows_.find(id); i != rows_.end()) {
+      i->second.in_flight = true;
+      out.push_back(row{id, i->second.spec});
+    }
+  }
+  to_send_.erase(to_send_.begin(),
+                 to_send_.begin() + static_cast<std::ptrdiff_t>(n));
+  return out;
+}
+
+void lineage_stash::committed(const std::vector<task_id>& ids) {
+  kv_store::batch b;
+  {
+    std::lock_guard guard{mtx_};
+    for (auto& id : ids)
+      if (rows_.erase(id) > 0) {
+        b.erase(key_of(id));
+        ++committed_total_;
+      }
+  }
+  db_->write(b, false);
+}
+
+void lineage_stash::retry(const std::vector<task_id>& ids) {
+  std::lock_guard guard{mtx_};
+  for (auto& id : ids)
+    if (auto i = rows_.find(id); i != rows_.end() && i->second.in_flight) {
+      i->second.in_flight = false;
+      to_send_.push_back(id);
+    }
+}
+
+std::optional<std::string> lineage_stash::find(const task_id& id) const {
+  std::lock_guard guard{mtx_};
+  auto i = rows_.find(id);
+  if (i == rows_.end())
+    return std::nullopt;
+  return i->second.spec;
+}
+
+std::vector<std::string>
+lineage_stash::uncommitted_ancestors(const std::vector<task_id>& deps) const {
+  std::vector<std::string> out;
+  std::unordered_set<task_id> seen;
+  std::vector<task_id> todo = deps;
+  std::lock_guard guard{mtx_};
+  if (rows_.empty())
+    return out;
+  while (!todo.empty()) {
+    auto id = todo.back();
+    todo.pop_back();
+    if (!seen.insert(id).second)
+      continue;
+    auto i = rows_.find(id);
+    if (i == rows_.end())
+      continue; // committed, or never stashed here
+    out.push_back(i->second.spec);
+    todo.insert(todo.end(), i->second.deps.begin(), i->second.deps.end());
+  }
+  return out;
+}
+
+std::size_t lineage_stash::uncommitted() const {
+  std::lock_guard guard{mtx_};
+  return rows_.size();
+}
+
+std::uint64_t lineage_stash::committed_total() const {
+  std::lock_guard guard{mtx_};
+  return committed_total_;
+}
+
+const std::string& lineage_stash::path() const {
+  return db_->path();
+}
+
+std::vector<task_id> task_deps(const task_spec& task) {
+  std::vector<task_id> deps;
+  for (auto& arg : task.args)
+    if (arg.ref && (arg.ref.id().index & object_id::put_flag) == 0)
+      deps.push_back(arg.ref.id().task);
+  return deps;
+}
+
+std::pair<task_id, std::vector<task_id>> spec_deps(const std::string& spec) {
+  auto decoded =
+    decode_task_spec(spec.data(), spec.size(), [](const object_id& id) {
+      // A free-standing count: only the id is read.
+      auto* h = new ref_header;
+      h->id = id;
+      h->on_zero = [](ref_header* p) noexcept {
+        delete p;
+      };
+      return ref_ptr::adopt(h);
+    });
+  return {decoded.id, task_deps(decoded)};
+}
+
+bool stash_task(lineage_stash& stash, const task_spec& task) {
+  byte_buffer bytes;
+  if (task.lineage.empty() && !task.deliver) {
+    bytes = encode_task_spec(task);
+  } else {
+    task_spec plain = task;
+    plain.lineage.clear();
+    plain.deliver = nullptr;
+    bytes = encode_task_spec(plain);
+  }
+  return stash.append(task.id, std::string{bytes.data(), bytes.size()},
+                      task_deps(task));
+}
+
+} // namespace lumen::detail

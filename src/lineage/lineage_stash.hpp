@@ -1,0 +1,123 @@
+// The lineage stash: this node's log of task specs not yet committed to
+// the GCS ("commit lineage later").
+//
+// Every task submitted on, or forwarded through, this node is appended
+// here as its encoded TaskSpec: `append` only queues the row in memory, so
+// submitting never waits for the disk. The lineage_stash actor then writes
+// queued rows to RocksDB in batches without sync (`flush_to_disk`), sends
+// written rows to the GCS in batches (`next_commit_batch`) and, once the
+// GCS has committed them durably, deletes them here (`committed`).
+//
+// Until committed, a row also stays in memory: a task sent to another node
+// takes along the uncommitted specs of the ancestors it depends on
+// (`uncommitted_ancestors`), and reconstruction finds specs here before it
+// asks the GCS (`find`).
+//
+// Rows left on disk by a node that died are committed when a node starts
+// on the same stash directory again (`recover` on open).
+//
+// Thread safety: every member may be called from any thread.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "lumen/ids.hpp"
+
+namespace lumen::detail {
+
+class kv_store;
+
+class lineage_stash {
+ public:
+  /// One stashed spec.
+  struct row {
+    task_id id;
+    std::string spec;
+  };
+
+  /// Opens (creating) the stash's RocksDB store at `path`; rows found
+  /// there are uncommitted lineage of an earlier run and are queued for
+  /// the GCS again. Throws lumen::error if the store cannot be opened.
+  explicit lineage_stash(const std::string& path);
+
+  ~lineage_stash();
+
+  lineage_stash(const lineage_stash&) = delete;
+  lineage_stash& operator=(const lineage_stash&) = delete;
+
+  /// Queues `spec` (an encoded TaskSpec) of task `id`, whose ref arguments
+  /// were produced by the tasks `deps`. A spec already here is kept once.
+  /// Returns true if nothing was queued before (the caller then wakes the
+  /// lineage_stash actor).
+  bool append(const task_id& id, std::string spec, std::vector<task_id> deps);
+
+  /// Writes the queued rows to RocksDB without waiting for the disk;
+  /// returns how many.
+  std::size_t flush_to_disk();
+
+  /// Up to `max` rows written to disk and not yet sent to the GCS; they
+  /// count as in flight until `committed` or `retry`.
+  std::vector<row> next_commit_batch(std::size_t max);
+
+  /// The GCS committed these rows: drop them here and on disk.
+  void committed(const std::vector<task_id>& ids);
+
+  /// Sending these rows failed: send them again later.
+  void retry(const std::vector<task_id>& ids);
+
+  /// The spec of task `id` if it is still here (uncommitted).
+  std::optional<std::string> find(const task_id& id) const;
+
+  /// The uncommitted specs that `deps` and, recursively, their own
+  /// dependencies consist of, each once.
+  std::vector<std::string>
+  uncommitted_ancestors(const std::vector<task_id>& deps) const;
+
+  /// Rows not yet committed (queued, on disk or in flight).
+  std::size_t uncommitted() const;
+
+  /// Rows committed since the stash opened.
+  std::uint64_t committed_total() const;
+
+  const std::string& path() const;
+
+ private:
+  struct entry {
+    std::string spec;
+    std::vector<task_id> deps;
+    bool on_disk = false;
+    bool in_flight = false;
+  };
+
+  mutable std::mutex mtx_;
+  std::unordered_map<task_id, entry> rows_;
+  /// Appended, not yet on disk, in order.
+  std::vector<task_id> queued_;
+  /// On disk, not yet sent, in order.
+  std::vector<task_id> to_send_;
+  std::uint64_t committed_total_ = 0;
+  std::unique_ptr<kv_store> db_;
+};
+
+struct task_spec;
+
+/// The tasks whose returns `task` takes as ref arguments (put objects have
+/// no producing task and are left out).
+std::vector<task_id> task_deps(const task_spec& task);
+
+/// The task id and dependencies of an encoded TaskSpec; throws
+/// lumen::decode_error for bad bytes.
+std::pair<task_id, std::vector<task_id>> spec_deps(const std::string& spec);
+
+/// Encodes `task` (without the lineage it may carry) and appends it to
+/// `stash`; returns append's result.
+bool stash_task(lineage_stash& stash, const task_spec& task);
+
+} // namespace lumen::detail

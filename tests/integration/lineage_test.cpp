@@ -1,0 +1,94 @@
+// Lineage: objects lost with a killed node are rebuilt from the lineage the
+// driver's stash and the GCS hold; with lineage off they fail cleanly.
+#include <catch2/catch.hpp>
+
+#include <csignal>
+#include <numeric>
+#include <thread>
+
+#include "cluster_support.hpp"
+#include "cluster_tasks.hpp"
+
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr std::int64_t chain_n = 40'000; // 320 KB: held where it is made
+
+/// The worker that is not the head.
+cluster_it::node_file a_worker(const cluster_it::test_cluster& cluster) {
+  for (auto& f : cluster.nodes())
+    if (f.at("role") != "head")
+      return f;
+  throw std::runtime_error("no worker node file");
+}
+
+/// A chain of `length` tasks on `node`, each adding its index to a large
+/// vector; only the last ref is kept.
+lumen::object_ref<std::vector<std::int64_t>> make_chain(const std::string& node,
+                                                        int length) {
+  auto x = lumen::task(cluster_tasks::chain_start)
+             .node_affinity(node, true)
+             .remote(chain_n);
+  for (int i = 1; i <= length; ++i)
+    x = lumen::task(cluster_tasks::chain_step)
+          .node_affinity(node, true)
+          .remote(x, std::int64_t{i});
+  return x;
+}
+
+/// Waits until `last` was computed, without bringing its value here: a
+/// small task that reads it runs where it is.
+void wait_computed(const lumen::object_ref<std::vector<std::int64_t>>& last,
+                   const std::string& node) {
+  auto sum = lumen::task(cluster_tasks::chain_sum)
+               .node_affinity(node, true)
+               .remote(last);
+  REQUIRE(lumen::get(sum, 60s) != 0);
+}
+
+void kill_and_wait(const cluster_it::node_file& victim) {
+  ::kill(std::stoi(victim.at("pid")), SIGKILL);
+  for (int i = 0; i < 300; ++i) {
+    for (auto& n : lumen::nodes())
+      if (n.id == victim.at("id") && !n.alive)
+        return;
+    std::this_thread::sleep_for(100ms);
+  }
+  FAIL("the killed node was never seen dead");
+}
+
+} // namespace
+
+TEST_CASE("lineage: a chain whose values died with their node is rebuilt",
+          "[lineage][cluster]") {
+  cluster_it::test_cluster cluster{2};
+  lumen::init_guard g{lumen::config{.address = cluster.address()}};
+  REQUIRE(cluster_it::test_cluster::wait_for_nodes(3));
+  auto victim = a_worker(cluster);
+  const int length = 20;
+  auto last = make_chain(victim.at("id"), length);
+  // Every step ran (its value is on the victim) before the victim dies.
+  wait_computed(last, victim.at("id"));
+  kill_and_wait(victim);
+  auto v = lumen::get(last, 120s);
+  REQUIRE(v.size() == static_cast<std::size_t>(chain_n));
+  const std::int64_t added = length * (length + 1) / 2;
+  CHECK(v[0] == added);
+  CHECK(v[12345] == 12345 + added);
+  CHECK(v.back() == chain_n - 1 + added);
+}
+
+TEST_CASE("lineage: with lineage off a lost object fails get, no hang",
+          "[lineage][cluster]") {
+  cluster_it::test_cluster cluster{2};
+  lumen::init_guard g{lumen::config{.address = cluster.address(),
+                                    .lineage = lumen::lineage_mode::off}};
+  REQUIRE(cluster_it::test_cluster::wait_for_nodes(3));
+  auto victim = a_worker(cluster);
+  auto last = make_chain(victim.at("id"), 3);
+  wait_computed(last, victim.at("id"));
+  kill_and_wait(victim);
+  CHECK_THROWS_AS(lumen::get(last, 60s), lumen::object_lost_error);
+  CHECK_THROWS_WITH(lumen::get(last, 60s), Catch::Contains("lineage is off"));
+}

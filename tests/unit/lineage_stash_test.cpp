@@ -1,0 +1,149 @@
+// The lineage stash on a real RocksDB store in a fresh directory.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <filesystem>
+#include <string>
+#include <unistd.h>
+
+#include "lineage/lineage_stash.hpp"
+#include "lumen/error.hpp"
+#include "runtime/task_spec.hpp"
+#include "wire/task_spec_codec.hpp"
+
+using lumen::task_id;
+using lumen::detail::lineage_stash;
+
+namespace {
+
+/// A fresh directory, removed at the end of the test.
+struct temp_dir {
+  explicit temp_dir(const std::string& tag)
+    : path((std::filesystem::temp_directory_path() /
+            ("lumen-stash-" + tag + "-" + std::to_string(getpid())))
+             .string()) {
+    std::filesystem::remove_all(path);
+  }
+  ~temp_dir() {
+    std::filesystem::remove_all(path);
+  }
+  std::string path;
+};
+
+task_id tid(std::uint64_t n) {
+  return task_id{0, n};
+}
+
+std::vector<task_id> ids_of(const std::vector<lineage_stash::row>& rows) {
+  std::vector<task_id> out;
+  for (auto& r : rows)
+    out.push_back(r.id);
+  return out;
+}
+
+} // namespace
+
+TEST_CASE("lineage stash: rows go to disk, to the GCS batch, then away",
+          "[lineage]") {
+  temp_dir dir{"flow"};
+  lineage_stash s{dir.path};
+  CHECK(s.append(tid(1), "one", {}));
+  CHECK_FALSE(s.append(tid(2), "two", {tid(1)}));
+  CHECK_FALSE(s.append(tid(1), "again", {})); // kept once
+  // Not on disk yet: nothing to send.
+  CHECK(s.next_commit_batch(10).empty());
+  CHECK(s.flush_to_disk() == 2);
+  CHECK(s.append(tid(3), "three", {tid(2)})); // the queue was empty again
+  auto batch = s.next_commit_batch(10);
+  REQUIRE(batch.size() == 2);
+  CHECK(batch[0].spec == "one");
+  CHECK(batch[1].spec == "two");
+  CHECK(s.uncommitted() == 3);
+  s.committed(ids_of(batch));
+  CHECK(s.uncommitted() == 1);
+  CHECK(s.committed_total() == 2);
+  CHECK_FALSE(s.find(tid(1)));
+  CHECK(s.find(tid(3)) == std::optional<std::string>{"three"});
+}
+
+TEST_CASE("lineage stash: a failed batch is sent again", "[lineage]") {
+  temp_dir dir{"retry"};
+  lineage_stash s{dir.path};
+  s.append(tid(1), "one", {});
+  s.flush_to_disk();
+  auto batch = s.next_commit_batch(10);
+  REQUIRE(batch.size() == 1);
+  CHECK(s.next_commit_batch(10).empty()); // in flight
+  s.retry(ids_of(batch));
+  auto again = s.next_commit_batch(10);
+  REQUIRE(again.size() == 1);
+  CHECK(again[0].spec == "one");
+}
+
+TEST_CASE("lineage stash: rows not committed survive a restart of the node",
+          "[lineage]") {
+  temp_dir dir{"restart"};
+  {
+    lineage_stash s{dir.path};
+    s.append(tid(1), "one", {});
+    s.append(tid(2), "two", {});
+    s.flush_to_disk();
+    s.committed({tid(1)});
+    s.append(tid(3), "never flushed", {});
+  }
+  lineage_stash s{dir.path};
+  CHECK(s.uncommitted() == 1);
+  auto batch = s.next_commit_batch(10);
+  REQUIRE(batch.size() == 1);
+  CHECK(batch[0].id == tid(2));
+  CHECK(batch[0].spec == "two");
+}
+
+TEST_CASE("lineage stash: uncommitted ancestors follow dependencies",
+          "[lineage]") {
+  temp_dir dir{"ancestors"};
+  lineage_stash s{dir.path};
+  // 1 <- 2 <- 4, 3 <- 4; 1 is committed.
+  s.append(tid(1), "one", {});
+  s.append(tid(2), "two", {tid(1)});
+  s.append(tid(3), "three", {});
+  s.append(tid(4), "four", {tid(2), tid(3)});
+  s.flush_to_disk();
+  s.committed({tid(1)});
+  auto got = s.uncommitted_ancestors({tid(4)});
+  std::sort(got.begin(), got.end());
+  CHECK(got == std::vector<std::string>{"four", "three", "two"});
+  CHECK(s.uncommitted_ancestors({tid(1)}).empty());
+  CHECK(s.uncommitted_ancestors({tid(9)}).empty());
+}
+
+TEST_CASE("lineage stash: a task's spec and its dependencies", "[lineage]") {
+  temp_dir dir{"spec"};
+  lineage_stash s{dir.path};
+  lumen::detail::task_spec t;
+  t.id = tid(7);
+  t.function = "f";
+  t.return_id = lumen::object_id{t.id, 1};
+  auto h = [](lumen::object_id id) {
+    auto* r = new lumen::detail::ref_header;
+    r->id = id;
+    r->on_zero = [](lumen::detail::ref_header* p) noexcept {
+      delete p;
+    };
+    return lumen::detail::ref_ptr::adopt(r);
+  };
+  lumen::detail::task_arg by_task;
+  by_task.ref = h(lumen::object_id{tid(5), 1});
+  lumen::detail::task_arg by_put;
+  by_put.ref = h(lumen::object_id{tid(6), lumen::object_id::put_flag});
+  t.args = {by_task, by_put};
+  t.lineage = {"an ancestor"}; // travels with the task, not stashed with it
+  CHECK(lumen::detail::task_deps(t) == std::vector<task_id>{tid(5)});
+  CHECK(lumen::detail::stash_task(s, t));
+  auto spec = s.find(tid(7));
+  REQUIRE(spec);
+  auto [id, deps] = lumen::detail::spec_deps(*spec);
+  CHECK(id == tid(7));
+  CHECK(deps == std::vector<task_id>{tid(5)});
+  CHECK_THROWS_AS(lumen::detail::spec_deps("garbage!"), lumen::decode_error);
+}
