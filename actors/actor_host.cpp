@@ -106,7 +106,9 @@ void die(self_ptr self, object_ptr reason) {
   // (the GCS gets this before any later request that caller makes).
   if (st.a.directory != nullptr)
     st.a.directory->dead(st.a.spec->id);
-  if (st.a.gcs && !st.a.borrowed &&
+  // A detached actor on another node outlives its owner's shutdown.
+  bool survives = st.shutting_down && st.remote && st.a.spec->options.detached;
+  if (st.a.gcs && !st.a.borrowed && !survives &&
       (!st.a.pinned || st.a.spec->options.detached))
     caf::anon_send(st.a.gcs, actor_dead_atom::value, st.a.spec->id.to_string());
   st.ph = phase::dead;
@@ -123,7 +125,7 @@ void die(self_ptr self, object_ptr reason) {
                detail::worker_list{});
     st.placed = false;
   }
-  if (st.remote && !st.a.borrowed) {
+  if (st.remote && !st.a.borrowed && !survives) {
     // The remote host ends too; it answers calls still on their way.
     caf::anon_send(st.remote, kill_atom::value, true);
     caf::anon_send(st.remote, orphan_atom::value);
@@ -275,6 +277,12 @@ actor_host_actor::behavior_type actor_host(self_ptr self,
   } else if (st.a.pinned) {
     if (st.a.forwarder)
       self->monitor(st.a.forwarder);
+    // A detached actor is found through this host, not its owner's
+    // forwarder, so that it outlives the owner.
+    if (opts.detached && st.a.gcs)
+      caf::anon_send(st.a.gcs, actor_add_atom::value, st.a.spec->id.to_string(),
+                     opts.name, opts.ns, st.a.spec->class_hash,
+                     caf::actor_cast<caf::actor>(self), true);
     request_workers(self, st.placement);
   } else if (!st.a.held) {
     place(self);
@@ -306,7 +314,9 @@ actor_host_actor::behavior_type actor_host(self_ptr self,
     }
   });
   self->set_exit_handler([self](caf::exit_msg& msg) {
-    // Shutdown: end without running anything more.
+    // Shutdown: end without running anything more. A detached actor on
+    // another node outlives this process.
+    self->state.shutting_down = true;
     die(self, make_error_object(error_kind::actor_died, "lumen was shut down"));
     self->quit(msg.reason);
   });

@@ -65,6 +65,8 @@ struct host_state {
   bool waiting = false;
   object_ptr death;
   bool orphaned = false;
+  /// Set when the process shuts down (the exit handler runs).
+  bool shutting_down = false;
   std::uint64_t next_seq = 0;
   /// Forwarder mode: the actor lives on another node, behind `remote`.
   bool forwarding = false;

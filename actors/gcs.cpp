@@ -273,8 +273,7 @@ gcs_actor make_gcs(caf::actor_system& sys, gcs_timing timing,
                    std::shared_ptr<detail::kv_store> store) {
   detail::gcs_store tables{std::move(store)};
   auto snap = tables.load();
-  return sys.spawn(detail_gcs::gcs, timing, std::move(tables),
-                   std::move(snap));
+  return sys.spawn(detail_gcs::gcs, timing, std::move(tables), std::move(snap));
 }
 
 } // namespace lumen

@@ -1,9 +1,17 @@
-// gcs_client: forwarding, the outage queue, reconnecting, re-announcing.
+// gcs_client: relaying, the outage queue, reconnecting, re-announcing.
+//
+// The client has one handler per message of gcs_actor, generated from its
+// signatures (`relay`). A request is relayed with a request of the client's
+// own, and the answer goes back to the sender through its promise: that way
+// the client knows which requests the GCS has not answered, and sends
+// those again after a reconnect (a request sent just as the head died is
+// lost on the way, and CAF reports nothing, see TOOLCHAIN.md).
 #include "actors/gcs_client.hpp"
 
-#include <deque>
+#include <functional>
 #include <iostream>
 #include <map>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -22,11 +30,31 @@ namespace {
 /// How long the client waits for its own requests after a reconnect.
 constexpr auto replay_timeout = std::chrono::seconds{10};
 
+struct client_state;
+
+using client_ptr = caf::stateful_actor<client_state>*;
+
+/// A message on its way to the GCS; `send` sends it to the current GCS.
+struct call {
+  std::function<void(client_ptr, std::uint64_t key)> send;
+  /// Sent to the current GCS and not answered yet.
+  bool sent = false;
+};
+
+/// An actor registered through this node, to announce again.
+struct actor_entry {
+  std::string name;
+  std::string ns;
+  std::uint64_t class_hash = 0;
+  caf::actor host;
+  bool detached = false;
+};
+
 struct client_state {
   std::string host;
   std::uint16_t port = 0;
   /// The GCS while connected, null during an outage.
-  caf::actor gcs;
+  gcs_actor gcs;
   /// Detached helper that runs the blocking `remote_actor`.
   caf::actor connector;
   bool connecting = false;
@@ -35,35 +63,167 @@ struct client_state {
   bool registered = false;
   std::vector<char> record;
   caf::actor manager;
-  /// The `actoradd` messages of actors registered through this node and
-  /// not ended since, by actor id.
-  std::map<std::string, caf::message> actors;
-  /// Messages that came during an outage, with their senders' promises.
-  std::deque<std::pair<caf::message, caf::response_promise>> queue;
+  /// Actors registered through this node and not ended since, by id.
+  std::map<std::string, actor_entry> actors;
+  /// Messages not sent yet (outage) or requests not answered yet, in the
+  /// order they came.
+  std::map<std::uint64_t, call> calls;
+  std::uint64_t next_key = 0;
   const char* name = "lumen.gcs_client";
 };
-
-using client_ptr = caf::stateful_actor<client_state>*;
 
 std::string where(const client_state& st) {
   return st.host + ":" + std::to_string(st.port);
 }
 
-/// Sends `msg` on to the GCS for the sender of the current message, or
-/// queues it until the GCS is back.
-caf::result<caf::message> forward(client_ptr self, caf::message msg) {
-  auto& st = self->state;
-  auto rp = self->make_response_promise();
-  if (st.gcs)
-    rp.delegate(st.gcs, std::move(msg));
-  else
-    st.queue.emplace_back(std::move(msg), rp);
-  return rp;
+void send_call(client_ptr self, std::uint64_t key) {
+  auto& c = self->state.calls.at(key);
+  c.sent = true;
+  auto send = c.send; // may erase the call
+  send(self, key);
 }
 
-void try_connect(client_ptr self);
+void add_call(client_ptr self, call c) {
+  auto& st = self->state;
+  auto key = st.next_key++;
+  st.calls.emplace(key, std::move(c));
+  if (st.gcs)
+    send_call(self, key);
+}
 
-void connected(client_ptr self, caf::actor gcs) {
+/// Whether `err` says the connection to the GCS went, not the GCS.
+bool lost_on_the_way(const caf::error& err) {
+  return err == caf::exit_reason::remote_link_unreachable ||
+         err == caf::sec::request_receiver_down ||
+         err == caf::sec::no_route_to_receiving_node;
+}
+
+/// Call `key`, sent to the GCS at `to`, was lost with the connection: sent
+/// again at once if another GCS is connected now, else after reconnecting.
+void resend_later(client_ptr self, std::uint64_t key,
+                  const caf::actor_addr& to) {
+  auto& st = self->state;
+  auto i = st.calls.find(key);
+  if (i == st.calls.end())
+    return;
+  i->second.sent = false;
+  if (st.gcs && st.gcs.address() != to)
+    send_call(self, key);
+}
+
+/// Sends a request and passes the GCS's answer on to `rp`.
+template <class... Os>
+struct request_sender {
+  template <class... Ts>
+  std::function<void(client_ptr, std::uint64_t)>
+  operator()(caf::response_promise rp, std::tuple<Ts...> args) const {
+    return
+      [rp, args = std::move(args)](client_ptr self, std::uint64_t key) mutable {
+        std::apply(
+          [&](const auto&... xs) {
+            self->request(self->state.gcs, caf::infinite, xs...)
+              .then(
+                [self, key, rp](Os&... ys) mutable {
+                  // Only the first answer counts (a call sent again after a
+                  // reconnect has a stale handler for the old GCS).
+                  if (self->state.calls.erase(key) > 0)
+                    rp.deliver(std::move(ys)...);
+                },
+                [self, key, rp,
+                 to = self->state.gcs.address()](caf::error& err) mutable {
+                  if (lost_on_the_way(err)) {
+                    resend_later(self, key, to);
+                    return;
+                  }
+                  if (self->state.calls.erase(key) > 0)
+                    rp.deliver(std::move(err));
+                });
+          },
+          args);
+      };
+  }
+};
+
+/// Sends a message that has no answer.
+template <>
+struct request_sender<void> {
+  template <class... Ts>
+  std::function<void(client_ptr, std::uint64_t)>
+  operator()(caf::response_promise, std::tuple<Ts...> args) const {
+    return [args = std::move(args)](client_ptr self, std::uint64_t key) {
+      std::apply(
+        [&](const auto&... xs) {
+          self->send(self->state.gcs, xs...);
+        },
+        args);
+      self->state.calls.erase(key);
+    };
+  }
+};
+
+// -- what the client notes on the way (true: relay the message) ---------------
+
+template <class... Ts>
+bool note(client_ptr, const Ts&...) {
+  return true;
+}
+
+bool note(client_ptr self, heartbeat_atom, const std::vector<char>& rec) {
+  auto& st = self->state;
+  st.record = rec;
+  return static_cast<bool>(st.gcs); // stale once the GCS is back
+}
+
+bool note(client_ptr self, register_atom, const std::vector<char>& rec,
+          const caf::actor& manager) {
+  auto& st = self->state;
+  st.registered = true;
+  st.record = rec;
+  st.manager = manager;
+  return true;
+}
+
+bool note(client_ptr self, actor_add_atom, const std::string& id,
+          const std::string& name, const std::string& ns,
+          std::uint64_t class_hash, const caf::actor& host, bool detached) {
+  self->state.actors[id] = actor_entry{name, ns, class_hash, host, detached};
+  return true;
+}
+
+bool note(client_ptr self, actor_dead_atom, const std::string& id) {
+  self->state.actors.erase(id);
+  return true;
+}
+
+/// The handler of one message of gcs_actor.
+template <class Signature>
+struct relay;
+
+template <class... Is, class... Os>
+struct relay<
+  caf::typed_mpi<caf::detail::type_list<Is...>, caf::output_tuple<Os...>>> {
+  client_ptr self;
+
+  caf::result<caf::message> operator()(Is&... xs) const {
+    if (!note(self, xs...))
+      return caf::message{};
+    auto rp = self->make_response_promise();
+    add_call(
+      self, call{request_sender<Os...>{}(rp, std::make_tuple(std::move(xs)...)),
+                 false});
+    return rp;
+  }
+};
+
+template <class F, class... Signatures>
+caf::behavior relays(client_ptr self, caf::detail::type_list<Signatures...>,
+                     F own) {
+  return {std::move(own), relay<Signatures>{self}...};
+}
+
+// -- connecting ---------------------------------------------------------------
+
+void connected(client_ptr self, gcs_actor gcs) {
   auto& st = self->state;
   st.gcs = gcs;
   self->monitor(gcs);
@@ -88,8 +248,10 @@ void connected(client_ptr self, caf::actor gcs) {
                     << self->system().render(err) << '\n';
         });
   }
-  for (auto& [id, msg] : st.actors)
-    self->request(gcs, replay_timeout, msg)
+  for (auto& [id, a] : st.actors)
+    self
+      ->request(gcs, replay_timeout, actor_add_atom::value, id, a.name, a.ns,
+                a.class_hash, a.host, a.detached)
       .then(
         [id = id](bool added) {
           if (!added)
@@ -100,10 +262,12 @@ void connected(client_ptr self, caf::actor gcs) {
           std::cerr << "lumen: could not announce actor " << id
                     << " again: " << self->system().render(err) << '\n';
         });
-  auto queued = std::move(st.queue);
-  st.queue.clear();
-  for (auto& [msg, rp] : queued)
-    rp.delegate(gcs, std::move(msg));
+  std::vector<std::uint64_t> keys;
+  for (auto& [key, c] : st.calls)
+    if (!c.sent)
+      keys.push_back(key);
+  for (auto key : keys)
+    send_call(self, key);
 }
 
 void try_connect(client_ptr self) {
@@ -117,7 +281,7 @@ void try_connect(client_ptr self) {
     .then(
       [self](caf::actor& gcs) {
         self->state.connecting = false;
-        connected(self, std::move(gcs));
+        connected(self, caf::actor_cast<gcs_actor>(std::move(gcs)));
       },
       [self](caf::error&) {
         self->state.connecting = false;
@@ -143,7 +307,7 @@ caf::behavior gcs_client(client_ptr self, caf::actor gcs, std::string host,
   auto& st = self->state;
   st.host = std::move(host);
   st.port = port;
-  st.gcs = std::move(gcs);
+  st.gcs = caf::actor_cast<gcs_actor>(std::move(gcs));
   self->monitor(st.gcs);
   st.connector = self->spawn<caf::detached + caf::linked>(connector);
   self->set_down_handler([self](caf::down_msg& msg) {
@@ -152,53 +316,20 @@ caf::behavior gcs_client(client_ptr self, caf::actor gcs, std::string host,
       return;
     st.gcs = nullptr;
     st.lost_at = std::chrono::steady_clock::now();
+    // What the old GCS did not answer goes to the next one.
+    for (auto& kv : st.calls)
+      kv.second.sent = false;
     std::cerr << "lumen: lost the connection to the GCS at " << where(st)
               << " (" << self->system().render(msg.reason)
               << "); this node keeps running and reconnects every "
               << reconnect_interval.count() << " ms\n";
+    // Not at once: the middleman forgets the dead connection only when its
+    // own down message arrives, and would hand out the dead handle again.
+    self->delayed_send(self, reconnect_interval, retry_atom::value);
+  });
+  return relays(self, gcs_actor::signatures{}, [self](retry_atom) {
     try_connect(self);
   });
-  self->set_default_handler(
-    [](caf::scheduled_actor* ptr,
-       caf::message_view& x) -> caf::result<caf::message> {
-      return forward(static_cast<client_ptr>(ptr),
-                     x.move_content_to_message());
-    });
-  return {
-    [self](retry_atom) {
-      try_connect(self);
-    },
-    [self](heartbeat_atom, std::vector<char>& rec) {
-      auto& st = self->state;
-      st.record = rec;
-      if (st.gcs)
-        self->send(st.gcs, heartbeat_atom::value, std::move(rec));
-    },
-    [self](register_atom, std::vector<char>& rec,
-           caf::actor& manager) -> caf::result<caf::message> {
-      auto& st = self->state;
-      st.registered = true;
-      st.record = rec;
-      st.manager = manager;
-      return forward(self, caf::make_message(register_atom::value,
-                                             std::move(rec),
-                                             std::move(manager)));
-    },
-    [self](actor_add_atom, std::string& id, std::string& name, std::string& ns,
-           std::uint64_t class_hash, caf::actor& host,
-           bool detached) -> caf::result<caf::message> {
-      auto msg = caf::make_message(actor_add_atom::value, id, std::move(name),
-                                   std::move(ns), class_hash, std::move(host),
-                                   detached);
-      self->state.actors[std::move(id)] = msg;
-      return forward(self, std::move(msg));
-    },
-    [self](actor_dead_atom, std::string& id) -> caf::result<caf::message> {
-      self->state.actors.erase(id);
-      return forward(self,
-                     caf::make_message(actor_dead_atom::value, std::move(id)));
-    },
-  };
 }
 
 } // namespace

@@ -2,29 +2,32 @@
 //
 // Every node that joined a cluster (worker or driver) talks to the GCS
 // through its client, which speaks the GCS's own interface (gcs_actor) and
-// forwards each message unchanged, so that replies go straight to the
-// sender. The client watches the connection. When it drops (the head died,
-// or hung past the middleman's connection timeout), the node keeps running
-// with the peers of its last view, and the client connects to the same
-// address again every `reconnect_interval`, for as long as the node lives,
-// logging once per outage. Connecting blocks, so it happens on a detached
-// helper actor, never on a scheduler thread.
+// relays each message: a request with a request of its own, whose answer
+// it passes on to the sender. The client watches the connection. When it
+// drops (the head died, or hung past the middleman's connection timeout),
+// the node keeps running with the peers of its last view, and the client
+// connects to the same address again every `reconnect_interval`, for as
+// long as the node lives, logging once per outage. Connecting blocks, so
+// it happens on a detached helper actor (`remote_actor`), never on a
+// scheduler thread.
 //
 // During an outage:
 // - heartbeats are dropped;
-// - every other message waits in a queue and goes out, in order, once the
-//   GCS is back; the sender's own timeout still applies (ask_gcs: 30 s),
-//   so a caller sees an error only if the head stays away longer than that.
-//   A request the old GCS had received but not answered is never answered.
+// - every other message waits and goes out, in order, once the GCS is
+//   back; the sender's own timeout still applies (ask_gcs: 30 s), so a
+//   caller sees an error only if the head stays away longer than that;
+// - requests the old GCS did not answer are sent again to the new one (a
+//   request sent as the head died may have been lost, or carried out
+//   without an answer: at least once, not exactly once).
 //
 // Once connected again the client, in this order: registers the node again
 // (same node id, the record of its last heartbeat, its node manager) and
 // hands the view it gets to the node manager; announces again every actor
 // registered through it and not ended since (each `actoradd` without a
 // later `actordead`), since CAF handles cannot outlive the head's restart;
-// then sends the queued messages.
+// then sends what waited.
 //
-// Messages: those of gcs_actor, forwarded; plus (retry) -> void, its own
+// Messages: those of gcs_actor, relayed; plus (retry) -> void, its own
 // reconnect timer.
 #pragma once
 

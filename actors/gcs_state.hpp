@@ -41,7 +41,8 @@ struct group {
 using find_promise =
   caf::typed_response_promise<std::string, std::uint64_t, caf::actor>;
 
-using get_promise = caf::typed_response_promise<std::uint64_t, caf::actor, bool>;
+using get_promise =
+  caf::typed_response_promise<std::uint64_t, caf::actor, bool>;
 
 /// One actor as the GCS knows it.
 struct actor_row {
@@ -81,11 +82,13 @@ struct gcs_state {
 
 using self_ptr = gcs_actor::stateful_pointer<gcs_state>;
 
-// -- nodes (gcs.cpp) ------------------------------------------------------------
+// -- nodes (gcs.cpp)
+// ------------------------------------------------------------
 
 void push_view(self_ptr self);
 
-// -- tables (gcs_tables.cpp) ----------------------------------------------------
+// -- tables (gcs_tables.cpp)
+// ----------------------------------------------------
 
 /// Fills the actor, group and key-value tables from the store's snapshot
 /// (the node table is loaded first).

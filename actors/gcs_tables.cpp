@@ -20,9 +20,9 @@ caf::error store_error(const std::exception& e) {
 }
 
 detail::stored_group stored(const std::string& id, const group& g) {
-  return detail::stored_group{id,        g.name,  static_cast<std::uint8_t>(
-                                                   g.strategy),
-                              g.bundles, g.nodes, g.placed};
+  return detail::stored_group{
+    id,        g.name,  static_cast<std::uint8_t>(g.strategy),
+    g.bundles, g.nodes, g.placed};
 }
 
 /// Ends actor row `id`: frees its name, deletes its stored row, and
@@ -311,7 +311,8 @@ on_actor_get(self_ptr self, const std::string& id) {
   return {row.class_hash, row.host, true};
 }
 
-// -- key-value ------------------------------------------------------------------
+// -- key-value
+// ------------------------------------------------------------------
 
 caf::result<bool> on_kv_put(self_ptr self, const std::string& ns,
                             const std::string& key, std::string& value,
@@ -351,7 +352,8 @@ caf::result<bool> on_kv_del(self_ptr self, const std::string& ns,
   return true;
 }
 
-// -- lineage --------------------------------------------------------------------
+// -- lineage
+// --------------------------------------------------------------------
 
 caf::result<std::uint64_t>
 on_lineage_commit(self_ptr self, const std::vector<std::string>& ids,

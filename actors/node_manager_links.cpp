@@ -8,9 +8,12 @@
 // through the head, and the head's death would cut every node off from
 // every other. Each node therefore connects straight to each live peer's
 // own port (the address in its record) as soon as a view names it; CAF
-// then routes to that peer over the direct connection, for the handles it
-// already has too. When both sides connect, CAF keeps one connection. The
-// head needs none: every node connected to it when it joined.
+// then routes to that peer over the direct connection, in both
+// directions, for the handles it already has too. Only the node with the
+// smaller id connects: when two nodes connect to each other at the same
+// moment, CAF 0.17 closes both connections as redundant and drops every
+// proxy of the other node. The head needs none: every node connected to it
+// when it joined.
 #include <chrono>
 #include <cstdlib>
 #include <iostream>
@@ -41,7 +44,7 @@ void link_peers(self_ptr self) {
   for (auto& [id, p] : st.peers) {
     auto& address = p.rec.address;
     if (!p.capacity.alive || p.rec.head || address.empty() ||
-        st.linked.count(id) > 0)
+        id < st.identity.id || st.linked.count(id) > 0)
       continue;
     auto colon = address.rfind(':');
     auto port = colon == std::string::npos

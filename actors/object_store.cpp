@@ -52,6 +52,9 @@ struct pull_state {
   std::uint64_t next_offset = 0;
   std::uint64_t received = 0;
   std::size_t in_flight = 0;
+  /// Tells this pull's answers from those of an earlier pull of the same
+  /// object that was given up.
+  std::uint64_t serial = 0;
 };
 
 struct store_state {
@@ -64,6 +67,7 @@ struct store_state {
   /// Owner side: values wanted here whose location is not known yet.
   std::set<object_id> wanted;
   std::map<object_id, pull_state> pulls;
+  std::uint64_t last_pull_serial = 0;
   std::map<std::string, caf::actor> peers;
   /// Owner side: `locate` requests for objects awaited here.
   std::map<object_id,
@@ -134,10 +138,10 @@ void pull_failed(self_ptr self, const object_id& id, const std::string& why) {
 
 void request_chunks(self_ptr self, const object_id& id);
 
-void on_chunk(self_ptr self, const object_id& id, std::uint64_t offset,
-              std::vector<char>& chunk) {
+void on_chunk(self_ptr self, const object_id& id, std::uint64_t serial,
+              std::uint64_t offset, std::vector<char>& chunk) {
   auto i = self->state.pulls.find(id);
-  if (i == self->state.pulls.end())
+  if (i == self->state.pulls.end() || i->second.serial != serial)
     return;
   auto& p = i->second;
   --p.in_flight;
@@ -175,11 +179,13 @@ void request_chunks(self_ptr self, const object_id& id) {
       ->request(p.source, std::chrono::seconds(60), pull_atom::value,
                 detail::id_bytes(id), offset, len)
       .then(
-        [self, id, offset](std::vector<char>& chunk) {
-          on_chunk(self, id, offset, chunk);
+        [self, id, serial = p.serial, offset](std::vector<char>& chunk) {
+          on_chunk(self, id, serial, offset, chunk);
         },
-        [self, id](caf::error& err) {
-          pull_failed(self, id, self->system().render(err));
+        [self, id, serial = p.serial](caf::error& err) {
+          auto i = self->state.pulls.find(id);
+          if (i != self->state.pulls.end() && i->second.serial == serial)
+            pull_failed(self, id, self->system().render(err));
         });
   }
 }
@@ -197,6 +203,7 @@ void start_pull(self_ptr self, const object_id& id, const std::string& node,
     return;
   }
   auto& p = st.pulls[id];
+  p.serial = ++st.last_pull_serial;
   p.node = node;
   p.source = peer->second;
   p.owner = std::move(owner);
@@ -205,7 +212,7 @@ void start_pull(self_ptr self, const object_id& id, const std::string& node,
   if (size == 0) {
     std::vector<char> none;
     ++p.in_flight;
-    on_chunk(self, id, 0, none);
+    on_chunk(self, id, p.serial, 0, none);
     return;
   }
   request_chunks(self, id);
@@ -393,6 +400,16 @@ object_store(self_ptr self, detail::object_table* table, std::string node_id) {
       st.peers = std::move(peers);
       if (gone.empty())
         return;
+      // A pull from a node that left never gets its answer (CAF drops
+      // requests to a dead peer; only the 60 s timeout would fire): give
+      // it up now, as its failure would (another copy, a rebuild, or a new
+      // locate).
+      std::vector<std::pair<object_id, std::string>> cut;
+      for (auto& [id, p] : st.pulls)
+        if (gone.count(p.node) > 0)
+          cut.emplace_back(id, p.node);
+      for (auto& [id, node] : cut)
+        pull_failed(self, id, "node " + node + " left the cluster");
       // Objects owned here whose every copy was on those nodes are lost.
       for (auto i = st.locations.begin(); i != st.locations.end();) {
         auto& at = i->second;

@@ -140,15 +140,6 @@ std::size_t half_the_cpus() {
   return std::max(1u, std::thread::hardware_concurrency() / 2);
 }
 
-/// Submits n small_value tasks, gets them all, checks the sum.
-void small_value_tasks(int n, const char* what) {
-  std::vector<lumen::object_ref<int>> refs;
-  refs.reserve(static_cast<std::size_t>(n));
-  for (int i = 0; i < n; ++i)
-    refs.push_back(lumen::task(lumen_bench::small_value).remote());
-  sum_checked(lumen::get(refs), n, what);
-}
-
 /// n calls of small_value on one actor, then get all, check the sum.
 void small_value_calls(const lumen::actor_handle<bench_actor>& a, int n,
                        const char* what) {
@@ -183,6 +174,14 @@ workload single(const std::string& name, double ops,
 }
 
 } // namespace
+
+void small_value_tasks(int n, const char* what) {
+  std::vector<lumen::object_ref<int>> refs;
+  refs.reserve(static_cast<std::size_t>(n));
+  for (int i = 0; i < n; ++i)
+    refs.push_back(lumen::task(lumen_bench::small_value).remote());
+  sum_checked(lumen::get(refs), n, what);
+}
 
 std::vector<workload> task_workloads() {
   std::vector<workload> ws;

@@ -1,28 +1,14 @@
 // Workloads across two nodes on loopback: this process becomes a head node
-// (lumen::detail::start_runtime with head = true, an ephemeral port) and
-// starts a second node MPI-style, as a child process running this same
-// binary (`lumen microbenchmark --internal-node ADDRESS DIR`), so both
-// nodes know the same LUMEN_REMOTE functions. Tasks, actors and objects
-// are placed on the second node with node_affinity.
-#include <chrono>
-#include <csignal>
+// and starts a second node as a child process (bench_cluster.hpp). Tasks,
+// actors and objects are placed on the second node with node_affinity.
 #include <cstdint>
-#include <cstdlib>
-#include <cstring>
-#include <filesystem>
-#include <fstream>
 #include <memory>
-#include <sstream>
 #include <string>
-#include <thread>
 #include <vector>
-
-#include <fcntl.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <lumen/lumen.hpp>
 
+#include "cli/bench_cluster.hpp"
 #include "cli/bench_remote.hpp"
 #include "cli/bench_workloads.hpp"
 #include "cluster/node_config.hpp"
@@ -80,108 +66,6 @@ namespace lumen::cli::bench {
 namespace {
 
 constexpr double gigabyte = 1e9;
-
-/// The second node, a child process; stopped (SIGTERM, then SIGKILL) and
-/// its directory removed on destruction.
-class child_node {
- public:
-  child_node(const std::string& binary, const std::string& head_address) {
-    char tmpl[] = "/tmp/lumen-bench-XXXXXX";
-    if (::mkdtemp(tmpl) == nullptr)
-      throw std::runtime_error("mkdtemp failed");
-    dir_ = tmpl;
-    log_ = dir_ + "/node.log";
-    std::vector<std::string> words{binary, "microbenchmark", "--internal-node",
-                                   head_address, dir_};
-    std::vector<char*> argv;
-    for (auto& w : words)
-      argv.push_back(w.data());
-    argv.push_back(nullptr);
-    std::fflush(nullptr);
-    pid_ = ::fork();
-    if (pid_ < 0)
-      throw std::runtime_error(std::string{"cannot fork: "} +
-                               std::strerror(errno));
-    if (pid_ == 0) { // only async-signal-safe calls until exec
-      int out = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-      int in = ::open("/dev/null", O_RDONLY);
-      if (out < 0 || in < 0)
-        ::_exit(127);
-      ::dup2(in, STDIN_FILENO);
-      ::dup2(out, STDOUT_FILENO);
-      ::dup2(out, STDERR_FILENO);
-      ::execv(argv[0], argv.data());
-      ::_exit(127);
-    }
-  }
-
-  ~child_node() {
-    stop();
-    std::error_code ignored;
-    std::filesystem::remove_all(dir_, ignored);
-  }
-
-  child_node(const child_node&) = delete;
-  child_node& operator=(const child_node&) = delete;
-
-  /// Whether the child has ended (then: its log).
-  bool ended(std::string* log) {
-    if (pid_ <= 0)
-      return true;
-    if (::waitpid(pid_, nullptr, WNOHANG) != pid_)
-      return false;
-    pid_ = -1;
-    std::ifstream in{log_};
-    std::ostringstream text;
-    text << in.rdbuf();
-    *log = text.str();
-    return true;
-  }
-
-  void stop() {
-    if (pid_ <= 0)
-      return;
-    ::kill(pid_, SIGTERM);
-    for (int i = 0; i < 200; ++i) {
-      if (::waitpid(pid_, nullptr, WNOHANG) == pid_) {
-        pid_ = -1;
-        return;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    ::kill(pid_, SIGKILL);
-    ::waitpid(pid_, nullptr, 0);
-    pid_ = -1;
-  }
-
- private:
-  std::string dir_;
-  std::string log_;
-  pid_t pid_ = -1;
-};
-
-/// The id of a live node other than this one, waiting up to 30 s.
-std::string wait_for_other_node(child_node& child) {
-  auto self = lumen::node_id();
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (std::chrono::steady_clock::now() < deadline) {
-    for (auto& n : lumen::nodes())
-      if (n.alive && !n.driver && n.id != self)
-        return n.id;
-    std::string log;
-    if (child.ended(&log))
-      throw failure("the second node ended before it joined:\n" + log);
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  throw failure("the second node did not join within 30 s");
-}
-
-/// Stops the embedded head however the workloads end.
-struct head_guard {
-  ~head_guard() {
-    lumen::shutdown();
-  }
-};
 
 std::vector<result> measure(const std::string& other, const timing& t,
                             const std::vector<bool>& wanted) {
@@ -244,16 +128,8 @@ std::vector<std::string> two_node_metric_names() {
 std::vector<result> run_two_node_workloads(const std::string& lumen_binary,
                                            const timing& t,
                                            const std::vector<bool>& wanted) {
-  lumen::detail::node_config head;
-  head.head = true;
-  head.port = 0;
-  lumen::detail::start_runtime(head);
+  auto address = start_head(lumen::lineage_mode::stash);
   head_guard stop_head;
-  std::string address;
-  for (auto& n : lumen::nodes())
-    if (n.id == lumen::node_id())
-      address = n.address;
-  check(!address.empty(), "the head's address");
   child_node child{lumen_binary, address};
   auto other = wait_for_other_node(child);
   auto out = measure(other, t, wanted);

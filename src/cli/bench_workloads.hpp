@@ -31,6 +31,24 @@ inline lumen::config bench_config() {
 /// Tasks and actor calls (bench_tasks.cpp).
 std::vector<workload> task_workloads();
 
+/// The step of single_client_tasks_async: submits n small_value tasks,
+/// gets them all, checks their sum (bench::failure naming `what`).
+void small_value_tasks(int n, const char* what);
+
+/// single_client_tasks_async under lineage off, stash and write_ahead, in
+/// that order; each starts (and stops) an embedded runtime of its own with
+/// bench_config() and that mode, so call them with no runtime running
+/// (bench_lineage.cpp).
+std::vector<workload> lineage_workloads();
+
+/// The recovery metric, in seconds: a chain of 100 tasks, each value
+/// larger than 256 KiB, runs on a second node (a child process of
+/// `lumen_binary`, as in the two-node workloads); the time from its
+/// SIGKILL until `get` of the last value returns it, rebuilt from lineage
+/// (failure detection included). Starts its own head in this process.
+std::string lineage_recovery_metric_name();
+result run_lineage_recovery(const std::string& lumen_binary);
+
 /// put/get/wait, large objects, placement groups and this machine's memcpy
 /// bandwidth (bench_objects.cpp).
 std::vector<workload> object_workloads();

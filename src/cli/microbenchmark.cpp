@@ -34,9 +34,14 @@ constexpr const char* bench_about =
   "into newly allocated memory each time (page faults included), what a\n"
   "put that allocates its buffer can reach. Every workload checks its\n"
   "results; a wrong one is reported and the command exits with status 1.\n"
+  "single_client_tasks_async_lineage_{off,stash,write_ahead} repeat\n"
+  "single_client_tasks_async in a runtime of their own started with that\n"
+  "lineage mode.\n"
   "--nodes 2 adds workloads across two nodes on loopback (a second node is\n"
-  "started as a child process). Metrics this build cannot measure yet print\n"
-  "`name n/a (why)`.";
+  "started as a child process), and lineage_chain_100_recovery (`s`:\n"
+  "seconds from the SIGKILL of the node holding a 100-task chain until get\n"
+  "returns its last value rebuilt from lineage, failure detection\n"
+  "included). Metrics this build cannot measure yet print `name n/a (why)`.";
 
 const std::vector<option_spec>& bench_option_specs() {
   using k = option_kind;
@@ -53,15 +58,6 @@ const std::vector<option_spec>& bench_option_specs() {
     {"json", k::value, "FILE", "also write all results to FILE as JSON"},
   };
   return specs;
-}
-
-/// Lineage modes of the fault-tolerance issue, each a task-throughput
-/// metric.
-const std::vector<std::string>& lineage_metric_names() {
-  static const std::vector<std::string> names{
-    "lineage_off_tasks_async", "lineage_stash_tasks_async",
-    "lineage_write_ahead_tasks_async"};
-  return names;
 }
 
 struct bench_options {
@@ -182,6 +178,21 @@ void run_two_nodes(runner& run, const bench_options& opts) {
     run.add(r);
 }
 
+/// The recovery figure: needs a node to kill, so only with --nodes 2.
+void run_recovery(runner& run, const bench_options& opts) {
+  auto name = bench::lineage_recovery_metric_name();
+  if (!run.wanted(name))
+    return;
+  if (opts.nodes != 2) {
+    run.add(bench::unavailable(name, "s", "run with --nodes 2"));
+    return;
+  }
+  run.run(bench::workload{{name}, [](const bench::timing&) {
+                            return std::vector<bench::result>{
+                              bench::run_lineage_recovery(self_path())};
+                          }});
+}
+
 } // namespace
 
 int run_microbenchmark(const arguments& args) {
@@ -225,11 +236,11 @@ int run_microbenchmark(const arguments& args) {
       if (w.names.front().rfind("memcpy", 0) != 0)
         run.run(w);
   }
+  // Each starts a runtime of its own, so after the one above has stopped.
+  for (auto& w : bench::lineage_workloads())
+    run.run(w);
   run_two_nodes(run, opts);
-  for (auto& name : lineage_metric_names())
-    run.add(bench::unavailable(
-      name, "/s",
-      "not available yet: lineage modes come with the fault-tolerance issue"));
+  run_recovery(run, opts);
   if (!opts.json.empty())
     bench::write_json(opts.json,
                       {{"command", "lumen microbenchmark"},

@@ -58,7 +58,8 @@ inline const std::vector<option_spec>& start_option_specs() {
      "bytes the spill directory may hold; 0 means until the disk is full "
      "(default: 0)"},
     {"gcs-dir", k::value, "DIR",
-     "a head's durable GCS tables (default: <runtime-dir>/gcs-<port>)"},
+     "a head's durable GCS tables (default: <runtime-dir>/gcs-<port>; "
+     "memory only for --port 0)"},
     {"load", k::list, "LIB.so",
      "shared library whose LUMEN_REMOTE registrations the node gains; "
      "repeatable (default: none)"},

@@ -97,7 +97,8 @@ class gcs_store {
     return lineage_rows_;
   }
 
-  // -- keys ---------------------------------------------------------------------
+  // -- keys
+  // ---------------------------------------------------------------------
 
   static std::string node_key(const std::string& id);
   static std::string actor_key(const std::string& id);

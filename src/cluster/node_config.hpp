@@ -34,8 +34,10 @@ struct node_config {
   /// `lumen stop` and `lumen status`; empty: runtime_dir_default().
   std::string runtime_dir;
   /// A head's durable GCS tables (RocksDB); empty:
-  /// `<runtime_dir>/gcs-<port>`. A head started again with the same
-  /// config finds its tables there.
+  /// `<runtime_dir>/gcs-<port>`, or memory only for port 0 (a port that
+  /// changes with every start leaves nothing to reconnect to). A head
+  /// started again with the same config finds its tables there
+  /// (gcs_dir_of in cluster/gcs_store.hpp).
   std::string gcs_dir;
 };
 

@@ -4,6 +4,8 @@
 #include "runtime/embedded_runtime.hpp"
 
 #include <cmath>
+#include <cstdlib>
+#include <filesystem>
 #include <thread>
 #include <unistd.h>
 
@@ -92,6 +94,22 @@ std::string describe(std::chrono::nanoseconds timeout) {
   return std::to_string(duration_cast<milliseconds>(timeout).count()) + " ms";
 }
 
+/// A fresh directory for the tables of a GCS that would otherwise be
+/// memory only (the embedded cluster, a head on port 0) when lineage is
+/// write_ahead: that mode promises each spec is on disk, synced, before
+/// its task runs. `<runtime dir>/gcs-wal-XXXXXX`, removed at shutdown.
+std::string make_private_gcs_dir(const node_config& c) {
+  auto root = c.runtime_dir.empty() ? runtime_dir_default() : c.runtime_dir;
+  std::error_code ec;
+  std::filesystem::create_directories(root, ec);
+  auto tmpl = root + "/gcs-wal-XXXXXX";
+  if (ec || ::mkdtemp(tmpl.data()) == nullptr)
+    throw error("lumen::init: cannot create a directory for the GCS's "
+                "lineage in " +
+                root);
+  return tmpl;
+}
+
 /// Splits HOST:PORT; throws lumen::error naming the bad address.
 std::pair<std::string, std::uint16_t> split_address(const std::string& a) {
   auto colon = a.rfind(':');
@@ -156,9 +174,12 @@ void embedded_runtime::impl::start(const node_config& c, bool cluster) {
   bool own_gcs = c.head || !cluster;
   if (own_gcs) {
     // A head keeps its tables in RocksDB (see gcs_dir_of); the embedded
-    // one-node cluster in memory.
+    // one-node cluster in memory, except with write_ahead (below).
     std::shared_ptr<kv_store> tables;
-    if (auto dir = c.head ? gcs_dir_of(c) : std::string{}; !dir.empty())
+    auto dir = c.head ? gcs_dir_of(c) : std::string{};
+    if (dir.empty() && c.base.lineage == lineage_mode::write_ahead)
+      dir = private_gcs_dir = make_private_gcs_dir(c);
+    if (!dir.empty())
       tables = std::make_shared<kv_store>(dir);
     gcs = make_gcs(*sys, gcs_timing{}, std::move(tables));
   }
@@ -280,7 +301,11 @@ void embedded_runtime::impl::stop() {
   store = nullptr;
   gcs = nullptr;
   remote_gcs = nullptr;
-  sys.reset();
+  sys.reset(); // the GCS's store is closed now
+  if (!private_gcs_dir.empty()) {
+    kv_store::destroy(private_gcs_dir);
+    private_gcs_dir.clear();
+  }
 }
 
 embedded_runtime::embedded_runtime(const node_config& cfg)

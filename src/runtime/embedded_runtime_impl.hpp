@@ -141,6 +141,9 @@ struct embedded_runtime::impl {
   object_store_actor store;
   /// The GCS this process runs (head or embedded), if any.
   gcs_actor gcs;
+  /// The RocksDB directory made for our GCS because lineage is write_ahead
+  /// and it would be memory only otherwise; removed at shutdown.
+  std::string private_gcs_dir;
   /// The head's GCS, for a node that joined a cluster.
   gcs_actor remote_gcs;
   bool in_cluster = false;

@@ -110,10 +110,10 @@ ref_ptr embedded_runtime::create_actor(actor_request&& req) {
   }
   bool added = false;
   try {
-    std::tie(added) = ask_gcs<bool>(
-      *impl_->sys, impl_->any_gcs(), "lumen::actor", gcs_timeout,
-      actor_add_atom::value, spec->id.to_string(), o.name, o.ns,
-      spec->class_hash, host, o.detached);
+    std::tie(added) =
+      ask_gcs<bool>(*impl_->sys, impl_->any_gcs(), "lumen::actor", gcs_timeout,
+                    actor_add_atom::value, spec->id.to_string(), o.name, o.ns,
+                    spec->class_hash, host, o.detached);
   } catch (...) {
     link->kill(true); // not registered (the head may be away): end it
     throw;

@@ -50,7 +50,8 @@ read_resources(const char* what, const std::string& field,
       fail(what, at + ".name is empty");
     auto amount = in[i].getAmount();
     if (!std::isfinite(amount) || amount < 0)
-      fail(what, at + ".amount is " + num(amount) + ", must be finite and >= 0");
+      fail(what,
+           at + ".amount is " + num(amount) + ", must be finite and >= 0");
     if (!result.emplace(std::move(name), amount).second)
       fail(what, at + ".name repeats");
   }
@@ -87,8 +88,8 @@ stored_node decode_stored_node(const std::string& id, const char* data,
     x.rec = decode_node_record(reinterpret_cast<const char*>(rec.begin()),
                                rec.size());
     if (x.rec.id != id)
-      fail(what, "record.id '" + x.rec.id + "' is not the row's id '" + id +
-                   "'");
+      fail(what,
+           "record.id '" + x.rec.id + "' is not the row's id '" + id + "'");
     return x;
   });
 }
@@ -137,13 +138,12 @@ byte_buffer encode_stored_group(const stored_group& x) {
     out.setName(text(x.name));
     out.setStrategy(x.strategy);
     out.setPlaced(x.placed);
-    auto bundles =
-      out.initBundles(element_count(x.bundles.size(), "bundles"));
+    auto bundles = out.initBundles(element_count(x.bundles.size(), "bundles"));
     for (std::size_t i = 0; i < x.bundles.size(); ++i) {
       auto b = bundles[static_cast<unsigned int>(i)];
-      write_resources(b.initResources(element_count(x.bundles[i].size(),
-                                                    "bundle resources")),
-                      x.bundles[i]);
+      write_resources(
+        b.initResources(element_count(x.bundles[i].size(), "bundle resources")),
+        x.bundles[i]);
       if (i < x.nodes.size())
         b.setNode(text(x.nodes[i]));
     }
@@ -168,8 +168,8 @@ stored_group decode_stored_group(const std::string& id, const char* data,
     auto bundles = in.getBundles();
     for (unsigned int i = 0; i < bundles.size(); ++i) {
       auto at = "bundles[" + std::to_string(i) + "]";
-      x.bundles.push_back(read_resources(what, at + ".resources",
-                                         bundles[i].getResources()));
+      x.bundles.push_back(
+        read_resources(what, at + ".resources", bundles[i].getResources()));
       auto node = to_std(bundles[i].getNode());
       if (x.placed && node.empty())
         fail(what, at + ".node is empty in a placed group");

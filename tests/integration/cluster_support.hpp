@@ -46,23 +46,25 @@ class test_cluster {
     if (mkdtemp(tmpl) == nullptr)
       throw std::runtime_error("mkdtemp failed");
     dir_ = tmpl;
+    if (std::getenv("LUMEN_TEST_KEEP_DIR") != nullptr)
+      std::fprintf(stderr, "test_cluster: runtime dir %s\n", dir_.c_str());
     common_ = " --runtime-dir " + dir_ + " --num-cpus " + std::to_string(cpus) +
               " --load " + LUMEN_CLUSTER_TASKS_LIB;
-    start("--head --port 0");
-    address_ = head().at("address");
-    for (int i = 0; i < workers; ++i)
-      start("--address " + address_ +
-            (i < static_cast<int>(worker_extra.size())
-               ? " " + worker_extra[static_cast<std::size_t>(i)]
-               : std::string{}));
+    try {
+      start("--head --port 0");
+      address_ = head().at("address");
+      for (int i = 0; i < workers; ++i)
+        add_worker(i < static_cast<int>(worker_extra.size())
+                     ? worker_extra[static_cast<std::size_t>(i)]
+                     : std::string{});
+    } catch (...) {
+      teardown(); // no destructor runs for a half-made cluster
+      throw;
+    }
   }
 
   ~test_cluster() {
-    run(std::string{LUMEN_CLI_PATH} + " stop --timeout 10 --runtime-dir " +
-        dir_);
-    for (auto& f : nodes()) // anything `stop` missed
-      ::kill(std::stoi(f.at("pid")), SIGKILL);
-    run("rm -rf " + dir_);
+    teardown();
   }
 
   test_cluster(const test_cluster&) = delete;
@@ -106,6 +108,13 @@ class test_cluster {
     throw std::runtime_error("no head node file in " + dir_);
   }
 
+  /// Starts one more worker (the CPUs and libraries of the others, plus
+  /// `extra` on its command line), e.g. to replace a killed one; returns
+  /// once its node file is written. Throws if it does not start.
+  void add_worker(const std::string& extra = {}) {
+    start("--address " + address_ + (extra.empty() ? "" : " " + extra));
+  }
+
   /// Runs `lumen <args>` and returns its exit status and output.
   std::pair<int, std::string> cli(const std::string& args) const {
     return run(std::string{LUMEN_CLI_PATH} + " " + args);
@@ -133,6 +142,20 @@ class test_cluster {
     auto [status, out] = cli("start " + args + common_);
     if (status != 0)
       throw std::runtime_error("lumen start " + args + " failed:\n" + out);
+  }
+
+  /// Stops every node (`lumen stop`, then SIGKILL for anything it missed)
+  /// and removes the runtime directory, unless LUMEN_TEST_KEEP_DIR is set
+  /// (to read the nodes' logs after a failure).
+  void teardown() {
+    run(std::string{LUMEN_CLI_PATH} + " stop --timeout 10 --runtime-dir " +
+        dir_);
+    for (auto& f : nodes()) // anything `stop` missed
+      ::kill(std::stoi(f.at("pid")), SIGKILL);
+    if (std::getenv("LUMEN_TEST_KEEP_DIR") != nullptr)
+      std::fprintf(stderr, "test_cluster: kept %s\n", dir_.c_str());
+    else
+      run("rm -rf " + dir_);
   }
 
   std::string dir_;

@@ -13,6 +13,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "cluster_support.hpp"
+#include "cluster_tasks.hpp"
 #include "lumen/lumen.hpp"
 #include "test_support.hpp"
 
@@ -108,8 +110,8 @@ TEST_CASE("spilling: live objects of 4x the store's memory come back exact",
       refs.push_back(lumen::put(sp_pattern(i)));
     for (int i = 16; i < 32; ++i)
       refs.push_back(lumen::task(sp_make).remote(i));
-    auto done = lumen::wait(refs, refs.size(), patience);
-    REQUIRE(done.ready.size() == refs.size());
+    REQUIRE(lumen::wait(refs, refs.size(), patience).ready.size() ==
+            refs.size());
     auto st = lumen_it::snapshot();
     CHECK(st.objects >= 32);
     CHECK(st.object_bytes <= st.object_capacity);
@@ -142,8 +144,10 @@ TEST_CASE("spilling: live objects of 4x the store's memory come back exact",
       for (std::size_t j = 0; j < 4; ++j)
         CHECK(four[j] == sp_pattern(static_cast<int>(i + j)));
     }
-    // Freed objects take their files with them.
+    // Freed objects take their files with them (the sums' lineage holds
+    // their arguments, so those go too).
     refs.clear();
+    sums.clear();
     REQUIRE(lumen_it::await_idle());
     CHECK(lumen_it::eventually([&] {
       return sp_files_below(tmp.path()) == 0;
@@ -243,4 +247,31 @@ TEST_CASE("spilling: a bad threshold fails init with a clear message",
     lumen::init(lumen::config{.num_cpus = 2, .object_spilling_threshold = 0}),
     Catch::Contains("object_spilling_threshold"));
   CHECK_FALSE(lumen::is_initialized());
+}
+
+TEST_CASE("spilling: a node serves pulls of values it spilled",
+          "[spilling][cluster]") {
+  // One worker with 8 MiB of memory keeps 32 MiB of results for the driver.
+  cluster_it::test_cluster cluster{1, 2, {"--object-store-memory 8Mi"}};
+  lumen::init_guard g{lumen::config{.address = cluster.address()}};
+  REQUIRE(cluster_it::test_cluster::wait_for_nodes(2));
+  std::string worker;
+  for (auto& n : lumen::nodes())
+    if (!n.driver && !n.head && n.alive)
+      worker = n.id;
+  REQUIRE_FALSE(worker.empty());
+  constexpr std::int64_t mib = 1 << 20;
+  std::vector<lumen::object_ref<std::vector<char>>> blobs;
+  for (int i = 0; i < 32; ++i)
+    blobs.push_back(lumen::task(cluster_tasks::make_blob)
+                      .node_affinity(worker)
+                      .remote(mib, i));
+  REQUIRE(lumen::wait(blobs, blobs.size(), 120s).ready.size() == 32);
+  // The worker spilled into its own directory under its runtime dir.
+  auto dir = cluster.dir() + "/spill/lumen-spill-" + worker;
+  CHECK(sp_files_below(dir) >= 20);
+  // Each value comes here by pull, read back from the worker's disk.
+  for (int i = 0; i < 32; ++i)
+    REQUIRE(lumen::get(blobs[static_cast<std::size_t>(i)], 120s) ==
+            cluster_tasks::make_blob(mib, i));
 }

@@ -1,0 +1,184 @@
+// Fault-tolerance workloads of `lumen microbenchmark`: task throughput
+// under each lineage mode, each in an embedded runtime of its own, and the
+// time to rebuild a chain of 100 tasks whose values died with their node.
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include <lumen/lumen.hpp>
+
+#include "cli/bench_cluster.hpp"
+#include "cli/bench_workloads.hpp"
+
+namespace lumen_bench {
+
+/// Elements of a chain value: 320,000 bytes, more than the 256 KiB that
+/// travel inside a result, so each value stays on the node that made it.
+constexpr std::int64_t chain_elements = 40'000;
+
+/// Chain tasks (chain_start, chain_step) run in this process: how the
+/// recovery workload tells where they ran.
+std::atomic<int> chain_runs_here{0};
+
+/// 0, 1, ..., n - 1.
+std::vector<std::int64_t> chain_start(std::int64_t n) {
+  chain_runs_here.fetch_add(1);
+  std::vector<std::int64_t> v(static_cast<std::size_t>(n));
+  for (std::size_t i = 0; i < v.size(); ++i)
+    v[i] = static_cast<std::int64_t>(i);
+  return v;
+}
+
+/// `v` with `k` added to each element.
+std::vector<std::int64_t> chain_step(std::vector<std::int64_t> v,
+                                     std::int64_t k) {
+  chain_runs_here.fetch_add(1);
+  for (auto& x : v)
+    x += k;
+  return v;
+}
+
+/// The node it runs on.
+std::string chain_node() {
+  return lumen::node_id();
+}
+
+/// The sum of `v`'s elements.
+std::int64_t chain_sum(std::vector<std::int64_t> v) {
+  std::int64_t sum = 0;
+  for (auto x : v)
+    sum += x;
+  return sum;
+}
+
+} // namespace lumen_bench
+
+LUMEN_REMOTE(lumen_bench::chain_start, lumen_bench::chain_step,
+             lumen_bench::chain_node, lumen_bench::chain_sum);
+
+namespace lumen::cli::bench {
+
+namespace {
+
+using clock = std::chrono::steady_clock;
+using chain_ref = lumen::object_ref<std::vector<std::int64_t>>;
+
+/// Tasks in the recovery chain (chain_start, then chain_steps 1 to 99).
+constexpr int chain_tasks = 100;
+
+/// What every element of the chain's last value has had added.
+constexpr std::int64_t chain_added = (chain_tasks - 1) * chain_tasks / 2;
+
+/// The chain, every task on `node` (soft affinity, so that a rebuild may
+/// run elsewhere); only the last ref is kept.
+chain_ref make_chain(const std::string& node) {
+  auto x = lumen::task(lumen_bench::chain_start)
+             .node_affinity(node, true)
+             .remote(lumen_bench::chain_elements);
+  for (std::int64_t k = 1; k < chain_tasks; ++k)
+    x = lumen::task(lumen_bench::chain_step)
+          .node_affinity(node, true)
+          .remote(x, k);
+  return x;
+}
+
+/// Checks the chain's last value element by element.
+void check_chain(const std::vector<std::int64_t>& v) {
+  check_eq(v.size(), static_cast<std::size_t>(lumen_bench::chain_elements),
+           "rebuilt chain value: size");
+  for (std::size_t i = 0; i < v.size(); ++i)
+    if (v[i] != static_cast<std::int64_t>(i) + chain_added)
+      check_eq(v[i], static_cast<std::int64_t>(i) + chain_added,
+               "rebuilt chain value: an element");
+}
+
+double seconds_since(clock::time_point start) {
+  return std::chrono::duration<double>(clock::now() - start).count();
+}
+
+/// Waits (up to 30 s) until a task with soft affinity for `node` runs
+/// there: this node's scheduler knows the node, so the chain's soft
+/// affinity is not silently dropped.
+void wait_until_scheduled_on(const std::string& node) {
+  auto deadline = clock::now() + std::chrono::seconds(30);
+  while (lumen::get(lumen::task(lumen_bench::chain_node)
+                      .node_affinity(node, true)
+                      .remote()) != node) {
+    if (clock::now() > deadline)
+      throw failure("tasks for the victim node still ran elsewhere after 30 s");
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+/// Head (this process, the driver) plus a victim node: the chain runs on
+/// the victim, then the victim is SIGKILLed and the last value is got.
+result chain_recovery(const std::string& lumen_binary) {
+  const std::string name = lineage_recovery_metric_name();
+  auto address = start_head(lumen::lineage_mode::stash);
+  head_guard stop_head;
+  child_node victim{lumen_binary, address};
+  auto victim_id = wait_for_other_node(victim);
+  wait_until_scheduled_on(victim_id);
+  lumen_bench::chain_runs_here = 0;
+  auto last = make_chain(victim_id);
+  // Every step has run (its value is on the victim) once a small task that
+  // reads the last value there answers; the value never comes here.
+  const std::int64_t n = lumen_bench::chain_elements;
+  auto sum = lumen::task(lumen_bench::chain_sum)
+               .node_affinity(victim_id, true)
+               .remote(last);
+  check_eq(lumen::get(sum, std::chrono::seconds(120)),
+           n * (n - 1) / 2 + n * chain_added, "sum of the chain on the victim");
+  check_eq(lumen_bench::chain_runs_here.load(), 0,
+           "chain tasks that ran here, not on the victim, before the kill");
+  auto start = clock::now();
+  check(victim.kill(), "the victim node was still running before the kill");
+  auto value = lumen::get(last, std::chrono::seconds(120));
+  auto elapsed = seconds_since(start);
+  check_chain(value);
+  check_eq(lumen_bench::chain_runs_here.load(), chain_tasks,
+           "chain tasks run again here after the kill");
+  result r;
+  r.name = name;
+  r.unit = "s";
+  r.value = elapsed;
+  r.steps = 1;
+  r.seconds = elapsed;
+  return r;
+}
+
+workload lineage_throughput(const std::string& name, lumen::lineage_mode m) {
+  return workload{{name}, [name, m](const timing& t) {
+                    auto cfg = bench_config();
+                    cfg.lineage = m;
+                    lumen::init_guard runtime{cfg};
+                    return std::vector<result>{timeit(name, "/s", 1000, t, [&] {
+                      small_value_tasks(1000, name.c_str());
+                    })};
+                  }};
+}
+
+} // namespace
+
+std::vector<workload> lineage_workloads() {
+  using m = lumen::lineage_mode;
+  return {
+    lineage_throughput("single_client_tasks_async_lineage_off", m::off),
+    lineage_throughput("single_client_tasks_async_lineage_stash", m::stash),
+    lineage_throughput("single_client_tasks_async_lineage_write_ahead",
+                       m::write_ahead)};
+}
+
+std::string lineage_recovery_metric_name() {
+  return "lineage_chain_100_recovery";
+}
+
+result run_lineage_recovery(const std::string& lumen_binary) {
+  return chain_recovery(lumen_binary);
+}
+
+} // namespace lumen::cli::bench
