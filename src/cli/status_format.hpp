@@ -170,7 +170,8 @@ inline std::string format_status(const lumen::detail::cluster_status& st,
       sep = ", ";
     }
   }
-  out += "\n";
+  out += "\n\nLineage: " + std::to_string(st.committed_lineage) +
+         " task specs committed to the GCS\n";
   return out;
 }
 

@@ -123,6 +123,7 @@ cluster_status query_status(const std::string& address,
   caf::actor_system sys{sys_cfg};
   std::vector<char> bytes;
   std::string why;
+  std::uint64_t committed_lineage = 0;
   {
     auto gcs = sys.middleman().remote_actor<gcs_actor>(host, port);
     if (!gcs)
@@ -137,12 +138,20 @@ cluster_status query_status(const std::string& address,
         [&](const caf::error& err) {
           why = sys.render(err);
         });
+    if (!bytes.empty())
+      self->request(*gcs, timeout, lineage_count_atom::value)
+        .receive(
+          [&](std::uint64_t n) {
+            committed_lineage = n;
+          },
+          [&](const caf::error&) {});
     caf::logger::set_current_actor_system(nullptr);
   }
   if (bytes.empty())
     throw error("the head at " + address + " did not answer: " + why);
   auto view = decode_cluster_view(bytes.data(), bytes.size());
   cluster_status result;
+  result.committed_lineage = committed_lineage;
   std::map<std::string, std::size_t> infeasible;
   for (auto& n : view.nodes) {
     node_status s;

@@ -55,6 +55,8 @@ struct cluster_status {
   std::vector<std::pair<std::string, std::size_t>> infeasible;
   /// Actors by state: "alive", "pending", "restarting", "dead".
   std::map<std::string, std::size_t> actors;
+  /// Task specs whose lineage the GCS has committed.
+  std::uint64_t committed_lineage = 0;
 };
 
 /// Connects to the head at `address` (HOST:PORT) and fetches its view;

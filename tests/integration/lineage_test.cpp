@@ -92,3 +92,53 @@ TEST_CASE("lineage: with lineage off a lost object fails get, no hang",
   CHECK_THROWS_AS(lumen::get(last, 60s), lumen::object_lost_error);
   CHECK_THROWS_WITH(lumen::get(last, 60s), Catch::Contains("lineage is off"));
 }
+
+namespace {
+
+/// The committed lineage `lumen status` reports, or -1.
+long committed(const cluster_it::test_cluster& cluster) {
+  auto [code, out] = cluster.cli("status --address " + cluster.address());
+  auto at = out.find("Lineage: ");
+  if (code != 0 || at == std::string::npos)
+    return -1;
+  return std::stol(out.substr(at + 9));
+}
+
+} // namespace
+
+TEST_CASE("lineage: stashed specs reach the GCS in the background",
+          "[lineage][cluster]") {
+  // Only the driver keeps lineage here.
+  cluster_it::test_cluster cluster{1, 2, {"--lineage off"}};
+  lumen::init_guard g{lumen::config{.address = cluster.address(),
+                                    .lineage = lumen::lineage_mode::stash}};
+  REQUIRE(cluster_it::test_cluster::wait_for_nodes(2));
+  auto before = committed(cluster);
+  REQUIRE(before >= 0);
+  std::vector<lumen::object_ref<std::string>> refs;
+  for (int i = 0; i < 50; ++i)
+    refs.push_back(lumen::task(cluster_tasks::where).remote(i));
+  lumen::get(refs, 60s);
+  long now = before;
+  for (int i = 0; i < 100 && now < before + 50; ++i) {
+    std::this_thread::sleep_for(100ms);
+    now = committed(cluster);
+  }
+  CHECK(now >= before + 50);
+}
+
+TEST_CASE("lineage: write_ahead commits each spec before its task runs",
+          "[lineage][cluster]") {
+  cluster_it::test_cluster cluster{1, 2, {"--lineage off"}};
+  lumen::init_guard g{lumen::config{
+    .address = cluster.address(), .lineage = lumen::lineage_mode::write_ahead}};
+  REQUIRE(cluster_it::test_cluster::wait_for_nodes(2));
+  auto before = committed(cluster);
+  REQUIRE(before >= 0);
+  std::vector<lumen::object_ref<std::string>> refs;
+  for (int i = 0; i < 20; ++i)
+    refs.push_back(lumen::task(cluster_tasks::where).remote(i));
+  lumen::get(refs, 60s);
+  // Every task ran, so every spec was committed first: no waiting here.
+  CHECK(committed(cluster) >= before + 20);
+}

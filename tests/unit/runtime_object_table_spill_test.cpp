@@ -430,7 +430,8 @@ TEST_CASE("object_table spilling: the table removes its spill directory",
   survivor = {}; // a ref past the table: its file is gone already
 }
 
-TEST_CASE("object_table spilling: the threshold must be in (0, 1]",
+TEST_CASE("object_table spilling: the threshold must be above 0 and at "
+          "most 1",
           "[runtime][object_table][spill]") {
   temp_dir tmp;
   object_table a{1000};
