@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdlib> // CHAOSDBG
+#include <iostream> // CHAOSDBG
 
 #include <caf/actor_system.hpp>
 #include <caf/exit_reason.hpp>
@@ -230,6 +232,9 @@ void place(self_ptr self) {
     .then(
       [self](std::string& node, caf::actor& manager) {
         auto& st = self->state;
+        if (std::getenv("LUMEN_CHAOSDBG")) // CHAOSDBG
+          std::cerr << "CHAOSDBG " << st.a.spec->id.to_string().substr(0, 8) // CHAOSDBG
+                    << " where -> " << node << " ph " << static_cast<int>(st.ph) << std::endl; // CHAOSDBG
         if (st.ph == phase::dead)
           return;
         if (node.empty()) {
@@ -289,6 +294,9 @@ actor_host_actor::behavior_type actor_host(self_ptr self,
   }
   self->set_down_handler([self](caf::down_msg& msg) {
     auto& st = self->state;
+    if (std::getenv("LUMEN_CHAOSDBG")) // CHAOSDBG
+      std::cerr << "CHAOSDBG " << st.a.spec->id.to_string().substr(0, 8) // CHAOSDBG
+                << (st.a.pinned ? " pinned" : "") << " down " << self->system().render(msg.reason) << " remote? " << (st.remote && msg.source == st.remote.address()) << std::endl; // CHAOSDBG
     if (st.remote && msg.source == st.remote.address()) {
       if (st.restarts_left != 0 && !st.a.borrowed && st.ph != phase::dead) {
         // Re-created elsewhere while max_restarts allows.

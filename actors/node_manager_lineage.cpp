@@ -106,7 +106,7 @@ void submit_task(self_ptr self, detail::task_ptr task) {
   try {
     auto bytes = detail::encode_task_spec(*task);
     spec.assign(bytes.data(), bytes.size());
-  } catch (const std::exception& e) {
+  } catch (const std::exception&) {
     await_args(self, std::move(task), false); // unencodable: runs unrecorded
     return;
   }

@@ -62,6 +62,9 @@ struct store_state {
   std::string node_id;
   /// Values kept here for their remote owners.
   std::map<object_id, detail::ref_ptr> hosted;
+  /// The CAF node of each hosted value's owner: its copies go when that
+  /// node leaves the cluster (nobody can free them any more).
+  std::map<object_id, caf::node_id> hosted_for;
   /// Owner side: the nodes holding each value, with its size.
   std::map<object_id, std::map<std::string, std::uint64_t>> locations;
   /// Owner side: values wanted here whose location is not known yet.
@@ -327,6 +330,7 @@ object_store(self_ptr self, detail::object_table* table, std::string node_id) {
         return; // a garbage id frees nothing
       }
       st.hosted.erase(id);
+      st.hosted_for.erase(id);
       st.wanted.erase(id);
       if (auto i = st.locations.find(id); i != st.locations.end()) {
         for (auto& [node, size] : i->second)
@@ -340,6 +344,8 @@ object_store(self_ptr self, detail::object_table* table, std::string node_id) {
       auto size = h.value->bytes.size();
       try {
         st.hosted.emplace(h.id, st.table->put(h.id, h.value));
+        if (h.owner)
+          st.hosted_for.emplace(h.id, h.owner.node());
       } catch (const std::exception&) {
         // No room (or already here): send the value itself instead.
         caf::anon_send(h.owner, result_atom::value,
@@ -400,6 +406,19 @@ object_store(self_ptr self, detail::object_table* table, std::string node_id) {
       st.peers = std::move(peers);
       if (gone.empty())
         return;
+      // Values kept for owners whose node is gone.
+      std::set<caf::node_id> live{self->node()};
+      for (auto& kv : st.peers)
+        if (kv.second)
+          live.insert(kv.second.node());
+      for (auto i = st.hosted_for.begin(); i != st.hosted_for.end();) {
+        if (live.count(i->second) > 0) {
+          ++i;
+          continue;
+        }
+        st.hosted.erase(i->first);
+        i = st.hosted_for.erase(i);
+      }
       // A pull from a node that left never gets its answer (CAF drops
       // requests to a dead peer; only the 60 s timeout would fire): give
       // it up now, as its failure would (another copy, a rebuild, or a new

@@ -1,7 +1,10 @@
 // The lineage stash: memory rows, RocksDB without sync, commit bookkeeping.
 #include "lineage/lineage_stash.hpp"
 
+#include <cerrno>
+#include <csignal>
 #include <cstring>
+#include <filesystem>
 #include <unordered_set>
 
 #include "runtime/task_spec.hpp"
@@ -36,6 +39,12 @@ std::optional<task_id> id_of(std::string_view key) {
 }
 
 } // namespace
+
+lineage_stash::entry lineage_stash::entry_of(std::string spec) {
+  entry e;
+  e.spec = std::move(spec);
+  return e;
+}
 
 lineage_stash::lineage_stash(const std::string& path)
   : db_(std::make_unique<kv_store>(path)) {
@@ -156,6 +165,44 @@ lineage_stash::uncommitted_ancestors(const std::vector<task_id>& deps) const {
     todo.insert(todo.end(), i->second.deps.begin(), i->second.deps.end());
   }
   return out;
+}
+
+std::size_t lineage_stash::adopt_orphans() {
+  namespace fs = std::filesystem;
+  std::size_t adopted = 0;
+  std::error_code ec;
+  auto own = fs::path{db_->path()};
+  for (auto& entry : fs::directory_iterator{own.parent_path(), ec}) {
+    auto name = entry.path().filename().string();
+    if (entry.path() == own || name.empty() ||
+        name.find_first_not_of("0123456789") != std::string::npos)
+      continue;
+    auto pid = std::stol(name);
+    if (pid <= 0 || ::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH)
+      continue; // its node still runs (or we cannot tell)
+    try {
+      std::vector<std::pair<task_id, std::string>> rows;
+      {
+        kv_store old{entry.path().string()};
+        old.scan(prefix, [&](std::string_view k, std::string_view v) {
+          if (auto id = id_of(k))
+            rows.emplace_back(*id, std::string{v});
+          return true;
+        });
+      }
+      for (auto& [id, spec] : rows) {
+        std::lock_guard guard{mtx_};
+        if (rows_.try_emplace(id, entry_of(std::move(spec))).second) {
+          queued_.push_back(id);
+          ++adopted;
+        }
+      }
+      kv_store::destroy(entry.path().string());
+    } catch (const std::exception&) {
+      // Unreadable: left where it is.
+    }
+  }
+  return adopted;
 }
 
 std::size_t lineage_stash::uncommitted() const {

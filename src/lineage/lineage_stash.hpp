@@ -13,8 +13,9 @@
 // (`uncommitted_ancestors`), and reconstruction finds specs here before it
 // asks the GCS (`find`).
 //
-// Rows left on disk by a node that died are committed when a node starts
-// on the same stash directory again (`recover` on open).
+// Rows left on disk by a node that died are not lost: the next node
+// started on the same machine and runtime directory adopts them
+// (`adopt_orphans`) and commits them like its own.
 //
 // Thread safety: every member may be called from any thread.
 #pragma once
@@ -83,6 +84,11 @@ class lineage_stash {
   /// Rows not yet committed (queued, on disk or in flight).
   std::size_t uncommitted() const;
 
+  /// Moves the rows of every stash directory next to this one (same
+  /// parent, named by a process id) whose process is gone into this stash,
+  /// then deletes that directory; returns how many rows came over.
+  std::size_t adopt_orphans();
+
   /// Rows committed since the stash opened.
   std::uint64_t committed_total() const;
 
@@ -95,6 +101,8 @@ class lineage_stash {
     bool on_disk = false;
     bool in_flight = false;
   };
+
+  static entry entry_of(std::string spec);
 
   mutable std::mutex mtx_;
   std::unordered_map<task_id, entry> rows_;

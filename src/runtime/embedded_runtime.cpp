@@ -196,6 +196,7 @@ void embedded_runtime::impl::start(const node_config& c, bool cluster) {
     auto dir = c.runtime_dir.empty() ? runtime_dir_default() : c.runtime_dir;
     stash = std::make_unique<lineage_stash>(dir + "/stash/" +
                                             std::to_string(getpid()));
+    stash->adopt_orphans(); // what nodes that died here left behind
     stash_actor = make_lineage_stash(*sys, stash.get(), caf::actor{});
     lineage.stash = stash.get();
     lineage.stash_actor = caf::actor_cast<caf::actor>(stash_actor);

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <string>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "lineage/lineage_stash.hpp"
@@ -146,4 +147,37 @@ TEST_CASE("lineage stash: a task's spec and its dependencies", "[lineage]") {
   CHECK(id == tid(7));
   CHECK(deps == std::vector<task_id>{tid(5)});
   CHECK_THROWS_AS(lumen::detail::spec_deps("garbage!"), lumen::decode_error);
+}
+
+TEST_CASE("lineage stash: rows of a node that died are adopted", "[lineage]") {
+  temp_dir parent{"orphans"};
+  // A process id that is surely not running: a child that has exited.
+  auto pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0)
+    _exit(0);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  auto dead = parent.path + "/" + std::to_string(pid);
+  {
+    lineage_stash s{dead};
+    s.append(tid(1), "one", {});
+    s.append(tid(2), "two", {});
+    s.flush_to_disk();
+  }
+  // A live process's stash is left alone.
+  auto live = parent.path + "/" + std::to_string(getppid());
+  {
+    lineage_stash s{live};
+    s.append(tid(3), "three", {});
+    s.flush_to_disk();
+  }
+  lineage_stash own{parent.path + "/" + std::to_string(getpid())};
+  CHECK(own.adopt_orphans() == 2);
+  CHECK(own.find(tid(1)) == std::optional<std::string>{"one"});
+  CHECK_FALSE(own.find(tid(3)));
+  CHECK_FALSE(std::filesystem::exists(dead));
+  CHECK(std::filesystem::exists(live));
+  own.flush_to_disk();
+  CHECK(own.next_commit_batch(10).size() == 2);
 }
