@@ -2,6 +2,8 @@
 #include "lumen/init.hpp"
 
 #include <atomic>
+#include <chrono>
+#include <thread>
 #include <cstdlib>
 #include <memory>
 #include <mutex>
@@ -21,6 +23,9 @@ namespace {
 std::mutex init_mtx;
 std::unique_ptr<embedded_runtime> owner;
 std::atomic<embedded_runtime*> current{nullptr};
+/// Set while a runtime starts: a node that joined a cluster may already
+/// run tasks from other nodes before `current` is set.
+std::atomic<bool> starting{false};
 
 } // namespace
 
@@ -28,6 +33,12 @@ runtime_api::~runtime_api() = default;
 
 runtime_api& runtime() {
   auto* rt = current.load(std::memory_order_acquire);
+  // A task that arrived while this node was joining waits for the start to
+  // end (bounded: a start that fails ends `starting` too).
+  for (int i = 0; rt == nullptr && starting.load() && i < 60'000; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    rt = current.load(std::memory_order_acquire);
+  }
   if (rt == nullptr)
     throw not_initialized_error(
       "lumen is not running: call lumen::init() first");
@@ -50,8 +61,15 @@ void start_runtime(const node_config& cfg) {
   std::lock_guard guard{init_mtx};
   if (owner)
     throw error("lumen::init: already running; call lumen::shutdown() first");
-  owner = std::make_unique<embedded_runtime>(cfg);
+  starting.store(true);
+  try {
+    owner = std::make_unique<embedded_runtime>(cfg);
+  } catch (...) {
+    starting.store(false);
+    throw;
+  }
   current.store(owner.get(), std::memory_order_release);
+  starting.store(false);
 }
 
 } // namespace detail
