@@ -127,7 +127,7 @@ auto call_job(self_ptr self, actor_call_ptr call, std::vector<object_ptr> args,
 bool args_ready(self_ptr self, const std::vector<detail::task_arg>& args) {
   auto& st = self->state;
   for (auto& arg : args) {
-    if (arg.ref && !st.a.table->try_get(arg.ref.get())) {
+    if (arg.ref && !st.a.table->ready(arg.ref.get())) {
       if (!st.waiting) {
         st.waiting = true;
         // A value this node owns but another node holds comes here.

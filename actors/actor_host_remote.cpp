@@ -27,7 +27,8 @@ namespace detail_actor_host {
 
 #define CHAOSDBG(self, what)                                                   \
   if (std::getenv("LUMEN_CHAOSDBG"))                                           \
-  std::cerr << "CHAOSDBG " << (self)->state.a.spec->id.to_string().substr(0, 8) \
+  std::cerr << "CHAOSDBG "                                                     \
+            << (self)->state.a.spec->id.to_string().substr(0, 8)               \
             << (self->state.a.pinned ? " pinned " : " ") << what << std::endl
 
 namespace {
@@ -71,7 +72,8 @@ void forward_calls(self_ptr self) {
       continue;
     }
     st.remote_pending.emplace(call->id, call);
-    CHAOSDBG(self, "forward call seq " << call->seq << " to " << st.remote_node);
+    CHAOSDBG(self,
+             "forward call seq " << call->seq << " to " << st.remote_node);
     caf::anon_send(
       st.remote, rcall_atom::value, caf::actor_cast<caf::actor>(self),
       caf::actor_cast<caf::actor>(st.a.node_manager), std::move(bytes));
@@ -80,10 +82,36 @@ void forward_calls(self_ptr self) {
   end_if_orphaned(self);
 }
 
+namespace {
+
+/// Asks the node manager again in a moment, a bounded number of times; true
+/// if it will.
+bool place_again_later(self_ptr self) {
+  auto& st = self->state;
+  if (!st.restarted || st.ph == phase::dead ||
+      ++st.relocations > max_relocations)
+    return false;
+  self->delayed_send(self, std::chrono::milliseconds(250), start_atom::value);
+  return true;
+}
+
+} // namespace
+
 void start_forward(self_ptr self) {
   auto& st = self->state;
   if (!args_ready(self, st.a.spec->args))
     return;
+  // A node the actor just died on may still look alive in this node's
+  // view; a spawn request there would go unanswered until its timeout
+  // (CAF drops messages to the proxies of a lost node).
+  if (st.lost_nodes.count(st.remote_node) > 0) {
+    if (!place_again_later(self))
+      die(self, make_error_object(error_kind::actor_creation,
+                                  "actor '" + st.a.spec->factory +
+                                    "' could not be placed again: only "
+                                    "nodes it died on were offered"));
+    return;
+  }
   std::vector<char> spec_bytes;
   try {
     spec_bytes = wire_call(self, st.a.spec->id, st.a.spec->factory,
@@ -121,12 +149,8 @@ void start_forward(self_ptr self) {
                                    << self->system().render(err));
         // After a node death the view may still offer the dead node for a
         // while: ask again, a bounded number of times.
-        if (st.restarted && st.ph != phase::dead &&
-            ++st.relocations <= max_relocations) {
-          self->delayed_send(self, std::chrono::milliseconds(250),
-                             start_atom::value);
+        if (place_again_later(self))
           return;
-        }
         die(self, make_error_object(error_kind::actor_creation,
                                     "actor '" + st.a.spec->factory +
                                       "' could not be placed on node " +
@@ -144,6 +168,7 @@ void relocate(self_ptr self) {
     --st.restarts_left;
   st.restarted = true;
   st.relocations = 0;
+  st.lost_nodes.insert(st.remote_node);
   self->demonitor(st.remote);
   st.remote = nullptr;
   // Unanswered calls go again, in their order, before newer ones.
@@ -216,9 +241,9 @@ void on_result(self_ptr self, const std::vector<char>& bytes) {
   }
   auto i = st.remote_pending.find(r.id.task);
   if (i == st.remote_pending.end() || !r.value) {
-    CHAOSDBG(self, "result dropped: known "
-                     << (i != st.remote_pending.end()) << " value "
-                     << (r.value != nullptr));
+    CHAOSDBG(self, "result dropped: known " << (i != st.remote_pending.end())
+                                            << " value "
+                                            << (r.value != nullptr));
     return;
   }
   auto call = std::move(i->second);

@@ -77,6 +77,9 @@ struct host_state {
   std::map<task_id, actor_call_ptr> remote_pending;
   /// Failed attempts to place the actor again after its node died.
   int relocations = 0;
+  /// Nodes the actor died with: the view may still list one as alive for
+  /// a moment, but its node manager is gone (see start_forward).
+  std::set<std::string> lost_nodes;
   const char* name = "lumen.actor_host";
 };
 

@@ -98,7 +98,7 @@ void await_args(self_ptr self, detail::task_ptr task, bool local) {
   auto& st = self->state;
   std::set<object_id> missing;
   for (auto& arg : task->args) {
-    if (!arg.ref || st.table->try_get(arg.ref.get()))
+    if (!arg.ref || st.table->ready(arg.ref.get()))
       continue;
     auto& id = arg.ref.id();
     if (st.held_elsewhere.count(id) > 0) {

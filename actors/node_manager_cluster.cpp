@@ -114,7 +114,7 @@ void make_ready(self_ptr self, detail::task_ptr task) {
   switch (d.kind) {
   case detail::placement_decision::local:
     for (auto& arg : task->args)
-      if (arg.ref && !st.table->try_get(arg.ref.get())) {
+      if (arg.ref && !st.table->ready(arg.ref.get())) {
         await_args(self, std::move(task), true);
         return;
       }

@@ -124,7 +124,7 @@ std::string object_table::state::reserve(std::size_t size, bool overcommit) {
          " bytes in " + std::to_string(spill->file_count()) + " files, " +
          (spill->capacity() > 0
             ? "capacity " + std::to_string(spill->capacity()) + " bytes"
-            : std::string{"no capacity set"}) +
+            : std::string{"no limit but the disk"}) +
          "): " + why;
 }
 

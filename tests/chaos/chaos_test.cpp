@@ -28,6 +28,9 @@ constexpr int kills = 3;
 /// run, well inside the ctest timeout.
 constexpr auto run_patience = 80s;
 
+/// When the watchdog ends a test that hangs (ctest's timeout is 300 s).
+constexpr auto test_limit = 200s;
+
 std::string join_lines(const std::vector<std::string>& lines) {
   std::string out;
   for (auto& l : lines)
@@ -66,6 +69,7 @@ TEST_CASE("chaos: a task tree survives killed workers with the failure-free "
   auto expected = tree_expected(depth, fanout, seed);
   REQUIRE(expected.size() == tree_value_size);
   cluster_it::test_cluster cluster{2, 2, {worker_args, worker_args}};
+  chaos::watchdog watchdog{cluster, test_limit};
   lumen::init_guard g{lumen::config{.address = cluster.address()}};
   REQUIRE(cluster_it::test_cluster::wait_for_nodes(3));
   std::vector<char> got;
@@ -109,6 +113,7 @@ TEST_CASE("chaos: restarted actors forward every number to a collector on "
   const auto pace = 60ms;
   const int forward_ms = 20;
   cluster_it::test_cluster cluster{2, 2, {worker_args, worker_args}};
+  chaos::watchdog watchdog{cluster, test_limit};
   lumen::init_guard g{lumen::config{.address = cluster.address()}};
   REQUIRE(cluster_it::test_cluster::wait_for_nodes(3));
   std::string head_id;

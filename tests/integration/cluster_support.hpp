@@ -10,6 +10,7 @@
 #include <dirent.h>
 #include <fstream>
 #include <map>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <sys/types.h>
@@ -65,6 +66,23 @@ class test_cluster {
 
   ~test_cluster() {
     teardown();
+  }
+
+  /// Stops every node (`lumen stop`, then SIGKILL for anything it missed)
+  /// and removes the runtime directory, unless LUMEN_TEST_KEEP_DIR is set
+  /// (to read the nodes' logs after a failure). Runs once; the destructor
+  /// calls it, and a watchdog may call it from another thread earlier.
+  void teardown() {
+    std::call_once(torn_down_, [this] {
+      run(std::string{LUMEN_CLI_PATH} + " stop --timeout 10 --runtime-dir " +
+          dir_);
+      for (auto& f : nodes()) // anything `stop` missed
+        ::kill(std::stoi(f.at("pid")), SIGKILL);
+      if (std::getenv("LUMEN_TEST_KEEP_DIR") != nullptr)
+        std::fprintf(stderr, "test_cluster: kept %s\n", dir_.c_str());
+      else
+        run("rm -rf " + dir_);
+    });
   }
 
   test_cluster(const test_cluster&) = delete;
@@ -144,20 +162,7 @@ class test_cluster {
       throw std::runtime_error("lumen start " + args + " failed:\n" + out);
   }
 
-  /// Stops every node (`lumen stop`, then SIGKILL for anything it missed)
-  /// and removes the runtime directory, unless LUMEN_TEST_KEEP_DIR is set
-  /// (to read the nodes' logs after a failure).
-  void teardown() {
-    run(std::string{LUMEN_CLI_PATH} + " stop --timeout 10 --runtime-dir " +
-        dir_);
-    for (auto& f : nodes()) // anything `stop` missed
-      ::kill(std::stoi(f.at("pid")), SIGKILL);
-    if (std::getenv("LUMEN_TEST_KEEP_DIR") != nullptr)
-      std::fprintf(stderr, "test_cluster: kept %s\n", dir_.c_str());
-    else
-      run("rm -rf " + dir_);
-  }
-
+  std::once_flag torn_down_;
   std::string dir_;
   std::string common_;
   std::string address_;
