@@ -272,6 +272,7 @@ void push_view(self_ptr self) {
 gcs_actor make_gcs(caf::actor_system& sys, gcs_timing timing,
                    std::shared_ptr<detail::kv_store> store) {
   detail::gcs_store tables{std::move(store)};
+  tables.sync_lineage(timing.sync_lineage);
   auto snap = tables.load();
   return sys.spawn(detail_gcs::gcs, timing, std::move(tables), std::move(snap));
 }

@@ -112,6 +112,9 @@ struct gcs_timing {
   std::chrono::milliseconds tick{200};
   /// A node silent for this long is dead.
   std::chrono::milliseconds node_timeout{5000};
+  /// Whether lineage commits wait for the disk: false only for a private
+  /// store that outlives nothing (the embedded cluster in stash mode).
+  bool sync_lineage = true;
 };
 
 /// Spawns the GCS. With `store`, its tables persist there and are loaded

@@ -192,7 +192,7 @@ void gcs_store::commit_lineage(const std::vector<std::string>& ids,
   kv_store::batch b;
   for (std::size_t i = 0; i < ids.size(); ++i)
     b.put(lineage_key(ids[i]), specs[i]);
-  db_->write(b, true);
+  db_->write(b, sync_lineage_);
   lineage_rows_ += fresh.size();
 }
 

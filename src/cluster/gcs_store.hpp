@@ -92,6 +92,11 @@ class gcs_store {
   /// The spec committed for `id`, empty if none.
   std::vector<char> get_lineage(const std::string& id) const;
 
+  /// Whether commit_lineage waits for the disk (default true).
+  void sync_lineage(bool on) noexcept {
+    sync_lineage_ = on;
+  }
+
   /// Distinct task ids committed.
   std::uint64_t lineage_count() const noexcept {
     return lineage_rows_;
@@ -108,6 +113,7 @@ class gcs_store {
 
  private:
   std::shared_ptr<kv_store> db_;
+  bool sync_lineage_ = true;
   std::uint64_t lineage_rows_ = 0;
   /// Lineage of a memory-only store.
   std::map<std::string, std::string> lineage_mem_;

@@ -174,14 +174,22 @@ void embedded_runtime::impl::start(const node_config& c, bool cluster) {
   bool own_gcs = c.head || !cluster;
   if (own_gcs) {
     // A head keeps its tables in RocksDB (see gcs_dir_of); the embedded
-    // one-node cluster in memory, except with write_ahead (below).
+    // one-node cluster (and a head on port 0) in memory, except that with
+    // lineage on, committed lineage goes to a private RocksDB store: synced
+    // for write_ahead, and never piling up in memory.
     std::shared_ptr<kv_store> tables;
     auto dir = c.head ? gcs_dir_of(c) : std::string{};
-    if (dir.empty() && c.base.lineage == lineage_mode::write_ahead)
+    if (dir.empty() && c.base.lineage != lineage_mode::off)
       dir = private_gcs_dir = make_private_gcs_dir(c);
     if (!dir.empty())
       tables = std::make_shared<kv_store>(dir);
-    gcs = make_gcs(*sys, gcs_timing{}, std::move(tables));
+    gcs_timing timing;
+    // A private store serves a process that is the whole cluster (or a
+    // throw-away head): only write_ahead's promise needs the disk.
+    timing.sync_lineage = !private_gcs_dir.empty()
+                            ? c.base.lineage == lineage_mode::write_ahead
+                            : true;
+    gcs = make_gcs(*sys, timing, std::move(tables));
   }
   if (c.head) {
     auto port = sys->middleman().publish(gcs, c.port, c.host.c_str(), true);

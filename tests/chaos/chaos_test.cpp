@@ -31,6 +31,11 @@ constexpr auto run_patience = 80s;
 /// When the watchdog ends a test that hangs (ctest's timeout is 300 s).
 constexpr auto test_limit = 200s;
 
+double seconds_since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t)
+    .count();
+}
+
 std::string join_lines(const std::vector<std::string>& lines) {
   std::string out;
   for (auto& l : lines)
@@ -83,11 +88,8 @@ TEST_CASE("chaos: a task tree survives killed workers with the failure-free "
                   .remote(depth, fanout, seed, leaf_ms);
     got = lumen::get(root, run_patience);
     killed_during_run = killer.killed();
-    std::fprintf(
-      stderr, "chaos: the tree took %.1f s, %d kills during it\n",
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - started)
-        .count(),
-      killed_during_run);
+    std::fprintf(stderr, "chaos: the tree took %.1f s, %d kills during it\n",
+                 seconds_since(started), killed_during_run);
     killer.join();
     INFO(join_lines(killer.errors()));
     CHECK(killer.errors().empty());
@@ -98,7 +100,11 @@ TEST_CASE("chaos: a task tree survives killed workers with the failure-free "
   CHECK(killed_during_run >= 1);
   REQUIRE(got.size() == expected.size());
   CHECK(got == expected);
+  auto freeing = std::chrono::steady_clock::now();
   auto held = chaos::wait_for_free_resources(60s);
+  std::fprintf(stderr, "chaos: resources %s after %.1f s\n",
+               held.empty() ? "all free" : "still held",
+               seconds_since(freeing));
   INFO("still held:" << held);
   CHECK(held.empty());
 }
@@ -142,6 +148,7 @@ TEST_CASE("chaos: restarted actors forward every number to a collector on "
   int killed_while_sending = 0;
   {
     chaos::killer killer{cluster, worker_args, kills};
+    auto started = std::chrono::steady_clock::now();
     for (std::int64_t seq = 0; seq < n; ++seq) {
       auto& f = fw[static_cast<std::size_t>(seq % forwarders)];
       results.push_back(
@@ -150,6 +157,10 @@ TEST_CASE("chaos: restarted actors forward every number to a collector on "
     }
     killed_while_sending = killer.killed();
     auto done = lumen::wait(results, results.size(), run_patience);
+    std::fprintf(stderr,
+                 "chaos: %zu of %zu calls answered %.1f s after the "
+                 "first was sent\n",
+                 done.ready.size(), results.size(), seconds_since(started));
     INFO(unanswered(results, forwarders));
     REQUIRE(done.unready.empty());
     auto got = lumen::get(results, 30s);
@@ -182,7 +193,11 @@ TEST_CASE("chaos: restarted actors forward every number to a collector on "
     lumen::kill(f);
   lumen::kill(collector);
   fw.clear();
+  auto freeing = std::chrono::steady_clock::now();
   auto held = chaos::wait_for_free_resources(60s);
+  std::fprintf(stderr, "chaos: resources %s after %.1f s\n",
+               held.empty() ? "all free" : "still held",
+               seconds_since(freeing));
   INFO("still held:" << held);
   CHECK(held.empty());
 }
