@@ -5,8 +5,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cstdlib> // CHAOSDBG
-#include <iostream> // CHAOSDBG
 
 #include <caf/actor_system.hpp>
 #include <caf/exit_reason.hpp>
@@ -232,9 +230,6 @@ void place(self_ptr self) {
     .then(
       [self](std::string& node, caf::actor& manager) {
         auto& st = self->state;
-        if (std::getenv("LUMEN_CHAOSDBG")) // CHAOSDBG
-          std::cerr << "CHAOSDBG " << st.a.spec->id.to_string().substr(0, 8) // CHAOSDBG
-                    << " where -> " << node << " ph " << static_cast<int>(st.ph) << std::endl; // CHAOSDBG
         if (st.ph == phase::dead)
           return;
         if (node.empty()) {
@@ -292,11 +287,21 @@ actor_host_actor::behavior_type actor_host(self_ptr self,
   } else if (!st.a.held) {
     place(self);
   }
+  // The node manager ends at shutdown, after the directory told every host
+  // it reaches to end: a host no handle reaches any more (orphaned, waiting
+  // for answers that may never come) ends with it, or the actor system
+  // would wait for it forever.
+  if (st.a.node_manager)
+    self->monitor(st.a.node_manager);
   self->set_down_handler([self](caf::down_msg& msg) {
     auto& st = self->state;
-    if (std::getenv("LUMEN_CHAOSDBG")) // CHAOSDBG
-      std::cerr << "CHAOSDBG " << st.a.spec->id.to_string().substr(0, 8) // CHAOSDBG
-                << (st.a.pinned ? " pinned" : "") << " down " << self->system().render(msg.reason) << " remote? " << (st.remote && msg.source == st.remote.address()) << std::endl; // CHAOSDBG
+    if (st.a.node_manager && msg.source == st.a.node_manager.address()) {
+      st.shutting_down = true;
+      die(self,
+          make_error_object(error_kind::actor_died, "lumen was shut down"));
+      self->quit(msg.reason);
+      return;
+    }
     if (st.remote && msg.source == st.remote.address()) {
       if (st.restarts_left != 0 && !st.a.borrowed && st.ph != phase::dead) {
         // Re-created elsewhere while max_restarts allows.

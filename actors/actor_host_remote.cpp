@@ -3,7 +3,6 @@
 // from other nodes, and the link the actor directory keeps to a host.
 #include <algorithm>
 #include <chrono>
-#include <cstdlib> // CHAOSDBG
 #include <exception>
 #include <iostream>
 #include <memory>
@@ -24,12 +23,6 @@
 namespace lumen {
 
 namespace detail_actor_host {
-
-#define CHAOSDBG(self, what)                                                   \
-  if (std::getenv("LUMEN_CHAOSDBG"))                                           \
-  std::cerr << "CHAOSDBG "                                                     \
-            << (self)->state.a.spec->id.to_string().substr(0, 8)               \
-            << (self->state.a.pinned ? " pinned " : " ") << what << std::endl
 
 namespace {
 
@@ -72,8 +65,6 @@ void forward_calls(self_ptr self) {
       continue;
     }
     st.remote_pending.emplace(call->id, call);
-    CHAOSDBG(self,
-             "forward call seq " << call->seq << " to " << st.remote_node);
     caf::anon_send(
       st.remote, rcall_atom::value, caf::actor_cast<caf::actor>(self),
       caf::actor_cast<caf::actor>(st.a.node_manager), std::move(bytes));
@@ -130,9 +121,6 @@ void start_forward(self_ptr self) {
     .then(
       [self](caf::actor& remote) {
         auto& st = self->state;
-        CHAOSDBG(self, "spawned on " << st.remote_node << " ph "
-                                     << static_cast<int>(st.ph) << " queue "
-                                     << st.queue.size());
         if (st.ph == phase::dead) {
           caf::anon_send(remote, kill_atom::value, true);
           caf::anon_send(remote, orphan_atom::value);
@@ -145,8 +133,6 @@ void start_forward(self_ptr self) {
       },
       [self](caf::error& err) {
         auto& st = self->state;
-        CHAOSDBG(self, "spawn on " << st.remote_node << " failed: "
-                                   << self->system().render(err));
         // After a node death the view may still offer the dead node for a
         // while: ask again, a bounded number of times.
         if (place_again_later(self))
@@ -161,9 +147,6 @@ void start_forward(self_ptr self) {
 
 void relocate(self_ptr self) {
   auto& st = self->state;
-  CHAOSDBG(self, "relocate from " << st.remote_node << " pending "
-                                  << st.remote_pending.size() << " queue "
-                                  << st.queue.size());
   if (st.restarts_left > 0)
     --st.restarts_left;
   st.restarted = true;
@@ -217,7 +200,6 @@ void on_rcall(self_ptr self, caf::actor reply_to, caf::actor owner,
   }
   for (auto& id : to_fetch)
     self->send(st.a.store, fetch_atom::value, detail::id_bytes(id), owner);
-  CHAOSDBG(self, "rcall " << t->function << " ph " << static_cast<int>(st.ph));
   auto call = std::make_shared<detail::actor_call>();
   call->id = t->id;
   call->method = t->function;
@@ -240,12 +222,8 @@ void on_result(self_ptr self, const std::vector<char>& bytes) {
     return;
   }
   auto i = st.remote_pending.find(r.id.task);
-  if (i == st.remote_pending.end() || !r.value) {
-    CHAOSDBG(self, "result dropped: known " << (i != st.remote_pending.end())
-                                            << " value "
-                                            << (r.value != nullptr));
+  if (i == st.remote_pending.end() || !r.value)
     return;
-  }
   auto call = std::move(i->second);
   st.remote_pending.erase(i);
   // A call relayed for another node answers there; ours, here.

@@ -80,6 +80,16 @@ void dispatch(self_ptr self) {
       return;
     }
     auto acquired = detail::local_scheduler::request_of(*task);
+    if (st.running.count(task->id) > 0) {
+      // Another execution of this task runs here: the copy a dead owner
+      // left behind, and now its retry from the new owner. Both would
+      // create the same child ids and share one entry in `running`; the
+      // newcomer runs once the other one ended.
+      st.sched.release(acquired);
+      st.pool->release(worker);
+      st.parked[task->id].push_back(std::move(task));
+      continue;
+    }
     st.running.emplace(task->id,
                        running_task{task, std::move(acquired), worker, false});
     spawn_task_executor(self,
@@ -201,6 +211,14 @@ node_manager(self_ptr self, detail::resource_set total,
       st.sched.release(give_back);
       st.pool->release(r.worker);
       st.running.erase(i);
+      if (auto p = st.parked.find(id); p != st.parked.end()) {
+        auto next = std::move(p->second.front());
+        p->second.pop_front();
+        if (p->second.empty())
+          st.parked.erase(p);
+        enqueue_local(self, std::move(next));
+        return;
+      }
       dispatch(self);
     },
     [=](blocked_atom, task_id id) {
@@ -381,6 +399,8 @@ node_manager(self_ptr self, detail::resource_set total,
       result.available = st.sched.available().to_doubles();
       result.waiting_for_args = st.waiting.size();
       result.queued = st.sched.queued();
+      for (auto& kv : st.parked)
+        result.queued += kv.second.size();
       result.running = st.running.size();
       result.blocked = st.blocked;
       result.infeasible = st.sched.infeasible().size() + st.unplaceable.size();

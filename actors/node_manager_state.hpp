@@ -81,6 +81,9 @@ struct node_manager_state {
   std::unordered_set<object_id> held_elsewhere;
   object_store_actor store;
   std::unordered_map<task_id, running_task> running;
+  /// Tasks that came while another execution of the same task (same id)
+  /// ran here, each to run once that one ended (see dispatch).
+  std::unordered_map<task_id, std::deque<detail::task_ptr>> parked;
   std::size_t blocked = 0;
   lineage_setup lineage;
   /// Objects owned here being rebuilt after their node died.

@@ -1,7 +1,6 @@
 // Chaos for tests: a killer thread that SIGKILLs random worker nodes of a
-// test_cluster mid-run and starts a replacement for each, a check that the
-// cluster's resources all come back afterwards, and a watchdog that stops
-// the cluster if a test hangs.
+// test_cluster mid-run and starts a replacement for each, and a check that
+// the cluster's resources all come back afterwards.
 //
 // Thread safety: a killer runs on a thread of its own; its other members are
 // for the thread that made it. It calls lumen::nodes(), so it must end
@@ -11,7 +10,6 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -63,47 +61,6 @@ inline std::string wait_for_free_resources(std::chrono::seconds limit = 60s) {
     std::this_thread::sleep_for(200ms);
   }
 }
-
-/// Tears the cluster down and ends the process if the test still runs after
-/// `limit`: a test stuck for good (a `get` without timeout, a shutdown that
-/// never ends) must not leave node processes behind, and ctest's timeout
-/// kills only the test process. Declare it after the cluster and before the
-/// init_guard, so that it watches lumen::shutdown too.
-class watchdog {
- public:
-  watchdog(cluster_it::test_cluster& cluster, std::chrono::seconds limit)
-    : thread_{[this, &cluster, limit] {
-        std::unique_lock<std::mutex> guard{mtx_};
-        if (cv_.wait_for(guard, limit, [this] {
-              return done_;
-            }))
-          return;
-        std::fprintf(stderr,
-                     "chaos watchdog: the test still runs after %lld s; "
-                     "stopping its cluster and ending the process\n",
-                     static_cast<long long>(limit.count()));
-        cluster.teardown();
-        std::_Exit(3);
-      }} {}
-
-  watchdog(const watchdog&) = delete;
-  watchdog& operator=(const watchdog&) = delete;
-
-  ~watchdog() {
-    {
-      std::lock_guard<std::mutex> guard{mtx_};
-      done_ = true;
-    }
-    cv_.notify_all();
-    thread_.join();
-  }
-
- private:
-  std::mutex mtx_;
-  std::condition_variable cv_;
-  bool done_ = false;
-  std::thread thread_;
-};
 
 /// Kills a random live worker every `gap_min`..`gap_max`, `kills` times,
 /// starting a replacement worker (with `worker_extra` on its command line)

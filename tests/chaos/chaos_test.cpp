@@ -74,7 +74,7 @@ TEST_CASE("chaos: a task tree survives killed workers with the failure-free "
   auto expected = tree_expected(depth, fanout, seed);
   REQUIRE(expected.size() == tree_value_size);
   cluster_it::test_cluster cluster{2, 2, {worker_args, worker_args}};
-  chaos::watchdog watchdog{cluster, test_limit};
+  cluster_it::watchdog watchdog{cluster, test_limit};
   lumen::init_guard g{lumen::config{.address = cluster.address()}};
   REQUIRE(cluster_it::test_cluster::wait_for_nodes(3));
   std::vector<char> got;
@@ -119,7 +119,7 @@ TEST_CASE("chaos: restarted actors forward every number to a collector on "
   const auto pace = 60ms;
   const int forward_ms = 20;
   cluster_it::test_cluster cluster{2, 2, {worker_args, worker_args}};
-  chaos::watchdog watchdog{cluster, test_limit};
+  cluster_it::watchdog watchdog{cluster, test_limit};
   lumen::init_guard g{lumen::config{.address = cluster.address()}};
   REQUIRE(cluster_it::test_cluster::wait_for_nodes(3));
   std::string head_id;

@@ -96,10 +96,15 @@ std::string Forwarder::node() {
   return lumen::node_id();
 }
 
+int Forwarder::stall() {
+  auto never = lumen::task(tree).resources({{"nowhere", 1}}).remote(0, 0, 0, 0);
+  return static_cast<int>(lumen::get(never).size());
+}
+
 } // namespace chaos_tasks
 
 LUMEN_REMOTE(chaos_tasks::tree);
 LUMEN_REMOTE(chaos_tasks::Collector::create, &chaos_tasks::Collector::add,
              &chaos_tasks::Collector::seen);
 LUMEN_REMOTE(chaos_tasks::Forwarder::create, &chaos_tasks::Forwarder::forward,
-             &chaos_tasks::Forwarder::node);
+             &chaos_tasks::Forwarder::node, &chaos_tasks::Forwarder::stall);

@@ -64,6 +64,10 @@ struct Forwarder {
   /// The id of the node hosting this instance.
   std::string node();
 
+  /// Waits for a task that needs the resource "nowhere", which no node
+  /// has: returns only when the node shuts down (then it throws).
+  int stall();
+
   int index = 0;
 };
 

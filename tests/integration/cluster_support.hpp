@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <condition_variable>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -166,6 +167,47 @@ class test_cluster {
   std::string dir_;
   std::string common_;
   std::string address_;
+};
+
+/// Tears the cluster down and ends the process if the test still runs after
+/// `limit`: a test stuck for good (a `get` without timeout, a shutdown that
+/// never ends) must not leave node processes behind, and ctest's timeout
+/// kills only the test process. Declare it after the cluster and before the
+/// init_guard, so that it watches lumen::shutdown too.
+class watchdog {
+ public:
+  watchdog(test_cluster& cluster, std::chrono::seconds limit)
+    : thread_{[this, &cluster, limit] {
+        std::unique_lock<std::mutex> guard{mtx_};
+        if (cv_.wait_for(guard, limit, [this] {
+              return done_;
+            }))
+          return;
+        std::fprintf(stderr,
+                     "test_cluster watchdog: the test still runs after %lld s; "
+                     "stopping its cluster and ending the process\n",
+                     static_cast<long long>(limit.count()));
+        cluster.teardown();
+        std::_Exit(3);
+      }} {}
+
+  watchdog(const watchdog&) = delete;
+  watchdog& operator=(const watchdog&) = delete;
+
+  ~watchdog() {
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      done_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+
+ private:
+  std::mutex mtx_;
+  std::condition_variable cv_;
+  bool done_ = false;
+  std::thread thread_;
 };
 
 } // namespace cluster_it
