@@ -38,6 +38,30 @@ inline std::pair<int, std::string> run(const std::string& cmd) {
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
 }
 
+/// The node files (`<dir>/nodes/*.node`) that have a pid and `key`.
+inline std::vector<node_file> read_node_files(const std::string& dir,
+                                              const std::string& key) {
+  std::vector<node_file> result;
+  auto nodes_dir = dir + "/nodes";
+  if (auto* d = opendir(nodes_dir.c_str())) {
+    while (auto* e = readdir(d)) {
+      std::string name = e->d_name;
+      if (name.size() < 5 || name.substr(name.size() - 5) != ".node")
+        continue;
+      std::ifstream in{nodes_dir + "/" + name};
+      node_file f;
+      std::string line;
+      while (std::getline(in, line))
+        if (auto eq = line.find('='); eq != std::string::npos)
+          f[line.substr(0, eq)] = line.substr(eq + 1);
+      if (f.count("pid") && f.count(key))
+        result.push_back(std::move(f));
+    }
+    closedir(d);
+  }
+  return result;
+}
+
 class test_cluster {
  public:
   /// Starts a head and `workers` workers, each offering `cpus` CPUs;
@@ -99,25 +123,7 @@ class test_cluster {
 
   /// The node files present now.
   std::vector<node_file> nodes() const {
-    std::vector<node_file> result;
-    auto nodes_dir = dir_ + "/nodes";
-    if (auto* d = opendir(nodes_dir.c_str())) {
-      while (auto* e = readdir(d)) {
-        std::string name = e->d_name;
-        if (name.size() < 5 || name.substr(name.size() - 5) != ".node")
-          continue;
-        std::ifstream in{nodes_dir + "/" + name};
-        node_file f;
-        std::string line;
-        while (std::getline(in, line))
-          if (auto eq = line.find('='); eq != std::string::npos)
-            f[line.substr(0, eq)] = line.substr(eq + 1);
-        if (f.count("pid") && f.count("address"))
-          result.push_back(std::move(f));
-      }
-      closedir(d);
-    }
-    return result;
+    return read_node_files(dir_, "address");
   }
 
   node_file head() const {

@@ -121,25 +121,7 @@ class restartable_cluster {
 
   /// The node files present now.
   std::vector<cluster_it::node_file> nodes() const {
-    std::vector<cluster_it::node_file> result;
-    auto nodes_dir = dir_ + "/nodes";
-    if (auto* d = opendir(nodes_dir.c_str())) {
-      while (auto* e = readdir(d)) {
-        std::string name = e->d_name;
-        if (name.size() < 5 || name.substr(name.size() - 5) != ".node")
-          continue;
-        std::ifstream in{nodes_dir + "/" + name};
-        cluster_it::node_file f;
-        std::string line;
-        while (std::getline(in, line))
-          if (auto eq = line.find('='); eq != std::string::npos)
-            f[line.substr(0, eq)] = line.substr(eq + 1);
-        if (f.count("pid") && f.count("role"))
-          result.push_back(std::move(f));
-      }
-      closedir(d);
-    }
-    return result;
+    return cluster_it::read_node_files(dir_, "role");
   }
 
   /// Runs `lumen <args>` and returns its exit status and output.
