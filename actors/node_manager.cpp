@@ -132,13 +132,13 @@ void await_args(self_ptr self, detail::task_ptr task, bool local) {
       caf::anon_send(handle, deps_atom::value, task, id);
     });
   }
-  st.waiting[task->id] = std::move(missing);
+  st.waiting[task.get()] = std::move(missing);
 }
 
 void arg_arrived(self_ptr self, const detail::task_ptr& task,
                  const object_id& id) {
   auto& st = self->state;
-  auto i = st.waiting.find(task->id);
+  auto i = st.waiting.find(task.get());
   if (i == st.waiting.end() || i->second.erase(id) == 0 || !i->second.empty())
     return;
   st.waiting.erase(i);

@@ -74,7 +74,9 @@ struct node_manager_state {
   detail::object_table* table = nullptr;
   detail::worker_pool* pool = nullptr;
   /// Tasks waiting for arguments, with the ids still missing.
-  std::unordered_map<task_id, std::set<object_id>> waiting;
+  /// Keyed by the spec, not the task id: two executions of one task (a
+  /// dead owner's and its retry's) may wait here at once.
+  std::unordered_map<const detail::task_spec*, std::set<object_id>> waiting;
   /// Tasks waiting for each missing id.
   std::unordered_map<object_id, std::vector<detail::task_ptr>> waiters;
   /// Objects owned here whose values are held on other nodes.
