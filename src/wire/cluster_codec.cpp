@@ -42,6 +42,7 @@
 #include "lumen/error.hpp"
 #include "lumen/wire/cluster.capnp.h"
 #include "wire/codec_support.hpp"
+#include "wire/resource_codec.hpp"
 
 namespace lumen::detail {
 
@@ -105,16 +106,6 @@ unsigned int first_segment(std::size_t words) {
   return static_cast<unsigned int>(std::min(words + 1, max_elements));
 }
 
-void write_resources(capnp::List<wire::ResourceAmount>::Builder out,
-                     const std::map<std::string, double>& in) {
-  unsigned int i = 0;
-  for (const auto& [name, amount] : in) {
-    auto entry = out[i++];
-    entry.setName(text(name));
-    entry.setAmount(amount);
-  }
-}
-
 template <class Range>
 void write_counts(capnp::List<wire::NamedCount>::Builder out, const Range& in) {
   unsigned int i = 0;
@@ -162,29 +153,6 @@ void check_node_id(const char* what, const std::string& field,
 }
 
 /// Reads a resource map; `field` names the list ("total", "nodes[1].total").
-std::map<std::string, double>
-read_resources(const char* what, const std::string& field,
-               capnp::List<wire::ResourceAmount>::Reader in) {
-  std::map<std::string, double> result;
-  for (unsigned int i = 0; i < in.size(); ++i) {
-    auto entry = in[i];
-    auto at = [&] {
-      return field + "[" + std::to_string(i) + "]";
-    };
-    auto name = to_std(entry.getName());
-    if (name.empty())
-      fail(what, at() + ".name is empty");
-    auto amount = entry.getAmount();
-    if (!std::isfinite(amount) || amount < 0)
-      fail(what,
-           at() + ".amount is " + num(amount) + ", must be finite and >= 0");
-    auto [pos, added] = result.emplace(std::move(name), amount);
-    if (!added)
-      fail(what, at() + ".name repeats '" + pos->first + "'");
-  }
-  return result;
-}
-
 node_record read_node(const char* what, const std::string& prefix,
                       wire::NodeRecord::Reader in) {
   node_record x;

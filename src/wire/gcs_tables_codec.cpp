@@ -22,41 +22,13 @@
 #include "lumen/error.hpp"
 #include "lumen/wire/gcs_tables.capnp.h"
 #include "wire/codec_support.hpp"
+#include "wire/resource_codec.hpp"
 
 namespace lumen::detail {
 
 namespace {
 
 using namespace wire_support;
-
-void write_resources(capnp::List<wire::ResourceAmount>::Builder out,
-                     const std::map<std::string, double>& in) {
-  unsigned int i = 0;
-  for (const auto& [name, amount] : in) {
-    auto entry = out[i++];
-    entry.setName(text(name));
-    entry.setAmount(amount);
-  }
-}
-
-std::map<std::string, double>
-read_resources(const char* what, const std::string& field,
-               capnp::List<wire::ResourceAmount>::Reader in) {
-  std::map<std::string, double> result;
-  for (unsigned int i = 0; i < in.size(); ++i) {
-    auto at = field + "[" + std::to_string(i) + "]";
-    auto name = to_std(in[i].getName());
-    if (name.empty())
-      fail(what, at + ".name is empty");
-    auto amount = in[i].getAmount();
-    if (!std::isfinite(amount) || amount < 0)
-      fail(what,
-           at + ".amount is " + num(amount) + ", must be finite and >= 0");
-    if (!result.emplace(std::move(name), amount).second)
-      fail(what, at + ".name repeats");
-  }
-  return result;
-}
 
 } // namespace
 
