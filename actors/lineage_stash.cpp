@@ -19,19 +19,34 @@ namespace {
 /// Rows per commit message at most.
 constexpr std::size_t max_batch = 4096;
 
+/// How long a row may wait for the GCS before it is written to disk here
+/// (between one and two periods).
+constexpr auto flush_period = std::chrono::milliseconds{20};
+
 struct stash_state {
   detail::lineage_stash* stash = nullptr;
   caf::actor gcs;
   bool in_flight = false;
   bool retry_scheduled = false;
+  bool flush_scheduled = false;
   bool warned = false;
   const char* name = "lumen.lineage_stash";
 };
 
 using self_ptr = lineage_stash_actor::stateful_pointer<stash_state>;
 
-void pump(self_ptr self) {
+/// Keeps the flush timer running while rows wait that are not on disk.
+void schedule_flush(self_ptr self) {
   auto& st = self->state;
+  if (st.flush_scheduled || !st.stash->has_unflushed())
+    return;
+  st.flush_scheduled = true;
+  self->delayed_send(self, flush_period, spill_atom::value);
+}
+
+void flush(self_ptr self) {
+  auto& st = self->state;
+  st.flush_scheduled = false;
   try {
     st.stash->flush_to_disk();
   } catch (const std::exception& e) {
@@ -40,6 +55,12 @@ void pump(self_ptr self) {
       std::cerr << "lumen: lineage stash: " << e.what() << '\n';
     st.warned = true;
   }
+  schedule_flush(self);
+}
+
+void pump(self_ptr self) {
+  auto& st = self->state;
+  schedule_flush(self);
   if (st.in_flight || !st.gcs)
     return;
   auto rows = st.stash->next_commit_batch(max_batch);
@@ -90,6 +111,9 @@ lineage_stash_behavior(self_ptr self, detail::lineage_stash* stash,
     [self](tick_atom) {
       self->state.retry_scheduled = false;
       pump(self);
+    },
+    [self](spill_atom) {
+      flush(self);
     },
     [self](join_atom, caf::actor gcs) {
       self->state.gcs = std::move(gcs);

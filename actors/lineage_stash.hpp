@@ -3,14 +3,17 @@
 // The node manager appends each task's spec to the node's
 // detail::lineage_stash (src/lineage/lineage_stash.hpp) without a message
 // and sends (tick) when the stash had nothing queued. On (tick) this actor
-// writes the queued rows to RocksDB without sync, then sends the written
-// rows to the GCS in one batch (lineage_commit) and, once the GCS answers,
-// drops them from the stash. Rows appended while a batch is in flight form
-// the next batch, so batches grow with the load and an idle node sends
-// nothing. A failed batch is sent again one second later.
+// sends the queued rows to the GCS in one batch (lineage_commit) and, once
+// the GCS answers, drops them from the stash. Rows appended while a batch
+// is in flight form the next batch, so batches grow with the load and an
+// idle node sends nothing. A failed batch is sent again one second later.
+// Every 20 ms while rows wait, rows older than one period and still
+// uncommitted are written to RocksDB without sync (so a row the GCS
+// commits within 20-40 ms never touches the local disk).
 //
 // Messages:
-// - (tick) -> void: flush and commit what is queued.
+// - (tick) -> void: commit what is queued.
+// - (spill) -> void: internal flush timer.
 // - (join, gcs) -> void: the GCS to commit to (again, after the head came
 //   back); rows kept meanwhile are sent then.
 // - (stats) -> (uncommitted rows, rows committed so far).
@@ -33,7 +36,8 @@ class lineage_stash;
 } // namespace detail
 
 using lineage_stash_actor = caf::typed_actor<
-  caf::reacts_to<tick_atom>, caf::reacts_to<join_atom, caf::actor>,
+  caf::reacts_to<tick_atom>, caf::reacts_to<spill_atom>,
+  caf::reacts_to<join_atom, caf::actor>,
   caf::replies_to<stats_atom>::with<std::uint64_t, std::uint64_t>>;
 
 /// Spawns the actor for `stash`, which must outlive it; `gcs` may be null

@@ -18,7 +18,7 @@
 
 #include "actors/gcs.hpp"
 #include "actors/node_manager_state.hpp"
-#include "actors/task_executor.hpp"
+#include "actors/task_runner.hpp"
 #include "cluster/cluster_types.hpp"
 #include "cluster/pg_planner.hpp"
 #include "runtime/local_scheduler.hpp"
@@ -67,9 +67,36 @@ bool feasible(const node_manager_state& st, const detail::placement& p) {
           st.sched.total().get(detail::cpu_resource) >= 1.0);
 }
 
-void dispatch(self_ptr self) {
+/// How many tasks one worker may hold: one running, the rest queued on the
+/// worker behind it, so it goes from task to task without waiting for the
+/// node manager (as Ray pipelines tasks to a leased worker).
+constexpr std::size_t pipeline_depth = 16;
+
+/// Runs `task` on `w` under lease `l` (the worker's queue keeps the order).
+void post_task(self_ptr self, detail::worker_pool::worker* w, lease& l,
+               detail::task_ptr task) {
   auto& st = self->state;
-  place_actors(self);
+  st.running.emplace(task->id, w);
+  l.tasks.push_back(task);
+  const void* tag = task.get();
+  detail::worker_pool::post(
+    w, make_task_job(std::move(task), st.table, node_manager_actor{self}), tag);
+}
+
+/// Another execution of this task runs here: the copy a dead owner left
+/// behind, and now its retry from the new owner. Both would create the
+/// same child ids and share one entry in `running`; the newcomer runs once
+/// the other one ended.
+bool park_if_running(node_manager_state& st, detail::task_ptr& task) {
+  if (st.running.count(task->id) == 0)
+    return false;
+  st.parked[task->id].push_back(std::move(task));
+  return true;
+}
+
+/// Starts queued tasks on idle workers while resources allow.
+void start_tasks(self_ptr self) {
+  auto& st = self->state;
   while (st.sched.queued() > 0) {
     auto* worker = st.pool->acquire();
     if (worker == nullptr)
@@ -80,22 +107,83 @@ void dispatch(self_ptr self) {
       return;
     }
     auto acquired = detail::local_scheduler::request_of(*task);
-    if (st.running.count(task->id) > 0) {
-      // Another execution of this task runs here: the copy a dead owner
-      // left behind, and now its retry from the new owner. Both would
-      // create the same child ids and share one entry in `running`; the
-      // newcomer runs once the other one ended.
+    if (park_if_running(st, task)) {
       st.sched.release(acquired);
       st.pool->release(worker);
-      st.parked[task->id].push_back(std::move(task));
       continue;
     }
-    st.running.emplace(task->id,
-                       running_task{task, std::move(acquired), worker, false});
-    spawn_task_executor(self,
-                        task_executor_args{std::move(task), worker, st.table,
-                                           node_manager_actor{self}});
+    auto& l = st.leases[worker];
+    l.acquired = std::move(acquired);
+    post_task(self, worker, l, std::move(task));
   }
+}
+
+/// Queues waiting tasks behind running ones that hold the same resources,
+/// evenly, up to pipeline_depth per worker. Not while actors wait for a
+/// place: they come before queued tasks.
+void pipeline(self_ptr self) {
+  auto& st = self->state;
+  if (!st.placements.empty())
+    return;
+  for (std::size_t fill = 1; fill < pipeline_depth; ++fill) {
+    for (auto& [w, l] : st.leases) {
+      if (st.sched.queued() == 0)
+        return;
+      if (l.blocked || l.tasks.size() != fill)
+        continue;
+      auto task = st.sched.next_like(l.acquired);
+      if (!task || park_if_running(st, task))
+        continue;
+      post_task(self, w, l, std::move(task));
+    }
+  }
+}
+
+/// Takes the tasks queued behind the running one on `w` back into the
+/// scheduler's queue; ends the lease if none of its tasks started.
+void take_back(self_ptr self, detail::worker_pool::worker* w, lease& l) {
+  auto& st = self->state;
+  auto tags = detail::worker_pool::take_back(w);
+  for (auto* tag : tags) {
+    auto i = std::find_if(l.tasks.begin(), l.tasks.end(),
+                          [tag](const detail::task_ptr& t) {
+                            return t.get() == tag;
+                          });
+    if (i == l.tasks.end())
+      continue;
+    auto task = std::move(*i);
+    l.tasks.erase(i);
+    st.running.erase(task->id);
+    st.sched.enqueue(std::move(task));
+  }
+  if (l.tasks.empty()) {
+    st.sched.release(l.acquired);
+    st.pool->release(w);
+    st.leases.erase(w);
+  }
+}
+
+/// Resources are free but nothing waits in the queue while workers hold
+/// pipelined tasks: take those back so they spread out again.
+bool rebalance(self_ptr self) {
+  auto& st = self->state;
+  std::vector<detail::worker_pool::worker*> crowded;
+  for (auto& [w, l] : st.leases)
+    if (!l.blocked && l.tasks.size() > 1 &&
+        st.sched.available().fits(l.acquired))
+      crowded.push_back(w);
+  for (auto* w : crowded)
+    take_back(self, w, st.leases[w]);
+  return !crowded.empty();
+}
+
+void dispatch(self_ptr self) {
+  auto& st = self->state;
+  place_actors(self);
+  start_tasks(self);
+  if (st.sched.queued() == 0 && rebalance(self))
+    start_tasks(self);
+  pipeline(self);
 }
 
 std::vector<char> to_vector(const detail::byte_buffer& buf) {
@@ -202,15 +290,33 @@ node_manager(self_ptr self, detail::resource_set total,
       auto i = st.running.find(id);
       if (i == st.running.end())
         return;
-      auto& r = i->second;
-      auto give_back = r.acquired;
-      if (r.blocked) {
-        give_back -= cpu_part(r.acquired);
-        --st.blocked;
-      }
-      st.sched.release(give_back);
-      st.pool->release(r.worker);
+      auto* w = i->second;
       st.running.erase(i);
+      auto li = st.leases.find(w);
+      if (li == st.leases.end())
+        return;
+      auto& l = li->second;
+      auto t = std::find_if(l.tasks.begin(), l.tasks.end(),
+                            [&id](const detail::task_ptr& x) {
+                              return x->id == id;
+                            });
+      if (t != l.tasks.end())
+        l.tasks.erase(t);
+      auto give_back = l.acquired;
+      if (l.blocked) {
+        // The next task on this worker starts unblocked.
+        l.blocked = false;
+        --st.blocked;
+        if (l.tasks.empty())
+          give_back -= cpu_part(l.acquired);
+        else
+          st.sched.force_acquire(cpu_part(l.acquired));
+      }
+      if (l.tasks.empty()) {
+        st.sched.release(give_back);
+        st.pool->release(w);
+        st.leases.erase(li);
+      }
       if (auto p = st.parked.find(id); p != st.parked.end()) {
         auto next = std::move(p->second.front());
         p->second.pop_front();
@@ -224,21 +330,30 @@ node_manager(self_ptr self, detail::resource_set total,
     [=](blocked_atom, task_id id) {
       auto& st = self->state;
       auto i = st.running.find(id);
-      if (i == st.running.end() || i->second.blocked)
+      if (i == st.running.end())
         return;
-      i->second.blocked = true;
+      auto* w = i->second;
+      auto& l = st.leases[w];
+      if (l.blocked)
+        return;
+      l.blocked = true;
       ++st.blocked;
-      st.sched.release(cpu_part(i->second.acquired));
+      st.sched.release(cpu_part(l.acquired));
+      // What waits behind a blocked task might be what it waits for.
+      take_back(self, w, l);
       dispatch(self);
     },
     [=](unblocked_atom, task_id id) {
       auto& st = self->state;
       auto i = st.running.find(id);
-      if (i == st.running.end() || !i->second.blocked)
+      if (i == st.running.end())
         return;
-      i->second.blocked = false;
+      auto& l = st.leases[i->second];
+      if (!l.blocked)
+        return;
+      l.blocked = false;
       --st.blocked;
-      st.sched.force_acquire(cpu_part(i->second.acquired));
+      st.sched.force_acquire(cpu_part(l.acquired));
     },
     [=](place_atom, detail::placement_ptr what)
       -> caf::typed_response_promise<detail::worker_list> {
@@ -398,10 +513,11 @@ node_manager(self_ptr self, detail::resource_set total,
       result.total = st.sched.total().to_doubles();
       result.available = st.sched.available().to_doubles();
       result.waiting_for_args = st.waiting.size();
-      result.queued = st.sched.queued();
+      // Tasks pipelined behind a running one count as queued.
+      result.queued = st.sched.queued() + st.running.size() - st.leases.size();
       for (auto& kv : st.parked)
         result.queued += kv.second.size();
-      result.running = st.running.size();
+      result.running = st.leases.size();
       result.blocked = st.blocked;
       result.infeasible = st.sched.infeasible().size() + st.unplaceable.size();
       result.worker_threads = st.pool->size();

@@ -2,14 +2,17 @@
 //
 // Accepts tasks, waits until their arguments are ready, queues them by
 // priority (local_scheduler), and when resources and a worker thread are
-// free spawns one task_executor per task. A task blocked in `get` gives its
-// CPU back until it wakes up.
+// free posts the task to the worker (task_runner). While no resources are
+// free, further tasks asking for the same resources queue on busy workers
+// (up to 16 each) and are taken back when their worker's task blocks or
+// resources free up elsewhere. A task blocked in `get` gives its CPU back
+// until it wakes up.
 //
 // Messages:
 // - (submit, task_ptr) -> void: run this task once its arguments are ready.
 // - (deps, task_ptr, object_id) -> void: that argument became ready (or,
 //   for a spill, known to be held on some node).
-// - (done, task_id) -> void: the executor of this task finished.
+// - (done, task_id) -> void: the worker finished this task.
 // - (blocked, task_id) -> void: the task waits in get; release its CPU.
 // - (unblocked, task_id) -> void: the task runs again; take its CPU back.
 // - (place, placement_ptr) -> worker_list: reserve an actor's resources

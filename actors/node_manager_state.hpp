@@ -27,10 +27,14 @@
 
 namespace lumen::detail_node_manager {
 
-struct running_task {
-  detail::task_ptr spec;
+/// A worker thread running tasks that hold one set of resources between
+/// them: the first task in `tasks` runs (or is about to), the others are
+/// queued on the worker behind it (pipelined) and may be taken back.
+struct lease {
   detail::resource_set acquired;
-  detail::worker_pool::worker* worker = nullptr;
+  std::deque<detail::task_ptr> tasks;
+  /// The running task waits in `get`: its CPU part is given back, and
+  /// nothing more is pipelined behind it.
   bool blocked = false;
 };
 
@@ -82,7 +86,9 @@ struct node_manager_state {
   /// Objects owned here whose values are held on other nodes.
   std::unordered_set<object_id> held_elsewhere;
   object_store_actor store;
-  std::unordered_map<task_id, running_task> running;
+  /// Workers running tasks, and where each task runs (or is queued).
+  std::unordered_map<detail::worker_pool::worker*, lease> leases;
+  std::unordered_map<task_id, detail::worker_pool::worker*> running;
   /// Tasks that came while another execution of the same task (same id)
   /// ran here, each to run once that one ended (see dispatch).
   std::unordered_map<task_id, std::deque<detail::task_ptr>> parked;

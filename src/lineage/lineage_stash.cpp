@@ -61,7 +61,13 @@ lineage_stash::lineage_stash(const std::string& path)
   });
 }
 
-lineage_stash::~lineage_stash() = default;
+lineage_stash::~lineage_stash() {
+  try {
+    flush_to_disk(true);
+  } catch (const std::exception&) {
+    // Best effort: the rows were not committed and are lost with us.
+  }
+}
 
 bool lineage_stash::append(const task_id& id, std::string spec,
                            std::vector<task_id> deps) {
@@ -71,30 +77,55 @@ bool lineage_stash::append(const task_id& id, std::string spec,
     return false;
   i->second.spec = std::move(spec);
   i->second.deps = std::move(deps);
-  queued_.push_back(id);
-  return queued_.size() == 1;
+  fresh_.push_back(id);
+  to_send_.push_back(id);
+  return to_send_.size() == 1;
 }
 
-std::size_t lineage_stash::flush_to_disk() {
+std::size_t lineage_stash::flush_to_disk(bool all) {
   kv_store::batch b;
   std::vector<task_id> ids;
   {
     std::lock_guard guard{mtx_};
-    if (queued_.empty())
-      return 0;
-    ids.swap(queued_);
+    ids.swap(aging_);
+    if (all)
+      ids.insert(ids.end(), fresh_.begin(), fresh_.end());
+    aging_.swap(fresh_);
+    if (all)
+      aging_.clear();
+    // Only what is neither committed nor on its way to the GCS goes to
+    // disk (a batch that fails comes back through `retry`).
+    std::size_t kept = 0;
     for (auto& id : ids)
-      if (auto i = rows_.find(id); i != rows_.end())
+      if (auto i = rows_.find(id); i != rows_.end() && !i->second.on_disk &&
+                                   (all || !i->second.in_flight)) {
         b.put(key_of(id), i->second.spec);
+        ids[kept++] = id;
+      }
+    ids.resize(kept);
   }
-  db_->write(b, false);
+  if (ids.empty())
+    return 0;
+  try {
+    db_->write(b, false);
+  } catch (...) {
+    // Still in memory: written at the next flush.
+    std::lock_guard guard{mtx_};
+    aging_.insert(aging_.end(), ids.begin(), ids.end());
+    throw;
+  }
   std::lock_guard guard{mtx_};
   for (auto& id : ids)
-    if (auto i = rows_.find(id); i != rows_.end()) {
+    if (auto i = rows_.find(id); i != rows_.end())
       i->second.on_disk = true;
-      to_send_.push_back(id);
-    }
+    else
+      gone_on_disk_.push_back(id); // committed while being written
   return ids.size();
+}
+
+bool lineage_stash::has_unflushed() const {
+  std::lock_guard guard{mtx_};
+  return !fresh_.empty() || !aging_.empty();
 }
 
 std::vector<lineage_stash::row>
@@ -117,15 +148,26 @@ lineage_stash::next_commit_batch(std::size_t max) {
 
 void lineage_stash::committed(const std::vector<task_id>& ids) {
   kv_store::batch b;
+  std::size_t erased = 0;
   {
     std::lock_guard guard{mtx_};
     for (auto& id : ids)
-      if (rows_.erase(id) > 0) {
-        b.erase(key_of(id));
+      if (auto i = rows_.find(id); i != rows_.end()) {
+        if (i->second.on_disk) {
+          b.erase(key_of(id));
+          ++erased;
+        }
+        rows_.erase(i);
         ++committed_total_;
       }
+    for (auto& id : gone_on_disk_) {
+      b.erase(key_of(id));
+      ++erased;
+    }
+    gone_on_disk_.clear();
   }
-  db_->write(b, false);
+  if (erased > 0)
+    db_->write(b, false);
 }
 
 void lineage_stash::retry(const std::vector<task_id>& ids) {
@@ -134,6 +176,8 @@ void lineage_stash::retry(const std::vector<task_id>& ids) {
     if (auto i = rows_.find(id); i != rows_.end() && i->second.in_flight) {
       i->second.in_flight = false;
       to_send_.push_back(id);
+      if (!i->second.on_disk)
+        fresh_.push_back(id);
     }
 }
 
@@ -193,7 +237,8 @@ std::size_t lineage_stash::adopt_orphans() {
       for (auto& [id, spec] : rows) {
         std::lock_guard guard{mtx_};
         if (rows_.try_emplace(id, entry_of(std::move(spec))).second) {
-          queued_.push_back(id);
+          fresh_.push_back(id);
+          to_send_.push_back(id);
           ++adopted;
         }
       }

@@ -3,10 +3,13 @@
 //
 // Every task submitted on, or forwarded through, this node is appended
 // here as its encoded TaskSpec: `append` only queues the row in memory, so
-// submitting never waits for the disk. The lineage_stash actor then writes
-// queued rows to RocksDB in batches without sync (`flush_to_disk`), sends
-// written rows to the GCS in batches (`next_commit_batch`) and, once the
-// GCS has committed them durably, deletes them here (`committed`).
+// submitting never waits for the disk. The lineage_stash actor sends rows
+// to the GCS in batches (`next_commit_batch`) and, once the GCS has
+// committed them, drops them here (`committed`). A row still uncommitted
+// one flush period after it came is written to RocksDB without sync
+// (`flush_to_disk`, called by the actor every period while rows wait), and
+// deleted there once committed: while the GCS keeps up, a row costs no
+// local disk write at all; while it is slow or down, rows wait on disk.
 //
 // Until committed, a row also stays in memory: a task sent to another node
 // takes along the uncommitted specs of the ancestors it depends on
@@ -48,6 +51,7 @@ class lineage_stash {
   /// the GCS again. Throws lumen::error if the store cannot be opened.
   explicit lineage_stash(const std::string& path);
 
+  /// Writes the rows not on disk yet (a clean stop keeps them too).
   ~lineage_stash();
 
   lineage_stash(const lineage_stash&) = delete;
@@ -55,16 +59,20 @@ class lineage_stash {
 
   /// Queues `spec` (an encoded TaskSpec) of task `id`, whose ref arguments
   /// were produced by the tasks `deps`. A spec already here is kept once.
-  /// Returns true if nothing was queued before (the caller then wakes the
-  /// lineage_stash actor).
+  /// Returns true if no row waited to be sent before (the caller then
+  /// wakes the lineage_stash actor).
   bool append(const task_id& id, std::string spec, std::vector<task_id> deps);
 
-  /// Writes the queued rows to RocksDB without waiting for the disk;
-  /// returns how many.
-  std::size_t flush_to_disk();
+  /// Writes to RocksDB, without waiting for the disk, the uncommitted rows
+  /// that came before the previous call (with `all`: every uncommitted row
+  /// not on disk yet); returns how many.
+  std::size_t flush_to_disk(bool all = false);
 
-  /// Up to `max` rows written to disk and not yet sent to the GCS; they
-  /// count as in flight until `committed` or `retry`.
+  /// Whether rows wait that `flush_to_disk` may have to write.
+  bool has_unflushed() const;
+
+  /// Up to `max` uncommitted rows not yet sent to the GCS, oldest first;
+  /// they count as in flight until `committed` or `retry`.
   std::vector<row> next_commit_batch(std::size_t max);
 
   /// The GCS committed these rows: drop them here and on disk.
@@ -106,10 +114,14 @@ class lineage_stash {
 
   mutable std::mutex mtx_;
   std::unordered_map<task_id, entry> rows_;
-  /// Appended, not yet on disk, in order.
-  std::vector<task_id> queued_;
-  /// On disk, not yet sent, in order.
+  /// Not on disk: appended since the last flush, and before it.
+  std::vector<task_id> fresh_;
+  std::vector<task_id> aging_;
+  /// Not yet sent to the GCS, in order.
   std::vector<task_id> to_send_;
+  /// Written to disk while being committed: deleted there at the next
+  /// commit.
+  std::vector<task_id> gone_on_disk_;
   std::uint64_t committed_total_ = 0;
   std::unique_ptr<kv_store> db_;
 };

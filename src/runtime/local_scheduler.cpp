@@ -38,6 +38,20 @@ task_ptr local_scheduler::next(std::size_t max_scan) {
   return nullptr;
 }
 
+task_ptr local_scheduler::next_like(const resource_set& held,
+                                    std::size_t max_scan) {
+  std::size_t scanned = 0;
+  for (auto i = queue_.begin(); i != queue_.end() && scanned < max_scan;
+       ++i, ++scanned) {
+    if (i->second.second == held) {
+      auto result = std::move(i->second.first);
+      queue_.erase(i);
+      return result;
+    }
+  }
+  return nullptr;
+}
+
 void local_scheduler::release(const resource_set& r) {
   available_ += r;
 }

@@ -36,6 +36,11 @@ class local_scheduler {
   /// tasks that do not fit before giving up.
   task_ptr next(std::size_t max_scan = 64);
 
+  /// Removes the first queued task that asks for exactly `held` without
+  /// acquiring anything (it will run on a worker that holds `held`
+  /// already); nullptr if none of the first `max_scan` does.
+  task_ptr next_like(const resource_set& held, std::size_t max_scan = 64);
+
   /// Gives resources back (a task ended or blocked).
   void release(const resource_set& r);
 

@@ -9,10 +9,17 @@
 namespace lumen::detail {
 
 struct worker_pool::worker {
+  struct entry {
+    job j;
+    const void* tag;
+  };
   std::mutex mtx;
   std::condition_variable cv;
-  std::deque<job> queue;
+  std::deque<entry> queue;
   bool stopping = false;
+  /// Whether the thread sleeps (or is about to) on `cv`: only then does a
+  /// post need to wake it.
+  bool sleeping = false;
   std::thread thread;
 
   void run() {
@@ -21,12 +28,16 @@ struct worker_pool::worker {
       bool cancelled = false;
       {
         std::unique_lock guard{mtx};
-        cv.wait(guard, [this] {
-          return stopping || !queue.empty();
-        });
+        if (queue.empty() && !stopping) {
+          sleeping = true;
+          cv.wait(guard, [this] {
+            return stopping || !queue.empty();
+          });
+          sleeping = false;
+        }
         if (queue.empty())
           return;
-        j = std::move(queue.front());
+        j = std::move(queue.front().j);
         queue.pop_front();
         cancelled = stopping;
       }
@@ -62,13 +73,35 @@ void worker_pool::release(worker* w) {
   idle_.push_back(w);
 }
 
-void worker_pool::post(worker* target, job j) {
+void worker_pool::post(worker* target, job j, const void* tag) {
   auto& w = *target;
+  bool wake;
   {
     std::lock_guard guard{w.mtx};
-    w.queue.push_back(std::move(j));
+    w.queue.push_back({std::move(j), tag});
+    wake = w.sleeping;
   }
-  w.cv.notify_one();
+  if (wake)
+    w.cv.notify_one();
+}
+
+std::vector<const void*> worker_pool::take_back(worker* target) {
+  std::vector<const void*> result;
+  std::deque<worker::entry> taken;
+  {
+    auto& w = *target;
+    std::lock_guard guard{w.mtx};
+    for (auto i = w.queue.begin(); i != w.queue.end();) {
+      if (i->tag != nullptr) {
+        result.push_back(i->tag);
+        taken.push_back(std::move(*i));
+        i = w.queue.erase(i);
+      } else {
+        ++i;
+      }
+    }
+  }
+  return result; // `taken` (and what its jobs hold) dies outside the lock
 }
 
 std::size_t worker_pool::size() const noexcept {

@@ -3,7 +3,10 @@
 // Each worker owns one thread and one queue; the node manager picks the
 // worker for every job, so no lock is shared by all workers. The pool
 // starts threads on demand (when every worker is busy or blocked in `get`)
-// and keeps them for later jobs: no thread is created per task.
+// and keeps them for later jobs: no thread is created per task. A worker
+// may hold several queued jobs (the node manager pipelines tasks to a
+// busy worker); a job posted with a tag can be taken back while it has not
+// started.
 //
 // Thread safety: `acquire` and `release` are called by the node manager
 // only (one actor, one thread at a time); `post` may be called from any
@@ -42,8 +45,12 @@ class worker_pool {
   /// Marks `w` idle again.
   void release(worker* w);
 
-  /// Queues `j` on `w`.
-  static void post(worker* w, job j);
+  /// Queues `j` on `w`. A non-null `tag` names the job for `take_back`.
+  static void post(worker* w, job j, const void* tag = nullptr);
+
+  /// Removes the tagged jobs queued on `w` that have not started and
+  /// returns their tags, oldest first.
+  static std::vector<const void*> take_back(worker* w);
 
   /// Threads started so far.
   std::size_t size() const noexcept;

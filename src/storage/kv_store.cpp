@@ -1,10 +1,14 @@
 // kv_store on RocksDB.
 #include "storage/kv_store.hpp"
 
+#include <algorithm>
 #include <filesystem>
+#include <numeric>
 
 #include <rocksdb/db.h>
+#include <rocksdb/filter_policy.h>
 #include <rocksdb/options.h>
+#include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 
 #include "lumen/error.hpp"
@@ -46,6 +50,14 @@ kv_store::kv_store(const std::string& path)
   opts.write_buffer_size = 16 << 20;
   opts.keep_log_file_num = 2;
   opts.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
+  // Bloom filters, in tables and in the memtable: looking up a key that is
+  // not there (the common case when checking before an insert) then reads
+  // no table index.
+  rocksdb::BlockBasedTableOptions table;
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  opts.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  opts.memtable_prefix_bloom_size_ratio = 0.05;
+  opts.memtable_whole_key_filtering = true;
   rocksdb::DB* db = nullptr;
   check(rocksdb::DB::Open(opts, path, &db), "cannot open the RocksDB store",
         path);
@@ -57,12 +69,23 @@ kv_store::~kv_store() = default;
 void kv_store::write(const batch& b, bool sync) {
   if (b.empty())
     return;
+  // In key order (the order of one key's operations kept): the memtable
+  // then inserts each key next to the previous one instead of searching
+  // its skip list from the top, several times faster for random keys.
+  std::vector<std::size_t> order(b.ops_.size());
+  std::iota(order.begin(), order.end(), std::size_t{0});
+  std::stable_sort(order.begin(), order.end(),
+                   [&](std::size_t x, std::size_t y) {
+                     return b.ops_[x].key < b.ops_[y].key;
+                   });
   rocksdb::WriteBatch wb;
-  for (auto& o : b.ops_)
+  for (auto i : order) {
+    auto& o = b.ops_[i];
     if (o.value)
       wb.Put(o.key, *o.value);
     else
       wb.Delete(o.key);
+  }
   rocksdb::WriteOptions wo;
   wo.sync = sync;
   check(impl_->db->Write(wo, &wb), "cannot write to", path_);

@@ -44,21 +44,18 @@ std::vector<task_id> ids_of(const std::vector<lineage_stash::row>& rows) {
 
 } // namespace
 
-TEST_CASE("lineage stash: rows go to disk, to the GCS batch, then away",
-          "[lineage]") {
+TEST_CASE("lineage stash: rows go to the GCS batch, then away", "[lineage]") {
   temp_dir dir{"flow"};
   lineage_stash s{dir.path};
   CHECK(s.append(tid(1), "one", {}));
   CHECK_FALSE(s.append(tid(2), "two", {tid(1)}));
   CHECK_FALSE(s.append(tid(1), "again", {})); // kept once
-  // Not on disk yet: nothing to send.
-  CHECK(s.next_commit_batch(10).empty());
-  CHECK(s.flush_to_disk() == 2);
-  CHECK(s.append(tid(3), "three", {tid(2)})); // the queue was empty again
   auto batch = s.next_commit_batch(10);
   REQUIRE(batch.size() == 2);
   CHECK(batch[0].spec == "one");
   CHECK(batch[1].spec == "two");
+  CHECK(s.next_commit_batch(10).empty());     // in flight
+  CHECK(s.append(tid(3), "three", {tid(2)})); // nothing waited to be sent
   CHECK(s.uncommitted() == 3);
   s.committed(ids_of(batch));
   CHECK(s.uncommitted() == 1);
@@ -71,7 +68,6 @@ TEST_CASE("lineage stash: a failed batch is sent again", "[lineage]") {
   temp_dir dir{"retry"};
   lineage_stash s{dir.path};
   s.append(tid(1), "one", {});
-  s.flush_to_disk();
   auto batch = s.next_commit_batch(10);
   REQUIRE(batch.size() == 1);
   CHECK(s.next_commit_batch(10).empty()); // in flight
@@ -79,6 +75,23 @@ TEST_CASE("lineage stash: a failed batch is sent again", "[lineage]") {
   auto again = s.next_commit_batch(10);
   REQUIRE(again.size() == 1);
   CHECK(again[0].spec == "one");
+}
+
+TEST_CASE("lineage stash: a row goes to disk one flush after it came",
+          "[lineage]") {
+  temp_dir dir{"delay"};
+  lineage_stash s{dir.path};
+  s.append(tid(1), "one", {});
+  s.append(tid(2), "two", {});
+  CHECK(s.has_unflushed());
+  CHECK(s.flush_to_disk() == 0); // too young
+  auto batch = s.next_commit_batch(1);
+  s.committed(ids_of(batch)); // row 1 committed in time: never written
+  CHECK(s.flush_to_disk() == 1);
+  CHECK_FALSE(s.has_unflushed());
+  CHECK(s.flush_to_disk() == 0);
+  s.append(tid(3), "three", {});
+  CHECK(s.flush_to_disk(true) == 1); // all, young or not
 }
 
 TEST_CASE("lineage stash: rows not committed survive a restart of the node",
@@ -89,15 +102,20 @@ TEST_CASE("lineage stash: rows not committed survive a restart of the node",
     s.append(tid(1), "one", {});
     s.append(tid(2), "two", {});
     s.flush_to_disk();
-    s.committed({tid(1)});
-    s.append(tid(3), "never flushed", {});
+    CHECK(s.flush_to_disk() == 2);
+    s.committed({tid(1)});         // deleted on disk
+    s.append(tid(3), "three", {}); // written when the stash closes
   }
   lineage_stash s{dir.path};
-  CHECK(s.uncommitted() == 1);
+  CHECK(s.uncommitted() == 2);
   auto batch = s.next_commit_batch(10);
-  REQUIRE(batch.size() == 1);
+  REQUIRE(batch.size() == 2);
+  std::sort(batch.begin(), batch.end(), [](auto& x, auto& y) {
+    return x.id < y.id;
+  });
   CHECK(batch[0].id == tid(2));
   CHECK(batch[0].spec == "two");
+  CHECK(batch[1].id == tid(3));
 }
 
 TEST_CASE("lineage stash: uncommitted ancestors follow dependencies",

@@ -1,9 +1,7 @@
-// task_executor: argument collection, hand-off to a worker, report.
-#include "actors/task_executor.hpp"
+// task_runner: argument collection, the user's function, the report.
+#include "actors/task_runner.hpp"
 
-#include <caf/local_actor.hpp>
 #include <caf/send.hpp>
-#include <caf/typed_event_based_actor.hpp>
 
 #include "lumen/detail/registry.hpp"
 #include "runtime/execution_context.hpp"
@@ -34,8 +32,8 @@ void run_task(const detail::task_spec& task, std::vector<object_ptr>& args,
     result = detail::make_error_object(detail::error_kind::runtime_error,
                                        "lumen was shut down before task '" +
                                          task.options.name + "' ran");
-  } else if (auto* fn = task.entry ? task.entry
-                                    : detail::find_function(task.function);
+  } else if (auto* fn =
+               task.entry ? task.entry : detail::find_function(task.function);
              !fn || fn->kind != detail::function_kind::free_function) {
     result = detail::make_error_object(
       detail::error_kind::function_not_found,
@@ -75,47 +73,32 @@ void run_task(const detail::task_spec& task, std::vector<object_ptr>& args,
   deliver(task, table, std::move(result));
 }
 
-task_executor_actor::behavior_type
-task_executor(task_executor_actor::pointer self, task_executor_args a) {
-  // Arguments are ready: the node manager waited for them.
-  std::vector<object_ptr> args;
-  args.reserve(a.task->args.size());
-  for (auto& arg : a.task->args) {
-    auto obj = arg.ref ? a.table->try_get(arg.ref.get()) : arg.value;
-    if (!obj || obj->error) {
-      // A failed argument fails the task with the original error.
-      deliver(*a.task, *a.table,
-              obj ? obj
-                  : detail::make_error_object(detail::error_kind::object_lost,
-                                              "argument of task '" +
-                                                a.task->options.name +
-                                                "' is missing"));
-      self->send(a.node_manager, done_atom::value, a.task->id);
-      self->quit();
-      return {[](finished_atom) {}};
-    }
-    args.push_back(std::move(obj));
-  }
-  task_executor_actor handle{self};
-  detail::worker_pool::post(a.worker, [task = a.task, args = std::move(args),
-                                       table = a.table, nm = a.node_manager,
-                                       handle](bool cancelled) mutable {
-    run_task(*task, args, *table, nm, cancelled);
-    caf::anon_send(handle, finished_atom::value);
-  });
-  return {
-    [self, nm = a.node_manager, id = a.task->id](finished_atom) {
-      self->send(nm, done_atom::value, id);
-      self->quit();
-    },
-  };
-}
-
 } // namespace
 
-task_executor_actor spawn_task_executor(caf::local_actor* parent,
-                                        task_executor_args args) {
-  return parent->spawn(task_executor, std::move(args));
+detail::worker_pool::job make_task_job(detail::task_ptr task,
+                                       detail::object_table* table,
+                                       node_manager_actor nm) {
+  return [task = std::move(task), table, nm](bool cancelled) {
+    std::vector<object_ptr> args;
+    args.reserve(task->args.size());
+    for (auto& arg : task->args) {
+      auto obj = arg.ref ? table->try_get(arg.ref.get()) : arg.value;
+      if (!obj || obj->error) {
+        // A failed argument fails the task with the original error.
+        deliver(*task, *table,
+                obj ? obj
+                    : detail::make_error_object(detail::error_kind::object_lost,
+                                                "argument of task '" +
+                                                  task->options.name +
+                                                  "' is missing"));
+        caf::anon_send(nm, done_atom::value, task->id);
+        return;
+      }
+      args.push_back(std::move(obj));
+    }
+    run_task(*task, args, *table, nm, cancelled);
+    caf::anon_send(nm, done_atom::value, task->id);
+  };
 }
 
 } // namespace lumen
