@@ -13,8 +13,11 @@
 // Thread safety: all functions may be called from any thread.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "lumen/codec.hpp"
@@ -37,12 +40,14 @@ to_timeout(std::chrono::duration<Rep, Period> d) noexcept {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(d);
 }
 
+/// The refs' headers, without taking a count: `refs` outlives the call.
 template <class T>
-std::vector<ref_ptr> ptrs_of(const std::vector<object_ref<T>>& refs) {
-  std::vector<ref_ptr> result;
+std::vector<const ref_header*>
+headers_of(const std::vector<object_ref<T>>& refs) {
+  std::vector<const ref_header*> result;
   result.reserve(refs.size());
   for (auto& r : refs)
-    result.push_back(r.ptr());
+    result.push_back(r.ptr().get());
   return result;
 }
 
@@ -86,7 +91,7 @@ std::vector<T> get(const std::vector<object_ref<T>>& refs,
                 "lumen::get: use the single-ref get for object_ref<void>");
   for (auto& r : refs)
     detail::checked_ptr(r);
-  auto objs = detail::runtime().get_all(detail::ptrs_of(refs),
+  auto objs = detail::runtime().get_all(detail::headers_of(refs),
                                         detail::to_timeout(timeout));
   std::vector<T> result;
   result.reserve(objs.size());
@@ -103,28 +108,52 @@ struct wait_result {
   std::vector<object_ref<T>> unready;
 };
 
+namespace detail {
+
+template <class T, class Refs>
+wait_result<T> wait_impl(Refs&& refs, std::size_t num_returns,
+                         std::chrono::nanoseconds timeout) {
+  for (auto& r : refs)
+    checked_ptr(r);
+  if (num_returns > refs.size())
+    throw error("lumen::wait: num_returns exceeds the number of refs");
+  auto flags = runtime().wait(headers_of(refs), num_returns, timeout);
+  wait_result<T> result;
+  result.ready.reserve(num_returns);
+  result.unready.reserve(refs.size() - std::min(num_returns, refs.size()));
+  for (std::size_t i = 0; i < refs.size(); ++i) {
+    auto& dst = flags[i] && result.ready.size() < num_returns ? result.ready
+                                                              : result.unready;
+    if constexpr (std::is_lvalue_reference_v<Refs>)
+      dst.push_back(refs[i]);
+    else
+      dst.push_back(std::move(refs[i]));
+  }
+  return result;
+}
+
+} // namespace detail
+
 /// Waits until `num_returns` of `refs` are ready or `timeout` passes. At
 /// most `num_returns` refs are reported ready: the first ready ones in the
-/// given order. A failed task's object counts as ready.
+/// given order. A failed task's object counts as ready. Passing `refs` as
+/// an rvalue moves them into the result instead of copying them (the usual
+/// `unready = lumen::wait(std::move(unready)).unready` loop).
 template <class T, class Rep = long, class Period = std::ratio<1>>
 wait_result<T> wait(const std::vector<object_ref<T>>& refs,
                     std::size_t num_returns = 1,
                     std::chrono::duration<Rep, Period> timeout =
                       std::chrono::duration<Rep, Period>::max()) {
-  for (auto& r : refs)
-    detail::checked_ptr(r);
-  if (num_returns > refs.size())
-    throw error("lumen::wait: num_returns exceeds the number of refs");
-  auto flags = detail::runtime().wait(detail::ptrs_of(refs), num_returns,
-                                      detail::to_timeout(timeout));
-  wait_result<T> result;
-  for (std::size_t i = 0; i < refs.size(); ++i) {
-    if (flags[i] && result.ready.size() < num_returns)
-      result.ready.push_back(refs[i]);
-    else
-      result.unready.push_back(refs[i]);
-  }
-  return result;
+  return detail::wait_impl<T>(refs, num_returns, detail::to_timeout(timeout));
+}
+
+template <class T, class Rep = long, class Period = std::ratio<1>>
+wait_result<T> wait(std::vector<object_ref<T>>&& refs,
+                    std::size_t num_returns = 1,
+                    std::chrono::duration<Rep, Period> timeout =
+                      std::chrono::duration<Rep, Period>::max()) {
+  return detail::wait_impl<T>(std::move(refs), num_returns,
+                              detail::to_timeout(timeout));
 }
 
 } // namespace lumen

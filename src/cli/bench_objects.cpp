@@ -90,7 +90,7 @@ workload wait_1k_refs() {
       std::vector<lumen::object_ref<int>> ready;
       ready.reserve(1000);
       for (int i = 0; i < 1000; ++i) {
-        auto r = lumen::wait(not_ready, 1);
+        auto r = lumen::wait(std::move(not_ready), 1);
         check_eq(r.ready.size(), 1u, "wait: ready refs");
         ready.push_back(std::move(r.ready.front()));
         not_ready = std::move(r.unready);

@@ -351,23 +351,17 @@ object_ptr embedded_runtime::get(const ref_ptr& ref,
 }
 
 std::vector<object_ptr>
-embedded_runtime::get_all(const std::vector<ref_ptr>& refs,
+embedded_runtime::get_all(const std::vector<const ref_header*>& headers,
                           std::chrono::nanoseconds timeout) {
-  std::vector<const ref_header*> headers;
-  headers.reserve(refs.size());
   std::vector<object_ptr> result;
-  result.reserve(refs.size());
-  bool all_ready = true;
-  for (auto& r : refs) {
-    headers.push_back(r.get());
-    if (all_ready) {
-      if (auto obj = impl_->table.try_get(r.get()))
-        result.push_back(std::move(obj));
-      else
-        all_ready = false;
-    }
+  result.reserve(headers.size());
+  for (auto* h : headers) {
+    auto obj = impl_->table.try_get(h);
+    if (!obj)
+      break;
+    result.push_back(std::move(obj));
   }
-  if (all_ready)
+  if (result.size() == headers.size())
     return result;
   // Values held while blocked could not spill: let them go meanwhile.
   result.clear();
@@ -380,24 +374,28 @@ embedded_runtime::get_all(const std::vector<ref_ptr>& refs,
   }
   for (std::size_t i = 0; i < result.size(); ++i)
     if (!result[i])
-      throw timeout_error("lumen::get: object " + refs[i].id().to_string() +
+      throw timeout_error("lumen::get: object " + headers[i]->id.to_string() +
                           " not ready after " + describe(timeout));
   return result;
 }
 
-std::vector<bool> embedded_runtime::wait(const std::vector<ref_ptr>& refs,
-                                         std::size_t num_returns,
-                                         std::chrono::nanoseconds timeout) {
-  std::vector<const ref_header*> headers;
-  headers.reserve(refs.size());
+std::vector<bool>
+embedded_runtime::wait(const std::vector<const ref_header*>& headers,
+                       std::size_t num_returns,
+                       std::chrono::nanoseconds timeout) {
+  // The first num_returns ready ones, in order, are enough: the usual
+  // wait-for-one over a list that completes front first returns at once.
+  std::vector<bool> result(headers.size());
   std::size_t ready = 0;
-  for (auto& r : refs) {
-    headers.push_back(r.get());
-    if (impl_->table.ready(r.get()))
+  for (std::size_t i = 0; i < headers.size() && ready < num_returns; ++i)
+    if (impl_->table.ready(headers[i])) {
+      result[i] = true;
       ++ready;
-  }
+    }
   // Readiness only: a spilled value stays on disk.
-  if (ready >= num_returns || timeout == std::chrono::nanoseconds::zero())
+  if (ready >= num_returns)
+    return result;
+  if (timeout == std::chrono::nanoseconds::zero())
     return impl_->table.wait_ready(headers, num_returns, deadline_of({}));
   impl_->fetch_if_elsewhere(headers);
   block_scope blocking;

@@ -39,10 +39,10 @@ class embedded_runtime : public runtime_api {
 
   object_ptr get(const ref_ptr& ref, std::chrono::nanoseconds timeout) override;
 
-  std::vector<object_ptr> get_all(const std::vector<ref_ptr>& refs,
+  std::vector<object_ptr> get_all(const std::vector<const ref_header*>& refs,
                                   std::chrono::nanoseconds timeout) override;
 
-  std::vector<bool> wait(const std::vector<ref_ptr>& refs,
+  std::vector<bool> wait(const std::vector<const ref_header*>& refs,
                          std::size_t num_returns,
                          std::chrono::nanoseconds timeout) override;
 

@@ -87,8 +87,8 @@ void object_table::state::notify(std::vector<table_listener>& ls) {
   for (auto& l : ls) {
     if (l.w) {
       std::lock_guard guard{l.w->mtx};
-      ++l.w->hits;
-      l.w->cv.notify_one();
+      if (++l.w->hits >= l.w->target)
+        l.w->cv.notify_one();
     } else {
       l.callback();
     }
@@ -228,6 +228,7 @@ wait_for(const std::vector<const ref_header*>& refs, std::size_t needed,
       x = spilled_marker();
   {
     std::unique_lock guard{w->mtx};
+    w->target = needed - ready;
     auto done = [&] {
       return ready + w->hits >= needed;
     };

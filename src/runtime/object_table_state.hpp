@@ -31,6 +31,8 @@ struct table_waiter {
   std::mutex mtx;
   std::condition_variable cv;
   std::size_t hits = 0;
+  /// Hits that end the wait: fewer wake nobody.
+  std::size_t target = 1;
 };
 
 struct table_listener {

@@ -123,13 +123,17 @@ class runtime_api {
   virtual object_ptr get(const ref_ptr& ref,
                          std::chrono::nanoseconds timeout) = 0;
 
-  /// Waits until all objects are ready; throws timeout_error.
-  virtual std::vector<object_ptr> get_all(const std::vector<ref_ptr>& refs,
-                                          std::chrono::nanoseconds timeout) = 0;
+  /// Waits until all objects are ready; throws timeout_error. The caller
+  /// holds a count on each ref until the call returns.
+  virtual std::vector<object_ptr>
+  get_all(const std::vector<const ref_header*>& refs,
+          std::chrono::nanoseconds timeout) = 0;
 
   /// Waits until `num_returns` of `refs` are ready or `timeout` passes;
-  /// returns one flag per ref.
-  virtual std::vector<bool> wait(const std::vector<ref_ptr>& refs,
+  /// returns one flag per ref: set for the first `num_returns` ready ones
+  /// at least (others ready by then may be set too). The caller holds a
+  /// count on each ref until the call returns.
+  virtual std::vector<bool> wait(const std::vector<const ref_header*>& refs,
                                  std::size_t num_returns,
                                  std::chrono::nanoseconds timeout) = 0;
 
