@@ -1,6 +1,6 @@
-// Smoke test of `lumen microbenchmark`: the fault-tolerance metrics run
-// briefly and print sane lines. No speed is asserted: only that each line
-// is `name value unit` with a positive, finite value.
+// Smoke test of `lumen microbenchmark`: every metric runs briefly and
+// prints a sane line. No speed is asserted: only that each line is `name
+// value unit` with a positive, finite value.
 #include <catch2/catch.hpp>
 
 #ifdef LUMEN_CLI_PATH
@@ -67,6 +67,45 @@ double sane_value(const std::map<std::string, metric_line>& lines,
 }
 
 } // namespace
+
+TEST_CASE("microbenchmark: a short run of every metric prints sane lines",
+          "[microbenchmark][cluster]") {
+  auto [status, out] = microbenchmark("--duration 0.2 --nodes 2");
+  INFO(out);
+  REQUIRE(status == 0);
+  CHECK_THAT(out, !Catch::Contains(" n/a "));
+  auto lines = lines_of(out);
+  // Ray's metric names (ray microbenchmark), then Lumen's own.
+  for (auto name :
+       {"single_client_tasks_sync", "single_client_tasks_async",
+        "multi_client_tasks_async", "1_1_actor_calls_sync",
+        "1_1_actor_calls_async", "1_1_actor_calls_concurrent",
+        "1_n_actor_calls_async", "n_n_actor_calls_async",
+        "n_n_actor_calls_with_arg_async", "single_client_put_calls",
+        "single_client_get_calls", "multi_client_put_calls",
+        "single_client_get_object_containing_10k_refs",
+        "single_client_wait_1k_refs", "single_client_tasks_and_get_batch",
+        "placement_group_create/removal", "two_node_tasks_async",
+        "two_node_actor_calls_async"})
+    sane_value(lines, name, "/s");
+  for (auto name :
+       {"memcpy_gigabytes", "single_client_put_gigabytes",
+        "multi_client_put_gigabytes", "two_node_object_push_64mib_gigabytes",
+        "two_node_object_pull_64mib_gigabytes"})
+    sane_value(lines, name, "GB/s");
+  // Whatever else it printed (the scale workloads among them) is sane too.
+  for (auto& [name, m] : lines) {
+    if (name.rfind("lumen", 0) == 0)
+      continue; // the header line, log lines of the nodes
+    INFO(name);
+    std::size_t used = 0;
+    double v = 0;
+    REQUIRE_NOTHROW(v = std::stod(m.value, &used));
+    CHECK(used == m.value.size());
+    CHECK(std::isfinite(v));
+    CHECK(v > 0);
+  }
+}
 
 TEST_CASE("microbenchmark: lineage modes and chain recovery print sane lines",
           "[microbenchmark][cluster]") {
