@@ -30,7 +30,7 @@ namespace lumen::detail {
 struct table_waiter {
   std::mutex mtx;
   std::condition_variable cv;
-  std::size_t hits = 0;
+  std::atomic<std::size_t> hits{0};
   /// Hits that end the wait: fewer wake nobody.
   std::size_t target = 1;
 };
