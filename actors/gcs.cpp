@@ -144,10 +144,11 @@ void load(self_ptr self, detail::gcs_snapshot& snap) {
 }
 
 gcs_actor::behavior_type gcs(self_ptr self, gcs_timing timing,
-                             detail::gcs_store store,
-                             detail::gcs_snapshot snap) {
+                             detail::gcs_store store, detail::gcs_snapshot snap,
+                             std::shared_ptr<detail::pg_board> board) {
   self->state.timing = timing;
   self->state.store = std::move(store);
+  self->state.board = std::move(board);
   load(self, snap);
   self->set_down_handler([self](caf::down_msg& msg) {
     auto& st = self->state;
@@ -175,9 +176,10 @@ gcs_actor::behavior_type gcs(self_ptr self, gcs_timing timing,
     [self](view_atom) {
       return to_bytes(detail::encode_cluster_view(self->state.nodes.view()));
     },
-    [self](pg_create_atom, const std::string& name, std::uint8_t strategy,
+    [self](pg_create_atom, const std::string& id, const std::string& name,
+           std::uint8_t strategy,
            const std::vector<std::map<std::string, double>>& bundles) {
-      return on_pg_create(self, name, strategy, bundles);
+      return on_pg_create(self, id, name, strategy, bundles);
     },
     [self](pg_wait_atom, const std::string& id) {
       return on_pg_wait(self, id);
@@ -270,11 +272,14 @@ void push_view(self_ptr self) {
 } // namespace detail_gcs
 
 gcs_actor make_gcs(caf::actor_system& sys, gcs_timing timing,
-                   std::shared_ptr<detail::kv_store> store) {
+                   std::shared_ptr<detail::kv_store> store,
+                   std::shared_ptr<detail::pg_board> board) {
   detail::gcs_store tables{std::move(store)};
   tables.sync_lineage(timing.sync_lineage);
+  tables.keep_tables(timing.durable_tables);
   auto snap = tables.load();
-  return sys.spawn(detail_gcs::gcs, timing, std::move(tables), std::move(snap));
+  return sys.spawn(detail_gcs::gcs, timing, std::move(tables), std::move(snap),
+                   std::move(board));
 }
 
 } // namespace lumen

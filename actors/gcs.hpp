@@ -30,9 +30,12 @@
 // - (view) -> ClusterView bytes: the current view (for `lumen status`).
 // - (tick) -> void: internal timer: expire silent nodes, push changes,
 //   place pending placement groups.
-// - (pgcreate, name, strategy, bundles) -> group id: a placement group;
-//   placed (each bundle reserved on its node through the node manager's
-//   `reserve`) as soon as the nodes' reported free resources allow.
+// - (pgcreate, id, name, strategy, bundles) -> id: a placement group under
+//   the id its caller chose (a random task id; a create of a known id
+//   changes nothing, so a create sent again after a head restart makes no
+//   second group); placed (each bundle reserved on its node through the
+//   node manager's `reserve`) as soon as the nodes' reported free
+//   resources allow, pending groups oldest first.
 // - (pgwait, id) -> bool: answered true once placed, false if removed.
 // - (pgremove, id) -> bool: gives the bundles back.
 // - (kvput, ns, key, value, overwrite) -> bool, (kvget, ns, key) ->
@@ -71,6 +74,7 @@
 namespace lumen::detail {
 
 class kv_store;
+class pg_board;
 
 } // namespace lumen::detail
 
@@ -83,7 +87,7 @@ using gcs_actor = caf::typed_actor<
   caf::replies_to<view_atom>::with<std::vector<char>>,
   caf::reacts_to<tick_atom>,
   caf::replies_to<
-    pg_create_atom, std::string, std::uint8_t,
+    pg_create_atom, std::string, std::string, std::uint8_t,
     std::vector<std::map<std::string, double>>>::with<std::string>,
   caf::replies_to<pg_wait_atom, std::string>::with<bool>,
   caf::replies_to<pg_remove_atom, std::string>::with<bool>,
@@ -115,12 +119,19 @@ struct gcs_timing {
   /// Whether lineage commits wait for the disk: false only for a private
   /// store that outlives nothing (the embedded cluster in stash mode).
   bool sync_lineage = true;
+  /// Whether the node, actor, placement group and key-value tables go to
+  /// the store: false for a private store that holds only lineage (the
+  /// embedded cluster's), whose tables live in memory as without a store.
+  bool durable_tables = true;
 };
 
 /// Spawns the GCS. With `store`, its tables persist there and are loaded
 /// from it first (throws lumen::error when the store cannot be read);
-/// without, they live in memory only.
+/// without, they live in memory only. With `board`, the GCS publishes the
+/// state of every placement group there for the callers in this process
+/// (pg_board.hpp).
 gcs_actor make_gcs(caf::actor_system& sys, gcs_timing timing,
-                   std::shared_ptr<detail::kv_store> store = nullptr);
+                   std::shared_ptr<detail::kv_store> store = nullptr,
+                   std::shared_ptr<detail::pg_board> board = nullptr);
 
 } // namespace lumen

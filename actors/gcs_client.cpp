@@ -23,6 +23,8 @@
 #include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
 
+#include "security/transport.hpp"
+
 namespace lumen {
 
 namespace {
@@ -50,6 +52,10 @@ struct actor_entry {
 struct client_state {
   std::string host;
   std::uint16_t port = 0;
+  /// The cluster token the head's gatekeeper asks for on every connection.
+  std::string token;
+  /// Why the last attempt to reconnect failed, logged when it changes.
+  std::string last_failure;
   /// The GCS while connected, null during an outage.
   gcs_actor gcs;
   /// Detached helper that runs the blocking `remote_actor`.
@@ -310,11 +316,23 @@ void try_connect(client_ptr self) {
   st.connecting = true;
   self
     ->request(st.connector, caf::infinite, reconnect_atom::value, st.host,
-              st.port)
+              st.port, st.token)
     .then(
-      [self](caf::actor& gcs) {
-        self->state.connecting = false;
-        connected(self, caf::actor_cast<gcs_actor>(std::move(gcs)));
+      [self](caf::actor& gcs, std::string& why) {
+        auto& st = self->state;
+        st.connecting = false;
+        if (gcs) {
+          st.last_failure.clear();
+          connected(self, caf::actor_cast<gcs_actor>(std::move(gcs)));
+          return;
+        }
+        // A head that is still down fails the same way every time; a
+        // refused token is worth a line.
+        if (why.find("did not admit") != std::string::npos &&
+            why != st.last_failure)
+          std::cerr << "lumen: " << why << '\n';
+        st.last_failure = std::move(why);
+        self->delayed_send(self, reconnect_interval, retry_atom::value);
       },
       [self](caf::error&) {
         self->state.connecting = false;
@@ -322,24 +340,27 @@ void try_connect(client_ptr self) {
       });
 }
 
-/// The helper that connects: `remote_actor` blocks its thread.
+/// The helper that connects (through the node's transport, TLS or not)
+/// and presents the token: both block its thread. Answers the GCS, or a
+/// null handle and why not.
 caf::behavior connector(caf::event_based_actor* self) {
   return {
-    [self](reconnect_atom, const std::string& host,
-           std::uint16_t port) -> caf::result<caf::actor> {
-      auto gcs = self->system().middleman().remote_actor<gcs_actor>(host, port);
-      if (!gcs)
-        return std::move(gcs.error());
-      return caf::actor_cast<caf::actor>(std::move(*gcs));
+    [self](reconnect_atom, const std::string& host, std::uint16_t port,
+           const std::string& token) {
+      auto found = detail::connect_gcs(self->system(), host, port, token,
+                                       detail::connect_timeout);
+      return caf::make_message(caf::actor_cast<caf::actor>(found.gcs),
+                               found.error);
     },
   };
 }
 
 caf::behavior gcs_client(client_ptr self, caf::actor gcs, std::string host,
-                         std::uint16_t port) {
+                         std::uint16_t port, std::string token) {
   auto& st = self->state;
   st.host = std::move(host);
   st.port = port;
+  st.token = std::move(token);
   st.gcs = caf::actor_cast<gcs_actor>(std::move(gcs));
   self->monitor(st.gcs);
   st.connector = self->spawn<caf::detached + caf::linked>(connector);
@@ -368,10 +389,11 @@ caf::behavior gcs_client(client_ptr self, caf::actor gcs, std::string host,
 } // namespace
 
 gcs_actor make_gcs_client(caf::actor_system& sys, gcs_actor gcs,
-                          std::string host, std::uint16_t port) {
+                          std::string host, std::uint16_t port,
+                          std::string token) {
   return caf::actor_cast<gcs_actor>(
     sys.spawn(gcs_client, caf::actor_cast<caf::actor>(std::move(gcs)),
-              std::move(host), port));
+              std::move(host), port, std::move(token)));
 }
 
 } // namespace lumen

@@ -8,8 +8,8 @@
 // the node keeps running with the peers of its last view, and the client
 // connects to the same address again every `reconnect_interval`, for as
 // long as the node lives, logging once per outage. Connecting blocks, so
-// it happens on a detached helper actor (`remote_actor`), never on a
-// scheduler thread.
+// it happens on a detached helper actor (connect_gcs: TLS when the node
+// uses it, then the cluster token), never on a scheduler thread.
 //
 // During an outage:
 // - heartbeats are dropped;
@@ -44,9 +44,13 @@ namespace lumen {
 /// Pause between two attempts to reach a head that went away.
 inline constexpr auto reconnect_interval = std::chrono::milliseconds{500};
 
-/// Spawns the client of the GCS `gcs` (a handle from `remote_actor` to
-/// `host`:`port`); the result is used wherever the GCS is.
+/// Spawns the client of the GCS `gcs` (a handle from connect_gcs to
+/// `host`:`port`, which admitted `token`); the result is used wherever the
+/// GCS is. It reconnects through the node's transport (TLS or not) and
+/// presents `token` again on every new connection; a refused token is
+/// logged (once per distinct reason) and retried like an absent head.
 gcs_actor make_gcs_client(caf::actor_system& sys, gcs_actor gcs,
-                          std::string host, std::uint16_t port);
+                          std::string host, std::uint16_t port,
+                          std::string token);
 
 } // namespace lumen

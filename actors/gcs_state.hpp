@@ -6,7 +6,9 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <map>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -21,6 +23,7 @@
 #include "actors/gcs.hpp"
 #include "cluster/gcs_store.hpp"
 #include "cluster/kv_table.hpp"
+#include "cluster/pg_board.hpp"
 #include "cluster/node_table.hpp"
 #include "cluster/pg_planner.hpp"
 
@@ -64,6 +67,12 @@ struct gcs_state {
   std::map<std::string, actor_row> actors;
   std::map<std::pair<std::string, std::string>, std::string> actor_names;
   std::map<std::string, group> groups;
+  /// Ids of the groups not placed yet, oldest first (removed ones are
+  /// skipped and dropped when met).
+  std::deque<std::string> pending_groups;
+  /// Where the callers in this process read the groups' states (null if
+  /// not published).
+  std::shared_ptr<detail::pg_board> board;
   detail::kv_table kv;
   detail::gcs_store store;
   /// Node managers by node id, for pushes and for the view's handles.
@@ -106,7 +115,8 @@ void drop_unannounced(self_ptr self, const std::string& id);
 void place_groups(self_ptr self);
 
 caf::result<std::string>
-on_pg_create(self_ptr self, const std::string& name, std::uint8_t strategy,
+on_pg_create(self_ptr self, const std::string& id, const std::string& name,
+             std::uint8_t strategy,
              const std::vector<std::map<std::string, double>>& bundles);
 
 caf::result<bool> on_pg_wait(self_ptr self, const std::string& id);

@@ -3,12 +3,13 @@
 // fails leaves the table as it was and answers with an error.
 #include <exception>
 #include <iostream>
+#include <set>
 
 #include <caf/send.hpp>
 
 #include "actors/gcs_state.hpp"
+#include "lineage/lineage_stash.hpp"
 #include "lumen/error.hpp"
-#include "lumen/ids.hpp"
 
 namespace lumen::detail_gcs {
 
@@ -81,6 +82,10 @@ void restore_tables(self_ptr self, detail::gcs_snapshot& snap) {
     x.bundles = std::move(g.bundles);
     x.nodes = std::move(g.nodes);
     x.placed = g.placed;
+    if (!x.placed)
+      st.pending_groups.push_back(g.id);
+    if (st.board)
+      st.board->set(g.id, x.placed);
   }
   for (auto& row : snap.kv) {
     try {
@@ -117,15 +122,33 @@ void drop_unannounced(self_ptr self, const std::string& id) {
 
 void place_groups(self_ptr self) {
   auto& st = self->state;
-  auto view = st.nodes.view();
+  if (st.pending_groups.empty())
+    return;
+  // Only the resources the pending groups ask for: a node's record also
+  // lists every reserved bundle under names of its own.
+  std::set<std::string> names;
+  for (auto& id : st.pending_groups)
+    if (auto i = st.groups.find(id); i != st.groups.end() && !i->second.placed)
+      for (auto& b : i->second.bundles)
+        for (auto& kv : b)
+          names.insert(kv.first);
+  auto pick = [&](const std::map<std::string, double>& all) {
+    detail::resource_set result;
+    for (auto& n : names)
+      if (auto i = all.find(n); i != all.end())
+        result.set(n, i->second);
+    return result;
+  };
   std::vector<detail::node_capacity> caps;
-  for (auto& n : view.nodes)
-    caps.push_back({n.id, n.alive && st.managers.count(n.id) > 0,
-                    detail::resource_set::from_doubles(n.total),
-                    detail::resource_set::from_doubles(n.available)});
-  for (auto& [id, g] : st.groups) {
-    if (g.placed)
-      continue;
+  for (auto* n : st.nodes.records())
+    caps.push_back({n->id, n->alive && st.managers.count(n->id) > 0,
+                    pick(n->total), pick(n->available)});
+  std::deque<std::string> still_pending;
+  for (auto& id : st.pending_groups) {
+    auto found = st.groups.find(id);
+    if (found == st.groups.end() || found->second.placed)
+      continue; // removed (or placed) since
+    auto& g = found->second;
     std::vector<detail::resource_set> bundles;
     for (auto& b : g.bundles)
       bundles.push_back(detail::resource_set::from_doubles(b));
@@ -137,6 +160,7 @@ void place_groups(self_ptr self) {
                   << " cannot be placed on the current nodes: " << plan.reason
                   << '\n';
       g.last_reason = plan.reason;
+      still_pending.push_back(id);
       continue;
     }
     g.nodes = plan.nodes;
@@ -156,20 +180,35 @@ void place_groups(self_ptr self) {
         if (c.id == g.nodes[i])
           c.available -= bundles[i];
     }
+    if (st.board)
+      st.board->set(id, true);
     for (auto& w : g.waiters)
       w.deliver(true);
     g.waiters.clear();
   }
+  st.pending_groups = std::move(still_pending);
 }
 
 caf::result<std::string>
-on_pg_create(self_ptr self, const std::string& name, std::uint8_t strategy,
+on_pg_create(self_ptr self, const std::string& id, const std::string& name,
+             std::uint8_t strategy,
              const std::vector<std::map<std::string, double>>& bundles) {
   auto& st = self->state;
+  // The caller may be waiting on the board: a create that fails ends it.
+  auto refuse = [&](caf::error err) {
+    if (st.board && !id.empty() && st.groups.count(id) == 0)
+      st.board->erase(id);
+    return err;
+  };
+  if (id.empty())
+    return refuse(caf::make_error(caf::sec::invalid_argument,
+                                  "a placement group needs an id"));
+  if (st.groups.count(id) > 0)
+    return id; // sent again (after a head restart): already here
   if (strategy >
       static_cast<std::uint8_t>(detail::pg_strategy_kind::strict_spread))
-    return caf::make_error(caf::sec::invalid_argument,
-                           "unknown placement strategy");
+    return refuse(caf::make_error(caf::sec::invalid_argument,
+                                  "unknown placement strategy"));
   try {
     std::vector<detail::resource_set> check;
     for (auto& b : bundles)
@@ -180,9 +219,8 @@ on_pg_create(self_ptr self, const std::string& name, std::uint8_t strategy,
       if (b.empty())
         throw error("a bundle must ask for some resource");
   } catch (const std::exception& e) {
-    return caf::make_error(caf::sec::invalid_argument, e.what());
+    return refuse(caf::make_error(caf::sec::invalid_argument, e.what()));
   }
-  auto id = task_id::random().to_string();
   group g;
   g.name = name;
   g.strategy = static_cast<detail::pg_strategy_kind>(strategy);
@@ -190,9 +228,12 @@ on_pg_create(self_ptr self, const std::string& name, std::uint8_t strategy,
   try {
     st.store.put_group(stored(id, g));
   } catch (const std::exception& e) {
-    return store_error(e);
+    return refuse(store_error(e));
   }
   st.groups.emplace(id, std::move(g));
+  st.pending_groups.push_back(id);
+  if (st.board)
+    st.board->set(id, false);
   place_groups(self);
   return id;
 }
@@ -212,8 +253,11 @@ caf::result<bool> on_pg_wait(self_ptr self, const std::string& id) {
 caf::result<bool> on_pg_remove(self_ptr self, const std::string& id) {
   auto& st = self->state;
   auto i = st.groups.find(id);
-  if (i == st.groups.end())
+  if (i == st.groups.end()) {
+    if (st.board)
+      st.board->erase(id); // withdrawn by a caller, never created here
     return false;
+  }
   try {
     st.store.erase_group(id);
   } catch (const std::exception& e) {
@@ -228,6 +272,8 @@ caf::result<bool> on_pg_remove(self_ptr self, const std::string& id) {
   for (auto& w : g.waiters)
     w.deliver(false);
   st.groups.erase(i);
+  if (st.board)
+    st.board->erase(id);
   return true;
 }
 
@@ -358,12 +404,39 @@ caf::result<bool> on_kv_del(self_ptr self, const std::string& ns,
 caf::result<std::uint64_t>
 on_lineage_commit(self_ptr self, const std::vector<std::string>& ids,
                   const std::vector<std::string>& specs) {
+  if (ids.size() != specs.size())
+    return caf::make_error(caf::sec::invalid_argument,
+                           "lincommit: " + std::to_string(ids.size()) +
+                             " ids but " + std::to_string(specs.size()) +
+                             " specs");
+  // A row that is not the TaskSpec of its task is dropped (logged), so that
+  // damaged or forged bytes never replace good lineage; the rest commits.
+  std::vector<std::string> good_ids;
+  std::vector<std::string> good_specs;
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    std::string why;
+    try {
+      auto id = detail::spec_deps(specs[i]).first.to_string();
+      if (id != ids[i])
+        why = "its spec is the one of task " + id;
+    } catch (const std::exception& e) {
+      why = e.what();
+    }
+    if (!why.empty()) {
+      std::cerr << "lumen: the GCS dropped a lineage row for task '"
+                << ids[i].substr(0, 64) << "': " << why << '\n';
+      continue;
+    }
+    good_ids.push_back(ids[i]);
+    good_specs.push_back(specs[i]);
+  }
   try {
-    self->state.store.commit_lineage(ids, specs);
+    if (!good_ids.empty())
+      self->state.store.commit_lineage(good_ids, good_specs);
   } catch (const std::exception& e) {
     return store_error(e);
   }
-  return static_cast<std::uint64_t>(ids.size());
+  return static_cast<std::uint64_t>(good_ids.size());
 }
 
 caf::result<std::vector<char>> on_lineage_get(self_ptr self,

@@ -72,7 +72,7 @@ detail::node_record own_record(const node_manager_state& st) {
   for (auto& [k, v] : rec.available)
     if (v < 0)
       v = 0;
-  auto objs = st.table->get_stats();
+  auto objs = st.table->memory_use(); // no walk over every entry
   rec.object_store_used = objs.used_bytes;
   rec.object_store_capacity = objs.capacity_bytes;
   std::map<std::string, std::size_t> shapes;

@@ -26,6 +26,7 @@
 #include <caf/node_id.hpp>
 
 #include "actors/node_manager_state.hpp"
+#include "security/transport.hpp"
 
 namespace lumen::detail_node_manager {
 
@@ -71,7 +72,8 @@ void link_peers(self_ptr self) {
     st.linked.insert(id);
     auto host = host_of(address);
     self
-      ->request(self->system().middleman().actor_handle(), link_timeout,
+      // Through the node's transport: TLS when the node uses it.
+      ->request(detail::transport_actor(self->system()), link_timeout,
                 caf::connect_atom::value, host,
                 static_cast<std::uint16_t>(port))
       .then(

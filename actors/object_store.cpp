@@ -1,15 +1,16 @@
-// object_store: statistics, hosted copies, locations and chunked pulls.
+// object_store: statistics, hosted copies, locations, serving pulls (the
+// pulls made here are in object_store_pulls.cpp).
 #include "actors/object_store.hpp"
 
 #include <cstring>
 #include <iostream>
+#include <optional>
 #include <set>
 
 #include <caf/actor_system.hpp>
 #include <caf/send.hpp>
-#include <caf/stateful_actor.hpp>
-#include <caf/typed_event_based_actor.hpp>
 
+#include "actors/object_store_state.hpp"
 #include "cluster/remote_task.hpp"
 #include "lumen/error.hpp"
 
@@ -40,205 +41,52 @@ object_id id_from_bytes(const std::vector<char>& bytes) {
 
 namespace {
 
-using detail::object_ptr;
+using namespace detail_object_store;
 
-/// One value being pulled into this node.
-struct pull_state {
-  std::string node;
-  caf::actor source;
-  caf::actor owner;
-  std::uint64_t size = 0;
-  detail::byte_buffer buffer;
-  std::uint64_t next_offset = 0;
-  std::uint64_t received = 0;
-  std::size_t in_flight = 0;
-  /// Tells this pull's answers from those of an earlier pull of the same
-  /// object that was given up.
-  std::uint64_t serial = 0;
-};
-
-struct store_state {
-  detail::object_table* table = nullptr;
-  std::string node_id;
-  /// Values kept here for their remote owners.
-  std::map<object_id, detail::ref_ptr> hosted;
-  /// The CAF node of each hosted value's owner: its copies go when that
-  /// node leaves the cluster (nobody can free them any more).
-  std::map<object_id, caf::node_id> hosted_for;
-  /// Owner side: the nodes holding each value, with its size.
-  std::map<object_id, std::map<std::string, std::uint64_t>> locations;
-  /// Owner side: values wanted here whose location is not known yet.
-  std::set<object_id> wanted;
-  std::map<object_id, pull_state> pulls;
-  std::uint64_t last_pull_serial = 0;
-  std::map<std::string, caf::actor> peers;
-  /// Owner side: `locate` requests for objects awaited here.
-  std::map<object_id,
-           std::vector<caf::typed_response_promise<std::string, std::uint64_t>>>
-    locate_waiters;
-  /// Borrower side: new `locate`s made after a pull failed, per object.
-  std::map<object_id, int> relocations;
-  /// The node manager, told of lost objects.
-  caf::actor nm;
-  const char* name = "lumen.object_store";
-};
-
-using self_ptr = object_store_actor::stateful_pointer<store_state>;
-
-void fail_pull(self_ptr self, const object_id& id, const std::string& why) {
-  self->state.pulls.erase(id);
-  self->state.relocations.erase(id);
-  self->state.table->fulfill(
-    id, detail::make_error_object(detail::error_kind::object_lost,
-                                  "object " + id.to_string() +
-                                    " could not be pulled: " + why));
-}
-
-void start_pull(self_ptr self, const object_id& id, const std::string& node,
-                std::uint64_t size, caf::actor owner);
-
-/// Pulls after a copy was found to be gone; see `pull_failed`.
-constexpr int max_relocations = 8;
-
-/// A pull from a copy failed (its node died, or it was freed there). The
-/// owner tries another copy or has the object rebuilt; a borrower asks the
-/// owner again, which answers once a copy exists.
-void pull_failed(self_ptr self, const object_id& id, const std::string& why) {
-  auto& st = self->state;
-  auto i = st.pulls.find(id);
-  if (i == st.pulls.end())
-    return;
-  auto node = i->second.node;
-  auto owner = i->second.owner;
-  st.pulls.erase(i);
-  if (!owner) {
-    auto loc = st.locations.find(id);
-    if (loc != st.locations.end()) {
-      loc->second.erase(node);
-      if (!loc->second.empty()) {
-        auto [next, size] = *loc->second.begin();
-        start_pull(self, id, next, size, caf::actor{});
-        return;
-      }
-      st.locations.erase(loc);
-    }
-    if (st.nm) {
-      st.wanted.insert(id); // pulled once the rebuilt value is located
-      caf::anon_send(st.nm, lost_atom::value, detail::id_bytes(id));
-    } else {
-      fail_pull(self, id, why);
-    }
-    return;
-  }
-  if (++st.relocations[id] > max_relocations) {
-    fail_pull(self, id, why);
-    return;
-  }
-  // Give the owner time to notice the death and rebuild.
-  self->delayed_send(self, std::chrono::milliseconds(200), fetch_atom::value,
-                     detail::id_bytes(id), owner);
-}
-
-void request_chunks(self_ptr self, const object_id& id);
-
-void on_chunk(self_ptr self, const object_id& id, std::uint64_t serial,
-              std::uint64_t offset, std::vector<char>& chunk) {
-  auto i = self->state.pulls.find(id);
-  if (i == self->state.pulls.end() || i->second.serial != serial)
-    return;
-  auto& p = i->second;
-  --p.in_flight;
-  if (offset + chunk.size() > p.size) {
-    fail_pull(self, id, "a chunk overruns the object's size");
-    return;
-  }
-  std::memcpy(p.buffer.data() + offset, chunk.data(), chunk.size());
-  p.received += chunk.size();
-  if (p.received < p.size) {
-    request_chunks(self, id);
-    return;
-  }
-  auto data = std::make_shared<detail::object_data>();
-  data->bytes = std::move(p.buffer);
-  auto owner = p.owner;
-  auto size = p.size;
-  self->state.pulls.erase(i);
-  self->state.relocations.erase(id);
-  self->state.table->fulfill(id, std::move(data));
-  // The owner learns of the new copy (none to tell if we are the owner).
-  if (owner)
-    caf::anon_send(owner, located_atom::value, detail::id_bytes(id),
-                   self->state.node_id, size);
-}
-
-void request_chunks(self_ptr self, const object_id& id) {
-  auto& p = self->state.pulls.at(id);
-  while (p.in_flight < detail::chunks_in_flight && p.next_offset < p.size) {
-    auto offset = p.next_offset;
-    auto len = std::min<std::uint64_t>(detail::chunk_size, p.size - offset);
-    p.next_offset += len;
-    ++p.in_flight;
-    self
-      ->request(p.source, std::chrono::seconds(60), pull_atom::value,
-                detail::id_bytes(id), offset, len)
-      .then(
-        [self, id, serial = p.serial, offset](std::vector<char>& chunk) {
-          on_chunk(self, id, serial, offset, chunk);
-        },
-        [self, id, serial = p.serial](caf::error& err) {
-          auto i = self->state.pulls.find(id);
-          if (i != self->state.pulls.end() && i->second.serial == serial)
-            pull_failed(self, id, self->system().render(err));
-        });
-  }
-}
-
-void start_pull(self_ptr self, const object_id& id, const std::string& node,
-                std::uint64_t size, caf::actor owner) {
-  auto& st = self->state;
-  if (st.pulls.count(id) > 0)
-    return; // one pull per object, however many wait for it
-  auto peer = st.peers.find(node);
-  if (peer == st.peers.end() || !peer->second) {
-    st.pulls[id].node = node;
-    st.pulls[id].owner = owner;
-    pull_failed(self, id, "node " + node + " is not reachable");
-    return;
-  }
-  auto& p = st.pulls[id];
-  p.serial = ++st.last_pull_serial;
-  p.node = node;
-  p.source = peer->second;
-  p.owner = std::move(owner);
-  p.size = size;
-  p.buffer.grow(static_cast<std::size_t>(size));
-  if (size == 0) {
-    std::vector<char> none;
-    ++p.in_flight;
-    on_chunk(self, id, p.serial, 0, none);
-    return;
-  }
-  request_chunks(self, id);
-}
-
-object_store_actor::behavior_type
-object_store(self_ptr self, detail::object_table* table, std::string node_id) {
+object_store_actor::behavior_type object_store(self_ptr self,
+                                               detail::object_table* table,
+                                               std::string node_id,
+                                               detail::transfer_options opts) {
   self->state.table = table;
   self->state.node_id = std::move(node_id);
+  if (opts.direct) {
+    try {
+      self->state.bulk = std::make_unique<detail::bulk_transfer>(opts.host);
+      std::cerr << "lumen: objects move between nodes on a direct channel, "
+                   "listening on "
+                << opts.host << ":" << self->state.bulk->port() << "\n";
+    } catch (const std::exception& e) {
+      std::cerr << "lumen: " << e.what()
+                << "; objects move through the middleman only\n";
+    }
+  }
   return {
     [self](stats_atom) {
       return self->state.table->get_stats();
     },
-    [self](pull_atom, const std::vector<char>& idb, std::uint64_t offset,
+    [self](pull_atom, const std::vector<char>& req, std::uint64_t offset,
            std::uint64_t len) -> caf::result<std::vector<char>> {
+      auto& st = self->state;
+      constexpr std::size_t id_size = 20;
       object_id id;
+      std::optional<detail::bulk_ticket> ticket;
       try {
-        id = detail::id_from_bytes(idb);
+        if (req.size() < id_size)
+          throw decode_error("a pull request starts with a 20-byte id");
+        id = detail::id_from_bytes(
+          std::vector<char>(req.begin(), req.begin() + id_size));
+        if (req.size() > id_size)
+          ticket =
+            detail::decode_ticket(req.data() + id_size, req.size() - id_size);
       } catch (const std::exception& e) {
         return caf::make_error(caf::sec::invalid_argument, e.what());
       }
-      auto ref = self->state.table->lookup(id);
-      auto obj = ref ? self->state.table->try_get(ref.get()) : nullptr;
+      if (ticket && !st.bulk)
+        return caf::make_error(caf::sec::runtime_error,
+                               "node " + st.node_id +
+                                 " moves objects through the middleman only");
+      auto ref = st.table->lookup(id);
+      auto obj = ref ? st.table->try_get(ref.get()) : nullptr;
       if (!obj || obj->error)
         return caf::make_error(caf::sec::runtime_error,
                                "object " + id.to_string() + " is not here");
@@ -247,7 +95,39 @@ object_store(self_ptr self, detail::object_table* table, std::string node_id) {
         return caf::make_error(caf::sec::invalid_argument,
                                "chunk outside the object");
       auto* p = obj->bytes.data() + offset;
-      return std::vector<char>(p, p + len);
+      if (!ticket)
+        return std::vector<char>(p, p + len);
+      auto key = ++st.last_send;
+      auto promise = self->make_response_promise<std::vector<char>>();
+      st.sends.emplace(key, promise);
+      object_store_actor handle{self};
+      st.bulk->send(*ticket, p, len, obj,
+                    [handle, key](const std::string& error) {
+                      caf::anon_send(handle, sent_atom::value, key, error);
+                    });
+      return promise;
+    },
+    [self](sent_atom, std::uint64_t key, const std::string& error) {
+      auto i = self->state.sends.find(key);
+      if (i == self->state.sends.end())
+        return;
+      if (error.empty())
+        i->second.deliver(std::vector<char>{});
+      else
+        i->second.deliver(caf::make_error(caf::sec::runtime_error,
+                                          "direct transfer: " + error));
+      self->state.sends.erase(i);
+    },
+    [self](pulled_atom, detail::bulk_arrival& a) {
+      auto& st = self->state;
+      auto i = st.pulls.find(a.id);
+      if (i == st.pulls.end() || i->second.serial != a.serial)
+        return; // given up meanwhile
+      i->second.ticket.reset();
+      if (!a.error.empty())
+        pull_failed(self, a.id, "its direct transfer failed: " + a.error);
+      else
+        finish_pull(self, a.id, std::move(a.data));
     },
     [self](locate_atom, const std::vector<char>& idb)
       -> caf::result<std::string, std::uint64_t> {
@@ -458,8 +338,9 @@ object_store(self_ptr self, detail::object_table* table, std::string node_id) {
 
 object_store_actor make_object_store(caf::actor_system& sys,
                                      detail::object_table* table,
-                                     std::string node_id) {
-  return sys.spawn(object_store, table, std::move(node_id));
+                                     std::string node_id,
+                                     detail::transfer_options opts) {
+  return sys.spawn(object_store, table, std::move(node_id), std::move(opts));
 }
 
 } // namespace lumen

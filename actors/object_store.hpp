@@ -18,12 +18,30 @@
 // - When the owner drops its last reference, it tells every holder to
 //   free its copy.
 //
+// - Bytes of a pull travel on a direct TCP channel between the two stores
+//   (runtime/bulk_transfer.hpp) when both nodes have it on (the default
+//   in a cluster; off with object_transfer_mode::middleman, which TLS
+//   needs): the puller sends a one-time ticket inside a pull request, the
+//   holder streams the whole value to the puller's listener, which takes
+//   it only with that ticket. A holder without the channel answers the
+//   request with an error, and the pull goes on in chunks through the
+//   middleman as above.
+//
 // Peers reach it through their node manager, which forwards pull, locate,
 // located and free here.
 //
 // Messages:
 // - (stats) -> object_table::stats: objects, pending, bytes and capacity.
 // - (pull, id, offset, length) -> bytes: a chunk of a value held here.
+//   With a ticket after the id's 20 bytes (bulk_transfer.hpp,
+//   encode_ticket), the chunk goes to the ticket's address over the direct
+//   channel instead, and the answer (no bytes) comes once the puller has
+//   acknowledged it; an error if it could not be sent, or if this node
+//   has no direct channel.
+// - (pulled, bulk_arrival) -> void: from the direct channel's thread, a
+//   value (or the failure of its transfer) for a pull of this store.
+// - (sent, key, error) -> void: from the direct channel's thread, a bulk
+//   pull served ("" on success).
 // - (locate, id) -> (node id, size): where the value of an object owned
 //   here lives ("" if unknown).
 // - (located, id, node id, size) -> void: the value is (also) at that node.
@@ -66,6 +84,23 @@ inline constexpr std::size_t chunk_size = 4 * 1024 * 1024;
 /// Chunks of one pull in flight at once.
 inline constexpr std::size_t chunks_in_flight = 4;
 
+/// How values travel between this node's store and its peers'.
+struct transfer_options {
+  /// Whether pulls use the direct channel (bulk_transfer.hpp).
+  bool direct = false;
+  /// The address the direct channel listens on (the node's host).
+  std::string host = "127.0.0.1";
+};
+
+/// A value (or why not) that arrived on the direct channel for a pull.
+struct bulk_arrival {
+  object_id id;
+  /// The pull it belongs to (see pull_state::serial).
+  std::uint64_t serial = 0;
+  object_ptr data;
+  std::string error;
+};
+
 /// A result this node keeps for the remote owner of its object.
 struct hosted_object {
   object_id id;
@@ -82,6 +117,9 @@ object_id id_from_bytes(const std::vector<char>& bytes);
 
 } // namespace detail
 
+using pulled_atom = caf::atom_constant<caf::atom("pulled")>;
+using sent_atom = caf::atom_constant<caf::atom("sent")>;
+
 using object_store_actor = caf::typed_actor<
   caf::replies_to<stats_atom>::with<detail::object_table::stats>,
   caf::replies_to<pull_atom, std::vector<char>, std::uint64_t,
@@ -93,14 +131,20 @@ using object_store_actor = caf::typed_actor<
   caf::reacts_to<host_atom, detail::hosted_object>,
   caf::reacts_to<fetch_atom, std::vector<char>, caf::actor>,
   caf::reacts_to<peers_atom, std::map<std::string, caf::actor>>,
-  caf::reacts_to<join_atom, caf::actor>>;
+  caf::reacts_to<join_atom, caf::actor>,
+  caf::reacts_to<pulled_atom, detail::bulk_arrival>,
+  caf::reacts_to<sent_atom, std::uint64_t, std::string>>;
 
 /// Spawns the object store around `table`, which must outlive it;
-/// `node_id` is this node's id.
+/// `node_id` is this node's id. With `opts.direct`, it listens for direct
+/// transfers on `opts.host` (and moves objects through the middleman only,
+/// logging why, if it cannot).
 object_store_actor make_object_store(caf::actor_system& sys,
                                      detail::object_table* table,
-                                     std::string node_id);
+                                     std::string node_id,
+                                     detail::transfer_options opts = {});
 
 } // namespace lumen
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(lumen::detail::hosted_object)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(lumen::detail::bulk_arrival)

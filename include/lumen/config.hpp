@@ -27,6 +27,34 @@ enum class lineage_mode {
   off,
 };
 
+/// How object bytes travel between the nodes of a cluster.
+enum class object_transfer_mode {
+  /// On a TCP connection between the two object stores, opened for each
+  /// pull and accepted only with a one-time ticket the puller sent over
+  /// the node connection (the default). Not encrypted: a node with TLS
+  /// files moves objects as with `middleman` whatever this says.
+  direct,
+  /// Inside messages on the node connections (CAF's middleman, and its
+  /// TLS when on), in chunks of 4 MiB: slower for large objects.
+  middleman,
+};
+
+/// TLS between the nodes of a cluster (OpenSSL, on CAF's middleman): PEM
+/// files of this node's certificate (chain) and private key, and of the
+/// cluster's CA, which must have signed the certificate of every node.
+/// Peers are verified on both sides of every connection. Give all three
+/// or none (README "Security"; `lumen tls init DIR` makes a test set).
+/// Empty here: $LUMEN_TLS_CERTIFICATE, $LUMEN_TLS_KEY, $LUMEN_TLS_CA.
+struct tls_config {
+  std::string certificate{};
+  std::string key{};
+  std::string ca{};
+};
+
+/// Default of config::max_message_size: 1 GiB, above the largest message
+/// Lumen sends (a Cap'n Proto message carries at most 512 MiB).
+inline constexpr std::size_t default_max_message_size = std::size_t{1} << 30;
+
 /// Start-up options of one node (the driver's own node with `init`).
 struct config {
   /// `HOST:PORT` of a head node to join; empty starts the embedded
@@ -55,6 +83,25 @@ struct config {
   /// is full. `put` throws object_store_full_error only when memory and
   /// this are both exhausted.
   std::size_t spill_capacity = 0;
+  /// How objects travel between nodes; see object_transfer_mode.
+  object_transfer_mode object_transfer = object_transfer_mode::direct;
+  /// TLS to the cluster's nodes; see tls_config. Used only when joining a
+  /// cluster (or starting a head); the embedded cluster opens no port.
+  tls_config tls{};
+  /// The cluster token this node presents to the head (at least 16
+  /// characters); empty: $LUMEN_TOKEN. A head with a token admits only
+  /// nodes and drivers that present it (README "Security").
+  std::string token{};
+  /// Largest message this node reads from a connection, in bytes; a peer
+  /// announcing a larger one is cut off (logged) before anything is
+  /// allocated, and a larger outgoing one is dropped (logged). At least 16
+  /// MiB; default_max_message_size by default.
+  std::size_t max_message_size = default_max_message_size;
+  /// Largest object this node stores, in bytes: a larger `put` throws
+  /// lumen::error, a larger task result fails its `get`, a larger value
+  /// announced by a peer is not pulled. 0: the object store's capacity
+  /// (object_store_memory), which no object can pass anyway.
+  std::size_t max_object_size = 0;
 };
 
 /// Default share of physical memory given to the object store.

@@ -53,6 +53,13 @@ result run_lineage_recovery(const std::string& lumen_binary);
 /// bandwidth (bench_objects.cpp).
 std::vector<workload> object_workloads();
 
+/// The scale workloads (bench_scale.cpp): 1M queued tasks (seconds, and
+/// resident and heap bytes per queued task), 10k actors, a task given 10k
+/// refs, a get of 10k objects (seconds each). Fixed sizes times `fraction`
+/// (0 to 1; below 1 each prints the size it ran at to stderr), run once
+/// each.
+std::vector<workload> scale_workloads(double fraction = 1);
+
 /// Workloads across two nodes on loopback (bench_two_nodes.cpp): the
 /// metric names, and a run that starts a head in this process and a second
 /// node as a child process of `lumen_binary`.

@@ -42,6 +42,10 @@ int run_stop(const arguments& args);
 /// `lumen microbenchmark`: Ray's microbenchmark metrics (microbenchmark.cpp).
 int run_microbenchmark(const arguments& args);
 
+/// `lumen tls init DIR`: a cluster CA, node certificates and a token for
+/// a test cluster (tls_init.cpp).
+int run_tls(const arguments& args);
+
 // -- shared by the subcommands -----------------------------------------------
 
 /// Parses `args` against `specs` with Boost.Program_options: long options

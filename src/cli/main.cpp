@@ -7,6 +7,7 @@
 #include <string>
 
 #include "cli/command_line.hpp"
+#include "cli/hugepage_malloc.hpp"
 
 namespace {
 
@@ -21,6 +22,8 @@ const subcommand subcommands[] = {
   {"stop", "stop the nodes this machine started", lumen::cli::run_stop},
   {"microbenchmark", "run Ray's microbenchmark workloads on Lumen",
    lumen::cli::run_microbenchmark},
+  {"tls", "make a cluster CA, node certificates and a token (tls init DIR)",
+   lumen::cli::run_tls},
 };
 
 void print_usage(std::ostream& out) {
@@ -38,6 +41,7 @@ void print_usage(std::ostream& out) {
 } // namespace
 
 int main(int argc, char** argv) {
+  lumen::cli::reexec_with_hugepage_malloc(argv);
   if (argc < 2) {
     print_usage(std::cerr);
     return 2;

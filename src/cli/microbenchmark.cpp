@@ -22,7 +22,7 @@ namespace {
 
 constexpr const char* bench_usage =
   "lumen microbenchmark [--filter REGEX] [--duration S] [--nodes 1|2] "
-  "[--json FILE]";
+  "[--scale F] [--json FILE]";
 
 constexpr const char* bench_about =
   "Runs Ray's microbenchmark workloads (the metrics of `ray microbenchmark`)\n"
@@ -41,7 +41,11 @@ constexpr const char* bench_about =
   "started as a child process), and lineage_chain_100_recovery (`s`:\n"
   "seconds from the SIGKILL of the node holding a 100-task chain until get\n"
   "returns its last value rebuilt from lineage, failure detection\n"
-  "included). Metrics this build cannot measure yet print `name n/a (why)`.";
+  "included). Metrics this build cannot measure yet print `name n/a (why)`.\n"
+  "The scale_* workloads run once at a fixed size (1,000,000 queued tasks;\n"
+  "10,000 actors, ref arguments, objects) and print seconds (`s`); the\n"
+  "queued-task one also the resident and heap bytes each queued task adds\n"
+  "(`B`). --scale F runs them at F times that size, and says so.";
 
 const std::vector<option_spec>& bench_option_specs() {
   using k = option_kind;
@@ -55,6 +59,9 @@ const std::vector<option_spec>& bench_option_specs() {
      "warm-up: a quarter of it, 0.2 to 1 s)"},
     {"nodes", k::value, "N",
      "1: one node (default); 2: also the workloads across two nodes"},
+    {"scale", k::value, "F",
+     "run the scale_* workloads at F (above 0, up to 1) times their size "
+     "(default: 1)"},
     {"json", k::value, "FILE", "also write all results to FILE as JSON"},
   };
   return specs;
@@ -65,6 +72,7 @@ struct bench_options {
   std::string json;
   double duration = 2;
   int nodes = 1;
+  double scale = 1;
 };
 
 bench_options make_bench_options(const settings& in) {
@@ -85,6 +93,15 @@ bench_options make_bench_options(const settings& in) {
     }
     if (opts.duration <= 0 || opts.duration > 3600)
       fail("duration", *s, "expected seconds from above 0 to 3600");
+  }
+  if (auto* s = value("scale")) {
+    try {
+      opts.scale = parse_non_negative(s->value);
+    } catch (const value_error& e) {
+      fail("scale", *s, e.what());
+    }
+    if (opts.scale <= 0 || opts.scale > 1)
+      fail("scale", *s, "expected a fraction from above 0 to 1");
   }
   if (auto* s = value("nodes")) {
     if (s->value != "1" && s->value != "2")
@@ -220,8 +237,9 @@ int run_microbenchmark(const arguments& args) {
             << " s, then " << opts.duration << " s per workload\n";
   auto objects = bench::object_workloads();
   auto tasks = bench::task_workloads();
+  auto scale = bench::scale_workloads(opts.scale);
   bool one_node = false;
-  for (auto* group : {&objects, &tasks})
+  for (auto* group : {&objects, &tasks, &scale})
     for (auto& w : *group)
       for (auto& n : w.names)
         one_node = one_node || run.wanted(n);
@@ -235,6 +253,9 @@ int run_microbenchmark(const arguments& args) {
     for (auto& w : objects)
       if (w.names.front().rfind("memcpy", 0) != 0)
         run.run(w);
+    // Last: 10k actors leave 10k idle worker threads in the pool.
+    for (auto& w : scale)
+      run.run(w);
   }
   // Each starts a runtime of its own, so after the one above has stopped.
   for (auto& w : bench::lineage_workloads())
@@ -247,7 +268,8 @@ int run_microbenchmark(const arguments& args) {
                        {"hardware_threads",
                         std::to_string(std::thread::hardware_concurrency())},
                        {"duration_seconds", std::to_string(opts.duration)},
-                       {"nodes", std::to_string(opts.nodes)}},
+                       {"nodes", std::to_string(opts.nodes)},
+                       {"scale", std::to_string(opts.scale)}},
                       run.results());
   if (run.failures() > 0) {
     std::cerr << "lumen microbenchmark: " << run.failures()

@@ -12,12 +12,15 @@
 #include <cctype>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <system_error>
+#include <utility>
 #include <vector>
 
 namespace lumen::cli {
@@ -138,6 +141,39 @@ inline std::string_view strip_comment(std::string_view s) {
   return s;
 }
 
+/// `s` for a message, every byte outside printable ASCII as \xNN.
+inline std::string printable(std::string_view s) {
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string out;
+  for (char c : s) {
+    auto b = static_cast<unsigned char>(c);
+    if (b < 0x20 || b >= 0x7f) {
+      out += "\\x";
+      out += hex[b >> 4];
+      out += hex[b & 0xf];
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+/// The first control character of `line` (not tab or carriage return)
+/// and its 1-based column, or {0, 0}.
+inline std::pair<unsigned char, std::size_t>
+control_char(std::string_view line) {
+  for (std::size_t i = 0; i < line.size(); ++i) {
+    auto b = static_cast<unsigned char>(line[i]);
+    if ((b < 0x20 && b != '\t' && b != '\r') || b == 0x7f)
+      return {b, i + 1};
+  }
+  return {0, 0};
+}
+
+/// A config file longer than this is refused (it is not one: e.g.
+/// --config /dev/zero).
+inline constexpr std::size_t max_file_size = 1 << 20;
+
 inline bool valid_key(std::string_view key) {
   return !key.empty() && std::all_of(key.begin(), key.end(), [](char c) {
     return std::isalnum(static_cast<unsigned char>(c)) || c == '-' ||
@@ -183,24 +219,30 @@ inline settings parse_ini(std::string_view text, const std::string& file,
     pos = eol == std::string_view::npos ? text.size() + 1 : eol + 1;
     ++line_no;
     auto where = file + ":" + std::to_string(line_no) + ": ";
+    if (auto [b, col] = detail_ini::control_char(raw); col > 0)
+      throw usage_error(where + "control character " +
+                        detail_ini::printable(std::string(1, char(b))) +
+                        " at column " + std::to_string(col) +
+                        " (a config file holds text)");
     auto line = trim(raw);
     if (line.empty() || line.front() == '#' || line.front() == ';')
       continue;
     if (line.front() == '[') {
       auto body = trim(detail_ini::strip_comment(line));
       if (body.back() != ']')
-        throw usage_error(where + "section header '" + std::string{line} +
+        throw usage_error(where + "section header '" +
+                          detail_ini::printable(line) +
                           "' lacks its closing ']'");
       auto name = trim(body.substr(1, body.size() - 2));
       if (!detail_ini::valid_key(name))
-        throw usage_error(where + "bad section name '" + std::string{name} +
-                          "'");
+        throw usage_error(where + "bad section name '" +
+                          detail_ini::printable(name) + "'");
       section = std::string{name} + ".";
     } else {
       auto eq = line.find('=');
       if (eq == std::string_view::npos)
         throw usage_error(where + "expected 'key = value', got '" +
-                          std::string{line} + "'");
+                          detail_ini::printable(line) + "'");
       auto key = section + std::string{trim(line.substr(0, eq))};
       if (key == section)
         throw usage_error(where + "missing key before '='");
@@ -213,7 +255,8 @@ inline settings parse_ini(std::string_view text, const std::string& file,
         auto hint = dashed != key && find_option(specs, dashed)
                       ? "; did you mean '" + dashed + "'?"
                       : " (known keys: " + detail_ini::known_keys(specs) + ")";
-        throw usage_error(where + "unknown key '" + key + "'" + hint);
+        throw usage_error(where + "unknown key '" +
+                          detail_ini::printable(key) + "'" + hint);
       }
       auto value = trim(detail_ini::strip_comment(line.substr(eq + 1)));
       if (value.size() >= 2 && value.front() == '"' && value.back() == '"')
@@ -227,16 +270,30 @@ inline settings parse_ini(std::string_view text, const std::string& file,
 }
 
 /// Reads config file `path` and parses it with parse_ini; throws
-/// usage_error if it cannot be read.
+/// usage_error if it cannot be read, is a directory or is larger than
+/// 1 MiB (no config file is; /dev/zero would never end). A control
+/// character in a line is a usage_error naming file, line and column.
 inline settings read_ini_file(const std::string& path,
                               const std::vector<option_spec>& specs) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    throw usage_error("cannot read config file '" + path +
+                      "': it is a directory");
   std::ifstream in{path, std::ios::binary};
   if (!in)
     throw usage_error("cannot read config file '" + path +
                       "': " + std::strerror(errno));
-  std::ostringstream text;
-  text << in.rdbuf();
-  return parse_ini(text.str(), path, specs);
+  std::string text(detail_ini::max_file_size + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  if (in.bad())
+    throw usage_error("cannot read config file '" + path +
+                      "': " + std::strerror(errno));
+  text.resize(static_cast<std::size_t>(in.gcount()));
+  if (text.size() > detail_ini::max_file_size)
+    throw usage_error("config file '" + path + "' is larger than " +
+                      std::to_string(detail_ini::max_file_size) +
+                      " bytes; is it a config file?");
+  return parse_ini(text, path, specs);
 }
 
 /// Merges the settings of a config file and of the command line: a key

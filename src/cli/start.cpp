@@ -111,11 +111,29 @@ void report_started(const start_options& opts, const node_file& f,
   auto runtime = opts.node.runtime_dir == runtime_dir_from({})
                    ? std::string{}
                    : " --runtime-dir " + opts.node.runtime_dir;
-  if (opts.node.head)
+  auto& node = opts.node;
+  bool tls = !node.base.tls.certificate.empty();
+  bool token = !node.base.token.empty() || !node.token_file.empty();
+  if (node.head) {
     std::cout << "\nTo join another node to this cluster:\n"
-              << "  lumen start --address " << f.address << runtime << "\n"
-              << "To make a program a driver of this cluster:\n"
+              << "  lumen start --address " << f.address << runtime << "\n";
+    if (tls || token)
+      std::cout << "  (with "
+                << (tls ? "a certificate of its own from the "
+                          "same CA, --tls-ca"
+                        : "")
+                << (tls && token ? " and " : "")
+                << (token ? "the cluster token" : "") << ")\n";
+    std::cout << "To make a program a driver of this cluster:\n"
               << "  export LUMEN_ADDRESS=" << f.address << "\n";
+    if (tls || token)
+      std::cout << "  (and "
+                << (tls ? "LUMEN_TLS_CERTIFICATE, LUMEN_TLS_KEY, "
+                          "LUMEN_TLS_CA"
+                        : "")
+                << (tls && token ? ", " : "") << (token ? "LUMEN_TOKEN" : "")
+                << ")\n";
+  }
   std::cout << "To see the cluster:\n"
             << "  lumen status"
             << (opts.node.head ? " --address " + f.address

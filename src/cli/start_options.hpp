@@ -57,6 +57,17 @@ inline const std::vector<option_spec>& start_option_specs() {
     {"spill-capacity", k::value, "BYTES",
      "bytes the spill directory may hold; 0 means until the disk is full "
      "(default: 0)"},
+    {"max-message-size", k::value, "BYTES",
+     "largest message the node reads from a connection; a peer announcing "
+     "a larger one is cut off and logged, at least 16Mi (default: 1Gi)"},
+    {"max-object-size", k::value, "BYTES",
+     "largest object the node stores: a larger put or task result fails, "
+     "a larger value from a peer is not pulled; 0 means the object store's "
+     "capacity (default: 0)"},
+    {"object-transfer", k::value, "MODE",
+     "direct (objects travel between object stores on TCP connections of "
+     "their own, opened with one-time tickets) or middleman (inside the "
+     "node connections); TLS implies middleman (default: direct)"},
     {"gcs-dir", k::value, "DIR",
      "a head's durable GCS tables (default: <runtime-dir>/gcs-<port>; "
      "memory only for --port 0)"},
@@ -69,13 +80,34 @@ inline const std::vector<option_spec>& start_option_specs() {
     {"runtime-dir", k::value, "DIR",
      "where node files and logs go (default: $LUMEN_RUNTIME_DIR, else "
      "/tmp/lumen-<uid>)"},
+    {"tls-certificate", k::value, "FILE",
+     "this node's TLS certificate (PEM, signed by the cluster CA); TLS "
+     "needs tls-certificate, tls-key and tls-ca together (default: "
+     "$LUMEN_TLS_CERTIFICATE, else no TLS)"},
+    {"tls-key", k::value, "FILE",
+     "this node's private key (PEM, unencrypted, mode 600) (default: "
+     "$LUMEN_TLS_KEY)"},
+    {"tls-ca", k::value, "FILE",
+     "the cluster CA's certificate (PEM), which every node's certificate "
+     "must verify against (default: $LUMEN_TLS_CA)"},
+    {"token", k::value, "TEXT",
+     "the cluster token (16 or more characters): a head admits only nodes "
+     "that present it; prefer token-file or LUMEN_TOKEN, as others see a "
+     "command line (default: $LUMEN_TOKEN, else none)"},
+    {"token-file", k::value, "FILE",
+     "read the cluster token from this file (mode 600); excludes token "
+     "(default: none)"},
+    {"allow-insecure-network", k::flag, "",
+     "listen on an address other than loopback without TLS and a token; "
+     "only for a trusted, closed network (default: false, such a node "
+     "refuses to start)"},
   };
   return specs;
 }
 
 /// Keys of `lumen start` that a command line overrides as one (see merge).
 inline std::vector<std::vector<std::string>> start_option_groups() {
-  return {{"head", "address"}};
+  return {{"head", "address"}, {"token", "token-file"}};
 }
 
 /// What `lumen start` does, after checking.
@@ -112,6 +144,40 @@ auto convert(const std::string& key, const setting& s, Parse parse) {
 }
 
 } // namespace detail_start
+
+/// Takes the security keys of `in` (tls-certificate, tls-key, tls-ca,
+/// token, token-file, allow-insecure-network) into `node`; paths become
+/// absolute. Files are not read here (the node checks them when it
+/// starts). Throws usage_error if both token and token-file are given.
+inline void take_security_settings(const settings& in,
+                                   lumen::detail::node_config& node) {
+  using detail_start::convert;
+  using detail_start::find;
+  namespace fs = std::filesystem;
+  auto path = [](const setting& s) {
+    return fs::absolute(s.value).lexically_normal().string();
+  };
+  if (auto* s = find(in, "tls-certificate"))
+    node.base.tls.certificate = path(*s);
+  if (auto* s = find(in, "tls-key"))
+    node.base.tls.key = path(*s);
+  if (auto* s = find(in, "tls-ca"))
+    node.base.tls.ca = path(*s);
+  auto* token = find(in, "token");
+  auto* token_file = find(in, "token-file");
+  if (token != nullptr && token_file != nullptr)
+    throw usage_error(spelled("token", *token) + " (" + origin(*token) +
+                      ") and " + spelled("token-file", *token_file) + " (" +
+                      origin(*token_file) +
+                      ") exclude each other: give the cluster token once");
+  if (token != nullptr)
+    node.base.token = token->value;
+  if (token_file != nullptr)
+    node.token_file = path(*token_file);
+  if (auto* s = find(in, "allow-insecure-network"))
+    node.allow_insecure_network =
+      convert("allow-insecure-network", *s, parse_bool);
+}
 
 /// Checks merged settings of `lumen start` and builds its options; throws
 /// usage_error naming the key and where it was given. Exactly one of head
@@ -174,6 +240,26 @@ inline start_options make_start_options(const settings& in) {
       fs::absolute(s->value).lexically_normal().string();
   if (auto* s = find(in, "spill-capacity"))
     node.base.spill_capacity = convert("spill-capacity", *s, parse_size);
+  if (auto* s = find(in, "max-message-size")) {
+    auto n = convert("max-message-size", *s, parse_size);
+    if (n < lumen::detail::min_max_message_size)
+      fail("max-message-size", *s,
+           "expected at least 16Mi (16777216 bytes), got " +
+             in_quotes(s->value));
+    node.base.max_message_size = n;
+  }
+  if (auto* s = find(in, "max-object-size"))
+    node.base.max_object_size = convert("max-object-size", *s, parse_size);
+  if (auto* s = find(in, "object-transfer"))
+    node.base.object_transfer =
+      convert("object-transfer", *s, [](std::string_view v) {
+        if (v == "direct")
+          return lumen::object_transfer_mode::direct;
+        if (v == "middleman")
+          return lumen::object_transfer_mode::middleman;
+        throw value_error("expected direct or middleman, got '" +
+                          std::string{v} + "'");
+      });
   if (auto* s = find(in, "gcs-dir"))
     node.gcs_dir = fs::absolute(s->value).lexically_normal().string();
   if (auto i = in.find("load"); i != in.end()) {
@@ -192,6 +278,7 @@ inline start_options make_start_options(const settings& in) {
     out.block = convert("block", *s, parse_bool);
   if (auto* s = find(in, "runtime-dir"))
     node.runtime_dir = fs::absolute(s->value).lexically_normal().string();
+  take_security_settings(in, node);
   return out;
 }
 

@@ -7,9 +7,11 @@
 
 #include "cli/command_line.hpp"
 #include "cli/node_file.hpp"
+#include "cli/start_options.hpp"
 #include "cli/status_format.hpp"
 #include "cli/values.hpp"
 #include "cluster/node_process.hpp"
+#include "security/node_security.hpp"
 
 namespace lumen::cli {
 
@@ -30,6 +32,11 @@ const std::vector<option_spec>& status_option_specs() {
      "$LUMEN_RUNTIME_DIR, else /tmp/lumen-<uid>)"},
     {"timeout", k::value, "S",
      "seconds to wait for the head's answer (default: 5)"},
+    {"config", k::value, "FILE",
+     "a node's INI file (lumen start --config): its tls-certificate, "
+     "tls-key, tls-ca, token or token-file, and its address, reach the "
+     "head; other keys are ignored (default: $LUMEN_TLS_CERTIFICATE, "
+     "$LUMEN_TLS_KEY, $LUMEN_TLS_CA, $LUMEN_TOKEN)"},
   };
   return specs;
 }
@@ -84,10 +91,19 @@ int run_status(const arguments& args) {
     return 0;
   }
   auto timeout = timeout_from(in, default_status_timeout);
+  // TLS files and token: as a node of the cluster would have them.
+  lumen::detail::node_config security;
+  if (auto i = in.find("config"); i != in.end()) {
+    auto file = read_ini_file(i->second.back().value, start_option_specs());
+    take_security_settings(file, security);
+    if (in.count("address") == 0 && file.count("address") > 0)
+      in["address"] = file["address"];
+  }
   auto address = head_address(in);
   lumen::detail::cluster_status st;
   try {
-    st = lumen::detail::query_status(address, timeout);
+    lumen::detail::resolve_security(security);
+    st = lumen::detail::query_status(address, timeout, security.base);
   } catch (const std::exception& e) {
     // query_status's message names the address and why.
     std::cerr << "lumen status: " << e.what() << "\n";

@@ -30,9 +30,23 @@ class value_error : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-/// Quotes `s` for messages: 'abc'.
+/// Quotes `s` for messages: 'abc'. Control characters show as \xNN, so
+/// that a stray byte cannot cut or garble the message on a terminal.
 inline std::string in_quotes(std::string_view s) {
-  return "'" + std::string{s} + "'";
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string out{"'"};
+  for (char c : s) {
+    auto b = static_cast<unsigned char>(c);
+    if (b < 0x20 || b == 0x7f) {
+      out += "\\x";
+      out += hex[b >> 4];
+      out += hex[b & 0xf];
+    } else {
+      out += c;
+    }
+  }
+  out += '\'';
+  return out;
 }
 
 /// Parses a whole string as a finite decimal number ("2", "0.5", "1e3").

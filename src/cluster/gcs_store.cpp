@@ -82,6 +82,11 @@ gcs_snapshot gcs_store::load() {
     result.lineage_rows = lineage_rows_;
     return result;
   }
+  if (!tables_) {
+    lineage_rows_ = db_->count(lineage_prefix);
+    result.lineage_rows = lineage_rows_;
+    return result;
+  }
   auto skip = [&](std::string_view key, const std::string& why) {
     result.skipped.push_back(std::string{key} + ": " + why);
   };
@@ -132,38 +137,38 @@ gcs_snapshot gcs_store::load() {
 }
 
 void gcs_store::put_node(const stored_node& x) {
-  if (db_)
+  if (db_ && tables_)
     db_->put(node_key(x.rec.id), as_string(encode_stored_node(x)), false);
 }
 
 void gcs_store::put_actor(const stored_actor& x) {
-  if (db_)
+  if (db_ && tables_)
     db_->put(actor_key(x.id), as_string(encode_stored_actor(x)), true);
 }
 
 void gcs_store::erase_actor(const std::string& id) {
-  if (db_)
+  if (db_ && tables_)
     db_->erase(actor_key(id), true);
 }
 
 void gcs_store::put_group(const stored_group& x) {
-  if (db_)
+  if (db_ && tables_)
     db_->put(group_key(x.id), as_string(encode_stored_group(x)), true);
 }
 
 void gcs_store::erase_group(const std::string& id) {
-  if (db_)
+  if (db_ && tables_)
     db_->erase(group_key(id), true);
 }
 
 void gcs_store::put_kv(const std::string& ns, const std::string& key,
                        const std::string& value) {
-  if (db_)
+  if (db_ && tables_)
     db_->put(kv_key(ns, key), value, true);
 }
 
 void gcs_store::erase_kv(const std::string& ns, const std::string& key) {
-  if (db_)
+  if (db_ && tables_)
     db_->erase(kv_key(ns, key), true);
 }
 

@@ -17,6 +17,11 @@
 // node updates, which re-registration repairs). A write that fails throws
 // lumen::error and the caller must not acknowledge the change.
 //
+// A store that keeps only lineage (keep_tables(false): the private store of
+// an embedded cluster, which nothing reads back) writes no node, actor,
+// group or key-value rows and loads none: the gcs actor keeps those tables
+// in memory, as without a store.
+//
 // Without a kv_store (null) the store is memory only: writes of nodes,
 // actors, groups and key-value rows do nothing (the gcs actor keeps those
 // tables in memory anyway), and lineage is kept in a map here, since the
@@ -92,6 +97,12 @@ class gcs_store {
   /// The spec committed for `id`, empty if none.
   std::vector<char> get_lineage(const std::string& id) const;
 
+  /// Whether node, actor, group and key-value rows go to the store
+  /// (default true); false: only lineage does. Set before load().
+  void keep_tables(bool on) noexcept {
+    tables_ = on;
+  }
+
   /// Whether commit_lineage waits for the disk (default true).
   void sync_lineage(bool on) noexcept {
     sync_lineage_ = on;
@@ -114,6 +125,7 @@ class gcs_store {
  private:
   std::shared_ptr<kv_store> db_;
   bool sync_lineage_ = true;
+  bool tables_ = true;
   std::uint64_t lineage_rows_ = 0;
   /// Lineage of a memory-only store.
   std::map<std::string, std::string> lineage_mem_;

@@ -4,6 +4,7 @@
 // Thread safety: a plain value.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -14,6 +15,10 @@ namespace lumen::detail {
 
 /// Default cluster port of a head node.
 inline constexpr std::uint16_t default_cluster_port = 6390;
+
+/// Smallest config::max_message_size accepted (16 MiB): object chunks (4
+/// MiB) and inline values (256 KiB each) must fit with room to spare.
+inline constexpr std::size_t min_max_message_size = 16 << 20;
 
 struct node_config {
   /// Resources, object store size and, for a joining node, the head's
@@ -39,6 +44,12 @@ struct node_config {
   /// started again with the same config finds its tables there
   /// (gcs_dir_of in cluster/gcs_store.hpp).
   std::string gcs_dir;
+  /// A file holding the cluster token (read at start; only its owner may
+  /// read it); excludes `base.token`.
+  std::string token_file;
+  /// Lets the node listen on an address other than loopback without TLS
+  /// and a token: only for a trusted, closed network (security/listen.hpp).
+  bool allow_insecure_network = false;
 };
 
 /// `$LUMEN_RUNTIME_DIR`, else `/tmp/lumen-<uid>`.

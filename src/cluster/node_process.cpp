@@ -21,6 +21,8 @@
 #include "lumen/error.hpp"
 #include "lumen/init.hpp"
 #include "runtime/embedded_runtime.hpp"
+#include "security/tls_files.hpp"
+#include "security/transport.hpp"
 
 namespace lumen::detail {
 
@@ -109,28 +111,38 @@ int run_node(const node_config& cfg) {
 }
 
 cluster_status query_status(const std::string& address,
-                            std::chrono::milliseconds timeout) {
+                            std::chrono::milliseconds timeout,
+                            const config& security) {
   auto colon = address.rfind(':');
   if (colon == std::string::npos)
     throw error("bad address '" + address + "': expected HOST:PORT");
   auto host = address.substr(0, colon);
   auto port = static_cast<std::uint16_t>(
     std::strtoul(address.c_str() + colon + 1, nullptr, 10));
+  if (tls_configured(security.tls))
+    check_tls_files(security.tls);
   caf::actor_system_config sys_cfg;
   register_wire_types(sys_cfg);
-  sys_cfg.load<caf::io::middleman>();
+  configure_transport(sys_cfg);
   sys_cfg.set("scheduler.max-threads", std::size_t{2});
   caf::actor_system sys{sys_cfg};
+  start_transport(sys, security.tls);
+  struct transport_stopper {
+    caf::actor_system& sys;
+    ~transport_stopper() {
+      stop_transport(sys);
+    }
+  } stopper{sys};
   std::vector<char> bytes;
   std::string why;
   std::uint64_t committed_lineage = 0;
   {
-    auto gcs = sys.middleman().remote_actor<gcs_actor>(host, port);
-    if (!gcs)
-      throw error("no head answers at " + address + ": " +
-                  sys.render(gcs.error()));
+    auto connected = connect_gcs(sys, host, port, security.token, timeout);
+    if (!connected.error.empty())
+      throw error(connected.error);
+    auto gcs = connected.gcs;
     caf::scoped_actor self{sys};
-    self->request(*gcs, timeout, view_atom::value)
+    self->request(gcs, timeout, view_atom::value)
       .receive(
         [&](std::vector<char>& b) {
           bytes = std::move(b);
@@ -139,7 +151,7 @@ cluster_status query_status(const std::string& address,
           why = sys.render(err);
         });
     if (!bytes.empty())
-      self->request(*gcs, timeout, lineage_count_atom::value)
+      self->request(gcs, timeout, lineage_count_atom::value)
         .receive(
           [&](std::uint64_t n) {
             committed_lineage = n;

@@ -59,9 +59,12 @@ struct cluster_status {
   std::uint64_t committed_lineage = 0;
 };
 
-/// Connects to the head at `address` (HOST:PORT) and fetches its view;
-/// throws lumen::error if it does not answer within `timeout`.
+/// Connects to the head at `address` (HOST:PORT), through TLS when
+/// `security.tls` names files, presents `security.token`, and fetches its
+/// view; throws lumen::error if it cannot connect, is not admitted, or the
+/// head does not answer within `timeout`.
 cluster_status query_status(const std::string& address,
-                            std::chrono::milliseconds timeout);
+                            std::chrono::milliseconds timeout,
+                            const config& security = {});
 
 } // namespace lumen::detail

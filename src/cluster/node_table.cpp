@@ -88,6 +88,20 @@ bool node_table::alive(const std::string& id) const {
   return i != rows_.end() && i->second.rec.alive;
 }
 
+std::vector<const node_record*> node_table::records() const {
+  std::vector<const row*> rows;
+  for (auto& kv : rows_)
+    rows.push_back(&kv.second);
+  std::sort(rows.begin(), rows.end(), [](const row* x, const row* y) {
+    return x->order < y->order;
+  });
+  std::vector<const node_record*> result;
+  result.reserve(rows.size());
+  for (auto* r : rows)
+    result.push_back(&r->rec);
+  return result;
+}
+
 cluster_view node_table::view() const {
   std::vector<const row*> rows;
   for (auto& kv : rows_)

@@ -53,6 +53,9 @@ class node_table {
   /// All nodes, in registration order.
   cluster_view view() const;
 
+  /// The same records without copies, valid until the table changes.
+  std::vector<const node_record*> records() const;
+
   /// Bumped whenever membership or a record changes.
   std::uint64_t version() const noexcept {
     return version_;

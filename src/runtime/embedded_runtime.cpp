@@ -16,6 +16,7 @@
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
 
+#include "actors/gatekeeper.hpp"
 #include "actors/gcs.hpp"
 #include "actors/gcs_client.hpp"
 #include "actors/node_manager.hpp"
@@ -27,7 +28,10 @@
 #include "runtime/execution_context.hpp"
 #include "runtime/local_scheduler.hpp"
 #include "runtime/object_table.hpp"
+#include "runtime/transport_guard.hpp"
 #include "runtime/worker_pool.hpp"
+#include "security/node_security.hpp"
+#include "security/transport.hpp"
 #include "storage/kv_store.hpp"
 
 namespace lumen::detail {
@@ -123,13 +127,32 @@ std::pair<std::string, std::uint16_t> split_address(const std::string& a) {
   return {a.substr(0, colon), static_cast<std::uint16_t>(port)};
 }
 
+/// `c` with its security settings complete and checked (TLS files, token,
+/// the listening rule), for a node that opens a port; `c` itself for the
+/// embedded one-node cluster, which opens none.
+node_config secured(const node_config& c) {
+  if (!c.head && c.base.address.empty())
+    return c;
+  auto result = c;
+  try {
+    resolve_security(result);
+    check_security(result);
+  } catch (const error& e) {
+    throw error(std::string{"lumen::init: "} + e.what());
+  }
+  return result;
+}
+
 } // namespace
 
 embedded_runtime::impl::impl(const node_config& c)
-  : cfg(c), total(node_resources(c)), table(store_capacity(c.base)), pool(0) {
+  : cfg(secured(c)), total(node_resources(c)), table(store_capacity(c.base)),
+    pool(0) {
   root.task = task_id::random();
   identity.id = task_id::random().to_string();
   try {
+    check_size_limits(c.base);
+    table.set_max_object_size(c.base.max_object_size);
     table.enable_spilling(spill_options_of(c, identity.id));
   } catch (const error& e) {
     throw error(std::string{"lumen::init: "} + e.what());
@@ -143,7 +166,8 @@ embedded_runtime::impl::impl(const node_config& c)
   sys_cfg.set("scheduler.policy", caf::atom("sharing"));
   sys_cfg.set("scheduler.max-threads", static_cast<std::size_t>(threads));
   if (cluster) {
-    sys_cfg.load<caf::io::middleman>();
+    configure_transport(sys_cfg);
+    set_max_message_size(sys_cfg, c.base.max_message_size);
     // Without both, a hung peer is never noticed (TOOLCHAIN.md).
     sys_cfg.set("middleman.heartbeat-interval",
                 caf::timespan{std::chrono::seconds(1)});
@@ -153,7 +177,7 @@ embedded_runtime::impl::impl(const node_config& c)
   caf_thread_guard guard;
   sys = std::make_unique<caf::actor_system>(sys_cfg);
   try {
-    start(c, cluster);
+    start(cfg, cluster);
   } catch (...) {
     stop(); // the actors already running must end before the system
     throw;
@@ -161,7 +185,18 @@ embedded_runtime::impl::impl(const node_config& c)
 }
 
 void embedded_runtime::impl::start(const node_config& c, bool cluster) {
-  store = make_object_store(*sys, &table, identity.id);
+  // Plain TCP, or TLS when the node has TLS files: every port and
+  // connection of the middleman then uses it (security/transport.hpp).
+  if (cluster)
+    start_transport(*sys, c.base.tls);
+  // Objects move on the direct channel unless TLS is on: its bytes are
+  // not encrypted, so they then go through the (TLS) middleman.
+  transfer_options transfer;
+  transfer.direct = cluster &&
+                    c.base.object_transfer == object_transfer_mode::direct &&
+                    c.base.tls.certificate.empty();
+  transfer.host = c.host;
+  store = make_object_store(*sys, &table, identity.id, transfer);
   // Copies on other nodes are freed when the owner's entry goes; the
   // flag stops the hook once shutdown has begun.
   table.set_release_hook([st = store, on = hooks_on](const object_id& id) {
@@ -189,10 +224,19 @@ void embedded_runtime::impl::start(const node_config& c, bool cluster) {
     timing.sync_lineage = !private_gcs_dir.empty()
                             ? c.base.lineage == lineage_mode::write_ahead
                             : true;
-    gcs = make_gcs(*sys, timing, std::move(tables));
+    // Its other tables stay in memory (no synced write per placement
+    // group, actor or key-value row).
+    timing.durable_tables = private_gcs_dir.empty();
+    pgs = std::make_shared<pg_board>();
+    pgs_one_way = !tables || !timing.durable_tables;
+    gcs = make_gcs(*sys, timing, std::move(tables), pgs);
   }
   if (c.head) {
-    auto port = sys->middleman().publish(gcs, c.port, c.host.c_str(), true);
+    // Peers reach the GCS only through the gatekeeper, which admits the
+    // nodes that present the cluster token (actors/gatekeeper.hpp).
+    auto gate = make_gatekeeper(*sys, gcs, c.base.token);
+    published = caf::actor_cast<caf::actor>(gate);
+    auto port = publish_actor(*sys, gate, c.port, c.host);
     if (!port)
       throw error("cannot listen on " + c.host + ":" + std::to_string(c.port) +
                   ": " + sys->render(port.error()));
@@ -215,15 +259,18 @@ void embedded_runtime::impl::start(const node_config& c, bool cluster) {
     gcs_handle = caf::actor_cast<caf::actor>(gcs);
   } else {
     auto [host, port] = split_address(c.base.address);
-    auto remote = sys->middleman().remote_actor<gcs_actor>(host, port);
-    if (!remote)
-      throw error("cannot reach the head at " + c.base.address + ": " +
-                  sys->render(remote.error()));
+    auto remote = connect_gcs(*sys, host, port, c.base.token, connect_timeout);
+    if (!remote.error.empty())
+      throw error(remote.error);
     // Through a client that outlives the head: it reconnects when the
     // head comes back (gcs_client.hpp).
-    remote_gcs = make_gcs_client(*sys, *remote, host, port);
+    remote_gcs = make_gcs_client(*sys, remote.gcs, host, port, c.base.token);
     gcs_handle = caf::actor_cast<caf::actor>(remote_gcs);
-    auto own = sys->middleman().publish(nm, 0, c.host.c_str(), true);
+    // The node's own port, for direct connections from peers; its actors
+    // become known to them through the GCS's view only.
+    auto door = make_door(*sys, c.base.token);
+    published = caf::actor_cast<caf::actor>(door);
+    auto own = publish_actor(*sys, door, 0, c.host);
     if (own)
       identity.address = c.host + ":" + std::to_string(*own);
   }
@@ -275,11 +322,18 @@ void embedded_runtime::impl::stop() {
       self->send_exit(native, caf::exit_reason::user_shutdown);
       self->wait_for(native);
     }
+    // What peers reach first, so that nothing new comes in.
+    if (published) {
+      self->send_exit(published, caf::exit_reason::user_shutdown);
+      self->wait_for(published);
+    }
     // The GCS first, so that it does not report this node's own end.
     if (gcs) {
       self->send_exit(gcs, caf::exit_reason::user_shutdown);
       self->wait_for(gcs);
     }
+    if (pgs)
+      pgs->close(); // nothing will place a group any more
     if (nm) {
       self->send_exit(nm, caf::exit_reason::user_shutdown);
       self->wait_for(nm);
@@ -305,7 +359,12 @@ void embedded_runtime::impl::stop() {
     kv_store::destroy(path);
   }
   stash_actor = nullptr;
+  published = nullptr;
   pool.stop();
+  {
+    caf_thread_guard guard;
+    stop_transport(*sys);
+  }
   nm = nullptr;
   store = nullptr;
   gcs = nullptr;

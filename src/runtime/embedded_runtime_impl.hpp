@@ -25,6 +25,7 @@
 #include "actors/lineage_stash.hpp"
 #include "actors/node_manager.hpp"
 #include "actors/object_store.hpp"
+#include "cluster/pg_board.hpp"
 #include "cluster/pg_planner.hpp"
 #include "lineage/lineage_stash.hpp"
 #include "lumen/error.hpp"
@@ -144,8 +145,17 @@ struct embedded_runtime::impl {
   /// The RocksDB directory made for our GCS because lineage is write_ahead
   /// and it would be memory only otherwise; removed at shutdown.
   std::string private_gcs_dir;
+  /// Placement group states our GCS publishes (null without one).
+  std::shared_ptr<pg_board> pgs;
+  /// Whether our GCS keeps its tables in memory: then placement group
+  /// creates and removes go to it without waiting for its answer (no
+  /// write can fail; runtime_cluster.cpp).
+  bool pgs_one_way = false;
   /// The head's GCS, for a node that joined a cluster.
   gcs_actor remote_gcs;
+  /// What this node published on its port: the GCS's gatekeeper on a
+  /// head, a door on other nodes (actors/gatekeeper.hpp).
+  caf::actor published;
   bool in_cluster = false;
   node_manager_actor nm;
   /// This node's lineage stash (null with lineage = off) and its actor.

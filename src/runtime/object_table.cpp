@@ -117,10 +117,33 @@ ref_ptr object_table::create_pending(const object_id& id) {
   return ref_ptr::adopt(&e);
 }
 
+void object_table::set_max_object_size(std::size_t bytes) {
+  state_->max_object_size = bytes;
+}
+
+std::size_t object_table::max_object_size() const noexcept {
+  auto bound = state_->max_object_size;
+  return bound == 0 ? state_->capacity : std::min(bound, state_->capacity);
+}
+
+namespace {
+
+/// Why an object of `size` bytes is refused by `bound` (0: none), or "".
+std::string over_bound(std::size_t size, std::size_t bound) {
+  if (bound == 0 || size <= bound)
+    return {};
+  return std::to_string(size) + " bytes, more than max_object_size (" +
+         std::to_string(bound) + " bytes)";
+}
+
+} // namespace
+
 ref_ptr object_table::put(const object_id& id, object_ptr data) {
   if (state_->closed.load(std::memory_order_acquire))
     throw error("lumen is shutting down");
   auto size = data->bytes.size();
+  if (auto why = over_bound(size, state_->max_object_size); !why.empty())
+    throw error("lumen::put: the object is " + why);
   if (auto why = state_->reserve(size, false); !why.empty())
     throw object_store_full_error("object store full: " + why);
   auto& s = state_->shard_of(id);
@@ -139,7 +162,12 @@ ref_ptr object_table::put(const object_id& id, object_ptr data) {
 
 bool object_table::fulfill(const object_id& id, object_ptr data) {
   auto size = data->bytes.size();
-  if (auto why = state_->reserve(size, false); !why.empty()) {
+  if (auto why = over_bound(size, state_->max_object_size); !why.empty()) {
+    data = make_error_object(error_kind::runtime_error,
+                             "object " + id.to_string() + " is " + why +
+                               "; it was dropped");
+    size = 0;
+  } else if (auto why = state_->reserve(size, false); !why.empty()) {
     data =
       make_error_object(error_kind::store_full,
                         "object store full: result of " + std::to_string(size) +
@@ -342,6 +370,13 @@ bool object_table::mark_shared(const object_id& id) {
     return false;
   i->second.shared = true;
   return true;
+}
+
+object_table::stats object_table::memory_use() const {
+  stats result;
+  result.used_bytes = state_->used.load(std::memory_order_relaxed);
+  result.capacity_bytes = state_->capacity;
+  return result;
 }
 
 object_table::stats object_table::get_stats() const {

@@ -95,14 +95,25 @@ class object_table {
   /// is shared. Without it the table never spills.
   void enable_spilling(spill_options opts);
 
-  /// Creates a ready entry holding `data`; throws object_store_full_error
-  /// if it does not fit (after spilling what can spill), lumen::error if
-  /// the id exists.
+  /// Bounds the bytes of one object (0: no bound but the capacity); call
+  /// once, before the table is shared.
+  void set_max_object_size(std::size_t bytes);
+
+  /// The largest object the table may take: the smaller of the bound
+  /// (set_max_object_size) and the capacity. A value announced larger is
+  /// not worth fetching.
+  std::size_t max_object_size() const noexcept;
+
+  /// Creates a ready entry holding `data`; throws lumen::error if it is
+  /// larger than set_max_object_size allows, object_store_full_error if it
+  /// does not fit (after spilling what can spill), lumen::error if the id
+  /// exists.
   ref_ptr put(const object_id& id, object_ptr data);
 
-  /// Makes a pending entry ready and wakes its waiters. A result that does
-  /// not fit (after spilling what can spill) is replaced by a store_full
-  /// error object. Returns false if no
+  /// Makes a pending entry ready and wakes its waiters. A result larger
+  /// than set_max_object_size allows is replaced by a runtime_error error
+  /// object, one that does not fit (after spilling what can spill) by a
+  /// store_full error object. Returns false if no
   /// entry exists (every ref was dropped) or it was ready already.
   bool fulfill(const object_id& id, object_ptr data);
 
@@ -145,7 +156,12 @@ class object_table {
   /// fails entries created later at once. Call once.
   void close(object_ptr reason);
 
+  /// Walks every entry (counts pending and spilled ones): O(entries).
   stats get_stats() const;
+
+  /// get_stats()'s used_bytes and capacity_bytes only, without the walk
+  /// (what a heartbeat needs, however many entries there are).
+  stats memory_use() const;
 
   /// The shared state (object_table_state.hpp); named here only so that
   /// the table's own .cpp files can reach it.

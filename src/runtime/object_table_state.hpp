@@ -99,6 +99,8 @@ struct object_table::state {
   std::atomic<std::size_t> used{0};
   std::atomic<bool> closed{false};
   std::size_t capacity = 0;
+  /// Bytes of one object at most (0: only the capacity bounds it).
+  std::size_t max_object_size = 0;
   /// What pending entries become once the table is closed.
   object_ptr close_reason;
   std::function<void(const object_id&)> release_hook;

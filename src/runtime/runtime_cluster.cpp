@@ -4,11 +4,13 @@
 
 #include <caf/actor_system.hpp>
 #include <caf/scoped_actor.hpp>
+#include <caf/send.hpp>
 
 #include "actors/gcs.hpp"
 #include "actors/node_manager.hpp"
 #include "cluster/cluster_types.hpp"
 #include "lumen/error.hpp"
+#include "lumen/ids.hpp"
 #include "runtime/embedded_runtime_impl.hpp"
 
 namespace lumen::detail {
@@ -51,6 +53,14 @@ std::vector<node_info> embedded_runtime::nodes() {
   return result;
 }
 
+// Placement groups. The caller picks the group's id, so that a create
+// needs no answer: where this process runs a GCS that keeps its tables in
+// memory (the embedded cluster), creates and removes are one-way messages
+// and `wait` reads the states the GCS publishes (pg_board.hpp): no round
+// trip, no blocked scoped_actor. A GCS that writes its tables to disk
+// answers each create and remove once the write is done; a node without a
+// GCS asks the head for all three.
+
 std::string embedded_runtime::create_placement_group(
   const std::vector<std::map<std::string, double>>& bundles,
   std::uint8_t strategy, const std::string& name) {
@@ -60,14 +70,28 @@ std::string embedded_runtime::create_placement_group(
     if (resource_set::from_doubles(b).empty())
       throw error("lumen::create_placement_group: an empty bundle");
   }
-  auto [id] = ask_gcs<std::string>(
-    *impl_->sys, impl_->any_gcs(), "lumen::create_placement_group", gcs_timeout,
-    pg_create_atom::value, name, strategy, bundles);
+  if (strategy > static_cast<std::uint8_t>(pg_strategy_kind::strict_spread))
+    throw error("lumen::create_placement_group: unknown strategy " +
+                std::to_string(strategy));
+  auto id = task_id::random().to_string();
+  if (impl_->pgs_one_way) {
+    // Messages from one thread arrive in the order sent, so a remove or a
+    // wait sent after this finds the group created.
+    impl_->pgs->announce(id);
+    caf::anon_send(impl_->gcs, pg_create_atom::value, id, name, strategy,
+                   bundles);
+    return id;
+  }
+  ask_gcs<std::string>(*impl_->sys, impl_->any_gcs(),
+                       "lumen::create_placement_group", gcs_timeout,
+                       pg_create_atom::value, id, name, strategy, bundles);
   return id;
 }
 
 bool embedded_runtime::wait_placement_group(const std::string& id,
                                             std::chrono::nanoseconds timeout) {
+  if (impl_->pgs)
+    return impl_->pgs->wait(id, timeout);
   caf_thread_guard guard;
   caf::scoped_actor self{*impl_->sys};
   bool placed = false;
@@ -83,6 +107,11 @@ bool embedded_runtime::wait_placement_group(const std::string& id,
 }
 
 void embedded_runtime::remove_placement_group(const std::string& id) {
+  if (impl_->pgs_one_way) {
+    impl_->pgs->withdraw(id);
+    caf::anon_send(impl_->gcs, pg_remove_atom::value, id);
+    return;
+  }
   ask_gcs<bool>(*impl_->sys, impl_->any_gcs(), "lumen::remove_placement_group",
                 gcs_timeout, pg_remove_atom::value, id);
 }

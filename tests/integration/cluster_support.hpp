@@ -65,9 +65,14 @@ inline std::vector<node_file> read_node_files(const std::string& dir,
 class test_cluster {
  public:
   /// Starts a head and `workers` workers, each offering `cpus` CPUs;
-  /// `worker_extra` is appended to each worker's command line.
+  /// `worker_extra` is appended to each worker's command line, and
+  /// `node_extra` to every node's (head, workers and replacements), e.g.
+  /// "--load libmore_tasks.so"; `head_extra` to the head's only (e.g. its
+  /// own TLS certificate).
   explicit test_cluster(int workers, int cpus = 2,
-                        const std::vector<std::string>& worker_extra = {}) {
+                        const std::vector<std::string>& worker_extra = {},
+                        const std::string& node_extra = {},
+                        const std::string& head_extra = {}) {
     char tmpl[] = "/tmp/lumen-it-XXXXXX";
     if (mkdtemp(tmpl) == nullptr)
       throw std::runtime_error("mkdtemp failed");
@@ -75,9 +80,11 @@ class test_cluster {
     if (std::getenv("LUMEN_TEST_KEEP_DIR") != nullptr)
       std::fprintf(stderr, "test_cluster: runtime dir %s\n", dir_.c_str());
     common_ = " --runtime-dir " + dir_ + " --num-cpus " + std::to_string(cpus) +
-              " --load " + LUMEN_CLUSTER_TASKS_LIB;
+              " --load " + LUMEN_CLUSTER_TASKS_LIB +
+              (node_extra.empty() ? "" : " " + node_extra);
     try {
-      start("--head --port 0");
+      start("--head --port 0" +
+            (head_extra.empty() ? std::string{} : " " + head_extra));
       address_ = head().at("address");
       for (int i = 0; i < workers; ++i)
         add_worker(i < static_cast<int>(worker_extra.size())

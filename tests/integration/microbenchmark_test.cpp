@@ -70,10 +70,14 @@ double sane_value(const std::map<std::string, metric_line>& lines,
 
 TEST_CASE("microbenchmark: a short run of every metric prints sane lines",
           "[microbenchmark][cluster]") {
-  auto [status, out] = microbenchmark("--duration 0.2 --nodes 2");
+  // The scale workloads at a tenth of their size (the full size is
+  // tests/integration/scale_test.cpp); each says the size it ran at.
+  auto [status, out] = microbenchmark("--duration 0.2 --nodes 2 --scale 0.1");
   INFO(out);
   REQUIRE(status == 0);
   CHECK_THAT(out, !Catch::Contains(" n/a "));
+  CHECK_THAT(out, Catch::Contains("scale_1m_queued_tasks at --scale 0.1: "
+                                  "100000 instead of 1000000"));
   auto lines = lines_of(out);
   // Ray's metric names (ray microbenchmark), then Lumen's own.
   for (auto name :
@@ -93,6 +97,12 @@ TEST_CASE("microbenchmark: a short run of every metric prints sane lines",
         "multi_client_put_gigabytes", "two_node_object_push_64mib_gigabytes",
         "two_node_object_pull_64mib_gigabytes"})
     sane_value(lines, name, "GB/s");
+  for (auto name : {"scale_1m_queued_tasks", "scale_10k_actors",
+                    "scale_task_10k_ref_args", "scale_get_10k_objects"})
+    sane_value(lines, name, "s");
+  for (auto name : {"scale_1m_queued_tasks_rss_bytes_per_task",
+                    "scale_1m_queued_tasks_heap_bytes_per_task"})
+    sane_value(lines, name, "B");
   // Whatever else it printed (the scale workloads among them) is sane too.
   for (auto& [name, m] : lines) {
     if (name.rfind("lumen", 0) == 0)

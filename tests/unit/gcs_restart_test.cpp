@@ -164,10 +164,12 @@ TEST_CASE("gcs: a GCS started again on its store finds its tables back",
     CHECK(std::get<0>(ask<bool>(sys, gcs, lumen::kv_put_atom::value,
                                 std::string{"ns"}, std::string{"k"},
                                 std::string{"v"}, true)));
+    // The caller names the group.
     std::tie(group) = ask<std::string>(
-      sys, gcs, lumen::pg_create_atom::value, std::string{"pg"},
-      std::uint8_t{0},
+      sys, gcs, lumen::pg_create_atom::value, std::string(32, 'd'),
+      std::string{"pg"}, std::uint8_t{0},
       std::vector<std::map<std::string, double>>{{{"CPU", 1}}});
+    CHECK(group == std::string(32, 'd'));
     CHECK(std::get<0>(ask<bool>(sys, gcs, lumen::pg_wait_atom::value, group)));
     CHECK(std::get<0>(
             ask<std::uint64_t>(sys, gcs, lumen::lineage_commit_atom::value,
@@ -185,6 +187,17 @@ TEST_CASE("gcs: a GCS started again on its store finds its tables back",
   CHECK(found);
   CHECK(value == "v");
   CHECK(std::get<0>(ask<bool>(sys, gcs, lumen::pg_wait_atom::value, group)));
+  // A create sent again to the restarted head makes no second group: one
+  // remove ends it.
+  CHECK(std::get<0>(ask<std::string>(
+          sys, gcs, lumen::pg_create_atom::value, group, std::string{"pg"},
+          std::uint8_t{0},
+          std::vector<std::map<std::string, double>>{{{"CPU", 1}}})) == group);
+  CHECK(std::get<0>(ask<bool>(sys, gcs, lumen::pg_remove_atom::value, group)));
+  CHECK_FALSE(
+    std::get<0>(ask<bool>(sys, gcs, lumen::pg_wait_atom::value, group)));
+  CHECK_FALSE(
+    std::get<0>(ask<bool>(sys, gcs, lumen::pg_remove_atom::value, group)));
   CHECK(std::get<0>(
           ask<std::uint64_t>(sys, gcs, lumen::lineage_count_atom::value)) == 2);
   auto [spec] = ask<std::vector<char>>(sys, gcs, lumen::lineage_get_atom::value,

@@ -11,10 +11,15 @@
 #include <new>
 #include <utility>
 
+#include "lumen/detail/buffer_pool.hpp"
+
 namespace lumen::detail {
 
 /// Contiguous bytes, 16-byte aligned, grown without zero-filling. Encoders
 /// write straight into `grow(n)`, so a large array is copied exactly once.
+/// A capacity of `pooled_buffer_min` bytes or more comes from the buffer
+/// pool (buffer_pool.hpp), so that a large object usually lands in memory
+/// that is already faulted in; smaller ones come from malloc.
 class byte_buffer {
  public:
   byte_buffer() noexcept = default;
@@ -40,7 +45,7 @@ class byte_buffer {
   }
 
   ~byte_buffer() {
-    std::free(data_);
+    release_storage();
   }
 
   const char* data() const noexcept {
@@ -66,11 +71,21 @@ class byte_buffer {
   void reserve(std::size_t capacity) {
     if (capacity <= capacity_)
       return;
-    auto* p = static_cast<char*>(std::realloc(data_, capacity));
-    if (p == nullptr)
-      throw std::bad_alloc{};
+    if (capacity < pooled_buffer_min) { // and so is the old capacity
+      auto* p = static_cast<char*>(std::realloc(data_, capacity));
+      if (p == nullptr)
+        throw std::bad_alloc{};
+      data_ = p;
+      capacity_ = capacity;
+      return;
+    }
+    std::size_t granted = 0;
+    auto* p = acquire_pooled_buffer(capacity, &granted);
+    if (size_ > 0)
+      std::memcpy(p, data_, size_);
+    release_storage();
     data_ = p;
-    capacity_ = capacity;
+    capacity_ = granted;
   }
 
   /// Appends `n` uninitialized bytes and returns where they start.
@@ -88,6 +103,13 @@ class byte_buffer {
   }
 
  private:
+  void release_storage() noexcept {
+    if (capacity_ >= pooled_buffer_min)
+      release_pooled_buffer(data_, capacity_);
+    else
+      std::free(data_);
+  }
+
   char* data_ = nullptr;
   std::size_t size_ = 0;
   std::size_t capacity_ = 0;

@@ -21,6 +21,7 @@
 #include <variant>
 #include <vector>
 
+#include "lumen/detail/buffer_pool.hpp"
 #include "lumen/detail/codec_base.hpp"
 
 namespace lumen::detail {
@@ -33,8 +34,24 @@ void write_bulk(writer& w, const T* p, std::size_t n) {
     std::memcpy(w.grow(n * sizeof(T)), p, n * sizeof(T));
 }
 
+/// Appends `n` values to a string in one copy.
+template <class C, class Tr, class A>
+void append_bulk(std::basic_string<C, Tr, A>& s, const C* first,
+                 std::size_t n) {
+  s.append(first, n);
+}
+
+/// Appends `n` values to a vector in one copy.
+template <class Container, class T>
+void append_bulk(Container& v, const T* first, std::size_t n) {
+  v.insert(v.end(), first, first + n);
+}
+
 /// Reads `n` values of a bulk type into a `Container` built from a pointer
-/// range, so the values are copied once. `n` must have passed `read_size`.
+/// range, so the values are copied once. A large array goes into memory
+/// reserved first and backed by huge pages (advise_bulk_write), as a fresh
+/// allocation faults on every 4 KiB page otherwise. `n` must have passed
+/// `read_size`.
 template <class Container, class T = typename Container::value_type>
 Container read_bulk(reader& r, std::size_t n) {
   r.align(alignof(T));
@@ -43,7 +60,13 @@ Container read_bulk(reader& r, std::size_t n) {
   // is too unless the caller handed the reader a misaligned buffer.
   if (reinterpret_cast<std::uintptr_t>(p) % alignof(T) == 0) {
     auto* first = reinterpret_cast<const T*>(p);
-    return Container(first, first + n);
+    if (n * sizeof(T) < pooled_buffer_min)
+      return Container(first, first + n);
+    Container result;
+    result.reserve(n);
+    advise_bulk_write(result.data(), n * sizeof(T));
+    append_bulk(result, first, n);
+    return result;
   }
   Container result(n, T{});
   if (n > 0)

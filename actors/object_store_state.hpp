@@ -1,0 +1,95 @@
+// object_store's state and what its files share; private to them:
+// object_store.cpp assembles the behavior (serving pulls, locations,
+// hosted copies, peers); object_store_pulls.cpp brings values here, in
+// chunks through the middleman or over the direct channel.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <caf/actor.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+#include <caf/typed_response_promise.hpp>
+
+#include "actors/object_store.hpp"
+#include "runtime/bulk_transfer.hpp"
+
+namespace lumen::detail_object_store {
+
+/// One value being pulled into this node.
+struct pull_state {
+  std::string node;
+  caf::actor source;
+  caf::actor owner;
+  std::uint64_t size = 0;
+  detail::byte_buffer buffer;
+  std::uint64_t next_offset = 0;
+  std::uint64_t received = 0;
+  std::size_t in_flight = 0;
+  /// Tells this pull's answers from those of an earlier pull of the same
+  /// object that was given up.
+  std::uint64_t serial = 0;
+  /// The ticket of its direct transfer, if it uses the direct channel.
+  std::optional<detail::bulk_ticket> ticket;
+};
+
+struct store_state {
+  detail::object_table* table = nullptr;
+  std::string node_id;
+  /// Values kept here for their remote owners.
+  std::map<object_id, detail::ref_ptr> hosted;
+  /// The CAF node of each hosted value's owner: its copies go when that
+  /// node leaves the cluster (nobody can free them any more).
+  std::map<object_id, caf::node_id> hosted_for;
+  /// Owner side: the nodes holding each value, with its size.
+  std::map<object_id, std::map<std::string, std::uint64_t>> locations;
+  /// Owner side: values wanted here whose location is not known yet.
+  std::set<object_id> wanted;
+  std::map<object_id, pull_state> pulls;
+  std::uint64_t last_pull_serial = 0;
+  std::map<std::string, caf::actor> peers;
+  /// Owner side: `locate` requests for objects awaited here.
+  std::map<object_id,
+           std::vector<caf::typed_response_promise<std::string, std::uint64_t>>>
+    locate_waiters;
+  /// Borrower side: new `locate`s made after a pull failed, per object.
+  std::map<object_id, int> relocations;
+  /// The node manager, told of lost objects.
+  caf::actor nm;
+  /// Holder side: direct transfers being sent, by key.
+  std::map<std::uint64_t, caf::typed_response_promise<std::vector<char>>> sends;
+  std::uint64_t last_send = 0;
+  /// The direct channel (null: objects move through the middleman only).
+  /// Last, so that it is destroyed (its threads joined) first.
+  std::unique_ptr<detail::bulk_transfer> bulk;
+  const char* name = "lumen.object_store";
+};
+
+using self_ptr = object_store_actor::stateful_pointer<store_state>;
+
+/// Forgets the pull of `id`, withdrawing its ticket.
+void drop_pull(store_state& st, const object_id& id);
+
+/// Fails every waiter of `id`: its value could not be pulled.
+void fail_pull(self_ptr self, const object_id& id, const std::string& why);
+
+/// Starts pulling `id` (`size` bytes) from `node`; `owner` is the owner's
+/// node manager, null if this node owns it. One pull per object.
+void start_pull(self_ptr self, const object_id& id, const std::string& node,
+                std::uint64_t size, caf::actor owner);
+
+/// A pull from a copy failed (its node died, or it was freed there). The
+/// owner tries another copy or has the object rebuilt; a borrower asks the
+/// owner again, which answers once a copy exists.
+void pull_failed(self_ptr self, const object_id& id, const std::string& why);
+
+/// Stores the pulled value of `id` (whose pull exists) and tells its owner.
+void finish_pull(self_ptr self, const object_id& id, detail::object_ptr data);
+
+} // namespace lumen::detail_object_store

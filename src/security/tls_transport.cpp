@@ -1,0 +1,425 @@
+// The TLS middleman actor: session, policy, scribe, doorman and the actor,
+// after libcaf_openssl 0.17.6 (see tls_transport.hpp for what differs).
+#include "security/tls_transport.hpp"
+
+#include <csignal>
+#include <cstring>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <sys/socket.h>
+#include <utility>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/detail/socket_guard.hpp>
+#include <caf/io/basp_broker.hpp>
+#include <caf/io/middleman.hpp>
+#include <caf/io/middleman_actor_impl.hpp>
+#include <caf/io/network/default_multiplexer.hpp>
+#include <caf/io/network/doorman_impl.hpp>
+#include <caf/io/network/native_socket.hpp>
+#include <caf/io/network/stream_impl.hpp>
+#include <caf/io/scribe.hpp>
+
+#include "lumen/error.hpp"
+
+namespace lumen::detail {
+
+namespace {
+
+using caf::io::network::native_socket;
+using caf::io::network::rw_state;
+using default_mpx = caf::io::network::default_multiplexer;
+using ssl_ctx_ptr = std::shared_ptr<SSL_CTX>;
+
+/// OpenSSL's queued errors as text, and the queue emptied.
+std::string ssl_errors() {
+  std::string out;
+  while (auto code = ERR_get_error()) {
+    char buf[256];
+    ERR_error_string_n(code, buf, sizeof(buf));
+    out += out.empty() ? "" : "; ";
+    out += buf;
+  }
+  return out;
+}
+
+/// Blocks SIGPIPE on this thread while OpenSSL writes to a socket whose
+/// peer may be gone (OpenSSL writes without MSG_NOSIGNAL), then drops a
+/// SIGPIPE that came meanwhile and restores the mask (as CAF does).
+class sigpipe_guard {
+ public:
+  sigpipe_guard() {
+    sigemptyset(&pipe_);
+    sigaddset(&pipe_, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_, &saved_);
+  }
+
+  ~sigpipe_guard() {
+    timespec zero{};
+    sigtimedwait(&pipe_, nullptr, &zero);
+    pthread_sigmask(SIG_SETMASK, &saved_, nullptr);
+  }
+
+  sigpipe_guard(const sigpipe_guard&) = delete;
+  sigpipe_guard& operator=(const sigpipe_guard&) = delete;
+
+ private:
+  sigset_t pipe_;
+  sigset_t saved_;
+};
+
+/// "HOST:PORT" of the peer of `fd`, for the log.
+std::string peer_of(native_socket fd) {
+  auto host = caf::io::network::remote_addr_of_fd(fd);
+  auto port = caf::io::network::remote_port_of_fd(fd);
+  if (!host || !port)
+    return "an unknown peer";
+  return *host + ":" + std::to_string(*port);
+}
+
+/// One TLS connection. Every OpenSSL call that SSL_get_error may judge
+/// starts with an empty error queue, and every failure empties it again.
+class session {
+ public:
+  explicit session(ssl_ctx_ptr ctx) : ctx_(std::move(ctx)) {}
+
+  ~session() {
+    SSL_free(ssl_);
+  }
+
+  session(const session&) = delete;
+  session& operator=(const session&) = delete;
+
+  bool init() {
+    ssl_ = SSL_new(ctx_.get());
+    return ssl_ != nullptr;
+  }
+
+  rw_state read_some(size_t& result, native_socket fd, void* buf, size_t len) {
+    return do_some(SSL_read, result, fd, buf, len, false);
+  }
+
+  rw_state write_some(size_t& result, native_socket fd, const void* buf,
+                      size_t len) {
+    auto write = [](SSL* ssl, void* data, int size) {
+      return SSL_write(ssl, data, size);
+    };
+    return do_some(write, result, fd, const_cast<void*>(buf), len, true);
+  }
+
+  bool try_connect(native_socket fd) {
+    sigpipe_guard guard;
+    SSL_set_fd(ssl_, fd);
+    SSL_set_connect_state(ssl_);
+    ERR_clear_error();
+    auto ret = SSL_connect(ssl_);
+    if (ret == 1)
+      return true;
+    connecting_ = true;
+    return handle_ssl_result(ret, fd);
+  }
+
+  bool try_accept(native_socket fd) {
+    sigpipe_guard guard;
+    SSL_set_fd(ssl_, fd);
+    SSL_set_accept_state(ssl_);
+    ERR_clear_error();
+    auto ret = SSL_accept(ssl_);
+    if (ret == 1)
+      return true;
+    accepting_ = true;
+    return handle_ssl_result(ret, fd);
+  }
+
+  bool must_read_more(native_socket, size_t threshold) {
+    return static_cast<size_t>(SSL_pending(ssl_)) >= threshold;
+  }
+
+ private:
+  bool handshaking() const {
+    return connecting_ || accepting_;
+  }
+
+  /// Logs a handshake that failed: a peer without a certificate from the
+  /// cluster CA, a plain TCP client, or one that hung up.
+  void log_handshake_failure(native_socket fd, const std::string& why) {
+    std::cerr << "lumen: TLS handshake with " << peer_of(fd) << " failed ("
+              << (accepting_ ? "it connected here" : "this node connected")
+              << "): " << (why.empty() ? "the peer closed the connection" : why)
+              << std::endl;
+  }
+
+  /// Judges a result <= 0 of an OpenSSL I/O call: true if the call only
+  /// has to wait for the socket.
+  bool handle_ssl_result(int ret, native_socket fd) {
+    auto err = SSL_get_error(ssl_, ret);
+    if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE)
+      return true;
+    auto why = ssl_errors();
+    if (handshaking())
+      log_handshake_failure(fd, why);
+    return false;
+  }
+
+  template <class F>
+  rw_state do_some(F f, size_t& result, native_socket fd, void* buf, size_t len,
+                   bool writing) {
+    sigpipe_guard guard;
+    result = 0;
+    auto check = [&](int ret) {
+      auto err = SSL_get_error(ssl_, ret);
+      if (err == SSL_ERROR_WANT_READ)
+        // Report success to poll on this socket.
+        return len == 0 && writing ? rw_state::indeterminate
+                                   : rw_state::success;
+      if (err == SSL_ERROR_WANT_WRITE)
+        return rw_state::success;
+      auto why = ssl_errors();
+      if (handshaking())
+        log_handshake_failure(fd, why);
+      return rw_state::failure;
+    };
+    if (connecting_) {
+      ERR_clear_error();
+      auto ret = SSL_connect(ssl_);
+      if (ret != 1)
+        return check(ret);
+      connecting_ = false;
+    }
+    if (accepting_) {
+      ERR_clear_error();
+      auto ret = SSL_accept(ssl_);
+      if (ret != 1)
+        return check(ret);
+      accepting_ = false;
+    }
+    if (len == 0)
+      return rw_state::indeterminate;
+    ERR_clear_error();
+    auto ret = f(ssl_, buf, static_cast<int>(len));
+    if (ret > 0) {
+      result = static_cast<size_t>(ret);
+      return rw_state::success;
+    }
+    return handle_ssl_result(ret, fd) ? rw_state::success : rw_state::failure;
+  }
+
+  ssl_ctx_ptr ctx_;
+  SSL* ssl_ = nullptr;
+  bool connecting_ = false;
+  bool accepting_ = false;
+};
+
+using session_ptr = std::unique_ptr<session>;
+
+session_ptr make_session(const ssl_ctx_ptr& ctx, native_socket fd,
+                         bool accepted) {
+  auto ptr = std::make_unique<session>(ctx);
+  if (!ptr->init())
+    return nullptr;
+  if (accepted ? !ptr->try_accept(fd) : !ptr->try_connect(fd))
+    return nullptr;
+  return ptr;
+}
+
+/// The I/O policy of a TLS stream (CAF's ssl_policy).
+struct ssl_policy {
+  explicit ssl_policy(session_ptr s) : session_(std::move(s)) {}
+
+  rw_state read_some(size_t& result, native_socket fd, void* buf, size_t len) {
+    return session_->read_some(result, fd, buf, len);
+  }
+
+  rw_state write_some(size_t& result, native_socket fd, const void* buf,
+                      size_t len) {
+    return session_->write_some(result, fd, buf, len);
+  }
+
+  bool must_read_more(native_socket fd, size_t threshold) {
+    return session_->must_read_more(fd, threshold);
+  }
+
+  session_ptr session_;
+};
+
+/// A TLS connection as the BASP broker sees it (CAF's scribe_impl).
+class scribe_impl : public caf::io::scribe {
+ public:
+  scribe_impl(default_mpx& mpx, native_socket fd, session_ptr s)
+    : scribe(caf::io::network::conn_hdl_from_socket(fd)),
+      stream_(mpx, fd, std::move(s)) {}
+
+  void configure_read(caf::io::receive_policy::config config) override {
+    stream_.configure_read(config);
+    if (!launched_)
+      launch();
+  }
+
+  void ack_writes(bool enable) override {
+    stream_.ack_writes(enable);
+  }
+
+  std::vector<char>& wr_buf() override {
+    return stream_.wr_buf();
+  }
+
+  std::vector<char>& rd_buf() override {
+    return stream_.rd_buf();
+  }
+
+  void graceful_shutdown() override {
+    stream_.graceful_shutdown();
+    detach(&stream_.backend(), false);
+  }
+
+  void flush() override {
+    stream_.flush(this);
+  }
+
+  std::string addr() const override {
+    auto x = caf::io::network::remote_addr_of_fd(stream_.fd());
+    return x ? *x : std::string{};
+  }
+
+  uint16_t port() const override {
+    auto x = caf::io::network::remote_port_of_fd(stream_.fd());
+    return x ? *x : 0;
+  }
+
+  void launch() {
+    launched_ = true;
+    stream_.start(this);
+    // Runs SSL_connect or SSL_accept on if the handshake is not done yet.
+    stream_.force_empty_write(this);
+  }
+
+  void add_to_loop() override {
+    stream_.activate(this);
+  }
+
+  void remove_from_loop() override {
+    stream_.passivate();
+  }
+
+ private:
+  bool launched_ = false;
+  caf::io::network::stream_impl<ssl_policy> stream_;
+};
+
+/// A listening TLS port (CAF's doorman_impl with a session per accepted
+/// connection).
+class doorman_impl : public caf::io::network::doorman_impl {
+ public:
+  doorman_impl(default_mpx& mx, native_socket fd, ssl_ctx_ptr ctx)
+    : caf::io::network::doorman_impl(mx, fd), ctx_(std::move(ctx)) {}
+
+  bool new_connection() override {
+    if (detached())
+      return false;
+    auto& dm = acceptor_.backend();
+    auto fd = acceptor_.accepted_socket();
+    caf::detail::socket_guard guard{fd};
+    caf::io::network::nonblocking(fd, true);
+    auto s = make_session(ctx_, fd, true);
+    if (s == nullptr)
+      return false; // logged by the session
+    auto scribe = caf::make_counted<scribe_impl>(dm, fd, std::move(s));
+    guard.release(); // the scribe owns the socket now
+    auto hdl = scribe->hdl();
+    parent()->add_scribe(std::move(scribe));
+    return doorman::new_connection(&dm, hdl);
+  }
+
+ private:
+  ssl_ctx_ptr ctx_;
+};
+
+/// CAF's middleman actor with TLS scribes and doormen.
+class tls_middleman : public caf::io::middleman_actor_impl {
+ public:
+  tls_middleman(caf::actor_config& cfg, caf::actor broker, ssl_ctx_ptr ctx)
+    : caf::io::middleman_actor_impl(cfg, std::move(broker)),
+      ctx_(std::move(ctx)) {}
+
+  const char* name() const override {
+    return "lumen.tls_middleman";
+  }
+
+ protected:
+  caf::expected<caf::io::scribe_ptr> connect(const std::string& host,
+                                             uint16_t port) override {
+    auto fd = caf::io::network::new_tcp_connection(host, port);
+    if (!fd)
+      return std::move(fd.error());
+    caf::detail::socket_guard guard{*fd};
+    caf::io::network::nonblocking(*fd, true);
+    auto s = make_session(ctx_, *fd, false);
+    if (!s)
+      return caf::sec::cannot_connect_to_node;
+    guard.release();
+    return caf::make_counted<scribe_impl>(mpx(), *fd, std::move(s));
+  }
+
+  caf::expected<caf::io::doorman_ptr> open(uint16_t port, const char* addr,
+                                           bool reuse) override {
+    auto fd = caf::io::network::new_tcp_acceptor_impl(port, addr, reuse);
+    if (!fd)
+      return std::move(fd.error());
+    return caf::make_counted<doorman_impl>(mpx(), *fd, ctx_);
+  }
+
+ private:
+  default_mpx& mpx() {
+    return static_cast<default_mpx&>(system().middleman().backend());
+  }
+
+  ssl_ctx_ptr ctx_;
+};
+
+/// The node's one SSL context: certificate chain, key, CA, peers verified
+/// on both sides; throws lumen::error naming what OpenSSL refused.
+ssl_ctx_ptr make_context(const tls_config& tls) {
+  ERR_clear_error();
+  ssl_ctx_ptr ctx{SSL_CTX_new(TLS_method()), SSL_CTX_free};
+  auto fail = [](const std::string& what) {
+    throw error("TLS: " + what + ": " + ssl_errors());
+  };
+  if (!ctx)
+    fail("cannot create an OpenSSL context");
+  auto* c = ctx.get();
+  if (SSL_CTX_set_min_proto_version(c, TLS1_2_VERSION) != 1)
+    fail("cannot require TLS 1.2");
+  SSL_CTX_set_options(c, SSL_OP_NO_RENEGOTIATION);
+  SSL_CTX_set_mode(c, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  if (SSL_CTX_use_certificate_chain_file(c, tls.certificate.c_str()) != 1)
+    fail("cannot use the certificate '" + tls.certificate + "'");
+  if (SSL_CTX_use_PrivateKey_file(c, tls.key.c_str(), SSL_FILETYPE_PEM) != 1)
+    fail("cannot use the key '" + tls.key + "'");
+  if (SSL_CTX_check_private_key(c) != 1)
+    fail("the key '" + tls.key + "' does not match the certificate");
+  if (SSL_CTX_load_verify_locations(c, tls.ca.c_str(), nullptr) != 1)
+    fail("cannot use the CA file '" + tls.ca + "'");
+  SSL_CTX_set_verify(c, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT,
+                     nullptr);
+  if (SSL_CTX_set_cipher_list(c, "HIGH:!aNULL:!MD5") != 1)
+    fail("cannot set the cipher list");
+  return ctx;
+}
+
+} // namespace
+
+caf::io::middleman_actor make_tls_middleman(caf::actor_system& sys,
+                                            const tls_config& tls) {
+  auto ctx = make_context(tls);
+  auto broker =
+    sys.middleman().named_broker<caf::io::basp_broker>(caf::atom("BASP"));
+  return sys.spawn<tls_middleman, caf::detached + caf::hidden>(
+    std::move(broker), std::move(ctx));
+}
+
+} // namespace lumen::detail

@@ -1,0 +1,153 @@
+// configure_transport, connect_actor and connect_gcs.
+#include "security/transport.hpp"
+
+#include <map>
+#include <mutex>
+
+#include <caf/actor_cast.hpp>
+#include <caf/atom.hpp>
+#include <caf/exit_reason.hpp>
+#include <caf/node_id.hpp>
+#include <caf/scoped_actor.hpp>
+#include <caf/sec.hpp>
+
+#include "actors/gatekeeper.hpp"
+#include "runtime/transport_guard.hpp"
+#include "security/tls_files.hpp"
+#include "security/tls_transport.hpp"
+
+namespace lumen::detail {
+
+namespace {
+
+/// The TLS middleman actor of each actor system that has one (a process
+/// may hold several systems: a node's, `lumen status`'s, a test's).
+std::mutex tls_mtx;
+std::map<const caf::actor_system*, caf::io::middleman_actor> tls_actors;
+
+caf::io::middleman_actor tls_actor_of(caf::actor_system& sys) {
+  std::lock_guard guard{tls_mtx};
+  auto i = tls_actors.find(&sys);
+  return i == tls_actors.end() ? caf::io::middleman_actor{} : i->second;
+}
+
+} // namespace
+
+void configure_transport(caf::actor_system_config& cfg) {
+  // Plain TCP connections refuse messages above max-message-size
+  // (runtime/transport_guard.hpp).
+  cfg.load<caf::io::middleman, guarded_multiplexer>();
+  cfg.set("middleman.enable-automatic-connections", false);
+}
+
+void start_transport(caf::actor_system& sys, const tls_config& tls) {
+  if (!tls_configured(tls))
+    return;
+  auto actor = make_tls_middleman(sys, tls);
+  std::lock_guard guard{tls_mtx};
+  tls_actors[&sys] = std::move(actor);
+}
+
+void stop_transport(caf::actor_system& sys) {
+  caf::io::middleman_actor actor;
+  {
+    std::lock_guard guard{tls_mtx};
+    auto i = tls_actors.find(&sys);
+    if (i == tls_actors.end())
+      return;
+    actor = std::move(i->second);
+    tls_actors.erase(i);
+  }
+  // `kill`, as CAF's OpenSSL module stops its actor: the middleman
+  // actor's behavior does not end on a plain exit message.
+  caf::scoped_actor self{sys};
+  self->send_exit(actor, caf::exit_reason::kill);
+  self->wait_for(actor);
+}
+
+bool uses_tls(caf::actor_system& sys) {
+  return static_cast<bool>(tls_actor_of(sys));
+}
+
+caf::io::middleman_actor transport_actor(caf::actor_system& sys) {
+  if (auto actor = tls_actor_of(sys))
+    return actor;
+  return sys.middleman().actor_handle();
+}
+
+caf::expected<std::uint16_t> publish_actor(caf::actor_system& sys,
+                                           caf::strong_actor_ptr whom,
+                                           std::set<std::string> interface,
+                                           std::uint16_t port,
+                                           const std::string& host) {
+  caf::scoped_actor self{sys};
+  caf::expected<std::uint16_t> result{caf::sec::cannot_open_port};
+  self
+    ->request(transport_actor(sys), caf::infinite, caf::publish_atom::value,
+              port, std::move(whom), std::move(interface), host, true)
+    .receive(
+      [&](std::uint16_t actual) {
+        result = actual;
+      },
+      [&](caf::error& err) {
+        result = std::move(err);
+      });
+  return result;
+}
+
+caf::expected<caf::strong_actor_ptr>
+connect_actor(caf::actor_system& sys, const std::string& host,
+              std::uint16_t port, const std::set<std::string>& interface,
+              std::chrono::milliseconds timeout) {
+  caf::scoped_actor self{sys};
+  caf::expected<caf::strong_actor_ptr> result{caf::sec::cannot_connect_to_node};
+  self
+    ->request(transport_actor(sys), timeout, caf::connect_atom::value, host,
+              port)
+    .receive(
+      [&](const caf::node_id&, caf::strong_actor_ptr& whom,
+          const std::set<std::string>& offered) {
+        if (!whom)
+          result = caf::sec::no_actor_published_at_port;
+        else if (!sys.assignable(offered, interface))
+          result = caf::sec::unexpected_actor_messaging_interface;
+        else
+          result = std::move(whom);
+      },
+      [&](caf::error& err) {
+        result = std::move(err);
+      });
+  return result;
+}
+
+gcs_connection connect_gcs(caf::actor_system& sys, const std::string& host,
+                           std::uint16_t port, const std::string& token,
+                           std::chrono::milliseconds timeout) {
+  gcs_connection out;
+  auto where = host + ":" + std::to_string(port);
+  auto started = std::chrono::steady_clock::now();
+  auto whom = connect_actor(sys, host, port,
+                            sys.message_types<gated_gcs_actor>(), timeout);
+  if (!whom) {
+    out.error =
+      "cannot reach the head at " + where + ": " + sys.render(whom.error()) +
+      (uses_tls(sys) ? " (this node uses TLS: does the head, with a "
+                       "certificate from the same CA?)"
+                     : " (this node does not use TLS: if the head does, give "
+                       "this node tls-certificate, tls-key and tls-ca)");
+    return out;
+  }
+  auto gate = caf::actor_cast<gated_gcs_actor>(std::move(*whom));
+  auto left = timeout - std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::steady_clock::now() - started);
+  auto why = say_hello(sys, caf::actor_cast<door_actor>(gate), token,
+                       std::max(left, std::chrono::milliseconds{1000}));
+  if (!why.empty()) {
+    out.error = "the head at " + where + " did not admit this node: " + why;
+    return out;
+  }
+  out.gcs = caf::actor_cast<gcs_actor>(std::move(gate));
+  return out;
+}
+
+} // namespace lumen::detail

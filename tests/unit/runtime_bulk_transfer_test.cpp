@@ -1,0 +1,263 @@
+// The direct object channel (runtime/bulk_transfer.hpp) on 127.0.0.1: real
+// sockets, real threads; refused connections are logged to stderr.
+#include <catch2/catch.hpp>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstring>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "lumen/codec.hpp"
+#include "lumen/detail/buffer_pool.hpp"
+#include "lumen/error.hpp"
+#include "runtime/bulk_transfer.hpp"
+
+using lumen::detail::bulk_ticket;
+using lumen::detail::bulk_transfer;
+using lumen::detail::byte_buffer;
+
+namespace {
+
+using namespace std::chrono_literals;
+
+/// The outcome of one expected transfer.
+struct arrival {
+  std::promise<std::pair<byte_buffer, std::string>> promise;
+  int calls = 0;
+
+  bulk_transfer::receive_callback callback() {
+    return [this](byte_buffer bytes, const std::string& error) {
+      if (++calls == 1)
+        promise.set_value({std::move(bytes), error});
+    };
+  }
+};
+
+std::shared_ptr<std::vector<char>> pattern(std::size_t n) {
+  auto v = std::make_shared<std::vector<char>>(n);
+  for (std::size_t i = 0; i < n; ++i)
+    (*v)[i] = static_cast<char>((i * 7 + (i >> 16)) & 0xff);
+  return v;
+}
+
+std::string send_and_wait(bulk_transfer& from, const bulk_ticket& t,
+                          const std::vector<char>& bytes,
+                          std::shared_ptr<const void> keep) {
+  std::promise<std::string> done;
+  auto f = done.get_future();
+  from.send(t, bytes.data(), bytes.size(), std::move(keep),
+            [&done](const std::string& e) {
+              done.set_value(e);
+            });
+  REQUIRE(f.wait_for(30s) == std::future_status::ready);
+  return f.get();
+}
+
+/// A plain client socket connected to `port` on 127.0.0.1.
+int connect_raw(std::uint16_t port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
+  return fd;
+}
+
+/// The channel's header: magic, nonce, size.
+std::string header(const bulk_ticket& t, std::uint64_t size) {
+  std::string h = "LUMENOBJ";
+  h.append(t.nonce.data(), t.nonce.size());
+  h.append(reinterpret_cast<const char*>(&size), sizeof(size));
+  return h;
+}
+
+/// Reads until the peer closes; returns what came.
+std::string drain(int fd) {
+  std::string got;
+  char buf[256];
+  ssize_t n;
+  while ((n = ::recv(fd, buf, sizeof(buf), 0)) > 0)
+    got.append(buf, static_cast<std::size_t>(n));
+  return got;
+}
+
+bool wait_refused(const bulk_transfer& b, std::size_t n) {
+  for (int i = 0; i < 500 && b.refused() < n; ++i)
+    std::this_thread::sleep_for(10ms);
+  return b.refused() >= n;
+}
+
+} // namespace
+
+TEST_CASE("bulk transfer: a large value arrives whole and once in a pooled "
+          "buffer",
+          "[bulk_transfer]") {
+  bulk_transfer receiver{"127.0.0.1"};
+  bulk_transfer sender{"127.0.0.1"};
+  auto bytes = pattern(48u << 20);
+  arrival a;
+  auto t = receiver.expect(bytes->size(), a.callback());
+  CHECK(t.port == receiver.port());
+  CHECK(send_and_wait(sender, t, *bytes, bytes).empty());
+  auto f = a.promise.get_future();
+  REQUIRE(f.wait_for(30s) == std::future_status::ready);
+  auto [got, error] = f.get();
+  CHECK(error.empty());
+  REQUIRE(got.size() == bytes->size());
+  CHECK(std::memcmp(got.data(), bytes->data(), bytes->size()) == 0);
+  // A ticket serves one connection: sending again is refused.
+  auto again = send_and_wait(sender, t, *bytes, bytes);
+  CHECK_FALSE(again.empty());
+  CHECK(receiver.refused() == 1);
+  CHECK(a.calls == 1);
+}
+
+TEST_CASE("bulk transfer: tickets survive their wire form", "[bulk_transfer]") {
+  bulk_transfer receiver{"127.0.0.1"};
+  auto t = receiver.expect(10, [](byte_buffer, const std::string&) {});
+  auto wire = lumen::detail::encode_ticket(t);
+  auto back = lumen::detail::decode_ticket(wire.data(), wire.size());
+  CHECK(back.host == "127.0.0.1");
+  CHECK(back.port == t.port);
+  CHECK(back.nonce == t.nonce);
+  CHECK_THROWS_AS(lumen::detail::decode_ticket(wire.data(), 5),
+                  lumen::decode_error);
+  auto u = receiver.expect(10, [](byte_buffer, const std::string&) {});
+  CHECK(u.nonce != t.nonce); // fresh random nonces
+}
+
+TEST_CASE("bulk transfer: garbage and unknown tickets are refused and the "
+          "channel keeps working",
+          "[bulk_transfer]") {
+  bulk_transfer receiver{"127.0.0.1"};
+  bulk_transfer sender{"127.0.0.1"};
+  arrival a;
+  auto bytes = pattern(1u << 20);
+  auto t = receiver.expect(bytes->size(), a.callback());
+
+  int garbage = connect_raw(receiver.port());
+  std::string junk(64, 'x');
+  ::send(garbage, junk.data(), junk.size(), MSG_NOSIGNAL);
+  CHECK(drain(garbage).empty()); // closed without an acknowledgment
+  ::close(garbage);
+  CHECK(wait_refused(receiver, 1));
+
+  bulk_ticket forged = t;
+  forged.nonce[0] = static_cast<char>(forged.nonce[0] ^ 1);
+  CHECK_FALSE(send_and_wait(sender, forged, *bytes, bytes).empty());
+  CHECK(wait_refused(receiver, 2));
+
+  int silent = connect_raw(receiver.port()); // sends nothing at all
+  ::shutdown(silent, SHUT_WR);
+  CHECK(drain(silent).empty());
+  ::close(silent);
+  CHECK(wait_refused(receiver, 3));
+
+  // The real ticket is untouched by all that.
+  CHECK(send_and_wait(sender, t, *bytes, bytes).empty());
+  auto f = a.promise.get_future();
+  REQUIRE(f.wait_for(30s) == std::future_status::ready);
+  auto [got, error] = f.get();
+  CHECK(error.empty());
+  CHECK(got.size() == bytes->size());
+}
+
+TEST_CASE("bulk transfer: a sender that stops mid-transfer fails it",
+          "[bulk_transfer]") {
+  bulk_transfer receiver{"127.0.0.1"};
+  arrival a;
+  auto t = receiver.expect(1u << 20, a.callback());
+  int fd = connect_raw(receiver.port());
+  auto h = header(t, 1u << 20);
+  std::string part(1000, 'y');
+  ::send(fd, h.data(), h.size(), MSG_NOSIGNAL);
+  ::send(fd, part.data(), part.size(), MSG_NOSIGNAL);
+  ::close(fd); // as a killed node's kernel would
+  auto f = a.promise.get_future();
+  REQUIRE(f.wait_for(30s) == std::future_status::ready);
+  auto [got, error] = f.get();
+  CHECK(got.size() == 0);
+  CHECK(error.find("broke off after 1000 of 1048576 bytes") !=
+        std::string::npos);
+}
+
+TEST_CASE("bulk transfer: a wrong size fails the transfer and a withdrawn "
+          "ticket is refused",
+          "[bulk_transfer]") {
+  bulk_transfer receiver{"127.0.0.1"};
+  bulk_transfer sender{"127.0.0.1"};
+  arrival a;
+  auto t = receiver.expect(100, a.callback());
+  std::vector<char> other(200, 'z');
+  CHECK_FALSE(send_and_wait(sender, t, other, nullptr).empty());
+  auto f = a.promise.get_future();
+  REQUIRE(f.wait_for(30s) == std::future_status::ready);
+  CHECK_FALSE(f.get().second.empty());
+
+  bool called = false;
+  auto u = receiver.expect(200, [&called](byte_buffer, const std::string&) {
+    called = true;
+  });
+  CHECK(receiver.cancel(u));
+  CHECK_FALSE(receiver.cancel(u));
+  CHECK_FALSE(send_and_wait(sender, u, other, nullptr).empty());
+  CHECK_FALSE(called);
+}
+
+TEST_CASE("bulk transfer: a sender with nobody listening reports it",
+          "[bulk_transfer]") {
+  bulk_ticket t;
+  {
+    bulk_transfer gone{"127.0.0.1"};
+    t = gone.expect(10, [](byte_buffer, const std::string&) {});
+  } // its port is closed now
+  bulk_transfer sender{"127.0.0.1"};
+  std::vector<char> bytes(10, 'a');
+  auto error = send_and_wait(sender, t, bytes, nullptr);
+  CHECK(error.find("cannot connect") != std::string::npos);
+}
+
+TEST_CASE("buffer pool: freed large buffers are reused", "[bulk_transfer]") {
+  using namespace lumen::detail;
+  const char* first = nullptr;
+  {
+    byte_buffer b;
+    b.reserve(20u << 20);
+    std::memset(b.grow(20u << 20), 1, 20u << 20);
+    first = b.data();
+  }
+  CHECK(buffer_pool_cached() >= (20u << 20));
+  byte_buffer c;
+  c.reserve(19u << 20);
+  CHECK(c.data() == first); // the same, already faulted memory
+  byte_buffer small;
+  small.reserve(1000);
+  CHECK(small.data() != nullptr);
+}
+
+TEST_CASE("buffer pool: large arrays and strings round-trip through the "
+          "codec's one-copy path",
+          "[bulk_transfer][codec]") {
+  std::vector<double> xs(3u << 20); // 24 MiB: pooled and advised
+  for (std::size_t i = 0; i < xs.size(); ++i)
+    xs[i] = static_cast<double>(i) * 0.5;
+  auto obj = lumen::detail::to_object(xs);
+  CHECK(obj.bytes.size() >= xs.size() * sizeof(double));
+  CHECK(lumen::detail::from_object<std::vector<double>>(obj) == xs);
+  std::string s(9u << 20, 'q');
+  s.back() = 'z';
+  CHECK(lumen::detail::from_object<std::string>(lumen::detail::to_object(s)) ==
+        s);
+}
