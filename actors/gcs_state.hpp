@@ -23,8 +23,8 @@
 #include "actors/gcs.hpp"
 #include "cluster/gcs_store.hpp"
 #include "cluster/kv_table.hpp"
-#include "cluster/pg_board.hpp"
 #include "cluster/node_table.hpp"
+#include "cluster/pg_board.hpp"
 #include "cluster/pg_planner.hpp"
 
 namespace lumen::detail_gcs {

@@ -226,10 +226,16 @@ object_store_actor::behavior_type object_store(self_ptr self,
         st.hosted.emplace(h.id, st.table->put(h.id, h.value));
         if (h.owner)
           st.hosted_for.emplace(h.id, h.owner.node());
-      } catch (const std::exception&) {
-        // No room (or already here): send the value itself instead.
+      } catch (const std::exception& e) {
+        // Larger than max_object_size: the owner gets the reason, not
+        // bytes it must refuse too. No room (or already here): send the
+        // value itself instead.
+        auto value = size > st.table->max_object_size()
+                       ? detail::make_error_object(
+                           detail::error_kind::runtime_error, e.what())
+                       : h.value;
         caf::anon_send(h.owner, result_atom::value,
-                       detail::encode_result(h.id, h.value));
+                       detail::encode_result(h.id, value));
         return;
       }
       caf::anon_send(h.owner, result_atom::value,

@@ -1,6 +1,9 @@
 // Tasks and results between nodes.
 #include "cluster/remote_task.hpp"
 
+#include <exception>
+#include <string>
+
 #include "lumen/error.hpp"
 #include "wire/task_spec_codec.hpp"
 
@@ -59,7 +62,20 @@ std::vector<char> encode_result(const object_id& id, const object_ptr& obj) {
     for (auto& r : obj->refs)
       p.nested.push_back(r.id());
   }
-  return to_vector(encode_object_payload(p));
+  try {
+    return to_vector(encode_object_payload(p));
+  } catch (const std::exception& e) {
+    // Too large for one message (a Cap'n Proto message holds at most 512
+    // MiB): the owner gets the reason instead of nothing.
+    object_payload err;
+    err.id = id;
+    err.has_error = true;
+    err.error.kind = error_kind::runtime_error;
+    err.error.message = "object " + id.to_string() + " of " +
+                        std::to_string(obj->bytes.size()) +
+                        " bytes cannot travel in one message: " + e.what();
+    return to_vector(encode_object_payload(err));
+  }
 }
 
 std::vector<char> encode_location(const object_id& id, const std::string& node,

@@ -33,7 +33,9 @@ std::vector<char> encode_for_peer(const task_spec& task,
 task_ptr decode_from_peer(const std::vector<char>& bytes, object_table& table,
                           std::vector<object_id>& to_fetch);
 
-/// The wire form of a task's result, value inline.
+/// The wire form of a task's result, value inline; a value too large for
+/// one message becomes an error result that says so (never throws for
+/// size).
 std::vector<char> encode_result(const object_id& id, const object_ptr& obj);
 
 /// The wire form of a result whose value stays at node `node`.

@@ -26,6 +26,7 @@
 #include <caf/io/scribe.hpp>
 
 #include "lumen/error.hpp"
+#include "runtime/transport_guard.hpp"
 
 namespace lumen::detail {
 
@@ -328,7 +329,10 @@ class doorman_impl : public caf::io::network::doorman_impl {
     auto s = make_session(ctx_, fd, true);
     if (s == nullptr)
       return false; // logged by the session
-    auto scribe = caf::make_counted<scribe_impl>(dm, fd, std::move(s));
+    // Messages above max-message-size are refused both ways
+    // (runtime/transport_guard.hpp).
+    auto scribe = caf::make_counted<size_guarded<scribe_impl>>(
+      max_message_size(dm.system().config()), dm, fd, std::move(s));
     guard.release(); // the scribe owns the socket now
     auto hdl = scribe->hdl();
     parent()->add_scribe(std::move(scribe));
@@ -362,7 +366,8 @@ class tls_middleman : public caf::io::middleman_actor_impl {
     if (!s)
       return caf::sec::cannot_connect_to_node;
     guard.release();
-    return caf::make_counted<scribe_impl>(mpx(), *fd, std::move(s));
+    return caf::make_counted<size_guarded<scribe_impl>>(
+      max_message_size(system().config()), mpx(), *fd, std::move(s));
   }
 
   caf::expected<caf::io::doorman_ptr> open(uint16_t port, const char* addr,

@@ -20,6 +20,7 @@
 #include "actors/gcs.hpp"
 #include "cluster_tasks.hpp"
 #include "gcs_durable_support.hpp"
+#include "wire/task_spec_codec.hpp"
 
 using namespace std::chrono_literals;
 
@@ -96,10 +97,17 @@ TEST_CASE("gcs durable: a head killed and started again finds the cluster "
   auto pg = lumen::create_placement_group({{{"CPU", 1}}},
                                           lumen::pg_strategy::pack, "durable");
   REQUIRE(pg.wait(30s));
-  std::vector<std::string> ids{std::string(32, 'a'), std::string(32, 'b'),
-                               std::string(32, 'c')};
-  std::vector<std::string> specs{"spec-a", std::string("b\0b", 3),
-                                 std::string(1000, 'c')};
+  // Rows are the TaskSpecs of their tasks (the GCS drops any other).
+  std::vector<std::string> ids;
+  std::vector<std::string> specs;
+  for (std::uint64_t n = 1; n <= 3; ++n) {
+    lumen::detail::task_spec spec;
+    spec.id = lumen::task_id{0xabc, n};
+    spec.function = std::string(n == 3 ? 1000 : 1, 'f');
+    auto bytes = lumen::detail::encode_task_spec(spec);
+    ids.push_back(spec.id.to_string());
+    specs.emplace_back(bytes.data(), bytes.size());
+  }
   REQUIRE(ask_head<std::uint64_t>(cluster.port(),
                                   lumen::lineage_commit_atom::value, ids,
                                   specs) == 3);

@@ -8,6 +8,7 @@
 #include <thread>
 #include <tuple>
 #include <unistd.h>
+#include <utility>
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
@@ -18,6 +19,7 @@
 #include "cluster/cluster_types.hpp"
 #include "cluster/node_table.hpp"
 #include "storage/kv_store.hpp"
+#include "wire/task_spec_codec.hpp"
 
 using namespace std::chrono_literals;
 using lumen::detail::node_record;
@@ -37,6 +39,16 @@ node_record node(char digit, bool head = false) {
 std::vector<char> bytes_of(const node_record& rec) {
   auto b = lumen::detail::encode_node_record(rec);
   return std::vector<char>(b.data(), b.data() + b.size());
+}
+
+/// The id and encoded spec of task `n`, as lineage rows carry them (the
+/// GCS drops rows whose spec is not the one of their task).
+std::pair<std::string, std::string> lineage_row(std::uint64_t n) {
+  lumen::detail::task_spec spec;
+  spec.id = lumen::task_id{0, n};
+  spec.function = "f";
+  auto b = lumen::detail::encode_task_spec(spec);
+  return {spec.id.to_string(), std::string(b.data(), b.size())};
 }
 
 /// Asks `gcs` and returns its answer; fails the test without one.
@@ -171,10 +183,12 @@ TEST_CASE("gcs: a GCS started again on its store finds its tables back",
       std::vector<std::map<std::string, double>>{{{"CPU", 1}}});
     CHECK(group == std::string(32, 'd'));
     CHECK(std::get<0>(ask<bool>(sys, gcs, lumen::pg_wait_atom::value, group)));
+    auto [t1, s1] = lineage_row(1);
+    auto [t2, s2] = lineage_row(2);
     CHECK(std::get<0>(
             ask<std::uint64_t>(sys, gcs, lumen::lineage_commit_atom::value,
-                               std::vector<std::string>{"t1", "t2"},
-                               std::vector<std::string>{"s1", "s2"})) == 2);
+                               std::vector<std::string>{t1, t2},
+                               std::vector<std::string>{s1, s2})) == 2);
     stop(sys, gcs);
   }
   auto gcs = lumen::make_gcs(sys, timing, db);
@@ -201,8 +215,8 @@ TEST_CASE("gcs: a GCS started again on its store finds its tables back",
   CHECK(std::get<0>(
           ask<std::uint64_t>(sys, gcs, lumen::lineage_count_atom::value)) == 2);
   auto [spec] = ask<std::vector<char>>(sys, gcs, lumen::lineage_get_atom::value,
-                                       std::string{"t2"});
-  CHECK(std::string(spec.begin(), spec.end()) == "s2");
+                                       lineage_row(2).first);
+  CHECK(std::string(spec.begin(), spec.end()) == lineage_row(2).second);
   // A find of a loaded actor waits until its node announces it again.
   caf::scoped_actor finder{sys};
   auto pending = finder->request(gcs, 10s, lumen::actor_find_atom::value,

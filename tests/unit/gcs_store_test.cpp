@@ -134,6 +134,32 @@ TEST_CASE("gcs_store: without a store only lineage is kept, in memory",
   CHECK(std::string(spec.begin(), spec.end()) == "spec");
 }
 
+TEST_CASE("gcs_store: a store kept for lineage only writes no table rows",
+          "[gcs][storage]") {
+  auto dir = fresh_dir("lineage-only");
+  {
+    gcs_store st{std::make_shared<kv_store>(dir)};
+    st.keep_tables(false);
+    st.load();
+    st.put_node({0, node('1')});
+    st.put_actor({std::string(32, 'a'), "a", "", 1, false, ""});
+    st.put_group({"g", "", 0, {{{"CPU", 1}}}, {}, false});
+    st.put_kv("", "k", "v");
+    st.commit_lineage({"t"}, {"spec"});
+  }
+  // Opened again with every table: only the lineage row is there.
+  gcs_store st{std::make_shared<kv_store>(dir)};
+  auto snap = st.load();
+  CHECK(snap.nodes.empty());
+  CHECK(snap.actors.empty());
+  CHECK(snap.groups.empty());
+  CHECK(snap.kv.empty());
+  CHECK(snap.lineage_rows == 1);
+  auto spec = st.get_lineage("t");
+  CHECK(std::string(spec.begin(), spec.end()) == "spec");
+  kv_store::destroy(dir);
+}
+
 TEST_CASE("gcs_store: an unreadable row is skipped, the rest loads",
           "[gcs][storage]") {
   auto dir = fresh_dir("corrupt");
