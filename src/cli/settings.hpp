@@ -255,8 +255,8 @@ inline settings parse_ini(std::string_view text, const std::string& file,
         auto hint = dashed != key && find_option(specs, dashed)
                       ? "; did you mean '" + dashed + "'?"
                       : " (known keys: " + detail_ini::known_keys(specs) + ")";
-        throw usage_error(where + "unknown key '" +
-                          detail_ini::printable(key) + "'" + hint);
+        throw usage_error(where + "unknown key '" + detail_ini::printable(key) +
+                          "'" + hint);
       }
       auto value = trim(detail_ini::strip_comment(line.substr(eq + 1)));
       if (value.size() >= 2 && value.front() == '"' && value.back() == '"')

@@ -1,10 +1,13 @@
 // The message size guard below CAF's BASP; see transport_guard.hpp.
 #include "runtime/transport_guard.hpp"
 
+#include <algorithm>
 #include <iostream>
 
+#include <caf/binary_deserializer.hpp>
 #include <caf/config_value.hpp>
 #include <caf/io/basp/header.hpp>
+#include <caf/io/basp/message_type.hpp>
 #include <caf/io/network/native_socket.hpp>
 #include <caf/io/network/scribe_impl.hpp>
 #include <caf/make_counted.hpp>
@@ -33,20 +36,52 @@ std::size_t max_message_size(const caf::actor_system_config& cfg) {
   return n > 0 ? static_cast<std::size_t>(n) : default_max_message_size;
 }
 
-void log_refused_read(const std::string& peer, std::size_t announced,
-                      std::size_t limit) {
-  std::cerr << "lumen: closed the connection with " << peer
-            << ": a message announced " << announced
-            << " bytes, more than max-message-size (" << limit
-            << " bytes); the message was dropped unread\n";
+void log_closed(const std::string& peer, const std::string& why) {
+  std::cerr << "lumen: closed the connection with " << peer << ": " << why
+            << '\n';
+}
+
+std::string basp_header_problem(const char* p, std::size_t n,
+                                std::size_t* payload_len,
+                                std::uint8_t* operation) {
+  namespace basp = caf::io::basp;
+  *payload_len = 0;
+  if (n != basp::header_size)
+    return {}; // not a header read: BASP judges it
+  basp::header hdr;
+  caf::binary_deserializer source{nullptr, p, n};
+  if (auto err = source(hdr))
+    return "an unreadable BASP header";
+  *payload_len = hdr.payload_len;
+  *operation = static_cast<std::uint8_t>(hdr.operation);
+  auto op = static_cast<unsigned>(hdr.operation);
+  if (!basp::valid(hdr))
+    return "not a BASP message (a header with operation " + std::to_string(op) +
+           ", " + std::to_string(hdr.payload_len) +
+           " bytes of payload, that BASP refuses)";
+  if (basp::is_handshake(hdr) && hdr.payload_len == 0)
+    return "a BASP handshake without payload (operation " + std::to_string(op) +
+           "), which would crash CAF 0.17.6 (it reads the missing payload)";
+  return {};
+}
+
+void log_basp_refusal(const std::string& peer, std::uint8_t operation,
+                      std::size_t payload_len) {
+  namespace basp = caf::io::basp;
+  auto op = static_cast<basp::message_type>(operation);
+  if (op == basp::message_type::server_handshake)
+    return; // also how BASP ends redundant connections: not news
+  std::cerr << "lumen: BASP closed the connection with " << peer
+            << ": it could not read a " << basp::to_string(op) << " of "
+            << payload_len << " bytes\n";
 }
 
 std::size_t drop_oversized_frames(std::vector<char>& buf, std::size_t limit,
-                                  const std::string& peer) {
+                                  const std::string& peer, std::size_t from) {
   constexpr std::size_t header_size = caf::io::basp::header_size;
   static_assert(header_size == 32, "BASP 0.17: payload_len at bytes 4-7");
   std::size_t dropped = 0;
-  std::size_t pos = 0;
+  auto pos = std::min(from, buf.size());
   while (buf.size() - pos >= header_size) {
     // payload_len: bytes 4 to 7 of the header, big-endian.
     std::size_t len = 0;
@@ -75,7 +110,7 @@ caf::io::scribe_ptr
 guarded_multiplexer::new_scribe(caf::io::network::native_socket fd) {
   // As default_multiplexer::new_scribe, with the guard.
   caf::io::network::keepalive(fd, true);
-  return caf::make_counted<size_guarded<caf::io::network::scribe_impl>>(
+  return caf::make_counted<guarded_scribe<caf::io::network::scribe_impl>>(
     limit_, *this, fd);
 }
 

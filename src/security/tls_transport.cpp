@@ -331,7 +331,7 @@ class doorman_impl : public caf::io::network::doorman_impl {
       return false; // logged by the session
     // Messages above max-message-size are refused both ways
     // (runtime/transport_guard.hpp).
-    auto scribe = caf::make_counted<size_guarded<scribe_impl>>(
+    auto scribe = caf::make_counted<guarded_scribe<scribe_impl>>(
       max_message_size(dm.system().config()), dm, fd, std::move(s));
     guard.release(); // the scribe owns the socket now
     auto hdl = scribe->hdl();
@@ -366,7 +366,7 @@ class tls_middleman : public caf::io::middleman_actor_impl {
     if (!s)
       return caf::sec::cannot_connect_to_node;
     guard.release();
-    return caf::make_counted<size_guarded<scribe_impl>>(
+    return caf::make_counted<guarded_scribe<scribe_impl>>(
       max_message_size(system().config()), mpx(), *fd, std::move(s));
   }
 

@@ -143,7 +143,9 @@ int attack_basp_port(std::uint16_t port, std::mt19937_64& rng,
   once(basp_header(1, 40).substr(0, 13), false);           // truncated, closed
   once(basp_header(1, 24) + random_bytes(rng, 24), false); // bad handshake
   once(basp_header(2, 64, 1) + random_bytes(rng, 64), false); // no handshake
-  once(basp_header(9, 0), false);            // unknown operation
+  once(basp_header(9, 0), false); // unknown operation
+  // A handshake without payload: SIGSEGV in CAF 0.17.6 without the guard.
+  once(basp_header(1, 0), true);
   if (int fd = connect_raw(port); fd >= 0) { // truncated, held
     send_all(fd, basp_header(2, 100, 1).substr(0, 20));
     held.push_back(fd);
@@ -422,7 +424,7 @@ TEST_CASE("bad input: garbage on every node port leaves a workload unharmed",
     for (auto port : bulk_ports)
       attack_bulk_port(port, rng);
   }
-  CHECK(closed == 3 * 2 * 2); // every oversized frame, on both nodes
+  CHECK(closed == 3 * 2 * 3); // every oversized frame and empty handshake
   CHECK(attack_with_messages(cluster.address(), node_ids, rng) == 2);
   attack_done = true;
   workload.join();
@@ -451,6 +453,8 @@ TEST_CASE("bad input: garbage on every node port leaves a workload unharmed",
     CHECK_THAT(*log, Contains("a message announced 4294967280 bytes, more "
                               "than max-message-size (16777216 bytes)"));
     CHECK_THAT(*log, Contains("a message announced 20971520 bytes"));
+    CHECK_THAT(*log, Contains("a BASP handshake without payload"));
+    CHECK_THAT(*log, Contains("not a BASP message"));
     CHECK_THAT(*log, Contains("dropped a task from another node"));
     CHECK_THAT(*log, Contains("dropped a result from another node"));
     CHECK_THAT(*log, Contains("dropped a bad cluster view"));

@@ -32,14 +32,18 @@ namespace {
 
 /// A BASP header (CAF 0.17, network byte order) with `payload` bytes after.
 std::vector<char> frame(std::uint8_t op, std::uint32_t payload_len,
-                        std::size_t payload, std::uint64_t dest = 0) {
+                        std::size_t payload, std::uint64_t dest = 0,
+                        std::uint64_t op_data = 0) {
   std::vector<char> out(32 + payload, 'p');
   out[0] = static_cast<char>(op);
   out[1] = out[2] = out[3] = 0;
   for (int i = 0; i < 4; ++i)
     out[static_cast<std::size_t>(4 + i)] =
       static_cast<char>((payload_len >> (24 - 8 * i)) & 0xff);
-  for (int i = 8; i < 24; ++i)
+  for (int i = 0; i < 8; ++i)
+    out[static_cast<std::size_t>(8 + i)] =
+      static_cast<char>((op_data >> (56 - 8 * i)) & 0xff);
+  for (int i = 16; i < 24; ++i)
     out[static_cast<std::size_t>(i)] = 0;
   for (int i = 0; i < 8; ++i)
     out[static_cast<std::size_t>(24 + i)] =
@@ -107,6 +111,10 @@ TEST_CASE("transport guard: oversized frames leave a write buffer",
   CHECK(cut == frame(2, 200, 10));
   std::vector<char> empty;
   CHECK(drop_oversized_frames(empty, 50, "peer") == 0);
+  // From an offset on: what came before is left as it is.
+  auto tail = cat({big, small, big});
+  CHECK(drop_oversized_frames(tail, 50, "peer", big.size()) == 1);
+  CHECK(tail == cat({big, small}));
   // A config without the key yields the default.
   caf::actor_system_config plain;
   CHECK(lumen::detail::max_message_size(plain) ==
@@ -114,6 +122,33 @@ TEST_CASE("transport guard: oversized frames leave a write buffer",
   lumen::config c;
   c.max_message_size = 1024;
   CHECK_THROWS_AS(lumen::detail::check_size_limits(c), lumen::error);
+}
+
+TEST_CASE("transport guard: headers BASP must not see are named",
+          "[transport_guard]") {
+  using lumen::detail::basp_header_problem;
+  std::size_t len = 0;
+  std::uint8_t op = 0;
+  auto problem = [&](const std::vector<char>& h) {
+    return basp_header_problem(h.data(), 32, &len, &op);
+  };
+  // Handshakes without payload: CAF 0.17.6 would read a null payload.
+  CHECK_THAT(problem(frame(0, 0, 0, 0, 1)),
+             Catch::Matchers::Contains("handshake without payload"));
+  CHECK_THAT(problem(frame(1, 0, 0)),
+             Catch::Matchers::Contains("handshake without payload"));
+  // No BASP header at all.
+  CHECK_THAT(problem(frame(9, 0, 0)),
+             Catch::Matchers::Contains("not a BASP message"));
+  CHECK_THAT(problem(frame(2, 10, 0, 0)), // a message to actor 0
+             Catch::Matchers::Contains("not a BASP message"));
+  // Fine, and the announced length comes back.
+  CHECK(problem(frame(1, 40, 0)).empty());
+  CHECK(len == 40);
+  CHECK(op == 1);
+  CHECK(problem(frame(6, 0, 0)).empty()); // a heartbeat
+  CHECK(problem(frame(2, 77, 0, 5)).empty());
+  CHECK(len == 77);
 }
 
 TEST_CASE("transport guard: bad frames close their connection only",
@@ -134,8 +169,11 @@ TEST_CASE("transport guard: bad frames close their connection only",
   // direct message announcing 2 GiB: each connection is closed at once,
   // nothing is allocated (with CAF alone the first resizes a buffer to
   // 4 GiB on the I/O thread).
+  // Handshakes without payload: without the guard each one ends this
+  // process with SIGSEGV.
   for (auto& bad : {frame(1, 0xFFFFFFF0u, 0), frame(2, 0x7FFFFFFFu, 0, 1),
-                    frame(2, static_cast<std::uint32_t>(limit) + 1, 0, 1)}) {
+                    frame(2, static_cast<std::uint32_t>(limit) + 1, 0, 1),
+                    frame(1, 0, 0), frame(0, 0, 0, 0, 1)}) {
     int fd = connect_raw(*port);
     REQUIRE(::send(fd, bad.data(), bad.size(), 0) ==
             static_cast<ssize_t>(bad.size()));
