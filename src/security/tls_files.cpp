@@ -20,6 +20,17 @@
 
 namespace lumen::detail {
 
+std::string openssl_errors() {
+  std::string out;
+  while (auto code = ERR_get_error()) {
+    char buf[256];
+    ERR_error_string_n(code, buf, sizeof(buf));
+    out += out.empty() ? "" : "; ";
+    out += buf;
+  }
+  return out;
+}
+
 namespace {
 
 struct bio_free {
@@ -56,15 +67,9 @@ struct chain_free {
 using bio_ptr = std::unique_ptr<BIO, bio_free>;
 using x509_ptr = std::unique_ptr<X509, x509_free>;
 
-/// OpenSSL's queued errors as text (and the queue emptied).
-std::string openssl_errors() {
-  std::string out;
-  while (auto code = ERR_get_error()) {
-    char buf[256];
-    ERR_error_string_n(code, buf, sizeof(buf));
-    out += out.empty() ? "" : "; ";
-    out += buf;
-  }
+/// OpenSSL's queued errors, or why a PEM read failed without any.
+std::string pem_errors() {
+  auto out = openssl_errors();
   return out.empty() ? std::string{"no PEM data"} : out;
 }
 
@@ -86,7 +91,7 @@ std::vector<x509_ptr> read_certificates(const std::string& what,
     out.emplace_back(cert);
   if (out.empty())
     throw error(what + " '" + path +
-                "' holds no PEM certificate: " + openssl_errors());
+                "' holds no PEM certificate: " + pem_errors());
   ERR_clear_error(); // the end of the file reads as an error
   return out;
 }
@@ -114,7 +119,7 @@ std::string verify(X509_STORE* store, X509* leaf, STACK_OF(X509) * chain,
                    int purpose) {
   std::unique_ptr<X509_STORE_CTX, store_ctx_free> ctx{X509_STORE_CTX_new()};
   if (!ctx || X509_STORE_CTX_init(ctx.get(), store, leaf, chain) != 1)
-    return "cannot set up verification: " + openssl_errors();
+    return "cannot set up verification: " + pem_errors();
   X509_STORE_CTX_set_purpose(ctx.get(), purpose);
   if (X509_verify_cert(ctx.get()) == 1)
     return {};
@@ -152,9 +157,8 @@ void check_tls_files(const tls_config& tls) {
     key.reset(
       PEM_read_bio_PrivateKey(bio.get(), nullptr, no_passphrase, nullptr));
     if (!key)
-      throw error(
-        "the TLS key '" + tls.key +
-        "' holds no unencrypted PEM private key: " + openssl_errors());
+      throw error("the TLS key '" + tls.key +
+                  "' holds no unencrypted PEM private key: " + pem_errors());
   }
   auto* leaf = certs.front().get();
   if (X509_check_private_key(leaf, key.get()) != 1) {
@@ -168,7 +172,7 @@ void check_tls_files(const tls_config& tls) {
   for (auto& ca : cas)
     if (X509_STORE_add_cert(store.get(), ca.get()) != 1)
       throw error("the TLS CA file '" + tls.ca +
-                  "' cannot be used: " + openssl_errors());
+                  "' cannot be used: " + pem_errors());
   for (auto [purpose, role] : {std::pair{X509_PURPOSE_SSL_SERVER, "server"},
                                std::pair{X509_PURPOSE_SSL_CLIENT, "client"}}) {
     auto why = verify(store.get(), leaf, chain.get(), purpose);

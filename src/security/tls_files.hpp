@@ -8,6 +8,8 @@
 // Thread safety: plain functions.
 #pragma once
 
+#include <string>
+
 #include "lumen/config.hpp"
 
 namespace lumen::detail {
@@ -23,5 +25,8 @@ bool tls_configured(const tls_config& tls);
 /// validity dates) and may serve as a TLS server and as a TLS client,
 /// since every node is both.
 void check_tls_files(const tls_config& tls);
+
+/// OpenSSL's queued errors as text (empty if none), the queue emptied.
+std::string openssl_errors();
 
 } // namespace lumen::detail

@@ -27,6 +27,7 @@
 
 #include "lumen/error.hpp"
 #include "runtime/transport_guard.hpp"
+#include "security/tls_files.hpp"
 
 namespace lumen::detail {
 
@@ -36,18 +37,6 @@ using caf::io::network::native_socket;
 using caf::io::network::rw_state;
 using default_mpx = caf::io::network::default_multiplexer;
 using ssl_ctx_ptr = std::shared_ptr<SSL_CTX>;
-
-/// OpenSSL's queued errors as text, and the queue emptied.
-std::string ssl_errors() {
-  std::string out;
-  while (auto code = ERR_get_error()) {
-    char buf[256];
-    ERR_error_string_n(code, buf, sizeof(buf));
-    out += out.empty() ? "" : "; ";
-    out += buf;
-  }
-  return out;
-}
 
 /// Blocks SIGPIPE on this thread while OpenSSL writes to a socket whose
 /// peer may be gone (OpenSSL writes without MSG_NOSIGNAL), then drops a
@@ -161,7 +150,7 @@ class session {
     auto err = SSL_get_error(ssl_, ret);
     if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE)
       return true;
-    auto why = ssl_errors();
+    auto why = openssl_errors();
     if (handshaking())
       log_handshake_failure(fd, why);
     return false;
@@ -180,7 +169,7 @@ class session {
                                    : rw_state::success;
       if (err == SSL_ERROR_WANT_WRITE)
         return rw_state::success;
-      auto why = ssl_errors();
+      auto why = openssl_errors();
       if (handshaking())
         log_handshake_failure(fd, why);
       return rw_state::failure;
@@ -392,7 +381,7 @@ ssl_ctx_ptr make_context(const tls_config& tls) {
   ERR_clear_error();
   ssl_ctx_ptr ctx{SSL_CTX_new(TLS_method()), SSL_CTX_free};
   auto fail = [](const std::string& what) {
-    throw error("TLS: " + what + ": " + ssl_errors());
+    throw error("TLS: " + what + ": " + openssl_errors());
   };
   if (!ctx)
     fail("cannot create an OpenSSL context");
