@@ -1,6 +1,7 @@
 // Fixed-point resource arithmetic.
 #include "runtime/resources.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <sstream>
 
@@ -31,24 +32,58 @@ resource_set::from_doubles(const std::map<std::string, double>& xs) {
   return result;
 }
 
+std::vector<resource_set::unit_row>::const_iterator
+resource_set::find(const std::string& name) const {
+  for (auto i = units_.begin(); i != units_.end(); ++i)
+    if (i->first == name)
+      return i;
+  return units_.end();
+}
+
+std::int64_t& resource_set::at(const std::string& name) {
+  auto i = std::lower_bound(units_.begin(), units_.end(), name,
+                            [](const unit_row& row, const std::string& n) {
+                              return row.first < n;
+                            });
+  if (i == units_.end() || i->first != name)
+    i = units_.emplace(i, name, 0);
+  return i->second;
+}
+
+bool resource_set::covers_equal(const resource_set& other) const {
+  for (auto& [name, u] : units_) {
+    if (u == 0)
+      continue;
+    auto i = other.find(name);
+    if (i == other.units_.end() || i->second != u)
+      return false;
+  }
+  return true;
+}
+
 double resource_set::get(const std::string& name) const {
-  auto i = units_.find(name);
+  auto i = find(name);
   return i == units_.end() ? 0.0
                            : static_cast<double>(i->second) / resource_units;
 }
 
 void resource_set::set(const std::string& name, double amount) {
   auto u = to_units(name, amount);
-  if (u == 0)
-    units_.erase(name);
-  else
-    units_[name] = u;
+  if (u == 0) {
+    auto i = find(name);
+    if (i != units_.end())
+      units_.erase(i);
+  } else {
+    at(name) = u;
+  }
 }
 
 bool resource_set::fits(const resource_set& req) const {
   for (auto& [name, u] : req.units_) {
-    auto i = units_.find(name);
-    if (u > 0 && (i == units_.end() || i->second < u))
+    if (u <= 0)
+      continue;
+    auto i = find(name);
+    if (i == units_.end() || i->second < u)
       return false;
   }
   return true;
@@ -56,15 +91,15 @@ bool resource_set::fits(const resource_set& req) const {
 
 resource_set& resource_set::operator+=(const resource_set& other) {
   for (auto& [name, u] : other.units_)
-    if ((units_[name] += u) == 0)
-      units_.erase(name);
+    if (u != 0)
+      at(name) += u;
   return *this;
 }
 
 resource_set& resource_set::operator-=(const resource_set& other) {
   for (auto& [name, u] : other.units_)
-    if ((units_[name] -= u) == 0)
-      units_.erase(name);
+    if (u != 0)
+      at(name) -= u;
   return *this;
 }
 
@@ -78,7 +113,8 @@ bool resource_set::empty() const {
 std::map<std::string, double> resource_set::to_doubles() const {
   std::map<std::string, double> result;
   for (auto& [name, u] : units_)
-    result.emplace(name, static_cast<double>(u) / resource_units);
+    if (u != 0)
+      result.emplace(name, static_cast<double>(u) / resource_units);
   return result;
 }
 
@@ -87,6 +123,8 @@ std::string resource_set::to_string() const {
   out << '{';
   bool first = true;
   for (auto& [name, u] : units_) {
+    if (u == 0)
+      continue;
     if (!first)
       out << ", ";
     first = false;

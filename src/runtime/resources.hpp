@@ -1,12 +1,17 @@
 // Resource amounts in fixed point, so fractional requests add up exactly.
 //
 // A `resource_set` maps names ("CPU", "memory", custom names) to amounts in
-// units of 1/10000. Plain value; not thread-safe.
+// units of 1/10000. Plain value; not thread-safe. The few names a set holds
+// live in a small vector sorted by name; arithmetic keeps names whose
+// amount reaches zero (a zero is the same as absent), so the scheduler's
+// take and give back per task allocate nothing.
 #pragma once
 
 #include <cstdint>
 #include <map>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace lumen::detail {
 
@@ -49,12 +54,24 @@ class resource_set {
   /// `{CPU: 1.5, GPU: 1}`.
   std::string to_string() const;
 
+  /// Equal amounts for every name (absent counts as zero).
   friend bool operator==(const resource_set& x, const resource_set& y) {
-    return x.units_ == y.units_;
+    return x.covers_equal(y) && y.covers_equal(x);
   }
 
  private:
-  std::map<std::string, std::int64_t> units_;
+  using unit_row = std::pair<std::string, std::int64_t>;
+
+  /// The row of `name`, or end().
+  std::vector<unit_row>::const_iterator find(const std::string& name) const;
+
+  /// The row of `name`, inserted with 0 if absent.
+  std::int64_t& at(const std::string& name);
+
+  /// Whether every nonzero amount here is the same in `other`.
+  bool covers_equal(const resource_set& other) const;
+
+  std::vector<unit_row> units_; // sorted by name
 };
 
 } // namespace lumen::detail
