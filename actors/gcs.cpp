@@ -230,6 +230,9 @@ gcs_actor::behavior_type gcs(self_ptr self, gcs_timing timing,
            const std::vector<std::string>& specs) {
       return on_lineage_commit(self, ids, specs);
     },
+    [self](lineage_batch_atom, std::string& batch) {
+      return on_lineage_batch(self, batch);
+    },
     [self](lineage_get_atom, const std::string& id) {
       return on_lineage_get(self, id);
     },

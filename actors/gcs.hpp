@@ -107,6 +107,7 @@ using gcs_actor = caf::typed_actor<
                                                      bool>,
   caf::replies_to<lineage_commit_atom, std::vector<std::string>,
                   std::vector<std::string>>::with<std::uint64_t>,
+  caf::replies_to<lineage_batch_atom, std::string>::with<std::uint64_t>,
   caf::replies_to<lineage_get_atom, std::string>::with<std::vector<char>>,
   caf::replies_to<lineage_count_atom>::with<std::uint64_t>>;
 

@@ -147,6 +147,11 @@ caf::result<std::uint64_t>
 on_lineage_commit(self_ptr self, const std::vector<std::string>& ids,
                   const std::vector<std::string>& specs);
 
+/// Commits a lineage batch (wire/lineage_batch.hpp) as one row of the log.
+/// A batch from another process has each spec decoded first; rows that are
+/// not the TaskSpec of their task id are dropped (logged).
+caf::result<std::uint64_t> on_lineage_batch(self_ptr self, std::string& batch);
+
 caf::result<std::vector<char>> on_lineage_get(self_ptr self,
                                               const std::string& id);
 

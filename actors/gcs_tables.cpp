@@ -1,8 +1,11 @@
 // gcs: the actor, placement group, key-value and lineage tables. Each
 // change is written to the store before it is acknowledged; a write that
 // fails leaves the table as it was and answers with an error.
+#include <algorithm>
 #include <exception>
 #include <iostream>
+#include <iterator>
+#include <optional>
 #include <set>
 
 #include <caf/send.hpp>
@@ -10,6 +13,7 @@
 #include "actors/gcs_state.hpp"
 #include "lineage/lineage_stash.hpp"
 #include "lumen/error.hpp"
+#include "wire/lineage_batch.hpp"
 
 namespace lumen::detail_gcs {
 
@@ -401,6 +405,65 @@ caf::result<bool> on_kv_del(self_ptr self, const std::string& ns,
 // -- lineage
 // --------------------------------------------------------------------
 
+namespace {
+
+/// Why the spec of `row` is not the TaskSpec of its task id; "" if it is.
+std::string spec_problem(const detail::lineage_row_view& row) {
+  try {
+    auto id = detail::spec_deps(std::string{row.spec}).first.to_string();
+    if (id != row.id)
+      return "its spec is the one of task " + id;
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return {};
+}
+
+/// `batch` without the rows whose spec is not the TaskSpec of their task
+/// (each logged), so that damaged or forged bytes never replace good
+/// lineage; nullopt if the batch itself is malformed.
+std::optional<std::string> checked_batch(std::string batch) {
+  auto rows = detail::split_lineage_batch(batch);
+  if (!rows)
+    return std::nullopt;
+  std::vector<bool> bad(rows->size());
+  bool any = false;
+  for (std::size_t i = 0; i < rows->size(); ++i) {
+    auto& row = (*rows)[i].first;
+    auto why = spec_problem(row);
+    if (why.empty())
+      continue;
+    std::cerr << "lumen: the GCS dropped a lineage row for task '"
+              << row.id.substr(0, 64) << "': " << why << '\n';
+    bad[i] = any = true;
+  }
+  if (!any)
+    return batch;
+  std::string good;
+  for (std::size_t i = 0; i < rows->size(); ++i)
+    if (!bad[i])
+      detail::append_lineage_row(good, (*rows)[i].first.id,
+                                 (*rows)[i].first.spec);
+  return good;
+}
+
+caf::result<std::uint64_t> commit_checked(self_ptr self, std::string batch) {
+  auto good = checked_batch(std::move(batch));
+  if (!good)
+    return caf::make_error(caf::sec::invalid_argument,
+                           "lineage commit: a malformed batch");
+  try {
+    if (good->empty())
+      return std::uint64_t{0};
+    return static_cast<std::uint64_t>(
+      self->state.store.commit_lineage_batch(std::move(*good)));
+  } catch (const std::exception& e) {
+    return store_error(e);
+  }
+}
+
+} // namespace
+
 caf::result<std::uint64_t>
 on_lineage_commit(self_ptr self, const std::vector<std::string>& ids,
                   const std::vector<std::string>& specs) {
@@ -409,34 +472,30 @@ on_lineage_commit(self_ptr self, const std::vector<std::string>& ids,
                            "lincommit: " + std::to_string(ids.size()) +
                              " ids but " + std::to_string(specs.size()) +
                              " specs");
-  // A row that is not the TaskSpec of its task is dropped (logged), so that
-  // damaged or forged bytes never replace good lineage; the rest commits.
-  std::vector<std::string> good_ids;
-  std::vector<std::string> good_specs;
+  std::string batch;
   for (std::size_t i = 0; i < ids.size(); ++i) {
-    std::string why;
-    try {
-      auto id = detail::spec_deps(specs[i]).first.to_string();
-      if (id != ids[i])
-        why = "its spec is the one of task " + id;
-    } catch (const std::exception& e) {
-      why = e.what();
-    }
-    if (!why.empty()) {
-      std::cerr << "lumen: the GCS dropped a lineage row for task '"
-                << ids[i].substr(0, 64) << "': " << why << '\n';
+    if (ids[i].empty()) {
+      std::cerr << "lumen: the GCS dropped a lineage row without a task id\n";
       continue;
     }
-    good_ids.push_back(ids[i]);
-    good_specs.push_back(specs[i]);
+    detail::append_lineage_row(batch, ids[i], specs[i]);
   }
-  try {
-    if (!good_ids.empty())
-      self->state.store.commit_lineage(good_ids, good_specs);
-  } catch (const std::exception& e) {
-    return store_error(e);
+  return commit_checked(self, std::move(batch));
+}
+
+caf::result<std::uint64_t> on_lineage_batch(self_ptr self, std::string& batch) {
+  // This process's own stash encoded these specs itself; bytes from
+  // another process are checked row by row.
+  auto sender = self->current_sender();
+  if (sender && sender->node() == self->node()) {
+    try {
+      return static_cast<std::uint64_t>(
+        self->state.store.commit_lineage_batch(std::move(batch)));
+    } catch (const std::exception& e) {
+      return store_error(e);
+    }
   }
-  return static_cast<std::uint64_t>(good_ids.size());
+  return commit_checked(self, std::move(batch));
 }
 
 caf::result<std::vector<char>> on_lineage_get(self_ptr self,

@@ -63,24 +63,14 @@ void pump(self_ptr self) {
   schedule_flush(self);
   if (st.in_flight || !st.gcs)
     return;
-  auto rows = st.stash->next_commit_batch(max_batch);
-  if (rows.empty())
+  auto batch = st.stash->next_commit_batch(max_batch);
+  if (batch.empty())
     return;
-  std::vector<task_id> ids;
-  std::vector<std::string> keys;
-  std::vector<std::string> specs;
-  ids.reserve(rows.size());
-  keys.reserve(rows.size());
-  specs.reserve(rows.size());
-  for (auto& r : rows) {
-    ids.push_back(r.id);
-    keys.push_back(r.id.to_string());
-    specs.push_back(std::move(r.spec));
-  }
   st.in_flight = true;
+  auto ids = std::move(batch.ids);
   self
-    ->request(st.gcs, std::chrono::seconds(10), lineage_commit_atom::value,
-              std::move(keys), std::move(specs))
+    ->request(st.gcs, std::chrono::seconds(10), lineage_batch_atom::value,
+              std::move(batch.rows))
     .then(
       [self, ids](std::uint64_t) {
         auto& st = self->state;

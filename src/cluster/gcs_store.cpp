@@ -15,7 +15,6 @@ constexpr std::string_view node_prefix = "node/";
 constexpr std::string_view actor_prefix = "actor/";
 constexpr std::string_view group_prefix = "pg/";
 constexpr std::string_view kv_prefix = "kv/";
-constexpr std::string_view lineage_prefix = "lineage/";
 
 std::string as_string(const byte_buffer& buf) {
   return std::string(buf.data(), buf.size());
@@ -46,7 +45,16 @@ bool split_kv(std::string_view rest, std::string& ns, std::string& key) {
 
 } // namespace
 
-gcs_store::gcs_store(std::shared_ptr<kv_store> db) : db_(std::move(db)) {}
+gcs_store::gcs_store(std::shared_ptr<kv_store> db) : db_(std::move(db)) {
+  if (db_)
+    lineage_ = std::make_unique<lineage_log>(db_);
+}
+
+gcs_store::gcs_store(gcs_store&&) noexcept = default;
+
+gcs_store& gcs_store::operator=(gcs_store&&) noexcept = default;
+
+gcs_store::~gcs_store() = default;
 
 std::string gcs_store::path() const {
   return db_ ? db_->path() : std::string{};
@@ -72,21 +80,20 @@ std::string gcs_store::kv_key(const std::string& ns, const std::string& key) {
   return std::string{kv_prefix} + len + ns + key;
 }
 
-std::string gcs_store::lineage_key(const std::string& id) {
-  return std::string{lineage_prefix} + id;
+std::string gcs_store::lineage_prefix() {
+  return std::string{lineage_log::prefix};
 }
 
 gcs_snapshot gcs_store::load() {
   gcs_snapshot result;
   if (!db_) {
-    result.lineage_rows = lineage_rows_;
+    result.lineage_rows = lineage_mem_.size();
     return result;
   }
-  if (!tables_) {
-    lineage_rows_ = db_->count(lineage_prefix);
-    result.lineage_rows = lineage_rows_;
+  lineage_->load(result.skipped);
+  result.lineage_rows = lineage_->size();
+  if (!tables_)
     return result;
-  }
   auto skip = [&](std::string_view key, const std::string& why) {
     result.skipped.push_back(std::string{key} + ": " + why);
   };
@@ -131,8 +138,6 @@ gcs_snapshot gcs_store::load() {
     result.kv.push_back(std::move(row));
     return true;
   });
-  lineage_rows_ = db_->count(lineage_prefix);
-  result.lineage_rows = lineage_rows_;
   return result;
 }
 
@@ -183,22 +188,21 @@ void gcs_store::commit_lineage(const std::vector<std::string>& ids,
   if (!db_) {
     for (std::size_t i = 0; i < ids.size(); ++i)
       lineage_mem_[ids[i]] = specs[i];
-    lineage_rows_ = lineage_mem_.size();
     return;
   }
-  // Count the ids not committed before (a stash may commit a batch again
-  // when it never saw the answer); duplicates inside the batch count once.
-  std::vector<std::string> fresh;
-  for (auto& id : ids)
-    if (!db_->get(lineage_key(id)))
-      fresh.push_back(id);
-  std::sort(fresh.begin(), fresh.end());
-  fresh.erase(std::unique(fresh.begin(), fresh.end()), fresh.end());
-  kv_store::batch b;
-  for (std::size_t i = 0; i < ids.size(); ++i)
-    b.put(lineage_key(ids[i]), specs[i]);
-  db_->write(b, sync_lineage_);
-  lineage_rows_ += fresh.size();
+  lineage_->commit(ids, specs, sync_lineage_);
+}
+
+std::size_t gcs_store::commit_lineage_batch(std::string batch) {
+  if (!db_) {
+    auto rows = split_lineage_batch(batch);
+    if (!rows)
+      throw error("lineage commit: a malformed batch");
+    for (auto& [row, offset] : *rows)
+      lineage_mem_[std::string{row.id}] = std::string{row.spec};
+    return rows->size();
+  }
+  return lineage_->commit(std::move(batch), sync_lineage_);
 }
 
 std::vector<char> gcs_store::get_lineage(const std::string& id) const {
@@ -208,10 +212,14 @@ std::vector<char> gcs_store::get_lineage(const std::string& id) const {
       return {};
     return std::vector<char>(i->second.begin(), i->second.end());
   }
-  auto v = db_->get(lineage_key(id));
+  auto v = lineage_->find(id);
   if (!v)
     return {};
   return std::vector<char>(v->begin(), v->end());
+}
+
+std::uint64_t gcs_store::lineage_count() const noexcept {
+  return db_ ? lineage_->size() : lineage_mem_.size();
 }
 
 std::string gcs_dir_of(const node_config& cfg) {

@@ -9,7 +9,7 @@
 // | `actor/<actor id>`          | StoredActor                             |
 // | `pg/<group id>`             | StoredGroup                             |
 // | `kv/<ns size, 4 hex><ns><key>` | the value's bytes                    |
-// | `lineage/<task id>`         | the task's spec bytes, as committed     |
+// | `lineage-log/<seq>`         | a batch of committed specs (lineage_log) |
 //
 // Actor, placement group, key-value and lineage writes are synced (on disk
 // when the call returns); node rows are not (a process crash loses nothing
@@ -34,9 +34,11 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "cluster/gcs_rows.hpp"
+#include "cluster/lineage_log.hpp"
 #include "cluster/node_config.hpp"
 #include "storage/kv_store.hpp"
 
@@ -64,6 +66,10 @@ class gcs_store {
   /// Memory only when `db` is null.
   explicit gcs_store(std::shared_ptr<kv_store> db = nullptr);
 
+  gcs_store(gcs_store&&) noexcept;
+  gcs_store& operator=(gcs_store&&) noexcept;
+  ~gcs_store();
+
   bool durable() const noexcept {
     return db_ != nullptr;
   }
@@ -88,11 +94,17 @@ class gcs_store {
 
   // -- committed lineage ------------------------------------------------------
 
-  /// Writes `lineage/<ids[i]>` = `specs[i]` for every i in one synced batch
-  /// (a row committed again is overwritten). Throws lumen::error when the
+  /// Commits `specs[i]` as the lineage of `ids[i]` for every i, as one
+  /// synced batch of the lineage log (a row committed again replaces the
+  /// earlier one). Throws lumen::error when the
   /// sizes differ, an id is empty, or the write fails.
   void commit_lineage(const std::vector<std::string>& ids,
                       const std::vector<std::string>& specs);
+
+  /// Commits the rows of a lineage batch (wire/lineage_batch.hpp) the same
+  /// way; returns how many there were. Throws lumen::error if the batch is
+  /// malformed or the write fails.
+  std::size_t commit_lineage_batch(std::string batch);
 
   /// The spec committed for `id`, empty if none.
   std::vector<char> get_lineage(const std::string& id) const;
@@ -109,9 +121,7 @@ class gcs_store {
   }
 
   /// Distinct task ids committed.
-  std::uint64_t lineage_count() const noexcept {
-    return lineage_rows_;
-  }
+  std::uint64_t lineage_count() const noexcept;
 
   // -- keys
   // ---------------------------------------------------------------------
@@ -120,15 +130,17 @@ class gcs_store {
   static std::string actor_key(const std::string& id);
   static std::string group_key(const std::string& id);
   static std::string kv_key(const std::string& ns, const std::string& key);
-  static std::string lineage_key(const std::string& id);
+  /// Key prefix of the lineage log's rows.
+  static std::string lineage_prefix();
 
  private:
   std::shared_ptr<kv_store> db_;
   bool sync_lineage_ = true;
   bool tables_ = true;
-  std::uint64_t lineage_rows_ = 0;
+  /// Lineage of a durable store.
+  std::unique_ptr<lineage_log> lineage_;
   /// Lineage of a memory-only store.
-  std::map<std::string, std::string> lineage_mem_;
+  std::unordered_map<std::string, std::string> lineage_mem_;
 };
 
 /// Where a head keeps its tables: `cfg.gcs_dir` if set, else

@@ -9,6 +9,7 @@
 
 #include "runtime/task_spec.hpp"
 #include "storage/kv_store.hpp"
+#include "wire/lineage_batch.hpp"
 #include "wire/task_spec_codec.hpp"
 
 namespace lumen::detail {
@@ -24,6 +25,24 @@ std::string key_of(const task_id& id) {
     for (int shift = 56; shift >= 0; shift -= 8)
       k.push_back(static_cast<char>((half >> shift) & 0xff));
   return k;
+}
+
+/// The id as text (task_id::to_string), without a heap allocation.
+struct id_text {
+  char digits[32];
+  operator std::string_view() const noexcept {
+    return {digits, sizeof(digits)};
+  }
+};
+
+id_text hex_of(const task_id& id) {
+  static constexpr char hex[] = "0123456789abcdef";
+  id_text out;
+  int k = 0;
+  for (auto half : {id.hi, id.lo})
+    for (int shift = 60; shift >= 0; shift -= 4)
+      out.digits[k++] = hex[(half >> shift) & 0xf];
+  return out;
 }
 
 std::optional<task_id> id_of(std::string_view key) {
@@ -128,17 +147,22 @@ bool lineage_stash::has_unflushed() const {
   return !fresh_.empty() || !aging_.empty();
 }
 
-std::vector<lineage_stash::row>
-lineage_stash::next_commit_batch(std::size_t max) {
-  std::vector<row> out;
+lineage_stash::commit_batch lineage_stash::next_commit_batch(std::size_t max) {
+  commit_batch out;
   std::lock_guard guard{mtx_};
   std::size_t n = std::min(max, to_send_.size());
-  out.reserve(n);
+  out.ids.reserve(n);
+  std::size_t bytes = 0;
+  for (std::size_t k = 0; k < n; ++k)
+    if (auto i = rows_.find(to_send_[k]); i != rows_.end())
+      bytes += 8 + 32 + i->second.spec.size();
+  out.rows.reserve(bytes);
   for (std::size_t k = 0; k < n; ++k) {
     auto& id = to_send_[k];
     if (auto i = rows_.find(id); i != rows_.end()) {
       i->second.in_flight = true;
-      out.push_back(row{id, i->second.spec});
+      out.ids.push_back(id);
+      append_lineage_row(out.rows, hex_of(id), i->second.spec);
     }
   }
   to_send_.erase(to_send_.begin(),

@@ -40,10 +40,14 @@ class kv_store;
 
 class lineage_stash {
  public:
-  /// One stashed spec.
-  struct row {
-    task_id id;
-    std::string spec;
+  /// Rows on their way to the GCS: their ids, and the rows themselves as
+  /// one lineage batch (wire/lineage_batch.hpp) keyed by the ids as text.
+  struct commit_batch {
+    std::vector<task_id> ids;
+    std::string rows;
+    bool empty() const noexcept {
+      return ids.empty();
+    }
   };
 
   /// Opens (creating) the stash's RocksDB store at `path`; rows found
@@ -73,7 +77,7 @@ class lineage_stash {
 
   /// Up to `max` uncommitted rows not yet sent to the GCS, oldest first;
   /// they count as in flight until `committed` or `retry`.
-  std::vector<row> next_commit_batch(std::size_t max);
+  commit_batch next_commit_batch(std::size_t max);
 
   /// The GCS committed these rows: drop them here and on disk.
   void committed(const std::vector<task_id>& ids);

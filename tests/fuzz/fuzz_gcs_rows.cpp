@@ -58,7 +58,7 @@ std::string prefix_of(std::uint8_t t) {
     return k.substr(0, k.size() - 4); // without the namespace length
   }
   default:
-    return gcs_store::lineage_key("");
+    return gcs_store::lineage_prefix();
   }
 }
 

@@ -70,10 +70,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data,
   // Now and then the rows go to disk too, as the stash actor does.
   if (++inputs % 64 == 0)
     stash->flush_to_disk(true);
-  std::vector<task_id> ids;
-  for (auto& row : stash->next_commit_batch(1 << 20))
-    ids.push_back(row.id);
-  stash->committed(ids);
+  stash->committed(stash->next_commit_batch(1 << 20).ids);
   fuzz::require(stash->uncommitted() == 0,
                 "committing every row empties the stash");
   return 0;

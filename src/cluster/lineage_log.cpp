@@ -1,0 +1,182 @@
+// The GCS's committed lineage: batches in RocksDB, an index in memory.
+#include "cluster/lineage_log.hpp"
+
+#include <algorithm>
+#include <cstdint>
+#include <functional>
+
+#include "lumen/error.hpp"
+
+namespace lumen::detail {
+
+std::string lineage_log::key_of(std::uint64_t seq) {
+  std::string k{prefix};
+  for (int shift = 56; shift >= 0; shift -= 8)
+    k.push_back(static_cast<char>((seq >> shift) & 0xff));
+  return k;
+}
+
+std::uint64_t lineage_log::default_hash(std::string_view id) {
+  return std::hash<std::string_view>{}(id);
+}
+
+lineage_log::lineage_log(std::shared_ptr<kv_store> db, hasher hash)
+  : db_(std::move(db)), hash_(hash) {}
+
+void lineage_log::load(std::vector<std::string>& skipped) {
+  loaded_ = true;
+  slots_.clear();
+  used_ = 0;
+  collided_.clear();
+  count_ = 0;
+  next_seq_ = 0;
+  cached_.reset();
+  db_->scan(prefix, [&](std::string_view k, std::string_view v) {
+    auto raw = k.substr(prefix.size());
+    if (raw.size() != 8) {
+      skipped.push_back(std::string{k} + ": malformed lineage batch key");
+      return true;
+    }
+    std::uint64_t seq = 0;
+    for (char c : raw)
+      seq = (seq << 8) | static_cast<unsigned char>(c);
+    if (seq > UINT32_MAX) {
+      skipped.push_back(std::string{k} + ": lineage batch number too large");
+      return true;
+    }
+    next_seq_ = std::max(next_seq_, seq + 1);
+    // Index a batch only if all of it reads: a damaged batch could
+    // otherwise shadow good rows of an older one.
+    auto rows = v.size() <= UINT32_MAX ? split_lineage_batch(v) : std::nullopt;
+    if (!rows) {
+      skipped.push_back("lineage batch " + std::to_string(seq) +
+                        ": malformed row");
+      return true;
+    }
+    for (auto& [row, offset] : *rows)
+      index(row.id, {static_cast<std::uint32_t>(seq),
+                     static_cast<std::uint32_t>(offset)});
+    return true;
+  });
+  cached_.reset();
+}
+
+std::size_t lineage_log::commit(std::string batch, bool sync) {
+  if (!loaded_) {
+    // Never write over batches of an earlier run.
+    std::vector<std::string> skipped;
+    load(skipped);
+  }
+  if (batch.size() > UINT32_MAX)
+    throw error("lineage commit: a batch of 4 GiB or more");
+  if (next_seq_ > UINT32_MAX)
+    throw error("lineage commit: the log holds 2^32 batches already");
+  if (!split_lineage_batch(batch))
+    throw error("lineage commit: a malformed batch");
+  auto seq = next_seq_;
+  kv_store::batch b;
+  b.put(key_of(seq), batch);
+  db_->write(b, sync);
+  ++next_seq_;
+  // Duplicates inside the batch and collisions read the new batch back;
+  // `kept` keeps the rows' bytes alive while reading others replaces it.
+  auto kept = std::make_shared<const std::string>(std::move(batch));
+  cached_seq_ = seq;
+  cached_ = kept;
+  auto again = split_lineage_batch(*kept);
+  for (auto& [row, offset] : *again)
+    index(row.id, {static_cast<std::uint32_t>(seq),
+                   static_cast<std::uint32_t>(offset)});
+  return again->size();
+}
+
+std::size_t lineage_log::commit(const std::vector<std::string>& ids,
+                                const std::vector<std::string>& specs,
+                                bool sync) {
+  if (ids.size() != specs.size())
+    throw error("lineage commit: " + std::to_string(ids.size()) +
+                " task ids but " + std::to_string(specs.size()) + " specs");
+  std::string batch;
+  for (std::size_t i = 0; i < ids.size(); ++i)
+    append_lineage_row(batch, ids[i], specs[i]);
+  return commit(std::move(batch), sync);
+}
+
+std::optional<lineage_row_view>
+lineage_log::record_at(const location& at) const {
+  if (!cached_ || cached_seq_ != at.seq) {
+    auto row = db_->get(key_of(at.seq));
+    if (!row)
+      return std::nullopt;
+    cached_ = std::make_shared<const std::string>(std::move(*row));
+    cached_seq_ = at.seq;
+  }
+  std::size_t pos = at.offset;
+  return read_lineage_row(*cached_, pos);
+}
+
+std::uint64_t lineage_log::key_hash(std::string_view id) const {
+  auto h = hash_(id);
+  return h == 0 ? 1 : h;
+}
+
+std::size_t lineage_log::slot_of(std::uint64_t h) const {
+  auto mask = slots_.size() - 1;
+  for (auto i = static_cast<std::size_t>(h) & mask;; i = (i + 1) & mask)
+    if (slots_[i].hash == h || slots_[i].hash == 0)
+      return i;
+}
+
+void lineage_log::grow() {
+  std::vector<slot> old(slots_.empty() ? 1024 : 2 * slots_.size());
+  old.swap(slots_);
+  for (auto& s : old)
+    if (s.hash != 0)
+      slots_[slot_of(s.hash)] = s;
+}
+
+void lineage_log::index(std::string_view id, const location& at) {
+  // At most 70% full, so probes stay short.
+  if (10 * (used_ + 1) > 7 * slots_.size())
+    grow();
+  auto h = key_hash(id);
+  auto& s = slots_[slot_of(h)];
+  if (s.hash == 0) {
+    s.hash = h;
+    s.at = at;
+    ++used_;
+    ++count_;
+    return;
+  }
+  // The same id committed again, or another id with the same hash.
+  auto there = record_at(s.at);
+  if (there && there->id == id) {
+    s.at = at;
+    return;
+  }
+  auto [j, fresh] = collided_.try_emplace(std::string{id}, at);
+  if (fresh)
+    ++count_;
+  else
+    j->second = at;
+}
+
+std::optional<std::string> lineage_log::find(const std::string& id) const {
+  auto check = [&](const location& at) -> std::optional<std::string> {
+    auto r = record_at(at);
+    if (r && r->id == id)
+      return std::string{r->spec};
+    return std::nullopt;
+  };
+  if (!slots_.empty()) {
+    auto& s = slots_[slot_of(key_hash(id))];
+    if (s.hash != 0)
+      if (auto spec = check(s.at))
+        return spec;
+  }
+  if (auto j = collided_.find(id); j != collided_.end())
+    return check(j->second);
+  return std::nullopt;
+}
+
+} // namespace lumen::detail

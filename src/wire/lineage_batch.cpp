@@ -1,0 +1,72 @@
+// Lineage batches: rows packed into one byte string.
+#include "wire/lineage_batch.hpp"
+
+#include <cstdint>
+
+#include "lumen/error.hpp"
+
+namespace lumen::detail {
+
+namespace {
+
+void put_u32(std::string& out, std::size_t n) {
+  char b[4];
+  for (int i = 0; i < 4; ++i)
+    b[i] = static_cast<char>((n >> (8 * i)) & 0xff);
+  out.append(b, 4);
+}
+
+/// The little-endian u32 at `pos` of `s`, if four bytes are there.
+std::optional<std::size_t> get_u32(std::string_view s, std::size_t pos) {
+  if (pos > s.size() || s.size() - pos < 4)
+    return std::nullopt;
+  std::uint32_t n = 0;
+  for (std::size_t i = 4; i-- > 0;)
+    n = (n << 8) | static_cast<unsigned char>(s[pos + i]);
+  return n;
+}
+
+} // namespace
+
+void append_lineage_row(std::string& batch, std::string_view id,
+                        std::string_view spec) {
+  if (id.empty())
+    throw error("lineage batch: an empty task id");
+  if (id.size() > UINT32_MAX || spec.size() > UINT32_MAX)
+    throw error("lineage batch: a row of 4 GiB or more");
+  put_u32(batch, id.size());
+  batch.append(id);
+  put_u32(batch, spec.size());
+  batch.append(spec);
+}
+
+std::optional<lineage_row_view> read_lineage_row(std::string_view batch,
+                                                 std::size_t& pos) {
+  auto id_size = get_u32(batch, pos);
+  if (!id_size || *id_size == 0 || batch.size() - pos - 4 < *id_size)
+    return std::nullopt;
+  auto at = pos + 4 + *id_size;
+  auto spec_size = get_u32(batch, at);
+  if (!spec_size || batch.size() - at - 4 < *spec_size)
+    return std::nullopt;
+  lineage_row_view row{batch.substr(pos + 4, *id_size),
+                       batch.substr(at + 4, *spec_size)};
+  pos = at + 4 + *spec_size;
+  return row;
+}
+
+std::optional<std::vector<std::pair<lineage_row_view, std::size_t>>>
+split_lineage_batch(std::string_view batch) {
+  std::vector<std::pair<lineage_row_view, std::size_t>> rows;
+  std::size_t pos = 0;
+  while (pos < batch.size()) {
+    auto start = pos;
+    auto row = read_lineage_row(batch, pos);
+    if (!row)
+      return std::nullopt;
+    rows.emplace_back(*row, start);
+  }
+  return rows;
+}
+
+} // namespace lumen::detail

@@ -1,0 +1,40 @@
+// A batch of lineage rows as one byte string: what a node's stash sends
+// the GCS in one message and what the GCS keeps as one row of its log.
+//
+// Rows follow each other without padding: `[u32 id size][id][u32 spec
+// size][spec]`, sizes little-endian, ids non-empty (the task id as text).
+// Reading treats the bytes as untrusted: a size that runs past the end or
+// an empty id makes the row malformed.
+//
+// Thread safety: free functions without shared state.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace lumen::detail {
+
+/// One row, viewing the batch it was read from.
+struct lineage_row_view {
+  std::string_view id;
+  std::string_view spec;
+};
+
+/// Appends one row to `batch`. Throws lumen::error if `id` is empty or
+/// a size does not fit in 32 bits.
+void append_lineage_row(std::string& batch, std::string_view id,
+                        std::string_view spec);
+
+/// The row at `pos` of `batch`, moving `pos` past it; nullopt if the row
+/// is malformed (`pos` is then unchanged).
+std::optional<lineage_row_view> read_lineage_row(std::string_view batch,
+                                                 std::size_t& pos);
+
+/// Every row with its offset, or nullopt if any row is malformed.
+std::optional<std::vector<std::pair<lineage_row_view, std::size_t>>>
+split_lineage_batch(std::string_view batch);
+
+} // namespace lumen::detail
