@@ -101,12 +101,12 @@ void start_tasks(self_ptr self) {
     auto* worker = st.pool->acquire();
     if (worker == nullptr)
       return;
-    auto task = st.sched.next();
+    detail::resource_set acquired;
+    auto task = st.sched.next(&acquired);
     if (!task) {
       st.pool->release(worker);
       return;
     }
-    auto acquired = detail::local_scheduler::request_of(*task);
     if (park_if_running(st, task)) {
       st.sched.release(acquired);
       st.pool->release(worker);

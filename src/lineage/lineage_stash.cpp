@@ -90,15 +90,26 @@ lineage_stash::~lineage_stash() {
 
 bool lineage_stash::append(const task_id& id, std::string spec,
                            std::vector<task_id> deps) {
-  std::lock_guard guard{mtx_};
-  auto [i, added] = rows_.try_emplace(id);
-  if (!added)
-    return false;
-  i->second.spec = std::move(spec);
-  i->second.deps = std::move(deps);
-  fresh_.push_back(id);
-  to_send_.push_back(id);
-  return to_send_.size() == 1;
+  std::lock_guard guard{in_mtx_};
+  incoming_.push_back({id, std::move(spec), std::move(deps)});
+  return incoming_.size() == 1;
+}
+
+void lineage_stash::drain() {
+  std::vector<incoming_row> rows;
+  {
+    std::lock_guard guard{in_mtx_};
+    rows.swap(incoming_);
+  }
+  for (auto& r : rows) {
+    auto [i, added] = rows_.try_emplace(r.id);
+    if (!added)
+      continue; // kept once
+    i->second.spec = std::move(r.spec);
+    i->second.deps = std::move(r.deps);
+    fresh_.push_back(r.id);
+    to_send_.push_back(r.id);
+  }
 }
 
 std::size_t lineage_stash::flush_to_disk(bool all) {
@@ -106,6 +117,7 @@ std::size_t lineage_stash::flush_to_disk(bool all) {
   std::vector<task_id> ids;
   {
     std::lock_guard guard{mtx_};
+    drain();
     ids.swap(aging_);
     if (all)
       ids.insert(ids.end(), fresh_.begin(), fresh_.end());
@@ -142,31 +154,42 @@ std::size_t lineage_stash::flush_to_disk(bool all) {
   return ids.size();
 }
 
-bool lineage_stash::has_unflushed() const {
+bool lineage_stash::has_unflushed() {
   std::lock_guard guard{mtx_};
+  drain();
   return !fresh_.empty() || !aging_.empty();
 }
 
 lineage_stash::commit_batch lineage_stash::next_commit_batch(std::size_t max) {
   commit_batch out;
-  std::lock_guard guard{mtx_};
-  std::size_t n = std::min(max, to_send_.size());
-  out.ids.reserve(n);
-  std::size_t bytes = 0;
-  for (std::size_t k = 0; k < n; ++k)
-    if (auto i = rows_.find(to_send_[k]); i != rows_.end())
-      bytes += 8 + 32 + i->second.spec.size();
-  out.rows.reserve(bytes);
-  for (std::size_t k = 0; k < n; ++k) {
-    auto& id = to_send_[k];
-    if (auto i = rows_.find(id); i != rows_.end()) {
-      i->second.in_flight = true;
-      out.ids.push_back(id);
-      append_lineage_row(out.rows, hex_of(id), i->second.spec);
+  // Rows in flight are neither changed nor erased until `committed` or
+  // `retry`, and the map's nodes never move: their specs are read after
+  // the lock is gone, so that `append` (the submitting thread) never waits
+  // while a batch is packed.
+  std::vector<const std::string*> specs;
+  {
+    std::lock_guard guard{mtx_};
+    drain();
+    std::size_t n = std::min(max, to_send_.size());
+    out.ids.reserve(n);
+    specs.reserve(n);
+    for (std::size_t k = 0; k < n; ++k) {
+      auto& id = to_send_[k];
+      if (auto i = rows_.find(id); i != rows_.end()) {
+        i->second.in_flight = true;
+        out.ids.push_back(id);
+        specs.push_back(&i->second.spec);
+      }
     }
+    to_send_.erase(to_send_.begin(),
+                   to_send_.begin() + static_cast<std::ptrdiff_t>(n));
   }
-  to_send_.erase(to_send_.begin(),
-                 to_send_.begin() + static_cast<std::ptrdiff_t>(n));
+  std::size_t bytes = 0;
+  for (auto* spec : specs)
+    bytes += 8 + 32 + spec->size();
+  out.rows.reserve(bytes);
+  for (std::size_t k = 0; k < specs.size(); ++k)
+    append_lineage_row(out.rows, hex_of(out.ids[k]), *specs[k]);
   return out;
 }
 
@@ -205,8 +228,9 @@ void lineage_stash::retry(const std::vector<task_id>& ids) {
     }
 }
 
-std::optional<std::string> lineage_stash::find(const task_id& id) const {
+std::optional<std::string> lineage_stash::find(const task_id& id) {
   std::lock_guard guard{mtx_};
+  drain();
   auto i = rows_.find(id);
   if (i == rows_.end())
     return std::nullopt;
@@ -214,11 +238,12 @@ std::optional<std::string> lineage_stash::find(const task_id& id) const {
 }
 
 std::vector<std::string>
-lineage_stash::uncommitted_ancestors(const std::vector<task_id>& deps) const {
+lineage_stash::uncommitted_ancestors(const std::vector<task_id>& deps) {
   std::vector<std::string> out;
   std::unordered_set<task_id> seen;
   std::vector<task_id> todo = deps;
   std::lock_guard guard{mtx_};
+  drain();
   if (rows_.empty())
     return out;
   while (!todo.empty()) {
@@ -274,8 +299,9 @@ std::size_t lineage_stash::adopt_orphans() {
   return adopted;
 }
 
-std::size_t lineage_stash::uncommitted() const {
+std::size_t lineage_stash::uncommitted() {
   std::lock_guard guard{mtx_};
+  drain();
   return rows_.size();
 }
 

@@ -73,7 +73,7 @@ class lineage_stash {
   std::size_t flush_to_disk(bool all = false);
 
   /// Whether rows wait that `flush_to_disk` may have to write.
-  bool has_unflushed() const;
+  bool has_unflushed();
 
   /// Up to `max` uncommitted rows not yet sent to the GCS, oldest first;
   /// they count as in flight until `committed` or `retry`.
@@ -86,15 +86,15 @@ class lineage_stash {
   void retry(const std::vector<task_id>& ids);
 
   /// The spec of task `id` if it is still here (uncommitted).
-  std::optional<std::string> find(const task_id& id) const;
+  std::optional<std::string> find(const task_id& id);
 
   /// The uncommitted specs that `deps` and, recursively, their own
   /// dependencies consist of, each once.
   std::vector<std::string>
-  uncommitted_ancestors(const std::vector<task_id>& deps) const;
+  uncommitted_ancestors(const std::vector<task_id>& deps);
 
   /// Rows not yet committed (queued, on disk or in flight).
-  std::size_t uncommitted() const;
+  std::size_t uncommitted();
 
   /// Moves the rows of every stash directory next to this one (same
   /// parent, named by a process id) whose process is gone into this stash,
@@ -114,8 +114,23 @@ class lineage_stash {
     bool in_flight = false;
   };
 
+  /// An appended row not yet in `rows_`.
+  struct incoming_row {
+    task_id id;
+    std::string spec;
+    std::vector<task_id> deps;
+  };
+
   static entry entry_of(std::string spec);
 
+  /// Moves the appended rows into `rows_`; call with `mtx_` held.
+  void drain();
+
+  /// Guards `incoming_` only, held for a push: `append` (the submitting
+  /// thread) never waits while the actor commits or flushes under mtx_.
+  /// Order: mtx_, then in_mtx_.
+  std::mutex in_mtx_;
+  std::vector<incoming_row> incoming_;
   mutable std::mutex mtx_;
   std::unordered_map<task_id, entry> rows_;
   /// Not on disk: appended since the last flush, and before it.

@@ -216,8 +216,9 @@ void embedded_runtime::impl::start(const node_config& c, bool cluster) {
     auto dir = c.head ? gcs_dir_of(c) : std::string{};
     if (dir.empty() && c.base.lineage != lineage_mode::off)
       dir = private_gcs_dir = make_private_gcs_dir(c);
+    // The private store goes when this process stops: scratch.
     if (!dir.empty())
-      tables = std::make_shared<kv_store>(dir);
+      tables = std::make_shared<kv_store>(dir, !private_gcs_dir.empty());
     gcs_timing timing;
     // A private store serves a process that is the whole cluster (or a
     // throw-away head): only write_ahead's promise needs the disk.

@@ -6,6 +6,11 @@
 // depth-first and their blocked callers few), then submission order. A task
 // that asks for more than the node has in total is set aside as infeasible.
 //
+// Queued tasks refer to their request by a small number: the distinct
+// requests ("shapes") are kept once, counted by the tasks that use them.
+// A scan then tests each shape's fit once, so a full node answers "none
+// fits" after one test per shape instead of one per queued task.
+//
 // Thread safety: none; owned by the node manager actor.
 #pragma once
 
@@ -32,9 +37,10 @@ class local_scheduler {
   bool enqueue(task_ptr t);
 
   /// Removes the first queued task that fits the available resources and
-  /// acquires them for it; nullptr if none fits. Scans at most `max_scan`
-  /// tasks that do not fit before giving up.
-  task_ptr next(std::size_t max_scan = 64);
+  /// acquires them for it (copied to `acquired` if given); nullptr if none
+  /// fits. Scans at most `max_scan` tasks, and none once no queued
+  /// request fits.
+  task_ptr next(resource_set* acquired = nullptr, std::size_t max_scan = 64);
 
   /// Removes the first queued task that asks for exactly `held` without
   /// acquiring anything (it will run on a worker that holds `held`
@@ -70,9 +76,28 @@ class local_scheduler {
 
  private:
   using key = std::pair<std::int64_t, std::uint64_t>;
+
+  /// A distinct request and how many queued tasks make it.
+  struct shape {
+    resource_set request;
+    std::size_t users = 0;
+  };
+
+  /// The shape of `r`, added (or a free one reused) if new; counts a user.
+  std::uint32_t shape_of(const resource_set& r);
+
+  /// Drops a user of shape `k`.
+  void unuse(std::uint32_t k);
+
+  /// Removes queue entry `i`.
+  task_ptr take(std::map<key, std::pair<task_ptr, std::uint32_t>>::iterator i);
+
   resource_set total_;
   resource_set available_;
-  std::map<key, std::pair<task_ptr, resource_set>> queue_;
+  std::map<key, std::pair<task_ptr, std::uint32_t>> queue_;
+  std::vector<shape> shapes_;
+  /// Per shape, during a scan of next(): 1 if it was found not to fit.
+  std::vector<char> no_fit_;
   std::vector<task_ptr> infeasible_;
   std::uint64_t seq_ = 0;
 };

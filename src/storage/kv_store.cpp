@@ -37,8 +37,8 @@ void kv_store::batch::erase(std::string key) {
   ops_.push_back(op{std::move(key), std::nullopt});
 }
 
-kv_store::kv_store(const std::string& path)
-  : impl_(std::make_unique<impl>()), path_(path) {
+kv_store::kv_store(const std::string& path, bool scratch)
+  : impl_(std::make_unique<impl>()), path_(path), scratch_(scratch) {
   std::error_code ec;
   std::filesystem::create_directories(path, ec);
   if (ec)
@@ -50,6 +50,8 @@ kv_store::kv_store(const std::string& path)
   opts.write_buffer_size = 16 << 20;
   opts.keep_log_file_num = 2;
   opts.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
+  if (scratch)
+    opts.compression = rocksdb::kNoCompression;
   // Bloom filters, in tables and in the memtable: looking up a key that is
   // not there (the common case when checking before an insert) then reads
   // no table index.
@@ -88,6 +90,7 @@ void kv_store::write(const batch& b, bool sync) {
   }
   rocksdb::WriteOptions wo;
   wo.sync = sync;
+  wo.disableWAL = scratch_ && !sync;
   check(impl_->db->Write(wo, &wb), "cannot write to", path_);
 }
 

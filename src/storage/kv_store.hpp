@@ -44,8 +44,11 @@ class kv_store {
   };
 
   /// Opens (creating if needed) the store in directory `path`; throws
-  /// lumen::error naming the path and RocksDB's reason.
-  explicit kv_store(const std::string& path);
+  /// lumen::error naming the path and RocksDB's reason. A `scratch` store
+  /// is one nothing reads once this process ends (an embedded cluster's
+  /// private GCS store): writes without `sync` skip RocksDB's write-ahead
+  /// log, and tables are not compressed.
+  explicit kv_store(const std::string& path, bool scratch = false);
 
   ~kv_store();
 
@@ -83,6 +86,7 @@ class kv_store {
   struct impl;
   std::unique_ptr<impl> impl_;
   std::string path_;
+  bool scratch_ = false;
 };
 
 } // namespace lumen::detail

@@ -143,12 +143,48 @@ TEST_CASE("local_scheduler: max_scan bounds the tasks passed over",
     s.enqueue(make_task("big" + std::to_string(i), 0, 2));
   s.enqueue(make_task("small", 0, 1));
   s.force_acquire(node(1)); // one CPU left: no "big" fits
-  CHECK_FALSE(s.next(2));
+  CHECK_FALSE(s.next(nullptr, 2));
   CHECK(s.queued() == 4);
-  auto t = s.next(4);
+  auto t = s.next(nullptr, 4);
   REQUIRE(t);
   CHECK(t->options.name == "small");
   CHECK(s.queued() == 3);
+}
+
+TEST_CASE("local_scheduler: next reports what it acquired, shape by shape",
+          "[runtime][local_scheduler]") {
+  local_scheduler s{node(2)};
+  s.enqueue(make_task("half", 0, 0.5));
+  s.enqueue(make_task("one", 0, 1));
+  s.enqueue(make_task("half2", 0, 0.5));
+  lumen::detail::resource_set got;
+  auto t = s.next(&got);
+  REQUIRE(t);
+  CHECK(t->options.name == "half");
+  CHECK(got.get("CPU") == 0.5);
+  t = s.next(&got);
+  REQUIRE(t);
+  CHECK(t->options.name == "one");
+  CHECK(got.get("CPU") == 1);
+  // A task holding half a CPU takes the next one like it without acquiring.
+  t = s.next_like(got);
+  CHECK_FALSE(t); // none asks for exactly one CPU now
+  lumen::detail::resource_set half;
+  half.set("CPU", 0.5);
+  t = s.next_like(half);
+  REQUIRE(t);
+  CHECK(t->options.name == "half2");
+  CHECK(s.queued() == 0);
+  CHECK(s.available().get("CPU") == 0.5);
+  // Shapes whose tasks are gone are reused; a full node answers at once.
+  for (int i = 0; i < 100; ++i)
+    s.enqueue(make_task("w" + std::to_string(i), 0, 1));
+  CHECK_FALSE(s.next(&got));
+  CHECK(s.queued() == 100);
+  s.release(half);
+  t = s.next(&got);
+  REQUIRE(t);
+  CHECK(t->options.name == "w0");
 }
 
 TEST_CASE("local_scheduler: fractional requests fill a CPU exactly",
