@@ -275,6 +275,7 @@ actor_host_actor::behavior_type actor_host(self_ptr self,
     self->monitor(st.remote);
     st.ph = phase::alive;
   } else if (st.a.pinned) {
+    st.restarted = st.a.restarted;
     if (st.a.forwarder)
       self->monitor(st.a.forwarder);
     // A detached actor is found through this host, not its owner's

@@ -78,6 +78,9 @@ struct actor_host_args {
   bool pinned = false;
   /// For a pinned host: the owner's forwarder; its end orphans the actor.
   caf::actor forwarder;
+  /// For a pinned host: the actor replaces an instance that died with its
+  /// node (the forwarder placed it again), so it runs as restarted.
+  bool restarted = false;
   /// The GCS, told when an actor owned here ends (null: do not tell).
   caf::actor gcs;
   /// Set for a borrower: a handle to an actor owned by another process,

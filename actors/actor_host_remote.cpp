@@ -111,8 +111,10 @@ void start_forward(self_ptr self) {
     die(self, make_error_object(error_kind::actor_creation, e.what()));
     return;
   }
-  auto opts =
-    detail::encode_actor_options({st.a.spec->class_hash, st.a.spec->options});
+  // A placement after the actor's node died (relocate) makes a restarted
+  // instance there.
+  auto opts = detail::encode_actor_options(
+    {st.a.spec->class_hash, st.a.spec->options, st.restarted});
   self
     ->request(st.remote_manager, std::chrono::seconds(30), spawn_atom::value,
               caf::actor_cast<caf::actor>(self),

@@ -244,6 +244,7 @@ gcs_actor::behavior_type gcs(self_ptr self, gcs_timing timing,
       auto now = detail::node_table::clock::now();
       for (auto& id : st.nodes.expire(now, st.timing.node_timeout))
         node_dead(self, id, "heartbeats stopped");
+      expire_early_gets(self, now);
       for (auto i = st.rejoined.begin(); i != st.rejoined.end();) {
         if (now - i->second > st.timing.node_timeout) {
           drop_unannounced(self, i->first);

@@ -50,7 +50,11 @@
 // - (actorfind, name, ns) -> (id, class, host): a live named actor ("" if
 //   none).
 // - (actorget, id) -> (class, host, alive): a known actor, for handles
-//   that travel to other nodes.
+//   that travel to other nodes. An id the GCS has not heard of waits for
+//   its actoradd up to `actor_lookup_grace` (the creator registers its
+//   actor without waiting, so a handle may reach another node first); an
+//   actor that ended (one of the last `max_ended_actors`) is answered
+//   `alive` false at once.
 // - (lincommit, task ids, specs) -> rows written: commits lineage, row
 //   `lineage/<task id>` = spec, in one synced batch (ids and specs pair up
 //   by position).
@@ -59,6 +63,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <map>
 #include <memory>
 #include <string>
@@ -124,7 +129,12 @@ struct gcs_timing {
   /// the store: false for a private store that holds only lineage (the
   /// embedded cluster's), whose tables live in memory as without a store.
   bool durable_tables = true;
+  /// How long an actorget of an unknown actor waits for its actoradd.
+  std::chrono::milliseconds actor_lookup_grace{10000};
 };
+
+/// Ended actors the GCS remembers, to answer their lookups at once.
+inline constexpr std::size_t max_ended_actors = 100000;
 
 /// Spawns the GCS. With `store`, its tables persist there and are loaded
 /// from it first (throws lumen::error when the store cannot be read);

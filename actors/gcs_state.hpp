@@ -62,10 +62,23 @@ struct actor_row {
   std::vector<get_promise> gets;
 };
 
+/// A get of an actor the GCS has not heard of, waiting for its actoradd.
+struct early_get {
+  detail::node_table::clock::time_point until;
+  get_promise promise;
+};
+
 struct gcs_state {
   detail::node_table nodes;
   std::map<std::string, actor_row> actors;
   std::map<std::pair<std::string, std::string>, std::string> actor_names;
+  /// Gets of actors not known yet, by actor id (on_actor_get).
+  std::map<std::string, std::vector<early_get>> early_gets;
+  /// Recently ended actors (id -> its entry in `ended_order`), at most
+  /// max_ended_actors, oldest first in `ended_order`.
+  std::map<std::string, std::uint64_t> ended;
+  std::deque<std::pair<std::string, std::uint64_t>> ended_order;
+  std::uint64_t ended_count = 0;
   std::map<std::string, group> groups;
   /// Ids of the groups not placed yet, oldest first (removed ones are
   /// skipped and dropped when met).
@@ -135,6 +148,10 @@ on_actor_find(self_ptr self, const std::string& name, const std::string& ns);
 
 caf::result<std::uint64_t, caf::actor, bool>
 on_actor_get(self_ptr self, const std::string& id);
+
+/// Answers the gets of unknown actors that waited past the grace period.
+void expire_early_gets(self_ptr self,
+                       detail::node_table::clock::time_point now);
 
 caf::result<bool> on_kv_put(self_ptr self, const std::string& ns,
                             const std::string& key, std::string& value,

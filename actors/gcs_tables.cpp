@@ -30,10 +30,34 @@ detail::stored_group stored(const std::string& id, const group& g) {
     g.bundles, g.nodes, g.placed};
 }
 
+/// Remembers that actor `id` ended, so that a lookup of a handle to it
+/// fails at once instead of waiting for an actoradd that never comes, and
+/// answers the lookups that wait for one.
+void remember_ended(self_ptr self, const std::string& id) {
+  auto& st = self->state;
+  if (auto j = st.early_gets.find(id); j != st.early_gets.end()) {
+    for (auto& g : j->second)
+      g.promise.deliver(std::uint64_t{0}, caf::actor{}, false);
+    st.early_gets.erase(j);
+  }
+  if (st.ended.count(id) > 0)
+    return; // told twice: by its host and by its last handle
+  auto n = ++st.ended_count;
+  st.ended.emplace(id, n);
+  st.ended_order.emplace_back(id, n);
+  while (st.ended_order.size() > max_ended_actors) {
+    auto& [old, m] = st.ended_order.front();
+    if (auto j = st.ended.find(old); j != st.ended.end() && j->second == m)
+      st.ended.erase(j);
+    st.ended_order.pop_front();
+  }
+}
+
 /// Ends actor row `id`: frees its name, deletes its stored row, and
-/// answers the finds waiting for it.
+/// answers the finds and gets waiting for it.
 void remove_row(self_ptr self, const std::string& id) {
   auto& st = self->state;
+  remember_ended(self, id);
   auto i = st.actors.find(id);
   if (i == st.actors.end())
     return;
@@ -322,6 +346,13 @@ caf::result<bool> on_actor_add(self_ptr self, const std::string& id,
   for (auto& p : row.gets)
     p.deliver(class_hash, host, true);
   row.gets.clear();
+  // Lookups that arrived before this add (a handle can overtake it).
+  st.ended.erase(id); // re-created (a detached actor placed again)
+  if (auto j = st.early_gets.find(id); j != st.early_gets.end()) {
+    for (auto& g : j->second)
+      g.promise.deliver(class_hash, host, true);
+    st.early_gets.erase(j);
+  }
   return true;
 }
 
@@ -350,8 +381,17 @@ caf::result<std::uint64_t, caf::actor, bool>
 on_actor_get(self_ptr self, const std::string& id) {
   auto& st = self->state;
   auto i = st.actors.find(id);
-  if (i == st.actors.end())
-    return {std::uint64_t{0}, caf::actor{}, false};
+  if (i == st.actors.end()) {
+    if (st.ended.count(id) > 0)
+      return {std::uint64_t{0}, caf::actor{}, false};
+    // Not heard of yet: its creator sends the actoradd without waiting,
+    // and a handle passed on at once may reach another node, and its
+    // lookup this GCS, first. Wait for the add, for a while.
+    auto p = self->make_response_promise<std::uint64_t, caf::actor, bool>();
+    st.early_gets[id].push_back(early_get{
+      detail::node_table::clock::now() + st.timing.actor_lookup_grace, p});
+    return p;
+  }
   auto& row = i->second;
   if (!row.host) {
     auto p = self->make_response_promise<std::uint64_t, caf::actor, bool>();
@@ -359,6 +399,22 @@ on_actor_get(self_ptr self, const std::string& id) {
     return p;
   }
   return {row.class_hash, row.host, true};
+}
+
+void expire_early_gets(self_ptr self,
+                       detail::node_table::clock::time_point now) {
+  auto& gets = self->state.early_gets;
+  for (auto i = gets.begin(); i != gets.end();) {
+    auto& waiting = i->second;
+    auto past =
+      std::partition(waiting.begin(), waiting.end(), [now](const early_get& g) {
+        return g.until > now;
+      });
+    for (auto j = past; j != waiting.end(); ++j)
+      j->promise.deliver(std::uint64_t{0}, caf::actor{}, false);
+    waiting.erase(past, waiting.end());
+    i = waiting.empty() ? gets.erase(i) : std::next(i);
+  }
 }
 
 // -- key-value

@@ -369,6 +369,7 @@ caf::result<caf::actor> on_spawn(self_ptr self, caf::actor forwarder,
   args.store = st.store;
   args.pinned = true;
   args.forwarder = std::move(forwarder);
+  args.restarted = opts.restarted;
   if (args.spec->options.detached)
     args.gcs = st.gcs; // it registers itself, to outlive its owner
   return caf::actor_cast<caf::actor>(

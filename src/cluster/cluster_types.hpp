@@ -67,6 +67,9 @@ struct object_payload {
 struct remote_actor_options {
   std::uint64_t class_hash = 0;
   actor_options options;
+  /// Whether this instance replaces one that died or was killed
+  /// (lumen::was_current_actor_restarted() inside it).
+  bool restarted = false;
 };
 
 byte_buffer encode_actor_options(const remote_actor_options& x);

@@ -193,15 +193,32 @@ ref_ptr embedded_runtime::find_actor(const std::string& name,
 ref_ptr embedded_runtime::lookup_actor(const object_id& id) {
   if (auto result = impl_->directory.lookup(id.task))
     return result;
-  if (impl_->in_cluster) {
-    auto [found_class, host, alive] = ask_gcs<std::uint64_t, caf::actor, bool>(
-      *impl_->sys, impl_->any_gcs(), "actor lookup", gcs_timeout,
-      actor_get_atom::value, id.task.to_string());
-    if (alive && host)
-      return borrow_actor(id.task, found_class, std::move(host));
+  if (!impl_->in_cluster)
+    throw actor_died_error("actor " + id.task.to_string() +
+                           " is not known to this process: it has ended");
+  // A handle that came from another node, decoded by user code on a worker
+  // or the caller's thread (never a scheduler thread). The GCS answers at
+  // once for an actor it knows or saw end; one it has not heard of yet
+  // (its creator registers it without waiting, and the handle may have
+  // overtaken that) waits there for up to gcs_timing::actor_lookup_grace.
+  // Meanwhile a task gives its CPU back, as in get().
+  std::uint64_t found_class = 0;
+  caf::actor host;
+  bool alive = false;
+  {
+    block_scope blocking;
+    std::tie(found_class, host, alive) =
+      ask_gcs<std::uint64_t, caf::actor, bool>(
+        *impl_->sys, impl_->any_gcs(), "actor lookup", gcs_timeout,
+        actor_get_atom::value, id.task.to_string());
   }
+  if (alive && host)
+    return borrow_actor(id.task, found_class, std::move(host));
   throw actor_died_error("actor " + id.task.to_string() +
-                         " is not known to this process");
+                         " is known neither to this node nor to the GCS: it "
+                         "has ended (killed, exited, its node died without "
+                         "restarts left, or its last handle was dropped), or "
+                         "it was never registered in this cluster");
 }
 
 void embedded_runtime::kill_actor(const ref_ptr& actor, bool no_restart) {

@@ -84,4 +84,5 @@ struct ActorOptions {
   maxRestarts @7 :Int32;             # Re-creations allowed, -1: no limit.
   maxTaskRetries @8 :Int32;          # Reruns of calls lost to a restart.
   detached @9 :Bool;                 # Lives without handles.
+  restarted @10 :Bool;               # Replaces an instance that died.
 }

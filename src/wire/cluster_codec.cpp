@@ -328,6 +328,7 @@ byte_buffer encode_actor_options(const remote_actor_options& x) {
     out.setMaxRestarts(o.max_restarts);
     out.setMaxTaskRetries(o.max_task_retries);
     out.setDetached(o.detached);
+    out.setRestarted(x.restarted);
     return flatten(builder);
   } catch (const kj::Exception& e) {
     throw lumen::error("encode_actor_options: " + to_std(e.getDescription()));
@@ -358,6 +359,7 @@ remote_actor_options decode_actor_options(const char* data, std::size_t size) {
     if (o.max_restarts < -1 || o.max_task_retries < -1)
       fail(what, "maxRestarts and maxTaskRetries must be >= -1");
     o.detached = in.getDetached();
+    x.restarted = in.getRestarted();
     return x;
   });
 }

@@ -134,8 +134,8 @@ TEST_CASE("chaos: asynchronous parameter server training reaches 0.85 test "
     if (n.id == victim && !n.alive)
       victim_dead = true;
   CHECK(victim_dead);
-  // (Not lumen::was_current_actor_restarted(): an actor re-created on
-  // another node after its node died does not see itself as restarted.)
+  // (Told by instance id; lumen::was_current_actor_restarted() is true in
+  // them too, which integration/actor_restart_test.cpp checks.)
   int restarted = 0;
   for (std::size_t i = 0; i < s.workers.size(); ++i) {
     auto& w = s.workers[i];

@@ -45,6 +45,18 @@ std::string Tally::node() {
   return lumen::node_id();
 }
 
+bool Tally::restarted() {
+  return lumen::was_current_actor_restarted();
+}
+
+Relay* Relay::create(std::vector<lumen::actor_handle<Tally>> tallies) {
+  return new Relay{std::move(tallies)};
+}
+
+int Relay::bump(int x) {
+  return bump_all(tallies, x);
+}
+
 int bump_named(std::string name, int x) {
   auto h = lumen::get_actor<Tally>(name, "it");
   if (!h)
@@ -77,12 +89,23 @@ int bump_handle(lumen::actor_handle<Tally> h, int x) {
   return lumen::get(h.task(&Tally::add).remote(x));
 }
 
+int bump_all(std::vector<lumen::actor_handle<Tally>> hs, int x) {
+  std::vector<lumen::object_ref<int>> calls;
+  for (auto& h : hs)
+    calls.push_back(h.task(&Tally::add).remote(x));
+  int sum = 0;
+  for (auto v : lumen::get(calls))
+    sum += v;
+  return sum;
+}
+
 } // namespace cluster_tasks
 
 LUMEN_REMOTE(cluster_tasks::where, cluster_tasks::make_blob,
              cluster_tasks::check_blob, cluster_tasks::nap,
              cluster_tasks::bump_named, cluster_tasks::bump_handle,
              cluster_tasks::chain_start, cluster_tasks::chain_step,
-             cluster_tasks::chain_sum);
+             cluster_tasks::chain_sum, cluster_tasks::bump_all);
 LUMEN_REMOTE(cluster_tasks::Tally::create, &cluster_tasks::Tally::add,
-             &cluster_tasks::Tally::node);
+             &cluster_tasks::Tally::node, &cluster_tasks::Tally::restarted);
+LUMEN_REMOTE(cluster_tasks::Relay::create, &cluster_tasks::Relay::bump);

@@ -43,6 +43,10 @@ int bump_named(std::string name, int x);
 /// Adds `x` through a handle passed in as an argument.
 int bump_handle(lumen::actor_handle<Tally> h, int x);
 
+/// Adds `x` to each Tally in `hs` (handles nested in a value), in order;
+/// returns the sum of their new totals.
+int bump_all(std::vector<lumen::actor_handle<Tally>> hs, int x);
+
 /// An actor with state, to place on nodes by resource.
 struct Tally {
   static Tally* create(int start);
@@ -53,7 +57,21 @@ struct Tally {
   /// The id of the node hosting the actor.
   std::string node();
 
+  /// lumen::was_current_actor_restarted() in this instance.
+  bool restarted();
+
   int total = 0;
+};
+
+/// An actor that gets Tally handles as factory arguments, nested in a
+/// value, as the parameter server's workers get their shards.
+struct Relay {
+  static Relay* create(std::vector<lumen::actor_handle<Tally>> tallies);
+
+  /// bump_all(tallies, x) from inside the actor.
+  int bump(int x);
+
+  std::vector<lumen::actor_handle<Tally>> tallies;
 };
 
 } // namespace cluster_tasks

@@ -46,6 +46,7 @@ TEST_CASE("actor restart: an actor whose node dies is re-created elsewhere",
              .remote(100);
   auto first = lumen::get(t.task(&Tally::node).remote(), 30s);
   CHECK(lumen::get(t.task(&Tally::add).remote(1), 30s) == 101);
+  CHECK_FALSE(lumen::get(t.task(&Tally::restarted).remote(), 30s));
   // Calls on their way when the node dies are sent again.
   std::vector<lumen::object_ref<int>> calls;
   for (int i = 0; i < 20; ++i)
@@ -55,6 +56,8 @@ TEST_CASE("actor restart: an actor whose node dies is re-created elsewhere",
     CHECK(v > 100);
   auto second = lumen::get(t.task(&Tally::node).remote(), 60s);
   CHECK(second != first);
+  // The instance made on the other node knows it replaces one.
+  CHECK(lumen::get(t.task(&Tally::restarted).remote(), 30s));
   // The fresh instance counts on from its factory's argument.
   auto now = lumen::get(t.task(&Tally::add).remote(0), 30s);
   CHECK(now >= 100);
