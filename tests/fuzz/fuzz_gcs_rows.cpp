@@ -6,7 +6,8 @@
 // written into a real RocksDB store (one per process, emptied after each
 // input), then gcs_store::load reads them back. Damaged rows must be
 // skipped with a reason, never crash; every row it returns must encode and
-// decode to the same encoding.
+// decode to the same encoding. Each value is also read as a lineage batch
+// (wire/lineage_batch.hpp), as the GCS reads one off the wire.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -21,6 +22,7 @@
 #include "fuzz_support.hpp"
 #include "lumen/error.hpp"
 #include "storage/kv_store.hpp"
+#include "wire/lineage_batch.hpp"
 
 using namespace lumen;
 using namespace lumen::detail;
@@ -79,10 +81,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data,
   fuzz::splitter in{data, size};
   kv_store::batch rows;
   std::vector<std::string> keys;
+  std::vector<std::string> values;
   for (int i = 0; i < 16 && !in.done(); ++i) {
     auto key = prefix_of(in.byte()) + std::string{in.next()};
     auto value = in.next();
     rows.put(key, std::string{value});
+    values.emplace_back(value);
     keys.push_back(std::move(key));
   }
   db->write(rows, false);
@@ -113,6 +117,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data,
     fuzz::require(gcs_store::kv_key(row.ns, row.key).size() ==
                     prefix_of(3).size() + 4 + row.ns.size() + row.key.size(),
                   "a loaded key-value row has its namespace and key");
+  // Values as lineage batches, as the GCS reads them off the wire: one
+  // that splits packs again to the same bytes.
+  for (auto& v : values)
+    if (auto split = split_lineage_batch(v)) {
+      std::string again;
+      for (auto& [row, offset] : *split)
+        append_lineage_row(again, row.id, row.spec);
+      fuzz::require(again == v, "a lineage batch packs to the same bytes");
+    }
   // Erased rows leave tombstones that every later scan walks: start a
   // fresh store now and then instead.
   if (++inputs % 128 == 0) {
