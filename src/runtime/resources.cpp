@@ -34,10 +34,24 @@ resource_set::from_doubles(const std::map<std::string, double>& xs) {
 
 std::vector<resource_set::unit_row>::const_iterator
 resource_set::find(const std::string& name) const {
-  for (auto i = units_.begin(); i != units_.end(); ++i)
-    if (i->first == name)
-      return i;
-  return units_.end();
+  auto i = std::lower_bound(units_.begin(), units_.end(), name,
+                            [](const unit_row& row, const std::string& n) {
+                              return row.first < n;
+                            });
+  return i != units_.end() && i->first == name ? i : units_.end();
+}
+
+void resource_set::compact() {
+  // A few zeroed names (CPU while every CPU is busy) stay, so that the
+  // per-task take and give back allocate nothing; many (placement group
+  // bundles that came and went) would make every look-up slower.
+  if (units_.size() <= keep_zeros_below)
+    return;
+  units_.erase(std::remove_if(units_.begin(), units_.end(),
+                              [](const unit_row& r) {
+                                return r.second == 0;
+                              }),
+               units_.end());
 }
 
 std::int64_t& resource_set::at(const std::string& name) {
@@ -93,6 +107,7 @@ resource_set& resource_set::operator+=(const resource_set& other) {
   for (auto& [name, u] : other.units_)
     if (u != 0)
       at(name) += u;
+  compact();
   return *this;
 }
 
@@ -100,6 +115,7 @@ resource_set& resource_set::operator-=(const resource_set& other) {
   for (auto& [name, u] : other.units_)
     if (u != 0)
       at(name) -= u;
+  compact();
   return *this;
 }
 

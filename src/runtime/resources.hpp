@@ -2,9 +2,9 @@
 //
 // A `resource_set` maps names ("CPU", "memory", custom names) to amounts in
 // units of 1/10000. Plain value; not thread-safe. The few names a set holds
-// live in a small vector sorted by name; arithmetic keeps names whose
-// amount reaches zero (a zero is the same as absent), so the scheduler's
-// take and give back per task allocate nothing.
+// live in a vector sorted by name; arithmetic keeps names whose amount
+// reaches zero (a zero is the same as absent) while the set is small, so
+// the scheduler's take and give back per task allocate nothing.
 #pragma once
 
 #include <cstdint>
@@ -67,6 +67,11 @@ class resource_set {
 
   /// The row of `name`, inserted with 0 if absent.
   std::int64_t& at(const std::string& name);
+
+  /// Drops zeroed names once there are more than keep_zeros_below names.
+  void compact();
+
+  static constexpr std::size_t keep_zeros_below = 8;
 
   /// Whether every nonzero amount here is the same in `other`.
   bool covers_equal(const resource_set& other) const;

@@ -149,3 +149,29 @@ TEST_CASE("resources: to_string lists names in order", "[runtime][resources]") {
   CHECK(resource_set::from_doubles({{"GPU", 1}, {"CPU", 1.5}}).to_string() ==
         "{CPU: 1.5, GPU: 1}");
 }
+
+TEST_CASE("resources: names that come and go leave nothing behind",
+          "[runtime][resources]") {
+  // As placement group bundles do: each adds a name of its own to the
+  // node's capacity and takes it away again.
+  auto node = resource_set::from_doubles({{"CPU", 2}});
+  const auto before = node;
+  for (int i = 0; i < 1000; ++i) {
+    auto bundle = resource_set::from_doubles(
+      {{"CPU_group_" + std::to_string(i), 1}, {"CPU", 0.5}});
+    node += bundle;
+    CHECK(node.get("CPU_group_" + std::to_string(i)) == 1);
+    node -= bundle;
+  }
+  CHECK(node == before);
+  CHECK(node.to_doubles() == std::map<std::string, double>{{"CPU", 2}});
+  CHECK(node.to_string() == "{CPU: 2}");
+  // A name at zero reads as absent, and zero amounts never block a fit.
+  auto busy = node;
+  busy -= node;
+  CHECK(busy.get("CPU") == 0);
+  CHECK(busy.empty());
+  CHECK(busy.to_string() == "{}");
+  CHECK(busy.fits(resource_set{}));
+  CHECK_FALSE(busy.fits(node));
+}
