@@ -51,10 +51,13 @@ headers_of(const std::vector<object_ref<T>>& refs) {
   return result;
 }
 
+/// Throws the error for a default-constructed object_ref.
+[[noreturn]] void throw_invalid_ref();
+
 template <class T>
 const ref_ptr& checked_ptr(const object_ref<T>& ref) {
   if (!ref.valid())
-    throw error("lumen: invalid (default-constructed) object_ref");
+    throw_invalid_ref();
   return ref.ptr();
 }
 
@@ -117,17 +120,38 @@ wait_result<T> wait_impl(Refs&& refs, std::size_t num_returns,
     checked_ptr(r);
   if (num_returns > refs.size())
     throw error("lumen::wait: num_returns exceeds the number of refs");
-  auto flags = runtime().wait(headers_of(refs), num_returns, timeout);
+  // The first num_returns ready refs, looked for front first without
+  // waiting: a list that completes in order has them at its front, and
+  // then no header list is built and nothing blocks.
+  std::vector<bool> flags(refs.size());
+  std::size_t ready = 0;
+  for (std::size_t i = 0; i < refs.size() && ready < num_returns; ++i)
+    if (runtime().ready(refs[i].ptr().get())) {
+      flags[i] = true;
+      ++ready;
+    }
+  if (ready < num_returns)
+    flags = runtime().wait(headers_of(refs), num_returns, timeout);
   wait_result<T> result;
   result.ready.reserve(num_returns);
-  result.unready.reserve(refs.size() - std::min(num_returns, refs.size()));
-  for (std::size_t i = 0; i < refs.size(); ++i) {
-    auto& dst = flags[i] && result.ready.size() < num_returns ? result.ready
-                                                              : result.unready;
-    if constexpr (std::is_lvalue_reference_v<Refs>)
-      dst.push_back(refs[i]);
-    else
-      dst.push_back(std::move(refs[i]));
+  if constexpr (std::is_lvalue_reference_v<Refs>) {
+    result.unready.reserve(refs.size() - std::min(num_returns, refs.size()));
+    for (std::size_t i = 0; i < refs.size(); ++i)
+      (flags[i] && result.ready.size() < num_returns ? result.ready
+                                                     : result.unready)
+        .push_back(refs[i]);
+  } else {
+    // The unready ones stay in the given vector, closed up in one pass.
+    result.unready = std::move(refs);
+    auto& v = result.unready;
+    std::size_t kept = 0;
+    for (std::size_t i = 0; i < v.size(); ++i) {
+      if (flags[i] && result.ready.size() < num_returns)
+        result.ready.push_back(std::move(v[i]));
+      else if (kept++ != i)
+        v[kept - 1] = std::move(v[i]);
+    }
+    v.resize(kept);
   }
   return result;
 }

@@ -3,11 +3,11 @@
 
 #include <atomic>
 #include <chrono>
-#include <thread>
 #include <cstdlib>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 
 #include "cluster/node_process.hpp"
 #include "lumen/detail/runtime_api.hpp"
@@ -30,6 +30,10 @@ std::atomic<bool> starting{false};
 } // namespace
 
 runtime_api::~runtime_api() = default;
+
+void throw_invalid_ref() {
+  throw error("lumen: invalid (default-constructed) object_ref");
+}
 
 runtime_api& runtime() {
   auto* rt = current.load(std::memory_order_acquire);

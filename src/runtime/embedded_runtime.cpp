@@ -439,6 +439,10 @@ embedded_runtime::get_all(const std::vector<const ref_header*>& headers,
   return result;
 }
 
+bool embedded_runtime::ready(const ref_header* ref) {
+  return impl_->table.ready(ref);
+}
+
 std::vector<bool>
 embedded_runtime::wait(const std::vector<const ref_header*>& headers,
                        std::size_t num_returns,

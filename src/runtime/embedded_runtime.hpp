@@ -42,6 +42,8 @@ class embedded_runtime : public runtime_api {
   std::vector<object_ptr> get_all(const std::vector<const ref_header*>& refs,
                                   std::chrono::nanoseconds timeout) override;
 
+  bool ready(const ref_header* ref) override;
+
   std::vector<bool> wait(const std::vector<const ref_header*>& refs,
                          std::size_t num_returns,
                          std::chrono::nanoseconds timeout) override;

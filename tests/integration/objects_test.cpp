@@ -144,6 +144,22 @@ TEST_CASE("objects: wait reports ready and unready refs in input order",
   CHECK(w.ready == std::vector<lumen::object_ref<int>>{r1});
   CHECK(w.unready.size() == 3);
 
+  // Moved in, the refs come back the same way, in the same order.
+  auto moved = refs;
+  w = lumen::wait(std::move(moved), 2, patience);
+  CHECK(w.ready == std::vector<lumen::object_ref<int>>{r1, r2});
+  CHECK(w.unready == std::vector<lumen::object_ref<int>>{slow, r3});
+  w =
+    lumen::wait(std::vector<lumen::object_ref<int>>{r3, slow, r1}, 1, patience);
+  CHECK(w.ready == std::vector<lumen::object_ref<int>>{r3});
+  CHECK(w.unready == std::vector<lumen::object_ref<int>>{slow, r1});
+  // A default-constructed ref is refused, moved in or not.
+  auto with_invalid = refs;
+  with_invalid.emplace_back();
+  CHECK_THROWS_AS(lumen::wait(with_invalid, 1, patience), lumen::error);
+  CHECK_THROWS_AS(lumen::wait(std::move(with_invalid), 1, patience),
+                  lumen::error);
+
   // Asking for all four times out with the three ready ones, no exception.
   w = lumen::wait(refs, 4, 50ms);
   CHECK(w.ready == std::vector<lumen::object_ref<int>>{r1, r2, r3});

@@ -137,6 +137,10 @@ class runtime_api {
                                  std::size_t num_returns,
                                  std::chrono::nanoseconds timeout) = 0;
 
+  /// Whether `ref`'s object is ready here now; never waits. The caller
+  /// holds a count on `ref`.
+  virtual bool ready(const ref_header* ref) = 0;
+
   /// Returns a counted reference to an object known to this process, for
   /// decoding references nested in values; throws object_lost_error.
   virtual ref_ptr lookup(const object_id& id) = 0;
