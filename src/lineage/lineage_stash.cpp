@@ -337,17 +337,16 @@ std::pair<task_id, std::vector<task_id>> spec_deps(const std::string& spec) {
 }
 
 bool stash_task(lineage_stash& stash, const task_spec& task) {
-  byte_buffer bytes;
+  std::string bytes;
   if (task.lineage.empty() && !task.deliver) {
-    bytes = encode_task_spec(task);
+    bytes = encode_task_spec_string(task);
   } else {
     task_spec plain = task;
     plain.lineage.clear();
     plain.deliver = nullptr;
-    bytes = encode_task_spec(plain);
+    bytes = encode_task_spec_string(plain);
   }
-  return stash.append(task.id, std::string{bytes.data(), bytes.size()},
-                      task_deps(task));
+  return stash.append(task.id, std::move(bytes), task_deps(task));
 }
 
 } // namespace lumen::detail

@@ -181,7 +181,12 @@ ref_ptr resolve_arg(const char* what, const ref_resolver& resolve,
 
 // -- task specs ---------------------------------------------------------------
 
-byte_buffer encode_task_spec(const task_spec& spec) {
+namespace {
+
+/// Builds `spec` in `builder`'s root and returns flatten(builder) (a
+/// byte_buffer or a std::string).
+template <class Flatten>
+auto encode_spec_with(const task_spec& spec, Flatten flatten_to) {
   try {
     // Oversized specs fail below, on the field that does not fit.
     auto first_segment = std::min(estimate_words(spec), max_elements);
@@ -216,10 +221,24 @@ byte_buffer encode_task_spec(const task_spec& spec) {
                   capnp::Data::Reader{reinterpret_cast<const capnp::byte*>(
                                         spec.lineage[j].data()),
                                       spec.lineage[j].size()});
-    return flatten(builder);
+    return flatten_to(builder);
   } catch (const kj::Exception& e) {
     throw lumen::error("encode_task_spec: " + to_std(e.getDescription()));
   }
+}
+
+} // namespace
+
+byte_buffer encode_task_spec(const task_spec& spec) {
+  return encode_spec_with(spec, [](capnp::MessageBuilder& b) {
+    return flatten(b);
+  });
+}
+
+std::string encode_task_spec_string(const task_spec& spec) {
+  return encode_spec_with(spec, [](capnp::MessageBuilder& b) {
+    return flatten_string(b);
+  });
 }
 
 task_spec decode_task_spec(const char* data, std::size_t size,

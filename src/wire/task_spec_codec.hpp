@@ -12,6 +12,7 @@
 
 #include <cstddef>
 #include <functional>
+#include <string>
 
 #include "lumen/detail/byte_buffer.hpp"
 #include "lumen/detail/object_data.hpp"
@@ -36,6 +37,9 @@ using ref_resolver = std::function<ref_ptr(const object_id&)>;
 /// @throws lumen::error if the spec cannot be represented, e.g. a value
 ///         argument of 512 MiB or more.
 byte_buffer encode_task_spec(const task_spec& spec);
+
+/// The same bytes as a std::string (one allocation, no copy).
+std::string encode_task_spec_string(const task_spec& spec);
 
 /// Decodes a task spec encoded by `encode_task_spec`. `data` needs no
 /// particular alignment; `size` must be the exact message size.
