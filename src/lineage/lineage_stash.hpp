@@ -2,8 +2,10 @@
 // the GCS ("commit lineage later").
 //
 // Every task submitted on, or forwarded through, this node is appended
-// here as its encoded TaskSpec: `append` only queues the row in memory, so
-// submitting never waits for the disk. The lineage_stash actor sends rows
+// here as its encoded TaskSpec: `append` only pushes the row onto a queue
+// of its own (a lock held for the push alone), so submitting never waits
+// for the disk nor behind the actor's work; every other member first moves
+// the queued rows into the stash proper. The lineage_stash actor sends rows
 // to the GCS in batches (`next_commit_batch`) and, once the GCS has
 // committed them, drops them here (`committed`). A row still uncommitted
 // one flush period after it came is written to RocksDB without sync
@@ -20,7 +22,9 @@
 // started on the same machine and runtime directory adopts them
 // (`adopt_orphans`) and commits them like its own.
 //
-// Thread safety: every member may be called from any thread.
+// Thread safety: every member may be called from any thread, except that
+// `next_commit_batch`, `committed` and `retry` belong to one caller at a
+// time (the actor): a batch reads its rows' specs after the lock is gone.
 #pragma once
 
 #include <cstddef>

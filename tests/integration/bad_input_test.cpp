@@ -44,6 +44,7 @@
 #include "cluster/cluster_types.hpp"
 #include "cluster_support.hpp"
 #include "cluster_tasks.hpp"
+#include "wire/lineage_batch.hpp"
 #include "wire/task_spec_codec.hpp"
 
 using namespace std::chrono_literals;
@@ -261,6 +262,33 @@ std::size_t attack_with_messages(const std::string& head_address,
       },
       [&](caf::error&) {});
   CHECK(rows == 0);
+  // The same as one packed batch (what stashes send): a batch that does not
+  // split into rows is refused whole; in one that does, the row that is
+  // not the TaskSpec of its task is dropped and the good one commits.
+  std::string refused_batch;
+  self
+    ->request(*gcs, 10s, lineage_batch_atom::value,
+              std::string{"\x05\x00\x00\x00ab", 6})
+    .receive(
+      [&](std::uint64_t) {
+        refused_batch = "accepted";
+      },
+      [&](caf::error& e) {
+        refused_batch = sys.render(e);
+      });
+  CHECK_THAT(refused_batch, Contains("malformed batch"));
+  std::string batch;
+  detail::append_lineage_row(batch, "not-a-task", "garbage!");
+  detail::append_lineage_row(batch, task_id{7, 7}.to_string(),
+                             std::string(spec_bytes.begin(), spec_bytes.end()));
+  rows = 99;
+  self->request(*gcs, 10s, lineage_batch_atom::value, batch)
+    .receive(
+      [&](std::uint64_t n) {
+        rows = n;
+      },
+      [&](caf::error&) {});
+  CHECK(rows == 1);
   std::string pg;
   self
     ->request(*gcs, 10s, pg_create_atom::value, std::string{"pg-x"},
