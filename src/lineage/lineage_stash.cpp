@@ -118,6 +118,13 @@ std::size_t lineage_stash::flush_to_disk(bool all) {
   {
     std::lock_guard guard{mtx_};
     drain();
+    if (!all && to_send_.empty()) {
+      // Nothing waits to be sent: every uncommitted row is in flight or
+      // on disk already, so none is written and none need be looked up.
+      aging_.clear();
+      aging_.swap(fresh_);
+      return 0;
+    }
     ids.swap(aging_);
     if (all)
       ids.insert(ids.end(), fresh_.begin(), fresh_.end());

@@ -104,6 +104,20 @@ TEST_CASE("lineage stash: a row goes to disk one flush after it came",
   CHECK(s.flush_to_disk(true) == 1); // all, young or not
 }
 
+TEST_CASE("lineage stash: rows in flight are not written until a batch fails",
+          "[lineage]") {
+  temp_dir dir{"inflight"};
+  lineage_stash s{dir.path};
+  s.append(tid(1), "one", {});
+  auto batch = s.next_commit_batch(10);
+  CHECK(s.flush_to_disk() == 0);
+  CHECK(s.flush_to_disk() == 0); // old enough, but in flight
+  s.retry(ids_of(batch));        // the GCS did not answer
+  CHECK(s.flush_to_disk() == 0); // young again
+  CHECK(s.flush_to_disk() == 1); // waited a period unsent: on disk
+  CHECK(s.uncommitted() == 1);
+}
+
 TEST_CASE("lineage stash: rows not committed survive a restart of the node",
           "[lineage]") {
   temp_dir dir{"restart"};
