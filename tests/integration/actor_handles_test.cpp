@@ -7,6 +7,7 @@
 
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "cluster_support.hpp"
@@ -32,17 +33,29 @@ std::pair<std::string, std::string> head_and_worker() {
   return {head, worker};
 }
 
+/// A head and one worker node, with this test as a driver of both.
+struct two_nodes {
+  cluster_it::test_cluster cluster{1};
+  lumen::init_guard driver{lumen::config{.address = cluster.address()}};
+  std::string head;
+  std::string worker;
+
+  two_nodes() {
+    REQUIRE(cluster_it::test_cluster::wait_for_nodes(2));
+    std::tie(head, worker) = head_and_worker();
+    REQUIRE(!head.empty());
+    REQUIRE(!worker.empty());
+  }
+};
+
 } // namespace
 
 TEST_CASE("actor handles: handles nested in a value reach actors created a "
           "moment before on another node",
           "[actors][cluster]") {
-  cluster_it::test_cluster cluster{1};
-  lumen::init_guard g{lumen::config{.address = cluster.address()}};
-  REQUIRE(cluster_it::test_cluster::wait_for_nodes(2));
-  auto [head, worker] = head_and_worker();
-  REQUIRE(!head.empty());
-  REQUIRE(!worker.empty());
+  two_nodes nodes;
+  const auto& head = nodes.head;
+  const auto& worker = nodes.worker;
   // Each actor is created and its handle passed on at once, inside a
   // vector, to a task pinned to the other node: the handle may get there,
   // and that node's lookup to the GCS, before the driver's registration of
@@ -91,12 +104,9 @@ TEST_CASE("actor handles: handles nested in a value reach actors created a "
 TEST_CASE("actor handles: a handle to an ended actor fails with "
           "actor_died_error on another node",
           "[actors][cluster]") {
-  cluster_it::test_cluster cluster{1};
-  lumen::init_guard g{lumen::config{.address = cluster.address()}};
-  REQUIRE(cluster_it::test_cluster::wait_for_nodes(2));
-  auto [head, worker] = head_and_worker();
-  REQUIRE(!head.empty());
-  REQUIRE(!worker.empty());
+  two_nodes nodes;
+  const auto& head = nodes.head;
+  const auto& worker = nodes.worker;
   auto t = lumen::actor(Tally::create).node_affinity(head).remote(0);
   CHECK(lumen::get(t.task(&Tally::add).remote(1), 30s) == 1);
   lumen::kill(t);
