@@ -120,38 +120,50 @@ wait_result<T> wait_impl(Refs&& refs, std::size_t num_returns,
     checked_ptr(r);
   if (num_returns > refs.size())
     throw error("lumen::wait: num_returns exceeds the number of refs");
-  // The first num_returns ready refs, looked for front first without
-  // waiting: a list that completes in order has them at its front, and
-  // then no header list is built and nothing blocks.
-  std::vector<bool> flags(refs.size());
-  std::size_t ready = 0;
-  for (std::size_t i = 0; i < refs.size() && ready < num_returns; ++i)
-    if (runtime().ready(refs[i].ptr().get())) {
-      flags[i] = true;
-      ++ready;
-    }
-  if (ready < num_returns)
-    flags = runtime().wait(headers_of(refs), num_returns, timeout);
+  // The first num_returns ready refs, by position, looked for front first
+  // without waiting: a list that completes in order has them at its
+  // front, and then no header list is built and nothing blocks.
+  std::vector<std::size_t> picked;
+  picked.reserve(num_returns);
+  for (std::size_t i = 0; i < refs.size() && picked.size() < num_returns; ++i)
+    if (runtime().ready(refs[i].ptr().get()))
+      picked.push_back(i);
+  if (picked.size() < num_returns) {
+    auto flags = runtime().wait(headers_of(refs), num_returns, timeout);
+    picked.clear();
+    for (std::size_t i = 0; i < refs.size() && picked.size() < num_returns; ++i)
+      if (flags[i])
+        picked.push_back(i);
+  }
   wait_result<T> result;
-  result.ready.reserve(num_returns);
+  result.ready.reserve(picked.size());
   if constexpr (std::is_lvalue_reference_v<Refs>) {
-    result.unready.reserve(refs.size() - std::min(num_returns, refs.size()));
-    for (std::size_t i = 0; i < refs.size(); ++i)
-      (flags[i] && result.ready.size() < num_returns ? result.ready
-                                                     : result.unready)
-        .push_back(refs[i]);
+    for (auto i : picked)
+      result.ready.push_back(refs[i]);
+    result.unready.reserve(refs.size() - picked.size());
+    std::size_t from = 0;
+    for (auto i : picked) {
+      result.unready.insert(result.unready.end(), refs.begin() + from,
+                            refs.begin() + i);
+      from = i + 1;
+    }
+    result.unready.insert(result.unready.end(), refs.begin() + from,
+                          refs.end());
   } else {
-    // The unready ones stay in the given vector, closed up in one pass.
+    // The unready ones stay in the given vector: the runs between picked
+    // refs close up, one range move each.
     result.unready = std::move(refs);
     auto& v = result.unready;
-    std::size_t kept = 0;
-    for (std::size_t i = 0; i < v.size(); ++i) {
-      if (flags[i] && result.ready.size() < num_returns)
-        result.ready.push_back(std::move(v[i]));
-      else if (kept++ != i)
-        v[kept - 1] = std::move(v[i]);
+    for (auto i : picked)
+      result.ready.push_back(std::move(v[i]));
+    auto out = v.begin();
+    std::size_t from = 0;
+    for (auto i : picked) {
+      out = std::move(v.begin() + from, v.begin() + i, out);
+      from = i + 1;
     }
-    v.resize(kept);
+    out = std::move(v.begin() + from, v.end(), out);
+    v.erase(out, v.end());
   }
   return result;
 }
