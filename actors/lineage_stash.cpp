@@ -23,12 +23,19 @@ constexpr std::size_t max_batch = 4096;
 /// (between one and two periods).
 constexpr auto flush_period = std::chrono::milliseconds{20};
 
+/// How long appended rows gather before they go to the GCS. One pump, one
+/// batch and one commit per period, not per task: a task submitted alone
+/// (a synchronous `get` after each `remote`) would otherwise pay for a
+/// commit round trip of its own, several thread wake-ups, every time.
+constexpr auto gather_period = std::chrono::milliseconds{2};
+
 struct stash_state {
   detail::lineage_stash* stash = nullptr;
   caf::actor gcs;
   bool in_flight = false;
   bool retry_scheduled = false;
   bool flush_scheduled = false;
+  bool pump_scheduled = false;
   bool warned = false;
   const char* name = "lumen.lineage_stash";
 };
@@ -58,6 +65,15 @@ void flush(self_ptr self) {
   schedule_flush(self);
 }
 
+/// Pumps once the rows have gathered for a period (once per period).
+void schedule_pump(self_ptr self) {
+  auto& st = self->state;
+  if (st.pump_scheduled)
+    return;
+  st.pump_scheduled = true;
+  self->delayed_send(self, gather_period, lineage_pump_atom::value);
+}
+
 void pump(self_ptr self) {
   auto& st = self->state;
   schedule_flush(self);
@@ -76,7 +92,7 @@ void pump(self_ptr self) {
         auto& st = self->state;
         st.in_flight = false;
         st.stash->committed(ids);
-        pump(self); // what came in meanwhile
+        schedule_pump(self); // what came in meanwhile
       },
       [self, ids](caf::error&) {
         auto& st = self->state;
@@ -99,7 +115,12 @@ lineage_stash_behavior(self_ptr self, detail::lineage_stash* stash,
     self->send(self, tick_atom::value);
   return {
     [self](tick_atom) {
+      // Rows came (or a failed batch waits for its retry).
       self->state.retry_scheduled = false;
+      schedule_pump(self);
+    },
+    [self](lineage_pump_atom) {
+      self->state.pump_scheduled = false;
       pump(self);
     },
     [self](spill_atom) {

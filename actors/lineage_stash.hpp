@@ -36,8 +36,8 @@ class lineage_stash;
 } // namespace detail
 
 using lineage_stash_actor = caf::typed_actor<
-  caf::reacts_to<tick_atom>, caf::reacts_to<spill_atom>,
-  caf::reacts_to<join_atom, caf::actor>,
+  caf::reacts_to<tick_atom>, caf::reacts_to<lineage_pump_atom>,
+  caf::reacts_to<spill_atom>, caf::reacts_to<join_atom, caf::actor>,
   caf::replies_to<stats_atom>::with<std::uint64_t, std::uint64_t>>;
 
 /// Spawns the actor for `stash`, which must outlive it; `gcs` may be null

@@ -103,6 +103,7 @@ using actor_find_atom = caf::atom_constant<caf::atom("actorfind")>;
 using actor_get_atom = caf::atom_constant<caf::atom("actorget")>;
 using lineage_commit_atom = caf::atom_constant<caf::atom("lincommit")>;
 using lineage_batch_atom = caf::atom_constant<caf::atom("linbatch")>;
+using lineage_pump_atom = caf::atom_constant<caf::atom("linpump")>;
 using lineage_get_atom = caf::atom_constant<caf::atom("linget")>;
 using lineage_count_atom = caf::atom_constant<caf::atom("lincount")>;
 using lost_atom = caf::atom_constant<caf::atom("lost")>;
