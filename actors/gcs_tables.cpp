@@ -503,8 +503,13 @@ std::optional<std::string> checked_batch(std::string batch) {
   return good;
 }
 
-caf::result<std::uint64_t> commit_checked(self_ptr self, std::string batch) {
-  auto good = checked_batch(std::move(batch));
+/// Commits `batch`, first without the rows that are not the TaskSpec of
+/// their task if `check`.
+caf::result<std::uint64_t> commit_batch(self_ptr self, std::string batch,
+                                        bool check) {
+  std::optional<std::string> good{std::move(batch)};
+  if (check)
+    good = checked_batch(std::move(*good));
   if (!good)
     return caf::make_error(caf::sec::invalid_argument,
                            "lineage commit: a malformed batch");
@@ -536,22 +541,15 @@ on_lineage_commit(self_ptr self, const std::vector<std::string>& ids,
     }
     detail::append_lineage_row(batch, ids[i], specs[i]);
   }
-  return commit_checked(self, std::move(batch));
+  return commit_batch(self, std::move(batch), true);
 }
 
 caf::result<std::uint64_t> on_lineage_batch(self_ptr self, std::string& batch) {
   // This process's own stash encoded these specs itself; bytes from
   // another process are checked row by row.
   auto sender = self->current_sender();
-  if (sender && sender->node() == self->node()) {
-    try {
-      return static_cast<std::uint64_t>(
-        self->state.store.commit_lineage_batch(std::move(batch)));
-    } catch (const std::exception& e) {
-      return store_error(e);
-    }
-  }
-  return commit_checked(self, std::move(batch));
+  bool local = sender && sender->node() == self->node();
+  return commit_batch(self, std::move(batch), !local);
 }
 
 caf::result<std::vector<char>> on_lineage_get(self_ptr self,

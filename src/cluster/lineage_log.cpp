@@ -71,23 +71,23 @@ std::size_t lineage_log::commit(std::string batch, bool sync) {
     throw error("lineage commit: a batch of 4 GiB or more");
   if (next_seq_ > UINT32_MAX)
     throw error("lineage commit: the log holds 2^32 batches already");
-  if (!split_lineage_batch(batch))
+  // Read once: the rows view `kept`, which stays alive while indexing
+  // (duplicates and collisions read batches back into the cache).
+  auto kept = std::make_shared<const std::string>(std::move(batch));
+  auto rows = split_lineage_batch(*kept);
+  if (!rows)
     throw error("lineage commit: a malformed batch");
   auto seq = next_seq_;
   kv_store::batch b;
-  b.put(key_of(seq), batch);
+  b.put(key_of(seq), *kept);
   db_->write(b, sync);
   ++next_seq_;
-  // Duplicates inside the batch and collisions read the new batch back;
-  // `kept` keeps the rows' bytes alive while reading others replaces it.
-  auto kept = std::make_shared<const std::string>(std::move(batch));
   cached_seq_ = seq;
   cached_ = kept;
-  auto again = split_lineage_batch(*kept);
-  for (auto& [row, offset] : *again)
+  for (auto& [row, offset] : *rows)
     index(row.id, {static_cast<std::uint32_t>(seq),
                    static_cast<std::uint32_t>(offset)});
-  return again->size();
+  return rows->size();
 }
 
 std::size_t lineage_log::commit(const std::vector<std::string>& ids,
