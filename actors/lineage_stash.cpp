@@ -16,9 +16,6 @@ namespace lumen {
 
 namespace {
 
-/// Rows per commit message at most.
-constexpr std::size_t max_batch = 4096;
-
 /// How long a row may wait for the GCS before it is written to disk here
 /// (between one and two periods).
 constexpr auto flush_period = std::chrono::milliseconds{20};
@@ -79,25 +76,25 @@ void pump(self_ptr self) {
   schedule_flush(self);
   if (st.in_flight || !st.gcs)
     return;
-  auto batch = st.stash->next_commit_batch(max_batch);
+  auto batch = st.stash->next_commit_batch();
   if (batch.empty())
     return;
   st.in_flight = true;
-  auto ids = std::move(batch.ids);
+  auto seq = batch.seq;
   self
     ->request(st.gcs, std::chrono::seconds(10), lineage_batch_atom::value,
               std::move(batch.rows))
     .then(
-      [self, ids](std::uint64_t) {
+      [self, seq](std::uint64_t) {
         auto& st = self->state;
         st.in_flight = false;
-        st.stash->committed(ids);
+        st.stash->committed(seq);
         schedule_pump(self); // what came in meanwhile
       },
-      [self, ids](caf::error&) {
+      [self, seq](caf::error&) {
         auto& st = self->state;
         st.in_flight = false;
-        st.stash->retry(ids);
+        st.stash->retry(seq);
         if (!st.retry_scheduled) {
           st.retry_scheduled = true;
           self->delayed_send(self, std::chrono::seconds(1), tick_atom::value);

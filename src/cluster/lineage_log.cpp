@@ -53,9 +53,7 @@ void lineage_log::load(std::vector<std::string>& skipped) {
                         ": malformed row");
       return true;
     }
-    for (auto& [row, offset] : *rows)
-      index(row.id, {static_cast<std::uint32_t>(seq),
-                     static_cast<std::uint32_t>(offset)});
+    index_batch(*rows, static_cast<std::uint32_t>(seq));
     return true;
   });
   cached_.reset();
@@ -84,9 +82,7 @@ std::size_t lineage_log::commit(std::string batch, bool sync) {
   ++next_seq_;
   cached_seq_ = seq;
   cached_ = kept;
-  for (auto& [row, offset] : *rows)
-    index(row.id, {static_cast<std::uint32_t>(seq),
-                   static_cast<std::uint32_t>(offset)});
+  index_batch(*rows, static_cast<std::uint32_t>(seq));
   return rows->size();
 }
 
@@ -135,11 +131,32 @@ void lineage_log::grow() {
       slots_[slot_of(s.hash)] = s;
 }
 
-void lineage_log::index(std::string_view id, const location& at) {
+void lineage_log::index_batch(
+  const std::vector<std::pair<lineage_row_view, std::size_t>>& rows,
+  std::uint32_t seq) {
   // At most 70% full, so probes stay short.
-  if (10 * (used_ + 1) > 7 * slots_.size())
+  while (10 * (used_ + rows.size()) > 7 * slots_.size())
     grow();
-  auto h = key_hash(id);
+  std::vector<std::uint64_t> hashes(rows.size());
+  for (std::size_t i = 0; i < rows.size(); ++i)
+    hashes[i] = key_hash(rows[i].first.id);
+  constexpr std::size_t ahead = 8;
+  auto mask = slots_.size() - 1;
+  auto prefetch = [&](std::size_t i) {
+    if (i < hashes.size())
+      __builtin_prefetch(&slots_[static_cast<std::size_t>(hashes[i]) & mask]);
+  };
+  for (std::size_t i = 0; i < ahead; ++i)
+    prefetch(i);
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    prefetch(i + ahead);
+    index(rows[i].first.id, hashes[i],
+          {seq, static_cast<std::uint32_t>(rows[i].second)});
+  }
+}
+
+void lineage_log::index(std::string_view id, std::uint64_t h,
+                        const location& at) {
   auto& s = slots_[slot_of(h)];
   if (s.hash == 0) {
     s.hash = h;

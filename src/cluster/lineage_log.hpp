@@ -98,8 +98,16 @@ class lineage_log {
   /// it views cached_, valid until the next call.
   std::optional<lineage_row_view> record_at(const location& at) const;
 
-  /// Indexes `id` at `at`; counts it if it is new.
-  void index(std::string_view id, const location& at);
+  /// Indexes `id`, whose key_hash is `h`, at `at`; counts it if it is
+  /// new. The table must have room for one more.
+  void index(std::string_view id, std::uint64_t h, const location& at);
+
+  /// Indexes the rows of batch `seq` (each with its offset): the table
+  /// grows first, and each row's slot is fetched into the cache a few
+  /// rows ahead, so that a batch's cache misses overlap.
+  void
+  index_batch(const std::vector<std::pair<lineage_row_view, std::size_t>>& rows,
+              std::uint32_t seq);
 
   std::shared_ptr<kv_store> db_;
   hasher hash_;

@@ -1,12 +1,15 @@
 // The lineage stash: memory rows, RocksDB without sync, commit bookkeeping.
 #include "lineage/lineage_stash.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
 #include <filesystem>
+#include <iostream>
 #include <unordered_set>
 
+#include "lumen/error.hpp"
 #include "runtime/task_spec.hpp"
 #include "storage/kv_store.hpp"
 #include "wire/lineage_batch.hpp"
@@ -59,25 +62,25 @@ std::optional<task_id> id_of(std::string_view key) {
 
 } // namespace
 
-lineage_stash::entry lineage_stash::entry_of(std::string spec) {
-  entry e;
-  e.spec = std::move(spec);
-  return e;
-}
-
 lineage_stash::lineage_stash(const std::string& path)
   : db_(std::make_unique<kv_store>(path)) {
   // Rows of an earlier run on this directory were never committed.
   db_->scan(prefix, [&](std::string_view k, std::string_view v) {
     if (auto id = id_of(k)) {
-      entry e;
-      e.spec = std::string{v};
-      e.on_disk = true;
-      if (rows_.emplace(*id, std::move(e)).second)
-        to_send_.push_back(*id);
+      std::pair<task_id, std::vector<task_id>> parsed;
+      try {
+        parsed = spec_deps(std::string{v});
+      } catch (const std::exception&) {
+        parsed = {*id, {}}; // the GCS checks it; no ancestors to follow
+      }
+      add_row(*id, parsed.second, [&](std::string& out) {
+        out.append(v);
+      });
     }
     return true;
   });
+  for (auto& seg : segments_)
+    seg.sealed = seg.on_disk = true;
 }
 
 lineage_stash::~lineage_stash() {
@@ -91,8 +94,51 @@ lineage_stash::~lineage_stash() {
 bool lineage_stash::append(const task_id& id, std::string spec,
                            std::vector<task_id> deps) {
   std::lock_guard guard{in_mtx_};
-  incoming_.push_back({id, std::move(spec), std::move(deps)});
+  incoming_.push_back({id, std::move(spec), std::move(deps), nullptr});
   return incoming_.size() == 1;
+}
+
+bool lineage_stash::append(std::shared_ptr<const task_spec> task) {
+  auto id = task->id;
+  std::lock_guard guard{in_mtx_};
+  incoming_.push_back({id, {}, {}, std::move(task)});
+  return incoming_.size() == 1;
+}
+
+lineage_stash::segment& lineage_stash::open_segment() {
+  if (segments_.empty() || segments_.back().sealed ||
+      segments_.back().on_disk) {
+    auto& seg = segments_.emplace_back();
+    seg.seq = next_seq_++;
+    seg.born = flushes_;
+  }
+  return segments_.back();
+}
+
+template <class Write>
+void lineage_stash::add_row(const task_id& id, const std::vector<task_id>& deps,
+                            Write&& write) {
+  auto& seg = open_segment();
+  auto at = seg.rows.size();
+  auto deps_at = seg.deps.size();
+  try {
+    auto mark = begin_lineage_row(seg.rows, hex_of(id));
+    write(seg.rows);
+    end_lineage_row(seg.rows, mark);
+    if (seg.rows.size() > UINT32_MAX)
+      throw error("lineage stash: a segment of 4 GiB or more");
+  } catch (...) {
+    seg.rows.resize(at);
+    throw;
+  }
+  seg.deps.insert(seg.deps.end(), deps.begin(), deps.end());
+  seg.index.push_back({id, static_cast<std::uint32_t>(at),
+                       static_cast<std::uint32_t>(deps_at),
+                       static_cast<std::uint32_t>(seg.deps.size())});
+  ++rows_;
+  // Sealed when full, or big enough for one message.
+  if (seg.index.size() >= segment_rows || seg.rows.size() >= (8u << 20))
+    seg.sealed = true;
 }
 
 void lineage_stash::drain() {
@@ -102,146 +148,207 @@ void lineage_stash::drain() {
     rows.swap(incoming_);
   }
   for (auto& r : rows) {
-    auto [i, added] = rows_.try_emplace(r.id);
-    if (!added)
-      continue; // kept once
-    i->second.spec = std::move(r.spec);
-    i->second.deps = std::move(r.deps);
-    fresh_.push_back(r.id);
-    to_send_.push_back(r.id);
+    try {
+      if (r.task) {
+        add_row(r.id, task_deps(*r.task), [&](std::string& out) {
+          append_task_spec(out, *r.task);
+        });
+        r.task.reset(); // its arguments need not wait for the commit
+      } else if (!locate(r.id, nullptr)) {
+        add_row(r.id, r.deps, [&](std::string& out) {
+          out.append(r.spec);
+        });
+      }
+    } catch (const std::exception& e) {
+      // Not encodable: it runs unrecorded, as a task whose lineage could
+      // not be written ahead would.
+      std::cerr << "lumen: lineage of task " << r.id.to_string()
+                << " not stashed: " << e.what() << '\n';
+    }
   }
+}
+
+std::string_view lineage_stash::spec_of(const segment& seg,
+                                        const segment::row& r) {
+  std::size_t pos = r.at;
+  auto row = read_lineage_row(seg.rows, pos);
+  return row ? row->spec : std::string_view{};
+}
+
+const lineage_stash::segment::row* lineage_stash::locate(const task_id& id,
+                                                         const segment** in) {
+  for (auto& seg : segments_) {
+    const segment::row* found = nullptr;
+    if (!seg.sealed) {
+      for (auto& r : seg.index)
+        if (r.id == id) {
+          found = &r;
+          break;
+        }
+    } else {
+      if (seg.by_id.size() != seg.index.size()) {
+        seg.by_id.resize(seg.index.size());
+        for (std::uint32_t k = 0; k < seg.by_id.size(); ++k)
+          seg.by_id[k] = k;
+        std::sort(seg.by_id.begin(), seg.by_id.end(),
+                  [&](std::uint32_t a, std::uint32_t b) {
+                    return seg.index[a].id < seg.index[b].id;
+                  });
+      }
+      auto i = std::lower_bound(seg.by_id.begin(), seg.by_id.end(), id,
+                                [&](std::uint32_t k, const task_id& x) {
+                                  return seg.index[k].id < x;
+                                });
+      if (i != seg.by_id.end() && seg.index[*i].id == id)
+        found = &seg.index[*i];
+    }
+    if (found) {
+      if (in)
+        *in = &seg;
+      return found;
+    }
+  }
+  return nullptr;
+}
+
+lineage_stash::segment* lineage_stash::segment_of(std::uint64_t seq) {
+  for (auto& seg : segments_)
+    if (seg.seq == seq)
+      return &seg;
+  return nullptr;
 }
 
 std::size_t lineage_stash::flush_to_disk(bool all) {
   kv_store::batch b;
-  std::vector<task_id> ids;
+  std::vector<std::uint64_t> written;
+  std::size_t n = 0;
   {
     std::lock_guard guard{mtx_};
     drain();
-    if (!all && to_send_.empty()) {
-      // Nothing waits to be sent: every uncommitted row is in flight or
-      // on disk already, so none is written and none need be looked up.
-      aging_.clear();
-      aging_.swap(fresh_);
-      return 0;
+    // A row is written once a whole period passed since it came: rows
+    // that come from now on go to a segment of their own.
+    auto now = flushes_++;
+    if (!segments_.empty())
+      segments_.back().sealed = true;
+    for (auto& seg : segments_) {
+      if (seg.on_disk || (!all && (seg.in_flight || seg.born >= now)))
+        continue;
+      for (auto& r : seg.index)
+        b.put(key_of(r.id), std::string{spec_of(seg, r)});
+      seg.on_disk = true;
+      written.push_back(seg.seq);
+      n += seg.index.size();
     }
-    ids.swap(aging_);
-    if (all)
-      ids.insert(ids.end(), fresh_.begin(), fresh_.end());
-    aging_.swap(fresh_);
-    if (all)
-      aging_.clear();
-    // Only what is neither committed nor on its way to the GCS goes to
-    // disk (a batch that fails comes back through `retry`).
-    std::size_t kept = 0;
-    for (auto& id : ids)
-      if (auto i = rows_.find(id); i != rows_.end() && !i->second.on_disk &&
-                                   (all || !i->second.in_flight)) {
-        b.put(key_of(id), i->second.spec);
-        ids[kept++] = id;
-      }
-    ids.resize(kept);
   }
-  if (ids.empty())
+  if (n == 0)
     return 0;
   try {
     db_->write(b, false);
   } catch (...) {
     // Still in memory: written at the next flush.
     std::lock_guard guard{mtx_};
-    aging_.insert(aging_.end(), ids.begin(), ids.end());
+    for (auto seq : written)
+      if (auto* seg = segment_of(seq))
+        seg->on_disk = false;
     throw;
   }
-  std::lock_guard guard{mtx_};
-  for (auto& id : ids)
-    if (auto i = rows_.find(id); i != rows_.end())
-      i->second.on_disk = true;
-    else
-      gone_on_disk_.push_back(id); // committed while being written
-  return ids.size();
+  return n;
 }
 
 bool lineage_stash::has_unflushed() {
   std::lock_guard guard{mtx_};
   drain();
-  return !fresh_.empty() || !aging_.empty();
+  for (auto& seg : segments_)
+    if (!seg.on_disk)
+      return true;
+  return false;
 }
 
 lineage_stash::commit_batch lineage_stash::next_commit_batch(std::size_t max) {
   commit_batch out;
-  // Rows in flight are neither changed nor erased until `committed` or
-  // `retry`, and the map's nodes never move: their specs are read after
-  // the lock is gone, so that `append` (the submitting thread) never waits
-  // while a batch is packed.
-  std::vector<const std::string*> specs;
-  {
-    std::lock_guard guard{mtx_};
-    drain();
-    std::size_t n = std::min(max, to_send_.size());
-    out.ids.reserve(n);
-    specs.reserve(n);
-    for (std::size_t k = 0; k < n; ++k) {
-      auto& id = to_send_[k];
-      if (auto i = rows_.find(id); i != rows_.end()) {
-        i->second.in_flight = true;
-        out.ids.push_back(id);
-        specs.push_back(&i->second.spec);
-      }
+  if (max == 0)
+    return out;
+  std::lock_guard guard{mtx_};
+  drain();
+  auto i = std::find_if(segments_.begin(), segments_.end(), [](auto& seg) {
+    return !seg.in_flight && !seg.index.empty();
+  });
+  if (i == segments_.end())
+    return out;
+  if (i->index.size() > max) {
+    // Only its first `max` rows go: they become a segment of their own.
+    segment rest;
+    rest.seq = next_seq_++;
+    rest.born = i->born;
+    rest.sealed = true;
+    rest.on_disk = i->on_disk;
+    auto cut = i->index[max].at;
+    auto deps_cut = i->index[max].deps_begin;
+    rest.rows = i->rows.substr(cut);
+    rest.deps.assign(i->deps.begin() + deps_cut, i->deps.end());
+    for (auto k = max; k < i->index.size(); ++k) {
+      auto r = i->index[k];
+      r.at -= cut;
+      r.deps_begin -= deps_cut;
+      r.deps_end -= deps_cut;
+      rest.index.push_back(r);
     }
-    to_send_.erase(to_send_.begin(),
-                   to_send_.begin() + static_cast<std::ptrdiff_t>(n));
+    i->rows.resize(cut);
+    i->deps.resize(deps_cut);
+    i->index.resize(max);
+    i->by_id.clear();
+    i = segments_.insert(std::next(i), std::move(rest));
+    --i;
   }
-  std::size_t bytes = 0;
-  for (auto* spec : specs)
-    bytes += 8 + 32 + spec->size();
-  out.rows.reserve(bytes);
-  for (std::size_t k = 0; k < specs.size(); ++k)
-    append_lineage_row(out.rows, hex_of(out.ids[k]), *specs[k]);
+  i->sealed = true;
+  i->in_flight = true;
+  out.seq = i->seq;
+  out.rows = i->rows;
+  out.ids.reserve(i->index.size());
+  for (auto& r : i->index)
+    out.ids.push_back(r.id);
   return out;
 }
 
-void lineage_stash::committed(const std::vector<task_id>& ids) {
+void lineage_stash::committed(std::uint64_t seq) {
   kv_store::batch b;
   std::size_t erased = 0;
   {
     std::lock_guard guard{mtx_};
-    for (auto& id : ids)
-      if (auto i = rows_.find(id); i != rows_.end()) {
-        if (i->second.on_disk) {
-          b.erase(key_of(id));
-          ++erased;
-        }
-        rows_.erase(i);
-        ++committed_total_;
+    auto i = std::find_if(segments_.begin(), segments_.end(), [&](auto& seg) {
+      return seg.seq == seq;
+    });
+    if (i == segments_.end())
+      return;
+    if (i->on_disk)
+      for (auto& r : i->index) {
+        b.erase(key_of(r.id));
+        ++erased;
       }
-    for (auto& id : gone_on_disk_) {
-      b.erase(key_of(id));
-      ++erased;
-    }
-    gone_on_disk_.clear();
+    rows_ -= i->index.size();
+    committed_total_ += i->index.size();
+    segments_.erase(i);
   }
   if (erased > 0)
     db_->write(b, false);
 }
 
-void lineage_stash::retry(const std::vector<task_id>& ids) {
+void lineage_stash::retry(std::uint64_t seq) {
   std::lock_guard guard{mtx_};
-  for (auto& id : ids)
-    if (auto i = rows_.find(id); i != rows_.end() && i->second.in_flight) {
-      i->second.in_flight = false;
-      to_send_.push_back(id);
-      if (!i->second.on_disk)
-        fresh_.push_back(id);
-    }
+  if (auto* seg = segment_of(seq); seg && seg->in_flight) {
+    seg->in_flight = false;
+    seg->born = flushes_; // a period unsent from now on, then to disk
+  }
 }
 
 std::optional<std::string> lineage_stash::find(const task_id& id) {
   std::lock_guard guard{mtx_};
   drain();
-  auto i = rows_.find(id);
-  if (i == rows_.end())
+  const segment* seg = nullptr;
+  auto* r = locate(id, &seg);
+  if (!r)
     return std::nullopt;
-  return i->second.spec;
+  return std::string{spec_of(*seg, *r)};
 }
 
 std::vector<std::string>
@@ -251,18 +358,20 @@ lineage_stash::uncommitted_ancestors(const std::vector<task_id>& deps) {
   std::vector<task_id> todo = deps;
   std::lock_guard guard{mtx_};
   drain();
-  if (rows_.empty())
+  if (rows_ == 0)
     return out;
   while (!todo.empty()) {
     auto id = todo.back();
     todo.pop_back();
     if (!seen.insert(id).second)
       continue;
-    auto i = rows_.find(id);
-    if (i == rows_.end())
+    const segment* seg = nullptr;
+    auto* r = locate(id, &seg);
+    if (!r)
       continue; // committed, or never stashed here
-    out.push_back(i->second.spec);
-    todo.insert(todo.end(), i->second.deps.begin(), i->second.deps.end());
+    out.emplace_back(spec_of(*seg, *r));
+    todo.insert(todo.end(), seg->deps.begin() + r->deps_begin,
+                seg->deps.begin() + r->deps_end);
   }
   return out;
 }
@@ -291,12 +400,20 @@ std::size_t lineage_stash::adopt_orphans() {
         });
       }
       for (auto& [id, spec] : rows) {
-        std::lock_guard guard{mtx_};
-        if (rows_.try_emplace(id, entry_of(std::move(spec))).second) {
-          fresh_.push_back(id);
-          to_send_.push_back(id);
-          ++adopted;
+        std::vector<task_id> deps;
+        try {
+          deps = spec_deps(spec).second;
+        } catch (const std::exception&) {
+          // The GCS checks it; no ancestors to follow.
         }
+        std::lock_guard guard{mtx_};
+        drain();
+        if (locate(id, nullptr))
+          continue;
+        add_row(id, deps, [&](std::string& out) {
+          out.append(spec);
+        });
+        ++adopted;
       }
       kv_store::destroy(entry.path().string());
     } catch (const std::exception&) {
@@ -309,7 +426,7 @@ std::size_t lineage_stash::adopt_orphans() {
 std::size_t lineage_stash::uncommitted() {
   std::lock_guard guard{mtx_};
   drain();
-  return rows_.size();
+  return rows_;
 }
 
 std::uint64_t lineage_stash::committed_total() const {
@@ -343,17 +460,14 @@ std::pair<task_id, std::vector<task_id>> spec_deps(const std::string& spec) {
   return {decoded.id, task_deps(decoded)};
 }
 
+std::string stash_row_of(const task_spec& task) {
+  std::string out;
+  append_task_spec(out, task);
+  return out;
+}
+
 bool stash_task(lineage_stash& stash, const task_spec& task) {
-  std::string bytes;
-  if (task.lineage.empty() && !task.deliver) {
-    bytes = encode_task_spec_string(task);
-  } else {
-    task_spec plain = task;
-    plain.lineage.clear();
-    plain.deliver = nullptr;
-    bytes = encode_task_spec_string(plain);
-  }
-  return stash.append(task.id, std::move(bytes), task_deps(task));
+  return stash.append(task.id, stash_row_of(task), task_deps(task));
 }
 
 } // namespace lumen::detail

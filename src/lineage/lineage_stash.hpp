@@ -2,12 +2,14 @@
 // the GCS ("commit lineage later").
 //
 // Every task submitted on, or forwarded through, this node is appended
-// here as its encoded TaskSpec: `append` only pushes the row onto a queue
-// of its own (a lock held for the push alone), so submitting never waits
-// for the disk nor behind the actor's work; every other member first moves
-// the queued rows into the stash proper. The lineage_stash actor sends rows
-// to the GCS in batches (`next_commit_batch`) and, once the GCS has
-// committed them, drops them here (`committed`). A row still uncommitted
+// here: `append` only pushes the task (or its encoded TaskSpec) onto a
+// queue of its own (a lock held for the push alone), so submitting never
+// encodes, never waits for the disk nor behind the actor's work. Every
+// other member first takes the queued rows in, encoding each spec straight
+// into the open segment: rows packed as the lineage batch that later goes
+// to the GCS, so a row costs no allocation of its own. The lineage_stash
+// actor sends segments to the GCS (`next_commit_batch`) and, once the GCS
+// has committed one, drops it here (`committed`). A row still uncommitted
 // one flush period after it came is written to RocksDB without sync
 // (`flush_to_disk`, called by the actor every period while rows wait), and
 // deleted there once committed: while the GCS keeps up, a row costs no
@@ -24,15 +26,17 @@
 //
 // Thread safety: every member may be called from any thread, except that
 // `next_commit_batch`, `committed` and `retry` belong to one caller at a
-// time (the actor): a batch reads its rows' specs after the lock is gone.
+// time (the actor).
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
-#include <unordered_map>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -41,18 +45,25 @@
 namespace lumen::detail {
 
 class kv_store;
+struct task_spec;
 
 class lineage_stash {
  public:
-  /// Rows on their way to the GCS: their ids, and the rows themselves as
-  /// one lineage batch (wire/lineage_batch.hpp) keyed by the ids as text.
+  /// Rows on their way to the GCS: one segment of the stash, its rows
+  /// as one lineage batch (wire/lineage_batch.hpp) keyed by the ids as
+  /// text, their ids in the same order, and the segment's number for
+  /// `committed` and `retry`.
   struct commit_batch {
+    std::uint64_t seq = 0;
     std::vector<task_id> ids;
     std::string rows;
     bool empty() const noexcept {
       return ids.empty();
     }
   };
+
+  /// Rows a segment holds at most (and so a batch).
+  static constexpr std::size_t segment_rows = 4096;
 
   /// Opens (creating) the stash's RocksDB store at `path`; rows found
   /// there are uncommitted lineage of an earlier run and are queued for
@@ -66,28 +77,38 @@ class lineage_stash {
   lineage_stash& operator=(const lineage_stash&) = delete;
 
   /// Queues `spec` (an encoded TaskSpec) of task `id`, whose ref arguments
-  /// were produced by the tasks `deps`. A spec already here is kept once.
-  /// Returns true if no row waited to be sent before (the caller then
-  /// wakes the lineage_stash actor).
+  /// were produced by the tasks `deps`. A spec still uncommitted here is
+  /// kept once. Returns true if no row waited to be taken in before (the
+  /// caller then wakes the lineage_stash actor).
   bool append(const task_id& id, std::string spec, std::vector<task_id> deps);
 
+  /// Queues `task` itself, to be encoded (without the lineage it may carry)
+  /// when the stash next takes its queued rows in, off the submitting
+  /// thread; until then the stash holds the spec, and with it its
+  /// arguments. `task` must not change once queued, and its id must be new
+  /// to the stash (a fresh submission): it is not looked up. Returns as
+  /// `append`.
+  bool append(std::shared_ptr<const task_spec> task);
+
   /// Writes to RocksDB, without waiting for the disk, the uncommitted rows
-  /// that came before the previous call (with `all`: every uncommitted row
-  /// not on disk yet); returns how many.
+  /// that came before the previous call and are not on their way to the
+  /// GCS (with `all`: every uncommitted row not on disk yet); returns how
+  /// many.
   std::size_t flush_to_disk(bool all = false);
 
   /// Whether rows wait that `flush_to_disk` may have to write.
   bool has_unflushed();
 
-  /// Up to `max` uncommitted rows not yet sent to the GCS, oldest first;
-  /// they count as in flight until `committed` or `retry`.
-  commit_batch next_commit_batch(std::size_t max);
+  /// The oldest uncommitted rows not yet sent to the GCS, at most `max`
+  /// of them (and at most one segment); they count as in flight until
+  /// `committed` or `retry` with the batch's seq.
+  commit_batch next_commit_batch(std::size_t max = segment_rows);
 
-  /// The GCS committed these rows: drop them here and on disk.
-  void committed(const std::vector<task_id>& ids);
+  /// The GCS committed batch `seq`: drop its rows here and on disk.
+  void committed(std::uint64_t seq);
 
-  /// Sending these rows failed: send them again later.
-  void retry(const std::vector<task_id>& ids);
+  /// Sending batch `seq` failed: send its rows again later.
+  void retry(std::uint64_t seq);
 
   /// The spec of task `id` if it is still here (uncommitted).
   std::optional<std::string> find(const task_id& id);
@@ -111,24 +132,62 @@ class lineage_stash {
   const std::string& path() const;
 
  private:
-  struct entry {
-    std::string spec;
+  /// Rows in arrival order, packed as one lineage batch: what goes to the
+  /// GCS in one message, to disk in one write, and away in one commit.
+  /// No allocation per row; look-ups scan the few uncommitted segments.
+  struct segment {
+    struct row {
+      task_id id;
+      /// Offset of the row in `rows`.
+      std::uint32_t at = 0;
+      /// Its dependencies: deps[deps_begin, deps_end).
+      std::uint32_t deps_begin = 0;
+      std::uint32_t deps_end = 0;
+    };
+    std::uint64_t seq = 0;
+    std::string rows;
+    std::vector<row> index;
     std::vector<task_id> deps;
-    bool on_disk = false;
+    /// flushes_ when the segment was opened (or its batch failed).
+    std::uint64_t born = 0;
+    /// Taking no more rows (sent, written, or full).
+    bool sealed = false;
     bool in_flight = false;
+    bool on_disk = false;
+    /// Positions in `index`, by id: built by the first look-up once
+    /// sealed (an open segment is scanned).
+    std::vector<std::uint32_t> by_id;
   };
 
-  /// An appended row not yet in `rows_`.
+  /// An appended row not yet in a segment: its spec encoded, or the task
+  /// to encode.
   struct incoming_row {
     task_id id;
     std::string spec;
     std::vector<task_id> deps;
+    std::shared_ptr<const task_spec> task;
   };
 
-  static entry entry_of(std::string spec);
-
-  /// Moves the appended rows into `rows_`; call with `mtx_` held.
+  /// Moves the appended rows into segments; call with `mtx_` held.
   void drain();
+
+  /// The segment open for rows (a new one if none is); call with `mtx_`.
+  segment& open_segment();
+
+  /// Adds a row of `id`, whose spec `write` appends to the segment's
+  /// rows; call with `mtx_` held.
+  template <class Write>
+  void add_row(const task_id& id, const std::vector<task_id>& deps,
+               Write&& write);
+
+  /// Where the row of `id` is, if uncommitted here; call with `mtx_`.
+  const segment::row* locate(const task_id& id, const segment** in);
+
+  /// The spec of `r` in `seg`.
+  static std::string_view spec_of(const segment& seg, const segment::row& r);
+
+  /// The segment with number `seq`, or null.
+  segment* segment_of(std::uint64_t seq);
 
   /// Guards `incoming_` only, held for a push: `append` (the submitting
   /// thread) never waits while the actor commits or flushes under mtx_.
@@ -136,20 +195,14 @@ class lineage_stash {
   std::mutex in_mtx_;
   std::vector<incoming_row> incoming_;
   mutable std::mutex mtx_;
-  std::unordered_map<task_id, entry> rows_;
-  /// Not on disk: appended since the last flush, and before it.
-  std::vector<task_id> fresh_;
-  std::vector<task_id> aging_;
-  /// Not yet sent to the GCS, in order.
-  std::vector<task_id> to_send_;
-  /// Written to disk while being committed: deleted there at the next
-  /// commit.
-  std::vector<task_id> gone_on_disk_;
+  /// Oldest first; only the last may be open.
+  std::deque<segment> segments_;
+  std::uint64_t next_seq_ = 1;
+  std::uint64_t flushes_ = 0;
+  std::size_t rows_ = 0;
   std::uint64_t committed_total_ = 0;
   std::unique_ptr<kv_store> db_;
 };
-
-struct task_spec;
 
 /// The tasks whose returns `task` takes as ref arguments (put objects have
 /// no producing task and are left out).
@@ -162,5 +215,8 @@ std::pair<task_id, std::vector<task_id>> spec_deps(const std::string& spec);
 /// Encodes `task` (without the lineage it may carry) and appends it to
 /// `stash`; returns append's result.
 bool stash_task(lineage_stash& stash, const task_spec& task);
+
+/// `task`'s encoded spec without the lineage it may carry.
+std::string stash_row_of(const task_spec& task);
 
 } // namespace lumen::detail

@@ -499,9 +499,9 @@ ref_ptr embedded_runtime::submit(task_request&& req) {
   spec->options = std::move(req.options);
   spec->return_id = object_id{spec->id, 1};
   auto result = impl_->table.create_pending(spec->return_id);
-  // Stashed here, in the submitting thread, without waiting for the disk.
+  // Queued in the stash as it is (encoded there, not in this thread).
   if (impl_->stash && impl_->cfg.base.lineage == lineage_mode::stash &&
-      stash_task(*impl_->stash, *spec))
+      impl_->stash->append(spec))
     caf::anon_send(impl_->stash_actor, tick_atom::value);
   caf::anon_send(impl_->nm, submit_atom::value, task_ptr{std::move(spec)});
   return result;

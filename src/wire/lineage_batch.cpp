@@ -40,6 +40,27 @@ void append_lineage_row(std::string& batch, std::string_view id,
   batch.append(spec);
 }
 
+std::size_t begin_lineage_row(std::string& batch, std::string_view id) {
+  if (id.empty())
+    throw error("lineage batch: an empty task id");
+  if (id.size() > UINT32_MAX)
+    throw error("lineage batch: a row of 4 GiB or more");
+  put_u32(batch, id.size());
+  batch.append(id);
+  auto mark = batch.size();
+  put_u32(batch, 0);
+  return mark;
+}
+
+void end_lineage_row(std::string& batch, std::size_t mark) {
+  auto n = batch.size() - mark - 4;
+  if (n > UINT32_MAX)
+    throw error("lineage batch: a row of 4 GiB or more");
+  for (int i = 0; i < 4; ++i)
+    batch[mark + static_cast<std::size_t>(i)] =
+      static_cast<char>((n >> (8 * i)) & 0xff);
+}
+
 std::optional<lineage_row_view> read_lineage_row(std::string_view batch,
                                                  std::size_t& pos) {
   auto id_size = get_u32(batch, pos);

@@ -28,6 +28,15 @@ struct lineage_row_view {
 void append_lineage_row(std::string& batch, std::string_view id,
                         std::string_view spec);
 
+/// Starts a row of `id` at the end of `batch`, whose spec the caller then
+/// appends in place; returns the mark that end_lineage_row takes. Throws
+/// as append_lineage_row.
+std::size_t begin_lineage_row(std::string& batch, std::string_view id);
+
+/// Ends the row begun at `mark`: its spec is what was appended since.
+/// Throws lumen::error if that is 4 GiB or more.
+void end_lineage_row(std::string& batch, std::size_t mark);
+
 /// The row at `pos` of `batch`, moving `pos` past it; nullopt if the row
 /// is malformed (`pos` is then unchanged).
 std::optional<lineage_row_view> read_lineage_row(std::string_view batch,

@@ -183,7 +183,42 @@ ref_ptr resolve_arg(const char* what, const ref_resolver& resolve,
 
 namespace {
 
-/// Builds `spec` in `builder`'s root and returns flatten(builder) (a
+/// Writes `spec` (and its lineage only if `with_lineage`) into `builder`.
+void build_spec(capnp::MessageBuilder& builder, const task_spec& spec,
+                bool with_lineage) {
+  auto out = builder.initRoot<wire::TaskSpec>();
+  write_id(out.initId(), spec.id);
+  write_id(out.initParent(), spec.parent);
+  out.setDepth(spec.depth);
+  out.setFunction(text(spec.function));
+  out.setName(text(spec.options.name));
+  auto args = out.initArgs(element_count(spec.args.size(), "args"));
+  for (std::size_t i = 0; i < spec.args.size(); ++i)
+    encode_arg(args[static_cast<unsigned int>(i)], spec.args[i], i);
+  out.setNumCpus(spec.options.num_cpus);
+  auto resources = out.initResources(
+    element_count(spec.options.resources.size(), "resources"));
+  unsigned int i = 0;
+  for (const auto& [name, amount] : spec.options.resources) {
+    auto resource = resources[i++];
+    resource.setName(text(name));
+    resource.setAmount(amount);
+  }
+  out.setMaxRetries(static_cast<std::int32_t>(spec.options.max_retries));
+  write_id(out.initReturnId(), spec.return_id);
+  out.setAttempt(spec.attempt);
+  out.setRetryExceptions(spec.options.retry_exceptions);
+  // Without it, the same bytes as a copy of `spec` with no lineage.
+  auto n = with_lineage ? spec.lineage.size() : 0;
+  auto lineage = out.initLineage(element_count(n, "lineage"));
+  for (std::size_t j = 0; j < n; ++j)
+    lineage.set(static_cast<unsigned int>(j),
+                capnp::Data::Reader{
+                  reinterpret_cast<const capnp::byte*>(spec.lineage[j].data()),
+                  spec.lineage[j].size()});
+}
+
+/// Builds `spec` in a builder of its own and returns flatten(builder) (a
 /// byte_buffer or a std::string).
 template <class Flatten>
 auto encode_spec_with(const task_spec& spec, Flatten flatten_to) {
@@ -192,40 +227,16 @@ auto encode_spec_with(const task_spec& spec, Flatten flatten_to) {
     auto first_segment = std::min(estimate_words(spec), max_elements);
     capnp::MallocMessageBuilder builder{
       static_cast<unsigned int>(first_segment)};
-    auto out = builder.initRoot<wire::TaskSpec>();
-    write_id(out.initId(), spec.id);
-    write_id(out.initParent(), spec.parent);
-    out.setDepth(spec.depth);
-    out.setFunction(text(spec.function));
-    out.setName(text(spec.options.name));
-    auto args = out.initArgs(element_count(spec.args.size(), "args"));
-    for (std::size_t i = 0; i < spec.args.size(); ++i)
-      encode_arg(args[static_cast<unsigned int>(i)], spec.args[i], i);
-    out.setNumCpus(spec.options.num_cpus);
-    auto resources = out.initResources(
-      element_count(spec.options.resources.size(), "resources"));
-    unsigned int i = 0;
-    for (const auto& [name, amount] : spec.options.resources) {
-      auto resource = resources[i++];
-      resource.setName(text(name));
-      resource.setAmount(amount);
-    }
-    out.setMaxRetries(static_cast<std::int32_t>(spec.options.max_retries));
-    write_id(out.initReturnId(), spec.return_id);
-    out.setAttempt(spec.attempt);
-    out.setRetryExceptions(spec.options.retry_exceptions);
-    auto lineage =
-      out.initLineage(element_count(spec.lineage.size(), "lineage"));
-    for (std::size_t j = 0; j < spec.lineage.size(); ++j)
-      lineage.set(static_cast<unsigned int>(j),
-                  capnp::Data::Reader{reinterpret_cast<const capnp::byte*>(
-                                        spec.lineage[j].data()),
-                                      spec.lineage[j].size()});
+    build_spec(builder, spec, true);
     return flatten_to(builder);
   } catch (const kj::Exception& e) {
     throw lumen::error("encode_task_spec: " + to_std(e.getDescription()));
   }
 }
+
+/// Words of the zeroed first segment each thread reuses for specs that
+/// fit (MallocMessageBuilder zeroes what it used again when it is done).
+constexpr std::size_t scratch_words = 1024;
 
 } // namespace
 
@@ -239,6 +250,34 @@ std::string encode_task_spec_string(const task_spec& spec) {
   return encode_spec_with(spec, [](capnp::MessageBuilder& b) {
     return flatten_string(b);
   });
+}
+
+void append_task_spec(std::string& out, const task_spec& spec) {
+  thread_local std::unique_ptr<capnp::word[]> scratch{
+    new capnp::word[scratch_words]()};
+  auto append = [&](capnp::MessageBuilder& builder) {
+    build_spec(builder, spec, false);
+    auto bytes =
+      capnp::computeSerializedSizeInWords(builder) * sizeof(capnp::word);
+    auto at = out.size();
+    out.resize(at + bytes);
+    kj::ArrayOutputStream stream{
+      kj::arrayPtr(reinterpret_cast<kj::byte*>(out.data() + at), bytes)};
+    capnp::writeMessage(stream, builder);
+  };
+  try {
+    auto words = std::min(estimate_words(spec), max_elements);
+    if (words <= scratch_words) {
+      capnp::MallocMessageBuilder builder{
+        kj::arrayPtr(scratch.get(), scratch_words)};
+      append(builder);
+    } else {
+      capnp::MallocMessageBuilder builder{static_cast<unsigned int>(words)};
+      append(builder);
+    }
+  } catch (const kj::Exception& e) {
+    throw lumen::error("encode_task_spec: " + to_std(e.getDescription()));
+  }
 }
 
 task_spec decode_task_spec(const char* data, std::size_t size,

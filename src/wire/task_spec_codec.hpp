@@ -41,6 +41,12 @@ byte_buffer encode_task_spec(const task_spec& spec);
 /// The same bytes as a std::string (one allocation, no copy).
 std::string encode_task_spec_string(const task_spec& spec);
 
+/// Appends the encoding of `spec` without its `lineage` to `out` (what the
+/// lineage stash keeps), building it in a first segment this thread
+/// reuses when the spec fits in 8 KiB; `out` may have grown if it throws
+/// (as encode_task_spec).
+void append_task_spec(std::string& out, const task_spec& spec);
+
 /// Decodes a task spec encoded by `encode_task_spec`. `data` needs no
 /// particular alignment; `size` must be the exact message size.
 /// @throws lumen::decode_error if the bytes are not one well-formed message

@@ -70,7 +70,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data,
   // Now and then the rows go to disk too, as the stash actor does.
   if (++inputs % 64 == 0)
     stash->flush_to_disk(true);
-  stash->committed(stash->next_commit_batch(1 << 20).ids);
+  for (auto b = stash->next_commit_batch(); !b.empty();
+       b = stash->next_commit_batch())
+    stash->committed(b.seq);
   fuzz::require(stash->uncommitted() == 0,
                 "committing every row empties the stash");
   return 0;

@@ -9,10 +9,16 @@
 #include <vector>
 
 #include "cluster/lineage_log.hpp"
+#include "lumen/error.hpp"
 #include "storage/kv_store.hpp"
+#include "wire/lineage_batch.hpp"
 
+using lumen::detail::append_lineage_row;
+using lumen::detail::begin_lineage_row;
+using lumen::detail::end_lineage_row;
 using lumen::detail::kv_store;
 using lumen::detail::lineage_log;
+using lumen::detail::split_lineage_batch;
 
 namespace {
 
@@ -33,6 +39,26 @@ std::string spec_of(const std::optional<std::string>& s) {
 }
 
 } // namespace
+
+TEST_CASE("lineage batch: a row written in place reads like an appended one",
+          "[lineage]") {
+  std::string appended;
+  append_lineage_row(appended, "id-1", "spec one");
+  append_lineage_row(appended, "id-2", "");
+  std::string in_place;
+  auto mark = begin_lineage_row(in_place, "id-1");
+  in_place += "spec";
+  in_place += " one";
+  end_lineage_row(in_place, mark);
+  end_lineage_row(in_place, begin_lineage_row(in_place, "id-2"));
+  CHECK(in_place == appended);
+  auto rows = split_lineage_batch(in_place);
+  REQUIRE(rows);
+  REQUIRE(rows->size() == 2);
+  CHECK((*rows)[0].first.spec == "spec one");
+  CHECK((*rows)[1].first.id == "id-2");
+  CHECK_THROWS_AS(begin_lineage_row(in_place, ""), lumen::error);
+}
 
 TEST_CASE("lineage_log: batches are found again after reopening",
           "[lineage][storage]") {

@@ -38,10 +38,6 @@ task_id tid(std::uint64_t n) {
 
 using batch = lineage_stash::commit_batch;
 
-std::vector<task_id> ids_of(const batch& b) {
-  return b.ids;
-}
-
 /// The specs of a batch's rows, in order (each row's id is checked too).
 std::vector<std::string> specs_of(const batch& b) {
   auto rows = lumen::detail::split_lineage_batch(b.rows);
@@ -53,6 +49,16 @@ std::vector<std::string> specs_of(const batch& b) {
     out.emplace_back((*rows)[i].first.spec);
   }
   return out;
+}
+
+/// A reference counted on its own (no object table).
+lumen::detail::ref_ptr free_ref(lumen::object_id id) {
+  auto* r = new lumen::detail::ref_header;
+  r->id = id;
+  r->on_zero = [](lumen::detail::ref_header* p) noexcept {
+    delete p;
+  };
+  return lumen::detail::ref_ptr::adopt(r);
 }
 
 } // namespace
@@ -68,7 +74,7 @@ TEST_CASE("lineage stash: rows go to the GCS batch, then away", "[lineage]") {
   CHECK(s.next_commit_batch(10).empty());     // in flight
   CHECK(s.append(tid(3), "three", {tid(2)})); // nothing waited to be sent
   CHECK(s.uncommitted() == 3);
-  s.committed(ids_of(batch));
+  s.committed(batch.seq);
   CHECK(s.uncommitted() == 1);
   CHECK(s.committed_total() == 2);
   CHECK_FALSE(s.find(tid(1)));
@@ -82,7 +88,7 @@ TEST_CASE("lineage stash: a failed batch is sent again", "[lineage]") {
   auto batch = s.next_commit_batch(10);
   REQUIRE(batch.ids.size() == 1);
   CHECK(s.next_commit_batch(10).empty()); // in flight
-  s.retry(ids_of(batch));
+  s.retry(batch.seq);
   auto again = s.next_commit_batch(10);
   CHECK(specs_of(again) == std::vector<std::string>{"one"});
 }
@@ -96,7 +102,7 @@ TEST_CASE("lineage stash: a row goes to disk one flush after it came",
   CHECK(s.has_unflushed());
   CHECK(s.flush_to_disk() == 0); // too young
   auto batch = s.next_commit_batch(1);
-  s.committed(ids_of(batch)); // row 1 committed in time: never written
+  s.committed(batch.seq); // row 1 committed in time: never written
   CHECK(s.flush_to_disk() == 1);
   CHECK_FALSE(s.has_unflushed());
   CHECK(s.flush_to_disk() == 0);
@@ -112,7 +118,7 @@ TEST_CASE("lineage stash: rows in flight are not written until a batch fails",
   auto batch = s.next_commit_batch(10);
   CHECK(s.flush_to_disk() == 0);
   CHECK(s.flush_to_disk() == 0); // old enough, but in flight
-  s.retry(ids_of(batch));        // the GCS did not answer
+  s.retry(batch.seq);            // the GCS did not answer
   CHECK(s.flush_to_disk() == 0); // young again
   CHECK(s.flush_to_disk() == 1); // waited a period unsent: on disk
   CHECK(s.uncommitted() == 1);
@@ -127,7 +133,9 @@ TEST_CASE("lineage stash: rows not committed survive a restart of the node",
     s.append(tid(2), "two", {});
     s.flush_to_disk();
     CHECK(s.flush_to_disk() == 2);
-    s.committed({tid(1)});         // deleted on disk
+    auto first = s.next_commit_batch(1);
+    REQUIRE(first.ids == std::vector<task_id>{tid(1)});
+    s.committed(first.seq);        // deleted on disk
     s.append(tid(3), "three", {}); // written when the stash closes
   }
   lineage_stash s{dir.path};
@@ -153,8 +161,9 @@ TEST_CASE("lineage stash: uncommitted ancestors follow dependencies",
   s.append(tid(2), "two", {tid(1)});
   s.append(tid(3), "three", {});
   s.append(tid(4), "four", {tid(2), tid(3)});
-  s.flush_to_disk();
-  s.committed({tid(1)});
+  auto first = s.next_commit_batch(1);
+  REQUIRE(first.ids == std::vector<task_id>{tid(1)});
+  s.committed(first.seq);
   auto got = s.uncommitted_ancestors({tid(4)});
   std::sort(got.begin(), got.end());
   CHECK(got == std::vector<std::string>{"four", "three", "two"});
@@ -169,18 +178,10 @@ TEST_CASE("lineage stash: a task's spec and its dependencies", "[lineage]") {
   t.id = tid(7);
   t.function = "f";
   t.return_id = lumen::object_id{t.id, 1};
-  auto h = [](lumen::object_id id) {
-    auto* r = new lumen::detail::ref_header;
-    r->id = id;
-    r->on_zero = [](lumen::detail::ref_header* p) noexcept {
-      delete p;
-    };
-    return lumen::detail::ref_ptr::adopt(r);
-  };
   lumen::detail::task_arg by_task;
-  by_task.ref = h(lumen::object_id{tid(5), 1});
+  by_task.ref = free_ref(lumen::object_id{tid(5), 1});
   lumen::detail::task_arg by_put;
-  by_put.ref = h(lumen::object_id{tid(6), lumen::object_id::put_flag});
+  by_put.ref = free_ref(lumen::object_id{tid(6), lumen::object_id::put_flag});
   t.args = {by_task, by_put};
   t.lineage = {"an ancestor"}; // travels with the task, not stashed with it
   CHECK(lumen::detail::task_deps(t) == std::vector<task_id>{tid(5)});
@@ -191,6 +192,53 @@ TEST_CASE("lineage stash: a task's spec and its dependencies", "[lineage]") {
   CHECK(id == tid(7));
   CHECK(deps == std::vector<task_id>{tid(5)});
   CHECK_THROWS_AS(lumen::detail::spec_deps("garbage!"), lumen::decode_error);
+}
+
+TEST_CASE("lineage stash: a queued task is encoded when taken in, then let go",
+          "[lineage]") {
+  temp_dir dir{"queued"};
+  lineage_stash s{dir.path};
+  auto t = std::make_shared<lumen::detail::task_spec>();
+  t->id = tid(7);
+  t->function = "f";
+  t->return_id = lumen::object_id{t->id, 1};
+  lumen::detail::task_arg by_task;
+  by_task.ref = free_ref(lumen::object_id{tid(5), 1});
+  t->args = {by_task};
+  auto expected = lumen::detail::encode_task_spec_string(*t);
+  CHECK(s.append(std::shared_ptr<const lumen::detail::task_spec>{t}));
+  CHECK(t.use_count() == 2); // queued as it is
+  CHECK(s.find(tid(7)) == std::optional<std::string>{expected});
+  CHECK(t.use_count() == 1); // encoded: its arguments are not held
+  auto batch = s.next_commit_batch();
+  CHECK(specs_of(batch) == std::vector<std::string>{expected});
+}
+
+TEST_CASE("lineage stash: rows are found across full segments", "[lineage]") {
+  temp_dir dir{"segments"};
+  lineage_stash s{dir.path};
+  // A chain 1 <- 2 <- ... longer than a segment.
+  const std::uint64_t n = lineage_stash::segment_rows + 10;
+  for (std::uint64_t k = 1; k <= n; ++k)
+    s.append(tid(k), "spec " + std::to_string(k),
+             k > 1 ? std::vector<task_id>{tid(k - 1)} : std::vector<task_id>{});
+  CHECK(s.uncommitted() == n);
+  CHECK(s.find(tid(1)) == std::optional<std::string>{"spec 1"});
+  CHECK(s.find(tid(n)) ==
+        std::optional<std::string>{"spec " + std::to_string(n)});
+  CHECK_FALSE(s.find(tid(n + 1)));
+  CHECK(s.uncommitted_ancestors({tid(n)}).size() == n);
+  // One segment per batch; the second holds the rest.
+  auto first = s.next_commit_batch();
+  CHECK(first.ids.size() == lineage_stash::segment_rows);
+  auto rest = s.next_commit_batch();
+  CHECK(rest.ids.size() == 10);
+  s.committed(first.seq);
+  CHECK_FALSE(s.find(tid(1)));
+  CHECK(s.uncommitted_ancestors({tid(n)}).size() == 10);
+  s.committed(rest.seq);
+  CHECK(s.uncommitted() == 0);
+  CHECK(s.committed_total() == n);
 }
 
 TEST_CASE("lineage stash: rows of a node that died are adopted", "[lineage]") {

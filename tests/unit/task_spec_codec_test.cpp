@@ -217,6 +217,28 @@ TEST_CASE("task spec encoding is deterministic", "[wire]") {
   CHECK(bytes_of(encode_task_spec(spec)) == bytes_of(encode_task_spec(spec)));
 }
 
+TEST_CASE("append_task_spec appends the spec without its lineage", "[wire]") {
+  leak_check leaks;
+  auto spec = sample_spec();
+  auto plain = encode_task_spec(spec);
+  spec.lineage = {"an ancestor's spec"};
+  std::string out = "before";
+  append_task_spec(out, spec);
+  CHECK(out == "before" + bytes_of(plain));
+  // Larger than the reused first segment, then small again: the segment
+  // holds no leftovers of the large one.
+  auto big = sample_spec();
+  big.args.push_back(value_arg(std::string(20'000, 'b'), {}));
+  std::string large;
+  append_task_spec(large, big);
+  CHECK(large == bytes_of(encode_task_spec(big)));
+  task_spec small;
+  small.function = "f";
+  std::string again;
+  append_task_spec(again, small);
+  CHECK(again == bytes_of(encode_task_spec(small)));
+}
+
 TEST_CASE("default task spec round trips", "[wire]") {
   leak_check leaks;
   task_spec spec;
