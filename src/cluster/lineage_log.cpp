@@ -76,9 +76,7 @@ std::size_t lineage_log::commit(std::string batch, bool sync) {
   if (!rows)
     throw error("lineage commit: a malformed batch");
   auto seq = next_seq_;
-  kv_store::batch b;
-  b.put(key_of(seq), *kept);
-  db_->write(b, sync);
+  db_->put(key_of(seq), *kept, sync);
   ++next_seq_;
   cached_seq_ = seq;
   cached_ = kept;

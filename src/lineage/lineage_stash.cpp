@@ -111,6 +111,10 @@ lineage_stash::segment& lineage_stash::open_segment() {
     auto& seg = segments_.emplace_back();
     seg.seq = next_seq_++;
     seg.born = flushes_;
+    // Room for as much as the last segment took, within reason: rows are
+    // written in place, not copied as the string grows.
+    seg.rows.reserve(std::min(last_bytes_, std::size_t{1} << 20));
+    seg.index.reserve(std::min(last_rows_, segment_rows));
   }
   return segments_.back();
 }
@@ -142,7 +146,9 @@ void lineage_stash::add_row(const task_id& id, const std::vector<task_id>& deps,
 }
 
 void lineage_stash::drain() {
-  std::vector<incoming_row> rows;
+  // The queues swap: the appending thread goes on with the spare one,
+  // which kept its capacity, instead of growing a new one each time.
+  auto& rows = spare_;
   {
     std::lock_guard guard{in_mtx_};
     rows.swap(incoming_);
@@ -166,6 +172,7 @@ void lineage_stash::drain() {
                 << " not stashed: " << e.what() << '\n';
     }
   }
+  rows.clear();
 }
 
 std::string_view lineage_stash::spec_of(const segment& seg,
@@ -302,6 +309,8 @@ lineage_stash::commit_batch lineage_stash::next_commit_batch(std::size_t max) {
   }
   i->sealed = true;
   i->in_flight = true;
+  last_bytes_ = i->rows.size();
+  last_rows_ = i->index.size();
   out.seq = i->seq;
   out.rows = i->rows;
   out.ids.reserve(i->index.size());

@@ -195,11 +195,16 @@ class lineage_stash {
   std::mutex in_mtx_;
   std::vector<incoming_row> incoming_;
   mutable std::mutex mtx_;
+  /// The queue drain() emptied last, empty: swapped in for `incoming_`.
+  std::vector<incoming_row> spare_;
   /// Oldest first; only the last may be open.
   std::deque<segment> segments_;
   std::uint64_t next_seq_ = 1;
   std::uint64_t flushes_ = 0;
   std::size_t rows_ = 0;
+  /// Bytes and rows of the segment sent last.
+  std::size_t last_bytes_ = 0;
+  std::size_t last_rows_ = 0;
   std::uint64_t committed_total_ = 0;
   std::unique_ptr<kv_store> db_;
 };

@@ -94,11 +94,13 @@ void kv_store::write(const batch& b, bool sync) {
   check(impl_->db->Write(wo, &wb), "cannot write to", path_);
 }
 
-void kv_store::put(const std::string& key, const std::string& value,
-                   bool sync) {
-  batch b;
-  b.put(key, value);
-  write(b, sync);
+void kv_store::put(const std::string& key, std::string_view value, bool sync) {
+  // Straight to RocksDB: no copy of the value into a batch first.
+  rocksdb::WriteOptions wo;
+  wo.sync = sync;
+  wo.disableWAL = scratch_ && !sync;
+  check(impl_->db->Put(wo, key, rocksdb::Slice{value.data(), value.size()}),
+        "cannot write to", path_);
 }
 
 void kv_store::erase(const std::string& key, bool sync) {

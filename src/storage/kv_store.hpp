@@ -59,7 +59,8 @@ class kv_store {
   /// Throws lumen::error on failure.
   void write(const batch& b, bool sync);
 
-  void put(const std::string& key, const std::string& value, bool sync);
+  /// Writes one row, as `write` of a batch holding only it would.
+  void put(const std::string& key, std::string_view value, bool sync);
 
   void erase(const std::string& key, bool sync);
 
