@@ -2,8 +2,13 @@
 #include "cluster/lineage_log.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdint>
+#include <cstring>
 #include <functional>
+
+#include <fcntl.h>
+#include <unistd.h>
 
 #include "lumen/error.hpp"
 
@@ -21,10 +26,71 @@ std::uint64_t lineage_log::default_hash(std::string_view id) {
 }
 
 lineage_log::lineage_log(std::shared_ptr<kv_store> db, hasher hash)
-  : db_(std::move(db)), hash_(hash) {}
+  : db_(std::move(db)), hash_(hash) {
+  if (!db_->scratch())
+    return;
+  auto path = db_->path() + "/" + std::string{file_name};
+  fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd_ < 0)
+    throw error("lineage log: cannot open " + path + ": " +
+                std::strerror(errno));
+}
+
+lineage_log::~lineage_log() {
+  if (fd_ >= 0)
+    ::close(fd_);
+}
+
+void lineage_log::store(std::uint64_t seq, const std::string& batch,
+                        bool sync) {
+  if (fd_ < 0) {
+    db_->put(key_of(seq), batch, sync);
+    return;
+  }
+  // At the end of what was written whole: a write that failed halfway
+  // is overwritten by the next batch.
+  std::size_t done = 0;
+  while (done < batch.size()) {
+    auto n = ::pwrite(fd_, batch.data() + done, batch.size() - done,
+                      static_cast<off_t>(file_end_ + done));
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      throw error("lineage log: cannot write to " + db_->path() + ": " +
+                  std::strerror(n < 0 ? errno : EIO));
+    done += static_cast<std::size_t>(n);
+  }
+  if (sync && ::fdatasync(fd_) != 0)
+    throw error("lineage log: cannot sync " + db_->path() + ": " +
+                std::strerror(errno));
+  extents_.emplace_back(file_end_, static_cast<std::uint32_t>(batch.size()));
+  file_end_ += batch.size();
+}
+
+std::optional<std::string> lineage_log::fetch(std::uint64_t seq) const {
+  if (fd_ < 0)
+    return db_->get(key_of(seq));
+  if (seq >= extents_.size())
+    return std::nullopt;
+  auto [at, size] = extents_[seq];
+  std::string out(size, '\0');
+  std::size_t done = 0;
+  while (done < out.size()) {
+    auto n = ::pread(fd_, out.data() + done, out.size() - done,
+                     static_cast<off_t>(at + done));
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return std::nullopt;
+    done += static_cast<std::size_t>(n);
+  }
+  return out;
+}
 
 void lineage_log::load(std::vector<std::string>& skipped) {
   loaded_ = true;
+  if (fd_ >= 0)
+    return; // emptied when opened: nothing to read
   slots_.clear();
   used_ = 0;
   collided_.clear();
@@ -76,7 +142,7 @@ std::size_t lineage_log::commit(std::string batch, bool sync) {
   if (!rows)
     throw error("lineage commit: a malformed batch");
   auto seq = next_seq_;
-  db_->put(key_of(seq), *kept, sync);
+  store(seq, *kept, sync);
   ++next_seq_;
   cached_seq_ = seq;
   cached_ = kept;
@@ -99,7 +165,7 @@ std::size_t lineage_log::commit(const std::vector<std::string>& ids,
 std::optional<lineage_row_view>
 lineage_log::record_at(const location& at) const {
   if (!cached_ || cached_seq_ != at.seq) {
-    auto row = db_->get(key_of(at.seq));
+    auto row = fetch(at.seq);
     if (!row)
       return std::nullopt;
     cached_ = std::make_shared<const std::string>(std::move(*row));

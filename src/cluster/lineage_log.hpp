@@ -8,6 +8,13 @@
 // | ------------------------------- | ------------------------------------- |
 // | `lineage-log/<seq, 8 bytes BE>` | a lineage batch (wire/lineage_batch)  |
 //
+// On a scratch store (kv_store's, read by nobody after this process: the
+// embedded cluster's private GCS) the batches go instead to one append-only
+// file in the store's directory, `lineage-log.bin`, and are read back by
+// offset: a batch is immutable and is written once, where RocksDB would
+// copy it into its memtable and then again into a table file. The file is
+// emptied when the log opens, so there is nothing to load.
+//
 // The index maps a 64-bit hash of the id to (seq, offset of the row) in
 // an open-addressing table of 16-byte slots (no allocation per row); a
 // different id with the same hash goes to a small exact table instead, so
@@ -49,6 +56,14 @@ class lineage_log {
   /// `hash` is for tests that force collisions.
   explicit lineage_log(std::shared_ptr<kv_store> db,
                        hasher hash = &default_hash);
+
+  ~lineage_log();
+
+  lineage_log(const lineage_log&) = delete;
+  lineage_log& operator=(const lineage_log&) = delete;
+
+  /// Name of the batch file of a scratch store, in its directory.
+  static constexpr std::string_view file_name = "lineage-log.bin";
 
   /// Reads the log and rebuilds the index; rows that cannot be read are
   /// skipped and reported as "key: reason" in `skipped`.
@@ -109,8 +124,19 @@ class lineage_log {
   index_batch(const std::vector<std::pair<lineage_row_view, std::size_t>>& rows,
               std::uint32_t seq);
 
+  /// Stores batch `seq` (the next one); throws lumen::error on failure.
+  void store(std::uint64_t seq, const std::string& batch, bool sync);
+
+  /// Batch `seq` as stored, or nullopt if it is not there.
+  std::optional<std::string> fetch(std::uint64_t seq) const;
+
   std::shared_ptr<kv_store> db_;
   hasher hash_;
+  /// A scratch store's batch file (-1: batches are RocksDB rows), where
+  /// each batch is, by seq, and where the file ends.
+  int fd_ = -1;
+  std::vector<std::pair<std::uint64_t, std::uint32_t>> extents_;
+  std::uint64_t file_end_ = 0;
   bool loaded_ = false;
   std::uint64_t next_seq_ = 0;
   std::uint64_t count_ = 0;

@@ -80,6 +80,11 @@ class kv_store {
     return path_;
   }
 
+  /// Whether the store was opened as scratch.
+  bool scratch() const noexcept {
+    return scratch_;
+  }
+
   /// Deletes the store's directory and everything in it (after closing).
   static void destroy(const std::string& path);
 

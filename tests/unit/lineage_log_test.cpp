@@ -3,6 +3,8 @@
 #include <catch2/catch.hpp>
 
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <memory>
 #include <string>
 #include <unistd.h>
@@ -106,14 +108,56 @@ TEST_CASE("lineage_log: a commit without load keeps the earlier batches",
 
 TEST_CASE("lineage_log: a task committed again counts once and reads newest",
           "[lineage][storage]") {
+  auto scratch = GENERATE(false, true);
   auto dir = fresh_dir("again");
-  lineage_log log{std::make_shared<kv_store>(dir)};
+  lineage_log log{std::make_shared<kv_store>(dir, scratch)};
   log.commit({"x", "y", "x"}, {"1", "2", "3"}, false);
   CHECK(log.size() == 2);
   CHECK(spec_of(log.find("x")) == "3");
   log.commit({"y", "z"}, {"4", "5"}, false);
   CHECK(log.size() == 3);
   CHECK(spec_of(log.find("y")) == "4");
+  kv_store::destroy(dir);
+}
+
+TEST_CASE("lineage_log: a scratch store's batches go to one file",
+          "[lineage][storage]") {
+  auto dir = fresh_dir("scratch");
+  {
+    // What an earlier run left in the file is not read.
+    std::filesystem::create_directories(dir);
+    std::ofstream{dir + "/" + std::string{lineage_log::file_name}}
+      << "left over";
+  }
+  auto db = std::make_shared<kv_store>(dir, true);
+  {
+    lineage_log log{db, &same_hash}; // collisions read batches back
+    std::vector<std::string> skipped;
+    log.load(skipped);
+    CHECK(skipped.empty());
+    CHECK(log.size() == 0);
+    log.commit({"p", "q"}, {"P", "Q"}, false);
+    log.commit({"r", "q"}, {"R", "Q2"}, true);
+    CHECK(log.size() == 3);
+    CHECK(spec_of(log.find("p")) == "P");
+    CHECK(spec_of(log.find("q")) == "Q2");
+    CHECK(spec_of(log.find("r")) == "R");
+    CHECK_FALSE(log.find("s"));
+    CHECK_THROWS_AS(log.commit(std::string("\x04\0\0\0ab", 6), false),
+                    lumen::error);
+    CHECK(spec_of(log.find("r")) == "R");
+  }
+  // Both batches, back to back, and no RocksDB rows for them.
+  std::string expected;
+  append_lineage_row(expected, "p", "P");
+  append_lineage_row(expected, "q", "Q");
+  append_lineage_row(expected, "r", "R");
+  append_lineage_row(expected, "q", "Q2");
+  std::ifstream in{dir + "/" + std::string{lineage_log::file_name}};
+  std::string file{std::istreambuf_iterator<char>{in}, {}};
+  CHECK(file == expected);
+  CHECK(db->count(lineage_log::prefix) == 0);
+  db.reset();
   kv_store::destroy(dir);
 }
 
