@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <cstring>
 #include <functional>
+#include <new>
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -91,7 +92,8 @@ void lineage_log::load(std::vector<std::string>& skipped) {
   loaded_ = true;
   if (fd_ >= 0)
     return; // emptied when opened: nothing to read
-  slots_.clear();
+  slots_.reset();
+  capacity_ = 0;
   used_ = 0;
   collided_.clear();
   count_ = 0;
@@ -181,31 +183,38 @@ std::uint64_t lineage_log::key_hash(std::string_view id) const {
 }
 
 std::size_t lineage_log::slot_of(std::uint64_t h) const {
-  auto mask = slots_.size() - 1;
+  auto mask = capacity_ - 1;
   for (auto i = static_cast<std::size_t>(h) & mask;; i = (i + 1) & mask)
     if (slots_[i].hash == h || slots_[i].hash == 0)
       return i;
 }
 
 void lineage_log::grow() {
-  std::vector<slot> old(slots_.empty() ? 1024 : 2 * slots_.size());
-  old.swap(slots_);
-  for (auto& s : old)
-    if (s.hash != 0)
-      slots_[slot_of(s.hash)] = s;
+  auto n = capacity_ == 0 ? std::size_t{1024} : 2 * capacity_;
+  std::unique_ptr<slot[], free_slots> fresh{
+    static_cast<slot*>(std::calloc(n, sizeof(slot)))};
+  if (!fresh)
+    throw std::bad_alloc();
+  auto old = std::move(slots_);
+  auto old_n = capacity_;
+  slots_ = std::move(fresh);
+  capacity_ = n;
+  for (std::size_t i = 0; i < old_n; ++i)
+    if (old[i].hash != 0)
+      slots_[slot_of(old[i].hash)] = old[i];
 }
 
 void lineage_log::index_batch(
   const std::vector<std::pair<lineage_row_view, std::size_t>>& rows,
   std::uint32_t seq) {
   // At most 70% full, so probes stay short.
-  while (10 * (used_ + rows.size()) > 7 * slots_.size())
+  while (10 * (used_ + rows.size()) > 7 * capacity_)
     grow();
   std::vector<std::uint64_t> hashes(rows.size());
   for (std::size_t i = 0; i < rows.size(); ++i)
     hashes[i] = key_hash(rows[i].first.id);
   constexpr std::size_t ahead = 8;
-  auto mask = slots_.size() - 1;
+  auto mask = capacity_ - 1;
   auto prefetch = [&](std::size_t i) {
     if (i < hashes.size())
       __builtin_prefetch(&slots_[static_cast<std::size_t>(hashes[i]) & mask]);
@@ -249,7 +258,7 @@ std::optional<std::string> lineage_log::find(const std::string& id) const {
       return std::string{r->spec};
     return std::nullopt;
   };
-  if (!slots_.empty()) {
+  if (capacity_ != 0) {
     auto& s = slots_[slot_of(key_hash(id))];
     if (s.hash != 0)
       if (auto spec = check(s.at))

@@ -27,6 +27,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdlib>
 #include <map>
 #include <memory>
 #include <optional>
@@ -140,7 +141,15 @@ class lineage_log {
   bool loaded_ = false;
   std::uint64_t next_seq_ = 0;
   std::uint64_t count_ = 0;
-  std::vector<slot> slots_; // a power of two of them, or none
+  /// The slots: a power of two of them from calloc, or none (fresh pages
+  /// come zeroed from the kernel and are not written over once more).
+  struct free_slots {
+    void operator()(slot* p) const noexcept {
+      std::free(p);
+    }
+  };
+  std::unique_ptr<slot[], free_slots> slots_;
+  std::size_t capacity_ = 0;
   std::size_t used_ = 0;
   /// Ids whose hash belongs to another id in by_hash_.
   std::map<std::string, location, std::less<>> collided_;

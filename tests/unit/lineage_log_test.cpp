@@ -207,3 +207,30 @@ TEST_CASE("lineage_log: damaged batches are skipped and reported",
   CHECK(spec_of(log.find("next")) == "N");
   kv_store::destroy(dir);
 }
+
+TEST_CASE("lineage_log: the index grows and keeps every row",
+          "[lineage][storage]") {
+  auto scratch = GENERATE(false, true);
+  auto dir = fresh_dir("grow");
+  {
+    lineage_log log{std::make_shared<kv_store>(dir, scratch)};
+    // 20 batches of 500: the table grows past its first 1024 slots.
+    for (int b = 0; b < 20; ++b) {
+      std::vector<std::string> ids;
+      std::vector<std::string> specs;
+      for (int k = 0; k < 500; ++k) {
+        ids.push_back("id-" + std::to_string(b * 500 + k));
+        specs.push_back("spec-" + std::to_string(b * 500 + k));
+      }
+      log.commit(ids, specs, false);
+    }
+    CHECK(log.size() == 10'000);
+    bool all = true;
+    for (int n = 0; n < 10'000; n += 7)
+      all = all && spec_of(log.find("id-" + std::to_string(n))) ==
+                     "spec-" + std::to_string(n);
+    CHECK(all);
+    CHECK_FALSE(log.find("id-10000"));
+  }
+  kv_store::destroy(dir);
+}
