@@ -1,4 +1,5 @@
-// The GCS's committed lineage: batches in RocksDB, an index in memory.
+// The GCS's committed lineage: batches in RocksDB (or, on a scratch store,
+// one append-only file), an index in memory.
 #include "cluster/lineage_log.hpp"
 
 #include <algorithm>

@@ -1,4 +1,5 @@
-// The lineage stash: memory rows, RocksDB without sync, commit bookkeeping.
+// The lineage stash: segments in memory, RocksDB without sync, commit
+// bookkeeping.
 #include "lineage/lineage_stash.hpp"
 
 #include <algorithm>
@@ -242,6 +243,8 @@ std::size_t lineage_stash::flush_to_disk(bool all) {
         continue;
       for (auto& r : seg.index)
         b.put(key_of(r.id), std::string{spec_of(seg, r)});
+      // Marked before the write: the actor, which alone commits, is the
+      // caller, so no commit deletes these keys before they are written.
       seg.on_disk = true;
       written.push_back(seg.seq);
       n += seg.index.size();
