@@ -411,7 +411,10 @@ std::size_t lineage_stash::adopt_orphans() {
           return true;
         });
       }
-      for (auto& [id, spec] : rows) {
+      for (auto& row : rows) {
+        // Not structured bindings: lambdas in C++17 cannot capture those.
+        const auto& id = row.first;
+        const auto& spec = row.second;
         std::vector<task_id> deps;
         try {
           deps = spec_deps(spec).second;
