@@ -107,8 +107,7 @@ bool lineage_stash::append(std::shared_ptr<const task_spec> task) {
 }
 
 lineage_stash::segment& lineage_stash::open_segment() {
-  if (segments_.empty() || segments_.back().sealed ||
-      segments_.back().on_disk) {
+  if (segments_.empty() || segments_.back().sealed) {
     auto& seg = segments_.emplace_back();
     seg.seq = next_seq_++;
     seg.born = flushes_;
@@ -475,14 +474,10 @@ std::pair<task_id, std::vector<task_id>> spec_deps(const std::string& spec) {
   return {decoded.id, task_deps(decoded)};
 }
 
-std::string stash_row_of(const task_spec& task) {
-  std::string out;
-  append_task_spec(out, task);
-  return out;
-}
-
 bool stash_task(lineage_stash& stash, const task_spec& task) {
-  return stash.append(task.id, stash_row_of(task), task_deps(task));
+  std::string spec;
+  append_task_spec(spec, task);
+  return stash.append(task.id, std::move(spec), task_deps(task));
 }
 
 } // namespace lumen::detail

@@ -221,7 +221,4 @@ std::pair<task_id, std::vector<task_id>> spec_deps(const std::string& spec);
 /// `stash`; returns append's result.
 bool stash_task(lineage_stash& stash, const task_spec& task);
 
-/// `task`'s encoded spec without the lineage it may carry.
-std::string stash_row_of(const task_spec& task);
-
 } // namespace lumen::detail

@@ -82,17 +82,6 @@ inline byte_buffer flatten(capnp::MessageBuilder& builder) {
   return result;
 }
 
-/// The same, as a std::string (what the lineage stash keeps).
-inline std::string flatten_string(capnp::MessageBuilder& builder) {
-  auto bytes =
-    capnp::computeSerializedSizeInWords(builder) * sizeof(capnp::word);
-  std::string result(bytes, '\0');
-  kj::ArrayOutputStream stream{
-    kj::arrayPtr(reinterpret_cast<kj::byte*>(result.data()), bytes)};
-  capnp::writeMessage(stream, builder);
-  return result;
-}
-
 [[noreturn]] inline void fail(const char* what, const std::string& why) {
   throw decode_error(std::string{what} + ": " + why);
 }

@@ -218,22 +218,6 @@ void build_spec(capnp::MessageBuilder& builder, const task_spec& spec,
                   spec.lineage[j].size()});
 }
 
-/// Builds `spec` in a builder of its own and returns flatten(builder) (a
-/// byte_buffer or a std::string).
-template <class Flatten>
-auto encode_spec_with(const task_spec& spec, Flatten flatten_to) {
-  try {
-    // Oversized specs fail below, on the field that does not fit.
-    auto first_segment = std::min(estimate_words(spec), max_elements);
-    capnp::MallocMessageBuilder builder{
-      static_cast<unsigned int>(first_segment)};
-    build_spec(builder, spec, true);
-    return flatten_to(builder);
-  } catch (const kj::Exception& e) {
-    throw lumen::error("encode_task_spec: " + to_std(e.getDescription()));
-  }
-}
-
 /// Words of the zeroed first segment each thread reuses for specs that
 /// fit (MallocMessageBuilder zeroes what it used again when it is done).
 constexpr std::size_t scratch_words = 1024;
@@ -241,15 +225,16 @@ constexpr std::size_t scratch_words = 1024;
 } // namespace
 
 byte_buffer encode_task_spec(const task_spec& spec) {
-  return encode_spec_with(spec, [](capnp::MessageBuilder& b) {
-    return flatten(b);
-  });
-}
-
-std::string encode_task_spec_string(const task_spec& spec) {
-  return encode_spec_with(spec, [](capnp::MessageBuilder& b) {
-    return flatten_string(b);
-  });
+  try {
+    // Oversized specs fail below, on the field that does not fit.
+    auto first_segment = std::min(estimate_words(spec), max_elements);
+    capnp::MallocMessageBuilder builder{
+      static_cast<unsigned int>(first_segment)};
+    build_spec(builder, spec, true);
+    return flatten(builder);
+  } catch (const kj::Exception& e) {
+    throw lumen::error("encode_task_spec: " + to_std(e.getDescription()));
+  }
 }
 
 void append_task_spec(std::string& out, const task_spec& spec) {

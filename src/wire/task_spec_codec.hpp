@@ -38,9 +38,6 @@ using ref_resolver = std::function<ref_ptr(const object_id&)>;
 ///         argument of 512 MiB or more.
 byte_buffer encode_task_spec(const task_spec& spec);
 
-/// The same bytes as a std::string (one allocation, no copy).
-std::string encode_task_spec_string(const task_spec& spec);
-
 /// Appends the encoding of `spec` without its `lineage` to `out` (what the
 /// lineage stash keeps), building it in a first segment this thread
 /// reuses when the spec fits in 8 KiB; `out` may have grown if it throws
