@@ -277,11 +277,14 @@ void push_view(self_ptr self) {
 
 gcs_actor make_gcs(caf::actor_system& sys, gcs_timing timing,
                    std::shared_ptr<detail::kv_store> store,
-                   std::shared_ptr<detail::pg_board> board) {
+                   std::shared_ptr<detail::pg_board> board,
+                   detail::local_lineage_log* local) {
   detail::gcs_store tables{std::move(store)};
   tables.sync_lineage(timing.sync_lineage);
   tables.keep_tables(timing.durable_tables);
   auto snap = tables.load();
+  if (local != nullptr)
+    *local = tables.local_lineage();
   return sys.spawn(detail_gcs::gcs, timing, std::move(tables), std::move(snap),
                    std::move(board));
 }

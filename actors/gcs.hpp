@@ -80,6 +80,7 @@ namespace lumen::detail {
 
 class kv_store;
 class pg_board;
+struct local_lineage_log;
 
 } // namespace lumen::detail
 
@@ -140,9 +141,12 @@ inline constexpr std::size_t max_ended_actors = 100000;
 /// from it first (throws lumen::error when the store cannot be read);
 /// without, they live in memory only. With `board`, the GCS publishes the
 /// state of every placement group there for the callers in this process
-/// (pg_board.hpp).
+/// (pg_board.hpp). With `local`, and a store, it is set to the GCS's
+/// lineage log, for the lineage stash of this process to commit to
+/// directly (lineage_log.hpp).
 gcs_actor make_gcs(caf::actor_system& sys, gcs_timing timing,
                    std::shared_ptr<detail::kv_store> store = nullptr,
-                   std::shared_ptr<detail::pg_board> board = nullptr);
+                   std::shared_ptr<detail::pg_board> board = nullptr,
+                   detail::local_lineage_log* local = nullptr);
 
 } // namespace lumen

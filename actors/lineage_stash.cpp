@@ -10,6 +10,7 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include "cluster/lineage_log.hpp"
 #include "lineage/lineage_stash.hpp"
 
 namespace lumen {
@@ -29,6 +30,8 @@ constexpr auto gather_period = std::chrono::milliseconds{2};
 struct stash_state {
   detail::lineage_stash* stash = nullptr;
   caf::actor gcs;
+  /// The GCS's log when the GCS runs in this process: committed to here.
+  detail::local_lineage_log local;
   bool in_flight = false;
   bool retry_scheduled = false;
   bool flush_scheduled = false;
@@ -38,6 +41,23 @@ struct stash_state {
 };
 
 using self_ptr = lineage_stash_actor::stateful_pointer<stash_state>;
+
+/// Sends `what` once, to stderr.
+void warn_once(self_ptr self, const std::string& what) {
+  auto& st = self->state;
+  if (!st.warned)
+    std::cerr << "lumen: lineage stash: " << what << '\n';
+  st.warned = true;
+}
+
+/// (tick) again in a second: a failed batch is tried once more then.
+void schedule_retry(self_ptr self) {
+  auto& st = self->state;
+  if (st.retry_scheduled)
+    return;
+  st.retry_scheduled = true;
+  self->delayed_send(self, std::chrono::seconds(1), tick_atom::value);
+}
 
 /// Keeps the flush timer running while rows wait that are not on disk.
 void schedule_flush(self_ptr self) {
@@ -55,9 +75,7 @@ void flush(self_ptr self) {
     st.stash->flush_to_disk();
   } catch (const std::exception& e) {
     // The rows stay in memory (and still travel with tasks); try again.
-    if (!st.warned)
-      std::cerr << "lumen: lineage stash: " << e.what() << '\n';
-    st.warned = true;
+    warn_once(self, e.what());
   }
   schedule_flush(self);
 }
@@ -71,9 +89,32 @@ void schedule_pump(self_ptr self) {
   self->delayed_send(self, gather_period, lineage_pump_atom::value);
 }
 
+/// Commits every segment to the GCS's log in this process, each written
+/// straight from the stash's buffer.
+void commit_here(self_ptr self) {
+  auto& st = self->state;
+  for (auto batch = st.stash->next_commit_batch(); !batch.empty();
+       batch = st.stash->next_commit_batch()) {
+    try {
+      st.local.log->commit(*batch.rows, st.local.sync);
+    } catch (const std::exception& e) {
+      // The rows stay here (and go to disk in a period); again later.
+      st.stash->retry(batch.seq);
+      warn_once(self, e.what());
+      schedule_retry(self);
+      return;
+    }
+    st.stash->committed(batch.seq);
+  }
+}
+
 void pump(self_ptr self) {
   auto& st = self->state;
   schedule_flush(self);
+  if (st.local.log) {
+    commit_here(self);
+    return;
+  }
   if (st.in_flight || !st.gcs)
     return;
   auto batch = st.stash->next_commit_batch();
@@ -83,7 +124,7 @@ void pump(self_ptr self) {
   auto seq = batch.seq;
   self
     ->request(st.gcs, std::chrono::seconds(10), lineage_batch_atom::value,
-              std::move(batch.rows))
+              std::string{*batch.rows})
     .then(
       [self, seq](std::uint64_t) {
         auto& st = self->state;
@@ -95,18 +136,16 @@ void pump(self_ptr self) {
         auto& st = self->state;
         st.in_flight = false;
         st.stash->retry(seq);
-        if (!st.retry_scheduled) {
-          st.retry_scheduled = true;
-          self->delayed_send(self, std::chrono::seconds(1), tick_atom::value);
-        }
+        schedule_retry(self);
       });
 }
 
 lineage_stash_actor::behavior_type
 lineage_stash_behavior(self_ptr self, detail::lineage_stash* stash,
-                       caf::actor gcs) {
+                       caf::actor gcs, detail::local_lineage_log local) {
   self->state.stash = stash;
   self->state.gcs = std::move(gcs);
+  self->state.local = std::move(local);
   // Rows an earlier run left behind go out at once.
   if (stash->uncommitted() > 0)
     self->send(self, tick_atom::value);
@@ -139,8 +178,10 @@ lineage_stash_behavior(self_ptr self, detail::lineage_stash* stash,
 
 lineage_stash_actor make_lineage_stash(caf::actor_system& sys,
                                        detail::lineage_stash* stash,
-                                       caf::actor gcs) {
-  return sys.spawn(lineage_stash_behavior, stash, std::move(gcs));
+                                       caf::actor gcs,
+                                       const detail::local_lineage_log* local) {
+  return sys.spawn(lineage_stash_behavior, stash, std::move(gcs),
+                   local != nullptr ? *local : detail::local_lineage_log{});
 }
 
 } // namespace lumen

@@ -7,6 +7,9 @@
 // the GCS answers, drops them from the stash. Rows appended while a batch
 // is in flight form the next batch, so batches grow with the load and an
 // idle node sends nothing. A failed batch is sent again one second later.
+// When the GCS runs in this process (make_gcs handed out its log), the
+// actor commits the batches to that log itself instead, each written from
+// the stash's own buffer: no copy into a message, no hop to the gcs actor.
 // Every 20 ms while rows wait, rows older than one period and still
 // uncommitted are written to RocksDB without sync (so a row the GCS
 // commits within 20-40 ms never touches the local disk).
@@ -33,6 +36,7 @@ namespace lumen {
 
 namespace detail {
 class lineage_stash;
+struct local_lineage_log;
 } // namespace detail
 
 using lineage_stash_actor = caf::typed_actor<
@@ -42,8 +46,12 @@ using lineage_stash_actor = caf::typed_actor<
 
 /// Spawns the actor for `stash`, which must outlive it; `gcs` may be null
 /// until (join).
-lineage_stash_actor make_lineage_stash(caf::actor_system& sys,
-                                       detail::lineage_stash* stash,
-                                       caf::actor gcs);
+/// With `local` (its log set), the stash commits there, on its own
+/// thread, instead of sending batches to `gcs`: the GCS runs in this
+/// process (make_gcs).
+lineage_stash_actor
+make_lineage_stash(caf::actor_system& sys, detail::lineage_stash* stash,
+                   caf::actor gcs,
+                   const detail::local_lineage_log* local = nullptr);
 
 } // namespace lumen

@@ -47,7 +47,7 @@ bool split_kv(std::string_view rest, std::string& ns, std::string& key) {
 
 gcs_store::gcs_store(std::shared_ptr<kv_store> db) : db_(std::move(db)) {
   if (db_)
-    lineage_ = std::make_unique<lineage_log>(db_);
+    lineage_ = std::make_shared<lineage_log>(db_);
 }
 
 gcs_store::gcs_store(gcs_store&&) noexcept = default;
@@ -202,7 +202,7 @@ std::size_t gcs_store::commit_lineage_batch(std::string batch) {
       lineage_mem_[std::string{row.id}] = std::string{row.spec};
     return rows->size();
   }
-  return lineage_->commit(std::move(batch), sync_lineage_);
+  return lineage_->commit(batch, sync_lineage_);
 }
 
 std::vector<char> gcs_store::get_lineage(const std::string& id) const {
@@ -218,7 +218,7 @@ std::vector<char> gcs_store::get_lineage(const std::string& id) const {
   return std::vector<char>(v->begin(), v->end());
 }
 
-std::uint64_t gcs_store::lineage_count() const noexcept {
+std::uint64_t gcs_store::lineage_count() const {
   return db_ ? lineage_->size() : lineage_mem_.size();
 }
 

@@ -121,7 +121,13 @@ class gcs_store {
   }
 
   /// Distinct task ids committed.
-  std::uint64_t lineage_count() const noexcept;
+  std::uint64_t lineage_count() const;
+
+  /// The lineage log, for a stash in this process to commit to as this
+  /// store would (sync_lineage); null without a kv_store.
+  local_lineage_log local_lineage() const {
+    return {lineage_, sync_lineage_};
+  }
 
   // -- keys
   // ---------------------------------------------------------------------
@@ -138,7 +144,7 @@ class gcs_store {
   bool sync_lineage_ = true;
   bool tables_ = true;
   /// Lineage of a durable store.
-  std::unique_ptr<lineage_log> lineage_;
+  std::shared_ptr<lineage_log> lineage_;
   /// Lineage of a memory-only store.
   std::unordered_map<std::string, std::string> lineage_mem_;
 };

@@ -43,8 +43,7 @@ lineage_log::~lineage_log() {
     ::close(fd_);
 }
 
-void lineage_log::store(std::uint64_t seq, const std::string& batch,
-                        bool sync) {
+void lineage_log::store(std::uint64_t seq, std::string_view batch, bool sync) {
   if (fd_ < 0) {
     db_->put(key_of(seq), batch, sync);
     return;
@@ -90,6 +89,11 @@ std::optional<std::string> lineage_log::fetch(std::uint64_t seq) const {
 }
 
 void lineage_log::load(std::vector<std::string>& skipped) {
+  std::lock_guard guard{mtx_};
+  load_locked(skipped);
+}
+
+void lineage_log::load_locked(std::vector<std::string>& skipped) {
   loaded_ = true;
   if (fd_ >= 0)
     return; // emptied when opened: nothing to read
@@ -128,27 +132,29 @@ void lineage_log::load(std::vector<std::string>& skipped) {
   cached_.reset();
 }
 
-std::size_t lineage_log::commit(std::string batch, bool sync) {
+std::uint64_t lineage_log::size() const {
+  std::lock_guard guard{mtx_};
+  return count_;
+}
+
+std::size_t lineage_log::commit(std::string_view batch, bool sync) {
+  std::lock_guard guard{mtx_};
   if (!loaded_) {
     // Never write over batches of an earlier run.
     std::vector<std::string> skipped;
-    load(skipped);
+    load_locked(skipped);
   }
   if (batch.size() > UINT32_MAX)
     throw error("lineage commit: a batch of 4 GiB or more");
   if (next_seq_ > UINT32_MAX)
     throw error("lineage commit: the log holds 2^32 batches already");
-  // Read once: the rows view `kept`, which stays alive while indexing
-  // (duplicates and collisions read batches back into the cache).
-  auto kept = std::make_shared<const std::string>(std::move(batch));
-  auto rows = split_lineage_batch(*kept);
+  auto rows = split_lineage_batch(batch);
   if (!rows)
     throw error("lineage commit: a malformed batch");
   auto seq = next_seq_;
-  store(seq, *kept, sync);
+  store(seq, batch, sync);
   ++next_seq_;
-  cached_seq_ = seq;
-  cached_ = kept;
+  // A duplicate or a collision reads the batch back (record_at).
   index_batch(*rows, static_cast<std::uint32_t>(seq));
   return rows->size();
 }
@@ -162,7 +168,7 @@ std::size_t lineage_log::commit(const std::vector<std::string>& ids,
   std::string batch;
   for (std::size_t i = 0; i < ids.size(); ++i)
     append_lineage_row(batch, ids[i], specs[i]);
-  return commit(std::move(batch), sync);
+  return commit(batch, sync);
 }
 
 std::optional<lineage_row_view>
@@ -253,6 +259,7 @@ void lineage_log::index(std::string_view id, std::uint64_t h,
 }
 
 std::optional<std::string> lineage_log::find(const std::string& id) const {
+  std::lock_guard guard{mtx_};
   auto check = [&](const location& at) -> std::optional<std::string> {
     auto r = record_at(at);
     if (r && r->id == id)

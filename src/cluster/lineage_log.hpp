@@ -23,13 +23,18 @@
 // again (a stash that never saw the answer retries) is indexed at its
 // newest row; the older one stays in the log.
 //
-// Thread safety: none; owned by the gcs actor (through gcs_store).
+// Thread safety: every member locks the log. The gcs actor owns it
+// (through gcs_store); a lineage stash in the same process commits to it
+// directly (local_lineage_log), on the stash actor's thread: the batch is
+// written from the stash's own buffer while it is still in that core's
+// cache, with no copy into a message and no hop to the gcs actor.
 #pragma once
 
 #include <cstdint>
 #include <cstdlib>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -74,7 +79,7 @@ class lineage_log {
   /// called), synced if `sync`; returns how many rows it holds. Throws
   /// lumen::error if the batch is malformed or the write fails; then
   /// nothing is indexed.
-  std::size_t commit(std::string batch, bool sync);
+  std::size_t commit(std::string_view batch, bool sync);
 
   /// The same for rows ids[i] = specs[i]; sizes must match.
   std::size_t commit(const std::vector<std::string>& ids,
@@ -84,9 +89,7 @@ class lineage_log {
   std::optional<std::string> find(const std::string& id) const;
 
   /// Distinct task ids committed.
-  std::uint64_t size() const noexcept {
-    return count_;
-  }
+  std::uint64_t size() const;
 
  private:
   struct location {
@@ -126,11 +129,16 @@ class lineage_log {
               std::uint32_t seq);
 
   /// Stores batch `seq` (the next one); throws lumen::error on failure.
-  void store(std::uint64_t seq, const std::string& batch, bool sync);
+  void store(std::uint64_t seq, std::string_view batch, bool sync);
+
+  /// load, with `mtx_` held.
+  void load_locked(std::vector<std::string>& skipped);
 
   /// Batch `seq` as stored, or nullopt if it is not there.
   std::optional<std::string> fetch(std::uint64_t seq) const;
 
+  /// The members below, and the log on disk.
+  mutable std::mutex mtx_;
   std::shared_ptr<kv_store> db_;
   hasher hash_;
   /// A scratch store's batch file (-1: batches are RocksDB rows), where
@@ -156,6 +164,14 @@ class lineage_log {
   /// The batch read last (recovery reads neighbours of one chain).
   mutable std::uint64_t cached_seq_ = 0;
   mutable std::shared_ptr<const std::string> cached_;
+};
+
+/// The lineage log of a GCS in this process, for its lineage stash to
+/// commit to without a message (make_gcs hands it out): `sync` as the GCS
+/// would commit.
+struct local_lineage_log {
+  std::shared_ptr<lineage_log> log;
+  bool sync = true;
 };
 
 } // namespace lumen::detail

@@ -113,7 +113,7 @@ lineage_stash::segment& lineage_stash::open_segment() {
     seg.born = flushes_;
     // Room for as much as the last segment took, within reason: rows are
     // written in place, not copied as the string grows.
-    seg.rows.reserve(std::min(last_bytes_, std::size_t{1} << 20));
+    seg.rows->reserve(std::min(last_bytes_, std::size_t{1} << 20));
     seg.index.reserve(std::min(last_rows_, segment_rows));
   }
   return segments_.back();
@@ -123,16 +123,17 @@ template <class Write>
 void lineage_stash::add_row(const task_id& id, const std::vector<task_id>& deps,
                             Write&& write) {
   auto& seg = open_segment();
-  auto at = seg.rows.size();
+  auto& rows = *seg.rows;
+  auto at = rows.size();
   auto deps_at = seg.deps.size();
   try {
-    auto mark = begin_lineage_row(seg.rows, hex_of(id));
-    write(seg.rows);
-    end_lineage_row(seg.rows, mark);
-    if (seg.rows.size() > UINT32_MAX)
+    auto mark = begin_lineage_row(rows, hex_of(id));
+    write(rows);
+    end_lineage_row(rows, mark);
+    if (rows.size() > UINT32_MAX)
       throw error("lineage stash: a segment of 4 GiB or more");
   } catch (...) {
-    seg.rows.resize(at);
+    rows.resize(at);
     throw;
   }
   seg.deps.insert(seg.deps.end(), deps.begin(), deps.end());
@@ -141,7 +142,7 @@ void lineage_stash::add_row(const task_id& id, const std::vector<task_id>& deps,
                        static_cast<std::uint32_t>(seg.deps.size())});
   ++rows_;
   // Sealed when full, or big enough for one message.
-  if (seg.index.size() >= segment_rows || seg.rows.size() >= (8u << 20))
+  if (seg.index.size() >= segment_rows || rows.size() >= (8u << 20))
     seg.sealed = true;
 }
 
@@ -178,7 +179,7 @@ void lineage_stash::drain() {
 std::string_view lineage_stash::spec_of(const segment& seg,
                                         const segment::row& r) {
   std::size_t pos = r.at;
-  auto row = read_lineage_row(seg.rows, pos);
+  auto row = read_lineage_row(*seg.rows, pos);
   return row ? row->spec : std::string_view{};
 }
 
@@ -293,7 +294,7 @@ lineage_stash::commit_batch lineage_stash::next_commit_batch(std::size_t max) {
     rest.on_disk = i->on_disk;
     auto cut = i->index[max].at;
     auto deps_cut = i->index[max].deps_begin;
-    rest.rows = i->rows.substr(cut);
+    rest.rows->assign(*i->rows, cut);
     rest.deps.assign(i->deps.begin() + deps_cut, i->deps.end());
     for (auto k = max; k < i->index.size(); ++k) {
       auto r = i->index[k];
@@ -302,7 +303,7 @@ lineage_stash::commit_batch lineage_stash::next_commit_batch(std::size_t max) {
       r.deps_end -= deps_cut;
       rest.index.push_back(r);
     }
-    i->rows.resize(cut);
+    i->rows->resize(cut);
     i->deps.resize(deps_cut);
     i->index.resize(max);
     i->by_id.clear();
@@ -311,7 +312,7 @@ lineage_stash::commit_batch lineage_stash::next_commit_batch(std::size_t max) {
   }
   i->sealed = true;
   i->in_flight = true;
-  last_bytes_ = i->rows.size();
+  last_bytes_ = i->rows->size();
   last_rows_ = i->index.size();
   out.seq = i->seq;
   out.rows = i->rows;

@@ -52,11 +52,12 @@ class lineage_stash {
   /// Rows on their way to the GCS: one segment of the stash, its rows
   /// as one lineage batch (wire/lineage_batch.hpp) keyed by the ids as
   /// text, their ids in the same order, and the segment's number for
-  /// `committed` and `retry`.
+  /// `committed` and `retry`. `rows` is the segment's own buffer, not a
+  /// copy: nothing changes it while the batch is in flight.
   struct commit_batch {
     std::uint64_t seq = 0;
     std::vector<task_id> ids;
-    std::string rows;
+    std::shared_ptr<const std::string> rows;
     bool empty() const noexcept {
       return ids.empty();
     }
@@ -145,7 +146,8 @@ class lineage_stash {
       std::uint32_t deps_end = 0;
     };
     std::uint64_t seq = 0;
-    std::string rows;
+    /// Shared with the commit batch while it is in flight.
+    std::shared_ptr<std::string> rows = std::make_shared<std::string>();
     std::vector<row> index;
     std::vector<task_id> deps;
     /// flushes_ when the segment was opened (or its batch failed).

@@ -207,6 +207,9 @@ void embedded_runtime::impl::start(const node_config& c, bool cluster) {
   // The embedded one-node cluster has a GCS of its own too (placement
   // groups, the key-value table), reachable from this process only.
   bool own_gcs = c.head || !cluster;
+  // The GCS's lineage log, when the GCS runs here: the stash commits to it
+  // directly (lineage_log.hpp).
+  local_lineage_log local_lineage;
   if (own_gcs) {
     // A head keeps its tables in RocksDB (see gcs_dir_of); the embedded
     // one-node cluster (and a head on port 0) in memory, except that with
@@ -230,7 +233,7 @@ void embedded_runtime::impl::start(const node_config& c, bool cluster) {
     timing.durable_tables = private_gcs_dir.empty();
     pgs = std::make_shared<pg_board>();
     pgs_one_way = !tables || !timing.durable_tables;
-    gcs = make_gcs(*sys, timing, std::move(tables), pgs);
+    gcs = make_gcs(*sys, timing, std::move(tables), pgs, &local_lineage);
   }
   if (c.head) {
     // Peers reach the GCS only through the gatekeeper, which admits the
@@ -250,7 +253,8 @@ void embedded_runtime::impl::start(const node_config& c, bool cluster) {
     stash = std::make_unique<lineage_stash>(dir + "/stash/" +
                                             std::to_string(getpid()));
     stash->adopt_orphans(); // what nodes that died here left behind
-    stash_actor = make_lineage_stash(*sys, stash.get(), caf::actor{});
+    stash_actor =
+      make_lineage_stash(*sys, stash.get(), caf::actor{}, &local_lineage);
     lineage.stash = stash.get();
     lineage.stash_actor = caf::actor_cast<caf::actor>(stash_actor);
   }

@@ -40,7 +40,7 @@ using batch = lineage_stash::commit_batch;
 
 /// The specs of a batch's rows, in order (each row's id is checked too).
 std::vector<std::string> specs_of(const batch& b) {
-  auto rows = lumen::detail::split_lineage_batch(b.rows);
+  auto rows = lumen::detail::split_lineage_batch(*b.rows);
   REQUIRE(rows);
   REQUIRE(rows->size() == b.ids.size());
   std::vector<std::string> out;
