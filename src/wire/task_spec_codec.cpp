@@ -8,6 +8,7 @@
 // here, and references are resolved only once the whole message is valid, so
 // a rejected message never calls the resolver.
 #include "wire/task_spec_codec.hpp"
+#include "wire/task_spec_writer.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -238,6 +239,9 @@ byte_buffer encode_task_spec(const task_spec& spec) {
 }
 
 void append_task_spec(std::string& out, const task_spec& spec) {
+  if (write_task_spec(out, spec))
+    return;
+  // What the direct writer leaves: the builder reports what is wrong.
   thread_local std::unique_ptr<capnp::word[]> scratch{
     new capnp::word[scratch_words]()};
   auto append = [&](capnp::MessageBuilder& builder) {
