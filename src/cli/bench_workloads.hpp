@@ -9,6 +9,7 @@
 // Thread safety: call from the benchmark's main thread.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -35,11 +36,13 @@ std::vector<workload> task_workloads();
 /// gets them all, checks their sum (bench::failure naming `what`).
 void small_value_tasks(int n, const char* what);
 
-/// single_client_tasks_async under lineage off, stash and write_ahead, in
-/// that order; each starts (and stops) an embedded runtime of its own with
-/// bench_config() and that mode, so call them with no runtime running
-/// (bench_lineage.cpp).
-std::vector<workload> lineage_workloads();
+/// single_client_tasks_async under those of lineage off, stash and
+/// write_ahead whose metric is `wanted`: off and stash measured in turns,
+/// then write_ahead; each turn
+/// starts (and stops) an embedded runtime of its own with bench_config()
+/// and that mode, so call them with no runtime running (bench_lineage.cpp).
+std::vector<workload>
+lineage_workloads(const std::function<bool(const std::string&)>& wanted);
 
 /// The recovery metric, in seconds: a chain of 100 tasks, each value
 /// larger than 256 KiB, runs on a second node (a child process of

@@ -258,7 +258,9 @@ int run_microbenchmark(const arguments& args) {
       run.run(w);
   }
   // Each starts a runtime of its own, so after the one above has stopped.
-  for (auto& w : bench::lineage_workloads())
+  for (auto& w : bench::lineage_workloads([&](const std::string& name) {
+         return run.wanted(name);
+       }))
     run.run(w);
   run_two_nodes(run, opts);
   run_recovery(run, opts);
