@@ -155,13 +155,13 @@ result chain_recovery(const std::string& lumen_binary) {
 constexpr int lineage_rounds = 4;
 
 /// single_client_tasks_async under each of `modes`, in turns: each of
-/// lineage_rounds rounds runs every mode for its share of the duration, each in
-/// a runtime of its own started for the slice (warmed up, then timed), in an
-/// order that reverses every round. A mode's figure is its tasks over its timed
-/// seconds. Taking turns, rather than one mode's whole duration after
-/// the other's, exposes the modes alike to a machine whose speed drifts
-/// (a VM's neighbours), which otherwise moves their ratio by tens of
-/// percent from run to run.
+/// lineage_rounds rounds runs every mode for its share of the duration,
+/// each in a runtime of its own started for the slice (warmed up, then
+/// timed), in an order that reverses every round. A mode's figure is its
+/// tasks over its timed seconds. Taking turns, rather than one mode's
+/// whole duration after the other's, exposes the modes alike to a machine
+/// whose speed drifts (a VM's neighbours), which otherwise moves their
+/// ratio by tens of percent from run to run.
 workload lineage_throughput(
   std::vector<std::pair<std::string, lumen::lineage_mode>> modes) {
   std::vector<std::string> names;

@@ -38,9 +38,9 @@ void small_value_tasks(int n, const char* what);
 
 /// single_client_tasks_async under those of lineage off, stash and
 /// write_ahead whose metric is `wanted`: off and stash measured in turns,
-/// then write_ahead; each turn
-/// starts (and stops) an embedded runtime of its own with bench_config()
-/// and that mode, so call them with no runtime running (bench_lineage.cpp).
+/// then write_ahead; each turn starts (and stops) an embedded runtime of
+/// its own with bench_config() and that mode, so call them with no
+/// runtime running (bench_lineage.cpp).
 std::vector<workload>
 lineage_workloads(const std::function<bool(const std::string&)>& wanted);
 
