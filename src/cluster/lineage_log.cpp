@@ -10,6 +10,7 @@
 #include <new>
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "lumen/error.hpp"
@@ -196,12 +197,32 @@ std::size_t lineage_log::slot_of(std::uint64_t h) const {
       return i;
 }
 
+void lineage_log::unmap_slots::operator()(slot* p) const noexcept {
+  ::munmap(p, bytes);
+}
+
+namespace {
+
+/// Huge page size on x86-64 and arm64 (4 KiB base pages).
+constexpr std::size_t huge_page = std::size_t{2} << 20;
+
+} // namespace
+
 void lineage_log::grow() {
   auto n = capacity_ == 0 ? std::size_t{1024} : 2 * capacity_;
-  std::unique_ptr<slot[], free_slots> fresh{
-    static_cast<slot*>(std::calloc(n, sizeof(slot)))};
-  if (!fresh)
+  // A whole number of huge pages once past one: the kernel places such a
+  // mapping on a huge page boundary.
+  auto bytes = n * sizeof(slot);
+  if (bytes >= huge_page)
+    bytes = (bytes + huge_page - 1) / huge_page * huge_page;
+  void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED)
     throw std::bad_alloc();
+  if (bytes >= huge_page)
+    ::madvise(p, bytes, MADV_HUGEPAGE); // a hint: without it, small pages
+  std::unique_ptr<slot[], unmap_slots> fresh{static_cast<slot*>(p),
+                                             unmap_slots{bytes}};
   auto old = std::move(slots_);
   auto old_n = capacity_;
   slots_ = std::move(fresh);

@@ -149,14 +149,18 @@ class lineage_log {
   bool loaded_ = false;
   std::uint64_t next_seq_ = 0;
   std::uint64_t count_ = 0;
-  /// The slots: a power of two of them from calloc, or none (fresh pages
-  /// come zeroed from the kernel and are not written over once more).
-  struct free_slots {
-    void operator()(slot* p) const noexcept {
-      std::free(p);
-    }
+  /// The slots: a power of two of them, or none. Fresh anonymous pages
+  /// (zeroed by the kernel, not written over once more), on huge pages
+  /// where the kernel gives them: the table is touched at random, so with
+  /// 4 KiB pages every page of it faults once and nearly every probe of a
+  /// large table misses the TLB.
+  struct unmap_slots {
+    // No initializer: in a nested class it would keep unique_ptr from
+    // default-constructing the deleter.
+    std::size_t bytes;
+    void operator()(slot* p) const noexcept;
   };
-  std::unique_ptr<slot[], free_slots> slots_;
+  std::unique_ptr<slot[], unmap_slots> slots_;
   std::size_t capacity_ = 0;
   std::size_t used_ = 0;
   /// Ids whose hash belongs to another id in by_hash_.
