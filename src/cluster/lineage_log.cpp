@@ -104,6 +104,7 @@ void lineage_log::load_locked(std::vector<std::string>& skipped) {
   collided_.clear();
   count_ = 0;
   next_seq_ = 0;
+  indexed_ = 0;
   cached_.reset();
   db_->scan(prefix, [&](std::string_view k, std::string_view v) {
     auto raw = k.substr(prefix.size());
@@ -130,12 +131,31 @@ void lineage_log::load_locked(std::vector<std::string>& skipped) {
     index_batch(*rows, static_cast<std::uint32_t>(seq));
     return true;
   });
+  indexed_ = next_seq_;
   cached_.reset();
 }
 
-std::uint64_t lineage_log::size() const {
+std::uint64_t lineage_log::size() {
   std::lock_guard guard{mtx_};
+  catch_up();
   return count_;
+}
+
+void lineage_log::catch_up() {
+  for (; indexed_ < next_seq_; ++indexed_) {
+    auto seq = indexed_;
+    auto batch = fetch(seq);
+    if (!batch)
+      continue; // unreadable now: its rows are not found (as by record_at)
+    auto held = std::make_shared<const std::string>(std::move(*batch));
+    auto rows = split_lineage_batch(*held);
+    if (!rows)
+      continue; // checked when committed: only a damaged disk gets here
+    // Kept as the batch read last: a duplicate in it reads it back.
+    cached_ = held;
+    cached_seq_ = seq;
+    index_batch(*rows, static_cast<std::uint32_t>(seq));
+  }
 }
 
 std::size_t lineage_log::commit(std::string_view batch, bool sync) {
@@ -152,11 +172,8 @@ std::size_t lineage_log::commit(std::string_view batch, bool sync) {
   auto rows = split_lineage_batch(batch);
   if (!rows)
     throw error("lineage commit: a malformed batch");
-  auto seq = next_seq_;
-  store(seq, batch, sync);
-  ++next_seq_;
-  // A duplicate or a collision reads the batch back (record_at).
-  index_batch(*rows, static_cast<std::uint32_t>(seq));
+  store(next_seq_, batch, sync);
+  ++next_seq_; // indexed by the next find or size (catch_up)
   return rows->size();
 }
 
@@ -279,8 +296,9 @@ void lineage_log::index(std::string_view id, std::uint64_t h,
     j->second = at;
 }
 
-std::optional<std::string> lineage_log::find(const std::string& id) const {
+std::optional<std::string> lineage_log::find(const std::string& id) {
   std::lock_guard guard{mtx_};
+  catch_up();
   auto check = [&](const location& at) -> std::optional<std::string> {
     auto r = record_at(at);
     if (r && r->id == id)

@@ -23,6 +23,13 @@
 // again (a stash that never saw the answer retries) is indexed at its
 // newest row; the older one stays in the log.
 //
+// A commit only checks and writes its batch: the index takes it in when
+// it is next read (`find`, `size`), reading back the batches committed
+// since. Lineage is read when something is rebuilt, rarely, and written
+// with every task: indexing at commit cost the committing thread about
+// 100 ns a row (a cache miss or two in a table of millions), the first
+// look-up after a burst of commits pays it instead.
+//
 // Thread safety: every member locks the log. The gcs actor owns it
 // (through gcs_store); a lineage stash in the same process commits to it
 // directly (local_lineage_log), on the stash actor's thread: the batch is
@@ -78,18 +85,19 @@ class lineage_log {
   /// Appends one batch of rows (after loading the log, if load() was not
   /// called), synced if `sync`; returns how many rows it holds. Throws
   /// lumen::error if the batch is malformed or the write fails; then
-  /// nothing is indexed.
+  /// nothing of it is ever found.
   std::size_t commit(std::string_view batch, bool sync);
 
   /// The same for rows ids[i] = specs[i]; sizes must match.
   std::size_t commit(const std::vector<std::string>& ids,
                      const std::vector<std::string>& specs, bool sync);
 
-  /// The newest spec committed for `id`.
-  std::optional<std::string> find(const std::string& id) const;
+  /// The newest spec committed for `id` (indexing what came since the
+  /// last look-up first).
+  std::optional<std::string> find(const std::string& id);
 
-  /// Distinct task ids committed.
-  std::uint64_t size() const;
+  /// Distinct task ids committed (indexing as find does).
+  std::uint64_t size();
 
  private:
   struct location {
@@ -131,6 +139,10 @@ class lineage_log {
   /// Stores batch `seq` (the next one); throws lumen::error on failure.
   void store(std::uint64_t seq, std::string_view batch, bool sync);
 
+  /// Indexes the batches committed since the last call, read back from
+  /// the store (a batch that no longer reads is skipped); `mtx_` held.
+  void catch_up();
+
   /// load, with `mtx_` held.
   void load_locked(std::vector<std::string>& skipped);
 
@@ -148,6 +160,8 @@ class lineage_log {
   std::uint64_t file_end_ = 0;
   bool loaded_ = false;
   std::uint64_t next_seq_ = 0;
+  /// Batches below this are indexed (or were skipped as unreadable).
+  std::uint64_t indexed_ = 0;
   std::uint64_t count_ = 0;
   /// The slots: a power of two of them, or none. Fresh anonymous pages
   /// (zeroed by the kernel, not written over once more), on huge pages

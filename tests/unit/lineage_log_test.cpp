@@ -234,3 +234,29 @@ TEST_CASE("lineage_log: the index grows and keeps every row",
   }
   kv_store::destroy(dir);
 }
+
+TEST_CASE("lineage_log: rows are indexed by the first look-up after commit",
+          "[lineage][storage]") {
+  auto scratch = GENERATE(false, true);
+  auto dir = fresh_dir("lazy");
+  lineage_log log{std::make_shared<kv_store>(dir, scratch)};
+  // Three batches before any look-up, "a" in the first and the third.
+  log.commit({"a", "b"}, {"a1", "b1"}, false);
+  log.commit({"c"}, {"c1"}, false);
+  log.commit({"a", "d"}, {"a2", "d1"}, false);
+  CHECK(spec_of(log.find("a")) == "a2");
+  CHECK(spec_of(log.find("b")) == "b1");
+  CHECK(log.size() == 4);
+  // What comes after a look-up is found by the next one.
+  log.commit({"e", "b"}, {"e1", "b2"}, false);
+  CHECK(log.size() == 5);
+  CHECK(spec_of(log.find("e")) == "e1");
+  CHECK(spec_of(log.find("b")) == "b2");
+  CHECK(spec_of(log.find("c")) == "c1");
+  CHECK_FALSE(log.find("f"));
+  // A malformed batch is still refused at commit, and nothing of it shows.
+  CHECK_THROWS_AS(log.commit(std::string_view{"\x05\x00\x00\x00zz", 6}, false),
+                  lumen::error);
+  CHECK(log.size() == 5);
+  kv_store::destroy(dir);
+}
