@@ -146,7 +146,7 @@ void lineage_log::catch_up() {
     auto seq = indexed_;
     auto batch = fetch(seq);
     if (!batch)
-      continue; // unreadable now: its rows are not found (as by record_at)
+      continue; // unreadable: its rows are not found, as record_at finds none
     auto held = std::make_shared<const std::string>(std::move(*batch));
     auto rows = split_lineage_batch(*held);
     if (!rows)

@@ -37,8 +37,8 @@
 // cache, with no copy into a message and no hop to the gcs actor.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
-#include <cstdlib>
 #include <map>
 #include <memory>
 #include <mutex>
