@@ -154,7 +154,7 @@ result chain_recovery(const std::string& lumen_binary) {
 /// Slices each mode's measurement is cut into. This VM's speed changes
 /// within a fraction of a second: six runs of `--filter
 /// 'lineage_(off|stash)' --duration 2` each gave stash/off ratios with a
-/// standard deviation of 0.131 with 4 rounds and 0.036 with 16.
+/// standard deviation of 0.131 with 4 rounds, 0.036 - 0.051 with 16.
 constexpr int lineage_rounds = 16;
 
 /// single_client_tasks_async under each of `modes`, in turns: each of
