@@ -150,7 +150,7 @@ class lineage_log {
   std::optional<std::string> fetch(std::uint64_t seq) const;
 
   /// The members below, and the log on disk.
-  mutable std::mutex mtx_;
+  std::mutex mtx_;
   std::shared_ptr<kv_store> db_;
   hasher hash_;
   /// A scratch store's batch file (-1: batches are RocksDB rows), where
