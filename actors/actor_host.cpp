@@ -125,6 +125,7 @@ void die(self_ptr self, object_ptr reason) {
                detail::worker_list{});
     st.placed = false;
   }
+  st.calls->flush();
   if (st.remote && !st.a.borrowed && !survives) {
     // The remote host ends too; it answers calls still on their way.
     caf::anon_send(st.remote, kill_atom::value, true);
@@ -254,6 +255,7 @@ actor_host_actor::behavior_type actor_host(self_ptr self,
   auto& st = self->state;
   st.a = std::move(args);
   st.restarts_left = st.a.spec->options.max_restarts;
+  make_outboxes(self);
   auto p = std::make_shared<detail::placement>();
   p->owner = st.a.spec->id;
   p->name = st.a.spec->factory;
@@ -315,6 +317,7 @@ actor_host_actor::behavior_type actor_host(self_ptr self,
       for (auto& kv : st.remote_pending)
         detail::answer(*kv.second, err, *st.a.table);
       st.remote_pending.clear();
+      st.calls->clear();
       st.remote = nullptr;
       die(self, err);
     } else if (st.a.forwarder && msg.source == st.a.forwarder.address()) {
@@ -416,6 +419,7 @@ actor_host_actor::behavior_type actor_host(self_ptr self,
       if (st.forwarding && st.remote && !no_restart && st.restarts_left != 0) {
         if (st.restarts_left > 0)
           --st.restarts_left;
+        st.calls->flush(); // calls made before the kill reach it first
         caf::anon_send(st.remote, kill_atom::value, false); // restarts there
         return;
       }
@@ -437,6 +441,9 @@ actor_host_actor::behavior_type actor_host(self_ptr self,
     },
     [self](result_atom, const std::vector<char>& bytes) {
       on_result(self, bytes);
+    },
+    [self](flush_atom) {
+      on_flush(self);
     },
   };
 }

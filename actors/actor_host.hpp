@@ -20,10 +20,13 @@
 // - (retry, actor_call_ptr) -> void: a call lost to a restart, to rerun.
 // - (kill, no_restart) -> void: kill, or restart if allowed.
 // - (orphan) -> void: no handle is left.
-// - (rcall, reply_to, owner node manager, TaskSpec bytes) -> void: a call
-//   from another node; its result goes to reply_to as an ObjectPayload.
-// - (result, ObjectPayload bytes) -> void: on a host whose actor lives on
-//   another node, the result of a call it forwarded.
+// - (rcall, reply_to, owner node manager, TaskSpec frames) -> void: calls
+//   from another node, a batch of TaskSpecs (src/wire/frames.hpp); their
+//   results go to reply_to as batches of ObjectPayloads.
+// - (result, ObjectPayload frames) -> void: on a host whose actor lives on
+//   another node, results of calls it forwarded.
+// - (flush) -> void: send the calls and results gathered since the last
+//   flush (runtime/batch_outbox.hpp); the host sends it to itself.
 //
 // In a cluster the node manager may place the actor on another node
 // (`where`): the host then stays on the creating node as the actor's
@@ -64,7 +67,7 @@ using actor_host_actor = caf::typed_actor<
   caf::reacts_to<retry_atom, detail::actor_call_ptr>,
   caf::reacts_to<kill_atom, bool>, caf::reacts_to<orphan_atom>,
   caf::reacts_to<rcall_atom, caf::actor, caf::actor, std::vector<char>>,
-  caf::reacts_to<result_atom, std::vector<char>>>;
+  caf::reacts_to<result_atom, std::vector<char>>, caf::reacts_to<flush_atom>>;
 
 /// What a host needs; the pointers outlive it.
 struct actor_host_args {

@@ -8,6 +8,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -19,6 +20,7 @@
 #include "actors/actor_host.hpp"
 #include "actors/actor_host_state.hpp"
 #include "cluster/remote_task.hpp"
+#include "wire/frames.hpp"
 
 namespace lumen {
 
@@ -28,6 +30,10 @@ namespace {
 
 /// Attempts to create a restarted actor before its creation fails.
 constexpr int max_relocations = 40;
+
+/// A batch of calls or results leaves once it holds this many bytes,
+/// without waiting for the flush.
+constexpr std::size_t max_batch_bytes = 1 << 20;
 
 /// The wire form of a call (or of the factory call, for `spec`).
 std::vector<char> wire_call(self_ptr self, const task_id& id,
@@ -65,9 +71,7 @@ void forward_calls(self_ptr self) {
       continue;
     }
     st.remote_pending.emplace(call->id, call);
-    caf::anon_send(
-      st.remote, rcall_atom::value, caf::actor_cast<caf::actor>(self),
-      caf::actor_cast<caf::actor>(st.a.node_manager), std::move(bytes));
+    st.calls->add(st.remote, {bytes.data(), bytes.size()});
   }
   st.front_retries = 0;
   end_if_orphaned(self);
@@ -161,6 +165,7 @@ void relocate(self_ptr self) {
   for (auto& kv : st.remote_pending)
     lost.push_back(kv.second);
   st.remote_pending.clear();
+  st.calls->clear(); // all in `lost`
   std::sort(lost.begin(), lost.end(),
             [](const actor_call_ptr& x, const actor_call_ptr& y) {
               return x->seq < y->seq;
@@ -188,50 +193,105 @@ void relocate(self_ptr self) {
   place(self);
 }
 
+void make_outboxes(self_ptr self) {
+  auto& st = self->state;
+  // Both post to the host; a worker may find it gone (it then sends).
+  auto post = [addr = caf::actor_cast<caf::actor_addr>(self)] {
+    auto h = caf::actor_cast<actor_host_actor>(addr);
+    if (!h)
+      return false;
+    caf::anon_send(h, flush_atom::value);
+    return true;
+  };
+  // Only this host's own thread adds calls and flushes them, while it is
+  // alive: the raw pointer is safe.
+  st.calls = std::make_shared<detail::batch_outbox<caf::actor>>(
+    max_batch_bytes, post,
+    [self](const caf::actor& to, std::vector<char> batch) {
+      caf::anon_send(to, rcall_atom::value, caf::actor_cast<caf::actor>(self),
+                     caf::actor_cast<caf::actor>(self->state.a.node_manager),
+                     std::move(batch));
+    });
+  st.results = std::make_shared<detail::batch_outbox<caf::actor>>(
+    max_batch_bytes, post, [](const caf::actor& to, std::vector<char> batch) {
+      caf::anon_send(to, result_atom::value, std::move(batch));
+    });
+  self->attach_functor([results = st.results] {
+    results->close();
+  });
+}
+
 void on_rcall(self_ptr self, caf::actor reply_to, caf::actor owner,
               const std::vector<char>& bytes) {
   auto& st = self->state;
-  std::vector<object_id> to_fetch;
-  detail::task_ptr t;
+  std::vector<std::string_view> frames;
   try {
-    t = detail::decode_from_peer(bytes, *st.a.table, to_fetch);
+    frames = detail::split_frames(bytes, "actor calls from another node");
   } catch (const std::exception& e) {
-    std::cerr << "lumen: dropped an actor call from another node: " << e.what()
+    std::cerr << "lumen: dropped actor calls from another node: " << e.what()
               << '\n';
     return;
   }
-  for (auto& id : to_fetch)
-    self->send(st.a.store, fetch_atom::value, detail::id_bytes(id), owner);
-  auto call = std::make_shared<detail::actor_call>();
-  call->id = t->id;
-  call->method = t->function;
-  call->class_hash = st.a.spec->class_hash;
-  call->args = std::move(t->args);
-  call->return_id = t->return_id;
-  call->deliver = [reply_to, id = t->return_id](object_ptr r) {
-    caf::anon_send(reply_to, result_atom::value, detail::encode_result(id, r));
-  };
-  accept_call(self, std::move(call));
+  for (auto frame : frames) {
+    std::vector<object_id> to_fetch;
+    detail::task_ptr t;
+    try {
+      t = detail::decode_from_peer(frame, *st.a.table, to_fetch);
+    } catch (const std::exception& e) {
+      std::cerr << "lumen: dropped an actor call from another node: "
+                << e.what() << '\n';
+      continue;
+    }
+    for (auto& id : to_fetch)
+      self->send(st.a.store, fetch_atom::value, detail::id_bytes(id), owner);
+    auto call = std::make_shared<detail::actor_call>();
+    call->id = t->id;
+    call->method = t->function;
+    call->class_hash = st.a.spec->class_hash;
+    call->args = std::move(t->args);
+    call->return_id = t->return_id;
+    call->deliver = [results = st.results, reply_to,
+                     id = t->return_id](object_ptr r) {
+      auto b = detail::encode_result(id, r);
+      results->add(reply_to, {b.data(), b.size()});
+    };
+    accept_call(self, std::move(call));
+  }
 }
 
 void on_result(self_ptr self, const std::vector<char>& bytes) {
   auto& st = self->state;
-  detail::received_result r;
+  std::vector<std::string_view> frames;
   try {
-    r = detail::decode_result(bytes, *st.a.table);
+    frames = detail::split_frames(bytes, "actor results");
   } catch (const std::exception& e) {
-    std::cerr << "lumen: dropped an actor result: " << e.what() << '\n';
+    std::cerr << "lumen: dropped actor results: " << e.what() << '\n';
     return;
   }
-  auto i = st.remote_pending.find(r.id.task);
-  if (i == st.remote_pending.end() || !r.value)
-    return;
-  auto call = std::move(i->second);
-  st.remote_pending.erase(i);
-  // A call relayed for another node answers there; ours, here.
-  detail::answer(*call, std::move(r.value), *st.a.table);
+  for (auto frame : frames) {
+    detail::received_result r;
+    try {
+      r = detail::decode_result(frame, *st.a.table);
+    } catch (const std::exception& e) {
+      std::cerr << "lumen: dropped an actor result: " << e.what() << '\n';
+      continue;
+    }
+    auto i = st.remote_pending.find(r.id.task);
+    if (i == st.remote_pending.end() || !r.value)
+      continue;
+    auto call = std::move(i->second);
+    st.remote_pending.erase(i);
+    // A call relayed for another node answers there; ours, here.
+    detail::answer(*call, std::move(r.value), *st.a.table);
+  }
   end_if_orphaned(self);
   maybe_quit(self);
+}
+
+void on_flush(self_ptr self) {
+  auto& st = self->state;
+  st.calls->flush();
+  st.results->flush();
 }
 
 namespace {

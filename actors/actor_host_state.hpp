@@ -20,6 +20,7 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include "actors/actor_host.hpp"
+#include "runtime/batch_outbox.hpp"
 #include "runtime/object_table.hpp"
 #include "runtime/worker_pool.hpp"
 
@@ -75,6 +76,12 @@ struct host_state {
   caf::actor remote;
   /// Forwarded calls whose results have not come back.
   std::map<task_id, actor_call_ptr> remote_pending;
+  /// Forwarder mode: calls encoded for `remote` and not sent yet (they are
+  /// in remote_pending already); the next flush sends them as one batch.
+  std::shared_ptr<detail::batch_outbox<caf::actor>> calls;
+  /// Results of calls from other nodes, by the host they go back to;
+  /// workers add, the next flush sends (see make_outboxes).
+  std::shared_ptr<detail::batch_outbox<caf::actor>> results;
   /// Failed attempts to place the actor again after its node died.
   int relocations = 0;
   /// Nodes the actor died with: the view may still list one as alive for
@@ -141,10 +148,17 @@ void place(self_ptr self);
 /// Requeues a call ahead of new ones, after other retried calls.
 void requeue_front(self_ptr self, const actor_call_ptr& call);
 
-/// The handlers of (rcall ...) and (result ...); see actor_host.hpp.
+/// Makes the outboxes of calls and results; the results' closes when the
+/// host ends, so that results of calls still running leave anyway.
+void make_outboxes(self_ptr self);
+
+/// The handlers of (rcall ...), (result ...) and (flush); see
+/// actor_host.hpp.
 void on_rcall(self_ptr self, caf::actor reply_to, caf::actor owner,
               const std::vector<char>& bytes);
 
 void on_result(self_ptr self, const std::vector<char>& bytes);
+
+void on_flush(self_ptr self);
 
 } // namespace lumen::detail_actor_host

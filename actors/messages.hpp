@@ -88,6 +88,7 @@ using peers_atom = caf::atom_constant<caf::atom("peers")>;
 using where_atom = caf::atom_constant<caf::atom("where")>;
 using spawn_atom = caf::atom_constant<caf::atom("spawnactor")>;
 using rcall_atom = caf::atom_constant<caf::atom("rcall")>;
+using flush_atom = caf::atom_constant<caf::atom("flush")>;
 using pg_create_atom = caf::atom_constant<caf::atom("pgcreate")>;
 using pg_wait_atom = caf::atom_constant<caf::atom("pgwait")>;
 using pg_remove_atom = caf::atom_constant<caf::atom("pgremove")>;

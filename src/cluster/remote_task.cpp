@@ -41,6 +41,12 @@ std::vector<char> encode_for_peer(const task_spec& task,
 
 task_ptr decode_from_peer(const std::vector<char>& bytes, object_table& table,
                           std::vector<object_id>& to_fetch) {
+  return decode_from_peer(std::string_view{bytes.data(), bytes.size()}, table,
+                          to_fetch);
+}
+
+task_ptr decode_from_peer(std::string_view bytes, object_table& table,
+                          std::vector<object_id>& to_fetch) {
   auto spec =
     decode_task_spec(bytes.data(), bytes.size(), [&](const object_id& id) {
       if (auto r = table.lookup(id))
@@ -89,6 +95,10 @@ std::vector<char> encode_location(const object_id& id, const std::string& node,
 
 received_result decode_result(const std::vector<char>& bytes,
                               object_table& table) {
+  return decode_result(std::string_view{bytes.data(), bytes.size()}, table);
+}
+
+received_result decode_result(std::string_view bytes, object_table& table) {
   auto p = decode_object_payload(bytes.data(), bytes.size());
   received_result result;
   result.id = p.id;

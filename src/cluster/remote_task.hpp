@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "cluster/cluster_types.hpp"
@@ -31,6 +32,10 @@ std::vector<char> encode_for_peer(const task_spec& task,
 /// get pending entries, and their ids go to `to_fetch`. Throws
 /// decode_error for bad bytes.
 task_ptr decode_from_peer(const std::vector<char>& bytes, object_table& table,
+                          std::vector<object_id>& to_fetch);
+
+/// As above, for a frame of a batch (src/wire/frames.hpp).
+task_ptr decode_from_peer(std::string_view bytes, object_table& table,
                           std::vector<object_id>& to_fetch);
 
 /// The wire form of a task's result, value inline; a value too large for
@@ -53,5 +58,8 @@ struct received_result {
 
 received_result decode_result(const std::vector<char>& bytes,
                               object_table& table);
+
+/// As above, for a frame of a batch (src/wire/frames.hpp).
+received_result decode_result(std::string_view bytes, object_table& table);
 
 } // namespace lumen::detail

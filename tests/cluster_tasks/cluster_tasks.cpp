@@ -49,6 +49,11 @@ bool Tally::restarted() {
   return lumen::was_current_actor_restarted();
 }
 
+long long Tally::add_text(std::string text) {
+  chars += static_cast<long long>(text.size());
+  return chars;
+}
+
 Relay* Relay::create(std::vector<lumen::actor_handle<Tally>> tallies) {
   return new Relay{std::move(tallies)};
 }
@@ -107,5 +112,6 @@ LUMEN_REMOTE(cluster_tasks::where, cluster_tasks::make_blob,
              cluster_tasks::chain_start, cluster_tasks::chain_step,
              cluster_tasks::chain_sum, cluster_tasks::bump_all);
 LUMEN_REMOTE(cluster_tasks::Tally::create, &cluster_tasks::Tally::add,
-             &cluster_tasks::Tally::node, &cluster_tasks::Tally::restarted);
+             &cluster_tasks::Tally::node, &cluster_tasks::Tally::restarted,
+             &cluster_tasks::Tally::add_text);
 LUMEN_REMOTE(cluster_tasks::Relay::create, &cluster_tasks::Relay::bump);

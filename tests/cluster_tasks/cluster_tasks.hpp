@@ -60,7 +60,11 @@ struct Tally {
   /// lumen::was_current_actor_restarted() in this instance.
   bool restarted();
 
+  /// Counts the bytes of `text`; returns the count so far.
+  long long add_text(std::string text);
+
   int total = 0;
+  long long chars = 0;
 };
 
 /// An actor that gets Tally handles as factory arguments, nested in a

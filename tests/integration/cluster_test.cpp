@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <map>
+#include <numeric>
 #include <set>
 #include <thread>
 
@@ -269,6 +270,58 @@ TEST_CASE("cluster: actors spread over nodes or go where affinity says",
     lumen::actor(Tally::create).node_affinity(std::string(32, 'e')).remote(0);
   CHECK_THROWS_AS(lumen::get(nowhere.task(&Tally::node).remote(), 30s),
                   lumen::actor_creation_error);
+}
+
+TEST_CASE("cluster: a burst of calls to an actor on another node runs in "
+          "order, in batches, and a kill after it answers every call",
+          "[cluster]") {
+  cluster_it::test_cluster cluster{1};
+  lumen::init_guard g{lumen::config{.address = cluster.address()}};
+  REQUIRE(cluster_it::test_cluster::wait_for_nodes(2));
+  std::string target;
+  for (auto& n : lumen::nodes())
+    if (!n.driver && !n.head)
+      target = n.id;
+  using cluster_tasks::Tally;
+  auto a = lumen::actor(Tally::create).node_affinity(target).remote(0);
+  REQUIRE(lumen::get(a.task(&Tally::node).remote(), 30s) == target);
+  // 3,000 calls of 1 KB each fill several batches (1 MiB each); every
+  // tenth call is another method.
+  std::vector<lumen::object_ref<long long>> texts;
+  std::vector<lumen::object_ref<int>> adds;
+  for (int i = 1; i <= 3000; ++i) {
+    texts.push_back(
+      a.task(&Tally::add_text)
+        .remote(std::string(1000, static_cast<char>('a' + i % 26))));
+    if (i % 10 == 0)
+      adds.push_back(a.task(&Tally::add).remote(1));
+  }
+  auto chars = lumen::get(texts, 60s);
+  bool in_order = true;
+  for (std::size_t i = 0; i < chars.size(); ++i)
+    in_order = in_order && chars[i] == 1000LL * static_cast<long long>(i + 1);
+  CHECK(in_order);
+  auto totals = lumen::get(adds, 60s);
+  std::vector<int> expected(300);
+  std::iota(expected.begin(), expected.end(), 1);
+  CHECK(totals == expected);
+  // Calls still batched when the kill comes are answered: a value or
+  // actor_died_error, none left waiting.
+  std::vector<lumen::object_ref<int>> last;
+  for (int i = 0; i < 500; ++i)
+    last.push_back(a.task(&Tally::add).remote(1));
+  lumen::kill(a);
+  int answered = 0;
+  int died = 0;
+  for (auto& r : last) {
+    try {
+      lumen::get(r, 30s);
+      ++answered;
+    } catch (const lumen::actor_died_error&) {
+      ++died;
+    }
+  }
+  CHECK(answered + died == 500);
 }
 
 TEST_CASE("cluster: named actors and handles reach across nodes", "[cluster]") {
