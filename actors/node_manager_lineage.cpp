@@ -21,12 +21,13 @@ namespace {
 constexpr auto gcs_patience = std::chrono::seconds(30);
 
 void fail_object(self_ptr self, const object_id& id, std::string why) {
-  self->state.rebuilding.erase(id);
-  self->state.held_elsewhere.erase(id);
-  self->state.table->fulfill(
+  auto& st = self->state;
+  st.held_elsewhere.erase(id);
+  st.table->fulfill(
     id, detail::make_error_object(detail::error_kind::object_lost,
                                   "object " + id.to_string() +
                                     " was lost: " + std::move(why)));
+  rebuilt(self, id);
 }
 
 /// Runs the task encoded in `spec` again for its lost return `id`.
@@ -146,8 +147,12 @@ void rebuild(self_ptr self, const object_id& id, const std::string& why) {
     fail_object(self, id, why + "; lineage is off, so it is not rebuilt");
     return;
   }
-  if (!st.rebuilding.insert(id).second)
+  if (st.rebuilding.count(id) > 0)
     return; // under way
+  auto ref = st.table->lookup(id);
+  if (!ref)
+    return; // nothing needs it any more; whatever asks again rebuilds it
+  st.rebuilding.emplace(id, std::move(ref));
   if (auto spec = st.lineage.stash->find(id.task)) {
     run_again(self, id, *spec);
     return;
@@ -174,7 +179,14 @@ void rebuild(self_ptr self, const object_id& id, const std::string& why) {
 }
 
 void rebuilt(self_ptr self, const object_id& id) {
-  self->state.rebuilding.erase(id);
+  auto& st = self->state;
+  auto i = st.rebuilding.find(id);
+  if (i == st.rebuilding.end())
+    return;
+  st.rebuilt_values.push_back(std::move(i->second));
+  st.rebuilding.erase(i);
+  if (st.rebuilding.empty())
+    st.rebuilt_values.clear();
 }
 
 } // namespace lumen::detail_node_manager

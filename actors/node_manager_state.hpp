@@ -95,7 +95,13 @@ struct node_manager_state {
   std::size_t blocked = 0;
   lineage_setup lineage;
   /// Objects owned here being rebuilt after their node died.
-  std::unordered_set<object_id> rebuilding;
+  /// Each is held (so that its value finds its entry when it comes back)
+  /// until its task ends here, its result comes from a peer, or it fails.
+  std::unordered_map<object_id, detail::ref_ptr> rebuilding;
+  /// Values rebuilt while other rebuilds were under way, kept until none
+  /// is: a task rebuilt after one of them ended may take it as an
+  /// argument, and nothing else may hold it meanwhile.
+  std::vector<detail::ref_ptr> rebuilt_values;
   /// How often each task was run again to rebuild its object.
   std::unordered_map<task_id, std::uint32_t> rebuilds;
 
@@ -161,7 +167,9 @@ void submit_task(self_ptr self, detail::task_ptr task);
 /// Object `id`, owned here, lost its every copy: rebuild it or fail it.
 void rebuild(self_ptr self, const object_id& id, const std::string& why);
 
-/// A result for `id` arrived: it is no longer being rebuilt.
+/// The task that rebuilds `id` ended here, or its result came from a peer:
+/// it is no longer being rebuilt (its value is kept while other rebuilds
+/// are under way).
 void rebuilt(self_ptr self, const object_id& id);
 
 caf::result<caf::actor> on_spawn(self_ptr self, caf::actor forwarder,

@@ -5,6 +5,7 @@
 #include <csignal>
 #include <numeric>
 #include <thread>
+#include <vector>
 
 #include "cluster_support.hpp"
 #include "cluster_tasks.hpp"
@@ -77,6 +78,33 @@ TEST_CASE("lineage: a chain whose values died with their node is rebuilt",
   CHECK(v[0] == added);
   CHECK(v[12345] == 12345 + added);
   CHECK(v.back() == chain_n - 1 + added);
+}
+
+TEST_CASE("lineage: chains rebuilt side by side keep the values later "
+          "rebuilds take as arguments",
+          "[lineage][cluster]") {
+  // The node manager rebuilds the lost objects one message at a time while
+  // rebuilt tasks already finish; a value rebuilt before the task that
+  // takes it was decoded must not be dropped and then awaited forever.
+  cluster_it::test_cluster cluster{2};
+  lumen::init_guard g{lumen::config{.address = cluster.address()}};
+  REQUIRE(cluster_it::test_cluster::wait_for_nodes(3));
+  auto victim = a_worker(cluster);
+  const int chains = 4;
+  const int length = 50;
+  std::vector<lumen::object_ref<std::vector<std::int64_t>>> lasts;
+  for (int c = 0; c < chains; ++c)
+    lasts.push_back(make_chain(victim.at("id"), length));
+  for (auto& last : lasts)
+    wait_computed(last, victim.at("id"));
+  kill_and_wait(victim);
+  const std::int64_t added = length * (length + 1) / 2;
+  for (auto& last : lasts) {
+    auto v = lumen::get(last, 120s);
+    REQUIRE(v.size() == static_cast<std::size_t>(chain_n));
+    CHECK(v[0] == added);
+    CHECK(v.back() == chain_n - 1 + added);
+  }
 }
 
 TEST_CASE("lineage: with lineage off a lost object fails get, no hang",
