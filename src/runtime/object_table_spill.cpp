@@ -132,14 +132,17 @@ std::string object_table::state::reserve(std::size_t size, bool overcommit) {
 
 namespace {
 
-/// Values of `s` that may spill now, oldest first, about `need` bytes.
-void collect(object_table::state::shard& s, std::size_t need,
+/// Values of `s` that may spill now, oldest first, about `need` bytes;
+/// with `filed_only`, only those that have a file already (no write).
+void collect(object_table::state::shard& s, std::size_t need, bool filed_only,
              std::vector<candidate>& out) {
   std::lock_guard guard{s.mtx};
   std::size_t found = 0;
   for (auto* e = s.oldest; e != nullptr && found < need; e = e->newer) {
     if (!unused(*e))
       continue; // a reader or a running task holds it
+    if (filed_only && !e->file)
+      continue;
     auto keep = share_live(*e);
     if (!keep)
       continue;
@@ -210,11 +213,12 @@ bool object_table::state::make_room(std::string* why) {
     auto need = u - high_water;
     std::vector<candidate> cs;
     for (auto& s : shards)
-      collect(s, need, cs);
+      collect(s, need, !may_write, cs);
     std::sort(cs.begin(), cs.end(), [](const candidate& x, const candidate& y) {
       return x.seq < y.seq;
     });
     std::size_t freed = 0;
+    bool could_write = may_write;
     for (auto& c : cs) {
       if (freed >= need)
         break;
@@ -225,6 +229,11 @@ bool object_table::state::make_room(std::string* why) {
     }
     // Dropping `keep` may free entries: no shard lock is held here.
     cs.clear();
+    // The disk filled up in this pass: values read back from their files
+    // (restored) may still spill for free, but this pass may not have
+    // collected them (older values without a file came first).
+    if (freed == 0 && could_write && !may_write)
+      continue;
     if (freed == 0) {
       if (why->empty())
         *why = "every object in memory is in use (read by the program or an "
