@@ -67,6 +67,14 @@ if(NOT Boost_FOUND OR NOT TARGET Boost::program_options)
                            libboost-program-options-dev)
 endif()
 
+# jemalloc: the allocator of the `lumen` tool (nodes, microbenchmark). glibc
+# malloc's arena locks cost a fifth of the CPU per task where one thread
+# frees what another allocated (README "Performance").
+pkg_check_modules(JEMALLOC QUIET IMPORTED_TARGET jemalloc)
+if(NOT JEMALLOC_FOUND)
+  lumen_missing_dependency("jemalloc (jemalloc.pc)" libjemalloc-dev)
+endif()
+
 message(STATUS "Lumen dependencies: CAF ${CAF_VERSION}, "
                "Cap'n Proto ${CapnProto_VERSION}, RocksDB ${RocksDB_VERSION}, "
                "Boost ${Boost_VERSION}, OpenSSL ${OPENSSL_VERSION}")

@@ -5,7 +5,7 @@
 // of 10,000 objects. Each runs once at its fixed size and reports seconds
 // (the queued-task workload also bytes per queued task); --duration does
 // not change them.
-#include <malloc.h>
+#include <jemalloc/jemalloc.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -172,10 +172,25 @@ double resident_bytes() {
          static_cast<double>(::sysconf(_SC_PAGESIZE));
 }
 
-/// Bytes malloc has handed out and not taken back, all arenas.
+/// Bytes malloc has handed out and not taken back (jemalloc's
+/// stats.allocated, refreshed first).
 double heap_bytes() {
-  auto m = ::mallinfo2();
-  return static_cast<double>(m.uordblks + m.hblkhd);
+  std::uint64_t epoch = 1;
+  auto size = sizeof(epoch);
+  check(::mallctl("epoch", &epoch, &size, &epoch, size) == 0,
+        "jemalloc: cannot refresh its statistics");
+  std::size_t allocated = 0;
+  size = sizeof(allocated);
+  check(::mallctl("stats.allocated", &allocated, &size, nullptr, 0) == 0,
+        "jemalloc: cannot read stats.allocated");
+  return static_cast<double>(allocated);
+}
+
+/// Gives free pages back to the system, every arena.
+void return_free_pages() {
+  auto purge = "arena." + std::to_string(MALLCTL_ARENAS_ALL) + ".purge";
+  check(::mallctl(purge.c_str(), nullptr, nullptr, nullptr, 0) == 0,
+        "jemalloc: cannot purge its arenas");
 }
 
 int node_cpus() {
@@ -203,7 +218,7 @@ std::vector<result> run_queued(int queued_tasks) {
     throw failure("the blockers did not start within 60 s");
   // Free pages go back first, so that the growth counts every page the
   // queue touches, not only those beyond what earlier workloads freed.
-  ::malloc_trim(0);
+  return_free_pages();
   auto rss0 = resident_bytes();
   auto heap0 = heap_bytes();
   auto start = clock::now();

@@ -7,7 +7,6 @@
 #include <string>
 
 #include "cli/command_line.hpp"
-#include "cli/hugepage_malloc.hpp"
 
 namespace {
 
@@ -41,7 +40,6 @@ void print_usage(std::ostream& out) {
 } // namespace
 
 int main(int argc, char** argv) {
-  lumen::cli::reexec_with_hugepage_malloc(argv);
   if (argc < 2) {
     print_usage(std::cerr);
     return 2;
