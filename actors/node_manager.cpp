@@ -292,7 +292,7 @@ node_manager(self_ptr self, detail::resource_set total,
         return;
       auto* w = i->second;
       st.running.erase(i);
-      if (!st.rebuilding.empty())
+      if (!st.rebuilding.empty()) // a task's one return is index 1
         rebuilt(self, object_id{id, 1});
       auto li = st.leases.find(w);
       if (li == st.leases.end())

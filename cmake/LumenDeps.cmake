@@ -67,9 +67,9 @@ if(NOT Boost_FOUND OR NOT TARGET Boost::program_options)
                            libboost-program-options-dev)
 endif()
 
-# jemalloc: the allocator of the `lumen` tool (nodes, microbenchmark). glibc
-# malloc's arena locks cost a fifth of the CPU per task where one thread
-# frees what another allocated (README "Performance").
+# jemalloc: the allocator of the `lumen` tool (nodes, microbenchmark). Where
+# one thread frees what another allocated, glibc malloc takes arena locks;
+# jemalloc took about a quarter off the CPU per task (README "Performance").
 pkg_check_modules(JEMALLOC QUIET IMPORTED_TARGET jemalloc)
 if(NOT JEMALLOC_FOUND)
   lumen_missing_dependency("jemalloc (jemalloc.pc)" libjemalloc-dev)

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "lumen/error.hpp"
+#include "wire/le_u32.hpp"
 
 namespace lumen::detail {
 
@@ -25,9 +26,8 @@ inline void append_frame(std::vector<char>& out, std::string_view frame) {
   if (frame.size() > UINT32_MAX)
     throw error("a frame of " + std::to_string(frame.size()) +
                 " bytes does not fit a 32-bit size");
-  auto n = static_cast<std::uint32_t>(frame.size());
-  char size[4] = {static_cast<char>(n & 0xff), static_cast<char>(n >> 8),
-                  static_cast<char>(n >> 16), static_cast<char>(n >> 24)};
+  char size[4];
+  store_le_u32(size, frame.size());
   out.insert(out.end(), size, size + 4);
   out.insert(out.end(), frame.begin(), frame.end());
 }
@@ -37,14 +37,14 @@ inline void append_frame(std::vector<char>& out, std::string_view frame) {
 inline std::vector<std::string_view>
 split_frames(const std::vector<char>& bytes, const char* what) {
   std::vector<std::string_view> frames;
+  std::string_view all{bytes.data(), bytes.size()};
   std::size_t pos = 0;
   while (pos < bytes.size()) {
-    if (bytes.size() - pos < 4)
+    auto size = load_le_u32(all, pos);
+    if (!size)
       throw decode_error(std::string{what} + ": a frame size is cut off at " +
                          std::to_string(pos));
-    auto* p = reinterpret_cast<const unsigned char*>(bytes.data() + pos);
-    std::size_t n = std::size_t{p[0]} | std::size_t{p[1]} << 8 |
-                    std::size_t{p[2]} << 16 | std::size_t{p[3]} << 24;
+    auto n = *size;
     pos += 4;
     if (n > bytes.size() - pos)
       throw decode_error(std::string{what} + ": a frame of " +

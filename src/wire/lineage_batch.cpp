@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "lumen/error.hpp"
+#include "wire/le_u32.hpp"
 
 namespace lumen::detail {
 
@@ -11,19 +12,8 @@ namespace {
 
 void put_u32(std::string& out, std::size_t n) {
   char b[4];
-  for (int i = 0; i < 4; ++i)
-    b[i] = static_cast<char>((n >> (8 * i)) & 0xff);
+  store_le_u32(b, n);
   out.append(b, 4);
-}
-
-/// The little-endian u32 at `pos` of `s`, if four bytes are there.
-std::optional<std::size_t> get_u32(std::string_view s, std::size_t pos) {
-  if (pos > s.size() || s.size() - pos < 4)
-    return std::nullopt;
-  std::uint32_t n = 0;
-  for (std::size_t i = 4; i-- > 0;)
-    n = (n << 8) | static_cast<unsigned char>(s[pos + i]);
-  return n;
 }
 
 } // namespace
@@ -56,18 +46,16 @@ void end_lineage_row(std::string& batch, std::size_t mark) {
   auto n = batch.size() - mark - 4;
   if (n > UINT32_MAX)
     throw error("lineage batch: a row of 4 GiB or more");
-  for (int i = 0; i < 4; ++i)
-    batch[mark + static_cast<std::size_t>(i)] =
-      static_cast<char>((n >> (8 * i)) & 0xff);
+  store_le_u32(batch.data() + mark, n);
 }
 
 std::optional<lineage_row_view> read_lineage_row(std::string_view batch,
                                                  std::size_t& pos) {
-  auto id_size = get_u32(batch, pos);
+  auto id_size = load_le_u32(batch, pos);
   if (!id_size || *id_size == 0 || batch.size() - pos - 4 < *id_size)
     return std::nullopt;
   auto at = pos + 4 + *id_size;
-  auto spec_size = get_u32(batch, at);
+  auto spec_size = load_le_u32(batch, at);
   if (!spec_size || batch.size() - at - 4 < *spec_size)
     return std::nullopt;
   lineage_row_view row{batch.substr(pos + 4, *id_size),
