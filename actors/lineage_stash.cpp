@@ -104,6 +104,7 @@ void commit_here(self_ptr self) {
       schedule_retry(self);
       return;
     }
+    batch.rows.reset(); // its buffer may serve the next segment
     st.stash->committed(batch.seq);
   }
 }

@@ -169,12 +169,12 @@ std::size_t lineage_log::commit(std::string_view batch, bool sync) {
     throw error("lineage commit: a batch of 4 GiB or more");
   if (next_seq_ > UINT32_MAX)
     throw error("lineage commit: the log holds 2^32 batches already");
-  auto rows = split_lineage_batch(batch);
+  auto rows = count_lineage_rows(batch);
   if (!rows)
     throw error("lineage commit: a malformed batch");
   store(next_seq_, batch, sync);
   ++next_seq_; // indexed by the next find or size (catch_up)
-  return rows->size();
+  return *rows;
 }
 
 std::size_t lineage_log::commit(const std::vector<std::string>& ids,

@@ -108,7 +108,13 @@ bool lineage_stash::append(std::shared_ptr<const task_spec> task) {
 
 lineage_stash::segment& lineage_stash::open_segment() {
   if (segments_.empty() || segments_.back().sealed) {
-    auto& seg = segments_.emplace_back();
+    if (spare_segments_.empty()) {
+      segments_.emplace_back();
+    } else {
+      segments_.push_back(std::move(spare_segments_.back()));
+      spare_segments_.pop_back();
+    }
+    auto& seg = segments_.back();
     seg.seq = next_seq_++;
     seg.born = flushes_;
     // Room for as much as the last segment took, within reason: rows are
@@ -117,6 +123,24 @@ lineage_stash::segment& lineage_stash::open_segment() {
     seg.index.reserve(std::min(last_rows_, segment_rows));
   }
   return segments_.back();
+}
+
+void lineage_stash::recycle(segment& seg) {
+  // Two cover a segment being written while the last one commits; a
+  // segment grown past the usual size gives its memory back.
+  constexpr std::size_t keep = 2;
+  constexpr std::size_t largest = std::size_t{2} << 20;
+  if (spare_segments_.size() >= keep || seg.rows.use_count() != 1 ||
+      seg.rows->capacity() > largest)
+    return;
+  segment spare;
+  spare.rows = std::move(seg.rows);
+  spare.rows->clear();
+  spare.index = std::move(seg.index);
+  spare.index.clear();
+  spare.deps = std::move(seg.deps);
+  spare.deps.clear();
+  spare_segments_.push_back(std::move(spare));
 }
 
 template <class Write>
@@ -154,10 +178,13 @@ void lineage_stash::drain() {
     std::lock_guard guard{in_mtx_};
     rows.swap(incoming_);
   }
+  std::vector<task_id> deps; // one buffer for every task's dependencies
   for (auto& r : rows) {
     try {
       if (r.task) {
-        add_row(r.id, task_deps(*r.task), [&](std::string& out) {
+        deps.clear();
+        append_task_deps(deps, *r.task);
+        add_row(r.id, deps, [&](std::string& out) {
           append_task_spec(out, *r.task);
         });
         r.task.reset(); // its arguments need not wait for the commit
@@ -315,10 +342,8 @@ lineage_stash::commit_batch lineage_stash::next_commit_batch(std::size_t max) {
   last_bytes_ = i->rows->size();
   last_rows_ = i->index.size();
   out.seq = i->seq;
+  out.count = i->index.size();
   out.rows = i->rows;
-  out.ids.reserve(i->index.size());
-  for (auto& r : i->index)
-    out.ids.push_back(r.id);
   return out;
 }
 
@@ -339,6 +364,7 @@ void lineage_stash::committed(std::uint64_t seq) {
       }
     rows_ -= i->index.size();
     committed_total_ += i->index.size();
+    recycle(*i);
     segments_.erase(i);
   }
   if (erased > 0)
@@ -453,11 +479,15 @@ const std::string& lineage_stash::path() const {
   return db_->path();
 }
 
-std::vector<task_id> task_deps(const task_spec& task) {
-  std::vector<task_id> deps;
+void append_task_deps(std::vector<task_id>& deps, const task_spec& task) {
   for (auto& arg : task.args)
     if (arg.ref && (arg.ref.id().index & object_id::put_flag) == 0)
       deps.push_back(arg.ref.id().task);
+}
+
+std::vector<task_id> task_deps(const task_spec& task) {
+  std::vector<task_id> deps;
+  append_task_deps(deps, task);
   return deps;
 }
 

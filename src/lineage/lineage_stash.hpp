@@ -51,15 +51,16 @@ class lineage_stash {
  public:
   /// Rows on their way to the GCS: one segment of the stash, its rows
   /// as one lineage batch (wire/lineage_batch.hpp) keyed by the ids as
-  /// text, their ids in the same order, and the segment's number for
-  /// `committed` and `retry`. `rows` is the segment's own buffer, not a
-  /// copy: nothing changes it while the batch is in flight.
+  /// text, how many, and the segment's number for `committed` and
+  /// `retry`. `rows` is the segment's own buffer, not a copy: nothing
+  /// changes it while the batch is in flight. Reset `rows` before calling
+  /// `committed`, so that its buffer can serve a later segment.
   struct commit_batch {
     std::uint64_t seq = 0;
-    std::vector<task_id> ids;
+    std::size_t count = 0;
     std::shared_ptr<const std::string> rows;
     bool empty() const noexcept {
-      return ids.empty();
+      return count == 0;
     }
   };
 
@@ -176,6 +177,10 @@ class lineage_stash {
   /// The segment open for rows (a new one if none is); call with `mtx_`.
   segment& open_segment();
 
+  /// Keeps the buffers of `seg`, committed, for a later segment if few are
+  /// kept and nothing else holds its rows; call with `mtx_`.
+  void recycle(segment& seg);
+
   /// Adds a row of `id`, whose spec `write` appends to the segment's
   /// rows; call with `mtx_` held.
   template <class Write>
@@ -201,6 +206,10 @@ class lineage_stash {
   std::vector<incoming_row> spare_;
   /// Oldest first; only the last may be open.
   std::deque<segment> segments_;
+  /// Emptied segments whose buffers (rows, index, deps) the next ones
+  /// take: a segment written into fresh memory faults in every page of
+  /// its few hundred KiB, which cost more than encoding its rows did.
+  std::vector<segment> spare_segments_;
   std::uint64_t next_seq_ = 1;
   std::uint64_t flushes_ = 0;
   std::size_t rows_ = 0;
@@ -214,6 +223,9 @@ class lineage_stash {
 /// The tasks whose returns `task` takes as ref arguments (put objects have
 /// no producing task and are left out).
 std::vector<task_id> task_deps(const task_spec& task);
+
+/// The same, appended to `deps`.
+void append_task_deps(std::vector<task_id>& deps, const task_spec& task);
 
 /// The task id and dependencies of an encoded TaskSpec; throws
 /// lumen::decode_error for bad bytes.

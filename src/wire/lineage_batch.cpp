@@ -64,6 +64,14 @@ std::optional<lineage_row_view> read_lineage_row(std::string_view batch,
   return row;
 }
 
+std::optional<std::size_t> count_lineage_rows(std::string_view batch) {
+  std::size_t n = 0;
+  for (std::size_t pos = 0; pos < batch.size(); ++n)
+    if (!read_lineage_row(batch, pos))
+      return std::nullopt;
+  return n;
+}
+
 std::optional<std::vector<std::pair<lineage_row_view, std::size_t>>>
 split_lineage_batch(std::string_view batch) {
   std::vector<std::pair<lineage_row_view, std::size_t>> rows;

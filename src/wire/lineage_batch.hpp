@@ -42,6 +42,10 @@ void end_lineage_row(std::string& batch, std::size_t mark);
 std::optional<lineage_row_view> read_lineage_row(std::string_view batch,
                                                  std::size_t& pos);
 
+/// How many rows `batch` holds, or nullopt if any row is malformed: the
+/// check split_lineage_batch makes, without building the list.
+std::optional<std::size_t> count_lineage_rows(std::string_view batch);
+
 /// Every row with its offset, or nullopt if any row is malformed.
 std::optional<std::vector<std::pair<lineage_row_view, std::size_t>>>
 split_lineage_batch(std::string_view batch);

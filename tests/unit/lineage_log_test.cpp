@@ -6,6 +6,7 @@
 #include <fstream>
 #include <iterator>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unistd.h>
 #include <vector>
@@ -17,6 +18,7 @@
 
 using lumen::detail::append_lineage_row;
 using lumen::detail::begin_lineage_row;
+using lumen::detail::count_lineage_rows;
 using lumen::detail::end_lineage_row;
 using lumen::detail::kv_store;
 using lumen::detail::lineage_log;
@@ -60,6 +62,26 @@ TEST_CASE("lineage batch: a row written in place reads like an appended one",
   CHECK((*rows)[0].first.spec == "spec one");
   CHECK((*rows)[1].first.id == "id-2");
   CHECK_THROWS_AS(begin_lineage_row(in_place, ""), lumen::error);
+}
+
+TEST_CASE("lineage batch: rows are counted, and a malformed batch is not",
+          "[lineage]") {
+  std::string batch;
+  CHECK(count_lineage_rows(batch) == std::optional<std::size_t>{0});
+  append_lineage_row(batch, "id-1", "spec one");
+  append_lineage_row(batch, "id-2", "");
+  append_lineage_row(batch, "id-3", "spec three");
+  CHECK(count_lineage_rows(batch) == std::optional<std::size_t>{3});
+  // Cut anywhere inside the last row: its sizes run past the end.
+  for (std::size_t cut = 1; cut < 4 + 4 + 4 + 10; ++cut)
+    CHECK_FALSE(count_lineage_rows(
+      std::string_view{batch}.substr(0, batch.size() - cut)));
+  // A row with an empty id, between good ones.
+  std::string empty_id = batch;
+  empty_id.append(4, '\0');
+  append_lineage_row(empty_id, "id-4", "spec four");
+  CHECK_FALSE(count_lineage_rows(empty_id));
+  CHECK_FALSE(split_lineage_batch(empty_id));
 }
 
 TEST_CASE("lineage_log: batches are found again after reopening",

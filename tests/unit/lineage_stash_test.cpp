@@ -50,16 +50,25 @@ task_id tid(std::uint64_t n) {
 
 using batch = lineage_stash::commit_batch;
 
-/// The specs of a batch's rows, in order (each row's id is checked too).
+/// The specs of a batch's rows, in order (their count is checked too).
 std::vector<std::string> specs_of(const batch& b) {
   auto rows = lumen::detail::split_lineage_batch(*b.rows);
   REQUIRE(rows);
-  REQUIRE(rows->size() == b.ids.size());
+  REQUIRE(rows->size() == b.count);
   std::vector<std::string> out;
-  for (std::size_t i = 0; i < rows->size(); ++i) {
-    CHECK((*rows)[i].first.id == b.ids[i].to_string());
-    out.emplace_back((*rows)[i].first.spec);
-  }
+  for (auto& row : *rows)
+    out.emplace_back(row.first.spec);
+  return out;
+}
+
+/// The ids of a batch's rows as text, in order.
+std::vector<std::string> ids_of(const batch& b) {
+  auto rows = lumen::detail::split_lineage_batch(*b.rows);
+  REQUIRE(rows);
+  REQUIRE(rows->size() == b.count);
+  std::vector<std::string> out;
+  for (auto& row : *rows)
+    out.emplace_back(row.first.id);
   return out;
 }
 
@@ -113,11 +122,36 @@ TEST_CASE("lineage stash: a failed batch is sent again", "[lineage]") {
   lineage_stash s{dir.path};
   s.append(tid(1), "one", {});
   auto batch = s.next_commit_batch(10);
-  REQUIRE(batch.ids.size() == 1);
+  REQUIRE(batch.count == 1);
   CHECK(s.next_commit_batch(10).empty()); // in flight
   s.retry(batch.seq);
   auto again = s.next_commit_batch(10);
   CHECK(specs_of(again) == std::vector<std::string>{"one"});
+}
+
+TEST_CASE("lineage stash: a committed segment's buffer serves the next one",
+          "[lineage]") {
+  temp_dir dir{"recycle"};
+  lineage_stash s{dir.path};
+  s.append(tid(1), "one", {});
+  s.append(tid(2), "two", {});
+  auto first = s.next_commit_batch(10);
+  const auto* buffer = first.rows.get();
+  first.rows.reset();
+  s.committed(first.seq);
+  s.append(tid(3), "three", {});
+  auto second = s.next_commit_batch(10);
+  CHECK(second.rows.get() == buffer);
+  CHECK(specs_of(second) == std::vector<std::string>{"three"});
+  CHECK_FALSE(s.find(tid(1)));
+  CHECK(s.find(tid(3)) == std::optional<std::string>{"three"});
+  // A batch still held keeps its buffer: the next segment gets another.
+  s.committed(second.seq);
+  s.append(tid(4), "four", {});
+  auto third = s.next_commit_batch(10);
+  CHECK(third.rows.get() != second.rows.get());
+  CHECK(specs_of(second) == std::vector<std::string>{"three"});
+  CHECK(specs_of(third) == std::vector<std::string>{"four"});
 }
 
 TEST_CASE("lineage stash: a row goes to disk one flush after it came",
@@ -161,7 +195,7 @@ TEST_CASE("lineage stash: rows not committed survive a restart of the node",
     s.flush_to_disk();
     CHECK(s.flush_to_disk() == 2);
     auto first = s.next_commit_batch(1);
-    REQUIRE(first.ids == std::vector<task_id>{tid(1)});
+    REQUIRE(ids_of(first) == std::vector<std::string>{tid(1).to_string()});
     s.committed(first.seq);        // deleted on disk
     s.append(tid(3), "three", {}); // written when the stash closes
   }
@@ -169,14 +203,15 @@ TEST_CASE("lineage stash: rows not committed survive a restart of the node",
   CHECK(s.uncommitted() == 2);
   auto batch = s.next_commit_batch(10);
   auto specs = specs_of(batch);
+  auto ids = ids_of(batch);
   REQUIRE(specs.size() == 2);
-  if (batch.ids[0] == tid(3)) {
-    std::swap(batch.ids[0], batch.ids[1]);
+  if (ids[0] == tid(3).to_string()) {
+    std::swap(ids[0], ids[1]);
     std::swap(specs[0], specs[1]);
   }
-  CHECK(batch.ids[0] == tid(2));
+  CHECK(ids[0] == tid(2).to_string());
   CHECK(specs[0] == "two");
-  CHECK(batch.ids[1] == tid(3));
+  CHECK(ids[1] == tid(3).to_string());
 }
 
 TEST_CASE("lineage stash: uncommitted ancestors follow dependencies",
@@ -189,7 +224,7 @@ TEST_CASE("lineage stash: uncommitted ancestors follow dependencies",
   s.append(tid(3), "three", {});
   s.append(tid(4), "four", {tid(2), tid(3)});
   auto first = s.next_commit_batch(1);
-  REQUIRE(first.ids == std::vector<task_id>{tid(1)});
+  REQUIRE(ids_of(first) == std::vector<std::string>{tid(1).to_string()});
   s.committed(first.seq);
   auto got = s.uncommitted_ancestors({tid(4)});
   std::sort(got.begin(), got.end());
@@ -260,9 +295,9 @@ TEST_CASE("lineage stash: rows are found across full segments", "[lineage]") {
   CHECK(s.uncommitted_ancestors({tid(n)}).size() == n);
   // One segment per batch; the second holds the rest.
   auto first = s.next_commit_batch();
-  CHECK(first.ids.size() == lineage_stash::segment_rows);
+  CHECK(first.count == lineage_stash::segment_rows);
   auto rest = s.next_commit_batch();
-  CHECK(rest.ids.size() == 10);
+  CHECK(rest.count == 10);
   s.committed(first.seq);
   CHECK_FALSE(s.find(tid(1)));
   CHECK(s.uncommitted_ancestors({tid(n)}).size() == 10);
@@ -301,7 +336,7 @@ TEST_CASE("lineage stash: rows of a node that died are adopted", "[lineage]") {
   CHECK_FALSE(std::filesystem::exists(dead));
   CHECK(std::filesystem::exists(live));
   own.flush_to_disk();
-  CHECK(own.next_commit_batch(10).ids.size() == 2);
+  CHECK(own.next_commit_batch(10).count == 2);
 }
 
 TEST_CASE("lineage stash actor: a GCS in this process gets the batches in "
