@@ -133,14 +133,12 @@ void lineage_stash::recycle(segment& seg) {
   if (spare_segments_.size() >= keep || seg.rows.use_count() != 1 ||
       seg.rows->capacity() > largest)
     return;
-  segment spare;
-  spare.rows = std::move(seg.rows);
+  auto& spare = spare_segments_.emplace_back(std::move(seg));
   spare.rows->clear();
-  spare.index = std::move(seg.index);
   spare.index.clear();
-  spare.deps = std::move(seg.deps);
   spare.deps.clear();
-  spare_segments_.push_back(std::move(spare));
+  spare.by_id.clear();
+  spare.sealed = spare.in_flight = spare.on_disk = false;
 }
 
 template <class Write>

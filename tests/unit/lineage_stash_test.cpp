@@ -50,25 +50,30 @@ task_id tid(std::uint64_t n) {
 
 using batch = lineage_stash::commit_batch;
 
-/// The specs of a batch's rows, in order (their count is checked too).
-std::vector<std::string> specs_of(const batch& b) {
+/// A batch's rows, in order (their count is checked too); they view
+/// `b.rows`.
+std::vector<lumen::detail::lineage_row_view> rows_of(const batch& b) {
   auto rows = lumen::detail::split_lineage_batch(*b.rows);
   REQUIRE(rows);
   REQUIRE(rows->size() == b.count);
-  std::vector<std::string> out;
+  std::vector<lumen::detail::lineage_row_view> out;
   for (auto& row : *rows)
-    out.emplace_back(row.first.spec);
+    out.push_back(row.first);
   return out;
 }
 
-/// The ids of a batch's rows as text, in order.
-std::vector<std::string> ids_of(const batch& b) {
-  auto rows = lumen::detail::split_lineage_batch(*b.rows);
-  REQUIRE(rows);
-  REQUIRE(rows->size() == b.count);
+std::vector<std::string> specs_of(const batch& b) {
   std::vector<std::string> out;
-  for (auto& row : *rows)
-    out.emplace_back(row.first.id);
+  for (auto& row : rows_of(b))
+    out.emplace_back(row.spec);
+  return out;
+}
+
+/// The ids as text.
+std::vector<std::string> ids_of(const batch& b) {
+  std::vector<std::string> out;
+  for (auto& row : rows_of(b))
+    out.emplace_back(row.id);
   return out;
 }
 
