@@ -139,6 +139,10 @@ class lineage_log {
   /// Stores batch `seq` (the next one); throws lumen::error on failure.
   void store(std::uint64_t seq, std::string_view batch, bool sync);
 
+  /// Allocates the batch file's blocks ahead of `bytes` more (in steps;
+  /// best effort: a file system without fallocate gets plain writes).
+  void reserve(std::size_t bytes);
+
   /// Indexes the batches committed since the last call, read back from
   /// the store (a batch that no longer reads is skipped); `mtx_` held.
   void catch_up();
@@ -158,6 +162,9 @@ class lineage_log {
   int fd_ = -1;
   std::vector<std::pair<std::uint64_t, std::uint32_t>> extents_;
   std::uint64_t file_end_ = 0;
+  /// Bytes of the file allocated ahead (reserve), and whether to.
+  std::uint64_t allocated_ = 0;
+  bool preallocate_ = true;
   bool loaded_ = false;
   std::uint64_t next_seq_ = 0;
   /// Batches below this are indexed (or were skipped as unreadable).

@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <vector>
 
@@ -168,6 +169,12 @@ TEST_CASE("lineage_log: a scratch store's batches go to one file",
     CHECK_THROWS_AS(log.commit(std::string("\x04\0\0\0ab", 6), false),
                     lumen::error);
     CHECK(spec_of(log.find("r")) == "R");
+    // The file's blocks are allocated ahead of what was written (where
+    // the file system can: ext4 and tmpfs can); its size is not.
+    auto path = dir + "/" + std::string{lineage_log::file_name};
+    struct stat st {};
+    REQUIRE(::stat(path.c_str(), &st) == 0);
+    CHECK(static_cast<std::uint64_t>(st.st_blocks) * 512 >= (1u << 20));
   }
   // Both batches, back to back, and no RocksDB rows for them.
   std::string expected;
