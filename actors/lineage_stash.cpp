@@ -111,6 +111,9 @@ void commit_here(self_ptr self) {
 
 void pump(self_ptr self) {
   auto& st = self->state;
+  // A period's rows, taken in a chunk at a time: this thread yields its
+  // core between chunks to whatever woke on it (lineage_stash.hpp).
+  st.stash->take_in();
   schedule_flush(self);
   if (st.local.log) {
     commit_here(self);

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <filesystem>
 #include <iostream>
+#include <thread>
 #include <unordered_set>
 
 #include "lumen/error.hpp"
@@ -169,15 +170,24 @@ void lineage_stash::add_row(const task_id& id, const std::vector<task_id>& deps,
 }
 
 void lineage_stash::drain() {
-  // The queues swap: the appending thread goes on with the spare one,
-  // which kept its capacity, instead of growing a new one each time.
-  auto& rows = spare_;
-  {
+  // The rest of what take_in took, then what came since.
+  bool partial = taken_ < taking_.size();
+  drain_some(SIZE_MAX);
+  if (partial)
+    drain_some(SIZE_MAX);
+}
+
+bool lineage_stash::drain_some(std::size_t limit) {
+  if (taking_.empty()) {
+    // The queues swap: the appending thread goes on with the emptied one,
+    // which kept its capacity, instead of growing a new one each time.
     std::lock_guard guard{in_mtx_};
-    rows.swap(incoming_);
+    taking_.swap(incoming_);
   }
-  std::vector<task_id> deps; // one buffer for every task's dependencies
-  for (auto& r : rows) {
+  auto& deps = deps_buffer_;
+  auto end = taken_ + std::min(limit, taking_.size() - taken_);
+  for (; taken_ < end; ++taken_) {
+    auto& r = taking_[taken_];
     try {
       if (r.task) {
         deps.clear();
@@ -198,7 +208,23 @@ void lineage_stash::drain() {
                 << " not stashed: " << e.what() << '\n';
     }
   }
-  rows.clear();
+  if (taken_ < taking_.size())
+    return true;
+  taking_.clear(); // specs and tasks go now, not at the next swap
+  taken_ = 0;
+  return false;
+}
+
+void lineage_stash::take_in(std::size_t chunk) {
+  chunk = std::max<std::size_t>(chunk, 1);
+  for (;;) {
+    {
+      std::lock_guard guard{mtx_};
+      if (!drain_some(chunk))
+        return;
+    }
+    std::this_thread::yield();
+  }
 }
 
 std::string_view lineage_stash::spec_of(const segment& seg,

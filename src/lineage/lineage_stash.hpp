@@ -92,6 +92,17 @@ class lineage_stash {
   /// `append`.
   bool append(std::shared_ptr<const task_spec> task);
 
+  /// Rows take_in encodes between two yields of its thread.
+  static constexpr std::size_t take_in_chunk = 256;
+
+  /// Takes the queued rows in, as every other member does first, but
+  /// `chunk` rows at a time, yielding the core between chunks without
+  /// holding the stash's lock. For the actor: its work is never urgent,
+  /// and a thread that woke on its core (a task's worker, the node
+  /// manager) runs at once instead of waiting out the take-in of a whole
+  /// period's rows. Rows queued during the call may stay queued.
+  void take_in(std::size_t chunk = take_in_chunk);
+
   /// Writes to RocksDB, without waiting for the disk, the uncommitted rows
   /// that came before the previous call and are not on their way to the
   /// GCS (with `all`: every uncommitted row not on disk yet); returns how
@@ -174,6 +185,11 @@ class lineage_stash {
   /// Moves the appended rows into segments; call with `mtx_` held.
   void drain();
 
+  /// Moves at most `limit` appended rows into segments, first those taken
+  /// from the queue before; returns whether taken rows remain. Call with
+  /// `mtx_` held.
+  bool drain_some(std::size_t limit);
+
   /// The segment open for rows (a new one if none is); call with `mtx_`.
   segment& open_segment();
 
@@ -202,8 +218,13 @@ class lineage_stash {
   std::mutex in_mtx_;
   std::vector<incoming_row> incoming_;
   mutable std::mutex mtx_;
-  /// The queue drain() emptied last, empty: swapped in for `incoming_`.
-  std::vector<incoming_row> spare_;
+  /// Rows taken from `incoming_` (swapped: the appending thread goes on
+  /// with this vector's old buffer), the first `taken_` of them already
+  /// in segments.
+  std::vector<incoming_row> taking_;
+  std::size_t taken_ = 0;
+  /// One task's dependencies, while its row is added.
+  std::vector<task_id> deps_buffer_;
   /// Oldest first; only the last may be open.
   std::deque<segment> segments_;
   /// Emptied segments whose buffers (rows, index, deps) the next ones

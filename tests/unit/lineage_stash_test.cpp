@@ -284,6 +284,39 @@ TEST_CASE("lineage stash: a queued task is encoded when taken in, then let go",
   CHECK(specs_of(batch) == std::vector<std::string>{expected});
 }
 
+TEST_CASE("lineage stash: take_in takes queued rows in a chunk at a time",
+          "[lineage]") {
+  temp_dir dir{"take-in"};
+  lineage_stash s{dir.path};
+  constexpr std::uint64_t n = 1000;
+  std::vector<std::shared_ptr<const lumen::detail::task_spec>> tasks;
+  for (std::uint64_t k = 0; k < n; ++k) {
+    tasks.push_back(task(k));
+    s.append(tasks.back());
+  }
+  // Between chunks (while take_in yields) rows keep coming from another
+  // thread, and a look-up takes in whatever is still queued.
+  std::thread appender{[&] {
+    for (std::uint64_t k = n; k < 2 * n; ++k)
+      s.append(task(k));
+  }};
+  s.take_in(7);
+  // Taken in: encoded, and the stash holds the tasks no more.
+  for (auto& t : tasks)
+    CHECK(t.use_count() == 1);
+  appender.join();
+  CHECK(s.find(lumen::task_id{7, 2 * n - 1}));
+  CHECK(s.uncommitted() == 2 * n);
+  // Every row once, in the order appended.
+  std::vector<std::string> ids;
+  for (auto b = s.next_commit_batch(); !b.empty(); b = s.next_commit_batch())
+    for (auto& id : ids_of(b))
+      ids.push_back(id);
+  REQUIRE(ids.size() == 2 * n);
+  for (std::uint64_t k = 0; k < 2 * n; ++k)
+    CHECK(ids[k] == lumen::task_id{7, k}.to_string());
+}
+
 TEST_CASE("lineage stash: rows are found across full segments", "[lineage]") {
   temp_dir dir{"segments"};
   lineage_stash s{dir.path};
