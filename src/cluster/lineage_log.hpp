@@ -13,7 +13,8 @@
 // file in the store's directory, `lineage-log.bin`, and are read back by
 // offset: a batch is immutable and is written once, where RocksDB would
 // copy it into its memtable and then again into a table file. The file is
-// emptied when the log opens, so there is nothing to load.
+// emptied when the log opens, so there is nothing to load; its blocks are
+// allocated ahead of the writes (`reserve`).
 //
 // The index maps a 64-bit hash of the id to (seq, offset of the row) in
 // an open-addressing table of 16-byte slots (no allocation per row); a
