@@ -184,8 +184,14 @@ lineage_stash_actor make_lineage_stash(caf::actor_system& sys,
                                        detail::lineage_stash* stash,
                                        caf::actor gcs,
                                        const detail::local_lineage_log* local) {
-  return sys.spawn(lineage_stash_behavior, stash, std::move(gcs),
-                   local != nullptr ? *local : detail::local_lineage_log{});
+  // A thread of its own: its handlers write files (the GCS's log,
+  // RocksDB) and encode a period's rows, hundreds of microseconds at a
+  // time under load, and would otherwise hold one of the scheduler's few
+  // workers meanwhile, the node manager's and the task actors' (README,
+  // "The stash gets a thread").
+  return sys.spawn<caf::detached>(
+    lineage_stash_behavior, stash, std::move(gcs),
+    local != nullptr ? *local : detail::local_lineage_log{});
 }
 
 } // namespace lumen

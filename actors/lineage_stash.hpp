@@ -44,8 +44,10 @@ using lineage_stash_actor = caf::typed_actor<
   caf::reacts_to<spill_atom>, caf::reacts_to<join_atom, caf::actor>,
   caf::replies_to<stats_atom>::with<std::uint64_t, std::uint64_t>>;
 
-/// Spawns the actor for `stash`, which must outlive it; `gcs` may be null
-/// until (join).
+/// Spawns the actor for `stash`, which must outlive it, detached (a
+/// thread of its own, off the scheduler); `gcs` may be null until (join).
+/// Whoever spawns it ends it (send_exit, then wait for it): the actor
+/// system's destructor waits for a detached actor still alive.
 /// With `local` (its log set), the stash commits there, on its own
 /// thread, instead of sending batches to `gcs`: the GCS runs in this
 /// process (make_gcs).
