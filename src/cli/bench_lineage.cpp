@@ -151,31 +151,42 @@ result chain_recovery(const std::string& lumen_binary) {
   return r;
 }
 
-/// Slices each mode's measurement is cut into. This VM's speed changes
+/// Rounds each mode's measurement is cut into. This VM's speed changes
 /// within a fraction of a second: six runs of `--filter
 /// 'lineage_(off|stash)' --duration 2` each gave stash/off ratios with a
-/// standard deviation of 0.131 with 4 rounds, 0.036 - 0.051 with 16.
-constexpr int lineage_rounds = 16;
+/// standard deviation of 0.131 with 4 rounds, 0.036 - 0.057 with 16, and
+/// 0.025 with 64 rounds of a fifth of the warm-up each (README).
+constexpr int paired_rounds = 64;
 
-/// single_client_tasks_async under each of `modes`, in turns: each of
-/// lineage_rounds rounds runs every mode for its share of the duration,
-/// each in a runtime of its own started for the slice (warmed up, then
-/// timed), in an order that reverses every round. A mode's figure is its
-/// tasks over its timed seconds. Taking turns, rather than one mode's
-/// whole duration after the other's, exposes the modes alike to a machine
-/// whose speed drifts (a VM's neighbours), which otherwise moves their
-/// ratio by tens of percent from run to run.
+/// The same for a mode measured alone (write_ahead), which no other mode
+/// is compared with slice by slice.
+constexpr int single_rounds = 16;
+
+/// single_client_tasks_async under each of `modes`, in turns: each round
+/// runs every mode for its share of the duration, each in a runtime of
+/// its own started for the slice (warmed up, then timed), in an order
+/// that reverses every round. A mode's figure is its tasks over its timed
+/// seconds. Taking turns, rather than one mode's whole duration after the
+/// other's, exposes the modes alike to a machine whose speed drifts (a
+/// VM's neighbours), which otherwise moves their ratio by tens of percent
+/// from run to run; many short slices follow the drift more closely than
+/// a few long ones. A slice's runtime is new, so it is warmed up again: a
+/// fifth of the usual warm-up when modes take turns (0.1 s at the default
+/// duration, 40,000 tasks or more here).
 workload lineage_throughput(
   std::vector<std::pair<std::string, lumen::lineage_mode>> modes) {
   std::vector<std::string> names;
   for (auto& m : modes)
     names.push_back(m.first);
   return workload{names, [modes](const timing& t) {
+                    bool paired = modes.size() > 1;
+                    int rounds = paired ? paired_rounds : single_rounds;
                     timing slice = t;
-                    slice.duration_seconds =
-                      t.duration_seconds / lineage_rounds;
+                    slice.duration_seconds = t.duration_seconds / rounds;
+                    if (paired)
+                      slice.warmup_seconds = t.warmup_seconds / 5;
                     std::vector<result> sums(modes.size());
-                    for (int round = 0; round < lineage_rounds; ++round)
+                    for (int round = 0; round < rounds; ++round)
                       for (std::size_t k = 0; k < modes.size(); ++k) {
                         auto i = round % 2 == 0 ? k : modes.size() - 1 - k;
                         const auto& [name, mode] = modes[i];
