@@ -172,7 +172,7 @@ constexpr int single_rounds = 16;
 /// from run to run; many short slices follow the drift more closely than
 /// a few long ones. A slice's runtime is new, so it is warmed up again: a
 /// fifth of the usual warm-up when modes take turns (0.1 s at the default
-/// duration, 40,000 tasks or more here).
+/// duration, about 40,000 tasks here).
 workload lineage_throughput(
   std::vector<std::pair<std::string, lumen::lineage_mode>> modes) {
   std::vector<std::string> names;
