@@ -1,10 +1,15 @@
 // lineage_stash: flushing and committing stashed lineage.
 #include "actors/lineage_stash.hpp"
 
+#include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <iostream>
 #include <string>
 #include <vector>
+
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <caf/actor_system.hpp>
 #include <caf/stateful_actor.hpp>
@@ -144,9 +149,23 @@ void pump(self_ptr self) {
       });
 }
 
+/// Lowers the calling thread's priority by stash_nice_offset (Linux gives
+/// each thread a nice value of its own). Best effort: a thread may always
+/// lower its own priority, and if that fails it runs as before.
+void lower_own_priority() {
+  auto tid = static_cast<id_t>(::gettid());
+  errno = 0;
+  int nice = ::getpriority(PRIO_PROCESS, tid);
+  if (nice == -1 && errno != 0)
+    return;
+  ::setpriority(PRIO_PROCESS, tid, std::min(nice + stash_nice_offset, 19));
+}
+
 lineage_stash_actor::behavior_type
 lineage_stash_behavior(self_ptr self, detail::lineage_stash* stash,
                        caf::actor gcs, detail::local_lineage_log local) {
+  // Detached: this runs on the actor's own thread, which CAF starts for it.
+  lower_own_priority();
   self->state.stash = stash;
   self->state.gcs = std::move(gcs);
   self->state.local = std::move(local);
@@ -188,7 +207,8 @@ lineage_stash_actor make_lineage_stash(caf::actor_system& sys,
   // RocksDB) and encode a period's rows, hundreds of microseconds at a
   // time under load, and would otherwise hold one of the scheduler's few
   // workers meanwhile, the node manager's and the task actors' (README,
-  // "The stash gets a thread").
+  // "The stash gets a thread"). That thread runs at a lower priority
+  // (lineage_stash.hpp).
   return sys.spawn<caf::detached>(
     lineage_stash_behavior, stash, std::move(gcs),
     local != nullptr ? *local : detail::local_lineage_log{});

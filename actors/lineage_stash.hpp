@@ -14,6 +14,13 @@
 // uncommitted are written to RocksDB without sync (so a row the GCS
 // commits within 20-40 ms never touches the local disk).
 //
+// The actor's thread runs `stash_nice_offset` nice levels below the rest
+// of the process: its work is never urgent, so on a busy machine it takes
+// the time the node manager, the drivers and the tasks leave idle rather
+// than a core they wait for; when every core is busy it still gets about
+// a tenth of a normal thread's share, enough to keep up (README, "The
+// stash yields its core").
+//
 // Messages:
 // - (tick) -> void: commit what is queued.
 // - (spill) -> void: internal flush timer.
@@ -33,6 +40,10 @@
 #include "actors/messages.hpp"
 
 namespace lumen {
+
+/// How many nice levels the stash's thread runs below the process (up to
+/// 19, the lowest priority).
+inline constexpr int stash_nice_offset = 10;
 
 namespace detail {
 class lineage_stash;

@@ -3,12 +3,16 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <filesystem>
 #include <string>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
+#include <vector>
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
@@ -417,6 +421,111 @@ TEST_CASE("lineage stash actor: a GCS in this process gets the batches in "
         [&](const caf::error&) {});
     CHECK(count == n);
   }
+  stop(sys, actor);
+  stop(sys, gcs);
+}
+
+namespace {
+
+/// The nice value of every thread of this process.
+std::vector<int> thread_nices() {
+  std::vector<int> out;
+  std::error_code ec;
+  for (auto& entry :
+       std::filesystem::directory_iterator{"/proc/self/task", ec}) {
+    auto tid = static_cast<id_t>(std::stol(entry.path().filename().string()));
+    errno = 0;
+    int nice = getpriority(PRIO_PROCESS, tid);
+    if (nice != -1 || errno == 0)
+      out.push_back(nice); // else the thread ended meanwhile
+  }
+  return out;
+}
+
+/// Threads of this process whose nice value is `nice`.
+long threads_at(int nice) {
+  auto all = thread_nices();
+  return std::count(all.begin(), all.end(), nice);
+}
+
+} // namespace
+
+TEST_CASE("lineage stash actor: its thread runs at a lower priority, the "
+          "caller's does not",
+          "[lineage]") {
+  temp_dir dir{"nice"};
+  auto own = [] {
+    return getpriority(PRIO_PROCESS, static_cast<id_t>(gettid()));
+  };
+  const int before = own();
+  REQUIRE(before + lumen::stash_nice_offset <= 19); // else nothing to see
+  const int lowered = before + lumen::stash_nice_offset;
+  CHECK(threads_at(lowered) == 0);
+  caf::actor_system_config cfg;
+  caf::actor_system sys{cfg};
+  lineage_stash stash{dir.path};
+  {
+    auto actor = lumen::make_lineage_stash(sys, &stash, caf::actor{});
+    {
+      // Answering means its behavior was made, on its thread.
+      caf::scoped_actor self{sys};
+      bool answered = false;
+      self->request(actor, 10s, lumen::stats_atom::value)
+        .receive(
+          [&](std::uint64_t, std::uint64_t) {
+            answered = true;
+          },
+          [&](const caf::error&) {});
+      REQUIRE(answered);
+    }
+    CHECK(threads_at(lowered) == 1);
+    CHECK(own() == before);
+    stop(sys, actor);
+  } // the last handle goes: CAF lets the thread end
+  // Its thread ends with it (within a bounded wait).
+  for (int i = 0; i < 500 && threads_at(lowered) > 0; ++i)
+    std::this_thread::sleep_for(10ms);
+  CHECK(threads_at(lowered) == 0);
+}
+
+TEST_CASE("lineage stash actor: commits while every core is busy with work "
+          "at normal priority",
+          "[lineage]") {
+  temp_dir dir{"busy"};
+  caf::actor_system_config cfg;
+  caf::actor_system sys{cfg};
+  auto db = std::make_shared<lumen::detail::kv_store>(dir.path + "/gcs", true);
+  lumen::gcs_timing timing;
+  timing.sync_lineage = false;
+  lumen::detail::local_lineage_log local;
+  auto gcs = lumen::make_gcs(sys, timing, db, nullptr, &local);
+  lumen::detail::lineage_stash stash{dir.path + "/stash"};
+  auto actor = lumen::make_lineage_stash(sys, &stash, caf::actor{}, &local);
+  // Two spinning threads a core, each ending by itself after 60 s at most.
+  std::atomic<bool> done{false};
+  std::vector<std::thread> spinners;
+  auto cores = std::max(1u, std::thread::hardware_concurrency());
+  auto deadline = std::chrono::steady_clock::now() + 60s;
+  for (unsigned i = 0; i < 2 * cores; ++i)
+    spinners.emplace_back([&] {
+      while (!done.load(std::memory_order_relaxed) &&
+             std::chrono::steady_clock::now() < deadline) {
+      }
+    });
+  constexpr std::uint64_t n = 20'000;
+  for (std::uint64_t i = 1; i <= n; ++i)
+    stash.append(task(i));
+  caf::anon_send(actor, lumen::tick_atom::value);
+  for (int i = 0; i < 3000 && stash.uncommitted() > 0; ++i)
+    std::this_thread::sleep_for(10ms);
+  bool spinning = std::chrono::steady_clock::now() < deadline;
+  done = true;
+  for (auto& t : spinners)
+    t.join();
+  CHECK(spinning); // the rows went while the cores were still busy
+  CHECK(stash.uncommitted() == 0);
+  CHECK(stash.committed_total() == n);
+  CHECK(local.log->size() == n);
   stop(sys, actor);
   stop(sys, gcs);
 }
