@@ -106,6 +106,24 @@ void stop(caf::actor_system& sys, const Actor& a) {
   self->wait_for(a);
 }
 
+/// An actor system with a GCS on a scratch store in `dir`, which hands out
+/// its lineage log (unsynced) for a stash in the same process.
+struct local_gcs {
+  explicit local_gcs(const std::string& dir)
+    : db(std::make_shared<lumen::detail::kv_store>(dir + "/gcs", true)),
+      gcs(lumen::make_gcs(sys, unsynced(), db, nullptr, &local)) {}
+  static lumen::gcs_timing unsynced() {
+    lumen::gcs_timing timing;
+    timing.sync_lineage = false;
+    return timing;
+  }
+  caf::actor_system_config cfg;
+  caf::actor_system sys{cfg};
+  std::shared_ptr<lumen::detail::kv_store> db;
+  lumen::detail::local_lineage_log local;
+  lumen::gcs_actor gcs;
+};
+
 } // namespace
 
 TEST_CASE("lineage stash: rows go to the GCS batch, then away", "[lineage]") {
@@ -385,13 +403,10 @@ TEST_CASE("lineage stash actor: a GCS in this process gets the batches in "
           "its log, without a message",
           "[lineage]") {
   temp_dir dir{"actor-local"};
-  caf::actor_system_config cfg;
-  caf::actor_system sys{cfg};
-  auto db = std::make_shared<lumen::detail::kv_store>(dir.path + "/gcs", true);
-  lumen::gcs_timing timing;
-  timing.sync_lineage = false;
-  lumen::detail::local_lineage_log local;
-  auto gcs = lumen::make_gcs(sys, timing, db, nullptr, &local);
+  local_gcs g{dir.path};
+  auto& sys = g.sys;
+  auto& local = g.local;
+  auto& gcs = g.gcs;
   REQUIRE(local.log != nullptr);
   CHECK_FALSE(local.sync);
   lumen::detail::lineage_stash stash{dir.path + "/stash"};
@@ -492,13 +507,9 @@ TEST_CASE("lineage stash actor: commits while every core is busy with work "
           "at normal priority",
           "[lineage]") {
   temp_dir dir{"busy"};
-  caf::actor_system_config cfg;
-  caf::actor_system sys{cfg};
-  auto db = std::make_shared<lumen::detail::kv_store>(dir.path + "/gcs", true);
-  lumen::gcs_timing timing;
-  timing.sync_lineage = false;
-  lumen::detail::local_lineage_log local;
-  auto gcs = lumen::make_gcs(sys, timing, db, nullptr, &local);
+  local_gcs g{dir.path};
+  auto& sys = g.sys;
+  auto& local = g.local;
   lumen::detail::lineage_stash stash{dir.path + "/stash"};
   auto actor = lumen::make_lineage_stash(sys, &stash, caf::actor{}, &local);
   // Two spinning threads a core, each ending by itself after 60 s at most.
@@ -528,5 +539,5 @@ TEST_CASE("lineage stash actor: commits while every core is busy with work "
   CHECK(stash.committed_total() == n);
   CHECK(local.log->size() == n);
   stop(sys, actor);
-  stop(sys, gcs);
+  stop(sys, g.gcs);
 }
