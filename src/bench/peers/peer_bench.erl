@@ -33,6 +33,10 @@ remote_task(Caller, Ref) -> Caller ! {Ref, small_value()}.
 main([Name, DurationText]) ->
     Duration = to_number(DurationText),
     Rate = run(Name, Duration),
+    case get(second_node) of
+        undefined -> ok;
+        Peer -> peer:stop(Peer) % waits for it, so its process is reaped
+    end,
     io:format("~s ~.1f /s~n", [Name, Rate]),
     halt(0).
 
@@ -59,7 +63,12 @@ tasks_async(Spawn) ->
     check(Sum =:= ?BATCH, "sum of the batch").
 
 collect(_Ref, 0, Sum) -> Sum;
-collect(Ref, N, Sum) -> receive {Ref, V} -> collect(Ref, N - 1, Sum + V) end.
+collect(Ref, N, Sum) ->
+    receive
+        {Ref, V} -> collect(Ref, N - 1, Sum + V);
+        {spawn_reply, _Id, error, Reason} ->
+            check(false, io_lib:format("remote spawn failed: ~p", [Reason]))
+    end.
 
 local_spawn(Caller) ->
     fun(Ref) -> spawn(fun() -> Caller ! {Ref, small_value()} end) end.
@@ -94,7 +103,13 @@ run("1_1_actor_calls_async", D) ->
 run("two_node_tasks_async", D) ->
     Node = start_second_node(),
     Caller = self(),
-    Spawn = fun(Ref) -> spawn(Node, ?MODULE, remote_task, [Caller, Ref]) end,
+    %% spawn_request, not spawn/4: spawn/4 to another node waits for the
+    %% new pid (a round trip per task); a Lumen submit does not wait.
+    %% error_only: no message on success, one if the spawn fails.
+    Spawn = fun(Ref) ->
+                    erlang:spawn_request(Node, ?MODULE, remote_task,
+                                         [Caller, Ref], [{reply, error_only}])
+            end,
     timeit(?BATCH, D, fun() -> tasks_async(Spawn) end);
 run("two_node_actor_calls_async", D) ->
     Node = start_second_node(),
@@ -108,7 +123,7 @@ run(Name, _D) ->
 start_second_node() ->
     check(node() =/= nonode@nohost, "start with -name for two-node workloads"),
     Dir = filename:dirname(code:which(?MODULE)),
-    {ok, _Peer, Node} =
+    {ok, Peer, Node} =
         peer:start_link(#{name => peer:random_name(),
                           host => "127.0.0.1",
                           longnames => true,
@@ -116,6 +131,7 @@ start_second_node() ->
                                    atom_to_list(erlang:get_cookie()),
                                    "-kernel", "inet_dist_use_interface",
                                    "{127,0,0,1}"]}),
+    put(second_node, Peer),
     pong = net_adm:ping(Node),
     %% Check that a task spawned there runs there.
     Ref = make_ref(),

@@ -61,8 +61,11 @@
 # two_node_tasks_async: 1000 tasks placed on a second node on loopback,
 #   all got (Lumen: node_affinity to a second node, a child process).
 #   - erlang: a second node started with OTP's peer module (127.0.0.1,
-#     Erlang distribution over TCP); 1000 spawn(Node, peer_bench,
-#     remote_task, [Caller, Ref]), each sending small_value() back.
+#     Erlang distribution over TCP); 1000 erlang:spawn_request(Node,
+#     peer_bench, remote_task, [Caller, Ref], [{reply, error_only}]) (an
+#     asynchronous remote spawn, as a Lumen submit does not wait; spawn/4
+#     would wait a round trip for each pid), each task sending
+#     small_value() back.
 # two_node_actor_calls_async: 1000 calls on an actor on the second node.
 #   - erlang: a gen_server started on the second node; 1000 send_request
 #     from the first, then 1000 wait_response.
