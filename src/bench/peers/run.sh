@@ -315,6 +315,7 @@ ratio() {
   awk -v a="$1" -v b="$2" 'BEGIN { r = a / b; printf (r >= 10 ? "%.0fx" : "%.2fx"), r }'
 }
 command="bash src/bench/peers/run.sh --rounds $rounds --duration $duration"
+[ "$lumen" != "$root/build/bin/lumen" ] && command+=" --lumen $lumen"
 [ -n "$only" ] && command+=" --only $only"
 [ -n "$only_peer" ] && command+=" --peer $only_peer"
 echo
