@@ -98,7 +98,7 @@ only_peer=""
 json=""
 
 usage() {
-  sed -n '3,5p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,2\}//'
+  sed -n '4,6p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,2\}//'
   exit "${1:-2}"
 }
 
@@ -240,7 +240,9 @@ run_lumen() { # workload
 run_peer() { # workload runner-words...
   local w=$1 kind=$2
   case "$kind" in
-    dask) timeout "$limit" "$python" "$here/dask_bench.py" "$w" "$duration" ;;
+    dask) # Dask's worker space in our temporary folder, removed at exit
+      DASK_TEMPORARY_DIRECTORY="$logs" timeout "$limit" "$python" \
+        "$here/dask_bench.py" "$w" "$duration" ;;
     erlang_local)
       timeout "$limit" erl -noshell -pa "$out" \
         -run peer_bench main "$w" "$duration" -s init stop ;;
@@ -257,7 +259,7 @@ value_of() {
   awk -v n="$1" '$1 == n && $3 == "/s" { v = $2 } END { print (v == "" ? "failed" : v) }' "$2"
 }
 median() { # values... ("failed" ones ignored)
-  printf '%s\n' "$@" | grep -v '^failed$' | sort -g |
+  printf '%s\n' "$@" | { grep -v '^failed$' || true; } | sort -g |
     awk '{ v[NR] = $1 } END { if (NR == 0) print "failed";
       else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
@@ -303,12 +305,12 @@ for w in "${workloads[@]}"; do
 done
 
 # --- the table ----------------------------------------------------------------
-fmt() { # a rate, with thousands separators
+fmt() { # a rate, with thousands separators and its unit
   [ "$1" = failed ] && { echo failed; return; }
   awk -v v="$1" 'BEGIN { s = sprintf(v >= 100 ? "%.0f" : "%.1f", v);
     split(s, p, "."); i = p[1]; o = "";
     while (length(i) > 3) { o = "," substr(i, length(i) - 2) o; i = substr(i, 1, length(i) - 3) }
-    printf "%s%s%s", i, o, (p[2] == "" ? "" : "." p[2]) }'
+    printf "%s%s%s /s", i, o, (p[2] == "" ? "" : "." p[2]) }'
 }
 ratio() {
   if [ "$1" = failed ] || [ "$2" = failed ]; then echo "—"; return; fi
@@ -330,7 +332,7 @@ for row in "${selected[@]}"; do
   lm=$(median ${lumen_values[$w]})
   # shellcheck disable=SC2086
   pm=$(median ${peer_values[$w|$label]})
-  echo "| $w | $label | $(fmt "$lm") /s | $(fmt "$pm") /s | $(ratio "$lm" "$pm") |"
+  echo "| $w | $label | $(fmt "$lm") | $(fmt "$pm") | $(ratio "$lm" "$pm") |"
   to_json_list() { printf '%s\n' "$@" | awk '{ printf "%s%s", (NR > 1 ? ", " : ""), ($1 == "failed" ? "null" : $1) }'; }
   null_if_failed() { [ "$1" = failed ] && echo null || echo "$1"; }
   # shellcheck disable=SC2086
