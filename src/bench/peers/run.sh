@@ -187,9 +187,9 @@ out="$root/build/peers"
 mkdir -p "$out"
 logs=$(mktemp -d "${TMPDIR:-/tmp}/lumen-peers.XXXXXX")
 python=/usr/bin/python3 # Debian's, where python3-distributed is
-if needs caf && { [ ! -x "$out/caf_tasks" ] || [ "$here/caf_tasks.cpp" -nt "$out/caf_tasks" ]; }; then
+if needs caf && { [ ! -x "$out/caf_tasks" ] || [ "$here/caf_tasks.cc" -nt "$out/caf_tasks" ]; }; then
   echo "run.sh: compiling caf_tasks" >&2
-  g++ -std=c++17 -O2 -Wall -Wextra -Werror "$here/caf_tasks.cpp" \
+  g++ -std=c++17 -O2 -Wall -Wextra -Werror "$here/caf_tasks.cc" \
     -o "$out/caf_tasks" -lcaf_core -pthread
 fi
 if needs erlang && { [ ! -f "$out/peer_bench.beam" ] || [ "$here/peer_bench.erl" -nt "$out/peer_bench.beam" ]; }; then

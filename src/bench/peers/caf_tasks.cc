@@ -23,6 +23,8 @@
 // seconds; the rate is tasks per second. Prints `NAME VALUE /s`.
 //
 // Built by run.sh with g++ against Debian's libcaf-dev; not a CMake target.
+// Named .cc, not .cpp, so that no glob of src/**/*.cpp (the library's, or
+// a folder's) takes this program, and its main(), into a Lumen target.
 //
 // Usage: caf_tasks blocking|chain|64|1000 DURATION_SECONDS NAME
 #include <algorithm>
@@ -82,7 +84,9 @@ void launch(coordinator_actor* self) {
         else if (st.pending == 0)
           st.promise.deliver(st.sum);
       },
-      [=](caf::error& e) { fail("task failed: " + to_string(e)); });
+      [=](caf::error& e) {
+        fail("task failed: " + to_string(e));
+      });
 }
 
 /// On (batch, n, in_flight): runs n tasks with at most in_flight at once;
@@ -115,8 +119,8 @@ double timeit(double ops_per_step, double duration, Step step) {
     ++warm;
   } while (since(t0) < warmup);
   auto batch = std::max<std::size_t>(
-    1, static_cast<std::size_t>(static_cast<double>(warm) * duration /
-                                warmup / 500));
+    1, static_cast<std::size_t>(static_cast<double>(warm) * duration / warmup /
+                                500));
   std::size_t steps = 0;
   double elapsed = 0;
   t0 = clock::now();
@@ -142,7 +146,8 @@ int main(int argc, char** argv) {
   if (duration <= 0)
     fail("duration must be above 0");
   caf::actor_system_config cfg;
-  auto threads = std::max(2u, std::min(4u, std::thread::hardware_concurrency()));
+  auto threads =
+    std::max(2u, std::min(4u, std::thread::hardware_concurrency()));
   cfg.set("scheduler.policy", caf::atom("sharing"));
   cfg.set("scheduler.max-threads", static_cast<std::size_t>(threads));
   cfg.set("logger.verbosity", caf::atom("quiet"));
@@ -159,7 +164,9 @@ int main(int argc, char** argv) {
               if (v != 1)
                 fail("task replied " + std::to_string(v));
             },
-            [&](caf::error& e) { fail("task failed: " + to_string(e)); });
+            [&](caf::error& e) {
+              fail("task failed: " + to_string(e));
+            });
       });
     } else {
       int in_flight = 0;
@@ -179,7 +186,9 @@ int main(int argc, char** argv) {
               if (sum != batch_size)
                 fail("batch sum " + std::to_string(sum));
             },
-            [&](caf::error& e) { fail("batch failed: " + to_string(e)); });
+            [&](caf::error& e) {
+              fail("batch failed: " + to_string(e));
+            });
       });
       self->send_exit(coord, caf::exit_reason::user_shutdown);
     }
