@@ -1,7 +1,7 @@
 // The CAF 0.17 peer of `src/bench/peers/run.sh`: what one ephemeral actor
 // per task costs on CAF alone, under the scheduler Lumen's runtime uses
 // (policy "sharing", max-threads = hardware threads clamped to 2..4, as in
-// src/runtime/embedded_runtime.cpp).
+// embedded_runtime.cpp).
 //
 // A task is a fresh event-based actor: spawned, sent one request, it
 // replies 1 (Lumen's small_value) and quits. The caller checks every reply
@@ -18,9 +18,10 @@
 //             shape (1000 submitted, all got) with 64 or all 1000 in
 //             flight.
 //
-// Timing is Lumen's harness (src/cli/bench_harness.hpp's timeit): a
-// warm-up of duration/4 clamped to 0.2..1 s, then steps for `duration`
-// seconds; the rate is tasks per second. Prints `NAME VALUE /s`.
+// Timing is Lumen's harness (timeit in the microbenchmark's
+// bench_harness.hpp): a warm-up of duration/4 clamped to 0.2..1 s, then
+// steps for `duration` seconds; the rate is tasks per second. Prints
+// `NAME VALUE /s`.
 //
 // Built by run.sh with g++ against Debian's libcaf-dev; not a CMake target.
 // Named .cc, not .cpp, so that no glob of src/**/*.cpp (the library's, or

@@ -6,9 +6,10 @@ header comment. A LocalCluster of 2 worker processes with 1 thread each
 tasks), no dashboard; the client is Dask's synchronous Client in this
 process. Every result is checked, and the sum of each batch.
 
-Timing is Lumen's harness (src/cli/bench_harness.hpp's timeit): a warm-up
-of duration/4 clamped to 0.2..1 s, then steps for the duration; the rate
-is operations per second. Prints `NAME VALUE /s`.
+Timing is Lumen's harness (timeit in the microbenchmark's
+bench_harness.hpp): a warm-up of duration/4 clamped to 0.2..1 s, then steps
+for the duration; the rate is operations per second. Prints
+`NAME VALUE /s`.
 
 Usage: python3 dask_bench.py NAME DURATION_SECONDS
 """

@@ -5,9 +5,10 @@
 %% sends it to the caller; an actor is a gen_server whose call returns 1.
 %% Every reply is checked, and the sum of each batch.
 %%
-%% Timing is Lumen's harness (src/cli/bench_harness.hpp's timeit): a warm-up
-%% of duration/4 clamped to 0.2..1 s, then steps for the duration; the rate
-%% is operations per second. Prints `NAME VALUE /s`.
+%% Timing is Lumen's harness (timeit in the microbenchmark's
+%% bench_harness.hpp): a warm-up of duration/4 clamped to 0.2..1 s, then
+%% steps for the duration; the rate is operations per second. Prints
+%% `NAME VALUE /s`.
 %%
 %% Usage: erl -noshell -pa DIR -run peer_bench main NAME DURATION -s init stop
 %% (the two_node_* workloads need the node started with -name and a cookie;

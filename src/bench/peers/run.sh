@@ -10,14 +10,14 @@
 # for two_node_*) and each peer's, one after the other (Lumen first in odd
 # rounds, last in even ones), then one table: workload, peer, Lumen's
 # median, the peer's median, and Lumen / peer. Every program uses Lumen's
-# harness (src/cli/bench_harness.hpp's timeit): a warm-up of S/4 clamped to
-# 0.2..1 s, then steps for S seconds; rate = operations per second; every
-# result is checked (value 1 per task or call, and the sum of each batch).
+# harness (timeit in the microbenchmark's bench_harness.hpp): a warm-up
+# of S/4 clamped to 0.2..1 s, then steps for S seconds; rate = operations
+# per second; every result is checked (value 1 per task or call, and the sum of each batch).
 # A figure alone says little on a shared 2-core machine: read the ratios,
 # and only from a quiet window.
 #
-# What is compared (Lumen's workloads: src/cli/bench_tasks.cpp and
-# bench_objects.cpp; a task is `small_value()`, which returns 1, and an
+# What is compared (Lumen's workloads: the microbenchmark's bench_tasks.cpp
+# and bench_objects.cpp; a task is `small_value()`, which returns 1, and an
 # actor method `bench_actor::small_value()`, which returns 1):
 #
 # single_client_tasks_sync: one task submitted, its value got, then the
