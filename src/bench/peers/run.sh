@@ -85,7 +85,7 @@
 # and python3-distributed 2022.12 for Dask, erlang-base 25 for Erlang,
 # g++ and libcaf-dev 0.17 for CAF); the Erlang module and the CAF program
 # are compiled into build/peers/. The two-node Erlang workloads run an epmd
-# of their own on 127.0.0.1 and a free port from 43690, stopped at exit.
+# of their own on 127.0.0.1 and a free port from 24369, stopped at exit.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
@@ -208,23 +208,28 @@ cleanup() {
 trap cleanup EXIT
 start_epmd() {
   [ -n "$epmd_pid" ] && return 0
-  local port
-  for port in $(seq 43690 43709); do
-    # A port where no epmd answers, and nothing else listens.
-    if ! epmd -port "$port" -names >/dev/null 2>&1 &&
-      ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-      epmd -port "$port" -address 127.0.0.1 >"$logs/epmd.log" 2>&1 &
-      epmd_pid=$!
-      export ERL_EPMD_PORT=$port
-      for _ in $(seq 50); do
-        epmd -port "$port" -names >/dev/null 2>&1 && return 0
-        sleep 0.1
-      done
-      echo "run.sh: epmd did not start on port $port" >&2
-      return 1
-    fi
+  local port pid
+  # Ports below the ephemeral range (32768 up), so no client socket holds
+  # one; epmd exits on a port still in TIME_WAIT from an earlier run, and
+  # a port where some epmd already answers is someone else's: next port.
+  for port in $(seq 24369 24388); do
+    epmd -port "$port" -names >/dev/null 2>&1 && continue
+    epmd -port "$port" -address 127.0.0.1 >>"$logs/epmd.log" 2>&1 &
+    pid=$!
+    for _ in $(seq 50); do
+      if epmd -port "$port" -names >/dev/null 2>&1; then
+        epmd_pid=$pid
+        export ERL_EPMD_PORT=$port
+        return 0
+      fi
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
   done
-  echo "run.sh: no free port for epmd in 43690-43709" >&2
+  echo "run.sh: could not start epmd on 127.0.0.1, ports 24369-24388:" >&2
+  cat "$logs/epmd.log" >&2
   return 1
 }
 cookie="peers$RANDOM$RANDOM$RANDOM"
@@ -247,8 +252,10 @@ run_peer() { # workload runner-words...
       timeout "$limit" erl -noshell -pa "$out" \
         -run peer_bench main "$w" "$duration" -s init stop ;;
     erlang_two_nodes)
-      start_epmd
-      timeout "$limit" erl -noshell -name "peerbench$$@127.0.0.1" \
+      start_epmd || return 1
+      # -start_epmd false: only the epmd above, never a daemon of erl's.
+      timeout "$limit" erl -noshell -start_epmd false \
+        -name "peerbench$$@127.0.0.1" \
         -setcookie "$cookie" -kernel inet_dist_use_interface '{127,0,0,1}' \
         -pa "$out" -run peer_bench main "$w" "$duration" -s init stop ;;
     caf) timeout "$limit" "$out/caf_tasks" "$3" "$duration" "$w" ;;
