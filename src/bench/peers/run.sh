@@ -12,7 +12,8 @@
 # median, the peer's median, and Lumen / peer. Every program uses Lumen's
 # harness (timeit in the microbenchmark's bench_harness.hpp): a warm-up
 # of S/4 clamped to 0.2..1 s, then steps for S seconds; rate = operations
-# per second; every result is checked (value 1 per task or call, and the sum of each batch).
+# per second; every result is checked (value 1 per task or call, and the
+# sum of each batch).
 # A figure alone says little on a shared 2-core machine: read the ratios,
 # and only from a quiet window.
 #
@@ -76,10 +77,12 @@
 # per CPU, as Lumen and Ray run tasks), reached through its scheduler
 # process; Erlang runs processes on its own schedulers (one per core).
 # Not compared: workloads with no honest equivalent here (multi_client_*,
-# n_n_*, put/get of large arrays, wait, placement groups, object pushes
-# and pulls: Erlang has no object store and Dask's multi-client shapes
-# differ), and Dask on two nodes (a LocalCluster is already worker
-# processes on loopback).
+# n_n_*, puts of large arrays, placement groups, object pushes and pulls:
+# Erlang has no object store, Dask's multi-client shapes differ), and
+# Dask on two nodes (a LocalCluster is already worker processes on
+# loopback). Not done yet: single_client_wait_1k_refs against Dask's
+# wait(return_when=FIRST_COMPLETED), and 1_1_actor_calls_concurrent
+# against a Dask actor with async methods.
 #
 # Peers are installed here when missing (Debian packages: python3-dask
 # and python3-distributed 2022.12 for Dask, erlang-base 25 for Erlang,
