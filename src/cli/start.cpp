@@ -170,7 +170,11 @@ int start_in_background(const start_options& opts) {
   std::string why;
   for (;;) {
     if (auto f = read_node_file(path, &why)) {
-      report_started(opts, *f, log);
+      // Where its log lines go (its stderr, `log`, has only warnings then).
+      auto shown = opts.node.base.log_file;
+      if (auto* env = std::getenv("LUMEN_LOG_FILE"); shown.empty() && env)
+        shown = env;
+      report_started(opts, *f, shown.empty() ? log : shown);
       return 0;
     }
     int status = 0;
