@@ -3,6 +3,7 @@
 // quiet on stderr at the default level (runtime/log.hpp, docs/logging.md).
 #include <catch2/catch.hpp>
 
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <fcntl.h>
@@ -33,7 +34,8 @@ struct temp_dir {
     path = tmpl;
   }
   ~temp_dir() {
-    cluster_it::run("rm -rf " + path);
+    if (std::getenv("LUMEN_TEST_KEEP_DIR") == nullptr)
+      cluster_it::run("rm -rf " + path);
   }
   std::string path;
 };
@@ -177,4 +179,61 @@ TEST_CASE("logging: lumen start refuses an unknown --log-level", "[log][cli]") {
   CHECK(status == 2);
   CHECK_THAT(out, Contains("--log-level: expected trace, debug, info, warn, "
                            "error or off, got 'loud'"));
+}
+
+TEST_CASE("logging: the log names why a node, its objects and its actor "
+          "were lost",
+          "[log][cluster]") {
+  unset_env level{"LUMEN_LOG_LEVEL"};
+  unset_env file{"LUMEN_LOG_FILE"};
+  temp_dir tmp;
+  auto driver_log = tmp.path + "/driver.log";
+  cluster_it::test_cluster cluster{
+    2, 2, {"--resources '{\"tally\": 1}'", "--resources '{\"tally\": 1}'"}};
+  cluster_it::watchdog dog{cluster, 240s};
+  lumen::init_guard g{lumen::config{.address = cluster.address(),
+                                    .log_level = lumen::log_level::info,
+                                    .log_file = driver_log}};
+  REQUIRE(cluster_it::test_cluster::wait_for_nodes(3));
+  auto t = lumen::actor(cluster_tasks::Tally::create)
+             .resources({{"tally", 1}})
+             .max_restarts(-1)
+             .max_task_retries(-1)
+             .remote(0);
+  auto victim = lumen::get(t.task(&cluster_tasks::Tally::node).remote(), 30s);
+  // A chain whose values stay on the victim (1 MiB each).
+  constexpr std::int64_t n = 1 << 17;
+  auto x = lumen::task(cluster_tasks::chain_start)
+             .node_affinity(victim, true)
+             .remote(n);
+  for (int i = 1; i <= 3; ++i)
+    x = lumen::task(cluster_tasks::chain_step)
+          .node_affinity(victim, true)
+          .remote(x, std::int64_t{i});
+  REQUIRE(lumen::get(lumen::task(cluster_tasks::chain_sum)
+                       .node_affinity(victim, true)
+                       .remote(x),
+                     60s) != 0);
+  std::string victim_pid;
+  for (auto& f : cluster.nodes())
+    if (f.at("id") == victim)
+      victim_pid = f.at("pid");
+  REQUIRE(!victim_pid.empty());
+  ::kill(std::stoi(victim_pid), SIGKILL);
+  auto v = lumen::get(x, 120s); // rebuilt on the other worker
+  REQUIRE(v.size() == static_cast<std::size_t>(n));
+  CHECK(v.back() == n - 1 + 6);
+  auto second = lumen::get(t.task(&cluster_tasks::Tally::node).remote(), 60s);
+  CHECK(second != victim);
+  auto log = read_file(driver_log);
+  CHECK_THAT(log, Contains("lumen: node " + victim +
+                           " is gone: the GCS declared it dead"));
+  CHECK_THAT(log, Contains("lumen: rebuilding object ") &&
+                    Contains(": every copy was on nodes that died"));
+  CHECK_THAT(log, Contains("is rebuilt: task '"));
+  CHECK_THAT(log, Contains("restarts elsewhere: the node hosting it (" +
+                           victim + ") is gone"));
+  CHECK(cluster_it::run("cat " + cluster.dir() + "/logs/head-*.log")
+          .second.find("lumen: gcs: node " + victim + " is dead (") !=
+        std::string::npos);
 }
