@@ -225,6 +225,10 @@ TEST_CASE("logging: the log names why a node, its objects and its actor "
   CHECK(v.back() == n - 1 + 6);
   auto second = lumen::get(t.task(&cluster_tasks::Tally::node).remote(), 60s);
   CHECK(second != victim);
+  // A kill that allows a restart: the actor restarts where it is.
+  lumen::kill(t, false);
+  CHECK(lumen::get(t.task(&cluster_tasks::Tally::node).remote(), 60s) ==
+        second);
   auto log = read_file(driver_log);
   CHECK_THAT(log, Contains("lumen: node " + victim +
                            " is gone: the GCS declared it dead"));
@@ -233,6 +237,8 @@ TEST_CASE("logging: the log names why a node, its objects and its actor "
   CHECK_THAT(log, Contains("is rebuilt: task '"));
   CHECK_THAT(log, Contains("restarts elsewhere: the node hosting it (" +
                            victim + ") is gone"));
+  CHECK_THAT(log, Contains("restarts on node " + second +
+                           ": lumen::kill asked for a restart"));
   CHECK(cluster_it::run("cat " + cluster.dir() + "/logs/head-*.log")
           .second.find("lumen: gcs: node " + victim + " is dead (") !=
         std::string::npos);
