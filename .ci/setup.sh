@@ -12,7 +12,7 @@ set -euo pipefail
 # Debian packages Lumen needs to build, test and run its demos. Extend here.
 # clang and libclang-rt-14-dev (libFuzzer, sanitizer runtimes) build the fuzz
 # targets that the test fuzz.decoders runs (tests/fuzz/).
-LUMEN_PACKAGES="g++ cmake ninja-build pkg-config libcaf-dev capnproto libcapnp-dev librocksdb-dev libboost-program-options-dev catch2 libssl-dev libjemalloc-dev zlib1g-dev libeigen3-dev dataset-fashion-mnist clang libclang-rt-14-dev"
+LUMEN_PACKAGES="g++ cmake ninja-build pkg-config libcaf-dev capnproto libcapnp-dev librocksdb-dev libboost-program-options-dev catch2 libssl-dev libjemalloc-dev libspdlog-dev zlib1g-dev libeigen3-dev dataset-fashion-mnist clang libclang-rt-14-dev"
 
 mode="${1:-test}"
 case "$mode" in

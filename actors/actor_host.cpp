@@ -13,6 +13,7 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include "actors/actor_host_state.hpp"
+#include "runtime/log.hpp"
 
 namespace lumen {
 
@@ -111,6 +112,10 @@ void die(self_ptr self, object_ptr reason) {
   if (st.a.gcs && !st.a.borrowed && !survives &&
       (!st.a.pinned || st.a.spec->options.detached))
     caf::anon_send(st.a.gcs, actor_dead_atom::value, st.a.spec->id.to_string());
+  if (!st.shutting_down)
+    detail::log_info(
+      "actor ", st.a.spec->id.to_string(), " (", st.a.spec->factory,
+      ") ended: ", reason && reason->error ? reason->error->message : "");
   st.ph = phase::dead;
   st.generation->fetch_add(1);
   st.death = reason;
@@ -177,6 +182,9 @@ void request_workers(self_ptr self, detail::placement_ptr what) {
 
 void restart(self_ptr self) {
   auto& st = self->state;
+  detail::log_warn("actor ", st.a.spec->id.to_string(), " (",
+                   st.a.spec->factory,
+                   ") restarts: lumen::kill asked for a restart");
   st.generation->fetch_add(1);
   if (st.restarts_left > 0)
     --st.restarts_left;
@@ -419,6 +427,9 @@ actor_host_actor::behavior_type actor_host(self_ptr self,
       if (st.forwarding && st.remote && !no_restart && st.restarts_left != 0) {
         if (st.restarts_left > 0)
           --st.restarts_left;
+        detail::log_warn("actor ", st.a.spec->id.to_string(), " (",
+                         st.a.spec->factory, ") restarts on node ",
+                         st.remote_node, ": lumen::kill asked for a restart");
         st.calls->flush(); // calls made before the kill reach it first
         caf::anon_send(st.remote, kill_atom::value, false); // restarts there
         return;

@@ -4,7 +4,6 @@
 #include <algorithm>
 #include <chrono>
 #include <exception>
-#include <iostream>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -20,6 +19,7 @@
 #include "actors/actor_host.hpp"
 #include "actors/actor_host_state.hpp"
 #include "cluster/remote_task.hpp"
+#include "runtime/log.hpp"
 #include "wire/frames.hpp"
 
 namespace lumen {
@@ -153,6 +153,11 @@ void start_forward(self_ptr self) {
 
 void relocate(self_ptr self) {
   auto& st = self->state;
+  detail::log_warn("actor ", st.a.spec->id.to_string(), " (",
+                   st.a.spec->factory,
+                   ") restarts elsewhere: the node hosting "
+                   "it (",
+                   st.remote_node, ") is gone");
   if (st.restarts_left > 0)
     --st.restarts_left;
   st.restarted = true;
@@ -228,8 +233,7 @@ void on_rcall(self_ptr self, caf::actor reply_to, caf::actor owner,
   try {
     frames = detail::split_frames(bytes, "actor calls from another node");
   } catch (const std::exception& e) {
-    std::cerr << "lumen: dropped actor calls from another node: " << e.what()
-              << '\n';
+    detail::log_warn("dropped actor calls from another node: ", e.what());
     return;
   }
   for (auto frame : frames) {
@@ -238,8 +242,7 @@ void on_rcall(self_ptr self, caf::actor reply_to, caf::actor owner,
     try {
       t = detail::decode_from_peer(frame, *st.a.table, to_fetch);
     } catch (const std::exception& e) {
-      std::cerr << "lumen: dropped an actor call from another node: "
-                << e.what() << '\n';
+      detail::log_warn("dropped an actor call from another node: ", e.what());
       continue;
     }
     for (auto& id : to_fetch)
@@ -265,7 +268,7 @@ void on_result(self_ptr self, const std::vector<char>& bytes) {
   try {
     frames = detail::split_frames(bytes, "actor results");
   } catch (const std::exception& e) {
-    std::cerr << "lumen: dropped actor results: " << e.what() << '\n';
+    detail::log_warn("dropped actor results: ", e.what());
     return;
   }
   for (auto frame : frames) {
@@ -273,7 +276,7 @@ void on_result(self_ptr self, const std::vector<char>& bytes) {
     try {
       r = detail::decode_result(frame, *st.a.table);
     } catch (const std::exception& e) {
-      std::cerr << "lumen: dropped an actor result: " << e.what() << '\n';
+      detail::log_warn("dropped an actor result: ", e.what());
       continue;
     }
     auto i = st.remote_pending.find(r.id.task);

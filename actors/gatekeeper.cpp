@@ -2,7 +2,6 @@
 // gcs_actor's messages (one handler per signature, as in gcs_client.cpp).
 #include "actors/gatekeeper.hpp"
 
-#include <iostream>
 #include <map>
 #include <set>
 #include <utility>
@@ -14,6 +13,7 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include "runtime/log.hpp"
 #include "security/token.hpp"
 
 namespace lumen {
@@ -65,8 +65,8 @@ answer_hello(caf::local_actor* self, gate_state& st, const std::string& given) {
       st.refused.clear();
     auto& last = st.refused[node];
     if (last != why)
-      std::cerr << "lumen: refused node " << sender_node(self) << ": " << why
-                << " (logged once per node and reason)" << std::endl;
+      detail::log_warn("refused node ", sender_node(self), ": ", why,
+                       " (logged once per node and reason)");
     last = why;
     return {false, why};
   }
@@ -87,10 +87,9 @@ bool admitted(Self* self) {
   if (st.logged.size() >= max_log_memory)
     st.logged.clear();
   if (st.logged.insert(node).second)
-    std::cerr << "lumen: dropped a message from node " << sender_node(self)
-              << ": it has not presented the cluster token (further "
-                 "messages from it are dropped without a log line)"
-              << std::endl;
+    detail::log_warn("dropped a message from node ", sender_node(self),
+                     ": it has not presented the cluster token (further "
+                     "messages from it are dropped without a log line)");
   return false;
 }
 

@@ -3,7 +3,6 @@
 #include "actors/gcs.hpp"
 
 #include <exception>
-#include <iostream>
 #include <map>
 
 #include <caf/actor_system.hpp>
@@ -12,6 +11,7 @@
 #include "actors/gcs_state.hpp"
 #include "cluster/cluster_types.hpp"
 #include "lumen/error.hpp"
+#include "runtime/log.hpp"
 
 namespace lumen {
 
@@ -57,11 +57,11 @@ void node_dead(self_ptr self, const std::string& id, const char* why) {
   auto& st = self->state;
   if (!st.nodes.mark_dead(id))
     return;
-  std::cerr << "lumen: gcs: node " << id << " is dead (" << why << ")\n";
+  detail::log_warn("gcs: node ", id, " is dead (", why, ")");
   try {
     save_node(self, id);
   } catch (const std::exception& e) {
-    std::cerr << "lumen: gcs: " << e.what() << '\n';
+    detail::log_error("gcs: ", e.what());
   }
   forget_manager(self, id);
   st.rejoined.erase(id);
@@ -76,7 +76,7 @@ on_register(self_ptr self, const std::vector<char>& bytes, caf::actor manager) {
   try {
     rec = detail::decode_node_record(bytes.data(), bytes.size());
   } catch (const std::exception& e) {
-    std::cerr << "lumen: gcs: rejected a registration: " << e.what() << '\n';
+    detail::log_warn("gcs: rejected a registration: ", e.what());
     return caf::make_error(caf::sec::invalid_argument, e.what());
   }
   auto id = rec.id;
@@ -84,15 +84,18 @@ on_register(self_ptr self, const std::vector<char>& bytes, caf::actor manager) {
   // A node loaded from the store that comes back announces its actors
   // right after this (gcs_client); rows it leaves out end later.
   bool rejoin = st.nodes.find(id) != nullptr && st.managers.count(id) == 0;
-  if (!st.nodes.update(std::move(rec), now))
+  if (!st.nodes.update(std::move(rec), now)) {
+    detail::log_warn("gcs: refused the registration of node ", id,
+                     ": it was declared dead");
     return caf::make_error(caf::sec::invalid_argument,
                            "node " + id + " was declared dead");
+  }
   if (rejoin)
     st.rejoined[id] = now;
   try {
     save_node(self, id);
   } catch (const std::exception& e) {
-    std::cerr << "lumen: gcs: " << e.what() << '\n';
+    detail::log_error("gcs: ", e.what());
     return caf::make_error(caf::sec::runtime_error, e.what());
   }
   if (manager) {
@@ -102,6 +105,7 @@ on_register(self_ptr self, const std::vector<char>& bytes, caf::actor manager) {
     st.by_caf_node[manager.node()] = id;
     st.managers[id] = manager;
   }
+  detail::log_info("gcs: node ", id, rejoin ? " is back" : " registered");
   auto result = view_of(self);
   push_view(self);
   return {std::move(result.first), std::move(result.second)};
@@ -112,7 +116,7 @@ on_register(self_ptr self, const std::vector<char>& bytes, caf::actor manager) {
 void load(self_ptr self, detail::gcs_snapshot& snap) {
   auto& st = self->state;
   for (auto& why : snap.skipped)
-    std::cerr << "lumen: gcs: skipped an unreadable row " << why << '\n';
+    detail::log_warn("gcs: skipped an unreadable row ", why);
   auto now = detail::node_table::clock::now();
   std::size_t recovering = 0;
   for (auto& n : snap.nodes) {
@@ -127,7 +131,7 @@ void load(self_ptr self, detail::gcs_snapshot& snap) {
       try {
         save_node(self, id);
       } catch (const std::exception& e) {
-        std::cerr << "lumen: gcs: " << e.what() << '\n';
+        detail::log_error("gcs: ", e.what());
       }
     }
   }
@@ -135,12 +139,11 @@ void load(self_ptr self, detail::gcs_snapshot& snap) {
   if (st.store.durable() &&
       (!snap.nodes.empty() || !st.actors.empty() || !st.groups.empty() ||
        st.kv.size() > 0 || st.store.lineage_count() > 0))
-    std::cerr << "lumen: gcs: loaded the tables of " << st.store.path() << ": "
-              << snap.nodes.size() << " nodes (" << recovering
-              << " recovering), " << st.actors.size() << " actors, "
-              << st.groups.size() << " placement groups, " << st.kv.size()
-              << " key-value rows, " << st.store.lineage_count()
-              << " lineage rows\n";
+    detail::log_info(
+      "gcs: loaded the tables of ", st.store.path(), ": ", snap.nodes.size(),
+      " nodes (", recovering, " recovering), ", st.actors.size(), " actors, ",
+      st.groups.size(), " placement groups, ", st.kv.size(),
+      " key-value rows, ", st.store.lineage_count(), " lineage rows");
 }
 
 gcs_actor::behavior_type gcs(self_ptr self, gcs_timing timing,
@@ -165,7 +168,7 @@ gcs_actor::behavior_type gcs(self_ptr self, gcs_timing timing,
       try {
         rec = detail::decode_node_record(bytes.data(), bytes.size());
       } catch (const std::exception& e) {
-        std::cerr << "lumen: gcs: dropped a heartbeat: " << e.what() << '\n';
+        detail::log_warn("gcs: dropped a heartbeat: ", e.what());
         return;
       }
       if (!self->state.managers.count(rec.id))

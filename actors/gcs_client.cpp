@@ -9,7 +9,6 @@
 #include "actors/gcs_client.hpp"
 
 #include <functional>
-#include <iostream>
 #include <map>
 #include <tuple>
 #include <utility>
@@ -23,6 +22,7 @@
 #include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
 
+#include "runtime/log.hpp"
 #include "security/transport.hpp"
 
 namespace lumen {
@@ -262,8 +262,8 @@ void connected(client_ptr self, gcs_actor gcs) {
   self->monitor(gcs);
   auto down_for = std::chrono::duration_cast<std::chrono::milliseconds>(
     std::chrono::steady_clock::now() - st.lost_at);
-  std::cerr << "lumen: reconnected to the GCS at " << where(st) << " after "
-            << down_for.count() << " ms\n";
+  detail::log_info("reconnected to the GCS at ", where(st), " after ",
+                   down_for.count(), " ms");
   // What waited goes after the node and its actors.
   std::vector<std::uint64_t> waiting;
   for (auto& [key, c] : st.calls)
@@ -277,9 +277,9 @@ void connected(client_ptr self, gcs_actor gcs) {
         self->send(manager, view_atom::value, view, managers);
       },
       [self](caf::error& err) {
-        std::cerr << "lumen: the GCS at " << where(self->state)
-                  << " did not take this node back: "
-                  << self->system().render(err) << '\n';
+        detail::log_warn(
+          "the GCS at ", where(self->state),
+          " did not take this node back: ", self->system().render(err));
       }};
     add_call(self, call{request_call(std::move(on),
                                      std::make_tuple(register_atom::value,
@@ -289,14 +289,13 @@ void connected(client_ptr self, gcs_actor gcs) {
   for (auto& [id, a] : st.actors) {
     answer<bool> on{[id = id](bool& added) {
                       if (!added)
-                        std::cerr << "lumen: actor " << id
-                                  << " lost its name while the head was "
-                                     "away\n";
+                        detail::log_warn("actor ", id,
+                                         " lost its name while the head was "
+                                         "away");
                     },
                     [self, id = id](caf::error& err) {
-                      std::cerr << "lumen: could not announce actor " << id
-                                << " again: " << self->system().render(err)
-                                << '\n';
+                      detail::log_warn("could not announce actor ", id,
+                                       " again: ", self->system().render(err));
                     }};
     add_call(self, call{request_call(std::move(on),
                                      std::make_tuple(actor_add_atom::value, id,
@@ -330,7 +329,7 @@ void try_connect(client_ptr self) {
         // refused token is worth a line.
         if (why.find("did not admit") != std::string::npos &&
             why != st.last_failure)
-          std::cerr << "lumen: " << why << '\n';
+          detail::log_error(why);
         st.last_failure = std::move(why);
         self->delayed_send(self, reconnect_interval, retry_atom::value);
       },
@@ -373,10 +372,10 @@ caf::behavior gcs_client(client_ptr self, caf::actor gcs, std::string host,
     // What the old GCS did not answer goes to the next one.
     for (auto& kv : st.calls)
       kv.second.sent = false;
-    std::cerr << "lumen: lost the connection to the GCS at " << where(st)
-              << " (" << self->system().render(msg.reason)
-              << "); this node keeps running and reconnects every "
-              << reconnect_interval.count() << " ms\n";
+    detail::log_warn("lost the connection to the GCS at ", where(st), " (",
+                     self->system().render(msg.reason),
+                     "); this node keeps running and reconnects every ",
+                     reconnect_interval.count(), " ms");
     // Not at once: the middleman forgets the dead connection only when its
     // own down message arrives, and would hand out the dead handle again.
     self->delayed_send(self, reconnect_interval, retry_atom::value);

@@ -3,7 +3,6 @@
 // fails leaves the table as it was and answers with an error.
 #include <algorithm>
 #include <exception>
-#include <iostream>
 #include <iterator>
 #include <optional>
 #include <set>
@@ -13,6 +12,7 @@
 #include "actors/gcs_state.hpp"
 #include "lineage/lineage_stash.hpp"
 #include "lumen/error.hpp"
+#include "runtime/log.hpp"
 #include "wire/lineage_batch.hpp"
 
 namespace lumen::detail_gcs {
@@ -20,7 +20,7 @@ namespace lumen::detail_gcs {
 namespace {
 
 caf::error store_error(const std::exception& e) {
-  std::cerr << "lumen: gcs: " << e.what() << '\n';
+  detail::log_error("gcs: ", e.what());
   return caf::make_error(caf::sec::runtime_error, e.what());
 }
 
@@ -119,8 +119,7 @@ void restore_tables(self_ptr self, detail::gcs_snapshot& snap) {
     try {
       st.kv.put(row.ns, row.key, std::move(row.value), true);
     } catch (const std::exception& e) {
-      std::cerr << "lumen: gcs: skipped a stored key-value row: " << e.what()
-                << '\n';
+      detail::log_warn("gcs: skipped a stored key-value row: ", e.what());
     }
   }
 }
@@ -140,8 +139,8 @@ void drop_unannounced(self_ptr self, const std::string& id) {
     if (row.host_node == id && !row.host)
       ids.push_back(actor);
   for (auto& actor : ids) {
-    std::cerr << "lumen: gcs: node " << id << " did not announce actor "
-              << actor << " again; it is gone\n";
+    detail::log_warn("gcs: node ", id, " did not announce actor ", actor,
+                     " again; it is gone");
     remove_row(self, actor);
   }
 }
@@ -184,9 +183,9 @@ void place_groups(self_ptr self) {
     if (plan.kind != detail::pg_plan_result::placed) {
       if (plan.kind == detail::pg_plan_result::infeasible &&
           plan.reason != g.last_reason)
-        std::cerr << "lumen: gcs: placement group " << id
-                  << " cannot be placed on the current nodes: " << plan.reason
-                  << '\n';
+        detail::log_warn(
+          "gcs: placement group ", id,
+          " cannot be placed on the current nodes: ", plan.reason);
       g.last_reason = plan.reason;
       still_pending.push_back(id);
       continue;
@@ -489,8 +488,8 @@ std::optional<std::string> checked_batch(std::string batch) {
     auto why = spec_problem(row);
     if (why.empty())
       continue;
-    std::cerr << "lumen: the GCS dropped a lineage row for task '"
-              << row.id.substr(0, 64) << "': " << why << '\n';
+    detail::log_warn("the GCS dropped a lineage row for task '",
+                     row.id.substr(0, 64), "': ", why);
     bad[i] = any = true;
   }
   if (!any)
@@ -536,7 +535,7 @@ on_lineage_commit(self_ptr self, const std::vector<std::string>& ids,
   std::string batch;
   for (std::size_t i = 0; i < ids.size(); ++i) {
     if (ids[i].empty()) {
-      std::cerr << "lumen: the GCS dropped a lineage row without a task id\n";
+      detail::log_warn("the GCS dropped a lineage row without a task id");
       continue;
     }
     detail::append_lineage_row(batch, ids[i], specs[i]);

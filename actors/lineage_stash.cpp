@@ -4,7 +4,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
-#include <iostream>
 #include <string>
 #include <vector>
 
@@ -17,6 +16,7 @@
 
 #include "cluster/lineage_log.hpp"
 #include "lineage/lineage_stash.hpp"
+#include "runtime/log.hpp"
 
 namespace lumen {
 
@@ -47,11 +47,11 @@ struct stash_state {
 
 using self_ptr = lineage_stash_actor::stateful_pointer<stash_state>;
 
-/// Sends `what` once, to stderr.
+/// Logs `what` (a warning), once.
 void warn_once(self_ptr self, const std::string& what) {
   auto& st = self->state;
   if (!st.warned)
-    std::cerr << "lumen: lineage stash: " << what << '\n';
+    detail::log_warn("lineage stash: ", what);
   st.warned = true;
 }
 

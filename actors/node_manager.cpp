@@ -22,6 +22,7 @@
 #include "cluster/cluster_types.hpp"
 #include "cluster/pg_planner.hpp"
 #include "runtime/local_scheduler.hpp"
+#include "runtime/log.hpp"
 
 namespace lumen {
 
@@ -236,10 +237,10 @@ void arg_arrived(self_ptr self, const detail::task_ptr& task,
 void enqueue_local(self_ptr self, detail::task_ptr task) {
   auto& st = self->state;
   if (!st.sched.enqueue(task)) {
-    std::cerr << "lumen: warning: task '" << task->options.name << "' needs "
-              << detail::local_scheduler::request_of(*task).to_string()
-              << " but this node has " << st.sched.total().to_string()
-              << " in total; it stays pending\n";
+    detail::log_warn("task '", task->options.name, "' needs ",
+                     detail::local_scheduler::request_of(*task).to_string(),
+                     " but this node has ", st.sched.total().to_string(),
+                     " in total; it stays pending");
     return;
   }
   dispatch(self);
@@ -362,11 +363,11 @@ node_manager(self_ptr self, detail::resource_set total,
       auto& st = self->state;
       auto promise = self->make_response_promise<detail::worker_list>();
       if (!feasible(st, *what)) {
-        std::cerr << "lumen: warning: actor '" << what->name << "' needs "
-                  << what->hold.to_string()
-                  << (what->needs_cpu_node ? " on a node with a CPU" : "")
-                  << " but this node has " << st.sched.total().to_string()
-                  << " in total; it stays pending\n";
+        detail::log_warn("actor '", what->name, "' needs ",
+                         what->hold.to_string(),
+                         (what->needs_cpu_node ? " on a node with a CPU" : ""),
+                         " but this node has ", st.sched.total().to_string(),
+                         " in total; it stays pending");
         st.infeasible_placements.push_back({std::move(what), promise});
         return promise;
       }
@@ -462,12 +463,11 @@ node_manager(self_ptr self, detail::resource_set total,
       auto now = std::chrono::steady_clock::now();
       if (!st.unplaceable.empty() && now - st.last_warning > warning_interval) {
         st.last_warning = now;
-        std::cerr << "lumen: warning: " << st.unplaceable.size()
-                  << " task(s) wait for resources no node has, e.g. "
-                  << detail::local_scheduler::request_of(
-                       *st.unplaceable.front())
-                       .to_string()
-                  << "\n";
+        detail::log_warn(
+          st.unplaceable.size(),
+          " task(s) wait for resources no node has, e.g. ",
+          detail::local_scheduler::request_of(*st.unplaceable.front())
+            .to_string());
       }
       self->delayed_send(self, heartbeat_interval, tick_atom::value);
     },
@@ -490,7 +490,7 @@ node_manager(self_ptr self, detail::resource_set total,
         st.sched.change_capacity(detail::reserved_bundle(general, pg, index),
                                  false);
       } catch (const std::exception& e) {
-        std::cerr << "lumen: refused a bundle: " << e.what() << '\n';
+        detail::log_warn("refused a bundle: ", e.what());
         return;
       }
       dispatch(self);
@@ -504,7 +504,7 @@ node_manager(self_ptr self, detail::resource_set total,
                                  true);
         st.sched.release(general);
       } catch (const std::exception& e) {
-        std::cerr << "lumen: refused a bundle release: " << e.what() << '\n';
+        detail::log_warn("refused a bundle release: ", e.what());
         return;
       }
       dispatch(self);

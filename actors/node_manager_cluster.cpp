@@ -19,6 +19,7 @@
 #include "cluster/remote_task.hpp"
 #include "cluster/spill_policy.hpp"
 #include "runtime/local_scheduler.hpp"
+#include "runtime/log.hpp"
 
 namespace lumen::detail_node_manager {
 
@@ -26,6 +27,8 @@ namespace {
 
 void fail_task(self_ptr self, const detail::task_ptr& task,
                detail::object_ptr err) {
+  detail::log_warn("task '", task->options.name,
+                   "' failed: ", err && err->error ? err->error->message : "");
   if (task->deliver)
     task->deliver(std::move(err));
   else
@@ -56,6 +59,7 @@ bool send_to_peer(self_ptr self, const detail::task_ptr& task,
   // of tasks spreads instead of piling onto one node.
   i->second.capacity.available -= detail::local_scheduler::request_of(*task);
   st.sent.emplace(task->id, sent_task{task, id});
+  detail::log_debug("task '", task->options.name, "' goes to node ", id);
   return true;
 }
 
@@ -125,10 +129,9 @@ void make_ready(self_ptr self, detail::task_ptr task) {
       enqueue_local(self, std::move(task));
     return;
   case detail::placement_decision::infeasible:
-    std::cerr << "lumen: warning: task '" << task->options.name << "' needs "
-              << req.to_string()
-              << " but no node of the cluster can ever hold it; it stays "
-                 "pending until one joins\n";
+    detail::log_warn("task '", task->options.name, "' needs ", req.to_string(),
+                     " but no node of the cluster can ever hold it; it stays "
+                     "pending until one joins");
     st.unplaceable.push_back(std::move(task));
     return;
   case detail::placement_decision::fail:
@@ -146,7 +149,7 @@ void apply_view(self_ptr self, const std::vector<char>& bytes,
   try {
     view = detail::decode_cluster_view(bytes.data(), bytes.size());
   } catch (const std::exception& e) {
-    std::cerr << "lumen: dropped a bad cluster view: " << e.what() << '\n';
+    detail::log_warn("dropped a bad cluster view: ", e.what());
     return;
   }
   auto before = std::move(st.peers);
@@ -175,6 +178,14 @@ void apply_view(self_ptr self, const std::vector<char>& bytes,
     p.rec = std::move(rec);
     st.peers.emplace(p.rec.id, std::move(p));
   }
+  for (auto& [id, old] : before) {
+    auto now = st.peers.find(id);
+    bool alive = now != st.peers.end() && now->second.capacity.alive;
+    if (old.capacity.alive && !alive)
+      detail::log_info("node ", id, " is gone: the GCS declared it dead");
+    else if (!old.capacity.alive && alive)
+      detail::log_debug("node ", id, " is alive again");
+  }
   link_peers(self);
   self->send(st.store, peers_atom::value, std::move(managers_by_id));
   // Tasks sent to nodes that are gone run again while retries allow.
@@ -200,6 +211,10 @@ void apply_view(self_ptr self, const std::vector<char>& bytes,
       continue;
     }
     ++t->attempt;
+    detail::log_warn("task '", t->options.name,
+                     "' was lost with the node it ran on; it runs again "
+                     "(attempt ",
+                     t->attempt + 1, ")");
     make_ready(self, std::move(t));
   }
   auto waiting = std::move(st.unplaceable);
@@ -215,10 +230,10 @@ void on_spill(self_ptr self, caf::actor owner, const std::vector<char>& bytes) {
   try {
     task = detail::decode_from_peer(bytes, *st.table, to_fetch);
   } catch (const std::exception& e) {
-    std::cerr << "lumen: dropped a task from another node: " << e.what()
-              << '\n';
+    detail::log_warn("dropped a task from another node: ", e.what());
     return;
   }
+  detail::log_debug("took task '", task->options.name, "' from another node");
   stash_received(self, task);
   for (auto& id : to_fetch)
     self->send(st.store, fetch_atom::value, detail::id_bytes(id), owner);
@@ -242,8 +257,7 @@ void on_result(self_ptr self, const std::vector<char>& bytes) {
   try {
     r = detail::decode_result(bytes, *st.table);
   } catch (const std::exception& e) {
-    std::cerr << "lumen: dropped a result from another node: " << e.what()
-              << '\n';
+    detail::log_warn("dropped a result from another node: ", e.what());
     return;
   }
   auto i = st.sent.find(r.id.task);
@@ -350,8 +364,7 @@ caf::result<caf::actor> on_spawn(self_ptr self, caf::actor forwarder,
     opts =
       detail::decode_actor_options(option_bytes.data(), option_bytes.size());
   } catch (const std::exception& e) {
-    std::cerr << "lumen: refused an actor from another node: " << e.what()
-              << '\n';
+    detail::log_warn("refused an actor from another node: ", e.what());
     return caf::make_error(caf::sec::invalid_argument, e.what());
   }
   for (auto& id : to_fetch)

@@ -11,6 +11,7 @@
 #include "actors/node_manager_state.hpp"
 #include "lineage/lineage_stash.hpp"
 #include "lumen/error.hpp"
+#include "runtime/log.hpp"
 #include "wire/task_spec_codec.hpp"
 
 namespace lumen::detail_node_manager {
@@ -21,6 +22,7 @@ namespace {
 constexpr auto gcs_patience = std::chrono::seconds(30);
 
 void fail_object(self_ptr self, const object_id& id, std::string why) {
+  detail::log_warn("object ", id.to_string(), " was lost: ", why);
   auto& st = self->state;
   st.held_elsewhere.erase(id);
   st.table->fulfill(
@@ -58,6 +60,8 @@ void run_again(self_ptr self, const object_id& id, const std::string& spec) {
     return;
   }
   ++n;
+  detail::log_info("object ", id.to_string(), " is rebuilt: task '",
+                   task->options.name, "' runs again (rebuild ", n, ")");
   task->attempt += n;
   task->lineage.clear();
   // Arguments dropped here since are rebuilt the same way first.
@@ -81,8 +85,7 @@ void stash_received(self_ptr self, const detail::task_ptr& task) {
     }
     wake |= detail::stash_task(*st.lineage.stash, *task);
   } catch (const std::exception& e) {
-    std::cerr << "lumen: lineage from another node not stashed: " << e.what()
-              << '\n';
+    detail::log_warn("lineage from another node not stashed: ", e.what());
   }
   task->lineage.clear();
   if (wake && st.lineage.stash_actor)
@@ -124,6 +127,7 @@ void submit_task(self_ptr self, detail::task_ptr task) {
         auto why = "task '" + task->options.name +
                    "': the GCS did not commit its lineage: " +
                    self->system().render(err);
+        detail::log_warn(why, "; the task fails");
         if (task->deliver)
           task->deliver(detail::make_error_object(
             detail::error_kind::runtime_error, why, {}, task->options.name));
@@ -153,6 +157,7 @@ void rebuild(self_ptr self, const object_id& id, const std::string& why) {
   if (!ref)
     return; // nothing needs it any more; whatever asks again rebuilds it
   st.rebuilding.emplace(id, std::move(ref));
+  detail::log_warn("rebuilding object ", id.to_string(), ": ", why);
   if (auto spec = st.lineage.stash->find(id.task)) {
     run_again(self, id, *spec);
     return;

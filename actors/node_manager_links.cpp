@@ -26,6 +26,7 @@
 #include <caf/node_id.hpp>
 
 #include "actors/node_manager_state.hpp"
+#include "runtime/log.hpp"
 #include "security/transport.hpp"
 
 namespace lumen::detail_node_manager {
@@ -82,9 +83,9 @@ void link_peers(self_ptr self) {
           // Connected: CAF routes to the peer directly from now on.
         },
         [self, id = id, address](caf::error& err) {
-          std::cerr << "lumen: no direct connection to node " << id << " at "
-                    << address << " (" << self->system().render(err)
-                    << "); messages to it go through the head\n";
+          detail::log_warn("no direct connection to node ", id, " at ", address,
+                           " (", self->system().render(err),
+                           "); messages to it go through the head");
         });
   }
 }

@@ -13,6 +13,7 @@
 #include "actors/object_store_state.hpp"
 #include "cluster/remote_task.hpp"
 #include "lumen/error.hpp"
+#include "runtime/log.hpp"
 
 namespace lumen {
 
@@ -52,12 +53,11 @@ object_store_actor::behavior_type object_store(self_ptr self,
   if (opts.direct) {
     try {
       self->state.bulk = std::make_unique<detail::bulk_transfer>(opts.host);
-      std::cerr << "lumen: objects move between nodes on a direct channel, "
-                   "listening on "
-                << opts.host << ":" << self->state.bulk->port() << "\n";
+      detail::log_info("objects move between nodes on a direct channel, "
+                       "listening on ",
+                       opts.host, ":", self->state.bulk->port());
     } catch (const std::exception& e) {
-      std::cerr << "lumen: " << e.what()
-                << "; objects move through the middleman only\n";
+      detail::log_warn(e.what(), "; objects move through the middleman only");
     }
   }
   return {

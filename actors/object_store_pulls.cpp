@@ -10,6 +10,7 @@
 
 #include "actors/object_store_state.hpp"
 #include "lumen/error.hpp"
+#include "runtime/log.hpp"
 
 namespace lumen::detail_object_store {
 
@@ -120,6 +121,7 @@ void drop_pull(store_state& st, const object_id& id) {
 }
 
 void fail_pull(self_ptr self, const object_id& id, const std::string& why) {
+  detail::log_warn("object ", id.to_string(), " could not be pulled: ", why);
   drop_pull(self->state, id);
   self->state.relocations.erase(id);
   self->state.table->fulfill(
@@ -138,6 +140,8 @@ void pull_failed(self_ptr self, const object_id& id, const std::string& why) {
     return;
   auto node = i->second.node;
   auto owner = i->second.owner;
+  detail::log_info("pull of object ", id.to_string(), " from node ", node,
+                   " failed: ", why);
   drop_pull(st, id);
   if (!owner) {
     auto loc = st.locations.find(id);
@@ -191,11 +195,12 @@ void start_pull(self_ptr self, const object_id& id, const std::string& node,
     auto why = "node " + node + " announced it as " + std::to_string(size) +
                " bytes, more than this node takes (" + std::to_string(limit) +
                " bytes, max_object_size or the store's capacity)";
-    std::cerr << "lumen: refused to pull object " << id.to_string() << ": "
-              << why << '\n';
+    detail::log_warn("refused to pull object ", id.to_string(), ": ", why);
     fail_pull(self, id, why);
     return;
   }
+  detail::log_debug("pulling object ", id.to_string(), " (", size,
+                    " bytes) from node ", node);
   auto peer = st.peers.find(node);
   if (peer == st.peers.end() || !peer->second) {
     st.pulls[id].node = node;

@@ -5,6 +5,7 @@
 
 #include "lumen/detail/registry.hpp"
 #include "runtime/execution_context.hpp"
+#include "runtime/log.hpp"
 #include "runtime/task_errors.hpp"
 
 namespace lumen {
@@ -41,6 +42,8 @@ void run_task(const detail::task_spec& task, std::vector<object_ptr>& args,
         "(add LUMEN_REMOTE(" + task.function + ") to a source file the " +
         "node runs or loads)",
       {}, task.options.name);
+    detail::log_warn("task '", task.options.name,
+                     "' failed: ", result->error->message);
   } else {
     detail::execution_context ctx;
     ctx.task = task.id;
@@ -84,6 +87,9 @@ detail::worker_pool::job make_task_job(detail::task_ptr task,
     for (auto& arg : task->args) {
       auto obj = arg.ref ? table->try_get(arg.ref.get()) : arg.value;
       if (!obj || obj->error) {
+        detail::log_info("task '", task->options.name, "' failed: ",
+                         obj ? "an argument is an error: " + obj->error->message
+                             : std::string{"an argument is missing"});
         // A failed argument fails the task with the original error.
         deliver(*task, *table,
                 obj ? obj

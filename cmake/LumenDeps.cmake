@@ -67,6 +67,15 @@ if(NOT Boost_FOUND OR NOT TARGET Boost::program_options)
                            libboost-program-options-dev)
 endif()
 
+# spdlog: the logger behind src/runtime/log.cpp (only that file includes
+# it). Debian's CAF 0.17.6 is built with CAF_LOG_LEVEL_QUIET, so CAF's own
+# logger is compiled out; spdlog::spdlog is Debian's shared build on fmt 9.
+find_package(spdlog 1.10 QUIET CONFIG)
+if(NOT spdlog_FOUND OR NOT TARGET spdlog::spdlog)
+  lumen_missing_dependency("spdlog >= 1.10 (spdlog CMake config)"
+                           libspdlog-dev)
+endif()
+
 # jemalloc: the allocator of the `lumen` tool (nodes, microbenchmark). Where
 # one thread frees what another allocated, glibc malloc takes arena locks;
 # jemalloc took about a quarter off the CPU per task (README "Performance").
@@ -77,4 +86,5 @@ endif()
 
 message(STATUS "Lumen dependencies: CAF ${CAF_VERSION}, "
                "Cap'n Proto ${CapnProto_VERSION}, RocksDB ${RocksDB_VERSION}, "
-               "Boost ${Boost_VERSION}, OpenSSL ${OPENSSL_VERSION}")
+               "Boost ${Boost_VERSION}, OpenSSL ${OPENSSL_VERSION}, "
+               "spdlog ${spdlog_VERSION}")

@@ -51,6 +51,34 @@ struct tls_config {
   std::string ca{};
 };
 
+/// How much a process logs: each level includes the ones after it (`warn`
+/// logs warnings and errors); `off` logs nothing. docs/logging.md says
+/// what is logged at which level.
+enum class log_level {
+  /// Every message and reply of note, for following one task by hand.
+  trace,
+  /// Decisions: where a task runs, why an object is pulled or rebuilt.
+  debug,
+  /// Life-cycle events: a node starts, joins, stops; a connection opens.
+  info,
+  /// Something failed and Lumen coped: a dropped connection or message, a
+  /// task retried, an actor restarted, an object rebuilt.
+  warn,
+  /// Something failed and Lumen could not cope: a node cannot start, a
+  /// write is lost.
+  error,
+  /// Nothing.
+  off,
+};
+
+/// Default of config::log_level in a program that calls `lumen::init` (a
+/// driver): warnings and errors, on its stderr.
+inline constexpr log_level default_driver_log_level = log_level::warn;
+
+/// Default of config::log_level in a node started by `lumen start`, which
+/// writes to its log file.
+inline constexpr log_level default_node_log_level = log_level::info;
+
 /// Default of config::max_message_size: 1 GiB, above the largest message
 /// Lumen sends (a Cap'n Proto message carries at most 512 MiB).
 inline constexpr std::size_t default_max_message_size = std::size_t{1} << 30;
@@ -102,6 +130,16 @@ struct config {
   /// announced by a peer is not pulled. 0: the object store's capacity
   /// (object_store_memory), which no object can pass anyway.
   std::size_t max_object_size = 0;
+  /// Least severe level logged; empty: $LUMEN_LOG_LEVEL (trace, debug,
+  /// info, warn, error or off), else default_driver_log_level in a
+  /// driver and default_node_log_level in a node started by `lumen start`.
+  std::optional<lumen::log_level> log_level{};
+  /// File the log goes to (appended to, its directory created). Warnings
+  /// and errors still go to stderr too, unless stderr is that file. Empty:
+  /// $LUMEN_LOG_FILE, else none (all to stderr) in a driver, and
+  /// `<runtime directory>/logs/<role>-<pid>.log` in a node started by
+  /// `lumen start` in the background.
+  std::string log_file{};
 };
 
 /// Default share of physical memory given to the object store.

@@ -13,6 +13,7 @@
 #include "lumen/detail/runtime_api.hpp"
 #include "lumen/error.hpp"
 #include "runtime/embedded_runtime.hpp"
+#include "runtime/log.hpp"
 
 namespace lumen {
 
@@ -65,6 +66,8 @@ void start_runtime(const node_config& cfg) {
   std::lock_guard guard{init_mtx};
   if (owner)
     throw error("lumen::init: already running; call lumen::shutdown() first");
+  // Before anything else, so that the start itself is logged as asked.
+  configure_log(log_options_of(cfg.base, cfg.driver));
   starting.store(true);
   try {
     owner = std::make_unique<embedded_runtime>(cfg);

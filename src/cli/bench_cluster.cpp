@@ -104,6 +104,10 @@ std::string start_head(lumen::lineage_mode mode) {
   head.head = true;
   head.port = 0;
   head.base.lineage = mode;
+  // The head runs in the benchmark's own process, whose stderr is the
+  // user's terminal: as quiet as a driver unless --log-level says more.
+  if (auto* env = std::getenv("LUMEN_LOG_LEVEL"); env == nullptr || !*env)
+    head.base.log_level = lumen::default_driver_log_level;
   lumen::detail::start_runtime(head);
   for (auto& n : lumen::nodes())
     if (n.id == lumen::node_id() && !n.address.empty())

@@ -15,6 +15,7 @@
 #include "cli/bench_workloads.hpp"
 #include "cli/command_line.hpp"
 #include "cli/values.hpp"
+#include "runtime/log.hpp"
 
 namespace lumen::cli {
 
@@ -22,7 +23,7 @@ namespace {
 
 constexpr const char* bench_usage =
   "lumen microbenchmark [--filter REGEX] [--duration S] [--nodes 1|2] "
-  "[--scale F] [--json FILE]";
+  "[--scale F] [--json FILE] [--log-level LEVEL]";
 
 constexpr const char* bench_about =
   "Runs Ray's microbenchmark workloads (the metrics of `ray microbenchmark`)\n"
@@ -63,6 +64,10 @@ const std::vector<option_spec>& bench_option_specs() {
      "run the scale_* workloads at F (above 0, up to 1) times their size "
      "(default: 1)"},
     {"json", k::value, "FILE", "also write all results to FILE as JSON"},
+    {"log-level", k::value, "LEVEL",
+     "least severe level the runtime logs to stderr (and the second node "
+     "to its log): trace, debug, info, warn, error or off (default: "
+     "$LUMEN_LOG_LEVEL, else warn)"},
   };
   return specs;
 }
@@ -107,6 +112,15 @@ bench_options make_bench_options(const settings& in) {
     if (s->value != "1" && s->value != "2")
       fail("nodes", *s, "expected 1 or 2, got " + in_quotes(s->value));
     opts.nodes = s->value == "1" ? 1 : 2;
+  }
+  if (auto* s = value("log-level")) {
+    if (!lumen::detail::parse_log_level(s->value))
+      fail("log-level", *s,
+           "expected trace, debug, info, warn, error or off, got " +
+             in_quotes(s->value));
+    // Through the environment: the runtimes this process starts and the
+    // second node (a child process) read it.
+    ::setenv("LUMEN_LOG_LEVEL", s->value.c_str(), 1);
   }
   return opts;
 }

@@ -2,6 +2,7 @@
 // background (or in the foreground with --block).
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <fstream>
@@ -37,8 +38,9 @@ constexpr const char* start_about =
   "Starts a Lumen node: a head node (--head), which runs the cluster's GCS\n"
   "and a worker, or a node that joins the cluster whose head listens at\n"
   "--address. The node runs in the background, logging to\n"
-  "<runtime-dir>/logs/<role>-<pid>.log; --block keeps it in the\n"
-  "foreground. Every option can also be set in an INI file given with\n"
+  "<runtime-dir>/logs/<role>-<pid>.log (or --log-file) at --log-level;\n"
+  "--block keeps it in the foreground, logging to stderr. Every option can "
+  "also be set in an INI file given with\n"
   "--config, keys without the dashes (num-cpus = 2, load = a.so, ...);\n"
   "the command line wins.";
 
@@ -84,8 +86,7 @@ int run_here(const start_options& opts) {
 
 /// The child side of start_in_background: a session of its own, output to
 /// the log, stdin from /dev/null; never returns.
-[[noreturn]] void become_node(const start_options& opts,
-                              const std::string& log) {
+[[noreturn]] void become_node(start_options opts, const std::string& log) {
   ::setsid();
   int out =
     ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
@@ -97,6 +98,11 @@ int run_here(const start_options& opts) {
   ::dup2(out, STDERR_FILENO);
   ::close(in);
   ::close(out);
+  // The logger writes this file itself, so its lines carry time and level
+  // (and nothing goes to it twice through stderr).
+  if (opts.node.base.log_file.empty())
+    if (auto* env = std::getenv("LUMEN_LOG_FILE"); env == nullptr || !*env)
+      opts.node.base.log_file = log;
   std::exit(run_here(opts));
 }
 
@@ -164,7 +170,11 @@ int start_in_background(const start_options& opts) {
   std::string why;
   for (;;) {
     if (auto f = read_node_file(path, &why)) {
-      report_started(opts, *f, log);
+      // Where its log lines go (its stderr, `log`, has only warnings then).
+      auto shown = opts.node.base.log_file;
+      if (auto* env = std::getenv("LUMEN_LOG_FILE"); shown.empty() && env)
+        shown = env;
+      report_started(opts, *f, shown.empty() ? log : shown);
       return 0;
     }
     int status = 0;

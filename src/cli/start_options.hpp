@@ -15,6 +15,7 @@
 #include "cli/settings.hpp"
 #include "cli/values.hpp"
 #include "cluster/node_config.hpp"
+#include "runtime/log.hpp"
 
 namespace lumen::cli {
 
@@ -80,6 +81,12 @@ inline const std::vector<option_spec>& start_option_specs() {
     {"runtime-dir", k::value, "DIR",
      "where node files and logs go (default: $LUMEN_RUNTIME_DIR, else "
      "/tmp/lumen-<uid>)"},
+    {"log-level", k::value, "LEVEL",
+     "least severe level the node logs: trace, debug, info, warn, error or "
+     "off (default: $LUMEN_LOG_LEVEL, else info)"},
+    {"log-file", k::value, "FILE",
+     "file the node logs to (default: $LUMEN_LOG_FILE, else "
+     "<runtime-dir>/logs/<role>-<pid>.log, or stderr with --block)"},
     {"tls-certificate", k::value, "FILE",
      "this node's TLS certificate (PEM, signed by the cluster CA); TLS "
      "needs tls-certificate, tls-key and tls-ca together (default: "
@@ -143,6 +150,14 @@ auto convert(const std::string& key, const setting& s, Parse parse) {
   }
 }
 
+/// The level named `v` (trace, debug, info, warn, error or off).
+inline lumen::log_level parse_log_level_name(std::string_view v) {
+  if (auto level = lumen::detail::parse_log_level(v))
+    return *level;
+  throw value_error("expected trace, debug, info, warn, error or off, got '" +
+                    std::string{v} + "'");
+}
+
 } // namespace detail_start
 
 /// Takes the security keys of `in` (tls-certificate, tls-key, tls-ca,
@@ -187,6 +202,7 @@ inline void take_security_settings(const settings& in,
 inline start_options make_start_options(const settings& in) {
   using detail_start::convert;
   using detail_start::find;
+  using detail_start::parse_log_level_name;
   namespace fs = std::filesystem;
   start_options out;
   auto& node = out.node;
@@ -278,6 +294,10 @@ inline start_options make_start_options(const settings& in) {
     out.block = convert("block", *s, parse_bool);
   if (auto* s = find(in, "runtime-dir"))
     node.runtime_dir = fs::absolute(s->value).lexically_normal().string();
+  if (auto* s = find(in, "log-level"))
+    node.base.log_level = convert("log-level", *s, parse_log_level_name);
+  if (auto* s = find(in, "log-file"))
+    node.base.log_file = fs::absolute(s->value).lexically_normal().string();
   take_security_settings(in, node);
   return out;
 }

@@ -6,7 +6,6 @@
 #include <cstdlib>
 #include <dlfcn.h>
 #include <fstream>
-#include <iostream>
 #include <pthread.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -21,6 +20,7 @@
 #include "lumen/error.hpp"
 #include "lumen/init.hpp"
 #include "runtime/embedded_runtime.hpp"
+#include "runtime/log.hpp"
 #include "security/tls_files.hpp"
 #include "security/transport.hpp"
 
@@ -94,17 +94,16 @@ int run_node(const node_config& cfg) {
     auto dir =
       cfg.runtime_dir.empty() ? runtime_dir_default() : cfg.runtime_dir;
     node_file = write_node_file(dir, cfg, rt->node_id(), rt->address());
-    std::cout << "lumen: " << (cfg.head ? "head" : "worker") << " node "
-              << rt->node_id() << " listening on " << rt->address()
-              << std::endl;
+    detail::log_info((cfg.head ? "head" : "worker"), " node ", rt->node_id(),
+                     " listening on ", rt->address());
   } catch (const std::exception& e) {
-    std::cerr << "lumen: cannot start the node: " << e.what() << std::endl;
+    detail::log_error("cannot start the node: ", e.what());
     shutdown();
     return 1;
   }
   int sig = 0;
   sigwait(&stop_signals, &sig);
-  std::cout << "lumen: stopping (signal " << sig << ")" << std::endl;
+  detail::log_info("stopping (signal ", sig, ")");
   std::remove(node_file.c_str());
   shutdown();
   return 0;

@@ -26,9 +26,9 @@ void load_libraries(const std::vector<std::string>& paths);
 
 /// Starts the node described by `cfg` in this process (as lumen::init
 /// would, so tasks on it can use the whole API), writes its node file,
-/// prints `lumen: <role> node <id> listening on <host:port>` on stdout, and
-/// runs until SIGTERM or SIGINT; then shuts down in order, removes the node
-/// file and returns 0. Returns 1 after printing the reason if it cannot
+/// logs `<role> node <id> listening on <host:port>` (info), and runs until
+/// SIGTERM or SIGINT; then shuts down in order, removes the node file and
+/// returns 0. Returns 1 after logging the reason (error) if it cannot
 /// start.
 int run_node(const node_config& cfg);
 

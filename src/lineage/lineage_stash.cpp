@@ -7,11 +7,11 @@
 #include <csignal>
 #include <cstring>
 #include <filesystem>
-#include <iostream>
 #include <thread>
 #include <unordered_set>
 
 #include "lumen/error.hpp"
+#include "runtime/log.hpp"
 #include "runtime/task_spec.hpp"
 #include "storage/kv_store.hpp"
 #include "wire/lineage_batch.hpp"
@@ -204,8 +204,8 @@ bool lineage_stash::drain_some(std::size_t limit) {
     } catch (const std::exception& e) {
       // Not encodable: it runs unrecorded, as a task whose lineage could
       // not be written ahead would.
-      std::cerr << "lumen: lineage of task " << r.id.to_string()
-                << " not stashed: " << e.what() << '\n';
+      detail::log_warn("lineage of task ", r.id.to_string(),
+                       " not stashed: ", e.what());
     }
   }
   if (taken_ < taking_.size())

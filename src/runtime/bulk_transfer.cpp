@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "lumen/error.hpp"
+#include "runtime/log.hpp"
 
 namespace lumen::detail {
 
@@ -241,9 +242,8 @@ void bulk_transfer::impl::close_conn(int fd) {
 void bulk_transfer::impl::refuse(int fd, const std::string& why) {
   auto n = ++refused;
   if (n <= refusals_logged || n % 1000 == 0)
-    std::cerr << "lumen: object transfer: refused a connection from "
-              << peer_of(fd) << ": " << why << " (" << n
-              << " refused so far)\n";
+    detail::log_warn("object transfer: refused a connection from ", peer_of(fd),
+                     ": ", why, " (", n, " refused so far)");
 }
 
 void bulk_transfer::impl::accept_loop() {

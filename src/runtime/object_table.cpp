@@ -9,6 +9,7 @@
 #include <unordered_map>
 
 #include "lumen/error.hpp"
+#include "runtime/log.hpp"
 #include "runtime/object_table_state.hpp"
 
 namespace lumen::detail {
@@ -166,12 +167,14 @@ bool object_table::fulfill(const object_id& id, object_ptr data) {
     data = make_error_object(error_kind::runtime_error,
                              "object " + id.to_string() + " is " + why +
                                "; it was dropped");
+    log_warn(data->error->message);
     size = 0;
   } else if (auto why = state_->reserve(size, false); !why.empty()) {
     data =
       make_error_object(error_kind::store_full,
                         "object store full: result of " + std::to_string(size) +
                           " bytes does not fit: " + why);
+    log_warn("object ", id.to_string(), ": ", data->error->message);
     size = 0;
   }
   std::vector<table_listener> ls;

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "lumen/error.hpp"
+#include "runtime/log.hpp"
 #include "runtime/object_table.hpp"
 #include "runtime/object_table_state.hpp"
 
@@ -258,6 +259,8 @@ object_ptr object_table::state::restore(entry& e) {
   std::string why;
   if (!spill->read(file, value->bytes, &why)) {
     used.fetch_sub(file.size, std::memory_order_relaxed);
+    log_warn("object ", e.id.to_string(),
+             " was spilled to disk and cannot be read back: ", why);
     return make_error_object(error_kind::object_lost,
                              "object " + e.id.to_string() +
                                " was spilled to disk and cannot be read "

@@ -8,6 +8,7 @@
 #include <typeinfo>
 
 #include "lumen/error.hpp"
+#include "runtime/log.hpp"
 #include "runtime/object_table.hpp"
 
 namespace lumen::detail {
@@ -23,7 +24,9 @@ std::string current_exception_type_name() {
                              : std::string{type->name()};
 }
 
-object_ptr error_from_current_exception(const std::string& task_name) {
+namespace {
+
+object_ptr error_object_of_current_exception(const std::string& task_name) {
   auto type = current_exception_type_name();
   try {
     throw;
@@ -59,6 +62,16 @@ object_ptr error_from_current_exception(const std::string& task_name) {
                              "exception not derived from std::exception", type,
                              task_name);
   }
+}
+
+} // namespace
+
+object_ptr error_from_current_exception(const std::string& task_name) {
+  auto result = error_object_of_current_exception(task_name);
+  // Info, not warn: the caller learns it from `get`; the log keeps it.
+  if (result->error)
+    log_info("task '", task_name, "' failed: ", result->error->message);
+  return result;
 }
 
 } // namespace lumen::detail

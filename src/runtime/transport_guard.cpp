@@ -2,7 +2,6 @@
 #include "runtime/transport_guard.hpp"
 
 #include <algorithm>
-#include <iostream>
 
 #include <caf/binary_deserializer.hpp>
 #include <caf/config_value.hpp>
@@ -13,6 +12,7 @@
 #include <caf/make_counted.hpp>
 
 #include "lumen/error.hpp"
+#include "runtime/log.hpp"
 
 namespace lumen::detail {
 
@@ -37,8 +37,7 @@ std::size_t max_message_size(const caf::actor_system_config& cfg) {
 }
 
 void log_closed(const std::string& peer, const std::string& why) {
-  std::cerr << "lumen: closed the connection with " << peer << ": " << why
-            << '\n';
+  detail::log_warn("closed the connection with ", peer, ": ", why);
 }
 
 std::string basp_header_problem(const char* p, std::size_t n,
@@ -71,9 +70,9 @@ void log_basp_refusal(const std::string& peer, std::uint8_t operation,
   auto op = static_cast<basp::message_type>(operation);
   if (op == basp::message_type::server_handshake)
     return; // also how BASP ends redundant connections: not news
-  std::cerr << "lumen: BASP closed the connection with " << peer
-            << ": it could not read a " << basp::to_string(op) << " of "
-            << payload_len << " bytes\n";
+  detail::log_warn("BASP closed the connection with ", peer,
+                   ": it could not read a ", basp::to_string(op), " of ",
+                   payload_len, " bytes");
 }
 
 std::size_t drop_oversized_frames(std::vector<char>& buf, std::size_t limit,
@@ -93,9 +92,9 @@ std::size_t drop_oversized_frames(std::vector<char>& buf, std::size_t limit,
       pos += header_size + len;
       continue;
     }
-    std::cerr << "lumen: dropped an outgoing message of " << len << " bytes to "
-              << peer << ": more than max-message-size (" << limit
-              << " bytes), the peer would close the connection\n";
+    detail::log_warn("dropped an outgoing message of ", len, " bytes to ", peer,
+                     ": more than max-message-size (", limit,
+                     " bytes), the peer would close the connection");
     auto first = buf.begin() + static_cast<std::ptrdiff_t>(pos);
     buf.erase(first, first + static_cast<std::ptrdiff_t>(header_size + len));
     ++dropped;

@@ -4,7 +4,6 @@
 
 #include <csignal>
 #include <cstring>
-#include <iostream>
 #include <memory>
 #include <string>
 #include <sys/socket.h>
@@ -26,6 +25,7 @@
 #include <caf/io/scribe.hpp>
 
 #include "lumen/error.hpp"
+#include "runtime/log.hpp"
 #include "runtime/transport_guard.hpp"
 #include "security/tls_files.hpp"
 
@@ -138,10 +138,10 @@ class session {
   /// Logs a handshake that failed: a peer without a certificate from the
   /// cluster CA, a plain TCP client, or one that hung up.
   void log_handshake_failure(native_socket fd, const std::string& why) {
-    std::cerr << "lumen: TLS handshake with " << peer_of(fd) << " failed ("
-              << (accepting_ ? "it connected here" : "this node connected")
-              << "): " << (why.empty() ? "the peer closed the connection" : why)
-              << std::endl;
+    detail::log_warn(
+      "TLS handshake with ", peer_of(fd), " failed (",
+      (accepting_ ? "it connected here" : "this node connected"),
+      "): ", (why.empty() ? "the peer closed the connection" : why));
   }
 
   /// Judges a result <= 0 of an OpenSSL I/O call: true if the call only

@@ -108,7 +108,8 @@ TEST_CASE("cli: INI syntax errors name the line", "[cli]") {
                     "object-spilling-threshold, spill-directory, "
                     "spill-capacity, max-message-size, max-object-size, "
                     "object-transfer, gcs-dir, load, block, "
-                    "runtime-dir, tls-certificate, tls-key, tls-ca, token, "
+                    "runtime-dir, log-level, log-file, tls-certificate, "
+                    "tls-key, tls-ca, token, "
                     "token-file, allow-insecure-network)");
   fails("[tls]\ncert = a.pem", "test.ini:2: unknown key 'tls.cert' (known "
                                "keys: head, address, port, host, num-cpus, "
@@ -117,7 +118,8 @@ TEST_CASE("cli: INI syntax errors name the line", "[cli]") {
                                "spill-directory, spill-capacity, "
                                "max-message-size, max-object-size, "
                                "object-transfer, gcs-dir, load, block, "
-                               "runtime-dir, tls-certificate, tls-key, "
+                               "runtime-dir, log-level, log-file, "
+                               "tls-certificate, tls-key, "
                                "tls-ca, token, token-file, "
                                "allow-insecure-network)");
   fails("config = other.ini",
