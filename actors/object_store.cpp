@@ -190,8 +190,9 @@ object_store_actor::behavior_type object_store(self_ptr self,
         return;
       if (!st.table->mark_shared(id)) {
         // Dropped meanwhile: the copy is not needed.
-        if (auto p = st.peers.find(node); p != st.peers.end() && p->second)
-          caf::anon_send(p->second, free_atom::value, idb);
+        if (auto p = st.peers.find(node);
+            p != st.peers.end() && p->second.store)
+          caf::anon_send(p->second.store, free_atom::value, idb);
         return;
       }
       st.locations[id][node] = size;
@@ -214,8 +215,9 @@ object_store_actor::behavior_type object_store(self_ptr self,
       st.wanted.erase(id);
       if (auto i = st.locations.find(id); i != st.locations.end()) {
         for (auto& [node, size] : i->second)
-          if (auto p = st.peers.find(node); p != st.peers.end() && p->second)
-            caf::anon_send(p->second, free_atom::value, idb);
+          if (auto p = st.peers.find(node);
+              p != st.peers.end() && p->second.store)
+            caf::anon_send(p->second.store, free_atom::value, idb);
         st.locations.erase(i);
       }
     },
@@ -269,9 +271,19 @@ object_store_actor::behavior_type object_store(self_ptr self,
                      i->second.begin()->second, caf::actor{});
         return;
       }
-      self->request(owner, std::chrono::seconds(30), locate_atom::value, idb)
+      // The owner is named by its node manager (or its store): ask its
+      // node's object store.
+      auto owner_store = store_of(st, owner);
+      if (!owner_store) {
+        owner_unknown(self, id, owner);
+        return;
+      }
+      self
+        ->request(owner_store, std::chrono::seconds(30), locate_atom::value,
+                  idb)
         .then(
-          [self, id, owner](std::string& node, std::uint64_t size) {
+          [self, id, owner = owner_store](std::string& node,
+                                          std::uint64_t size) {
             if (node.empty())
               fail_pull(self, id, "its owner knows no copy");
             else
@@ -283,7 +295,7 @@ object_store_actor::behavior_type object_store(self_ptr self,
                         self->system().render(err));
           });
     },
-    [self](peers_atom, std::map<std::string, caf::actor>& peers) {
+    [self](peers_atom, detail::peer_map& peers) {
       auto& st = self->state;
       std::set<std::string> gone;
       for (auto& kv : st.peers)
@@ -295,8 +307,8 @@ object_store_actor::behavior_type object_store(self_ptr self,
       // Values kept for owners whose node is gone.
       std::set<caf::node_id> live{self->node()};
       for (auto& kv : st.peers)
-        if (kv.second)
-          live.insert(kv.second.node());
+        if (kv.second.store)
+          live.insert(kv.second.store.node());
       for (auto i = st.hosted_for.begin(); i != st.hosted_for.end();) {
         if (live.count(i->second) > 0) {
           ++i;

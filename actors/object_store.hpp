@@ -27,8 +27,13 @@
 //   request with an error, and the pull goes on in chunks through the
 //   middleman as above.
 //
-// Peers reach it through their node manager, which forwards pull, locate,
-// located and free here.
+// It owns the node's object table (object_table.hpp states the contract
+// under which the local fast path reads it directly). Peers talk to it
+// directly: each node registers its store's handle with the GCS next to
+// its node manager's, the cluster view carries both, and the node manager
+// hands this store the peers' stores (peers). No object message passes
+// through a node manager; an owner named by its node manager (as tasks
+// and actor calls name it) is reached through its node's store.
 //
 // Messages:
 // - (stats) -> object_table::stats: objects, pending, bytes and capacity.
@@ -47,9 +52,11 @@
 // - (located, id, node id, size) -> void: the value is (also) at that node.
 // - (free, id) -> void: the owner dropped the object; free the copy.
 // - (host, hosted_object) -> void: keep a result for its remote owner.
-// - (fetch, id, owner node manager) -> void: bring the value here (into the
-//   pending entry for it), asking the owner where it is.
-// - (peers, node managers by node id) -> void: the current peers. An
+// - (fetch, id, owner) -> void: bring the value here (into the pending
+//   entry for it), asking the owner's store where it is; `owner` is the
+//   owner's node manager or store (null: this node owns it).
+// - (peers, peer_map) -> void: the current peers' node managers and
+//   stores, by node id (from the cluster view). An
 //   object owned here whose every known copy was on nodes that left is
 //   lost: the node manager hears (lost, id) and rebuilds it.
 // - (join, node manager) -> void: where lost objects are reported.
@@ -101,6 +108,18 @@ struct bulk_arrival {
   std::string error;
 };
 
+/// Another node of the cluster view, as this node's store sees it.
+struct peer_store {
+  /// Its node manager: objects' owners are named by it (tasks and actor
+  /// calls come from it).
+  caf::actor manager;
+  /// Its object store, which this store talks to.
+  caf::actor store;
+};
+
+/// The peers by node id.
+using peer_map = std::map<std::string, peer_store>;
+
 /// A result this node keeps for the remote owner of its object.
 struct hosted_object {
   object_id id;
@@ -130,7 +149,7 @@ using object_store_actor = caf::typed_actor<
   caf::reacts_to<free_atom, std::vector<char>>,
   caf::reacts_to<host_atom, detail::hosted_object>,
   caf::reacts_to<fetch_atom, std::vector<char>, caf::actor>,
-  caf::reacts_to<peers_atom, std::map<std::string, caf::actor>>,
+  caf::reacts_to<peers_atom, detail::peer_map>,
   caf::reacts_to<join_atom, caf::actor>,
   caf::reacts_to<pulled_atom, detail::bulk_arrival>,
   caf::reacts_to<sent_atom, std::uint64_t, std::string>>;
@@ -148,3 +167,4 @@ object_store_actor make_object_store(caf::actor_system& sys,
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(lumen::detail::hosted_object)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(lumen::detail::bulk_arrival)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(lumen::detail::peer_map)

@@ -109,6 +109,27 @@ void start_bulk(self_ptr self, const object_id& id) {
 
 } // namespace
 
+caf::actor store_of(const store_state& st, const caf::actor& owner) {
+  if (!owner)
+    return {};
+  for (auto& [node, p] : st.peers)
+    if (p.store && p.store.node() == owner.node())
+      return p.store;
+  return {};
+}
+
+void owner_unknown(self_ptr self, const object_id& id, caf::actor owner) {
+  auto& st = self->state;
+  if (++st.relocations[id] > max_relocations) {
+    fail_pull(self, id,
+              "its owner's node (" + to_string(owner.node()) +
+                ") is not in this node's cluster view");
+    return;
+  }
+  self->delayed_send(self, std::chrono::milliseconds(200), fetch_atom::value,
+                     detail::id_bytes(id), std::move(owner));
+}
+
 /// Forgets the pull of `id`, withdrawing its ticket.
 void drop_pull(store_state& st, const object_id& id) {
   auto i = st.pulls.find(id);
@@ -197,7 +218,7 @@ void start_pull(self_ptr self, const object_id& id, const std::string& node,
     return;
   }
   auto peer = st.peers.find(node);
-  if (peer == st.peers.end() || !peer->second) {
+  if (peer == st.peers.end() || !peer->second.store) {
     st.pulls[id].node = node;
     st.pulls[id].owner = owner;
     pull_failed(self, id, "node " + node + " is not reachable");
@@ -206,7 +227,7 @@ void start_pull(self_ptr self, const object_id& id, const std::string& node,
   auto& p = st.pulls[id];
   p.serial = ++st.last_pull_serial;
   p.node = node;
-  p.source = peer->second;
+  p.source = peer->second.store;
   p.owner = std::move(owner);
   p.size = size;
   if (size == 0) {

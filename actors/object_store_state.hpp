@@ -53,7 +53,8 @@ struct store_state {
   std::set<object_id> wanted;
   std::map<object_id, pull_state> pulls;
   std::uint64_t last_pull_serial = 0;
-  std::map<std::string, caf::actor> peers;
+  /// The other nodes of the cluster view, by node id.
+  detail::peer_map peers;
   /// Owner side: `locate` requests for objects awaited here.
   std::map<object_id,
            std::vector<caf::typed_response_promise<std::string, std::uint64_t>>>
@@ -72,6 +73,14 @@ struct store_state {
 };
 
 using self_ptr = object_store_actor::stateful_pointer<store_state>;
+
+/// The object store of the node of `owner` (a node manager or an object
+/// store of a peer), null if that node is not in this node's view.
+caf::actor store_of(const store_state& st, const caf::actor& owner);
+
+/// The owner of `id`, `owner`, is on a node this node's view does not hold
+/// (yet): asks again a little later, a few times, then fails the pull.
+void owner_unknown(self_ptr self, const object_id& id, caf::actor owner);
 
 /// Forgets the pull of `id`, withdrawing its ticket.
 void drop_pull(store_state& st, const object_id& id);
