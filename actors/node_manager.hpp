@@ -123,6 +123,8 @@ using node_manager_actor = caf::typed_actor<
 struct node_identity {
   std::string id;
   std::string address;
+  /// HOST:PORT of the node's object channel ("" none).
+  std::string bulk_address;
   bool head = false;
   bool driver = false;
 };

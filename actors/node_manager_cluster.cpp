@@ -65,6 +65,7 @@ detail::node_record own_record(const node_manager_state& st) {
   detail::node_record rec;
   rec.id = st.identity.id;
   rec.address = st.identity.address;
+  rec.bulk_address = st.identity.bulk_address;
   rec.head = st.identity.head;
   rec.driver = st.identity.driver;
   rec.total = st.sched.total().to_doubles();
@@ -174,7 +175,7 @@ void apply_view(self_ptr self, const std::vector<char>& bytes,
       if (m) {
         p.manager = caf::actor_cast<node_manager_actor>(m);
         p.store = s;
-        stores_by_id[rec.id] = detail::peer_store{m, s};
+        stores_by_id[rec.id] = detail::peer_store{m, s, rec.bulk_address};
       }
     }
     p.rec = std::move(rec);

@@ -43,23 +43,20 @@ namespace {
 
 using namespace detail_object_store;
 
-object_store_actor::behavior_type object_store(self_ptr self,
-                                               detail::object_table* table,
-                                               std::string node_id,
-                                               detail::transfer_options opts) {
+/// Refuses (and logs) the ticket of a pull from `who`.
+caf::error refuse_ticket(const std::string& who, const std::string& why) {
+  std::cerr << "lumen: object transfer: refused a pull ticket from " << who
+            << ": " << why << '\n';
+  return caf::make_error(caf::sec::invalid_argument,
+                         "object transfer refused: " + why);
+}
+
+object_store_actor::behavior_type
+object_store(self_ptr self, detail::object_table* table, std::string node_id,
+             std::shared_ptr<detail::bulk_channel> bulk) {
   self->state.table = table;
   self->state.node_id = std::move(node_id);
-  if (opts.direct) {
-    try {
-      self->state.bulk = std::make_unique<detail::bulk_transfer>(opts.host);
-      std::cerr << "lumen: objects move between nodes on a direct channel, "
-                   "listening on "
-                << opts.host << ":" << self->state.bulk->port() << "\n";
-    } catch (const std::exception& e) {
-      std::cerr << "lumen: " << e.what()
-                << "; objects move through the middleman only\n";
-    }
-  }
+  self->state.bulk = std::move(bulk);
   return {
     [self](stats_atom) {
       return self->state.table->get_stats();
@@ -85,6 +82,31 @@ object_store_actor::behavior_type object_store(self_ptr self,
         return caf::make_error(caf::sec::runtime_error,
                                "node " + st.node_id +
                                  " moves objects through the middleman only");
+      // The bytes go only to the channel that the asking node publishes in
+      // the cluster view, never to an address a ticket alone names.
+      std::string to;
+      if (ticket) {
+        auto sender = self->current_sender();
+        auto from = sender ? to_string(sender->node()) : std::string{"?"};
+        const detail::peer_store* peer = nullptr;
+        for (auto& [node, p] : st.peers)
+          if (sender && p.store && p.store.node() == sender->node()) {
+            peer = &p;
+            from = "node " + node;
+          }
+        if (peer == nullptr)
+          return refuse_ticket(from, "it comes from no node of the cluster "
+                                     "view");
+        to = detail::address_of(*ticket);
+        if (peer->bulk_address.empty() || to != peer->bulk_address)
+          return refuse_ticket(from, "its ticket names " + to +
+                                       ", not the channel that node "
+                                       "publishes (" +
+                                       (peer->bulk_address.empty()
+                                          ? std::string{"none"}
+                                          : peer->bulk_address) +
+                                       ")");
+      }
       auto ref = st.table->lookup(id);
       auto obj = ref ? st.table->try_get(ref.get()) : nullptr;
       if (!obj || obj->error)
@@ -101,7 +123,7 @@ object_store_actor::behavior_type object_store(self_ptr self,
       auto promise = self->make_response_promise<std::vector<char>>();
       st.sends.emplace(key, promise);
       object_store_actor handle{self};
-      st.bulk->send(*ticket, p, len, obj,
+      st.bulk->send(*ticket, to, p, len, obj,
                     [handle, key](const std::string& error) {
                       caf::anon_send(handle, sent_atom::value, key, error);
                     });
@@ -357,8 +379,24 @@ object_store_actor::behavior_type object_store(self_ptr self,
 object_store_actor make_object_store(caf::actor_system& sys,
                                      detail::object_table* table,
                                      std::string node_id,
-                                     detail::transfer_options opts) {
-  return sys.spawn(object_store, table, std::move(node_id), std::move(opts));
+                                     detail::transfer_options opts,
+                                     std::string* bulk_address) {
+  std::shared_ptr<detail::bulk_channel> bulk;
+  if (opts.direct) {
+    try {
+      bulk = std::make_shared<detail::bulk_channel>(sys, opts.host);
+      std::cerr << "lumen: objects move between nodes on a direct channel, "
+                   "listening on "
+                << bulk->address() << " (a broker of the middleman, "
+                << (bulk->tls() ? "TLS" : "plain TCP") << ")\n";
+      if (bulk_address != nullptr)
+        *bulk_address = bulk->address();
+    } catch (const std::exception& e) {
+      std::cerr << "lumen: " << e.what()
+                << "; objects move through the middleman only\n";
+    }
+  }
+  return sys.spawn(object_store, table, std::move(node_id), std::move(bulk));
 }
 
 } // namespace lumen

@@ -18,13 +18,16 @@
 // - When the owner drops its last reference, it tells every holder to
 //   free its copy.
 //
-// - Bytes of a pull travel on a direct TCP channel between the two stores
-//   (runtime/bulk_transfer.hpp) when both nodes have it on (the default
-//   in a cluster; off with object_transfer_mode::middleman, which TLS
-//   needs): the puller sends a one-time ticket inside a pull request, the
-//   holder streams the whole value to the puller's listener, which takes
-//   it only with that ticket. A holder without the channel answers the
-//   request with an error, and the pull goes on in chunks through the
+// - Bytes of a pull travel on the object channel (runtime/bulk_channel.hpp,
+//   a CAF broker of the node's middleman, on the same transport as the
+//   control traffic: TLS too) when both nodes have it (the default in a
+//   cluster; off with object_transfer_mode::middleman): the puller sends a
+//   one-time ticket naming its own channel inside a pull request; the
+//   holder checks that the ticket names the channel the asking node
+//   publishes in the cluster view (record bulk_address), else refuses and
+//   logs it, and streams the whole value there; the puller's channel
+//   takes it only with that ticket. A holder without the channel answers
+//   the request with an error, and the pull goes on in chunks through the
 //   middleman as above.
 //
 // It owns the node's object table (object_table.hpp states the contract
@@ -38,15 +41,16 @@
 // Messages:
 // - (stats) -> object_table::stats: objects, pending, bytes and capacity.
 // - (pull, id, offset, length) -> bytes: a chunk of a value held here.
-//   With a ticket after the id's 20 bytes (bulk_transfer.hpp,
-//   encode_ticket), the chunk goes to the ticket's address over the direct
-//   channel instead, and the answer (no bytes) comes once the puller has
-//   acknowledged it; an error if it could not be sent, or if this node
-//   has no direct channel.
-// - (pulled, bulk_arrival) -> void: from the direct channel's thread, a
-//   value (or the failure of its transfer) for a pull of this store.
-// - (sent, key, error) -> void: from the direct channel's thread, a bulk
-//   pull served ("" on success).
+//   With a ticket after the id's 20 bytes (bulk_ticket.hpp,
+//   encode_ticket), the chunk goes on the object channel instead, to the
+//   asking node's published channel, which the ticket must name; the
+//   answer (no bytes) comes once the puller has acknowledged it; an error
+//   if it could not be sent, if the ticket was refused, or if this node
+//   has no channel.
+// - (pulled, bulk_arrival) -> void: from the channel's broker, a value (or
+//   the failure of its transfer) for a pull of this store.
+// - (sent, key, error) -> void: from the channel's broker, a pull served
+//   on it ("" on success).
 // - (locate, id) -> (node id, size): where the value of an object owned
 //   here lives ("" if unknown).
 // - (located, id, node id, size) -> void: the value is (also) at that node.
@@ -93,13 +97,13 @@ inline constexpr std::size_t chunks_in_flight = 4;
 
 /// How values travel between this node's store and its peers'.
 struct transfer_options {
-  /// Whether pulls use the direct channel (bulk_transfer.hpp).
+  /// Whether pulls use the object channel (runtime/bulk_channel.hpp).
   bool direct = false;
-  /// The address the direct channel listens on (the node's host).
+  /// The address the object channel listens on (the node's host).
   std::string host = "127.0.0.1";
 };
 
-/// A value (or why not) that arrived on the direct channel for a pull.
+/// A value (or why not) that arrived on the object channel for a pull.
 struct bulk_arrival {
   object_id id;
   /// The pull it belongs to (see pull_state::serial).
@@ -115,6 +119,10 @@ struct peer_store {
   caf::actor manager;
   /// Its object store, which this store talks to.
   caf::actor store;
+  /// HOST:PORT of its object channel, as its record publishes it ("" if
+  /// it has none): the only address this node's channel sends its
+  /// values to.
+  std::string bulk_address;
 };
 
 /// The peers by node id.
@@ -155,13 +163,16 @@ using object_store_actor = caf::typed_actor<
   caf::reacts_to<sent_atom, std::uint64_t, std::string>>;
 
 /// Spawns the object store around `table`, which must outlive it;
-/// `node_id` is this node's id. With `opts.direct`, it listens for direct
-/// transfers on `opts.host` (and moves objects through the middleman only,
-/// logging why, if it cannot).
+/// `node_id` is this node's id. With `opts.direct`, its object channel
+/// (bulk_channel.hpp) listens on `opts.host`, and `*bulk_address` (if
+/// given) gets the channel's HOST:PORT for the node's record; if it cannot
+/// listen, objects move through the middleman only (logged) and the
+/// address stays empty.
 object_store_actor make_object_store(caf::actor_system& sys,
                                      detail::object_table* table,
                                      std::string node_id,
-                                     detail::transfer_options opts = {});
+                                     detail::transfer_options opts = {},
+                                     std::string* bulk_address = nullptr);
 
 } // namespace lumen
 

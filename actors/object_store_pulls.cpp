@@ -1,5 +1,5 @@
 // object_store: pulls of values into this node, in chunks through the
-// middleman or over the direct channel (bulk_transfer.hpp).
+// middleman or on the object channel (runtime/bulk_channel.hpp).
 #include <algorithm>
 #include <chrono>
 #include <cstring>
@@ -93,7 +93,7 @@ void start_bulk(self_ptr self, const object_id& id) {
     ->request(p.source, std::chrono::seconds(60), pull_atom::value,
               std::move(req), std::uint64_t{0}, p.size)
     .then([](std::vector<char>&) {}, // the value comes as `pulled`
-          [self, id, serial](caf::error&) {
+          [self, id, serial](caf::error& err) {
             auto& st = self->state;
             auto i = st.pulls.find(id);
             if (i == st.pulls.end() || i->second.serial != serial)
@@ -101,6 +101,9 @@ void start_bulk(self_ptr self, const object_id& id) {
             auto& p = i->second;
             if (!p.ticket || !st.bulk->cancel(*p.ticket))
               return; // under way: its end decides, as `pulled`
+            std::cerr << "lumen: object " << id.to_string() << " from node "
+                      << p.node << " goes through the middleman: "
+                      << self->system().render(err) << '\n';
             p.ticket.reset();
             p.buffer.grow(static_cast<std::size_t>(p.size));
             request_chunks(self, id);
@@ -236,7 +239,7 @@ void start_pull(self_ptr self, const object_id& id, const std::string& node,
     on_chunk(self, id, p.serial, 0, none);
     return;
   }
-  if (st.bulk) {
+  if (st.bulk && !peer->second.bulk_address.empty()) {
     start_bulk(self, id);
     return;
   }
