@@ -11,20 +11,23 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <future>
 #include <memory>
 #include <mutex>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include "lumen/codec.hpp"
-#include "lumen/detail/buffer_pool.hpp"
-#include "lumen/error.hpp"
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 
+#include "lumen/codec.hpp"
+#include "lumen/detail/buffer_pool.hpp"
+#include "lumen/error.hpp"
 #include "runtime/bulk_channel.hpp"
 #include "security/transport.hpp"
 
@@ -144,6 +147,48 @@ TEST_CASE("bulk channel: a large value arrives whole and once in a pooled "
   CHECK_FALSE(again.empty());
   CHECK(receiver.refused() == 1);
   CHECK(a.calls == 1);
+}
+
+/// Established TCP connections whose local port is `port` (/proc/net/tcp).
+int established_at(std::uint16_t port) {
+  std::ifstream in{"/proc/net/tcp"};
+  std::string line;
+  std::getline(in, line); // header
+  char hex[8];
+  std::snprintf(hex, sizeof(hex), ":%04X", port);
+  int n = 0;
+  while (std::getline(in, line)) {
+    std::istringstream fields{line};
+    std::string slot, local, remote, state;
+    fields >> slot >> local >> remote >> state;
+    if (state == "01" && local.size() >= 5 &&
+        local.compare(local.size() - 5, 5, hex) == 0)
+      ++n;
+  }
+  return n;
+}
+
+TEST_CASE("bulk channel: transfers one after another share one connection "
+          "and all arrive whole",
+          "[bulk_channel]") {
+  node_system node;
+  bulk_channel receiver{*node.sys, "127.0.0.1"};
+  bulk_channel sender{*node.sys, "127.0.0.1"};
+  for (std::size_t n : {std::size_t{9u << 20}, std::size_t{0},
+                        std::size_t{1000}, std::size_t{5u << 20}}) {
+    auto bytes = pattern(n);
+    arrival a;
+    auto t = receiver.expect(n, a.callback());
+    CHECK(send_and_wait(sender, t, *bytes, bytes).empty());
+    auto f = a.promise.get_future();
+    REQUIRE(f.wait_for(30s) == std::future_status::ready);
+    auto [got, error] = f.get();
+    CHECK(error.empty());
+    REQUIRE(got.size() == n);
+    CHECK((n == 0 || std::memcmp(got.data(), bytes->data(), n) == 0));
+  }
+  CHECK(established_at(receiver.port()) == 1);
+  CHECK(receiver.refused() == 0);
 }
 
 TEST_CASE("bulk channel: tickets survive their wire form", "[bulk_channel]") {
