@@ -23,18 +23,29 @@ std::vector<char> to_bytes(const detail::byte_buffer& buf) {
   return std::vector<char>(buf.data(), buf.data() + buf.size());
 }
 
-/// The view and the node managers in the same order (null for dead nodes
-/// and for nodes loaded from the store that have not registered again).
-std::pair<std::vector<char>, std::vector<caf::actor>> view_of(self_ptr self) {
+/// The view, with the node managers and the object stores in the same
+/// order (null for dead nodes and for nodes loaded from the store that have
+/// not registered again).
+struct view_handles {
+  std::vector<char> bytes;
+  std::vector<caf::actor> managers;
+  std::vector<caf::actor> stores;
+};
+
+view_handles view_of(self_ptr self) {
   auto& st = self->state;
   auto view = st.nodes.view();
-  std::vector<caf::actor> handles;
+  view_handles out;
   for (auto& n : view.nodes) {
     auto i = st.managers.find(n.id);
-    handles.push_back(n.alive && i != st.managers.end() ? i->second
-                                                        : caf::actor{});
+    bool known = n.alive && i != st.managers.end();
+    out.managers.push_back(known ? i->second : caf::actor{});
+    auto j = st.stores.find(n.id);
+    out.stores.push_back(known && j != st.stores.end() ? j->second
+                                                       : caf::actor{});
   }
-  return {to_bytes(detail::encode_cluster_view(view)), std::move(handles)};
+  out.bytes = to_bytes(detail::encode_cluster_view(view));
+  return out;
 }
 
 /// Writes node `id`'s row; throws lumen::error when that fails.
@@ -51,6 +62,7 @@ void forget_manager(self_ptr self, const std::string& id) {
     st.by_caf_node.erase(i->second.node());
     st.managers.erase(i);
   }
+  st.stores.erase(id);
 }
 
 void node_dead(self_ptr self, const std::string& id, const char* why) {
@@ -69,8 +81,9 @@ void node_dead(self_ptr self, const std::string& id, const char* why) {
   push_view(self);
 }
 
-caf::result<std::vector<char>, std::vector<caf::actor>>
-on_register(self_ptr self, const std::vector<char>& bytes, caf::actor manager) {
+caf::result<std::vector<char>, std::vector<caf::actor>, std::vector<caf::actor>>
+on_register(self_ptr self, const std::vector<char>& bytes, caf::actor manager,
+            caf::actor store) {
   auto& st = self->state;
   detail::node_record rec;
   try {
@@ -104,11 +117,14 @@ on_register(self_ptr self, const std::vector<char>& bytes, caf::actor manager) {
     st.by_addr[manager.address()] = id;
     st.by_caf_node[manager.node()] = id;
     st.managers[id] = manager;
+    if (store)
+      st.stores[id] = std::move(store);
   }
   detail::log_info("gcs: node ", id, rejoin ? " is back" : " registered");
   auto result = view_of(self);
   push_view(self);
-  return {std::move(result.first), std::move(result.second)};
+  return {std::move(result.bytes), std::move(result.managers),
+          std::move(result.stores)};
 }
 
 /// Fills the tables from the store (nothing for a fresh or memory-only
@@ -160,8 +176,9 @@ gcs_actor::behavior_type gcs(self_ptr self, gcs_timing timing,
   });
   self->send(self, tick_atom::value);
   return {
-    [self](register_atom, const std::vector<char>& bytes, caf::actor manager) {
-      return on_register(self, bytes, std::move(manager));
+    [self](register_atom, const std::vector<char>& bytes, caf::actor manager,
+           caf::actor store) {
+      return on_register(self, bytes, std::move(manager), std::move(store));
     },
     [self](heartbeat_atom, const std::vector<char>& bytes) {
       detail::node_record rec;
@@ -270,10 +287,10 @@ void push_view(self_ptr self) {
   if (st.pushed_version == st.nodes.version())
     return;
   st.pushed_version = st.nodes.version();
-  auto [bytes, handles] = view_of(self);
-  for (auto& h : handles)
+  auto v = view_of(self);
+  for (auto& h : v.managers)
     if (h)
-      caf::anon_send(h, view_atom::value, bytes, handles);
+      caf::anon_send(h, view_atom::value, v.bytes, v.managers, v.stores);
 }
 
 } // namespace detail_gcs

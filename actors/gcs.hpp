@@ -1,11 +1,12 @@
 // gcs: the global control store, on the head node only.
 //
 // Holds the node table: every node (workers, the head itself, drivers)
-// registers with its record and its node manager's handle, then sends a
+// registers with its record and the handles of its node manager and its
+// object store (peers talk to both directly), then sends a
 // heartbeat with its current record every heartbeat interval. The GCS
 // marks a node dead when its connection drops (CAF down message) or its
 // heartbeats stop for the node timeout, and pushes the cluster view with
-// every live node manager's handle to all live node managers whenever it
+// every live node's handles to all live node managers whenever it
 // changes (checked every tick). A node's death also ends the actor rows
 // whose host was on it (their names become free).
 //
@@ -23,9 +24,10 @@
 // inside these CAF messages, so the interface is the same on every node.
 //
 // Messages:
-// - (register, NodeRecord bytes, node manager) -> (ClusterView bytes,
-//   node managers): join the cluster (or rejoin it with the same id after a
-//   head restart); the handles follow the view's nodes.
+// - (register, NodeRecord bytes, node manager, object store) ->
+//   (ClusterView bytes, node managers, object stores): join the cluster (or
+//   rejoin it with the same id after a head restart); the handles follow
+//   the view's nodes. Pushed views are (view, bytes, managers, stores).
 // - (heartbeat, NodeRecord bytes) -> void: the sender's current record.
 // - (view) -> ClusterView bytes: the current view (for `lumen status`).
 // - (tick) -> void: internal timer: expire silent nodes, push changes,
@@ -87,8 +89,8 @@ struct local_lineage_log;
 namespace lumen {
 
 using gcs_actor = caf::typed_actor<
-  caf::replies_to<register_atom, std::vector<char>,
-                  caf::actor>::with<std::vector<char>, std::vector<caf::actor>>,
+  caf::replies_to<register_atom, std::vector<char>, caf::actor, caf::actor>::
+    with<std::vector<char>, std::vector<caf::actor>, std::vector<caf::actor>>,
   caf::reacts_to<heartbeat_atom, std::vector<char>>,
   caf::replies_to<view_atom>::with<std::vector<char>>,
   caf::reacts_to<tick_atom>,

@@ -66,6 +66,7 @@ struct client_state {
   bool registered = false;
   std::vector<char> record;
   caf::actor manager;
+  caf::actor store;
   /// Actors registered through this node and not ended since, by id.
   std::map<std::string, actor_entry> actors;
   /// Messages not sent yet (outage) or requests not answered yet, in the
@@ -208,11 +209,12 @@ bool note(client_ptr self, heartbeat_atom, const std::vector<char>& rec) {
 }
 
 bool note(client_ptr self, register_atom, const std::vector<char>& rec,
-          const caf::actor& manager) {
+          const caf::actor& manager, const caf::actor& store) {
   auto& st = self->state;
   st.registered = true;
   st.record = rec;
   st.manager = manager;
+  st.store = store;
   return true;
 }
 
@@ -271,20 +273,22 @@ void connected(client_ptr self, gcs_actor gcs) {
       waiting.push_back(key);
   if (st.registered) {
     auto manager = st.manager;
-    answer<std::vector<char>, std::vector<caf::actor>> on{
-      [self, manager](std::vector<char>& view,
-                      std::vector<caf::actor>& managers) {
-        self->send(manager, view_atom::value, view, managers);
-      },
-      [self](caf::error& err) {
-        detail::log_warn(
-          "the GCS at ", where(self->state),
-          " did not take this node back: ", self->system().render(err));
-      }};
-    add_call(self, call{request_call(std::move(on),
-                                     std::make_tuple(register_atom::value,
-                                                     st.record, st.manager)),
-                        false});
+    answer<std::vector<char>, std::vector<caf::actor>, std::vector<caf::actor>>
+      on{[self, manager](std::vector<char>& view,
+                         std::vector<caf::actor>& managers,
+                         std::vector<caf::actor>& stores) {
+           self->send(manager, view_atom::value, view, managers, stores);
+         },
+         [self](caf::error& err) {
+           detail::log_warn(
+             "the GCS at ", where(self->state),
+             " did not take this node back: ", self->system().render(err));
+         }};
+    add_call(self,
+             call{request_call(std::move(on),
+                               std::make_tuple(register_atom::value, st.record,
+                                               st.manager, st.store)),
+                  false});
   }
   for (auto& [id, a] : st.actors) {
     answer<bool> on{[id = id](bool& added) {

@@ -90,6 +90,8 @@ struct gcs_state {
   detail::gcs_store store;
   /// Node managers by node id, for pushes and for the view's handles.
   std::map<std::string, caf::actor> managers;
+  /// Object stores by node id, for the view's handles.
+  std::map<std::string, caf::actor> stores;
   /// Node id by the manager's address, to name the node of a down message.
   std::map<caf::actor_addr, std::string> by_addr;
   /// Node id by the CAF node of its manager, to name an actor's host node.

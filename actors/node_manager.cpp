@@ -405,12 +405,13 @@ node_manager(self_ptr self, detail::resource_set total,
       auto rec = to_vector(detail::encode_node_record(own_record(self->state)));
       self
         ->request(g, std::chrono::seconds(10), register_atom::value, rec,
-                  caf::actor_cast<caf::actor>(self))
+                  caf::actor_cast<caf::actor>(self),
+                  caf::actor_cast<caf::actor>(self->state.store))
         .then(
-          [=](std::vector<char>& view,
-              std::vector<caf::actor>& managers) mutable {
+          [=](std::vector<char>& view, std::vector<caf::actor>& managers,
+              std::vector<caf::actor>& stores) mutable {
             self->state.gcs = gcs;
-            apply_view(self, view, managers);
+            apply_view(self, view, managers, stores);
             self->send(self, tick_atom::value);
             promise.deliver(true);
           },
@@ -420,8 +421,9 @@ node_manager(self_ptr self, detail::resource_set total,
       return promise;
     },
     [=](view_atom, const std::vector<char>& bytes,
-        const std::vector<caf::actor>& managers) {
-      apply_view(self, bytes, managers);
+        const std::vector<caf::actor>& managers,
+        const std::vector<caf::actor>& stores) {
+      apply_view(self, bytes, managers, stores);
       dispatch(self);
     },
     [=](spill_atom, caf::actor owner, const std::vector<char>& bytes) {
@@ -429,21 +431,6 @@ node_manager(self_ptr self, detail::resource_set total,
     },
     [=](result_atom, const std::vector<char>& bytes) {
       on_result(self, bytes);
-    },
-    [=](pull_atom, const std::vector<char>& id, std::uint64_t offset,
-        std::uint64_t len) {
-      return self->delegate(self->state.store, pull_atom::value, id, offset,
-                            len);
-    },
-    [=](locate_atom, const std::vector<char>& id) {
-      return self->delegate(self->state.store, locate_atom::value, id);
-    },
-    [=](located_atom, const std::vector<char>& id, const std::string& node,
-        std::uint64_t size) {
-      self->send(self->state.store, located_atom::value, id, node, size);
-    },
-    [=](free_atom, const std::vector<char>& id) {
-      self->send(self->state.store, free_atom::value, id);
     },
     [=](nodes_atom) {
       auto& st = self->state;

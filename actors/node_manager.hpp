@@ -25,7 +25,9 @@
 // In a cluster (after `join`):
 // - (join, gcs, NodeRecord bytes) -> bool: register this node with the GCS
 //   and start heartbeats; answered once registered.
-// - (view, ClusterView bytes, node managers) -> void: the GCS's view.
+// - (view, ClusterView bytes, node managers, object stores) -> void: the
+//   GCS's view; the object stores go to this node's object_store, which
+//   peers' stores talk to directly (no object message passes here).
 // - (spill, owner node manager, TaskSpec bytes) -> void: run this task
 //   here; its result goes back to the owner.
 // - (result, ObjectPayload bytes) -> void: a task this node sent elsewhere
@@ -33,8 +35,6 @@
 // - (nodes) -> ClusterView bytes: the view with this node's own record
 //   fresh (a one-node view outside a cluster).
 // - (tick) -> void: internal heartbeat timer.
-// - (pull ...), (locate ...), (located ...), (free ...): object transfers
-//   from peers, forwarded to this node's object_store.
 // - (where, placement) -> (node id, node manager): where an actor should
 //   live: "" for this node, else a peer (spill_policy on what it holds).
 // - (spawn, forwarder, owner node manager, factory TaskSpec bytes,
@@ -103,17 +103,12 @@ using node_manager_actor = caf::typed_actor<
   caf::reacts_to<release_atom, detail::placement_ptr, detail::worker_list>,
   caf::replies_to<stats_atom>::with<node_stats>,
   caf::replies_to<join_atom, caf::actor, std::vector<char>>::with<bool>,
-  caf::reacts_to<view_atom, std::vector<char>, std::vector<caf::actor>>,
+  caf::reacts_to<view_atom, std::vector<char>, std::vector<caf::actor>,
+                 std::vector<caf::actor>>,
   caf::reacts_to<spill_atom, caf::actor, std::vector<char>>,
   caf::reacts_to<result_atom, std::vector<char>>,
   caf::replies_to<nodes_atom>::with<std::vector<char>>,
   caf::reacts_to<tick_atom>,
-  caf::replies_to<pull_atom, std::vector<char>, std::uint64_t,
-                  std::uint64_t>::with<std::vector<char>>,
-  caf::replies_to<locate_atom, std::vector<char>>::with<std::string,
-                                                        std::uint64_t>,
-  caf::reacts_to<located_atom, std::vector<char>, std::string, std::uint64_t>,
-  caf::reacts_to<free_atom, std::vector<char>>,
   caf::replies_to<where_atom, detail::placement_ptr>::with<std::string,
                                                            caf::actor>,
   caf::replies_to<spawn_atom, caf::actor, caf::actor, std::vector<char>,
@@ -128,6 +123,8 @@ using node_manager_actor = caf::typed_actor<
 struct node_identity {
   std::string id;
   std::string address;
+  /// HOST:PORT of the node's object channel ("" none).
+  std::string bulk_address;
   bool head = false;
   bool driver = false;
 };

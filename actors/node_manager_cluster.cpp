@@ -69,6 +69,7 @@ detail::node_record own_record(const node_manager_state& st) {
   detail::node_record rec;
   rec.id = st.identity.id;
   rec.address = st.identity.address;
+  rec.bulk_address = st.identity.bulk_address;
   rec.head = st.identity.head;
   rec.driver = st.identity.driver;
   rec.total = st.sched.total().to_doubles();
@@ -143,7 +144,8 @@ void make_ready(self_ptr self, detail::task_ptr task) {
 }
 
 void apply_view(self_ptr self, const std::vector<char>& bytes,
-                const std::vector<caf::actor>& managers) {
+                const std::vector<caf::actor>& managers,
+                const std::vector<caf::actor>& stores) {
   auto& st = self->state;
   detail::cluster_view view;
   try {
@@ -154,7 +156,7 @@ void apply_view(self_ptr self, const std::vector<char>& bytes,
   }
   auto before = std::move(st.peers);
   st.peers.clear();
-  std::map<std::string, caf::actor> managers_by_id;
+  detail::peer_map stores_by_id;
   for (std::size_t i = 0; i < view.nodes.size(); ++i) {
     auto& rec = view.nodes[i];
     if (rec.id == st.identity.id)
@@ -170,9 +172,13 @@ void apply_view(self_ptr self, const std::vector<char>& bytes,
       // again without a handle: the one of the last view still reaches it.
       if (auto j = before.find(rec.id); !m && j != before.end())
         m = caf::actor_cast<caf::actor>(j->second.manager);
+      auto s = i < stores.size() ? stores[i] : caf::actor{};
+      if (auto j = before.find(rec.id); !s && j != before.end())
+        s = j->second.store;
       if (m) {
         p.manager = caf::actor_cast<node_manager_actor>(m);
-        managers_by_id[rec.id] = m;
+        p.store = s;
+        stores_by_id[rec.id] = detail::peer_store{m, s, rec.bulk_address};
       }
     }
     p.rec = std::move(rec);
@@ -187,7 +193,7 @@ void apply_view(self_ptr self, const std::vector<char>& bytes,
       detail::log_debug("node ", id, " is alive again");
   }
   link_peers(self);
-  self->send(st.store, peers_atom::value, std::move(managers_by_id));
+  self->send(st.store, peers_atom::value, std::move(stores_by_id));
   // Tasks sent to nodes that are gone run again while retries allow.
   std::vector<detail::task_ptr> lost;
   for (auto i = st.sent.begin(); i != st.sent.end();) {

@@ -48,6 +48,8 @@ struct peer {
   detail::node_record rec;
   detail::node_capacity capacity;
   node_manager_actor manager;
+  /// Its object store (this node's object_store talks to it).
+  caf::actor store;
 };
 
 /// A task this node sent to another node, until its result comes back.
@@ -138,7 +140,8 @@ void link_peers(self_ptr self);
 
 /// Applies a view from the GCS: peers, lost tasks, tasks that now fit.
 void apply_view(self_ptr self, const std::vector<char>& bytes,
-                const std::vector<caf::actor>& managers);
+                const std::vector<caf::actor>& managers,
+                const std::vector<caf::actor>& stores);
 
 /// The handlers of (spill ...), (result ...), (where ...) and (spawn ...);
 /// see node_manager.hpp.

@@ -3,7 +3,6 @@
 #include "actors/object_store.hpp"
 
 #include <cstring>
-#include <iostream>
 #include <optional>
 #include <set>
 
@@ -44,22 +43,20 @@ namespace {
 
 using namespace detail_object_store;
 
-object_store_actor::behavior_type object_store(self_ptr self,
-                                               detail::object_table* table,
-                                               std::string node_id,
-                                               detail::transfer_options opts) {
+/// Refuses (and logs) the ticket of a pull from `who`.
+caf::error refuse_ticket(const std::string& who, const std::string& why) {
+  detail::log_warn("object transfer: refused a pull ticket from ", who, ": ",
+                   why);
+  return caf::make_error(caf::sec::invalid_argument,
+                         "object transfer refused: " + why);
+}
+
+object_store_actor::behavior_type
+object_store(self_ptr self, detail::object_table* table, std::string node_id,
+             std::shared_ptr<detail::bulk_channel> bulk) {
   self->state.table = table;
   self->state.node_id = std::move(node_id);
-  if (opts.direct) {
-    try {
-      self->state.bulk = std::make_unique<detail::bulk_transfer>(opts.host);
-      detail::log_info("objects move between nodes on a direct channel, "
-                       "listening on ",
-                       opts.host, ":", self->state.bulk->port());
-    } catch (const std::exception& e) {
-      detail::log_warn(e.what(), "; objects move through the middleman only");
-    }
-  }
+  self->state.bulk = std::move(bulk);
   return {
     [self](stats_atom) {
       return self->state.table->get_stats();
@@ -85,6 +82,31 @@ object_store_actor::behavior_type object_store(self_ptr self,
         return caf::make_error(caf::sec::runtime_error,
                                "node " + st.node_id +
                                  " moves objects through the middleman only");
+      // The bytes go only to the channel that the asking node publishes in
+      // the cluster view, never to an address a ticket alone names.
+      std::string to;
+      if (ticket) {
+        auto sender = self->current_sender();
+        auto from = sender ? to_string(sender->node()) : std::string{"?"};
+        const detail::peer_store* peer = nullptr;
+        for (auto& [node, p] : st.peers)
+          if (sender && p.store && p.store.node() == sender->node()) {
+            peer = &p;
+            from = "node " + node;
+          }
+        if (peer == nullptr)
+          return refuse_ticket(from, "it comes from no node of the cluster "
+                                     "view");
+        to = detail::address_of(*ticket);
+        if (peer->bulk_address.empty() || to != peer->bulk_address)
+          return refuse_ticket(from, "its ticket names " + to +
+                                       ", not the channel that node "
+                                       "publishes (" +
+                                       (peer->bulk_address.empty()
+                                          ? std::string{"none"}
+                                          : peer->bulk_address) +
+                                       ")");
+      }
       auto ref = st.table->lookup(id);
       auto obj = ref ? st.table->try_get(ref.get()) : nullptr;
       if (!obj || obj->error)
@@ -101,7 +123,7 @@ object_store_actor::behavior_type object_store(self_ptr self,
       auto promise = self->make_response_promise<std::vector<char>>();
       st.sends.emplace(key, promise);
       object_store_actor handle{self};
-      st.bulk->send(*ticket, p, len, obj,
+      st.bulk->send(*ticket, to, p, len, obj,
                     [handle, key](const std::string& error) {
                       caf::anon_send(handle, sent_atom::value, key, error);
                     });
@@ -190,8 +212,9 @@ object_store_actor::behavior_type object_store(self_ptr self,
         return;
       if (!st.table->mark_shared(id)) {
         // Dropped meanwhile: the copy is not needed.
-        if (auto p = st.peers.find(node); p != st.peers.end() && p->second)
-          caf::anon_send(p->second, free_atom::value, idb);
+        if (auto p = st.peers.find(node);
+            p != st.peers.end() && p->second.store)
+          caf::anon_send(p->second.store, free_atom::value, idb);
         return;
       }
       st.locations[id][node] = size;
@@ -214,8 +237,9 @@ object_store_actor::behavior_type object_store(self_ptr self,
       st.wanted.erase(id);
       if (auto i = st.locations.find(id); i != st.locations.end()) {
         for (auto& [node, size] : i->second)
-          if (auto p = st.peers.find(node); p != st.peers.end() && p->second)
-            caf::anon_send(p->second, free_atom::value, idb);
+          if (auto p = st.peers.find(node);
+              p != st.peers.end() && p->second.store)
+            caf::anon_send(p->second.store, free_atom::value, idb);
         st.locations.erase(i);
       }
     },
@@ -269,9 +293,19 @@ object_store_actor::behavior_type object_store(self_ptr self,
                      i->second.begin()->second, caf::actor{});
         return;
       }
-      self->request(owner, std::chrono::seconds(30), locate_atom::value, idb)
+      // The owner is named by its node manager (or its store): ask its
+      // node's object store.
+      auto owner_store = store_of(st, owner);
+      if (!owner_store) {
+        owner_unknown(self, id, owner);
+        return;
+      }
+      self
+        ->request(owner_store, std::chrono::seconds(30), locate_atom::value,
+                  idb)
         .then(
-          [self, id, owner](std::string& node, std::uint64_t size) {
+          [self, id, owner = owner_store](std::string& node,
+                                          std::uint64_t size) {
             if (node.empty())
               fail_pull(self, id, "its owner knows no copy");
             else
@@ -283,7 +317,7 @@ object_store_actor::behavior_type object_store(self_ptr self,
                         self->system().render(err));
           });
     },
-    [self](peers_atom, std::map<std::string, caf::actor>& peers) {
+    [self](peers_atom, detail::peer_map& peers) {
       auto& st = self->state;
       std::set<std::string> gone;
       for (auto& kv : st.peers)
@@ -295,8 +329,8 @@ object_store_actor::behavior_type object_store(self_ptr self,
       // Values kept for owners whose node is gone.
       std::set<caf::node_id> live{self->node()};
       for (auto& kv : st.peers)
-        if (kv.second)
-          live.insert(kv.second.node());
+        if (kv.second.store)
+          live.insert(kv.second.store.node());
       for (auto i = st.hosted_for.begin(); i != st.hosted_for.end();) {
         if (live.count(i->second) > 0) {
           ++i;
@@ -345,8 +379,23 @@ object_store_actor::behavior_type object_store(self_ptr self,
 object_store_actor make_object_store(caf::actor_system& sys,
                                      detail::object_table* table,
                                      std::string node_id,
-                                     detail::transfer_options opts) {
-  return sys.spawn(object_store, table, std::move(node_id), std::move(opts));
+                                     detail::transfer_options opts,
+                                     std::string* bulk_address) {
+  std::shared_ptr<detail::bulk_channel> bulk;
+  if (opts.direct) {
+    try {
+      bulk = std::make_shared<detail::bulk_channel>(sys, opts.host);
+      detail::log_info("objects move between nodes on a direct channel, "
+                       "listening on ",
+                       bulk->address(), " (a broker of the middleman, ",
+                       bulk->tls() ? "TLS" : "plain TCP", ")");
+      if (bulk_address != nullptr)
+        *bulk_address = bulk->address();
+    } catch (const std::exception& e) {
+      detail::log_warn(e.what(), "; objects move through the middleman only");
+    }
+  }
+  return sys.spawn(object_store, table, std::move(node_id), std::move(bulk));
 }
 
 } // namespace lumen

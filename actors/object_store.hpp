@@ -18,38 +18,49 @@
 // - When the owner drops its last reference, it tells every holder to
 //   free its copy.
 //
-// - Bytes of a pull travel on a direct TCP channel between the two stores
-//   (runtime/bulk_transfer.hpp) when both nodes have it on (the default
-//   in a cluster; off with object_transfer_mode::middleman, which TLS
-//   needs): the puller sends a one-time ticket inside a pull request, the
-//   holder streams the whole value to the puller's listener, which takes
-//   it only with that ticket. A holder without the channel answers the
-//   request with an error, and the pull goes on in chunks through the
+// - Bytes of a pull travel on the object channel (runtime/bulk_channel.hpp,
+//   a CAF broker of the node's middleman, on the same transport as the
+//   control traffic: TLS too) when both nodes have it (the default in a
+//   cluster; off with object_transfer_mode::middleman): the puller sends a
+//   one-time ticket naming its own channel inside a pull request; the
+//   holder checks that the ticket names the channel the asking node
+//   publishes in the cluster view (record bulk_address), else refuses and
+//   logs it, and streams the whole value there; the puller's channel
+//   takes it only with that ticket. A holder without the channel answers
+//   the request with an error, and the pull goes on in chunks through the
 //   middleman as above.
 //
-// Peers reach it through their node manager, which forwards pull, locate,
-// located and free here.
+// It owns the node's object table (object_table.hpp states the contract
+// under which the local fast path reads it directly). Peers talk to it
+// directly: each node registers its store's handle with the GCS next to
+// its node manager's, the cluster view carries both, and the node manager
+// hands this store the peers' stores (peers). No object message passes
+// through a node manager; an owner named by its node manager (as tasks
+// and actor calls name it) is reached through its node's store.
 //
 // Messages:
 // - (stats) -> object_table::stats: objects, pending, bytes and capacity.
 // - (pull, id, offset, length) -> bytes: a chunk of a value held here.
-//   With a ticket after the id's 20 bytes (bulk_transfer.hpp,
-//   encode_ticket), the chunk goes to the ticket's address over the direct
-//   channel instead, and the answer (no bytes) comes once the puller has
-//   acknowledged it; an error if it could not be sent, or if this node
-//   has no direct channel.
-// - (pulled, bulk_arrival) -> void: from the direct channel's thread, a
-//   value (or the failure of its transfer) for a pull of this store.
-// - (sent, key, error) -> void: from the direct channel's thread, a bulk
-//   pull served ("" on success).
+//   With a ticket after the id's 20 bytes (bulk_ticket.hpp,
+//   encode_ticket), the chunk goes on the object channel instead, to the
+//   asking node's published channel, which the ticket must name; the
+//   answer (no bytes) comes once the puller has acknowledged it; an error
+//   if it could not be sent, if the ticket was refused, or if this node
+//   has no channel.
+// - (pulled, bulk_arrival) -> void: from the channel's broker, a value (or
+//   the failure of its transfer) for a pull of this store.
+// - (sent, key, error) -> void: from the channel's broker, a pull served
+//   on it ("" on success).
 // - (locate, id) -> (node id, size): where the value of an object owned
 //   here lives ("" if unknown).
 // - (located, id, node id, size) -> void: the value is (also) at that node.
 // - (free, id) -> void: the owner dropped the object; free the copy.
 // - (host, hosted_object) -> void: keep a result for its remote owner.
-// - (fetch, id, owner node manager) -> void: bring the value here (into the
-//   pending entry for it), asking the owner where it is.
-// - (peers, node managers by node id) -> void: the current peers. An
+// - (fetch, id, owner) -> void: bring the value here (into the pending
+//   entry for it), asking the owner's store where it is; `owner` is the
+//   owner's node manager or store (null: this node owns it).
+// - (peers, peer_map) -> void: the current peers' node managers and
+//   stores, by node id (from the cluster view). An
 //   object owned here whose every known copy was on nodes that left is
 //   lost: the node manager hears (lost, id) and rebuilds it.
 // - (join, node manager) -> void: where lost objects are reported.
@@ -86,13 +97,13 @@ inline constexpr std::size_t chunks_in_flight = 4;
 
 /// How values travel between this node's store and its peers'.
 struct transfer_options {
-  /// Whether pulls use the direct channel (bulk_transfer.hpp).
+  /// Whether pulls use the object channel (runtime/bulk_channel.hpp).
   bool direct = false;
-  /// The address the direct channel listens on (the node's host).
+  /// The address the object channel listens on (the node's host).
   std::string host = "127.0.0.1";
 };
 
-/// A value (or why not) that arrived on the direct channel for a pull.
+/// A value (or why not) that arrived on the object channel for a pull.
 struct bulk_arrival {
   object_id id;
   /// The pull it belongs to (see pull_state::serial).
@@ -100,6 +111,22 @@ struct bulk_arrival {
   object_ptr data;
   std::string error;
 };
+
+/// Another node of the cluster view, as this node's store sees it.
+struct peer_store {
+  /// Its node manager: objects' owners are named by it (tasks and actor
+  /// calls come from it).
+  caf::actor manager;
+  /// Its object store, which this store talks to.
+  caf::actor store;
+  /// HOST:PORT of its object channel, as its record publishes it ("" if
+  /// it has none): the only address this node's channel sends its
+  /// values to.
+  std::string bulk_address;
+};
+
+/// The peers by node id.
+using peer_map = std::map<std::string, peer_store>;
 
 /// A result this node keeps for the remote owner of its object.
 struct hosted_object {
@@ -130,21 +157,25 @@ using object_store_actor = caf::typed_actor<
   caf::reacts_to<free_atom, std::vector<char>>,
   caf::reacts_to<host_atom, detail::hosted_object>,
   caf::reacts_to<fetch_atom, std::vector<char>, caf::actor>,
-  caf::reacts_to<peers_atom, std::map<std::string, caf::actor>>,
+  caf::reacts_to<peers_atom, detail::peer_map>,
   caf::reacts_to<join_atom, caf::actor>,
   caf::reacts_to<pulled_atom, detail::bulk_arrival>,
   caf::reacts_to<sent_atom, std::uint64_t, std::string>>;
 
 /// Spawns the object store around `table`, which must outlive it;
-/// `node_id` is this node's id. With `opts.direct`, it listens for direct
-/// transfers on `opts.host` (and moves objects through the middleman only,
-/// logging why, if it cannot).
+/// `node_id` is this node's id. With `opts.direct`, its object channel
+/// (bulk_channel.hpp) listens on `opts.host`, and `*bulk_address` (if
+/// given) gets the channel's HOST:PORT for the node's record; if it cannot
+/// listen, objects move through the middleman only (logged) and the
+/// address stays empty.
 object_store_actor make_object_store(caf::actor_system& sys,
                                      detail::object_table* table,
                                      std::string node_id,
-                                     detail::transfer_options opts = {});
+                                     detail::transfer_options opts = {},
+                                     std::string* bulk_address = nullptr);
 
 } // namespace lumen
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(lumen::detail::hosted_object)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(lumen::detail::bulk_arrival)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(lumen::detail::peer_map)

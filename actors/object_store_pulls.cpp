@@ -1,9 +1,8 @@
 // object_store: pulls of values into this node, in chunks through the
-// middleman or over the direct channel (bulk_transfer.hpp).
+// middleman or on the object channel (runtime/bulk_channel.hpp).
 #include <algorithm>
 #include <chrono>
 #include <cstring>
-#include <iostream>
 #include <string>
 
 #include <caf/send.hpp>
@@ -94,7 +93,7 @@ void start_bulk(self_ptr self, const object_id& id) {
     ->request(p.source, std::chrono::seconds(60), pull_atom::value,
               std::move(req), std::uint64_t{0}, p.size)
     .then([](std::vector<char>&) {}, // the value comes as `pulled`
-          [self, id, serial](caf::error&) {
+          [self, id, serial](caf::error& err) {
             auto& st = self->state;
             auto i = st.pulls.find(id);
             if (i == st.pulls.end() || i->second.serial != serial)
@@ -102,6 +101,9 @@ void start_bulk(self_ptr self, const object_id& id) {
             auto& p = i->second;
             if (!p.ticket || !st.bulk->cancel(*p.ticket))
               return; // under way: its end decides, as `pulled`
+            detail::log_info(
+              "object ", id.to_string(), " from node ", p.node,
+              " goes through the middleman: ", self->system().render(err));
             p.ticket.reset();
             p.buffer.grow(static_cast<std::size_t>(p.size));
             request_chunks(self, id);
@@ -109,6 +111,27 @@ void start_bulk(self_ptr self, const object_id& id) {
 }
 
 } // namespace
+
+caf::actor store_of(const store_state& st, const caf::actor& owner) {
+  if (!owner)
+    return {};
+  for (auto& [node, p] : st.peers)
+    if (p.store && p.store.node() == owner.node())
+      return p.store;
+  return {};
+}
+
+void owner_unknown(self_ptr self, const object_id& id, caf::actor owner) {
+  auto& st = self->state;
+  if (++st.relocations[id] > max_relocations) {
+    fail_pull(self, id,
+              "its owner's node (" + to_string(owner.node()) +
+                ") is not in this node's cluster view");
+    return;
+  }
+  self->delayed_send(self, std::chrono::milliseconds(200), fetch_atom::value,
+                     detail::id_bytes(id), std::move(owner));
+}
 
 /// Forgets the pull of `id`, withdrawing its ticket.
 void drop_pull(store_state& st, const object_id& id) {
@@ -202,7 +225,7 @@ void start_pull(self_ptr self, const object_id& id, const std::string& node,
   detail::log_debug("pulling object ", id.to_string(), " (", size,
                     " bytes) from node ", node);
   auto peer = st.peers.find(node);
-  if (peer == st.peers.end() || !peer->second) {
+  if (peer == st.peers.end() || !peer->second.store) {
     st.pulls[id].node = node;
     st.pulls[id].owner = owner;
     pull_failed(self, id, "node " + node + " is not reachable");
@@ -211,7 +234,7 @@ void start_pull(self_ptr self, const object_id& id, const std::string& node,
   auto& p = st.pulls[id];
   p.serial = ++st.last_pull_serial;
   p.node = node;
-  p.source = peer->second;
+  p.source = peer->second.store;
   p.owner = std::move(owner);
   p.size = size;
   if (size == 0) {
@@ -220,7 +243,7 @@ void start_pull(self_ptr self, const object_id& id, const std::string& node,
     on_chunk(self, id, p.serial, 0, none);
     return;
   }
-  if (st.bulk) {
+  if (st.bulk && !peer->second.bulk_address.empty()) {
     start_bulk(self, id);
     return;
   }

@@ -1,7 +1,7 @@
 // object_store's state and what its files share; private to them:
 // object_store.cpp assembles the behavior (serving pulls, locations,
 // hosted copies, peers); object_store_pulls.cpp brings values here, in
-// chunks through the middleman or over the direct channel.
+// chunks through the middleman or on the object channel.
 #pragma once
 
 #include <cstdint>
@@ -18,7 +18,7 @@
 #include <caf/typed_response_promise.hpp>
 
 #include "actors/object_store.hpp"
-#include "runtime/bulk_transfer.hpp"
+#include "runtime/bulk_channel.hpp"
 
 namespace lumen::detail_object_store {
 
@@ -35,7 +35,7 @@ struct pull_state {
   /// Tells this pull's answers from those of an earlier pull of the same
   /// object that was given up.
   std::uint64_t serial = 0;
-  /// The ticket of its direct transfer, if it uses the direct channel.
+  /// The ticket of its direct transfer, if it uses the object channel.
   std::optional<detail::bulk_ticket> ticket;
 };
 
@@ -53,7 +53,8 @@ struct store_state {
   std::set<object_id> wanted;
   std::map<object_id, pull_state> pulls;
   std::uint64_t last_pull_serial = 0;
-  std::map<std::string, caf::actor> peers;
+  /// The other nodes of the cluster view, by node id.
+  detail::peer_map peers;
   /// Owner side: `locate` requests for objects awaited here.
   std::map<object_id,
            std::vector<caf::typed_response_promise<std::string, std::uint64_t>>>
@@ -65,13 +66,21 @@ struct store_state {
   /// Holder side: direct transfers being sent, by key.
   std::map<std::uint64_t, caf::typed_response_promise<std::vector<char>>> sends;
   std::uint64_t last_send = 0;
-  /// The direct channel (null: objects move through the middleman only).
-  /// Last, so that it is destroyed (its threads joined) first.
-  std::unique_ptr<detail::bulk_transfer> bulk;
+  /// The object channel (null: objects move through the middleman only).
+  /// Last, so that it is destroyed (its broker stopped) first.
+  std::shared_ptr<detail::bulk_channel> bulk;
   const char* name = "lumen.object_store";
 };
 
 using self_ptr = object_store_actor::stateful_pointer<store_state>;
+
+/// The object store of the node of `owner` (a node manager or an object
+/// store of a peer), null if that node is not in this node's view.
+caf::actor store_of(const store_state& st, const caf::actor& owner);
+
+/// The owner of `id`, `owner`, is on a node this node's view does not hold
+/// (yet): asks again a little later, a few times, then fails the pull.
+void owner_unknown(self_ptr self, const object_id& id, caf::actor owner);
 
 /// Forgets the pull of `id`, withdrawing its ticket.
 void drop_pull(store_state& st, const object_id& id);

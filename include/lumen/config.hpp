@@ -29,10 +29,10 @@ enum class lineage_mode {
 
 /// How object bytes travel between the nodes of a cluster.
 enum class object_transfer_mode {
-  /// On a TCP connection between the two object stores, opened for each
-  /// pull and accepted only with a one-time ticket the puller sent over
-  /// the node connection (the default). Not encrypted: a node with TLS
-  /// files moves objects as with `middleman` whatever this says.
+  /// On the object channel between the two object stores: a CAF broker
+  /// of each node's middleman, on the node's transport (TLS when the node
+  /// has TLS files), whose transfers are taken only with a one-time ticket
+  /// the puller sent over the node connection (the default).
   direct,
   /// Inside messages on the node connections (CAF's middleman, and its
   /// TLS when on), in chunks of 4 MiB: slower for large objects.

@@ -27,7 +27,8 @@
 namespace lumen::cli::bench {
 
 child_node::child_node(const std::string& binary,
-                       const std::string& head_address) {
+                       const std::string& head_address,
+                       const std::string& tls_dir) {
   char tmpl[] = "/tmp/lumen-bench-XXXXXX";
   if (::mkdtemp(tmpl) == nullptr)
     throw std::runtime_error("mkdtemp failed");
@@ -35,6 +36,8 @@ child_node::child_node(const std::string& binary,
   log_ = dir_ + "/node.log";
   std::vector<std::string> words{binary, "microbenchmark", "--internal-node",
                                  head_address, dir_};
+  if (!tls_dir.empty())
+    words.push_back(tls_dir);
   std::vector<char*> argv;
   for (auto& w : words)
     argv.push_back(w.data());
@@ -99,7 +102,7 @@ bool child_node::kill() {
   return true;
 }
 
-std::string start_head(lumen::lineage_mode mode) {
+std::string start_head(lumen::lineage_mode mode, const lumen::tls_config& tls) {
   lumen::detail::node_config head;
   head.head = true;
   head.port = 0;
@@ -108,6 +111,7 @@ std::string start_head(lumen::lineage_mode mode) {
   // user's terminal: as quiet as a driver unless --log-level says more.
   if (auto* env = std::getenv("LUMEN_LOG_LEVEL"); env == nullptr || !*env)
     head.base.log_level = lumen::default_driver_log_level;
+  head.base.tls = tls;
   lumen::detail::start_runtime(head);
   for (auto& n : lumen::nodes())
     if (n.id == lumen::node_id() && !n.address.empty())

@@ -21,7 +21,9 @@ namespace lumen::cli::bench {
 /// directory.
 class child_node {
  public:
-  child_node(const std::string& binary, const std::string& head_address);
+  /// With `tls_dir` (a `lumen tls init` directory) the node uses TLS.
+  child_node(const std::string& binary, const std::string& head_address,
+             const std::string& tls_dir = {});
   ~child_node();
 
   child_node(const child_node&) = delete;
@@ -45,7 +47,8 @@ class child_node {
 
 /// Starts the head node in this process with lineage `mode`; returns its
 /// address. Stop it with lumen::shutdown (head_guard).
-std::string start_head(lumen::lineage_mode mode);
+std::string start_head(lumen::lineage_mode mode,
+                       const lumen::tls_config& tls = {});
 
 /// Stops the embedded head however the workloads end.
 struct head_guard {

@@ -1,10 +1,17 @@
 // Workloads across two nodes on loopback: this process becomes a head node
 // and starts a second node as a child process (bench_cluster.hpp). Tasks,
 // actors and objects are placed on the second node with node_affinity.
+// The *_tls_* metrics run the object transfers again on a second two-node
+// cluster whose nodes use TLS (certificates made by `lumen tls init` in a
+// temporary directory).
 #include <cstdint>
+#include <cstdlib>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
+
+#include <stdlib.h>
 
 #include <lumen/lumen.hpp>
 
@@ -95,10 +102,20 @@ std::vector<result> measure(const std::string& other, const timing& t,
       lumen_bench::sum_checked(lumen::get(refs), 1000, names[1].c_str());
     }));
   }
+  measure_objects(other, t, names[2], wanted[2], names[3], wanted[3], out);
+  return out;
+}
+
+} // namespace
+
+void measure_objects(const std::string& other, const timing& t,
+                     const std::string& push_name, bool push,
+                     const std::string& pull_name, bool pull,
+                     std::vector<result>& out) {
   auto mib64 = lumen_bench::transfer_bytes / gigabyte;
-  if (wanted[2]) {
+  if (push) {
     auto& bytes = lumen_bench::transfer_pattern();
-    out.push_back(timeit(names[2], "GB/s", mib64, t, [&] {
+    out.push_back(timeit(push_name, "GB/s", mib64, t, [&] {
       auto r = lumen::task(lumen_bench::check_pattern)
                  .node_affinity(other)
                  .remote(lumen::put(bytes));
@@ -106,45 +123,93 @@ std::vector<result> measure(const std::string& other, const timing& t,
                "64 MiB object as the second node read it");
     }));
   }
-  if (wanted[3])
-    out.push_back(timeit(names[3], "GB/s", mib64, t, [&] {
+  if (pull)
+    out.push_back(timeit(pull_name, "GB/s", mib64, t, [&] {
       auto r =
         lumen::task(lumen_bench::make_64mib).node_affinity(other).remote();
       check_eq(lumen_bench::check_pattern(lumen::get(r)),
                static_cast<long long>(lumen_bench::transfer_bytes),
                "64 MiB object made on the second node");
     }));
-  return out;
 }
+
+namespace {
+
+/// A directory with `lumen tls init`'s CA, two node certificates and
+/// token, removed on destruction.
+struct tls_dir {
+  std::string path;
+
+  explicit tls_dir(const std::string& lumen_binary) {
+    char tmpl[] = "/tmp/lumen-bench-tls-XXXXXX";
+    if (::mkdtemp(tmpl) == nullptr)
+      throw failure("a directory for TLS certificates");
+    path = tmpl;
+    auto cmd =
+      "'" + lumen_binary + "' tls init " + path + " --nodes 2 > /dev/null 2>&1";
+    if (std::system(cmd.c_str()) != 0)
+      throw failure("lumen tls init " + path);
+  }
+
+  ~tls_dir() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path, ignored);
+  }
+};
 
 } // namespace
 
+lumen::tls_config bench_tls(const std::string& dir, int node) {
+  auto name = dir + "/node" + std::to_string(node);
+  return lumen::tls_config{name + ".pem", name + ".key", dir + "/ca.pem"};
+}
+
 std::vector<std::string> two_node_metric_names() {
-  return {"two_node_tasks_async", "two_node_actor_calls_async",
+  return {"two_node_tasks_async",
+          "two_node_actor_calls_async",
           "two_node_object_push_64mib_gigabytes",
-          "two_node_object_pull_64mib_gigabytes"};
+          "two_node_object_pull_64mib_gigabytes",
+          "two_node_object_push_64mib_tls_gigabytes",
+          "two_node_object_pull_64mib_tls_gigabytes"};
 }
 
 std::vector<result> run_two_node_workloads(const std::string& lumen_binary,
                                            const timing& t,
                                            const std::vector<bool>& wanted) {
-  auto address = start_head(lumen::lineage_mode::stash);
-  head_guard stop_head;
-  child_node child{lumen_binary, address};
-  auto other = wait_for_other_node(child);
-  auto out = measure(other, t, wanted);
-  // The head first: stopping the child first makes the head's GCS report
-  // it dead on stderr.
-  lumen::shutdown();
-  child.stop();
+  std::vector<result> out;
+  if (wanted[0] || wanted[1] || wanted[2] || wanted[3]) {
+    auto address = start_head(lumen::lineage_mode::stash);
+    head_guard stop_head;
+    child_node child{lumen_binary, address};
+    auto other = wait_for_other_node(child);
+    out = measure(other, t, wanted);
+    // The head first: stopping the child first makes the head's GCS report
+    // it dead on stderr.
+    lumen::shutdown();
+    child.stop();
+  }
+  if (wanted[4] || wanted[5]) {
+    auto names = two_node_metric_names();
+    tls_dir certs{lumen_binary};
+    auto address =
+      start_head(lumen::lineage_mode::stash, bench_tls(certs.path, 1));
+    head_guard stop_head;
+    child_node child{lumen_binary, address, certs.path};
+    auto other = wait_for_other_node(child);
+    measure_objects(other, t, names[4], wanted[4], names[5], wanted[5], out);
+    lumen::shutdown();
+    child.stop();
+  }
   return out;
 }
 
 int run_bench_node(const std::string& head_address,
-                   const std::string& runtime_dir) {
+                   const std::string& runtime_dir, const std::string& tls_dir) {
   lumen::detail::node_config cfg;
   cfg.base.address = head_address;
   cfg.runtime_dir = runtime_dir;
+  if (!tls_dir.empty())
+    cfg.base.tls = bench_tls(tls_dir, 2);
   return lumen::detail::run_node(cfg);
 }
 

@@ -71,9 +71,21 @@ std::vector<result> run_two_node_workloads(const std::string& lumen_binary,
                                            const timing& t,
                                            const std::vector<bool>& wanted);
 
+/// The 64 MiB push and pull to and from node `other` (bench_two_nodes.cpp),
+/// as `push_name` and `pull_name`, those wanted.
+void measure_objects(const std::string& other, const timing& t,
+                     const std::string& push_name, bool push,
+                     const std::string& pull_name, bool pull,
+                     std::vector<result>& out);
+
+/// The TLS files of node `node` (1: the head) in a `lumen tls init` dir.
+lumen::tls_config bench_tls(const std::string& dir, int node);
+
 /// The hidden entry point of the second node: `lumen microbenchmark
-/// --internal-node HEAD_ADDRESS RUNTIME_DIR`; returns the exit status.
+/// --internal-node HEAD_ADDRESS RUNTIME_DIR [TLS_DIR]`; returns the exit
+/// status. With TLS_DIR, the node uses TLS with its node2 certificate.
 int run_bench_node(const std::string& head_address,
-                   const std::string& runtime_dir);
+                   const std::string& runtime_dir,
+                   const std::string& tls_dir = {});
 
 } // namespace lumen::cli::bench

@@ -227,8 +227,9 @@ void run_recovery(runner& run, const bench_options& opts) {
 } // namespace
 
 int run_microbenchmark(const arguments& args) {
-  if (args.size() == 3 && args[0] == "--internal-node")
-    return bench::run_bench_node(args[1], args[2]);
+  if ((args.size() == 3 || args.size() == 4) && args[0] == "--internal-node")
+    return bench::run_bench_node(args[1], args[2],
+                                 args.size() == 4 ? args[3] : std::string{});
   auto& specs = bench_option_specs();
   auto in = parse_command_line(args, specs);
   if (in.count("help") > 0) {

@@ -66,9 +66,10 @@ inline const std::vector<option_spec>& start_option_specs() {
      "a larger value from a peer is not pulled; 0 means the object store's "
      "capacity (default: 0)"},
     {"object-transfer", k::value, "MODE",
-     "direct (objects travel between object stores on TCP connections of "
-     "their own, opened with one-time tickets) or middleman (inside the "
-     "node connections); TLS implies middleman (default: direct)"},
+     "direct (objects travel between object stores on a channel of their "
+     "own, a broker on the node's transport, TLS included, taken with "
+     "one-time tickets) or middleman (inside the node connections) "
+     "(default: direct)"},
     {"gcs-dir", k::value, "DIR",
      "a head's durable GCS tables (default: <runtime-dir>/gcs-<port>; "
      "memory only for --port 0)"},

@@ -36,6 +36,8 @@ struct node_record {
   std::vector<std::pair<std::string, std::size_t>> infeasible;
   /// Actors hosted here by state ("alive", "pending", "dead", ...).
   std::map<std::string, std::size_t> actors;
+  /// HOST:PORT of its object channel (empty: none).
+  std::string bulk_address;
 };
 
 /// Every node the GCS knows, dead ones included.

@@ -189,14 +189,14 @@ void embedded_runtime::impl::start(const node_config& c, bool cluster) {
   // connection of the middleman then uses it (security/transport.hpp).
   if (cluster)
     start_transport(*sys, c.base.tls);
-  // Objects move on the direct channel unless TLS is on: its bytes are
-  // not encrypted, so they then go through the (TLS) middleman.
+  // Objects move on the object channel, a broker on the same transport
+  // (TLS too), unless the config says middleman.
   transfer_options transfer;
-  transfer.direct = cluster &&
-                    c.base.object_transfer == object_transfer_mode::direct &&
-                    c.base.tls.certificate.empty();
+  transfer.direct =
+    cluster && c.base.object_transfer == object_transfer_mode::direct;
   transfer.host = c.host;
-  store = make_object_store(*sys, &table, identity.id, transfer);
+  store = make_object_store(*sys, &table, identity.id, transfer,
+                            &identity.bulk_address);
   // Copies on other nodes are freed when the owner's entry goes; the
   // flag stops the hook once shutdown has begun.
   table.set_release_hook([st = store, on = hooks_on](const object_id& id) {
@@ -291,7 +291,8 @@ void embedded_runtime::impl::start(const node_config& c, bool cluster) {
                                             0,
                                             0,
                                             {},
-                                            {}});
+                                            {},
+                                            identity.bulk_address});
   caf::scoped_actor self{*sys};
   bool joined = false;
   std::string why;

@@ -10,7 +10,7 @@
 // The table is sharded by id with one mutex per shard, so `put` and `get`
 // from many threads touch disjoint locks and never an actor: a ready object
 // is returned without any message. The object_store actor owns the table
-// (capacity, statistics, transfers between nodes).
+// (capacity, statistics, transfers between nodes); see the contract below.
 //
 // Spilling (once `enable_spilling` is called): when a `put`, `fulfill` or
 // restore would take the bytes in memory past the high-water mark
@@ -28,9 +28,26 @@
 // the object does not fit in memory and nothing more can spill: every
 // object left is in use, or the spill directory is full or unwritable.
 //
-// Thread safety: all members may be called from any thread. Entries may
-// outlive the table (a ref held past `shutdown`); the shared state is freed
-// with the last of them.
+// Ownership and thread-safety contract. The table is the state of the
+// node's object_store actor (actors/object_store.hpp), which owns it: the
+// store alone decides about values across nodes (copies kept for remote
+// owners, where copies are, pulls into pending entries, frees, spilling
+// limits set before the table is shared), and the release hook hands it
+// every shared entry that goes. Peers never touch a table; they message
+// the store. The local fast path reads and writes the table directly,
+// without a message, from any thread (API threads, task workers, actors):
+// - create_pending, put, lookup, try_get, ready, wait, wait_ready,
+//   when_ready, get_stats and memory_use may be called from any thread at
+//   any time;
+// - fulfill may be called by whoever produces the value of a pending entry
+//   (a task's execution, a result from another node, a pull); the first
+//   value wins, later ones return false, so racing producers are harmless;
+// - enable_spilling, set_max_object_size and set_release_hook are called
+//   once, before the table is shared; close once, at shutdown.
+// Each member is atomic per entry (one shard lock, never held while a
+// callback, the release hook or a disk read runs), and a ready entry never
+// becomes pending again. Entries may outlive the table (a ref held past
+// `shutdown`); the shared state is freed with the last of them.
 #pragma once
 
 #include <atomic>

@@ -4,7 +4,9 @@
 
 #include <csignal>
 #include <cstring>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <sys/socket.h>
 #include <utility>
@@ -302,11 +304,14 @@ class scribe_impl : public caf::io::scribe {
 };
 
 /// A listening TLS port (CAF's doorman_impl with a session per accepted
-/// connection).
+/// connection). Its connections carry BASP (guarded) or, for the object
+/// channel, a byte stream of its own (not guarded).
 class doorman_impl : public caf::io::network::doorman_impl {
  public:
-  doorman_impl(default_mpx& mx, native_socket fd, ssl_ctx_ptr ctx)
-    : caf::io::network::doorman_impl(mx, fd), ctx_(std::move(ctx)) {}
+  doorman_impl(default_mpx& mx, native_socket fd, ssl_ctx_ptr ctx,
+               bool basp = true)
+    : caf::io::network::doorman_impl(mx, fd), ctx_(std::move(ctx)),
+      basp_(basp) {}
 
   bool new_connection() override {
     if (detached())
@@ -320,8 +325,12 @@ class doorman_impl : public caf::io::network::doorman_impl {
       return false; // logged by the session
     // Messages above max-message-size are refused both ways
     // (runtime/transport_guard.hpp).
-    auto scribe = caf::make_counted<guarded_scribe<scribe_impl>>(
-      max_message_size(dm.system().config()), dm, fd, std::move(s));
+    caf::io::scribe_ptr scribe;
+    if (basp_)
+      scribe = caf::make_counted<guarded_scribe<scribe_impl>>(
+        max_message_size(dm.system().config()), dm, fd, std::move(s));
+    else
+      scribe = caf::make_counted<scribe_impl>(dm, fd, std::move(s));
     guard.release(); // the scribe owns the socket now
     auto hdl = scribe->hdl();
     parent()->add_scribe(std::move(scribe));
@@ -330,7 +339,19 @@ class doorman_impl : public caf::io::network::doorman_impl {
 
  private:
   ssl_ctx_ptr ctx_;
+  bool basp_;
 };
+
+/// The context of each actor system that has TLS on, for the object
+/// channel's connections (see tls_stream_scribe).
+std::mutex contexts_mtx;
+std::map<const caf::actor_system*, ssl_ctx_ptr> contexts;
+
+ssl_ctx_ptr context_of(caf::actor_system& sys) {
+  std::lock_guard guard{contexts_mtx};
+  auto i = contexts.find(&sys);
+  return i == contexts.end() ? nullptr : i->second;
+}
 
 /// CAF's middleman actor with TLS scribes and doormen.
 class tls_middleman : public caf::io::middleman_actor_impl {
@@ -410,10 +431,41 @@ ssl_ctx_ptr make_context(const tls_config& tls) {
 caf::io::middleman_actor make_tls_middleman(caf::actor_system& sys,
                                             const tls_config& tls) {
   auto ctx = make_context(tls);
+  {
+    std::lock_guard guard{contexts_mtx};
+    contexts[&sys] = ctx;
+  }
   auto broker =
     sys.middleman().named_broker<caf::io::basp_broker>(caf::atom("BASP"));
   return sys.spawn<tls_middleman, caf::detached + caf::hidden>(
     std::move(broker), std::move(ctx));
+}
+
+void forget_tls_context(caf::actor_system& sys) {
+  std::lock_guard guard{contexts_mtx};
+  contexts.erase(&sys);
+}
+
+caf::io::scribe_ptr tls_stream_scribe(caf::actor_system& sys,
+                                      caf::io::network::native_socket fd,
+                                      bool accepted) {
+  auto ctx = context_of(sys);
+  if (!ctx)
+    return nullptr;
+  auto s = make_session(ctx, fd, accepted);
+  if (s == nullptr)
+    return nullptr; // logged by the session
+  auto& mpx = static_cast<default_mpx&>(sys.middleman().backend());
+  return caf::make_counted<scribe_impl>(mpx, fd, std::move(s));
+}
+
+caf::io::doorman_ptr tls_stream_doorman(caf::actor_system& sys,
+                                        caf::io::network::native_socket fd) {
+  auto ctx = context_of(sys);
+  if (!ctx)
+    return nullptr;
+  auto& mpx = static_cast<default_mpx&>(sys.middleman().backend());
+  return caf::make_counted<doorman_impl>(mpx, fd, std::move(ctx), false);
 }
 
 } // namespace lumen::detail

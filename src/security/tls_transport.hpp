@@ -30,7 +30,10 @@
 #pragma once
 
 #include <caf/fwd.hpp>
+#include <caf/io/doorman.hpp>
 #include <caf/io/middleman_actor.hpp>
+#include <caf/io/network/native_socket.hpp>
+#include <caf/io/scribe.hpp>
 
 #include "lumen/config.hpp"
 
@@ -42,5 +45,22 @@ namespace lumen::detail {
 /// ends, as for any detached actor.
 caf::io::middleman_actor make_tls_middleman(caf::actor_system& sys,
                                             const tls_config& tls);
+
+/// Forgets the context make_tls_middleman made for `sys` (at stop).
+void forget_tls_context(caf::actor_system& sys);
+
+/// A TLS connection on `fd` (connected, or connecting: the handshake goes
+/// on once it is) for a byte stream that is not BASP (the object channel,
+/// runtime/bulk_channel.hpp), on `sys`'s TLS context: same certificates,
+/// same verification and the same fixed session as BASP's connections.
+/// Null if `sys` has no TLS or the session cannot start (logged).
+caf::io::scribe_ptr tls_stream_scribe(caf::actor_system& sys,
+                                      caf::io::network::native_socket fd,
+                                      bool accepted);
+
+/// A TLS listening port on `fd` (listening) whose connections are such
+/// byte streams; null if `sys` has no TLS.
+caf::io::doorman_ptr tls_stream_doorman(caf::actor_system& sys,
+                                        caf::io::network::native_socket fd);
 
 } // namespace lumen::detail

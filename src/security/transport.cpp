@@ -7,6 +7,9 @@
 #include <caf/actor_cast.hpp>
 #include <caf/atom.hpp>
 #include <caf/exit_reason.hpp>
+#include <caf/io/network/default_multiplexer.hpp>
+#include <caf/io/network/doorman_impl.hpp>
+#include <caf/io/network/scribe_impl.hpp>
 #include <caf/node_id.hpp>
 #include <caf/scoped_actor.hpp>
 #include <caf/sec.hpp>
@@ -19,6 +22,25 @@
 namespace lumen::detail {
 
 namespace {
+
+/// CAF's doorman whose connections are plain, unguarded scribes (CAF's
+/// own would come from the guarded multiplexer, which expects BASP).
+class plain_stream_doorman : public caf::io::network::doorman_impl {
+ public:
+  using caf::io::network::doorman_impl::doorman_impl;
+
+  bool new_connection() override {
+    if (detached())
+      return false;
+    auto& dm = acceptor_.backend();
+    auto fd = acceptor_.accepted_socket();
+    caf::io::network::nonblocking(fd, true);
+    auto scribe = caf::make_counted<caf::io::network::scribe_impl>(dm, fd);
+    auto hdl = scribe->hdl();
+    parent()->add_scribe(std::move(scribe));
+    return doorman::new_connection(&dm, hdl);
+  }
+};
 
 /// The TLS middleman actor of each actor system that has one (a process
 /// may hold several systems: a node's, `lumen status`'s, a test's).
@@ -63,6 +85,7 @@ void stop_transport(caf::actor_system& sys) {
   caf::scoped_actor self{sys};
   self->send_exit(actor, caf::exit_reason::kill);
   self->wait_for(actor);
+  forget_tls_context(sys);
 }
 
 bool uses_tls(caf::actor_system& sys) {
@@ -148,6 +171,25 @@ gcs_connection connect_gcs(caf::actor_system& sys, const std::string& host,
   }
   out.gcs = caf::actor_cast<gcs_actor>(std::move(gate));
   return out;
+}
+
+caf::io::scribe_ptr stream_scribe(caf::actor_system& sys,
+                                  caf::io::network::native_socket fd,
+                                  bool accepted) {
+  if (uses_tls(sys))
+    return tls_stream_scribe(sys, fd, accepted);
+  auto& mpx = static_cast<caf::io::network::default_multiplexer&>(
+    sys.middleman().backend());
+  return caf::make_counted<caf::io::network::scribe_impl>(mpx, fd);
+}
+
+caf::io::doorman_ptr stream_doorman(caf::actor_system& sys,
+                                    caf::io::network::native_socket fd) {
+  if (uses_tls(sys))
+    return tls_stream_doorman(sys, fd);
+  auto& mpx = static_cast<caf::io::network::default_multiplexer&>(
+    sys.middleman().backend());
+  return caf::make_counted<plain_stream_doorman>(mpx, fd);
 }
 
 } // namespace lumen::detail

@@ -18,8 +18,11 @@
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 #include <caf/expected.hpp>
+#include <caf/io/doorman.hpp>
 #include <caf/io/middleman.hpp>
 #include <caf/io/middleman_actor.hpp>
+#include <caf/io/network/native_socket.hpp>
+#include <caf/io/scribe.hpp>
 
 #include "actors/gcs.hpp"
 #include "lumen/config.hpp"
@@ -81,6 +84,21 @@ struct gcs_connection {
 gcs_connection connect_gcs(caf::actor_system& sys, const std::string& host,
                            std::uint16_t port, const std::string& token,
                            std::chrono::milliseconds timeout);
+
+/// A connection on `fd` (connected, or still connecting) for a byte
+/// stream beside BASP (the object channel, runtime/bulk_channel.hpp),
+/// on `sys`'s transport: TLS with the node's context when it uses TLS,
+/// plain TCP otherwise (not BASP-guarded: its owner parses the stream).
+/// Null if the TLS session cannot start (logged). Call on the middleman's
+/// thread (from a broker).
+caf::io::scribe_ptr stream_scribe(caf::actor_system& sys,
+                                  caf::io::network::native_socket fd,
+                                  bool accepted);
+
+/// A listening port on `fd` (bound and listening) whose connections are
+/// such byte streams, on `sys`'s transport.
+caf::io::doorman_ptr stream_doorman(caf::actor_system& sys,
+                                    caf::io::network::native_socket fd);
 
 /// How long connecting to a head may take, TLS handshake and hello
 /// included.

@@ -49,6 +49,9 @@ struct NodeRecord {
                                         # order (names may repeat).
   actors @10 :List(NamedCount);         # Actors hosted, counted by state;
                                         # sorted by state, states unique.
+  bulkAddress @11 :Text;                # HOST:PORT of its object channel
+                                        # (runtime/bulk_channel.hpp); ""
+                                        # none (objects via the middleman).
 }
 
 # Every node the GCS knows, dead ones included (lumen::detail::cluster_view).

@@ -68,9 +68,10 @@ constexpr std::size_t node_id_size = 32;
 /// Upper estimate of the words `x` takes (without the root pointer), so
 /// that the builder's first segment usually holds the whole message.
 std::size_t estimate_words(const node_record& x) {
-  // Struct (4 data + 6 pointer words), id, address.
-  std::size_t words =
-    10 + text_words(x.id.size()) + text_words(x.address.size());
+  // Struct (4 data + 7 pointer words), id, addresses.
+  std::size_t words = 11 + text_words(x.id.size()) +
+                      text_words(x.address.size()) +
+                      text_words(x.bulk_address.size());
   // Per entry: list tag or struct (1 data + 1 pointer word) and its name.
   for (const auto* map : {&x.total, &x.available}) {
     words += 1;
@@ -134,6 +135,7 @@ void write_node(wire::NodeRecord::Builder out, const node_record& x) {
     x.infeasible);
   write_counts(out.initActors(element_count(x.actors.size(), "actors")),
                x.actors);
+  out.setBulkAddress(text(x.bulk_address));
 }
 
 // -- decoding helpers ---------------------------------------------------------
@@ -166,6 +168,7 @@ node_record read_node(const char* what, const std::string& prefix,
   x.available = read_resources(what, prefix + "available", in.getAvailable());
   x.object_store_used = in.getObjectStoreUsed();
   x.object_store_capacity = in.getObjectStoreCapacity();
+  x.bulk_address = to_std(in.getBulkAddress());
   auto infeasible = in.getInfeasible();
   x.infeasible.reserve(infeasible.size());
   for (auto entry : infeasible)

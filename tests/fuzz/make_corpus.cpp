@@ -30,7 +30,7 @@
 #include "cluster/gcs_store.hpp"
 #include "fuzz_support.hpp"
 #include "lumen/codec.hpp"
-#include "runtime/bulk_transfer.hpp"
+#include "runtime/bulk_ticket.hpp"
 #include "wire/task_spec_codec.hpp"
 
 using namespace lumen;

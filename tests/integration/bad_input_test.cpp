@@ -235,9 +235,12 @@ std::size_t attack_with_messages(const std::string& head_address,
   // The GCS: garbage records, lineage that is no TaskSpec of its task, a
   // placement group with an unknown strategy.
   std::string refused;
-  self->request(*gcs, 10s, register_atom::value, garbage(rng, 64), caf::actor{})
+  self
+    ->request(*gcs, 10s, register_atom::value, garbage(rng, 64), caf::actor{},
+              caf::actor{})
     .receive(
-      [&](std::vector<char>&, std::vector<caf::actor>&) {
+      [&](std::vector<char>&, std::vector<caf::actor>&,
+          std::vector<caf::actor>&) {
         refused = "accepted";
       },
       [&](caf::error& e) {
@@ -311,13 +314,16 @@ std::size_t attack_with_messages(const std::string& head_address,
   me.id = task_id::random().to_string();
   detail::cluster_view view;
   std::vector<caf::actor> managers;
+  std::vector<caf::actor> stores;
   self
     ->request(*gcs, 10s, register_atom::value,
-              bytes_of(detail::encode_node_record(me)), sink)
+              bytes_of(detail::encode_node_record(me)), sink, sink)
     .receive(
-      [&](std::vector<char>& bytes, std::vector<caf::actor>& ms) {
+      [&](std::vector<char>& bytes, std::vector<caf::actor>& ms,
+          std::vector<caf::actor>& ss) {
         view = detail::decode_cluster_view(bytes.data(), bytes.size());
         managers = std::move(ms);
+        stores = std::move(ss);
       },
       [&](caf::error&) {});
   std::size_t reached = 0;
@@ -350,19 +356,28 @@ std::size_t attack_with_messages(const std::string& head_address,
     v.nodes.resize(1);
     v.nodes[0].id = "not hex";
     self->send(nm, view_atom::value, bytes_of(detail::encode_cluster_view(v)),
-               std::vector<caf::actor>{});
+               std::vector<caf::actor>{}, std::vector<caf::actor>{});
     // An actor to host, with options that say max_concurrency 0.
     detail::remote_actor_options o;
     o.options.max_concurrency = 0;
     self->send(nm, spawn_atom::value, sink, sink,
                bytes_of(detail::encode_task_spec(spec)),
                bytes_of(detail::encode_actor_options(o)));
-    // Object transfers: ids of the wrong size, a value announced at 1 EiB.
-    self->send(nm, free_atom::value, garbage(rng, 3));
-    self->send(nm, located_atom::value, garbage(rng, 20),
-               std::string{"nowhere"}, std::uint64_t{1} << 60);
-    self->send(nm, pull_atom::value, garbage(rng, 5), std::uint64_t{0},
-               std::uint64_t{1} << 40);
+    // Object transfers, to the node's object store: ids of the wrong size,
+    // a value announced at 1 EiB, a pull whose ticket names no node.
+    if (i < stores.size() && stores[i]) {
+      auto os = caf::actor_cast<object_store_actor>(stores[i]);
+      self->send(os, free_atom::value, garbage(rng, 3));
+      self->send(os, located_atom::value, garbage(rng, 20),
+                 std::string{"nowhere"}, std::uint64_t{1} << 60);
+      self->send(os, pull_atom::value, garbage(rng, 5), std::uint64_t{0},
+                 std::uint64_t{1} << 40);
+      auto req = garbage(rng, 20);
+      auto junk = garbage(rng, 40);
+      req.insert(req.end(), junk.begin(), junk.end());
+      self->send(os, pull_atom::value, req, std::uint64_t{0},
+                 std::uint64_t{1} << 20);
+    }
     // A placement group bundle with a negative amount.
     self->send(nm, reserve_atom::value, std::string{"pg-x"}, std::uint64_t{0},
                std::map<std::string, double>{{"CPU", -1}});

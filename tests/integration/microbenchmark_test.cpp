@@ -95,7 +95,9 @@ TEST_CASE("microbenchmark: a short run of every metric prints sane lines",
   for (auto name :
        {"memcpy_gigabytes", "single_client_put_gigabytes",
         "multi_client_put_gigabytes", "two_node_object_push_64mib_gigabytes",
-        "two_node_object_pull_64mib_gigabytes"})
+        "two_node_object_pull_64mib_gigabytes",
+        "two_node_object_push_64mib_tls_gigabytes",
+        "two_node_object_pull_64mib_tls_gigabytes"})
     sane_value(lines, name, "GB/s");
   for (auto name : {"scale_1m_queued_tasks", "scale_10k_actors",
                     "scale_task_10k_ref_args", "scale_get_10k_objects"})

@@ -1,7 +1,9 @@
-// Objects between real node processes on the direct channel
-// (runtime/bulk_transfer.hpp): whole and correct, a node killed in the
-// middle of a transfer, strangers on the channel's port, and a node that
-// moves objects through the middleman only.
+// Objects between real node processes on the object channel, a broker of
+// each node's middleman (runtime/bulk_channel.hpp): whole and correct, a
+// node killed in the middle of a transfer, strangers on the channel's
+// port, pull tickets that name an address other than the puller's
+// published channel, and a node that moves objects through the middleman
+// only.
 #include <catch2/catch.hpp>
 
 #include <arpa/inet.h>
@@ -17,8 +19,21 @@
 #include <thread>
 #include <vector>
 
+#include <poll.h>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/io/middleman.hpp>
+#include <caf/scoped_actor.hpp>
+
+#include "actors/gatekeeper.hpp"
+#include "actors/messages.hpp"
+#include "actors/object_store.hpp"
+#include "cluster/cluster_types.hpp"
 #include "cluster_support.hpp"
 #include "cluster_tasks.hpp"
+#include "runtime/bulk_ticket.hpp"
 
 using namespace std::chrono_literals;
 
@@ -74,6 +89,48 @@ std::string poke(int port, const std::string& bytes) {
   ::close(fd);
   return got;
 }
+
+/// A listening socket on 127.0.0.1 that nothing should ever connect to.
+struct decoy {
+  int fd = -1;
+  std::uint16_t port = 0;
+
+  decoy() {
+    fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    REQUIRE(fd >= 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
+    REQUIRE(::listen(fd, 8) == 0);
+    socklen_t len = sizeof(addr);
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+    port = ntohs(addr.sin_port);
+  }
+
+  ~decoy() {
+    ::close(fd);
+  }
+
+  /// Whether a connection arrived within `wait`.
+  bool contacted(std::chrono::milliseconds wait) const {
+    pollfd p{fd, POLLIN, 0};
+    return ::poll(&p, 1, static_cast<int>(wait.count())) > 0;
+  }
+
+  std::string address() const {
+    return "127.0.0.1:" + std::to_string(port);
+  }
+};
+
+struct client_config : caf::actor_system_config {
+  client_config() {
+    load<caf::io::middleman>();
+    lumen::detail::register_wire_types(*this);
+    set("scheduler.max-threads", std::size_t{2});
+    set("middleman.enable-automatic-connections", false);
+  }
+};
 
 bool is_blob(const std::vector<char>& b, std::int64_t n, int seed) {
   // make_blob's pattern, as check_blob checks it.
@@ -228,4 +285,104 @@ TEST_CASE("object transfer: a node without the direct channel still gets "
                      .remote(from_plain, size, 2),
                    120s) == direct + ":ok");
   CHECK(is_blob(lumen::get(from_plain, 120s), size, 2));
+}
+
+TEST_CASE("object transfer: a pull ticket naming another address than the "
+          "puller's published channel is refused and logged, and the holder "
+          "connects nowhere",
+          "[cluster][object_transfer]") {
+  using namespace lumen;
+  cluster_it::test_cluster cluster{1};
+  cluster_it::watchdog dog{cluster, 240s};
+  lumen::init_guard g{lumen::config{.address = cluster.address()}};
+  REQUIRE(cluster_it::test_cluster::wait_for_nodes(2));
+  auto worker = workers_of(cluster).begin()->second;
+  // This process joins as a node whose channel is `published`; its pull
+  // tickets name `elsewhere` (a host:port it also listens on, to see
+  // whether the worker connects there) or carry garbage.
+  decoy published;
+  decoy elsewhere;
+  client_config cfg;
+  caf::actor_system sys{cfg};
+  auto head = cluster.address();
+  auto gcs = sys.middleman().remote_actor<gated_gcs_actor>(
+    head.substr(0, head.rfind(':')),
+    static_cast<std::uint16_t>(std::stoul(head.substr(head.rfind(':') + 1))));
+  REQUIRE(gcs);
+  auto sink = sys.spawn([](caf::event_based_actor* s) -> caf::behavior {
+    s->set_default_handler(caf::drop);
+    return {[](tick_atom) {}};
+  });
+  caf::scoped_actor self{sys};
+  detail::node_record me;
+  me.id = task_id::random().to_string();
+  me.bulk_address = published.address();
+  auto rec = detail::encode_node_record(me);
+  caf::actor store;
+  self
+    ->request(*gcs, 10s, register_atom::value,
+              std::vector<char>(rec.data(), rec.data() + rec.size()), sink,
+              caf::actor_cast<caf::actor>(self))
+    .receive(
+      [&](std::vector<char>& bytes, std::vector<caf::actor>&,
+          std::vector<caf::actor>& stores) {
+        auto view = detail::decode_cluster_view(bytes.data(), bytes.size());
+        for (std::size_t i = 0; i < view.nodes.size() && i < stores.size(); ++i)
+          if (view.nodes[i].id == worker.at("id"))
+            store = stores[i];
+      },
+      [&](caf::error& e) {
+        FAIL(sys.render(e));
+      });
+  REQUIRE(store);
+  detail::bulk_ticket t;
+  t.host = "127.0.0.1";
+  t.port = elsewhere.port;
+  t.nonce.fill('n');
+  auto req = detail::id_bytes(object_id{task_id::random(), 1});
+  auto wire = detail::encode_ticket(t);
+  req.insert(req.end(), wire.begin(), wire.end());
+  // Until the worker's store has this node in its view, the answer is
+  // that the pull comes from no node of the view; then that the ticket
+  // names another address.
+  std::string answer;
+  for (int i = 0; i < 100; ++i) {
+    self
+      ->request(caf::actor_cast<object_store_actor>(store), 10s,
+                pull_atom::value, req, std::uint64_t{0}, std::uint64_t{1000})
+      .receive(
+        [&](std::vector<char>&) {
+          answer = "served";
+        },
+        [&](caf::error& e) {
+          answer = sys.render(e);
+        });
+    if (answer.find("names") != std::string::npos)
+      break;
+    std::this_thread::sleep_for(100ms);
+  }
+  CHECK_THAT(answer, Catch::Contains("its ticket names " + elsewhere.address() +
+                                     ", not the channel that node publishes (" +
+                                     published.address() + ")"));
+  // A ticket that is no ticket: refused before anything else.
+  auto junk = detail::id_bytes(object_id{task_id::random(), 2});
+  junk.insert(junk.end(), 5, 'j');
+  self
+    ->request(caf::actor_cast<object_store_actor>(store), 10s, pull_atom::value,
+              junk, std::uint64_t{0}, std::uint64_t{1000})
+    .receive(
+      [&](std::vector<char>&) {
+        answer = "served";
+      },
+      [&](caf::error& e) {
+        answer = sys.render(e);
+      });
+  CHECK_THAT(answer, Catch::Contains("transfer ticket"));
+  // The worker connected to neither address, and logged the refusal.
+  CHECK_FALSE(elsewhere.contacted(1000ms));
+  CHECK_FALSE(published.contacted(10ms));
+  CHECK(
+    log_of(cluster, worker).find("refused a pull ticket from node " + me.id) !=
+    std::string::npos);
+  caf::anon_send_exit(sink, caf::exit_reason::user_shutdown);
 }

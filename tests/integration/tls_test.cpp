@@ -163,6 +163,93 @@ TEST_CASE("tls: a two-node TLS cluster runs tasks, actors and objects",
                 "connection") == std::string::npos);
 }
 
+/// The port of the object channel a node's log names; 0 if none.
+static std::uint16_t channel_port_in(const std::string& log,
+                                     const std::string& kind) {
+  const std::string line =
+    "objects move between nodes on a direct channel, listening on ";
+  auto at = log.find(line);
+  if (at == std::string::npos)
+    return 0;
+  auto rest = log.substr(at + line.size());
+  rest = rest.substr(0, rest.find('\n'));
+  if (rest.find("(a broker of the middleman, " + kind + ")") ==
+      std::string::npos)
+    return 0;
+  auto addr = rest.substr(0, rest.find(' '));
+  return security_it::port_of(addr);
+}
+
+TEST_CASE("tls: a large object moves between TLS nodes on the object "
+          "channel's broker, which speaks only TLS",
+          "[tls][object_transfer]") {
+  security_it::temp_dir tmp;
+  security_it::pki p{tmp.path, "pki"};
+  cluster_it::test_cluster cluster{1, 2, {p.args(2)}, "", p.args(1)};
+  cluster_it::watchdog dog{cluster, std::chrono::seconds(240)};
+  lumen::init_guard g{lumen::config{
+    .address = cluster.address(), .tls = p.tls(3), .token = p.token()}};
+  REQUIRE(cluster_it::test_cluster::wait_for_nodes(2));
+  std::string head, worker;
+  for (auto& n : lumen::nodes()) {
+    if (n.head)
+      head = n.id;
+    else if (!n.driver)
+      worker = n.id;
+  }
+  REQUIRE(!worker.empty());
+  auto head_port =
+    channel_port_in(security_it::logs(cluster.dir(), "head"), "TLS");
+  auto worker_port =
+    channel_port_in(security_it::logs(cluster.dir(), "worker"), "TLS");
+  REQUIRE(head_port > 0);
+  REQUIRE(worker_port > 0);
+  // 48 MiB made on the head, checked on the worker (the worker pulls it),
+  // then made on the worker and read here (this driver pulls it).
+  constexpr std::int64_t size = 48 << 20;
+  auto blob =
+    lumen::task(cluster_tasks::make_blob).node_affinity(head).remote(size, 7);
+  CHECK(lumen::get(lumen::task(cluster_tasks::check_blob)
+                     .node_affinity(worker)
+                     .remote(blob, size, 7),
+                   120s) == worker + ":ok");
+  auto there =
+    lumen::task(cluster_tasks::make_blob).node_affinity(worker).remote(size, 8);
+  auto got = lumen::get(there, 120s);
+  CHECK(cluster_tasks::check_blob(got, size, 8).find(":ok") !=
+        std::string::npos);
+  // The bytes took the channel: its connections are up (kept for the next
+  // transfer), and no pull fell back to the middleman or was refused.
+  CHECK(established_on(worker_port));
+  for (auto role : {"head", "worker"}) {
+    auto log = security_it::logs(cluster.dir(), role);
+    CHECK_THAT(log, !Contains("goes through the middleman"));
+    CHECK_THAT(log, !Contains("refused"));
+  }
+  // A plain TCP client on the channel's port gets no further than the TLS
+  // handshake, which the node logs.
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(worker_port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
+  std::string hello = "LUMENOBJ" + std::string(24, '\0');
+  ::send(fd, hello.data(), hello.size(), MSG_NOSIGNAL);
+  char buf[64];
+  while (::recv(fd, buf, sizeof(buf), 0) > 0) {
+  }
+  ::close(fd);
+  CHECK(security_it::wait_for_log(cluster.dir(), "worker", "TLS handshake"));
+  // And the node goes on moving objects.
+  auto again =
+    lumen::task(cluster_tasks::make_blob).node_affinity(worker).remote(size, 9);
+  CHECK(
+    cluster_tasks::check_blob(lumen::get(again, 120s), size, 9).find(":ok") !=
+    std::string::npos);
+}
+
 TEST_CASE("tls: a node with a certificate from another CA cannot join",
           "[tls]") {
   security_it::temp_dir tmp;

@@ -153,15 +153,18 @@ TEST_CASE("gcs: a GCS started again on its store finds its tables back",
     // All managers live in this process, so an actor's host node is the
     // node registered last: `lost` for the first actor, `kept` after.
     for (auto* rec : {&head, &lost}) {
-      auto [view, managers] = ask<std::vector<char>, std::vector<caf::actor>>(
-        sys, gcs, lumen::register_atom::value, bytes_of(*rec), fake());
+      auto [view, managers, stores] =
+        ask<std::vector<char>, std::vector<caf::actor>,
+            std::vector<caf::actor>>(sys, gcs, lumen::register_atom::value,
+                                     bytes_of(*rec), fake(), caf::actor{});
       CHECK(managers.size() >= 1);
     }
     CHECK(std::get<0>(ask<bool>(
       sys, gcs, lumen::actor_add_atom::value, lost_actor, std::string{"gone"},
       std::string{"it"}, std::uint64_t{7}, host, false)));
-    ask<std::vector<char>, std::vector<caf::actor>>(
-      sys, gcs, lumen::register_atom::value, bytes_of(kept), fake());
+    ask<std::vector<char>, std::vector<caf::actor>, std::vector<caf::actor>>(
+      sys, gcs, lumen::register_atom::value, bytes_of(kept), fake(),
+      caf::actor{});
     CHECK(std::get<0>(ask<bool>(
       sys, gcs, lumen::actor_add_atom::value, kept_actor, std::string{"keeper"},
       std::string{"it"}, std::uint64_t{9}, host, true)));
@@ -222,8 +225,9 @@ TEST_CASE("gcs: a GCS started again on its store finds its tables back",
   auto pending = finder->request(gcs, 10s, lumen::actor_find_atom::value,
                                  std::string{"keeper"}, std::string{"it"});
   auto kept_manager = fake();
-  ask<std::vector<char>, std::vector<caf::actor>>(
-    sys, gcs, lumen::register_atom::value, bytes_of(kept), kept_manager);
+  ask<std::vector<char>, std::vector<caf::actor>, std::vector<caf::actor>>(
+    sys, gcs, lumen::register_atom::value, bytes_of(kept), kept_manager,
+    caf::actor{});
   CHECK(std::get<0>(ask<bool>(
     sys, gcs, lumen::actor_add_atom::value, kept_actor, std::string{"keeper"},
     std::string{"it"}, std::uint64_t{9}, host, true)));

@@ -35,6 +35,10 @@ TEST_CASE("limits: a value announced larger than max_object_size is not "
       },
     };
   });
+  // The owner's node is a peer of this one (as the cluster view says).
+  lumen::detail::peer_map peers;
+  peers[std::string(32, 'c')] = lumen::detail::peer_store{owner, owner, {}};
+  caf::anon_send(store, lumen::peers_atom::value, std::move(peers));
   lumen::object_id id{lumen::task_id{0x77, 1}, 1};
   auto pending = table.create_pending(id);
   caf::anon_send(store, lumen::fetch_atom::value, lumen::detail::id_bytes(id),
