@@ -527,6 +527,8 @@ embedded_runtime::node_snapshot embedded_runtime::snapshot() {
         result.worker_threads = st.worker_threads;
         result.actors = st.actors;
         result.pending_actors = st.pending_actors;
+        result.task_actors_spawned = st.task_actors_spawned;
+        result.task_executions = st.task_executions;
       },
       [&](const caf::error& err) {
         throw error("node manager did not answer: " + impl_->sys->render(err));

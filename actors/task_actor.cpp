@@ -1,0 +1,250 @@
+// task_actor: resolves a task's arguments, hands the user call to a worker,
+// stores the returns, reports to the node manager.
+#include "actors/task_actor.hpp"
+
+#include <caf/actor_cast.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/execution_unit.hpp>
+#include <caf/mailbox_element.hpp>
+#include <caf/message_id.hpp>
+#include <caf/resumable.hpp>
+#include <caf/scheduler/abstract_coordinator.hpp>
+#include <caf/send.hpp>
+
+#include "lumen/detail/registry.hpp"
+#include "runtime/execution_context.hpp"
+#include "runtime/task_errors.hpp"
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(lumen::detail::object_ptr)
+
+namespace lumen {
+
+namespace {
+
+using detail::object_ptr;
+
+/// Runs on the worker thread: the user's function, once. Returns its
+/// result or the error it raised; `threw` says whether it threw.
+object_ptr run_user_call(const detail::task_spec& task,
+                         std::vector<object_ptr>& args,
+                         const node_manager_actor& nm, bool cancelled,
+                         bool& threw) {
+  if (cancelled)
+    return detail::make_error_object(detail::error_kind::runtime_error,
+                                     "lumen was shut down before task '" +
+                                       task.options.name + "' ran");
+  auto* fn = task.entry ? task.entry : detail::find_function(task.function);
+  if (!fn || fn->kind != detail::function_kind::free_function)
+    return detail::make_error_object(
+      detail::error_kind::function_not_found,
+      "function '" + task.function + "' is not registered on this node " +
+        "(add LUMEN_REMOTE(" + task.function + ") to a source file the " +
+        "node runs or loads)",
+      {}, task.options.name);
+  detail::execution_context ctx;
+  ctx.task = task.id;
+  ctx.child_depth = task.depth + 1;
+  auto id = task.id;
+  ctx.on_block = [nm, id] {
+    caf::anon_send(nm, blocked_atom::value, id);
+  };
+  ctx.on_unblock = [nm, id] {
+    caf::anon_send(nm, unblocked_atom::value, id);
+  };
+  detail::context_scope scope{&ctx};
+  try {
+    return std::make_shared<detail::object_data>(fn->invoke(args));
+  } catch (...) {
+    threw = true;
+    return detail::error_from_current_exception(task.options.name);
+  }
+}
+
+/// The worker thread as the execution unit of one task actor, while that
+/// thread delivers the call's result: the actor, woken by the result, runs
+/// its last step (store, report, quit) right here, after the user call
+/// returned, instead of waking a scheduler thread for it. Any other actor
+/// woken meanwhile (the node manager, by the report) goes to the scheduler.
+class worker_unit : public caf::execution_unit {
+ public:
+  worker_unit(caf::actor_system& sys, caf::resumable* own)
+    : caf::execution_unit(&sys), own_(own) {}
+
+  void exec_later(caf::resumable* job) override {
+    if (job == own_ && woken_ == nullptr)
+      woken_ = job;
+    else
+      system().scheduler().enqueue(job);
+  }
+
+  /// Runs the actor if the result woke it; messages that came meanwhile
+  /// may leave it to the scheduler.
+  void run() {
+    auto* job = woken_;
+    if (job == nullptr)
+      return;
+    own_ = nullptr; // from here on, everything goes to the scheduler
+    for (int round = 0;; ++round) {
+      switch (job->resume(this, 64)) {
+      case caf::resumable::resume_later:
+        if (round < 4)
+          continue;
+        system().scheduler().enqueue(job); // keeps the reference
+        return;
+      default: // done, awaiting_message, shutdown_execution_unit
+        caf::intrusive_ptr_release(job);
+        return;
+      }
+    }
+  }
+
+ private:
+  caf::resumable* own_;
+  caf::resumable* woken_ = nullptr;
+};
+
+/// Where an execution runs (one argument: spawn inspects each).
+struct task_site {
+  detail::worker_pool::worker* worker;
+  detail::object_table* table;
+};
+
+class task_actor : public caf::event_based_actor {
+ public:
+  task_actor(caf::actor_config& cfg, detail::task_ptr task, task_site at,
+             node_manager_actor nm)
+    : caf::event_based_actor(cfg), task_(std::move(task)), worker_(at.worker),
+      table_(at.table), nm_(std::move(nm)) {
+    // Spawned with lazy_init: the first step runs here, as the node manager
+    // spawns it, and the actor is first scheduled for the call's result.
+    resolve();
+  }
+
+  const char* name() const override {
+    return "lumen.task";
+  }
+
+  caf::behavior make_behavior() override {
+    return {
+      [this](finished_atom, object_ptr& result, bool threw) {
+        report(std::move(result), threw);
+        quit();
+      },
+      [this](deps_atom) {
+        resolve();
+      },
+    };
+  }
+
+  void on_exit() override {
+    // Ended before it reported (killed, or the system stops): the task
+    // fails with the reason, and the node manager frees its worker.
+    if (reported_)
+      return;
+    auto why = fail_state() ? to_string(fail_state()) : std::string{"none"};
+    report(detail::make_error_object(detail::error_kind::runtime_error,
+                                     "task '" + task_->options.name +
+                                       "' was stopped before it finished (" +
+                                       why + ")",
+                                     {}, task_->options.name),
+           false);
+  }
+
+ private:
+  /// Collects the arguments; once all are here, hands the call over.
+  void resolve() {
+    args_.reserve(task_->args.size());
+    for (auto i = args_.size(); i < task_->args.size(); ++i) {
+      auto& arg = task_->args[i];
+      object_ptr obj;
+      if (!arg.ref) {
+        obj = arg.value;
+      } else if (!table_->ready(arg.ref.get())) {
+        // Rare: the node manager queues a task once its arguments are
+        // ready here. Wait for this one, then go on.
+        table_->when_ready(arg.ref.get(),
+                           [me = caf::actor_cast<caf::actor>(this)] {
+                             caf::anon_send(me, deps_atom::value);
+                           });
+        return;
+      } else {
+        obj = table_->try_get(arg.ref.get());
+      }
+      if (!obj || obj->error) {
+        // A failed argument fails the task with the original error, as
+        // the result of a call that did not run.
+        caf::anon_send(
+          caf::actor_cast<caf::actor>(this), finished_atom::value,
+          obj ? obj
+              : detail::make_error_object(
+                  detail::error_kind::object_lost,
+                  "argument of task '" + task_->options.name + "' is missing"),
+          false);
+        return;
+      }
+      args_.push_back(std::move(obj));
+    }
+    hand_over();
+  }
+
+  /// Hands only the user call to the worker thread.
+  void hand_over() {
+    detail::user_call call;
+    call.run = [task = task_, args = std::move(args_), nm = nm_,
+                me = caf::actor_cast<caf::strong_actor_ptr>(this),
+                self =
+                  static_cast<caf::resumable*>(this)](bool cancelled) mutable {
+      bool threw = false;
+      auto result = run_user_call(*task, args, nm, cancelled, threw);
+      args.clear();
+      worker_unit unit{*me->home_system, self};
+      me->enqueue(caf::make_mailbox_element(nullptr, caf::make_message_id(), {},
+                                            finished_atom::value,
+                                            std::move(result), threw),
+                  &unit);
+      unit.run();
+    };
+    if (!detail::worker_pool::try_post(worker_, call.run, task_.get()))
+      caf::anon_send(nm_, bounced_atom::value, task_->id, std::move(call));
+  }
+
+  /// Stores the returns (or, for a user call that threw and may run again,
+  /// asks for a new execution) and reports to the node manager.
+  void report(object_ptr result, bool threw) {
+    reported_ = true;
+    detail::task_ptr again;
+    auto& opts = task_->options;
+    if (threw && opts.retry_exceptions &&
+        (opts.max_retries < 0 ||
+         task_->attempt < static_cast<std::uint32_t>(opts.max_retries))) {
+      // A new execution, with a new actor, and the same child ids.
+      again = std::make_shared<detail::task_spec>(*task_);
+      ++again->attempt;
+    } else if (task_->deliver) {
+      task_->deliver(std::move(result));
+    } else {
+      table_->fulfill(task_->return_id, std::move(result));
+    }
+    caf::anon_send(nm_, done_atom::value, task_->id, std::move(again));
+  }
+
+  detail::task_ptr task_;
+  detail::worker_pool::worker* worker_;
+  detail::object_table* table_;
+  node_manager_actor nm_;
+  std::vector<object_ptr> args_;
+  bool reported_ = false;
+};
+
+} // namespace
+
+caf::actor spawn_task_actor(caf::local_actor* parent, detail::task_ptr task,
+                            detail::worker_pool::worker* w,
+                            detail::object_table* table,
+                            node_manager_actor nm) {
+  return parent->spawn<task_actor, caf::lazy_init>(
+    std::move(task), task_site{w, table}, std::move(nm));
+}
+
+} // namespace lumen
