@@ -4,12 +4,16 @@
 
 #include <caf/actor_cast.hpp>
 #include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/detail/thread_safe_actor_clock.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/execution_unit.hpp>
 #include <caf/mailbox_element.hpp>
 #include <caf/message_id.hpp>
+#include <caf/policy/work_sharing.hpp>
 #include <caf/resumable.hpp>
 #include <caf/scheduler/abstract_coordinator.hpp>
+#include <caf/scheduler/coordinator.hpp>
 #include <caf/send.hpp>
 
 #include "lumen/detail/registry.hpp"
@@ -45,12 +49,14 @@ object_ptr run_user_call(const detail::task_spec& task,
   detail::execution_context ctx;
   ctx.task = task.id;
   ctx.child_depth = task.depth + 1;
-  auto id = task.id;
-  ctx.on_block = [nm, id] {
-    caf::anon_send(nm, blocked_atom::value, id);
+  // One pointer each: no allocation for hooks that rarely fire.
+  const auto* t = &task;
+  const auto* to = &nm;
+  ctx.on_block = [t, to] {
+    caf::anon_send(*to, blocked_atom::value, t->id);
   };
-  ctx.on_unblock = [nm, id] {
-    caf::anon_send(nm, unblocked_atom::value, id);
+  ctx.on_unblock = [t, to] {
+    caf::anon_send(*to, unblocked_atom::value, t->id);
   };
   detail::context_scope scope{&ctx};
   try {
@@ -115,9 +121,12 @@ class task_actor : public caf::event_based_actor {
   task_actor(caf::actor_config& cfg, detail::task_ptr task, task_site at,
              node_manager_actor nm)
     : caf::event_based_actor(cfg), task_(std::move(task)), worker_(at.worker),
-      table_(at.table), nm_(std::move(nm)) {
-    // Spawned with lazy_init: the first step runs here, as the node manager
-    // spawns it, and the actor is first scheduled for the call's result.
+      table_(at.table), nm_(std::move(nm)) {}
+
+  /// The first step, run by spawn_task_actor right after the lazy spawn
+  /// (the actor's mailbox is closed then, so nothing else runs it): the
+  /// actor is first scheduled for the call's result.
+  void start() {
     resolve();
   }
 
@@ -237,14 +246,112 @@ class task_actor : public caf::event_based_actor {
   bool reported_ = false;
 };
 
+/// The system clock, except that a task actor's end does not post a
+/// "cancel its timeouts" event to the clock's thread (waking it once per
+/// task): a task actor sets no timeout. Everything else goes to the clock
+/// the scheduler runs.
+class task_aware_clock : public caf::detail::thread_safe_actor_clock {
+ public:
+  explicit task_aware_clock(caf::detail::thread_safe_actor_clock& real)
+    : real_(real) {}
+
+  time_point now() const noexcept override {
+    return real_.now();
+  }
+
+  duration_type difference(caf::atom_value measurement, long units,
+                           time_point t0,
+                           time_point t1) const noexcept override {
+    return real_.difference(measurement, units, t0, t1);
+  }
+
+  void set_ordinary_timeout(time_point t, caf::abstract_actor* self,
+                            caf::atom_value type, uint64_t id) override {
+    real_.set_ordinary_timeout(t, self, type, id);
+  }
+
+  void set_multi_timeout(time_point t, caf::abstract_actor* self,
+                         caf::atom_value type, uint64_t id) override {
+    real_.set_multi_timeout(t, self, type, id);
+  }
+
+  void set_request_timeout(time_point t, caf::abstract_actor* self,
+                           caf::message_id id) override {
+    real_.set_request_timeout(t, self, id);
+  }
+
+  void cancel_ordinary_timeout(caf::abstract_actor* self,
+                               caf::atom_value type) override {
+    real_.cancel_ordinary_timeout(self, type);
+  }
+
+  void cancel_request_timeout(caf::abstract_actor* self,
+                              caf::message_id id) override {
+    real_.cancel_request_timeout(self, id);
+  }
+
+  void cancel_timeouts(caf::abstract_actor* self) override {
+    if (dynamic_cast<task_actor*>(self) == nullptr)
+      real_.cancel_timeouts(self);
+  }
+
+  void schedule_message(time_point t, caf::strong_actor_ptr receiver,
+                        caf::mailbox_element_ptr content) override {
+    real_.schedule_message(t, std::move(receiver), std::move(content));
+  }
+
+  void schedule_message(time_point t, caf::group target,
+                        caf::strong_actor_ptr sender,
+                        caf::message content) override {
+    real_.schedule_message(t, std::move(target), std::move(sender),
+                           std::move(content));
+  }
+
+  void cancel_all() override {
+    real_.cancel_all();
+  }
+
+ private:
+  caf::detail::thread_safe_actor_clock& real_;
+};
+
+/// CAF's work-sharing scheduler with the task-aware clock.
+class task_aware_coordinator
+  : public caf::scheduler::coordinator<caf::policy::work_sharing> {
+ public:
+  using super = caf::scheduler::coordinator<caf::policy::work_sharing>;
+
+  explicit task_aware_coordinator(caf::actor_system& sys)
+    : super(sys), clock_(super::clock()) {}
+
+  caf::detail::thread_safe_actor_clock& clock() noexcept override {
+    return clock_;
+  }
+
+ private:
+  task_aware_clock clock_;
+};
+
 } // namespace
+
+void use_task_actor_scheduler(caf::actor_system_config& cfg) {
+  cfg.module_factories.push_back(
+    [](caf::actor_system& sys) -> caf::actor_system::module* {
+      return new task_aware_coordinator(sys);
+    });
+}
 
 caf::actor spawn_task_actor(caf::local_actor* parent, detail::task_ptr task,
                             detail::worker_pool::worker* w,
                             detail::object_table* table,
                             node_manager_actor nm) {
-  return parent->spawn<task_actor, caf::lazy_init>(
+  auto handle = parent->spawn<task_actor, caf::lazy_init>(
     std::move(task), task_site{w, table}, std::move(nm));
+  // Launched now: a result that comes at once finds its mailbox closed and
+  // runs it on the worker (worker_unit).
+  static_cast<task_actor*>(caf::actor_cast<caf::abstract_actor*>(handle))
+    ->start();
+  return handle;
 }
 
 } // namespace lumen
