@@ -163,13 +163,9 @@ class task_actor : public caf::event_based_actor {
  private:
   /// Collects the arguments; once all are here, hands the call over.
   void resolve() {
-    args_.reserve(task_->args.size());
-    for (auto i = args_.size(); i < task_->args.size(); ++i) {
-      auto& arg = task_->args[i];
-      object_ptr obj;
-      if (!arg.ref) {
-        obj = arg.value;
-      } else if (!table_->ready(arg.ref.get())) {
+    for (; next_arg_ < task_->args.size(); ++next_arg_) {
+      auto& arg = task_->args[next_arg_];
+      if (arg.ref && !table_->ready(arg.ref.get())) {
         // Rare: the node manager queues a task once its arguments are
         // ready here. Wait for this one, then go on.
         table_->when_ready(arg.ref.get(),
@@ -177,42 +173,50 @@ class task_actor : public caf::event_based_actor {
                              caf::anon_send(me, deps_atom::value);
                            });
         return;
-      } else {
-        obj = table_->try_get(arg.ref.get());
       }
-      if (!obj || obj->error) {
-        // A failed argument fails the task with the original error, as
-        // the result of a call that did not run.
-        caf::anon_send(
-          caf::actor_cast<caf::actor>(this), finished_atom::value,
-          obj ? obj
-              : detail::make_error_object(
-                  detail::error_kind::object_lost,
-                  "argument of task '" + task_->options.name + "' is missing"),
-          false);
-        return;
-      }
-      args_.push_back(std::move(obj));
     }
     hand_over();
   }
 
-  /// Hands only the user call to the worker thread.
+  /// Hands only the user call to the worker thread. The values are taken
+  /// from the table as the call starts, as a `get` would: a task queued
+  /// on a worker pins no value in memory (spilling may still move it),
+  /// and a spilled one is read back on the worker, not here.
   void hand_over() {
     detail::user_call call;
-    call.run = [task = task_, args = std::move(args_), nm = nm_,
+    call.run = [task = task_, table = table_, nm = nm_,
                 me = caf::actor_cast<caf::strong_actor_ptr>(this),
                 self =
                   static_cast<caf::resumable*>(this)](bool cancelled) mutable {
+      auto deliver = [&](object_ptr result, bool threw) {
+        worker_unit unit{*me->home_system, self};
+        me->enqueue(caf::make_mailbox_element(nullptr, caf::make_message_id(),
+                                              {}, finished_atom::value,
+                                              std::move(result), threw),
+                    &unit);
+        unit.run();
+      };
+      std::vector<object_ptr> args;
+      args.reserve(task->args.size());
+      for (auto& arg : task->args) {
+        auto obj = arg.ref ? table->try_get(arg.ref.get()) : arg.value;
+        if (!obj || obj->error) {
+          // A failed argument fails the task with the original error;
+          // the user's function does not run.
+          deliver(
+            obj ? obj
+                : detail::make_error_object(
+                    detail::error_kind::object_lost,
+                    "argument of task '" + task->options.name + "' is missing"),
+            false);
+          return;
+        }
+        args.push_back(std::move(obj));
+      }
       bool threw = false;
       auto result = run_user_call(*task, args, nm, cancelled, threw);
       args.clear();
-      worker_unit unit{*me->home_system, self};
-      me->enqueue(caf::make_mailbox_element(nullptr, caf::make_message_id(), {},
-                                            finished_atom::value,
-                                            std::move(result), threw),
-                  &unit);
-      unit.run();
+      deliver(std::move(result), threw);
     };
     if (!detail::worker_pool::try_post(worker_, call.run, task_.get()))
       caf::anon_send(nm_, bounced_atom::value, task_->id, std::move(call));
@@ -242,7 +246,8 @@ class task_actor : public caf::event_based_actor {
   detail::worker_pool::worker* worker_;
   detail::object_table* table_;
   node_manager_actor nm_;
-  std::vector<object_ptr> args_;
+  /// Arguments found ready so far.
+  std::size_t next_arg_ = 0;
   bool reported_ = false;
 };
 

@@ -9,14 +9,16 @@
 //
 // Life of one actor:
 // 1. start (right after the spawn, before anything can run it): resolves
-//    the arguments from the object table, reading each value (a spilled one
-//    is read back) and waiting for one not ready here (rare: the node
-//    manager queues a task once its arguments are here, fetched from peers
-//    if need be); an argument holding an error fails the task with it.
+//    the arguments: waits until each is ready in the object table (rare:
+//    the node manager queues a task once its arguments are here, fetched
+//    from peers if need be).
 // 2. Hands only the user call to its worker thread: user code never runs
 //    on a scheduler thread, `lumen::get` inside it works (nested too), and
 //    a call blocked in `get` tells the node manager (blocked / unblocked)
-//    so that its CPU is lent out meanwhile.
+//    so that its CPU is lent out meanwhile. The values are read from the
+//    table as the call starts (a queued task pins none in memory; a
+//    spilled one is read back there); one holding an error fails the task
+//    with it, without calling the function.
 // 3. On the call's result: stores the returns (this node's table, or the
 //    owner's node for a task sent here), reports, quits. The worker thread
 //    delivers the result as the actor's execution unit, so this last step
