@@ -51,6 +51,11 @@ struct worker_list {
   std::vector<worker_pool::worker*> workers;
 };
 
+/// A task's user call, ready to run on a worker thread (task_actor.hpp).
+struct user_call {
+  worker_pool::job run;
+};
+
 } // namespace lumen::detail
 
 namespace lumen {
@@ -109,6 +114,7 @@ using lineage_get_atom = caf::atom_constant<caf::atom("linget")>;
 using lineage_count_atom = caf::atom_constant<caf::atom("lincount")>;
 using lost_atom = caf::atom_constant<caf::atom("lost")>;
 using reconnect_atom = caf::atom_constant<caf::atom("reconnect")>;
+using bounced_atom = caf::atom_constant<caf::atom("bounced")>;
 
 } // namespace lumen
 
@@ -117,4 +123,5 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(lumen::task_id)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(lumen::detail::object_table::stats)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(lumen::detail::placement_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(lumen::detail::worker_list)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(lumen::detail::user_call)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(lumen::detail::actor_call_ptr)

@@ -18,7 +18,7 @@
 
 #include "actors/gcs.hpp"
 #include "actors/node_manager_state.hpp"
-#include "actors/task_runner.hpp"
+#include "actors/task_actor.hpp"
 #include "cluster/cluster_types.hpp"
 #include "cluster/pg_planner.hpp"
 #include "runtime/local_scheduler.hpp"
@@ -73,15 +73,25 @@ bool feasible(const node_manager_state& st, const detail::placement& p) {
 /// node manager (as Ray pipelines tasks to a leased worker).
 constexpr std::size_t pipeline_depth = 16;
 
-/// Runs `task` on `w` under lease `l` (the worker's queue keeps the order).
+/// Runs `task` on `w` under lease `l` (the worker's queue keeps the order):
+/// spawns its task actor, or, for a task whose call was taken back, posts
+/// that call (its actor waits for it).
 void post_task(self_ptr self, detail::worker_pool::worker* w, lease& l,
                detail::task_ptr task) {
   auto& st = self->state;
-  st.running.emplace(task->id, w);
   l.tasks.push_back(task);
   const void* tag = task.get();
-  detail::worker_pool::post(
-    w, make_task_job(std::move(task), st.table, node_manager_actor{self}), tag);
+  if (auto d = st.detached.find(task.get()); d != st.detached.end()) {
+    st.running.emplace(task->id, running_task{w, std::move(d->second.actor)});
+    detail::worker_pool::post(w, std::move(d->second.call), tag);
+    st.detached.erase(d);
+    return;
+  }
+  auto id = task->id;
+  auto actor = spawn_task_actor(self, std::move(task), w, st.table,
+                                node_manager_actor{self});
+  ++st.task_actors_spawned;
+  st.running.emplace(id, running_task{w, std::move(actor)});
 }
 
 /// Another execution of this task runs here: the copy a dead owner left
@@ -140,28 +150,46 @@ void pipeline(self_ptr self) {
   }
 }
 
-/// Takes the tasks queued behind the running one on `w` back into the
-/// scheduler's queue; ends the lease if none of its tasks started.
-void take_back(self_ptr self, detail::worker_pool::worker* w, lease& l) {
-  auto& st = self->state;
-  auto tags = detail::worker_pool::take_back(w);
-  for (auto* tag : tags) {
-    auto i = std::find_if(l.tasks.begin(), l.tasks.end(),
-                          [tag](const detail::task_ptr& t) {
-                            return t.get() == tag;
-                          });
-    if (i == l.tasks.end())
-      continue;
-    auto task = std::move(*i);
-    l.tasks.erase(i);
-    st.running.erase(task->id);
-    st.sched.enqueue(std::move(task));
-  }
+/// Moves `task` (on `l`, its call taken back from the worker) into the
+/// scheduler's queue again; its actor stays, waiting for the call.
+void detach(node_manager_state& st, lease& l,
+            std::deque<detail::task_ptr>::iterator i,
+            detail::worker_pool::job call) {
+  auto task = std::move(*i);
+  l.tasks.erase(i);
+  auto r = st.running.find(task->id);
+  st.detached.emplace(
+    task.get(), detached_task{std::move(r->second.actor), std::move(call)});
+  st.running.erase(r);
+  st.sched.enqueue(std::move(task));
+}
+
+/// Ends lease `l` on `w` if it holds no task any more.
+void end_if_empty(node_manager_state& st, detail::worker_pool::worker* w,
+                  lease& l) {
   if (l.tasks.empty()) {
     st.sched.release(l.acquired);
     st.pool->release(w);
     st.leases.erase(w);
   }
+}
+
+/// Takes the tasks queued behind the running one on `w` back into the
+/// scheduler's queue; ends the lease if none of its tasks started. With
+/// `close`, a task actor that has not posted its call yet gets it back
+/// (bounced) instead of queueing behind the running task.
+void take_back(self_ptr self, detail::worker_pool::worker* w, lease& l,
+               bool close) {
+  auto& st = self->state;
+  for (auto& taken : detail::worker_pool::take_back(w, close)) {
+    auto i = std::find_if(l.tasks.begin(), l.tasks.end(),
+                          [tag = taken.tag](const detail::task_ptr& t) {
+                            return t.get() == tag;
+                          });
+    if (i != l.tasks.end())
+      detach(st, l, i, std::move(taken.j));
+  }
+  end_if_empty(st, w, l);
 }
 
 /// Resources are free but nothing waits in the queue while workers hold
@@ -174,7 +202,7 @@ bool rebalance(self_ptr self) {
         st.sched.available().fits(l.acquired))
       crowded.push_back(w);
   for (auto* w : crowded)
-    take_back(self, w, st.leases[w]);
+    take_back(self, w, st.leases[w], false);
   return !crowded.empty();
 }
 
@@ -286,14 +314,15 @@ node_manager(self_ptr self, detail::resource_set total,
       }
       arg_arrived(self, task, id);
     },
-    [=](done_atom, task_id id) {
+    [=](done_atom, task_id id, detail::task_ptr& again) {
       auto& st = self->state;
+      ++st.task_executions;
       auto i = st.running.find(id);
       if (i == st.running.end())
         return;
-      auto* w = i->second;
+      auto* w = i->second.worker;
       st.running.erase(i);
-      if (!st.rebuilding.empty()) // a task's one return is index 1
+      if (!again && !st.rebuilding.empty()) // a task's one return is index 1
         rebuilt(self, object_id{id, 1});
       auto li = st.leases.find(w);
       if (li == st.leases.end())
@@ -310,6 +339,7 @@ node_manager(self_ptr self, detail::resource_set total,
         // The next task on this worker starts unblocked.
         l.blocked = false;
         --st.blocked;
+        detail::worker_pool::reopen(w);
         if (l.tasks.empty())
           give_back -= cpu_part(l.acquired);
         else
@@ -320,6 +350,8 @@ node_manager(self_ptr self, detail::resource_set total,
         st.pool->release(w);
         st.leases.erase(li);
       }
+      if (again) // a retry: a new execution, queued as its own task
+        enqueue_local(self, std::move(again));
       if (auto p = st.parked.find(id); p != st.parked.end()) {
         auto next = std::move(p->second.front());
         p->second.pop_front();
@@ -330,20 +362,38 @@ node_manager(self_ptr self, detail::resource_set total,
       }
       dispatch(self);
     },
+    [=](bounced_atom, task_id id, detail::user_call& call) {
+      auto& st = self->state;
+      auto i = st.running.find(id);
+      if (i == st.running.end())
+        return;
+      auto* w = i->second.worker;
+      auto& l = st.leases[w];
+      auto t = std::find_if(l.tasks.begin(), l.tasks.end(),
+                            [&id](const detail::task_ptr& x) {
+                              return x->id == id;
+                            });
+      if (t == l.tasks.end())
+        return;
+      detach(st, l, t, std::move(call.run));
+      end_if_empty(st, w, l);
+      dispatch(self);
+    },
     [=](blocked_atom, task_id id) {
       auto& st = self->state;
       auto i = st.running.find(id);
       if (i == st.running.end())
         return;
-      auto* w = i->second;
+      auto* w = i->second.worker;
       auto& l = st.leases[w];
       if (l.blocked)
         return;
       l.blocked = true;
       ++st.blocked;
       st.sched.release(cpu_part(l.acquired));
-      // What waits behind a blocked task might be what it waits for.
-      take_back(self, w, l);
+      // What waits behind a blocked task might be what it waits for; task
+      // actors that have not posted yet bounce off the closed worker.
+      take_back(self, w, l, true);
       dispatch(self);
     },
     [=](unblocked_atom, task_id id) {
@@ -351,11 +401,12 @@ node_manager(self_ptr self, detail::resource_set total,
       auto i = st.running.find(id);
       if (i == st.running.end())
         return;
-      auto& l = st.leases[i->second];
+      auto& l = st.leases[i->second.worker];
       if (!l.blocked)
         return;
       l.blocked = false;
       --st.blocked;
+      detail::worker_pool::reopen(i->second.worker);
       st.sched.force_acquire(cpu_part(l.acquired));
     },
     [=](place_atom, detail::placement_ptr what)
@@ -513,6 +564,8 @@ node_manager(self_ptr self, detail::resource_set total,
       result.actors = st.actors;
       result.pending_actors =
         st.placements.size() + st.infeasible_placements.size();
+      result.task_actors_spawned = st.task_actors_spawned;
+      result.task_executions = st.task_executions;
       return result;
     },
   };

@@ -2,7 +2,8 @@
 //
 // Accepts tasks, waits until their arguments are ready, queues them by
 // priority (local_scheduler), and when resources and a worker thread are
-// free posts the task to the worker (task_runner). While no resources are
+// free spawns the task's actor (task_actor.hpp) on that worker: one per
+// execution, kept by task id while the task runs. While no resources are
 // free, further tasks asking for the same resources queue on busy workers
 // (up to 16 each) and are taken back when their worker's task blocks or
 // resources free up elsewhere. A task blocked in `get` gives its CPU back
@@ -12,7 +13,10 @@
 // - (submit, task_ptr) -> void: run this task once its arguments are ready.
 // - (deps, task_ptr, object_id) -> void: that argument became ready (or,
 //   for a spill, known to be held on some node).
-// - (done, task_id) -> void: the worker finished this task.
+// - (done, task_id, again) -> void: a task actor ended its execution;
+//   `again` (or null) is the next execution to queue (a retry).
+// - (bounced, task_id, user_call) -> void: a task actor's worker was
+//   closed (blocked); queue the task again with its call.
 // - (blocked, task_id) -> void: the task waits in get; release its CPU.
 // - (unblocked, task_id) -> void: the task runs again; take its CPU back.
 // - (place, placement_ptr) -> worker_list: reserve an actor's resources
@@ -20,7 +24,7 @@
 //   served, before queued tasks).
 // - (release, placement_ptr, worker_list) -> void: the actor is gone (a
 //   null placement returns workers only).
-// - (stats) -> node_stats: resources and queue lengths.
+// - (stats) -> node_stats: resources, queue lengths, task actor counts.
 //
 // In a cluster (after `join`):
 // - (join, gcs, NodeRecord bytes) -> bool: register this node with the GCS
@@ -92,12 +96,18 @@ struct node_stats {
   std::size_t worker_threads = 0;
   std::size_t actors = 0;
   std::size_t pending_actors = 0;
+  /// Task actors spawned so far, and task executions ended so far
+  /// (retries and rebuilds included): one actor per execution.
+  std::uint64_t task_actors_spawned = 0;
+  std::uint64_t task_executions = 0;
 };
 
 using node_manager_actor = caf::typed_actor<
   caf::reacts_to<submit_atom, detail::task_ptr>,
   caf::reacts_to<deps_atom, detail::task_ptr, object_id>,
-  caf::reacts_to<done_atom, task_id>, caf::reacts_to<blocked_atom, task_id>,
+  caf::reacts_to<done_atom, task_id, detail::task_ptr>,
+  caf::reacts_to<bounced_atom, task_id, detail::user_call>,
+  caf::reacts_to<blocked_atom, task_id>,
   caf::reacts_to<unblocked_atom, task_id>,
   caf::replies_to<place_atom, detail::placement_ptr>::with<detail::worker_list>,
   caf::reacts_to<release_atom, detail::placement_ptr, detail::worker_list>,

@@ -15,7 +15,9 @@
 #include <vector>
 
 #include <caf/actor.hpp>
+#include <caf/exit_reason.hpp>
 #include <caf/result.hpp>
+#include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 #include <caf/typed_response_promise.hpp>
@@ -29,13 +31,28 @@ namespace lumen::detail_node_manager {
 
 /// A worker thread running tasks that hold one set of resources between
 /// them: the first task in `tasks` runs (or is about to), the others are
-/// queued on the worker behind it (pipelined) and may be taken back.
+/// queued on the worker behind it (pipelined) and may be taken back. Each
+/// has its task actor (task_actor.hpp), which posts its user call there.
 struct lease {
   detail::resource_set acquired;
   std::deque<detail::task_ptr> tasks;
   /// The running task waits in `get`: its CPU part is given back, and
   /// nothing more is pipelined behind it.
   bool blocked = false;
+};
+
+/// A task given a worker: its task actor, the task's address.
+struct running_task {
+  detail::worker_pool::worker* worker = nullptr;
+  caf::actor actor;
+};
+
+/// A task whose user call was taken back from its worker (or bounced off
+/// it) and waits in the queue again; its actor waits for the call's
+/// result, wherever the call runs.
+struct detached_task {
+  caf::actor actor;
+  detail::worker_pool::job call;
 };
 
 struct pending_placement {
@@ -88,9 +105,15 @@ struct node_manager_state {
   /// Objects owned here whose values are held on other nodes.
   std::unordered_set<object_id> held_elsewhere;
   object_store_actor store;
-  /// Workers running tasks, and where each task runs (or is queued).
+  /// Workers running tasks, and where each task runs (or is queued) with
+  /// its task actor.
   std::unordered_map<detail::worker_pool::worker*, lease> leases;
-  std::unordered_map<task_id, detail::worker_pool::worker*> running;
+  std::unordered_map<task_id, running_task> running;
+  /// Queued again after their call was taken back from a worker.
+  std::unordered_map<const detail::task_spec*, detached_task> detached;
+  /// Task actors spawned, and task executions reported (retries count).
+  std::uint64_t task_actors_spawned = 0;
+  std::uint64_t task_executions = 0;
   /// Tasks that came while another execution of the same task (same id)
   /// ran here, each to run once that one ended (see dispatch).
   std::unordered_map<task_id, std::deque<detail::task_ptr>> parked;
@@ -108,6 +131,19 @@ struct node_manager_state {
   std::unordered_map<task_id, std::uint32_t> rebuilds;
 
   const char* name = "lumen.node_manager";
+
+  node_manager_state() = default;
+  node_manager_state(const node_manager_state&) = delete;
+  node_manager_state& operator=(const node_manager_state&) = delete;
+
+  /// The node manager stopped: so do the task actors it ran (each fails
+  /// its task as it ends), so that none waits for a worker that is gone.
+  ~node_manager_state() {
+    for (auto& kv : running)
+      caf::anon_send_exit(kv.second.actor, caf::exit_reason::user_shutdown);
+    for (auto& kv : detached)
+      caf::anon_send_exit(kv.second.actor, caf::exit_reason::user_shutdown);
+  }
 };
 
 using self_ptr = node_manager_actor::stateful_pointer<node_manager_state>;

@@ -89,7 +89,11 @@ struct config {
   /// one-node cluster inside this process.
   std::string address{};
 
-  /// CPUs this node offers to tasks; default: the hardware threads.
+  /// CPUs this node offers to tasks and actors; default: the hardware
+  /// threads. Each task execution is an ephemeral actor holding its
+  /// num_cpus while it runs; it hands the user's call to a worker thread
+  /// (never a scheduler thread), and a call blocked in `get` lends its CPU
+  /// out until it wakes.
   std::optional<double> num_cpus{};
 
   /// Custom resources this node offers, e.g. {{"GPU", 2}, {"ssd", 1}}.

@@ -21,6 +21,7 @@
 #include "actors/gcs_client.hpp"
 #include "actors/node_manager.hpp"
 #include "actors/object_store.hpp"
+#include "actors/task_actor.hpp"
 #include "cluster/cluster_types.hpp"
 #include "cluster/gcs_store.hpp"
 #include "lumen/error.hpp"
@@ -164,6 +165,7 @@ embedded_runtime::impl::impl(const node_config& c)
     std::max(2u, std::min(4u, std::thread::hardware_concurrency()));
   register_wire_types(sys_cfg);
   sys_cfg.set("scheduler.policy", caf::atom("sharing"));
+  use_task_actor_scheduler(sys_cfg); // work sharing, task-aware clock
   sys_cfg.set("scheduler.max-threads", static_cast<std::size_t>(threads));
   if (cluster) {
     configure_transport(sys_cfg);
@@ -528,6 +530,8 @@ embedded_runtime::node_snapshot embedded_runtime::snapshot() {
         result.worker_threads = st.worker_threads;
         result.actors = st.actors;
         result.pending_actors = st.pending_actors;
+        result.task_actors_spawned = st.task_actors_spawned;
+        result.task_executions = st.task_executions;
       },
       [&](const caf::error& err) {
         throw error("node manager did not answer: " + impl_->sys->render(err));

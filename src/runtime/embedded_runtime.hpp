@@ -115,6 +115,10 @@ class embedded_runtime : public runtime_api {
     std::size_t spilled_objects = 0;
     std::size_t spilled_bytes = 0;
     std::size_t restored_objects = 0;
+    /// Task actors spawned and task executions ended on this node so far
+    /// (retries and rebuilds included); equal once no task runs.
+    std::uint64_t task_actors_spawned = 0;
+    std::uint64_t task_executions = 0;
   };
 
   node_snapshot snapshot();

@@ -17,6 +17,8 @@ struct worker_pool::worker {
   std::condition_variable cv;
   std::deque<entry> queue;
   bool stopping = false;
+  /// Set by take_back(close): try_post fails until reopen.
+  bool closed = false;
   /// Whether the thread sleeps (or is about to) on `cv`: only then does a
   /// post need to wake it.
   bool sleeping = false;
@@ -85,23 +87,42 @@ void worker_pool::post(worker* target, job j, const void* tag) {
     w.cv.notify_one();
 }
 
-std::vector<const void*> worker_pool::take_back(worker* target) {
-  std::vector<const void*> result;
-  std::deque<worker::entry> taken;
+bool worker_pool::try_post(worker* target, job& j, const void* tag) {
+  auto& w = *target;
+  bool wake;
   {
-    auto& w = *target;
     std::lock_guard guard{w.mtx};
-    for (auto i = w.queue.begin(); i != w.queue.end();) {
-      if (i->tag != nullptr) {
-        result.push_back(i->tag);
-        taken.push_back(std::move(*i));
-        i = w.queue.erase(i);
-      } else {
-        ++i;
-      }
+    if (w.closed)
+      return false;
+    w.queue.push_back({std::move(j), tag});
+    wake = w.sleeping;
+  }
+  if (wake)
+    w.cv.notify_one();
+  return true;
+}
+
+std::vector<worker_pool::tagged_job> worker_pool::take_back(worker* target,
+                                                            bool close) {
+  std::vector<tagged_job> result;
+  auto& w = *target;
+  std::lock_guard guard{w.mtx};
+  if (close)
+    w.closed = true;
+  for (auto i = w.queue.begin(); i != w.queue.end();) {
+    if (i->tag != nullptr) {
+      result.push_back({i->tag, std::move(i->j)});
+      i = w.queue.erase(i);
+    } else {
+      ++i;
     }
   }
-  return result; // `taken` (and what its jobs hold) dies outside the lock
+  return result;
+}
+
+void worker_pool::reopen(worker* target) {
+  std::lock_guard guard{target->mtx};
+  target->closed = false;
 }
 
 std::size_t worker_pool::size() const noexcept {

@@ -6,12 +6,14 @@
 // and keeps them for later jobs: no thread is created per task. A worker
 // may hold several queued jobs (the node manager pipelines tasks to a
 // busy worker); a job posted with a tag can be taken back while it has not
-// started.
+// started, and a worker can be closed to tagged jobs meanwhile (its
+// running task waits in `get`; see actors/task_actor.hpp).
 //
 // Thread safety: `acquire` and `release` are called by the node manager
-// only (one actor, one thread at a time); `post` may be called from any
-// thread, as it only locks the chosen worker's queue. `stop` is called
-// once, at shutdown, after the node manager has stopped.
+// only (one actor, one thread at a time); `post`, `try_post`, `take_back`
+// and `reopen` may be called from any thread, as they only lock the chosen
+// worker's queue. `stop` is called once, at shutdown, after the node
+// manager has stopped.
 #pragma once
 
 #include <cstddef>
@@ -48,9 +50,22 @@ class worker_pool {
   /// Queues `j` on `w`. A non-null `tag` names the job for `take_back`.
   static void post(worker* w, job j, const void* tag = nullptr);
 
+  /// As `post`, but fails (leaving `j` as it was) while `w` is closed.
+  static bool try_post(worker* w, job& j, const void* tag);
+
+  /// A job taken back from a worker, with its tag.
+  struct tagged_job {
+    const void* tag;
+    job j;
+  };
+
   /// Removes the tagged jobs queued on `w` that have not started and
-  /// returns their tags, oldest first.
-  static std::vector<const void*> take_back(worker* w);
+  /// returns them, oldest first. With `close`, `try_post` on `w` fails
+  /// until `reopen`.
+  static std::vector<tagged_job> take_back(worker* w, bool close = false);
+
+  /// Lets `try_post` queue on `w` again.
+  static void reopen(worker* w);
 
   /// Threads started so far.
   std::size_t size() const noexcept;

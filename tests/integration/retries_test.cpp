@@ -1,7 +1,9 @@
 // Retries of tasks whose code throws: only with retry_exceptions, and only
 // within max_retries; each retry re-creates the same child ids.
 #include <atomic>
+#include <cstdint>
 #include <string>
+#include <vector>
 
 #include <catch2/catch.hpp>
 
@@ -55,4 +57,56 @@ TEST_CASE("retries: retry_exceptions runs the task again within max_retries",
   auto forever =
     lumen::task(rt_flaky).retry_exceptions().max_retries(-1).remote(20);
   CHECK(lumen::get(forever, patience) == 21);
+}
+
+namespace {
+
+int rt_plus_one(int x) {
+  return x + 1;
+}
+
+/// Submits a child and waits for it inside the task (a nested get).
+int rt_nested(int x) {
+  return lumen::get(lumen::task(rt_plus_one).remote(x)) * 2;
+}
+
+} // namespace
+
+LUMEN_REMOTE(rt_plus_one);
+LUMEN_REMOTE(rt_nested);
+
+TEST_CASE("retries: each task execution has its own task actor, retries "
+          "included",
+          "[retries][tasks]") {
+  lumen::init_guard guard{lumen::config{.num_cpus = 2}};
+  auto before = lumen_it::snapshot();
+  CHECK(before.task_actors_spawned == before.task_executions);
+  rt_runs = 0;
+  // Two failures, then success: three executions.
+  auto flaky = lumen::task(rt_flaky).retry_exceptions().max_retries(3);
+  CHECK(lumen::get(flaky.remote(2), patience) == 3);
+  // Ten plain tasks and two nested ones (each with its child): 14.
+  std::vector<lumen::object_ref<int>> refs;
+  for (int i = 0; i < 10; ++i)
+    refs.push_back(lumen::task(rt_plus_one).remote(i));
+  refs.push_back(lumen::task(rt_nested).remote(1));
+  refs.push_back(lumen::task(rt_nested).remote(2));
+  auto values = lumen::get(refs, patience);
+  CHECK(values.back() == 6);
+  // Fails more often than max_retries allows: the first run and one retry.
+  rt_runs = 0;
+  auto exhausted = lumen::task(rt_flaky).retry_exceptions().max_retries(1);
+  CHECK_THROWS_AS(lumen::get(exhausted.remote(10), patience),
+                  lumen::task_error);
+  CHECK(rt_runs == 2);
+  const std::uint64_t expected = 3 + 14 + 2;
+  lumen::detail::embedded_runtime::node_snapshot s;
+  lumen_it::eventually(
+    [&] {
+      s = lumen_it::snapshot();
+      return s.task_executions - before.task_executions >= expected;
+    },
+    patience);
+  CHECK(s.task_executions - before.task_executions == expected);
+  CHECK(s.task_actors_spawned - before.task_actors_spawned == expected);
 }

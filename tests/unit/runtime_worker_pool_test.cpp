@@ -1,5 +1,6 @@
 // Unit tests of the worker thread pool (src/runtime/worker_pool.hpp):
-// acquire/release, the thread limit, posting, and cancellation on stop.
+// acquire/release, the thread limit, posting, taking jobs back, closing
+// a worker to tagged posts, and cancellation on stop.
 #include <catch2/catch.hpp>
 
 #include <atomic>
@@ -274,4 +275,50 @@ TEST_CASE("worker_pool: stop is safe without threads and when repeated",
   pool.stop();
   CHECK(runs == 1);
   CHECK(pool.size() == 1);
+}
+
+TEST_CASE("worker_pool: take_back returns the queued tagged jobs and close "
+          "refuses tagged posts until reopen",
+          "[runtime][worker_pool]") {
+  worker_pool pool{0};
+  auto* w = pool.acquire();
+  REQUIRE(w != nullptr);
+  latch started{1};
+  latch release{1};
+  // The running job holds the worker; what is posted after it queues.
+  worker_pool::post(w, [&](bool) {
+    started.count_down();
+    release.wait_for(hang_limit);
+  });
+  REQUIRE(started.wait_for(hang_limit));
+  std::atomic<int> runs{0};
+  int tag_a = 0;
+  int tag_b = 0;
+  worker_pool::job a = [&](bool) {
+    ++runs;
+  };
+  REQUIRE(worker_pool::try_post(w, a, &tag_a));
+  worker_pool::post(w, [&](bool) {
+    ++runs;
+  }); // untagged: stays
+  auto taken = worker_pool::take_back(w, true);
+  REQUIRE(taken.size() == 1);
+  CHECK(taken[0].tag == &tag_a);
+  CHECK(static_cast<bool>(taken[0].j));
+  worker_pool::job b = [&](bool) {
+    ++runs;
+  };
+  CHECK_FALSE(worker_pool::try_post(w, b, &tag_b)); // closed
+  CHECK(static_cast<bool>(b));                      // left as it was
+  worker_pool::reopen(w);
+  CHECK(worker_pool::try_post(w, b, &tag_b));
+  release.count_down();
+  latch done{1};
+  worker_pool::post(w, [&](bool) {
+    done.count_down();
+  });
+  REQUIRE(done.wait_for(hang_limit));
+  CHECK(runs == 2); // the untagged job and b; a was taken back
+  taken[0].j(false);
+  CHECK(runs == 3);
 }

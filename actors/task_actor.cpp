@@ -1,0 +1,371 @@
+// task_actor: resolves a task's arguments, hands the user call to a worker,
+// stores the returns, reports to the node manager.
+#include "actors/task_actor.hpp"
+
+#include <caf/actor_cast.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/detail/thread_safe_actor_clock.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/execution_unit.hpp>
+#include <caf/mailbox_element.hpp>
+#include <caf/message_id.hpp>
+#include <caf/policy/work_sharing.hpp>
+#include <caf/resumable.hpp>
+#include <caf/scheduler/abstract_coordinator.hpp>
+#include <caf/scheduler/coordinator.hpp>
+#include <caf/send.hpp>
+
+#include "lumen/detail/registry.hpp"
+#include "runtime/execution_context.hpp"
+#include "runtime/log.hpp"
+#include "runtime/task_errors.hpp"
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(lumen::detail::object_ptr)
+
+namespace lumen {
+
+namespace {
+
+using detail::object_ptr;
+
+/// Runs on the worker thread: the user's function, once. Returns its
+/// result or the error it raised; `threw` says whether it threw.
+object_ptr run_user_call(const detail::task_spec& task,
+                         std::vector<object_ptr>& args,
+                         const node_manager_actor& nm, bool cancelled,
+                         bool& threw) {
+  if (cancelled)
+    return detail::make_error_object(detail::error_kind::runtime_error,
+                                     "lumen was shut down before task '" +
+                                       task.options.name + "' ran");
+  auto* fn = task.entry ? task.entry : detail::find_function(task.function);
+  if (!fn || fn->kind != detail::function_kind::free_function) {
+    auto err = detail::make_error_object(
+      detail::error_kind::function_not_found,
+      "function '" + task.function + "' is not registered on this node " +
+        "(add LUMEN_REMOTE(" + task.function + ") to a source file the " +
+        "node runs or loads)",
+      {}, task.options.name);
+    detail::log_warn("task '", task.options.name,
+                     "' failed: ", err->error->message);
+    return err;
+  }
+  detail::execution_context ctx;
+  ctx.task = task.id;
+  ctx.child_depth = task.depth + 1;
+  // One pointer each: no allocation for hooks that rarely fire.
+  const auto* t = &task;
+  const auto* to = &nm;
+  ctx.on_block = [t, to] {
+    caf::anon_send(*to, blocked_atom::value, t->id);
+  };
+  ctx.on_unblock = [t, to] {
+    caf::anon_send(*to, unblocked_atom::value, t->id);
+  };
+  detail::context_scope scope{&ctx};
+  try {
+    return std::make_shared<detail::object_data>(fn->invoke(args));
+  } catch (...) {
+    threw = true;
+    return detail::error_from_current_exception(task.options.name);
+  }
+}
+
+/// The worker thread as the execution unit of one task actor, while that
+/// thread delivers the call's result: the actor, woken by the result, runs
+/// its last step (store, report, quit) right here, after the user call
+/// returned, instead of waking a scheduler thread for it. Any other actor
+/// woken meanwhile (the node manager, by the report) goes to the scheduler.
+class worker_unit : public caf::execution_unit {
+ public:
+  worker_unit(caf::actor_system& sys, caf::resumable* own)
+    : caf::execution_unit(&sys), own_(own) {}
+
+  void exec_later(caf::resumable* job) override {
+    if (job == own_ && woken_ == nullptr)
+      woken_ = job;
+    else
+      system().scheduler().enqueue(job);
+  }
+
+  /// Runs the actor if the result woke it; messages that came meanwhile
+  /// may leave it to the scheduler.
+  void run() {
+    auto* job = woken_;
+    if (job == nullptr)
+      return;
+    own_ = nullptr; // from here on, everything goes to the scheduler
+    for (int round = 0;; ++round) {
+      switch (job->resume(this, 64)) {
+      case caf::resumable::resume_later:
+        if (round < 4)
+          continue;
+        system().scheduler().enqueue(job); // keeps the reference
+        return;
+      default: // done, awaiting_message, shutdown_execution_unit
+        caf::intrusive_ptr_release(job);
+        return;
+      }
+    }
+  }
+
+ private:
+  caf::resumable* own_;
+  caf::resumable* woken_ = nullptr;
+};
+
+/// Where an execution runs (one argument: spawn inspects each).
+struct task_site {
+  detail::worker_pool::worker* worker;
+  detail::object_table* table;
+};
+
+class task_actor : public caf::event_based_actor {
+ public:
+  task_actor(caf::actor_config& cfg, detail::task_ptr task, task_site at,
+             node_manager_actor nm)
+    : caf::event_based_actor(cfg), task_(std::move(task)), worker_(at.worker),
+      table_(at.table), nm_(std::move(nm)) {}
+
+  /// The first step, run by spawn_task_actor right after the lazy spawn
+  /// (the actor's mailbox is closed then, so nothing else runs it): the
+  /// actor is first scheduled for the call's result.
+  void start() {
+    resolve();
+  }
+
+  const char* name() const override {
+    return "lumen.task";
+  }
+
+  caf::behavior make_behavior() override {
+    return {
+      [this](finished_atom, object_ptr& result, bool threw) {
+        report(std::move(result), threw);
+        quit();
+      },
+      [this](deps_atom) {
+        resolve();
+      },
+    };
+  }
+
+  void on_exit() override {
+    // Ended before it reported (killed, or the system stops): the task
+    // fails with the reason, and the node manager frees its worker.
+    if (reported_)
+      return;
+    auto why = fail_state() ? to_string(fail_state()) : std::string{"none"};
+    report(detail::make_error_object(detail::error_kind::runtime_error,
+                                     "task '" + task_->options.name +
+                                       "' was stopped before it finished (" +
+                                       why + ")",
+                                     {}, task_->options.name),
+           false);
+  }
+
+ private:
+  /// Collects the arguments; once all are here, hands the call over.
+  void resolve() {
+    for (; next_arg_ < task_->args.size(); ++next_arg_) {
+      auto& arg = task_->args[next_arg_];
+      if (arg.ref && !table_->ready(arg.ref.get())) {
+        // Rare: the node manager queues a task once its arguments are
+        // ready here. Wait for this one, then go on.
+        table_->when_ready(arg.ref.get(),
+                           [me = caf::actor_cast<caf::actor>(this)] {
+                             caf::anon_send(me, deps_atom::value);
+                           });
+        return;
+      }
+    }
+    hand_over();
+  }
+
+  /// Hands only the user call to the worker thread. The values are taken
+  /// from the table as the call starts, as a `get` would: a task queued
+  /// on a worker pins no value in memory (spilling may still move it),
+  /// and a spilled one is read back on the worker, not here.
+  void hand_over() {
+    detail::user_call call;
+    call.run = [task = task_, table = table_, nm = nm_,
+                me = caf::actor_cast<caf::strong_actor_ptr>(this),
+                self =
+                  static_cast<caf::resumable*>(this)](bool cancelled) mutable {
+      auto deliver = [&](object_ptr result, bool threw) {
+        worker_unit unit{*me->home_system, self};
+        me->enqueue(caf::make_mailbox_element(nullptr, caf::make_message_id(),
+                                              {}, finished_atom::value,
+                                              std::move(result), threw),
+                    &unit);
+        unit.run();
+      };
+      std::vector<object_ptr> args;
+      args.reserve(task->args.size());
+      for (auto& arg : task->args) {
+        auto obj = arg.ref ? table->try_get(arg.ref.get()) : arg.value;
+        if (!obj || obj->error) {
+          detail::log_info("task '", task->options.name, "' failed: ",
+                           obj
+                             ? "an argument is an error: " + obj->error->message
+                             : std::string{"an argument is missing"});
+          // A failed argument fails the task with the original error;
+          // the user's function does not run.
+          deliver(
+            obj ? obj
+                : detail::make_error_object(
+                    detail::error_kind::object_lost,
+                    "argument of task '" + task->options.name + "' is missing"),
+            false);
+          return;
+        }
+        args.push_back(std::move(obj));
+      }
+      bool threw = false;
+      auto result = run_user_call(*task, args, nm, cancelled, threw);
+      args.clear();
+      deliver(std::move(result), threw);
+    };
+    if (!detail::worker_pool::try_post(worker_, call.run, task_.get()))
+      caf::anon_send(nm_, bounced_atom::value, task_->id, std::move(call));
+  }
+
+  /// Stores the returns (or, for a user call that threw and may run again,
+  /// asks for a new execution) and reports to the node manager.
+  void report(object_ptr result, bool threw) {
+    reported_ = true;
+    detail::task_ptr again;
+    auto& opts = task_->options;
+    if (threw && opts.retry_exceptions &&
+        (opts.max_retries < 0 ||
+         task_->attempt < static_cast<std::uint32_t>(opts.max_retries))) {
+      // A new execution, with a new actor, and the same child ids.
+      again = std::make_shared<detail::task_spec>(*task_);
+      ++again->attempt;
+    } else if (task_->deliver) {
+      task_->deliver(std::move(result));
+    } else {
+      table_->fulfill(task_->return_id, std::move(result));
+    }
+    caf::anon_send(nm_, done_atom::value, task_->id, std::move(again));
+  }
+
+  detail::task_ptr task_;
+  detail::worker_pool::worker* worker_;
+  detail::object_table* table_;
+  node_manager_actor nm_;
+  /// Arguments found ready so far.
+  std::size_t next_arg_ = 0;
+  bool reported_ = false;
+};
+
+/// The system clock, except that a task actor's end does not post a
+/// "cancel its timeouts" event to the clock's thread (waking it once per
+/// task): a task actor sets no timeout. Everything else goes to the clock
+/// the scheduler runs.
+class task_aware_clock : public caf::detail::thread_safe_actor_clock {
+ public:
+  explicit task_aware_clock(caf::detail::thread_safe_actor_clock& real)
+    : real_(real) {}
+
+  time_point now() const noexcept override {
+    return real_.now();
+  }
+
+  duration_type difference(caf::atom_value measurement, long units,
+                           time_point t0,
+                           time_point t1) const noexcept override {
+    return real_.difference(measurement, units, t0, t1);
+  }
+
+  void set_ordinary_timeout(time_point t, caf::abstract_actor* self,
+                            caf::atom_value type, uint64_t id) override {
+    real_.set_ordinary_timeout(t, self, type, id);
+  }
+
+  void set_multi_timeout(time_point t, caf::abstract_actor* self,
+                         caf::atom_value type, uint64_t id) override {
+    real_.set_multi_timeout(t, self, type, id);
+  }
+
+  void set_request_timeout(time_point t, caf::abstract_actor* self,
+                           caf::message_id id) override {
+    real_.set_request_timeout(t, self, id);
+  }
+
+  void cancel_ordinary_timeout(caf::abstract_actor* self,
+                               caf::atom_value type) override {
+    real_.cancel_ordinary_timeout(self, type);
+  }
+
+  void cancel_request_timeout(caf::abstract_actor* self,
+                              caf::message_id id) override {
+    real_.cancel_request_timeout(self, id);
+  }
+
+  void cancel_timeouts(caf::abstract_actor* self) override {
+    if (dynamic_cast<task_actor*>(self) == nullptr)
+      real_.cancel_timeouts(self);
+  }
+
+  void schedule_message(time_point t, caf::strong_actor_ptr receiver,
+                        caf::mailbox_element_ptr content) override {
+    real_.schedule_message(t, std::move(receiver), std::move(content));
+  }
+
+  void schedule_message(time_point t, caf::group target,
+                        caf::strong_actor_ptr sender,
+                        caf::message content) override {
+    real_.schedule_message(t, std::move(target), std::move(sender),
+                           std::move(content));
+  }
+
+  void cancel_all() override {
+    real_.cancel_all();
+  }
+
+ private:
+  caf::detail::thread_safe_actor_clock& real_;
+};
+
+/// CAF's work-sharing scheduler with the task-aware clock.
+class task_aware_coordinator
+  : public caf::scheduler::coordinator<caf::policy::work_sharing> {
+ public:
+  using super = caf::scheduler::coordinator<caf::policy::work_sharing>;
+
+  explicit task_aware_coordinator(caf::actor_system& sys)
+    : super(sys), clock_(super::clock()) {}
+
+  caf::detail::thread_safe_actor_clock& clock() noexcept override {
+    return clock_;
+  }
+
+ private:
+  task_aware_clock clock_;
+};
+
+} // namespace
+
+void use_task_actor_scheduler(caf::actor_system_config& cfg) {
+  cfg.module_factories.push_back(
+    [](caf::actor_system& sys) -> caf::actor_system::module* {
+      return new task_aware_coordinator(sys);
+    });
+}
+
+caf::actor spawn_task_actor(caf::local_actor* parent, detail::task_ptr task,
+                            detail::worker_pool::worker* w,
+                            detail::object_table* table,
+                            node_manager_actor nm) {
+  auto handle = parent->spawn<task_actor, caf::lazy_init>(
+    std::move(task), task_site{w, table}, std::move(nm));
+  // Launched now: a result that comes at once finds its mailbox closed and
+  // runs it on the worker (worker_unit).
+  static_cast<task_actor*>(caf::actor_cast<caf::abstract_actor*>(handle))
+    ->start();
+  return handle;
+}
+
+} // namespace lumen
