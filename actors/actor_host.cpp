@@ -13,7 +13,7 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include "actors/actor_host_state.hpp"
-#include "runtime/log.hpp"
+#include "log/log.hpp"
 
 namespace lumen {
 

@@ -26,7 +26,7 @@
 // - (result, ObjectPayload frames) -> void: on a host whose actor lives on
 //   another node, results of calls it forwarded.
 // - (flush) -> void: send the calls and results gathered since the last
-//   flush (runtime/batch_outbox.hpp); the host sends it to itself.
+//   flush (scheduling/batch_outbox.hpp); the host sends it to itself.
 //
 // In a cluster the node manager may place the actor on another node
 // (`where`): the host then stays on the creating node as the actor's
@@ -45,7 +45,7 @@
 #include "actors/messages.hpp"
 #include "actors/node_manager.hpp"
 #include "actors/object_store.hpp"
-#include "runtime/actor_directory.hpp"
+#include "scheduling/actor_directory.hpp"
 
 namespace lumen {
 

@@ -12,8 +12,8 @@
 #include "actors/actor_host.hpp"
 #include "actors/actor_host_state.hpp"
 #include "lumen/detail/registry.hpp"
-#include "runtime/execution_context.hpp"
-#include "runtime/task_errors.hpp"
+#include "scheduling/execution_context.hpp"
+#include "scheduling/task_errors.hpp"
 
 namespace lumen::detail_actor_host {
 

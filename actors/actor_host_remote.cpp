@@ -18,8 +18,8 @@
 
 #include "actors/actor_host.hpp"
 #include "actors/actor_host_state.hpp"
-#include "cluster/remote_task.hpp"
-#include "runtime/log.hpp"
+#include "log/log.hpp"
+#include "scheduling/remote_task.hpp"
 #include "wire/frames.hpp"
 
 namespace lumen {

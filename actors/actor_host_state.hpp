@@ -20,9 +20,9 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include "actors/actor_host.hpp"
-#include "runtime/batch_outbox.hpp"
-#include "runtime/object_table.hpp"
-#include "runtime/worker_pool.hpp"
+#include "objects/object_table.hpp"
+#include "scheduling/batch_outbox.hpp"
+#include "scheduling/worker_pool.hpp"
 
 namespace lumen::detail_actor_host {
 

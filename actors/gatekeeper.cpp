@@ -13,8 +13,8 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
-#include "runtime/log.hpp"
-#include "security/token.hpp"
+#include "log/log.hpp"
+#include "net/token.hpp"
 
 namespace lumen {
 

@@ -9,9 +9,9 @@
 #include <caf/send.hpp>
 
 #include "actors/gcs_state.hpp"
-#include "cluster/cluster_types.hpp"
+#include "log/log.hpp"
 #include "lumen/error.hpp"
-#include "runtime/log.hpp"
+#include "wire/cluster_types.hpp"
 
 namespace lumen {
 
@@ -296,7 +296,7 @@ void push_view(self_ptr self) {
 } // namespace detail_gcs
 
 gcs_actor make_gcs(caf::actor_system& sys, gcs_timing timing,
-                   std::shared_ptr<detail::kv_store> store,
+                   std::shared_ptr<detail::rocks_db> store,
                    std::shared_ptr<detail::pg_board> board,
                    detail::local_lineage_log* local) {
   detail::gcs_store tables{std::move(store)};

@@ -80,7 +80,7 @@
 
 namespace lumen::detail {
 
-class kv_store;
+class rocks_db;
 class pg_board;
 struct local_lineage_log;
 
@@ -147,7 +147,7 @@ inline constexpr std::size_t max_ended_actors = 100000;
 /// lineage log, for the lineage stash of this process to commit to
 /// directly (lineage_log.hpp).
 gcs_actor make_gcs(caf::actor_system& sys, gcs_timing timing,
-                   std::shared_ptr<detail::kv_store> store = nullptr,
+                   std::shared_ptr<detail::rocks_db> store = nullptr,
                    std::shared_ptr<detail::pg_board> board = nullptr,
                    detail::local_lineage_log* local = nullptr);
 

@@ -22,8 +22,8 @@
 #include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
 
-#include "runtime/log.hpp"
-#include "security/transport.hpp"
+#include "log/log.hpp"
+#include "net/transport.hpp"
 
 namespace lumen {
 

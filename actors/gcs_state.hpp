@@ -21,11 +21,11 @@
 #include <caf/typed_response_promise.hpp>
 
 #include "actors/gcs.hpp"
-#include "cluster/gcs_store.hpp"
-#include "cluster/kv_table.hpp"
-#include "cluster/node_table.hpp"
-#include "cluster/pg_board.hpp"
-#include "cluster/pg_planner.hpp"
+#include "gcs/gcs_store.hpp"
+#include "gcs/kv_table.hpp"
+#include "gcs/node_table.hpp"
+#include "gcs/pg_board.hpp"
+#include "scheduling/pg_planner.hpp"
 
 namespace lumen::detail_gcs {
 

@@ -10,9 +10,9 @@
 #include <caf/send.hpp>
 
 #include "actors/gcs_state.hpp"
-#include "lineage/lineage_stash.hpp"
+#include "lineage/stash.hpp"
+#include "log/log.hpp"
 #include "lumen/error.hpp"
-#include "runtime/log.hpp"
 #include "wire/lineage_batch.hpp"
 
 namespace lumen::detail_gcs {

@@ -14,9 +14,9 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
-#include "cluster/lineage_log.hpp"
-#include "lineage/lineage_stash.hpp"
-#include "runtime/log.hpp"
+#include "lineage/lineage_log.hpp"
+#include "lineage/stash.hpp"
+#include "log/log.hpp"
 
 namespace lumen {
 
@@ -70,7 +70,7 @@ void schedule_flush(self_ptr self) {
   if (st.flush_scheduled || !st.stash->has_unflushed())
     return;
   st.flush_scheduled = true;
-  self->delayed_send(self, flush_period, spill_atom::value);
+  self->delayed_send(self, flush_period, flush_timer_atom::value);
 }
 
 void flush(self_ptr self) {
@@ -182,7 +182,7 @@ lineage_stash_behavior(self_ptr self, detail::lineage_stash* stash,
       self->state.pump_scheduled = false;
       pump(self);
     },
-    [self](spill_atom) {
+    [self](flush_timer_atom) {
       flush(self);
     },
     [self](join_atom, caf::actor gcs) {

@@ -1,7 +1,7 @@
 // lineage_stash: moves this node's stashed lineage to disk and to the GCS.
 //
 // The node manager appends each task's spec to the node's
-// detail::lineage_stash (src/lineage/lineage_stash.hpp) without a message
+// detail::lineage_stash (src/lineage/stash.hpp) without a message
 // and sends (tick) when the stash had nothing queued. On (tick) this actor
 // sends the queued rows to the GCS in one batch (lineage_commit) and, once
 // the GCS answers, drops them from the stash. Rows appended while a batch
@@ -23,7 +23,7 @@
 //
 // Messages:
 // - (tick) -> void: commit what is queued.
-// - (spill) -> void: internal flush timer.
+// - (flush_timer) -> void: internal flush timer.
 // - (join, gcs) -> void: the GCS to commit to (again, after the head came
 //   back); rows kept meanwhile are sent then.
 // - (stats) -> (uncommitted rows, rows committed so far).
@@ -52,7 +52,7 @@ struct local_lineage_log;
 
 using lineage_stash_actor = caf::typed_actor<
   caf::reacts_to<tick_atom>, caf::reacts_to<lineage_pump_atom>,
-  caf::reacts_to<spill_atom>, caf::reacts_to<join_atom, caf::actor>,
+  caf::reacts_to<flush_timer_atom>, caf::reacts_to<join_atom, caf::actor>,
   caf::replies_to<stats_atom>::with<std::uint64_t, std::uint64_t>>;
 
 /// Spawns the actor for `stash`, which must outlive it, detached (a

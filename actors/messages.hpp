@@ -13,11 +13,11 @@
 #include <vector>
 
 #include "lumen/ids.hpp"
-#include "runtime/actor_spec.hpp"
-#include "runtime/object_table.hpp"
-#include "runtime/resources.hpp"
-#include "runtime/task_spec.hpp"
-#include "runtime/worker_pool.hpp"
+#include "objects/object_table.hpp"
+#include "scheduling/actor_spec.hpp"
+#include "scheduling/resources.hpp"
+#include "scheduling/worker_pool.hpp"
+#include "wire/task_spec.hpp"
 
 namespace lumen::detail {
 
@@ -79,7 +79,7 @@ using register_atom = caf::atom_constant<caf::atom("register")>;
 using heartbeat_atom = caf::atom_constant<caf::atom("heartbeat")>;
 using view_atom = caf::atom_constant<caf::atom("view")>;
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
-using spill_atom = caf::atom_constant<caf::atom("spill")>;
+using spillback_atom = caf::atom_constant<caf::atom("spillback")>;
 using result_atom = caf::atom_constant<caf::atom("result")>;
 using join_atom = caf::atom_constant<caf::atom("join")>;
 using nodes_atom = caf::atom_constant<caf::atom("nodes")>;
@@ -93,6 +93,7 @@ using peers_atom = caf::atom_constant<caf::atom("peers")>;
 using where_atom = caf::atom_constant<caf::atom("where")>;
 using spawn_atom = caf::atom_constant<caf::atom("spawnactor")>;
 using rcall_atom = caf::atom_constant<caf::atom("rcall")>;
+using flush_timer_atom = caf::atom_constant<caf::atom("flushtimer")>;
 using flush_atom = caf::atom_constant<caf::atom("flush")>;
 using pg_create_atom = caf::atom_constant<caf::atom("pgcreate")>;
 using pg_wait_atom = caf::atom_constant<caf::atom("pgwait")>;

@@ -19,10 +19,10 @@
 #include "actors/gcs.hpp"
 #include "actors/node_manager_state.hpp"
 #include "actors/task_actor.hpp"
-#include "cluster/cluster_types.hpp"
-#include "cluster/pg_planner.hpp"
-#include "runtime/local_scheduler.hpp"
-#include "runtime/log.hpp"
+#include "log/log.hpp"
+#include "scheduling/local_scheduler.hpp"
+#include "scheduling/pg_planner.hpp"
+#include "wire/cluster_types.hpp"
 
 namespace lumen {
 
@@ -477,8 +477,8 @@ node_manager(self_ptr self, detail::resource_set total,
       apply_view(self, bytes, managers, stores);
       dispatch(self);
     },
-    [=](spill_atom, caf::actor owner, const std::vector<char>& bytes) {
-      on_spill(self, std::move(owner), bytes);
+    [=](spillback_atom, caf::actor owner, const std::vector<char>& bytes) {
+      on_spillback(self, std::move(owner), bytes);
     },
     [=](result_atom, const std::vector<char>& bytes) {
       on_result(self, bytes);

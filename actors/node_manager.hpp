@@ -40,7 +40,7 @@
 //   fresh (a one-node view outside a cluster).
 // - (tick) -> void: internal heartbeat timer.
 // - (where, placement) -> (node id, node manager): where an actor should
-//   live: "" for this node, else a peer (spill_policy on what it holds).
+//   live: "" for this node, else a peer (placement_policy on what it holds).
 // - (spawn, forwarder, owner node manager, factory TaskSpec bytes,
 //   ActorOptions bytes) -> host: host here an actor owned by another node.
 // - (reserve, group id, index, bundle) -> void: set a placement group's
@@ -57,7 +57,7 @@
 // committed its spec; with stash, the runtime appends specs itself and
 // tasks sent to peers carry their uncommitted ancestors.
 //
-// Scheduling across nodes follows spill_policy (src/cluster): here while
+// Scheduling across nodes follows placement_policy (src/cluster): here while
 // local resources allow, else elsewhere. A task sent to a node that dies is
 // sent again while its max_retries allow.
 #pragma once
@@ -75,8 +75,8 @@
 #include "actors/messages.hpp"
 #include "actors/object_store.hpp"
 #include "lumen/config.hpp"
-#include "runtime/resources.hpp"
-#include "runtime/worker_pool.hpp"
+#include "scheduling/resources.hpp"
+#include "scheduling/worker_pool.hpp"
 
 namespace lumen {
 
@@ -115,7 +115,7 @@ using node_manager_actor = caf::typed_actor<
   caf::replies_to<join_atom, caf::actor, std::vector<char>>::with<bool>,
   caf::reacts_to<view_atom, std::vector<char>, std::vector<caf::actor>,
                  std::vector<caf::actor>>,
-  caf::reacts_to<spill_atom, caf::actor, std::vector<char>>,
+  caf::reacts_to<spillback_atom, caf::actor, std::vector<char>>,
   caf::reacts_to<result_atom, std::vector<char>>,
   caf::replies_to<nodes_atom>::with<std::vector<char>>,
   caf::reacts_to<tick_atom>,

@@ -15,11 +15,11 @@
 #include "actors/node_manager.hpp"
 #include "actors/node_manager_state.hpp"
 #include "actors/object_store.hpp"
-#include "cluster/cluster_types.hpp"
-#include "cluster/remote_task.hpp"
-#include "cluster/spill_policy.hpp"
-#include "runtime/local_scheduler.hpp"
-#include "runtime/log.hpp"
+#include "log/log.hpp"
+#include "scheduling/local_scheduler.hpp"
+#include "scheduling/placement_policy.hpp"
+#include "scheduling/remote_task.hpp"
+#include "wire/cluster_types.hpp"
 
 namespace lumen::detail_node_manager {
 
@@ -52,7 +52,7 @@ bool send_to_peer(self_ptr self, const detail::task_ptr& task,
                                         e.what(), {}, task->options.name));
     return true;
   }
-  self->send(i->second.manager, spill_atom::value,
+  self->send(i->second.manager, spillback_atom::value,
              caf::actor_cast<caf::actor>(self), std::move(bytes));
   // Count the task against our copy of the peer's resources until its
   // result (or the peer's next heartbeat) says otherwise, so that a burst
@@ -229,7 +229,8 @@ void apply_view(self_ptr self, const std::vector<char>& bytes,
     make_ready(self, std::move(t));
 }
 
-void on_spill(self_ptr self, caf::actor owner, const std::vector<char>& bytes) {
+void on_spillback(self_ptr self, caf::actor owner,
+                  const std::vector<char>& bytes) {
   auto& st = self->state;
   detail::task_ptr task;
   std::vector<object_id> to_fetch;

@@ -9,9 +9,9 @@
 
 #include "actors/node_manager.hpp"
 #include "actors/node_manager_state.hpp"
-#include "lineage/lineage_stash.hpp"
+#include "lineage/stash.hpp"
+#include "log/log.hpp"
 #include "lumen/error.hpp"
-#include "runtime/log.hpp"
 #include "wire/task_spec_codec.hpp"
 
 namespace lumen::detail_node_manager {

@@ -26,8 +26,8 @@
 #include <caf/node_id.hpp>
 
 #include "actors/node_manager_state.hpp"
-#include "runtime/log.hpp"
-#include "security/transport.hpp"
+#include "log/log.hpp"
+#include "net/transport.hpp"
 
 namespace lumen::detail_node_manager {
 

@@ -23,9 +23,9 @@
 #include <caf/typed_response_promise.hpp>
 
 #include "actors/node_manager.hpp"
-#include "cluster/cluster_types.hpp"
-#include "cluster/spill_policy.hpp"
-#include "runtime/local_scheduler.hpp"
+#include "scheduling/local_scheduler.hpp"
+#include "scheduling/placement_policy.hpp"
+#include "wire/cluster_types.hpp"
 
 namespace lumen::detail_node_manager {
 
@@ -83,7 +83,7 @@ struct node_manager_state {
   std::map<std::string, peer> peers;
   /// Peers this node connected to directly (node_manager_links.cpp).
   std::set<std::string> linked;
-  detail::spill_policy policy;
+  detail::placement_policy policy;
   std::unordered_map<task_id, sent_task> sent;
   /// Tasks no live node can hold now; retried whenever the view changes.
   std::vector<detail::task_ptr> unplaceable;
@@ -167,7 +167,7 @@ void arg_arrived(self_ptr self, const detail::task_ptr& task,
 /// This node's record, as it goes into heartbeats and the view.
 detail::node_record own_record(const node_manager_state& st);
 
-/// Runs `task` here or has a peer run it, as spill_policy decides.
+/// Runs `task` here or has a peer run it, as placement_policy decides.
 void make_ready(self_ptr self, detail::task_ptr task);
 
 /// Connects straight to every live peer not connected yet
@@ -181,7 +181,8 @@ void apply_view(self_ptr self, const std::vector<char>& bytes,
 
 /// The handlers of (spill ...), (result ...), (where ...) and (spawn ...);
 /// see node_manager.hpp.
-void on_spill(self_ptr self, caf::actor owner, const std::vector<char>& bytes);
+void on_spillback(self_ptr self, caf::actor owner,
+                  const std::vector<char>& bytes);
 
 void on_result(self_ptr self, const std::vector<char>& bytes);
 

@@ -10,9 +10,9 @@
 #include <caf/send.hpp>
 
 #include "actors/object_store_state.hpp"
-#include "cluster/remote_task.hpp"
+#include "log/log.hpp"
 #include "lumen/error.hpp"
-#include "runtime/log.hpp"
+#include "scheduling/remote_task.hpp"
 
 namespace lumen {
 

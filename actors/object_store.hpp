@@ -18,7 +18,7 @@
 // - When the owner drops its last reference, it tells every holder to
 //   free its copy.
 //
-// - Bytes of a pull travel on the object channel (runtime/bulk_channel.hpp,
+// - Bytes of a pull travel on the object channel (net/bulk_channel.hpp,
 //   a CAF broker of the node's middleman, on the same transport as the
 //   control traffic: TLS too) when both nodes have it (the default in a
 //   cluster; off with object_transfer_mode::middleman): the puller sends a
@@ -97,7 +97,7 @@ inline constexpr std::size_t chunks_in_flight = 4;
 
 /// How values travel between this node's store and its peers'.
 struct transfer_options {
-  /// Whether pulls use the object channel (runtime/bulk_channel.hpp).
+  /// Whether pulls use the object channel (net/bulk_channel.hpp).
   bool direct = false;
   /// The address the object channel listens on (the node's host).
   std::string host = "127.0.0.1";

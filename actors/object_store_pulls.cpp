@@ -1,5 +1,5 @@
 // object_store: pulls of values into this node, in chunks through the
-// middleman or on the object channel (runtime/bulk_channel.hpp).
+// middleman or on the object channel (net/bulk_channel.hpp).
 #include <algorithm>
 #include <chrono>
 #include <cstring>
@@ -8,8 +8,8 @@
 #include <caf/send.hpp>
 
 #include "actors/object_store_state.hpp"
+#include "log/log.hpp"
 #include "lumen/error.hpp"
-#include "runtime/log.hpp"
 
 namespace lumen::detail_object_store {
 

@@ -18,7 +18,7 @@
 #include <caf/typed_response_promise.hpp>
 
 #include "actors/object_store.hpp"
-#include "runtime/bulk_channel.hpp"
+#include "net/bulk_channel.hpp"
 
 namespace lumen::detail_object_store {
 

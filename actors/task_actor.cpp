@@ -16,10 +16,10 @@
 #include <caf/scheduler/coordinator.hpp>
 #include <caf/send.hpp>
 
+#include "log/log.hpp"
 #include "lumen/detail/registry.hpp"
-#include "runtime/execution_context.hpp"
-#include "runtime/log.hpp"
-#include "runtime/task_errors.hpp"
+#include "scheduling/execution_context.hpp"
+#include "scheduling/task_errors.hpp"
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(lumen::detail::object_ptr)
 

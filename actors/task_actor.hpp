@@ -47,7 +47,7 @@
 #include <caf/fwd.hpp>
 
 #include "actors/node_manager.hpp"
-#include "runtime/worker_pool.hpp"
+#include "scheduling/worker_pool.hpp"
 
 namespace lumen {
 
@@ -55,8 +55,7 @@ namespace lumen {
 /// from the node manager `parent`; `table` outlives it.
 caf::actor spawn_task_actor(caf::local_actor* parent, detail::task_ptr task,
                             detail::worker_pool::worker* w,
-                            detail::object_table* table,
-                            node_manager_actor nm);
+                            detail::object_table* table, node_manager_actor nm);
 
 /// Gives `cfg`'s system CAF's work-sharing scheduler with a clock that
 /// skips the timeout cleanup at a task actor's end (it sets none; the

@@ -67,7 +67,7 @@ if(NOT Boost_FOUND OR NOT TARGET Boost::program_options)
                            libboost-program-options-dev)
 endif()
 
-# spdlog: the logger behind src/runtime/log.cpp (only that file includes
+# spdlog: the logger behind src/log/log.cpp (only that file includes
 # it). Debian's CAF 0.17.6 is built with CAF_LOG_LEVEL_QUIET, so CAF's own
 # logger is compiled out; spdlog::spdlog is Debian's shared build on fmt 9.
 find_package(spdlog 1.10 QUIET CONFIG)

@@ -2,7 +2,7 @@
 // running the current method.
 #include "lumen/actor.hpp"
 
-#include "runtime/execution_context.hpp"
+#include "scheduling/execution_context.hpp"
 
 namespace lumen {
 

@@ -9,11 +9,11 @@
 #include <string>
 #include <thread>
 
-#include "cluster/node_process.hpp"
+#include "log/log.hpp"
 #include "lumen/detail/runtime_api.hpp"
 #include "lumen/error.hpp"
-#include "runtime/embedded_runtime.hpp"
-#include "runtime/log.hpp"
+#include "node/embedded_runtime.hpp"
+#include "node/node_process.hpp"
 
 namespace lumen {
 

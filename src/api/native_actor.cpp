@@ -4,7 +4,7 @@
 #include <caf/logger.hpp>
 
 #include "lumen/error.hpp"
-#include "runtime/embedded_runtime.hpp"
+#include "node/embedded_runtime.hpp"
 
 namespace lumen::detail {
 

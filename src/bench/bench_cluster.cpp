@@ -1,5 +1,5 @@
 // The head-plus-child-nodes cluster of `lumen microbenchmark`.
-#include "cli/bench_cluster.hpp"
+#include "bench/bench_cluster.hpp"
 
 #include <cerrno>
 #include <chrono>
@@ -20,9 +20,9 @@
 
 #include <lumen/lumen.hpp>
 
-#include "cli/bench_harness.hpp"
-#include "cluster/node_config.hpp"
-#include "cluster/node_process.hpp"
+#include "bench/bench_harness.hpp"
+#include "node/node_config.hpp"
+#include "node/node_process.hpp"
 
 namespace lumen::cli::bench {
 

@@ -11,8 +11,8 @@
 
 #include <lumen/lumen.hpp>
 
-#include "cli/bench_cluster.hpp"
-#include "cli/bench_workloads.hpp"
+#include "bench/bench_cluster.hpp"
+#include "bench/bench_workloads.hpp"
 
 namespace lumen_bench {
 

@@ -12,8 +12,8 @@
 
 #include <lumen/lumen.hpp>
 
-#include "cli/bench_remote.hpp"
-#include "cli/bench_workloads.hpp"
+#include "bench/bench_remote.hpp"
+#include "bench/bench_workloads.hpp"
 
 namespace lumen::cli::bench {
 

@@ -20,7 +20,7 @@
 
 #include <lumen/lumen.hpp>
 
-#include "cli/bench_workloads.hpp"
+#include "bench/bench_workloads.hpp"
 
 namespace lumen_bench {
 

@@ -15,11 +15,11 @@
 
 #include <lumen/lumen.hpp>
 
-#include "cli/bench_cluster.hpp"
-#include "cli/bench_remote.hpp"
-#include "cli/bench_workloads.hpp"
-#include "cluster/node_config.hpp"
-#include "cluster/node_process.hpp"
+#include "bench/bench_cluster.hpp"
+#include "bench/bench_remote.hpp"
+#include "bench/bench_workloads.hpp"
+#include "node/node_config.hpp"
+#include "node/node_process.hpp"
 
 namespace lumen_bench {
 

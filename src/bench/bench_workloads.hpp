@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "cli/bench_harness.hpp"
+#include "bench/bench_harness.hpp"
 #include "lumen/config.hpp"
 
 namespace lumen::cli::bench {

@@ -14,7 +14,7 @@
 #include <boost/program_options.hpp>
 
 #include "cli/values.hpp"
-#include "cluster/node_config.hpp"
+#include "node/node_config.hpp"
 
 namespace po = boost::program_options;
 

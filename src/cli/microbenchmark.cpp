@@ -12,10 +12,10 @@
 
 #include <lumen/lumen.hpp>
 
-#include "cli/bench_workloads.hpp"
+#include "bench/bench_workloads.hpp"
 #include "cli/command_line.hpp"
 #include "cli/values.hpp"
-#include "runtime/log.hpp"
+#include "log/log.hpp"
 
 namespace lumen::cli {
 

@@ -18,7 +18,7 @@
 #include "cli/command_line.hpp"
 #include "cli/node_file.hpp"
 #include "cli/start_options.hpp"
-#include "cluster/node_process.hpp"
+#include "node/node_process.hpp"
 
 namespace lumen::cli {
 

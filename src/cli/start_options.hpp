@@ -14,8 +14,8 @@
 
 #include "cli/settings.hpp"
 #include "cli/values.hpp"
-#include "cluster/node_config.hpp"
-#include "runtime/log.hpp"
+#include "log/log.hpp"
+#include "node/node_config.hpp"
 
 namespace lumen::cli {
 

@@ -10,8 +10,8 @@
 #include "cli/start_options.hpp"
 #include "cli/status_format.hpp"
 #include "cli/values.hpp"
-#include "cluster/node_process.hpp"
-#include "security/node_security.hpp"
+#include "node/node_process.hpp"
+#include "node/node_security.hpp"
 
 namespace lumen::cli {
 

@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include "cluster/node_process.hpp"
+#include "node/node_process.hpp"
 
 namespace lumen::cli {
 

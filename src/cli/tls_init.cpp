@@ -27,7 +27,7 @@
 
 #include "cli/command_line.hpp"
 #include "cli/values.hpp"
-#include "security/token.hpp"
+#include "net/token.hpp"
 
 namespace lumen::cli {
 

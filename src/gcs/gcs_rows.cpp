@@ -1,4 +1,4 @@
-// Conversion between the GCS's stored rows (src/cluster/gcs_rows.hpp) and
+// Conversion between the GCS's stored rows (src/gcs/gcs_rows.hpp) and
 // their Cap'n Proto form (src/wire/gcs_tables.capnp).
 //
 // Decoding checks the structure (Cap'n Proto, see codec_support.hpp) and
@@ -8,7 +8,7 @@
 // for every bundle.
 //
 // Thread safety: free functions without shared state.
-#include "cluster/gcs_rows.hpp"
+#include "gcs/gcs_rows.hpp"
 
 #include <cmath>
 #include <cstring>
@@ -18,9 +18,9 @@
 #include <capnp/serialize.h>
 #include <kj/exception.h>
 
-#include "cluster/pg_planner.hpp"
 #include "lumen/error.hpp"
 #include "lumen/wire/gcs_tables.capnp.h"
+#include "scheduling/pg_planner.hpp"
 #include "wire/codec_support.hpp"
 #include "wire/resource_codec.hpp"
 

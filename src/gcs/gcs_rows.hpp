@@ -13,8 +13,8 @@
 #include <string>
 #include <vector>
 
-#include "cluster/cluster_types.hpp"
 #include "lumen/detail/byte_buffer.hpp"
+#include "wire/cluster_types.hpp"
 
 namespace lumen::detail {
 

@@ -1,5 +1,5 @@
-// The GCS's durable tables on kv_store.
-#include "cluster/gcs_store.hpp"
+// The GCS's durable tables on rocks_db.
+#include "gcs/gcs_store.hpp"
 
 #include <algorithm>
 #include <cstdio>
@@ -45,7 +45,7 @@ bool split_kv(std::string_view rest, std::string& ns, std::string& key) {
 
 } // namespace
 
-gcs_store::gcs_store(std::shared_ptr<kv_store> db) : db_(std::move(db)) {
+gcs_store::gcs_store(std::shared_ptr<rocks_db> db) : db_(std::move(db)) {
   if (db_)
     lineage_ = std::make_shared<lineage_log>(db_);
 }

@@ -1,7 +1,7 @@
 // The GCS's tables on disk: what a head writes before it acknowledges a
 // change, and reads back when it starts again with the same directory.
 //
-// One RocksDB store (kv_store) per head, rows by table prefix:
+// One RocksDB store (rocks_db) per head, rows by table prefix:
 //
 // | key                         | value                                   |
 // | --------------------------- | --------------------------------------- |
@@ -22,7 +22,7 @@
 // group or key-value rows and loads none: the gcs actor keeps those tables
 // in memory, as without a store.
 //
-// Without a kv_store (null) the store is memory only: writes of nodes,
+// Without a rocks_db (null) the store is memory only: writes of nodes,
 // actors, groups and key-value rows do nothing (the gcs actor keeps those
 // tables in memory anyway), and lineage is kept in a map here, since the
 // GCS keeps only its count otherwise.
@@ -37,10 +37,10 @@
 #include <unordered_map>
 #include <vector>
 
-#include "cluster/gcs_rows.hpp"
-#include "cluster/lineage_log.hpp"
-#include "cluster/node_config.hpp"
-#include "storage/kv_store.hpp"
+#include "gcs/gcs_rows.hpp"
+#include "lineage/lineage_log.hpp"
+#include "node/node_config.hpp"
+#include "storage/rocks_db.hpp"
 
 namespace lumen::detail {
 
@@ -64,7 +64,7 @@ struct gcs_snapshot {
 class gcs_store {
  public:
   /// Memory only when `db` is null.
-  explicit gcs_store(std::shared_ptr<kv_store> db = nullptr);
+  explicit gcs_store(std::shared_ptr<rocks_db> db = nullptr);
 
   gcs_store(gcs_store&&) noexcept;
   gcs_store& operator=(gcs_store&&) noexcept;
@@ -124,7 +124,7 @@ class gcs_store {
   std::uint64_t lineage_count() const;
 
   /// The lineage log, for a stash in this process to commit to as this
-  /// store would (sync_lineage); null without a kv_store.
+  /// store would (sync_lineage); null without a rocks_db.
   local_lineage_log local_lineage() const {
     return {lineage_, sync_lineage_};
   }
@@ -140,7 +140,7 @@ class gcs_store {
   static std::string lineage_prefix();
 
  private:
-  std::shared_ptr<kv_store> db_;
+  std::shared_ptr<rocks_db> db_;
   bool sync_lineage_ = true;
   bool tables_ = true;
   /// Lineage of a durable store.

@@ -1,5 +1,5 @@
 // The GCS's key-value table.
-#include "cluster/kv_table.hpp"
+#include "gcs/kv_table.hpp"
 
 #include <utility>
 

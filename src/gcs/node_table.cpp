@@ -1,5 +1,5 @@
 // The GCS's node table.
-#include "cluster/node_table.hpp"
+#include "gcs/node_table.hpp"
 
 #include <algorithm>
 

@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include "cluster/cluster_types.hpp"
+#include "wire/cluster_types.hpp"
 
 namespace lumen::detail {
 

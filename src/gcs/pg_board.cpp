@@ -1,5 +1,5 @@
 // The placement groups of a GCS, published for its own process.
-#include "cluster/pg_board.hpp"
+#include "gcs/pg_board.hpp"
 
 #include <optional>
 

@@ -1,6 +1,6 @@
 // The GCS's committed lineage: batches in RocksDB (or, on a scratch store,
 // one append-only file), an index in memory.
-#include "cluster/lineage_log.hpp"
+#include "lineage/lineage_log.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -28,7 +28,7 @@ std::uint64_t lineage_log::default_hash(std::string_view id) {
   return std::hash<std::string_view>{}(id);
 }
 
-lineage_log::lineage_log(std::shared_ptr<kv_store> db, hasher hash)
+lineage_log::lineage_log(std::shared_ptr<rocks_db> db, hasher hash)
   : db_(std::move(db)), hash_(hash) {
   if (!db_->scratch())
     return;

@@ -8,7 +8,7 @@
 // | ------------------------------- | ------------------------------------- |
 // | `lineage-log/<seq, 8 bytes BE>` | a lineage batch (wire/lineage_batch)  |
 //
-// On a scratch store (kv_store's, read by nobody after this process: the
+// On a scratch store (rocks_db's, read by nobody after this process: the
 // embedded cluster's private GCS) the batches go instead to one append-only
 // file in the store's directory, `lineage-log.bin`, and are read back by
 // offset: a batch is immutable and is written once, where RocksDB would
@@ -48,7 +48,7 @@
 #include <string_view>
 #include <vector>
 
-#include "storage/kv_store.hpp"
+#include "storage/rocks_db.hpp"
 #include "wire/lineage_batch.hpp"
 
 namespace lumen::detail {
@@ -68,7 +68,7 @@ class lineage_log {
   static std::uint64_t default_hash(std::string_view id);
 
   /// `hash` is for tests that force collisions.
-  explicit lineage_log(std::shared_ptr<kv_store> db,
+  explicit lineage_log(std::shared_ptr<rocks_db> db,
                        hasher hash = &default_hash);
 
   ~lineage_log();
@@ -156,7 +156,7 @@ class lineage_log {
 
   /// The members below, and the log on disk.
   std::mutex mtx_;
-  std::shared_ptr<kv_store> db_;
+  std::shared_ptr<rocks_db> db_;
   hasher hash_;
   /// A scratch store's batch file (-1: batches are RocksDB rows), where
   /// each batch is, by seq, and where the file ends.

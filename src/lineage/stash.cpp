@@ -1,6 +1,6 @@
 // The lineage stash: segments in memory, RocksDB without sync, commit
 // bookkeeping.
-#include "lineage/lineage_stash.hpp"
+#include "lineage/stash.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -10,11 +10,11 @@
 #include <thread>
 #include <unordered_set>
 
+#include "log/log.hpp"
 #include "lumen/error.hpp"
-#include "runtime/log.hpp"
-#include "runtime/task_spec.hpp"
-#include "storage/kv_store.hpp"
+#include "storage/rocks_db.hpp"
 #include "wire/lineage_batch.hpp"
+#include "wire/task_spec.hpp"
 #include "wire/task_spec_codec.hpp"
 
 namespace lumen::detail {
@@ -65,7 +65,7 @@ std::optional<task_id> id_of(std::string_view key) {
 } // namespace
 
 lineage_stash::lineage_stash(const std::string& path)
-  : db_(std::make_unique<kv_store>(path)) {
+  : db_(std::make_unique<rocks_db>(path)) {
   // Rows of an earlier run on this directory were never committed.
   db_->scan(prefix, [&](std::string_view k, std::string_view v) {
     if (auto id = id_of(k)) {
@@ -278,7 +278,7 @@ lineage_stash::segment* lineage_stash::segment_of(std::uint64_t seq) {
 }
 
 std::size_t lineage_stash::flush_to_disk(bool all) {
-  kv_store::batch b;
+  rocks_db::batch b;
   std::vector<std::uint64_t> written;
   std::size_t n = 0;
   {
@@ -372,7 +372,7 @@ lineage_stash::commit_batch lineage_stash::next_commit_batch(std::size_t max) {
 }
 
 void lineage_stash::committed(std::uint64_t seq) {
-  kv_store::batch b;
+  rocks_db::batch b;
   std::size_t erased = 0;
   {
     std::lock_guard guard{mtx_};
@@ -454,7 +454,7 @@ std::size_t lineage_stash::adopt_orphans() {
     try {
       std::vector<std::pair<task_id, std::string>> rows;
       {
-        kv_store old{entry.path().string()};
+        rocks_db old{entry.path().string()};
         old.scan(prefix, [&](std::string_view k, std::string_view v) {
           if (auto id = id_of(k))
             rows.emplace_back(*id, std::string{v});
@@ -480,7 +480,7 @@ std::size_t lineage_stash::adopt_orphans() {
         });
         ++adopted;
       }
-      kv_store::destroy(entry.path().string());
+      rocks_db::destroy(entry.path().string());
     } catch (const std::exception&) {
       // Unreadable: left where it is.
     }

@@ -44,7 +44,7 @@
 
 namespace lumen::detail {
 
-class kv_store;
+class rocks_db;
 struct task_spec;
 
 class lineage_stash {
@@ -238,7 +238,7 @@ class lineage_stash {
   std::size_t last_bytes_ = 0;
   std::size_t last_rows_ = 0;
   std::uint64_t committed_total_ = 0;
-  std::unique_ptr<kv_store> db_;
+  std::unique_ptr<rocks_db> db_;
 };
 
 /// The tasks whose returns `task` takes as ref arguments (put objects have

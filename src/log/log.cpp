@@ -1,6 +1,6 @@
 // The process's logger on spdlog: a file sink and a stderr sink, each with
 // its own level, behind the small API of log.hpp.
-#include "runtime/log.hpp"
+#include "log/log.hpp"
 
 #include <atomic>
 #include <cstdlib>

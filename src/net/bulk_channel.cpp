@@ -1,5 +1,5 @@
 // bulk_channel: tickets, and the broker that sends and receives frames.
-#include "runtime/bulk_channel.hpp"
+#include "net/bulk_channel.hpp"
 
 #include <fcntl.h>
 #include <netdb.h>
@@ -29,9 +29,9 @@
 #include <caf/io/system_messages.hpp>
 #include <caf/send.hpp>
 
+#include "log/log.hpp"
 #include "lumen/error.hpp"
-#include "runtime/log.hpp"
-#include "security/transport.hpp"
+#include "net/transport.hpp"
 
 namespace lumen::detail {
 

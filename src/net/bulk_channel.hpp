@@ -2,7 +2,7 @@
 // stores of two nodes: a CAF io::broker, owned by the node's middleman,
 // on the node's transport (plain TCP, or TLS with the same context,
 // certificates and verification as the control traffic when the cluster
-// uses TLS; security/transport.hpp, stream_scribe).
+// uses TLS; net/transport.hpp, stream_scribe).
 //
 // The middleman moves a 64 MiB message at 100-170 MB/s, loopback TCP at
 // ~2.8 GB/s (TOOLCHAIN.md), so a pull of a large value asks the node that
@@ -48,7 +48,7 @@
 #include <caf/fwd.hpp>
 
 #include "lumen/detail/byte_buffer.hpp"
-#include "runtime/bulk_ticket.hpp"
+#include "net/bulk_ticket.hpp"
 
 namespace lumen::detail {
 

@@ -1,5 +1,5 @@
 // Tickets of the object channel and their wire form.
-#include "runtime/bulk_ticket.hpp"
+#include "net/bulk_ticket.hpp"
 
 #include <algorithm>
 

@@ -1,5 +1,5 @@
 // The listening rule of listen.hpp.
-#include "security/listen.hpp"
+#include "net/listen.hpp"
 
 #include <arpa/inet.h>
 

@@ -1,6 +1,6 @@
 // check_tls_files: OpenSSL's own checks, before CAF's session uses the
 // files.
-#include "security/tls_files.hpp"
+#include "net/tls_files.hpp"
 
 #include <cerrno>
 #include <cstdio>

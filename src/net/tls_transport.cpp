@@ -1,6 +1,6 @@
 // The TLS middleman actor: session, policy, scribe, doorman and the actor,
 // after libcaf_openssl 0.17.6 (see tls_transport.hpp for what differs).
-#include "security/tls_transport.hpp"
+#include "net/tls_transport.hpp"
 
 #include <csignal>
 #include <cstring>
@@ -26,10 +26,10 @@
 #include <caf/io/network/stream_impl.hpp>
 #include <caf/io/scribe.hpp>
 
+#include "log/log.hpp"
 #include "lumen/error.hpp"
-#include "runtime/log.hpp"
-#include "runtime/transport_guard.hpp"
-#include "security/tls_files.hpp"
+#include "net/tls_files.hpp"
+#include "net/transport_guard.hpp"
 
 namespace lumen::detail {
 
@@ -324,7 +324,7 @@ class doorman_impl : public caf::io::network::doorman_impl {
     if (s == nullptr)
       return false; // logged by the session
     // Messages above max-message-size are refused both ways
-    // (runtime/transport_guard.hpp).
+    // (net/transport_guard.hpp).
     caf::io::scribe_ptr scribe;
     if (basp_)
       scribe = caf::make_counted<guarded_scribe<scribe_impl>>(

@@ -51,7 +51,7 @@ void forget_tls_context(caf::actor_system& sys);
 
 /// A TLS connection on `fd` (connected, or connecting: the handshake goes
 /// on once it is) for a byte stream that is not BASP (the object channel,
-/// runtime/bulk_channel.hpp), on `sys`'s TLS context: same certificates,
+/// net/bulk_channel.hpp), on `sys`'s TLS context: same certificates,
 /// same verification and the same fixed session as BASP's connections.
 /// Null if `sys` has no TLS or the session cannot start (logged).
 caf::io::scribe_ptr tls_stream_scribe(caf::actor_system& sys,

@@ -1,5 +1,5 @@
 // Cluster tokens: constant-time comparison, files, fresh tokens.
-#include "security/token.hpp"
+#include "net/token.hpp"
 
 #include <cerrno>
 #include <cstring>

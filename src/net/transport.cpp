@@ -1,5 +1,5 @@
 // configure_transport, connect_actor and connect_gcs.
-#include "security/transport.hpp"
+#include "net/transport.hpp"
 
 #include <map>
 #include <mutex>
@@ -15,9 +15,9 @@
 #include <caf/sec.hpp>
 
 #include "actors/gatekeeper.hpp"
-#include "runtime/transport_guard.hpp"
-#include "security/tls_files.hpp"
-#include "security/tls_transport.hpp"
+#include "net/tls_files.hpp"
+#include "net/tls_transport.hpp"
+#include "net/transport_guard.hpp"
 
 namespace lumen::detail {
 
@@ -57,7 +57,7 @@ caf::io::middleman_actor tls_actor_of(caf::actor_system& sys) {
 
 void configure_transport(caf::actor_system_config& cfg) {
   // Plain TCP connections refuse messages above max-message-size
-  // (runtime/transport_guard.hpp).
+  // (net/transport_guard.hpp).
   cfg.load<caf::io::middleman, guarded_multiplexer>();
   cfg.set("middleman.enable-automatic-connections", false);
 }

@@ -86,7 +86,7 @@ gcs_connection connect_gcs(caf::actor_system& sys, const std::string& host,
                            std::chrono::milliseconds timeout);
 
 /// A connection on `fd` (connected, or still connecting) for a byte
-/// stream beside BASP (the object channel, runtime/bulk_channel.hpp),
+/// stream beside BASP (the object channel, net/bulk_channel.hpp),
 /// on `sys`'s transport: TLS with the node's context when it uses TLS,
 /// plain TCP otherwise (not BASP-guarded: its owner parses the stream).
 /// Null if the TLS session cannot start (logged). Call on the middleman's

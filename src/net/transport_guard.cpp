@@ -1,5 +1,5 @@
 // The message size guard below CAF's BASP; see transport_guard.hpp.
-#include "runtime/transport_guard.hpp"
+#include "net/transport_guard.hpp"
 
 #include <algorithm>
 
@@ -11,8 +11,8 @@
 #include <caf/io/network/scribe_impl.hpp>
 #include <caf/make_counted.hpp>
 
+#include "log/log.hpp"
 #include "lumen/error.hpp"
-#include "runtime/log.hpp"
 
 namespace lumen::detail {
 

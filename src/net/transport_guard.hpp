@@ -46,8 +46,8 @@
 #include <caf/io/receive_policy.hpp>
 #include <caf/settings.hpp>
 
-#include "cluster/node_config.hpp"
 #include "lumen/config.hpp"
+#include "node/node_config.hpp"
 
 namespace lumen::detail {
 

@@ -1,7 +1,7 @@
 // The embedded one-node runtime: stages, ids, and the blocking API paths.
-// Actors are in runtime_actors.cpp, nodes, placement groups and the
-// key-value table in runtime_cluster.cpp.
-#include "runtime/embedded_runtime.hpp"
+// Actors are in embedded_runtime_actors.cpp, nodes, placement groups and the
+// key-value table in embedded_runtime_cluster.cpp.
+#include "node/embedded_runtime.hpp"
 
 #include <cmath>
 #include <cstdlib>
@@ -22,18 +22,18 @@
 #include "actors/node_manager.hpp"
 #include "actors/object_store.hpp"
 #include "actors/task_actor.hpp"
-#include "cluster/cluster_types.hpp"
-#include "cluster/gcs_store.hpp"
+#include "gcs/gcs_store.hpp"
 #include "lumen/error.hpp"
-#include "runtime/embedded_runtime_impl.hpp"
-#include "runtime/execution_context.hpp"
-#include "runtime/local_scheduler.hpp"
-#include "runtime/object_table.hpp"
-#include "runtime/transport_guard.hpp"
-#include "runtime/worker_pool.hpp"
-#include "security/node_security.hpp"
-#include "security/transport.hpp"
-#include "storage/kv_store.hpp"
+#include "net/transport.hpp"
+#include "net/transport_guard.hpp"
+#include "node/embedded_runtime_impl.hpp"
+#include "node/node_security.hpp"
+#include "objects/object_table.hpp"
+#include "scheduling/execution_context.hpp"
+#include "scheduling/local_scheduler.hpp"
+#include "scheduling/worker_pool.hpp"
+#include "storage/rocks_db.hpp"
+#include "wire/cluster_types.hpp"
 
 namespace lumen::detail {
 
@@ -188,7 +188,7 @@ embedded_runtime::impl::impl(const node_config& c)
 
 void embedded_runtime::impl::start(const node_config& c, bool cluster) {
   // Plain TCP, or TLS when the node has TLS files: every port and
-  // connection of the middleman then uses it (security/transport.hpp).
+  // connection of the middleman then uses it (net/transport.hpp).
   if (cluster)
     start_transport(*sys, c.base.tls);
   // Objects move on the object channel, a broker on the same transport
@@ -217,13 +217,13 @@ void embedded_runtime::impl::start(const node_config& c, bool cluster) {
     // one-node cluster (and a head on port 0) in memory, except that with
     // lineage on, committed lineage goes to a private RocksDB store: synced
     // for write_ahead, and never piling up in memory.
-    std::shared_ptr<kv_store> tables;
+    std::shared_ptr<rocks_db> tables;
     auto dir = c.head ? gcs_dir_of(c) : std::string{};
     if (dir.empty() && c.base.lineage != lineage_mode::off)
       dir = private_gcs_dir = make_private_gcs_dir(c);
     // The private store goes when this process stops: scratch.
     if (!dir.empty())
-      tables = std::make_shared<kv_store>(dir, !private_gcs_dir.empty());
+      tables = std::make_shared<rocks_db>(dir, !private_gcs_dir.empty());
     gcs_timing timing;
     // A private store serves a process that is the whole cluster (or a
     // throw-away head): only write_ahead's promise needs the disk.
@@ -364,7 +364,7 @@ void embedded_runtime::impl::stop() {
     // A clean stop: what is not committed yet goes with the node.
     auto path = stash->path();
     stash.reset();
-    kv_store::destroy(path);
+    rocks_db::destroy(path);
   }
   stash_actor = nullptr;
   published = nullptr;
@@ -379,7 +379,7 @@ void embedded_runtime::impl::stop() {
   remote_gcs = nullptr;
   sys.reset(); // the GCS's store is closed now
   if (!private_gcs_dir.empty()) {
-    kv_store::destroy(private_gcs_dir);
+    rocks_db::destroy(private_gcs_dir);
     private_gcs_dir.clear();
   }
 }

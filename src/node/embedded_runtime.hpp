@@ -19,10 +19,10 @@
 #include <caf/actor.hpp>
 #include <caf/fwd.hpp>
 
-#include "cluster/node_config.hpp"
 #include "lumen/config.hpp"
 #include "lumen/detail/runtime_api.hpp"
 #include "lumen/native_actor.hpp"
+#include "node/node_config.hpp"
 
 namespace lumen::detail {
 

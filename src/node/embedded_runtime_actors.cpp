@@ -1,6 +1,6 @@
 // The embedded runtime's actors: creation, borrowed handles from other
 // processes, calls, lookups, kills, and native CAF actors.
-#include "runtime/embedded_runtime.hpp"
+#include "node/embedded_runtime.hpp"
 
 #include <cmath>
 #include <map>
@@ -15,9 +15,9 @@
 #include "actors/gcs.hpp"
 #include "actors/node_manager.hpp"
 #include "lumen/error.hpp"
-#include "runtime/actor_directory.hpp"
-#include "runtime/actor_spec.hpp"
-#include "runtime/embedded_runtime_impl.hpp"
+#include "node/embedded_runtime_impl.hpp"
+#include "scheduling/actor_directory.hpp"
+#include "scheduling/actor_spec.hpp"
 
 namespace lumen::detail {
 

@@ -1,6 +1,6 @@
 // The embedded runtime's view of the cluster: node id, nodes, placement
 // groups, and the key-value table (the last two live on the GCS).
-#include "runtime/embedded_runtime.hpp"
+#include "node/embedded_runtime.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/scoped_actor.hpp>
@@ -8,10 +8,10 @@
 
 #include "actors/gcs.hpp"
 #include "actors/node_manager.hpp"
-#include "cluster/cluster_types.hpp"
 #include "lumen/error.hpp"
 #include "lumen/ids.hpp"
-#include "runtime/embedded_runtime_impl.hpp"
+#include "node/embedded_runtime_impl.hpp"
+#include "wire/cluster_types.hpp"
 
 namespace lumen::detail {
 

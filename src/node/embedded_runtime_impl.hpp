@@ -2,8 +2,9 @@
 // share; private to src/runtime/:
 // - embedded_runtime.cpp: start-up and shut-down stages, objects, tasks,
 //   the node snapshot;
-// - runtime_actors.cpp: actors, borrowed handles, native CAF actors;
-// - runtime_cluster.cpp: node id, nodes, placement groups, key-value table.
+// - embedded_runtime_actors.cpp: actors, borrowed handles, native CAF actors;
+// - embedded_runtime_cluster.cpp: node id, nodes, placement groups, key-value
+// table.
 #pragma once
 
 #include <atomic>
@@ -25,16 +26,16 @@
 #include "actors/lineage_stash.hpp"
 #include "actors/node_manager.hpp"
 #include "actors/object_store.hpp"
-#include "cluster/pg_board.hpp"
-#include "cluster/pg_planner.hpp"
-#include "lineage/lineage_stash.hpp"
+#include "gcs/pg_board.hpp"
+#include "lineage/stash.hpp"
 #include "lumen/error.hpp"
-#include "runtime/actor_directory.hpp"
-#include "runtime/embedded_runtime.hpp"
-#include "runtime/execution_context.hpp"
-#include "runtime/object_table.hpp"
-#include "runtime/resources.hpp"
-#include "runtime/worker_pool.hpp"
+#include "node/embedded_runtime.hpp"
+#include "objects/object_table.hpp"
+#include "scheduling/actor_directory.hpp"
+#include "scheduling/execution_context.hpp"
+#include "scheduling/pg_planner.hpp"
+#include "scheduling/resources.hpp"
+#include "scheduling/worker_pool.hpp"
 
 namespace lumen::detail {
 
@@ -149,7 +150,7 @@ struct embedded_runtime::impl {
   std::shared_ptr<pg_board> pgs;
   /// Whether our GCS keeps its tables in memory: then placement group
   /// creates and removes go to it without waiting for its answer (no
-  /// write can fail; runtime_cluster.cpp).
+  /// write can fail; embedded_runtime_cluster.cpp).
   bool pgs_one_way = false;
   /// The head's GCS, for a node that joined a cluster.
   gcs_actor remote_gcs;

@@ -42,13 +42,13 @@ struct node_config {
   /// `<runtime_dir>/gcs-<port>`, or memory only for port 0 (a port that
   /// changes with every start leaves nothing to reconnect to). A head
   /// started again with the same config finds its tables there
-  /// (gcs_dir_of in cluster/gcs_store.hpp).
+  /// (gcs_dir_of in gcs/gcs_store.hpp).
   std::string gcs_dir;
   /// A file holding the cluster token (read at start; only its owner may
   /// read it); excludes `base.token`.
   std::string token_file;
   /// Lets the node listen on an address other than loopback without TLS
-  /// and a token: only for a trusted, closed network (security/listen.hpp).
+  /// and a token: only for a trusted, closed network (net/listen.hpp).
   bool allow_insecure_network = false;
 };
 

@@ -1,5 +1,5 @@
 // run_node, query_status and their helpers: a node as a process.
-#include "cluster/node_process.hpp"
+#include "node/node_process.hpp"
 
 #include <csignal>
 #include <cstdio>
@@ -16,13 +16,13 @@
 #include <caf/scoped_actor.hpp>
 
 #include "actors/gcs.hpp"
-#include "cluster/cluster_types.hpp"
+#include "log/log.hpp"
 #include "lumen/error.hpp"
 #include "lumen/init.hpp"
-#include "runtime/embedded_runtime.hpp"
-#include "runtime/log.hpp"
-#include "security/tls_files.hpp"
-#include "security/transport.hpp"
+#include "net/tls_files.hpp"
+#include "net/transport.hpp"
+#include "node/embedded_runtime.hpp"
+#include "wire/cluster_types.hpp"
 
 namespace lumen::detail {
 

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "cluster/node_config.hpp"
+#include "node/node_config.hpp"
 
 namespace lumen::detail {
 

@@ -1,13 +1,13 @@
 // resolve_security and check_security.
-#include "security/node_security.hpp"
+#include "node/node_security.hpp"
 
 #include <cstdlib>
 #include <string>
 
 #include "lumen/error.hpp"
-#include "security/listen.hpp"
-#include "security/tls_files.hpp"
-#include "security/token.hpp"
+#include "net/listen.hpp"
+#include "net/tls_files.hpp"
+#include "net/token.hpp"
 
 namespace lumen::detail {
 

@@ -4,7 +4,7 @@
 // Thread safety: plain functions.
 #pragma once
 
-#include "cluster/node_config.hpp"
+#include "node/node_config.hpp"
 
 namespace lumen::detail {
 

@@ -1,6 +1,6 @@
 // Sharded object table: entries, reference release, waiting. Memory
 // accounting, spilling and restoring are in object_table_spill.cpp.
-#include "runtime/object_table.hpp"
+#include "objects/object_table.hpp"
 
 #include <algorithm>
 #include <condition_variable>
@@ -8,9 +8,9 @@
 #include <thread>
 #include <unordered_map>
 
+#include "log/log.hpp"
 #include "lumen/error.hpp"
-#include "runtime/log.hpp"
-#include "runtime/object_table_state.hpp"
+#include "objects/object_table_state.hpp"
 
 namespace lumen::detail {
 

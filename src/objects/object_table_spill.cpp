@@ -3,10 +3,10 @@
 #include <algorithm>
 #include <utility>
 
+#include "log/log.hpp"
 #include "lumen/error.hpp"
-#include "runtime/log.hpp"
-#include "runtime/object_table.hpp"
-#include "runtime/object_table_state.hpp"
+#include "objects/object_table.hpp"
+#include "objects/object_table_state.hpp"
 
 namespace lumen::detail {
 

@@ -21,8 +21,8 @@
 #include <vector>
 
 #include "lumen/detail/object_data.hpp"
-#include "runtime/object_table.hpp"
-#include "runtime/spill_files.hpp"
+#include "objects/object_table.hpp"
+#include "objects/spill_files.hpp"
 
 namespace lumen::detail {
 

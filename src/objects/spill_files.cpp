@@ -1,5 +1,5 @@
 // Spill files: POSIX writes and reads, one file per object.
-#include "runtime/spill_files.hpp"
+#include "objects/spill_files.hpp"
 
 #include <cerrno>
 #include <cstring>

@@ -1,5 +1,5 @@
 // The actor directory: entries, names, release of the last handle.
-#include "runtime/actor_directory.hpp"
+#include "scheduling/actor_directory.hpp"
 
 #include <map>
 #include <mutex>

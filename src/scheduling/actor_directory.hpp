@@ -15,7 +15,7 @@
 #include <string>
 
 #include "lumen/detail/object_data.hpp"
-#include "runtime/actor_spec.hpp"
+#include "scheduling/actor_spec.hpp"
 
 namespace lumen::detail {
 

@@ -14,7 +14,7 @@
 
 #include "lumen/detail/runtime_api.hpp"
 #include "lumen/ids.hpp"
-#include "runtime/object_table.hpp"
+#include "objects/object_table.hpp"
 
 namespace lumen::detail {
 

@@ -1,5 +1,5 @@
 // Thread-local execution contexts.
-#include "runtime/execution_context.hpp"
+#include "scheduling/execution_context.hpp"
 
 namespace lumen::detail {
 

@@ -1,5 +1,5 @@
 // Depth-first, then FIFO, resource-aware task queue.
-#include "runtime/local_scheduler.hpp"
+#include "scheduling/local_scheduler.hpp"
 
 #include <algorithm>
 

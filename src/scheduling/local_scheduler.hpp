@@ -20,8 +20,8 @@
 #include <utility>
 #include <vector>
 
-#include "runtime/resources.hpp"
-#include "runtime/task_spec.hpp"
+#include "scheduling/resources.hpp"
+#include "wire/task_spec.hpp"
 
 namespace lumen::detail {
 

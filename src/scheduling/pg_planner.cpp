@@ -1,5 +1,5 @@
 // Placement group planning.
-#include "cluster/pg_planner.hpp"
+#include "scheduling/pg_planner.hpp"
 
 #include <algorithm>
 #include <optional>

@@ -37,8 +37,8 @@
 #include <string>
 #include <vector>
 
-#include "cluster/spill_policy.hpp"
-#include "runtime/resources.hpp"
+#include "scheduling/placement_policy.hpp"
+#include "scheduling/resources.hpp"
 
 namespace lumen::detail {
 

@@ -1,5 +1,5 @@
 // Spillback decisions.
-#include "cluster/spill_policy.hpp"
+#include "scheduling/placement_policy.hpp"
 
 namespace lumen::detail {
 
@@ -47,10 +47,10 @@ default_decision(const resource_set& req, const node_capacity& self,
 } // namespace
 
 placement_decision
-spill_policy::decide(const task_options& opts, const resource_set& req,
-                     const node_capacity& self,
-                     const std::vector<node_capacity>& peers,
-                     const std::map<std::string, std::size_t>& arg_bytes) {
+placement_policy::decide(const task_options& opts, const resource_set& req,
+                         const node_capacity& self,
+                         const std::vector<node_capacity>& peers,
+                         const std::map<std::string, std::size_t>& arg_bytes) {
   switch (opts.strategy) {
   case scheduling_strategy::default_strategy:
     break;

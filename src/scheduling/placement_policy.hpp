@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "lumen/detail/runtime_api.hpp"
-#include "runtime/resources.hpp"
+#include "scheduling/resources.hpp"
 
 namespace lumen::detail {
 
@@ -41,7 +41,7 @@ struct placement_decision {
   std::string reason;
 };
 
-class spill_policy {
+class placement_policy {
  public:
   /// Decides for a task needing `req` with options `opts`. `self` is this
   /// node; `peers` the others; `arg_bytes` how many argument bytes each

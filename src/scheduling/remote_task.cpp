@@ -1,5 +1,5 @@
 // Tasks and results between nodes.
-#include "cluster/remote_task.hpp"
+#include "scheduling/remote_task.hpp"
 
 #include <exception>
 #include <string>

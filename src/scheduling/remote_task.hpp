@@ -15,9 +15,9 @@
 #include <string_view>
 #include <vector>
 
-#include "cluster/cluster_types.hpp"
-#include "runtime/object_table.hpp"
-#include "runtime/task_spec.hpp"
+#include "objects/object_table.hpp"
+#include "wire/cluster_types.hpp"
+#include "wire/task_spec.hpp"
 
 namespace lumen::detail {
 

@@ -1,5 +1,5 @@
 // Fixed-point resource arithmetic.
-#include "runtime/resources.hpp"
+#include "scheduling/resources.hpp"
 
 #include <algorithm>
 #include <cmath>

@@ -1,5 +1,5 @@
 // Error objects from caught exceptions.
-#include "runtime/task_errors.hpp"
+#include "scheduling/task_errors.hpp"
 
 #include <cstdlib>
 #include <cxxabi.h>
@@ -7,9 +7,9 @@
 #include <memory>
 #include <typeinfo>
 
+#include "log/log.hpp"
 #include "lumen/error.hpp"
-#include "runtime/log.hpp"
-#include "runtime/object_table.hpp"
+#include "objects/object_table.hpp"
 
 namespace lumen::detail {
 

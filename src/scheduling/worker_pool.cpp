@@ -1,5 +1,5 @@
 // Worker threads with one queue each.
-#include "runtime/worker_pool.hpp"
+#include "scheduling/worker_pool.hpp"
 
 #include <condition_variable>
 #include <deque>

@@ -1,5 +1,5 @@
-// kv_store on RocksDB.
-#include "storage/kv_store.hpp"
+// rocks_db on RocksDB.
+#include "storage/rocks_db.hpp"
 
 #include <algorithm>
 #include <filesystem>
@@ -15,7 +15,7 @@
 
 namespace lumen::detail {
 
-struct kv_store::impl {
+struct rocks_db::impl {
   std::unique_ptr<rocksdb::DB> db;
 };
 
@@ -29,15 +29,15 @@ void check(const rocksdb::Status& s, const std::string& what,
 
 } // namespace
 
-void kv_store::batch::put(std::string key, std::string value) {
+void rocks_db::batch::put(std::string key, std::string value) {
   ops_.push_back(op{std::move(key), std::move(value)});
 }
 
-void kv_store::batch::erase(std::string key) {
+void rocks_db::batch::erase(std::string key) {
   ops_.push_back(op{std::move(key), std::nullopt});
 }
 
-kv_store::kv_store(const std::string& path, bool scratch)
+rocks_db::rocks_db(const std::string& path, bool scratch)
   : impl_(std::make_unique<impl>()), path_(path), scratch_(scratch) {
   std::error_code ec;
   std::filesystem::create_directories(path, ec);
@@ -66,9 +66,9 @@ kv_store::kv_store(const std::string& path, bool scratch)
   impl_->db.reset(db);
 }
 
-kv_store::~kv_store() = default;
+rocks_db::~rocks_db() = default;
 
-void kv_store::write(const batch& b, bool sync) {
+void rocks_db::write(const batch& b, bool sync) {
   if (b.empty())
     return;
   // In key order (the order of one key's operations kept): the memtable
@@ -94,7 +94,7 @@ void kv_store::write(const batch& b, bool sync) {
   check(impl_->db->Write(wo, &wb), "cannot write to", path_);
 }
 
-void kv_store::put(const std::string& key, std::string_view value, bool sync) {
+void rocks_db::put(const std::string& key, std::string_view value, bool sync) {
   // Straight to RocksDB: no copy of the value into a batch first.
   rocksdb::WriteOptions wo;
   wo.sync = sync;
@@ -103,13 +103,13 @@ void kv_store::put(const std::string& key, std::string_view value, bool sync) {
         "cannot write to", path_);
 }
 
-void kv_store::erase(const std::string& key, bool sync) {
+void rocks_db::erase(const std::string& key, bool sync) {
   batch b;
   b.erase(key);
   write(b, sync);
 }
 
-std::optional<std::string> kv_store::get(const std::string& key) const {
+std::optional<std::string> rocks_db::get(const std::string& key) const {
   std::string value;
   auto s = impl_->db->Get(rocksdb::ReadOptions{}, key, &value);
   if (s.IsNotFound())
@@ -118,7 +118,7 @@ std::optional<std::string> kv_store::get(const std::string& key) const {
   return value;
 }
 
-void kv_store::scan(
+void rocks_db::scan(
   std::string_view prefix,
   const std::function<bool(std::string_view, std::string_view)>& f) const {
   std::unique_ptr<rocksdb::Iterator> it{
@@ -136,7 +136,7 @@ void kv_store::scan(
   check(it->status(), "cannot scan", path_);
 }
 
-std::size_t kv_store::count(std::string_view prefix) const {
+std::size_t rocks_db::count(std::string_view prefix) const {
   std::size_t n = 0;
   scan(prefix, [&](std::string_view, std::string_view) {
     ++n;
@@ -145,7 +145,7 @@ std::size_t kv_store::count(std::string_view prefix) const {
   return n;
 }
 
-void kv_store::destroy(const std::string& path) {
+void rocks_db::destroy(const std::string& path) {
   std::error_code ec;
   std::filesystem::remove_all(path, ec);
 }

@@ -20,7 +20,7 @@
 
 namespace lumen::detail {
 
-class kv_store {
+class rocks_db {
  public:
   /// Rows to write together.
   class batch {
@@ -35,7 +35,7 @@ class kv_store {
     }
 
    private:
-    friend class kv_store;
+    friend class rocks_db;
     struct op {
       std::string key;
       std::optional<std::string> value; // none: erase
@@ -48,12 +48,12 @@ class kv_store {
   /// is one nothing reads once this process ends (an embedded cluster's
   /// private GCS store): writes without `sync` skip RocksDB's write-ahead
   /// log, and tables are not compressed.
-  explicit kv_store(const std::string& path, bool scratch = false);
+  explicit rocks_db(const std::string& path, bool scratch = false);
 
-  ~kv_store();
+  ~rocks_db();
 
-  kv_store(const kv_store&) = delete;
-  kv_store& operator=(const kv_store&) = delete;
+  rocks_db(const rocks_db&) = delete;
+  rocks_db& operator=(const rocks_db&) = delete;
 
   /// Applies `b` atomically; with `sync`, returns once it is on disk.
   /// Throws lumen::error on failure.

@@ -1,7 +1,7 @@
 # Wire format of what nodes tell each other about themselves and objects.
 #
 # The Cap'n Proto form of lumen::detail::node_record, cluster_view and
-# object_payload (src/cluster/cluster_types.hpp), sent between nodes and the
+# object_payload (src/wire/cluster_types.hpp), sent between nodes and the
 # GCS. Convert with the encode_*/decode_* functions declared there
 # (implemented in src/wire/cluster_codec.cpp); nothing else should build
 # these by hand.
@@ -50,7 +50,7 @@ struct NodeRecord {
   actors @10 :List(NamedCount);         # Actors hosted, counted by state;
                                         # sorted by state, states unique.
   bulkAddress @11 :Text;                # HOST:PORT of its object channel
-                                        # (runtime/bulk_channel.hpp); ""
+                                        # (net/bulk_channel.hpp); ""
                                         # none (objects via the middleman).
 }
 

@@ -21,7 +21,7 @@
 // object_store_used may exceed object_store_capacity (spilling).
 //
 // Thread safety: free functions without shared state; call from any thread.
-#include "cluster/cluster_types.hpp"
+#include "wire/cluster_types.hpp"
 
 #include <algorithm>
 #include <cmath>

@@ -1,9 +1,9 @@
 # Storage format of the GCS's durable tables (RocksDB rows on the head).
 #
-# The Cap'n Proto form of the rows in src/cluster/gcs_rows.hpp; convert with
+# The Cap'n Proto form of the rows in src/gcs/gcs_rows.hpp; convert with
 # the encode_*/decode_* functions declared there (implemented in
-# src/wire/gcs_tables_codec.cpp). Keys and the layout of the store are in
-# src/cluster/gcs_store.hpp. Key-value rows and lineage rows hold the bytes
+# src/gcs/gcs_rows.cpp). Keys and the layout of the store are in
+# src/gcs/gcs_store.hpp. Key-value rows and lineage rows hold the bytes
 # they were given, without a struct around them.
 #
 # Evolution: only add fields with new ordinals at the end of a struct, and

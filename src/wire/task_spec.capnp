@@ -1,6 +1,6 @@
 # Wire format of a task spec and of the error an error object carries.
 #
-# The Cap'n Proto form of lumen::detail::task_spec (src/runtime/task_spec.hpp)
+# The Cap'n Proto form of lumen::detail::task_spec (src/wire/task_spec.hpp)
 # and lumen::detail::error_info (include/lumen/detail/object_data.hpp), sent
 # between nodes and stored in the lineage stash. Convert with
 # src/wire/task_spec_codec.hpp; nothing else should build these by hand.

@@ -17,7 +17,7 @@
 #include "lumen/detail/byte_buffer.hpp"
 #include "lumen/detail/object_data.hpp"
 #include "lumen/ids.hpp"
-#include "runtime/task_spec.hpp"
+#include "wire/task_spec.hpp"
 
 namespace lumen::detail {
 

@@ -4,8 +4,8 @@
 #include <cstdint>
 #include <cstring>
 
-#include "runtime/task_spec.hpp"
 #include "wire/codec_support.hpp"
+#include "wire/task_spec.hpp"
 
 namespace lumen::detail {
 

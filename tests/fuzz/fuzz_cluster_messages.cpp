@@ -1,5 +1,5 @@
 // Fuzz target: what nodes send each other beside task specs
-// (src/wire/cluster_codec.cpp, src/runtime/bulk_ticket.cpp): node
+// (src/wire/cluster_codec.cpp, src/net/bulk_ticket.cpp): node
 // records (register, heartbeat), cluster views (from the GCS), object
 // payloads (results and locations), actor options (actor creation on a
 // peer) and direct-transfer tickets (inside pull requests).
@@ -12,10 +12,10 @@
 #include <cstring>
 #include <vector>
 
-#include "cluster/cluster_types.hpp"
 #include "fuzz_support.hpp"
 #include "lumen/error.hpp"
-#include "runtime/bulk_ticket.hpp"
+#include "net/bulk_ticket.hpp"
+#include "wire/cluster_types.hpp"
 
 using namespace lumen;
 using namespace lumen::detail;

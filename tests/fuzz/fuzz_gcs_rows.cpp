@@ -1,5 +1,5 @@
 // Fuzz target: the GCS's durable tables as a restarted head reads them
-// from RocksDB (src/cluster/gcs_store.cpp, src/wire/gcs_tables_codec.cpp).
+// from RocksDB (src/gcs/gcs_store.cpp, src/gcs/gcs_rows.cpp).
 //
 // The input is a list of rows (fuzz_support.hpp's splitter): per row a
 // table byte, the key after the table's prefix and the value. They are
@@ -17,11 +17,11 @@
 #include <unistd.h>
 #include <vector>
 
-#include "cluster/gcs_rows.hpp"
-#include "cluster/gcs_store.hpp"
 #include "fuzz_support.hpp"
+#include "gcs/gcs_rows.hpp"
+#include "gcs/gcs_store.hpp"
 #include "lumen/error.hpp"
-#include "storage/kv_store.hpp"
+#include "storage/rocks_db.hpp"
 #include "wire/lineage_batch.hpp"
 
 using namespace lumen;
@@ -37,7 +37,7 @@ std::string lumen::detail::runtime_dir_default() {
 namespace {
 
 std::string db_dir;
-std::shared_ptr<kv_store> db;
+std::shared_ptr<rocks_db> db;
 std::uint64_t inputs = 0;
 
 void remove_db() {
@@ -71,7 +71,7 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
   if (::mkdtemp(tmpl) == nullptr)
     std::abort();
   db_dir = tmpl;
-  db = std::make_shared<kv_store>(db_dir + "/db");
+  db = std::make_shared<rocks_db>(db_dir + "/db");
   std::atexit(remove_db);
   return 0;
 }
@@ -79,7 +79,7 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data,
                                       std::size_t size) {
   fuzz::splitter in{data, size};
-  kv_store::batch rows;
+  rocks_db::batch rows;
   std::vector<std::string> keys;
   std::vector<std::string> values;
   for (int i = 0; i < 16 && !in.done(); ++i) {
@@ -130,10 +130,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data,
   // fresh store now and then instead.
   if (++inputs % 128 == 0) {
     db.reset();
-    kv_store::destroy(db_dir + "/db");
-    db = std::make_shared<kv_store>(db_dir + "/db");
+    rocks_db::destroy(db_dir + "/db");
+    db = std::make_shared<rocks_db>(db_dir + "/db");
   } else {
-    kv_store::batch erase;
+    rocks_db::batch erase;
     for (auto& k : keys)
       erase.erase(k);
     db->write(erase, false);

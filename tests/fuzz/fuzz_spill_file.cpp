@@ -1,4 +1,4 @@
-// Fuzz target: spill files read back (src/runtime/spill_files.cpp). A
+// Fuzz target: spill files read back (src/objects/spill_files.cpp). A
 // spilled object's file may have been cut short, grown or replaced on disk
 // by the time its object is read back; `read` must then report why, never
 // return other bytes than were written or crash.
@@ -17,7 +17,7 @@
 
 #include "fuzz_support.hpp"
 #include "lumen/detail/byte_buffer.hpp"
-#include "runtime/spill_files.hpp"
+#include "objects/spill_files.hpp"
 
 using namespace lumen;
 using namespace lumen::detail;

@@ -1,4 +1,4 @@
-// Fuzz target: lineage stash records (src/lineage/lineage_stash.cpp): the
+// Fuzz target: lineage stash records (src/lineage/stash.cpp): the
 // encoded TaskSpec of each stashed task, as a node reads it back from its
 // stash or receives it as lineage with a task, and the stash's bookkeeping
 // of the dependencies it finds in them.
@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "fuzz_support.hpp"
-#include "lineage/lineage_stash.hpp"
+#include "lineage/stash.hpp"
 #include "lumen/error.hpp"
 
 using namespace lumen;

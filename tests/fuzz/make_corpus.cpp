@@ -25,12 +25,12 @@
 
 #include <caf/meta/type_name.hpp>
 
-#include "cluster/cluster_types.hpp"
-#include "cluster/gcs_rows.hpp"
-#include "cluster/gcs_store.hpp"
 #include "fuzz_support.hpp"
+#include "gcs/gcs_rows.hpp"
+#include "gcs/gcs_store.hpp"
 #include "lumen/codec.hpp"
-#include "runtime/bulk_ticket.hpp"
+#include "net/bulk_ticket.hpp"
+#include "wire/cluster_types.hpp"
 #include "wire/task_spec_codec.hpp"
 
 using namespace lumen;

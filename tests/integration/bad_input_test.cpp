@@ -41,9 +41,9 @@
 #include "actors/gatekeeper.hpp"
 #include "actors/messages.hpp"
 #include "actors/node_manager.hpp"
-#include "cluster/cluster_types.hpp"
 #include "cluster_support.hpp"
 #include "cluster_tasks.hpp"
+#include "wire/cluster_types.hpp"
 #include "wire/lineage_batch.hpp"
 #include "wire/task_spec_codec.hpp"
 
@@ -336,11 +336,11 @@ std::size_t attack_with_messages(const std::string& head_address,
     ++reached;
     // A task: garbage, then a well-formed spec with an empty function and
     // a negative CPU count.
-    self->send(nm, spill_atom::value, sink, garbage(rng, 256));
+    self->send(nm, spillback_atom::value, sink, garbage(rng, 256));
     detail::task_spec bad;
     bad.id = task_id::random();
     bad.options.num_cpus = -4;
-    self->send(nm, spill_atom::value, sink,
+    self->send(nm, spillback_atom::value, sink,
                bytes_of(detail::encode_task_spec(bad)));
     // A result: garbage, and one whose error kind does not exist.
     self->send(nm, result_atom::value, garbage(rng, 128));

@@ -1,6 +1,6 @@
 // Logging of real node processes and of a driver: `lumen start
 // --log-level --log-file`, the per-node log files, and a driver that stays
-// quiet on stderr at the default level (runtime/log.hpp, docs/logging.md).
+// quiet on stderr at the default level (log/log.hpp, docs/logging.md).
 #include <catch2/catch.hpp>
 
 #include <csignal>

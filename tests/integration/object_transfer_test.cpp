@@ -1,5 +1,5 @@
 // Objects between real node processes on the object channel, a broker of
-// each node's middleman (runtime/bulk_channel.hpp): whole and correct, a
+// each node's middleman (net/bulk_channel.hpp): whole and correct, a
 // node killed in the middle of a transfer, strangers on the channel's
 // port, pull tickets that name an address other than the puller's
 // published channel, and a node that moves objects through the middleman
@@ -30,10 +30,10 @@
 #include "actors/gatekeeper.hpp"
 #include "actors/messages.hpp"
 #include "actors/object_store.hpp"
-#include "cluster/cluster_types.hpp"
 #include "cluster_support.hpp"
 #include "cluster_tasks.hpp"
-#include "runtime/bulk_ticket.hpp"
+#include "net/bulk_ticket.hpp"
+#include "wire/cluster_types.hpp"
 
 using namespace std::chrono_literals;
 

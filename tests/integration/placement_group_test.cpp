@@ -3,7 +3,7 @@
 
 #include <lumen/lumen.hpp>
 
-#include "runtime/embedded_runtime.hpp"
+#include "node/embedded_runtime.hpp"
 
 using namespace std::chrono_literals;
 

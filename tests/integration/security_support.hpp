@@ -17,7 +17,7 @@
 #include "actors/gatekeeper.hpp"
 #include "actors/messages.hpp"
 #include "cluster_support.hpp"
-#include "security/transport.hpp"
+#include "net/transport.hpp"
 
 namespace security_it {
 

@@ -22,7 +22,7 @@
 #include <thread>
 
 #include "lumen/lumen.hpp"
-#include "runtime/embedded_runtime.hpp"
+#include "node/embedded_runtime.hpp"
 
 namespace lumen_it {
 

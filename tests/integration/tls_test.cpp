@@ -335,7 +335,7 @@ TEST_CASE("tls: a plain TCP client is refused by a TLS node", "[tls]") {
     security_it::wait_for_log(cluster.dir(), "worker", "(it connected here)"));
   // The refused connections cost the cluster nothing: the worker kept its
   // connection to the head (each refusal used to drop it: see
-  // src/security/tls_transport.hpp), and a TLS driver uses both nodes.
+  // src/net/tls_transport.hpp), and a TLS driver uses both nodes.
   CHECK(security_it::logs(cluster.dir(), "worker")
           .find("lost the "
                 "connection") == std::string::npos);

@@ -3,7 +3,7 @@
 // the restarted flag of a relocated actor included.
 #include <catch2/catch.hpp>
 
-#include "cluster/cluster_types.hpp"
+#include "wire/cluster_types.hpp"
 
 using namespace lumen;
 using namespace lumen::detail;

@@ -1,5 +1,5 @@
 // Unit tests of frames (src/wire/frames.hpp) and of the outbox that
-// gathers them per destination (src/runtime/batch_outbox.hpp): what an
+// gathers them per destination (src/scheduling/batch_outbox.hpp): what an
 // actor's forwarder and its remote host send each other in batches.
 #include <catch2/catch.hpp>
 
@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "lumen/error.hpp"
-#include "runtime/batch_outbox.hpp"
+#include "scheduling/batch_outbox.hpp"
 #include "wire/frames.hpp"
 
 using namespace lumen::detail;

@@ -1,5 +1,5 @@
 // Unit tests of the node record / cluster view / object payload wire codec
-// (src/cluster/cluster_types.hpp, src/wire/cluster_codec.cpp): round trips,
+// (src/wire/cluster_types.hpp, src/wire/cluster_codec.cpp): round trips,
 // and rejection of malformed or invalid input with decode_error, never a
 // crash.
 #include <catch2/catch.hpp>
@@ -17,9 +17,9 @@
 #include <capnp/serialize.h>
 #include <kj/array.h>
 
-#include "cluster/cluster_types.hpp"
 #include "lumen/error.hpp"
 #include "lumen/wire/cluster.capnp.h"
+#include "wire/cluster_types.hpp"
 
 using namespace lumen;
 using namespace lumen::detail;

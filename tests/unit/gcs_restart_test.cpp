@@ -16,9 +16,9 @@
 #include <caf/scoped_actor.hpp>
 
 #include "actors/gcs.hpp"
-#include "cluster/cluster_types.hpp"
-#include "cluster/node_table.hpp"
-#include "storage/kv_store.hpp"
+#include "gcs/node_table.hpp"
+#include "storage/rocks_db.hpp"
+#include "wire/cluster_types.hpp"
 #include "wire/task_spec_codec.hpp"
 
 using namespace std::chrono_literals;
@@ -130,8 +130,8 @@ TEST_CASE("gcs: a GCS started again on its store finds its tables back",
   auto dir = (std::filesystem::temp_directory_path() /
               ("lumen-gcs-restart-" + std::to_string(getpid())))
                .string();
-  lumen::detail::kv_store::destroy(dir);
-  auto db = std::make_shared<lumen::detail::kv_store>(dir);
+  lumen::detail::rocks_db::destroy(dir);
+  auto db = std::make_shared<lumen::detail::rocks_db>(dir);
   caf::actor_system_config cfg;
   caf::actor_system sys{cfg};
   lumen::gcs_timing timing{20ms, 1500ms};
@@ -261,5 +261,5 @@ TEST_CASE("gcs: a GCS started again on its store finds its tables back",
     caf::anon_send_exit(f, caf::exit_reason::user_shutdown);
   fakes.clear();
   db.reset();
-  lumen::detail::kv_store::destroy(dir);
+  lumen::detail::rocks_db::destroy(dir);
 }

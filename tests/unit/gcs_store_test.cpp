@@ -6,13 +6,13 @@
 #include <string>
 #include <unistd.h>
 
-#include "cluster/gcs_rows.hpp"
-#include "cluster/gcs_store.hpp"
+#include "gcs/gcs_rows.hpp"
+#include "gcs/gcs_store.hpp"
 #include "lumen/error.hpp"
-#include "storage/kv_store.hpp"
+#include "storage/rocks_db.hpp"
 
 using lumen::detail::gcs_store;
-using lumen::detail::kv_store;
+using lumen::detail::rocks_db;
 
 namespace {
 
@@ -38,7 +38,7 @@ TEST_CASE("gcs_store: every table survives closing and reopening",
           "[gcs][storage]") {
   auto dir = fresh_dir("tables");
   {
-    gcs_store st{std::make_shared<kv_store>(dir)};
+    gcs_store st{std::make_shared<rocks_db>(dir)};
     CHECK(st.durable());
     CHECK(st.path() == dir);
     auto empty = st.load();
@@ -63,7 +63,7 @@ TEST_CASE("gcs_store: every table survives closing and reopening",
     st.commit_lineage({"t1", "t2"}, {"spec1", "spec2"});
     CHECK(st.lineage_count() == 2);
   }
-  gcs_store st{std::make_shared<kv_store>(dir)};
+  gcs_store st{std::make_shared<rocks_db>(dir)};
   auto snap = st.load();
   CHECK(snap.skipped.empty());
   REQUIRE(snap.nodes.size() == 3);
@@ -97,12 +97,12 @@ TEST_CASE("gcs_store: every table survives closing and reopening",
   CHECK(st.lineage_count() == 2);
   auto spec = st.get_lineage("t2");
   CHECK(std::string(spec.begin(), spec.end()) == "spec2");
-  kv_store::destroy(dir);
+  rocks_db::destroy(dir);
 }
 
 TEST_CASE("gcs_store: lineage counts distinct task ids", "[gcs][storage]") {
   auto dir = fresh_dir("lineage");
-  gcs_store st{std::make_shared<kv_store>(dir)};
+  gcs_store st{std::make_shared<rocks_db>(dir)};
   st.load();
   st.commit_lineage({"x", "y", "x"}, {"1", "2", "3"});
   CHECK(st.lineage_count() == 2);
@@ -114,7 +114,7 @@ TEST_CASE("gcs_store: lineage counts distinct task ids", "[gcs][storage]") {
   CHECK_THROWS_AS(st.commit_lineage({"a"}, {}), lumen::error);
   CHECK_THROWS_AS(st.commit_lineage({""}, {"s"}), lumen::error);
   CHECK(st.lineage_count() == 3);
-  kv_store::destroy(dir);
+  rocks_db::destroy(dir);
 }
 
 TEST_CASE("gcs_store: without a store only lineage is kept, in memory",
@@ -138,7 +138,7 @@ TEST_CASE("gcs_store: a store kept for lineage only writes no table rows",
           "[gcs][storage]") {
   auto dir = fresh_dir("lineage-only");
   {
-    gcs_store st{std::make_shared<kv_store>(dir)};
+    gcs_store st{std::make_shared<rocks_db>(dir)};
     st.keep_tables(false);
     st.load();
     st.put_node({0, node('1')});
@@ -148,7 +148,7 @@ TEST_CASE("gcs_store: a store kept for lineage only writes no table rows",
     st.commit_lineage({"t"}, {"spec"});
   }
   // Opened again with every table: only the lineage row is there.
-  gcs_store st{std::make_shared<kv_store>(dir)};
+  gcs_store st{std::make_shared<rocks_db>(dir)};
   auto snap = st.load();
   CHECK(snap.nodes.empty());
   CHECK(snap.actors.empty());
@@ -157,27 +157,27 @@ TEST_CASE("gcs_store: a store kept for lineage only writes no table rows",
   CHECK(snap.lineage_rows == 1);
   auto spec = st.get_lineage("t");
   CHECK(std::string(spec.begin(), spec.end()) == "spec");
-  kv_store::destroy(dir);
+  rocks_db::destroy(dir);
 }
 
 TEST_CASE("gcs_store: an unreadable row is skipped, the rest loads",
           "[gcs][storage]") {
   auto dir = fresh_dir("corrupt");
   {
-    auto db = std::make_shared<kv_store>(dir);
+    auto db = std::make_shared<rocks_db>(dir);
     gcs_store st{db};
     st.put_actor({std::string(32, 'a'), "ok", "", 1, false, "n"});
     db->put(gcs_store::actor_key(std::string(32, 'b')), "garbage!", true);
     db->put(gcs_store::node_key(std::string(32, 'c')), "", true);
     db->put("kv/zz", "short key", true);
   }
-  gcs_store st{std::make_shared<kv_store>(dir)};
+  gcs_store st{std::make_shared<rocks_db>(dir)};
   auto snap = st.load();
   CHECK(snap.actors.size() == 1);
   CHECK(snap.nodes.empty());
   CHECK(snap.kv.empty());
   CHECK(snap.skipped.size() == 3);
-  kv_store::destroy(dir);
+  rocks_db::destroy(dir);
 }
 
 TEST_CASE("gcs rows: decoding checks what it reads", "[gcs][wire]") {

@@ -1,11 +1,11 @@
-// Unit tests of the GCS's key-value table (src/cluster/kv_table.hpp):
+// Unit tests of the GCS's key-value table (src/gcs/kv_table.hpp):
 // every operation, namespaces, prefixes and the size limits.
 #include <catch2/catch.hpp>
 
 #include <string>
 #include <vector>
 
-#include "cluster/kv_table.hpp"
+#include "gcs/kv_table.hpp"
 #include "lumen/error.hpp"
 
 using namespace lumen;

@@ -12,17 +12,17 @@
 #include <unistd.h>
 #include <vector>
 
-#include "cluster/lineage_log.hpp"
+#include "lineage/lineage_log.hpp"
 #include "lumen/error.hpp"
-#include "storage/kv_store.hpp"
+#include "storage/rocks_db.hpp"
 #include "wire/lineage_batch.hpp"
 
 using lumen::detail::append_lineage_row;
 using lumen::detail::begin_lineage_row;
 using lumen::detail::count_lineage_rows;
 using lumen::detail::end_lineage_row;
-using lumen::detail::kv_store;
 using lumen::detail::lineage_log;
+using lumen::detail::rocks_db;
 using lumen::detail::split_lineage_batch;
 
 namespace {
@@ -89,7 +89,7 @@ TEST_CASE("lineage_log: batches are found again after reopening",
           "[lineage][storage]") {
   auto dir = fresh_dir("reopen");
   {
-    lineage_log log{std::make_shared<kv_store>(dir)};
+    lineage_log log{std::make_shared<rocks_db>(dir)};
     std::vector<std::string> skipped;
     log.load(skipped);
     CHECK(skipped.empty());
@@ -99,7 +99,7 @@ TEST_CASE("lineage_log: batches are found again after reopening",
     CHECK(spec_of(log.find("b")) == "spec-b");
     CHECK_FALSE(log.find("d"));
   }
-  lineage_log log{std::make_shared<kv_store>(dir)};
+  lineage_log log{std::make_shared<rocks_db>(dir)};
   std::vector<std::string> skipped;
   log.load(skipped);
   CHECK(skipped.empty());
@@ -111,36 +111,36 @@ TEST_CASE("lineage_log: batches are found again after reopening",
   CHECK(log.size() == 4);
   CHECK(spec_of(log.find("a")) == "spec-a");
   CHECK(spec_of(log.find("d")) == "spec-d");
-  kv_store::destroy(dir);
+  rocks_db::destroy(dir);
 }
 
 TEST_CASE("lineage_log: a commit without load keeps the earlier batches",
           "[lineage][storage]") {
   auto dir = fresh_dir("noload");
   {
-    lineage_log log{std::make_shared<kv_store>(dir)};
+    lineage_log log{std::make_shared<rocks_db>(dir)};
     log.commit({"a"}, {"1"}, false);
   }
-  lineage_log log{std::make_shared<kv_store>(dir)};
+  lineage_log log{std::make_shared<rocks_db>(dir)};
   log.commit({"b"}, {"2"}, false);
   CHECK(log.size() == 2);
   CHECK(spec_of(log.find("a")) == "1");
   CHECK(spec_of(log.find("b")) == "2");
-  kv_store::destroy(dir);
+  rocks_db::destroy(dir);
 }
 
 TEST_CASE("lineage_log: a task committed again counts once and reads newest",
           "[lineage][storage]") {
   auto scratch = GENERATE(false, true);
   auto dir = fresh_dir("again");
-  lineage_log log{std::make_shared<kv_store>(dir, scratch)};
+  lineage_log log{std::make_shared<rocks_db>(dir, scratch)};
   log.commit({"x", "y", "x"}, {"1", "2", "3"}, false);
   CHECK(log.size() == 2);
   CHECK(spec_of(log.find("x")) == "3");
   log.commit({"y", "z"}, {"4", "5"}, false);
   CHECK(log.size() == 3);
   CHECK(spec_of(log.find("y")) == "4");
-  kv_store::destroy(dir);
+  rocks_db::destroy(dir);
 }
 
 TEST_CASE("lineage_log: a scratch store's batches go to one file",
@@ -152,7 +152,7 @@ TEST_CASE("lineage_log: a scratch store's batches go to one file",
     std::ofstream{dir + "/" + std::string{lineage_log::file_name}}
       << "left over";
   }
-  auto db = std::make_shared<kv_store>(dir, true);
+  auto db = std::make_shared<rocks_db>(dir, true);
   {
     lineage_log log{db, &same_hash}; // collisions read batches back
     std::vector<std::string> skipped;
@@ -187,14 +187,14 @@ TEST_CASE("lineage_log: a scratch store's batches go to one file",
   CHECK(file == expected);
   CHECK(db->count(lineage_log::prefix) == 0);
   db.reset();
-  kv_store::destroy(dir);
+  rocks_db::destroy(dir);
 }
 
 TEST_CASE("lineage_log: ids whose hashes collide stay apart",
           "[lineage][storage]") {
   auto dir = fresh_dir("collide");
   {
-    lineage_log log{std::make_shared<kv_store>(dir), &same_hash};
+    lineage_log log{std::make_shared<rocks_db>(dir), &same_hash};
     log.commit({"p", "q"}, {"P", "Q"}, false);
     log.commit({"r", "q", "p"}, {"R", "Q2", "P2"}, false);
     CHECK(log.size() == 3);
@@ -203,21 +203,21 @@ TEST_CASE("lineage_log: ids whose hashes collide stay apart",
     CHECK(spec_of(log.find("r")) == "R");
     CHECK_FALSE(log.find("s"));
   }
-  lineage_log log{std::make_shared<kv_store>(dir), &same_hash};
+  lineage_log log{std::make_shared<rocks_db>(dir), &same_hash};
   std::vector<std::string> skipped;
   log.load(skipped);
   CHECK(log.size() == 3);
   CHECK(spec_of(log.find("p")) == "P2");
   CHECK(spec_of(log.find("q")) == "Q2");
   CHECK(spec_of(log.find("r")) == "R");
-  kv_store::destroy(dir);
+  rocks_db::destroy(dir);
 }
 
 TEST_CASE("lineage_log: damaged batches are skipped and reported",
           "[lineage][storage]") {
   auto dir = fresh_dir("damaged");
   {
-    auto db = std::make_shared<kv_store>(dir);
+    auto db = std::make_shared<rocks_db>(dir);
     lineage_log log{db};
     log.commit({"good"}, {"G"}, false);
     // A truncated record, a record with an empty id, a key of bad size.
@@ -225,7 +225,7 @@ TEST_CASE("lineage_log: damaged batches are skipped and reported",
     db->put(lineage_log::key_of(6), std::string("\0\0\0\0\0\0\0\0", 8), false);
     db->put(std::string{lineage_log::prefix} + "short", "x", false);
   }
-  lineage_log log{std::make_shared<kv_store>(dir)};
+  lineage_log log{std::make_shared<rocks_db>(dir)};
   std::vector<std::string> skipped;
   log.load(skipped);
   CHECK(skipped.size() == 3);
@@ -234,7 +234,7 @@ TEST_CASE("lineage_log: damaged batches are skipped and reported",
   // The next batch goes after the damaged ones.
   log.commit({"next"}, {"N"}, false);
   CHECK(spec_of(log.find("next")) == "N");
-  kv_store::destroy(dir);
+  rocks_db::destroy(dir);
 }
 
 TEST_CASE("lineage_log: the index grows and keeps every row",
@@ -242,7 +242,7 @@ TEST_CASE("lineage_log: the index grows and keeps every row",
   auto scratch = GENERATE(false, true);
   auto dir = fresh_dir("grow");
   {
-    lineage_log log{std::make_shared<kv_store>(dir, scratch)};
+    lineage_log log{std::make_shared<rocks_db>(dir, scratch)};
     // 20 batches of 500: the table grows past its first 1024 slots.
     for (int b = 0; b < 20; ++b) {
       std::vector<std::string> ids;
@@ -261,14 +261,14 @@ TEST_CASE("lineage_log: the index grows and keeps every row",
     CHECK(all);
     CHECK_FALSE(log.find("id-10000"));
   }
-  kv_store::destroy(dir);
+  rocks_db::destroy(dir);
 }
 
 TEST_CASE("lineage_log: rows are indexed by the first look-up after commit",
           "[lineage][storage]") {
   auto scratch = GENERATE(false, true);
   auto dir = fresh_dir("lazy");
-  lineage_log log{std::make_shared<kv_store>(dir, scratch)};
+  lineage_log log{std::make_shared<rocks_db>(dir, scratch)};
   // Three batches before any look-up, "a" in the first and the third.
   log.commit({"a", "b"}, {"a1", "b1"}, false);
   log.commit({"c"}, {"c1"}, false);
@@ -287,5 +287,5 @@ TEST_CASE("lineage_log: rows are indexed by the first look-up after commit",
   CHECK_THROWS_AS(log.commit(std::string_view{"\x05\x00\x00\x00zz", 6}, false),
                   lumen::error);
   CHECK(log.size() == 5);
-  kv_store::destroy(dir);
+  rocks_db::destroy(dir);
 }

@@ -20,12 +20,12 @@
 
 #include "actors/gcs.hpp"
 #include "actors/lineage_stash.hpp"
-#include "cluster/lineage_log.hpp"
-#include "lineage/lineage_stash.hpp"
+#include "lineage/lineage_log.hpp"
+#include "lineage/stash.hpp"
 #include "lumen/error.hpp"
-#include "runtime/task_spec.hpp"
-#include "storage/kv_store.hpp"
+#include "storage/rocks_db.hpp"
 #include "wire/lineage_batch.hpp"
+#include "wire/task_spec.hpp"
 #include "wire/task_spec_codec.hpp"
 
 using namespace std::chrono_literals;
@@ -110,7 +110,7 @@ void stop(caf::actor_system& sys, const Actor& a) {
 /// its lineage log (unsynced) for a stash in the same process.
 struct local_gcs {
   explicit local_gcs(const std::string& dir)
-    : db(std::make_shared<lumen::detail::kv_store>(dir + "/gcs", true)),
+    : db(std::make_shared<lumen::detail::rocks_db>(dir + "/gcs", true)),
       gcs(lumen::make_gcs(sys, unsynced(), db, nullptr, &local)) {}
   static lumen::gcs_timing unsynced() {
     lumen::gcs_timing timing;
@@ -119,7 +119,7 @@ struct local_gcs {
   }
   caf::actor_system_config cfg;
   caf::actor_system sys{cfg};
-  std::shared_ptr<lumen::detail::kv_store> db;
+  std::shared_ptr<lumen::detail::rocks_db> db;
   lumen::detail::local_lineage_log local;
   lumen::gcs_actor gcs;
 };

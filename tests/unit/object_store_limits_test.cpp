@@ -14,7 +14,7 @@
 #include <caf/send.hpp>
 
 #include "actors/object_store.hpp"
-#include "runtime/object_table.hpp"
+#include "objects/object_table.hpp"
 
 using Catch::Matchers::Contains;
 

@@ -4,7 +4,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "cluster/pg_board.hpp"
+#include "gcs/pg_board.hpp"
 
 using namespace std::chrono_literals;
 using lumen::detail::pg_board;

@@ -1,4 +1,4 @@
-// Unit tests of placement group planning (src/cluster/pg_planner.hpp):
+// Unit tests of placement group planning (src/scheduling/pg_planner.hpp):
 // every strategy, wait versus infeasible, bundles summed on a node, dead
 // nodes, determinism and the renamed bundle resources.
 #include <catch2/catch.hpp>
@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "cluster/pg_planner.hpp"
 #include "lumen/error.hpp"
+#include "scheduling/pg_planner.hpp"
 
 using namespace lumen;
 using namespace lumen::detail;

@@ -1,4 +1,4 @@
-// The object channel (runtime/bulk_channel.hpp) on 127.0.0.1: a broker in
+// The object channel (net/bulk_channel.hpp) on 127.0.0.1: a broker in
 // a real actor system's middleman (plain TCP, with the node's guarded
 // multiplexer loaded, as on a node), real sockets; refused connections
 // are logged to stderr.
@@ -28,8 +28,8 @@
 #include "lumen/codec.hpp"
 #include "lumen/detail/buffer_pool.hpp"
 #include "lumen/error.hpp"
-#include "runtime/bulk_channel.hpp"
-#include "security/transport.hpp"
+#include "net/bulk_channel.hpp"
+#include "net/transport.hpp"
 
 using lumen::detail::bulk_channel;
 using lumen::detail::bulk_ticket;

@@ -1,5 +1,5 @@
 // Unit tests of thread-local execution contexts
-// (src/runtime/execution_context.hpp): context_scope nesting and
+// (src/scheduling/execution_context.hpp): context_scope nesting and
 // restoration, per-thread isolation, and block_scope's hooks.
 #include <catch2/catch.hpp>
 
@@ -8,7 +8,7 @@
 #include <thread>
 #include <vector>
 
-#include "runtime/execution_context.hpp"
+#include "scheduling/execution_context.hpp"
 
 using namespace lumen;
 using namespace lumen::detail;

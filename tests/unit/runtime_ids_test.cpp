@@ -1,5 +1,5 @@
 // Unit tests of task and object ids (include/lumen/ids.hpp,
-// src/runtime/ids.cpp): deterministic derivation, distinctness, nil, and
+// src/api/ids.cpp): deterministic derivation, distinctness, nil, and
 // the printed forms.
 #include <catch2/catch.hpp>
 

@@ -1,6 +1,6 @@
-// Unit tests of the node's scheduling policy (src/runtime/local_scheduler.hpp):
-// deeper tasks first, then submission order; resource fitting; infeasible
-// tasks; release and force_acquire.
+// Unit tests of the node's scheduling policy
+// (src/scheduling/local_scheduler.hpp): deeper tasks first, then submission
+// order; resource fitting; infeasible tasks; release and force_acquire.
 #include <catch2/catch.hpp>
 
 #include <cstdint>
@@ -10,9 +10,9 @@
 #include <vector>
 
 #include "lumen/error.hpp"
-#include "runtime/local_scheduler.hpp"
-#include "runtime/resources.hpp"
-#include "runtime/task_spec.hpp"
+#include "scheduling/local_scheduler.hpp"
+#include "scheduling/resources.hpp"
+#include "wire/task_spec.hpp"
 
 using namespace lumen;
 using namespace lumen::detail;

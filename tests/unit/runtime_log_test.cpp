@@ -1,4 +1,4 @@
-// The process's logger (runtime/log.hpp): levels, the log file, stderr, and
+// The process's logger (log/log.hpp): levels, the log file, stderr, and
 // where a node's or a driver's options come from.
 #include <catch2/catch.hpp>
 
@@ -13,8 +13,8 @@
 #include <fcntl.h>
 
 #include "cli/start_options.hpp"
+#include "log/log.hpp"
 #include "lumen/error.hpp"
-#include "runtime/log.hpp"
 
 namespace fs = std::filesystem;
 using Catch::Matchers::Contains;

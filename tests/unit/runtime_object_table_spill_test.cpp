@@ -14,7 +14,7 @@
 #include "lumen/detail/object_data.hpp"
 #include "lumen/error.hpp"
 #include "lumen/ids.hpp"
-#include "runtime/object_table.hpp"
+#include "objects/object_table.hpp"
 #include "runtime_object_table_test_support.hpp"
 #include "spill_test_support.hpp"
 

@@ -1,4 +1,4 @@
-// Unit tests of the sharded object table (src/runtime/object_table.hpp):
+// Unit tests of the sharded object table (src/objects/object_table.hpp):
 // counted references, look-ups, nested references, references that outlive
 // the table, and stats. Waiting, callbacks, capacity and close are in
 // runtime_object_table_wait_test.cpp.
@@ -19,7 +19,7 @@
 #include "lumen/detail/object_data.hpp"
 #include "lumen/error.hpp"
 #include "lumen/ids.hpp"
-#include "runtime/object_table.hpp"
+#include "objects/object_table.hpp"
 #include "runtime_object_table_test_support.hpp"
 #include "runtime_test_support.hpp"
 

@@ -1,4 +1,4 @@
-// Unit tests of the sharded object table (src/runtime/object_table.hpp),
+// Unit tests of the sharded object table (src/objects/object_table.hpp),
 // continued: waiting, when_ready callbacks, capacity and close.
 #include <catch2/catch.hpp>
 
@@ -16,7 +16,7 @@
 #include "lumen/detail/object_data.hpp"
 #include "lumen/error.hpp"
 #include "lumen/ids.hpp"
-#include "runtime/object_table.hpp"
+#include "objects/object_table.hpp"
 #include "runtime_object_table_test_support.hpp"
 #include "runtime_test_support.hpp"
 
@@ -263,7 +263,7 @@ TEST_CASE("object_table: callbacks of an entry that dies unfulfilled are "
 }
 
 // Regression (fixed): object_table::state::release
-// (src/runtime/object_table.cpp, the `e->home->entries.erase(id)` under
+// (src/objects/object_table.cpp, the `e->home->entries.erase(id)` under
 // `std::lock_guard guard{e->home->mtx}`) destroys the entry, and with it the
 // std::function of every when_ready listener, while holding the shard mutex. A
 // callback that owns a ref to another entry of the same shard then releases it
@@ -442,7 +442,7 @@ TEST_CASE("object_table: close rejects further puts",
 }
 
 // Regression (fixed): object_table::create_pending
-// (src/runtime/object_table.cpp) ignores `closed`: after close() it still
+// (src/objects/object_table.cpp) ignores `closed`: after close() it still
 // creates a pending entry, which nothing will ever fail. At shutdown
 // (embedded_runtime::impl::~impl closes the table before stopping the node
 // manager and the worker pool) a task still running can submit a child whose
@@ -465,7 +465,7 @@ TEST_CASE("object_table: an entry created after close is not left pending",
 
 // Regression (fixed): close() stores `reason` in pending entries without adding
 // its bytes to `used`, but state::release subtracts `doomed->bytes.size()` for
-// every entry it frees (src/runtime/object_table.cpp, release). A reason that
+// every entry it frees (src/objects/object_table.cpp, release). A reason that
 // carries bytes therefore drives used_bytes below zero (it wraps around), once
 // per entry that held it. Reasons made by make_error_object have no bytes,
 // so today's callers are not affected.

@@ -1,5 +1,5 @@
 // Unit tests of the process-wide function registry
-// (include/lumen/detail/registry.hpp, src/runtime/registry.cpp): splitting
+// (include/lumen/detail/registry.hpp, src/api/registry.cpp): splitting
 // LUMEN_REMOTE's argument text into names, registering and finding entries
 // by name and by pointer key, and the re-registration rules.
 //

@@ -1,4 +1,4 @@
-// Unit tests of fixed-point resource sets (src/runtime/resources.hpp):
+// Unit tests of fixed-point resource sets (src/scheduling/resources.hpp):
 // exact fractional arithmetic, validation, fitting, oversubscription and
 // printing.
 #include <catch2/catch.hpp>
@@ -9,7 +9,7 @@
 #include <string>
 
 #include "lumen/error.hpp"
-#include "runtime/resources.hpp"
+#include "scheduling/resources.hpp"
 
 using namespace lumen;
 using namespace lumen::detail;

@@ -1,4 +1,4 @@
-// Unit tests of spill files (src/runtime/spill_files.hpp): real files in a
+// Unit tests of spill files (src/objects/spill_files.hpp): real files in a
 // real temporary directory.
 #include <catch2/catch.hpp>
 
@@ -11,7 +11,7 @@
 
 #include "lumen/detail/byte_buffer.hpp"
 #include "lumen/ids.hpp"
-#include "runtime/spill_files.hpp"
+#include "objects/spill_files.hpp"
 #include "spill_test_support.hpp"
 
 using lumen::object_id;

@@ -1,6 +1,6 @@
 // Unit tests of error objects made from caught exceptions
-// (src/runtime/task_errors.hpp) and of turning them back into exceptions
-// (throw_error, src/runtime/errors.cpp).
+// (src/scheduling/task_errors.hpp) and of turning them back into exceptions
+// (throw_error, src/api/errors.cpp).
 #include <catch2/catch.hpp>
 
 #include <stdexcept>
@@ -9,8 +9,8 @@
 
 #include "lumen/detail/object_data.hpp"
 #include "lumen/error.hpp"
-#include "runtime/object_table.hpp"
-#include "runtime/task_errors.hpp"
+#include "objects/object_table.hpp"
+#include "scheduling/task_errors.hpp"
 
 using namespace lumen;
 using namespace lumen::detail;
@@ -130,12 +130,12 @@ TEST_CASE("task_errors: lumen errors keep their kind",
 }
 
 // Regression (fixed): error_from_current_exception
-// (src/runtime/task_errors.cpp) has no catch clause for a plain lumen::error,
-// so it falls into the `std::exception` clause and becomes task_failed. The
-// header promises that Lumen errors keep their kind; a plain lumen::error is
-// what throw_error raises for error_kind::runtime_error (e.g. the "lumen was
-// shut down" error objects), so a task that lets such an error escape turns it
-// into a task_error at the driver instead of a lumen::error.
+// (src/scheduling/task_errors.cpp) has no catch clause for a plain
+// lumen::error, so it falls into the `std::exception` clause and becomes
+// task_failed. The header promises that Lumen errors keep their kind; a plain
+// lumen::error is what throw_error raises for error_kind::runtime_error (e.g.
+// the "lumen was shut down" error objects), so a task that lets such an error
+// escape turns it into a task_error at the driver instead of a lumen::error.
 TEST_CASE("task_errors: a plain lumen::error keeps the runtime_error kind",
           "[runtime][task_errors]") {
   auto obj = error_for(lumen::error{"shut down"});

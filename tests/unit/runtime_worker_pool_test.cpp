@@ -1,4 +1,4 @@
-// Unit tests of the worker thread pool (src/runtime/worker_pool.hpp):
+// Unit tests of the worker thread pool (src/scheduling/worker_pool.hpp):
 // acquire/release, the thread limit, posting, taking jobs back, closing
 // a worker to tagged posts, and cancellation on stop.
 #include <catch2/catch.hpp>
@@ -12,8 +12,8 @@
 #include <thread>
 #include <vector>
 
-#include "runtime/worker_pool.hpp"
 #include "runtime_test_support.hpp"
+#include "scheduling/worker_pool.hpp"
 
 using namespace lumen::detail;
 using namespace std::chrono_literals;

@@ -13,10 +13,10 @@
 
 #include "cli/start_options.hpp"
 #include "lumen/error.hpp"
-#include "security/listen.hpp"
-#include "security/node_security.hpp"
-#include "security/tls_files.hpp"
-#include "security/token.hpp"
+#include "net/listen.hpp"
+#include "net/tls_files.hpp"
+#include "net/token.hpp"
+#include "node/node_security.hpp"
 
 using Catch::Matchers::Contains;
 using namespace lumen::detail;

@@ -12,7 +12,7 @@
 
 #include "cli/start_options.hpp"
 #include "lumen/error.hpp"
-#include "runtime/object_table.hpp"
+#include "objects/object_table.hpp"
 #include "runtime_object_table_test_support.hpp"
 
 using namespace object_table_test;

@@ -1,4 +1,4 @@
-// kv_store on a real RocksDB in a fresh directory.
+// rocks_db on a real RocksDB in a fresh directory.
 #include <catch2/catch.hpp>
 
 #include <filesystem>
@@ -6,7 +6,7 @@
 #include <unistd.h>
 
 #include "lumen/error.hpp"
-#include "storage/kv_store.hpp"
+#include "storage/rocks_db.hpp"
 
 namespace {
 
@@ -19,11 +19,11 @@ std::string fresh_dir(const std::string& tag) {
 
 } // namespace
 
-TEST_CASE("kv_store: rows survive closing and reopening", "[storage]") {
+TEST_CASE("rocks_db: rows survive closing and reopening", "[storage]") {
   auto dir = fresh_dir("reopen");
   {
-    lumen::detail::kv_store db{dir};
-    lumen::detail::kv_store::batch b;
+    lumen::detail::rocks_db db{dir};
+    lumen::detail::rocks_db::batch b;
     b.put("node/a", "1");
     b.put("node/b", "2");
     b.put("actor/x", "3");
@@ -31,7 +31,7 @@ TEST_CASE("kv_store: rows survive closing and reopening", "[storage]") {
     db.put("node/c", "4", false);
     db.erase("node/b", true);
   }
-  lumen::detail::kv_store db{dir};
+  lumen::detail::rocks_db db{dir};
   CHECK(db.get("node/a") == std::optional<std::string>{"1"});
   CHECK_FALSE(db.get("node/b"));
   CHECK(db.get("node/c") == std::optional<std::string>{"4"});
@@ -43,10 +43,10 @@ TEST_CASE("kv_store: rows survive closing and reopening", "[storage]") {
     return true;
   });
   CHECK(keys == "node/a=1;node/c=4;");
-  lumen::detail::kv_store::destroy(dir);
+  lumen::detail::rocks_db::destroy(dir);
 }
 
-TEST_CASE("kv_store: an unusable path is a clear error", "[storage]") {
-  CHECK_THROWS_WITH(lumen::detail::kv_store{"/proc/lumen-no-such/db"},
+TEST_CASE("rocks_db: an unusable path is a clear error", "[storage]") {
+  CHECK_THROWS_WITH(lumen::detail::rocks_db{"/proc/lumen-no-such/db"},
                     Catch::Contains("/proc/lumen-no-such/db"));
 }

@@ -12,7 +12,7 @@
 #include <utility>
 #include <vector>
 
-#include "runtime/task_spec.hpp"
+#include "wire/task_spec.hpp"
 #include "wire/task_spec_codec.hpp"
 
 namespace task_spec_test {

@@ -1,5 +1,5 @@
 // Tests of the message size guard below CAF's BASP
-// (src/runtime/transport_guard.hpp): real actor systems in this process,
+// (src/net/transport_guard.hpp): real actor systems in this process,
 // connected over loopback TCP, and raw sockets that speak bad BASP.
 #include <catch2/catch.hpp>
 
@@ -23,7 +23,7 @@
 #include <caf/send.hpp>
 
 #include "lumen/error.hpp"
-#include "runtime/transport_guard.hpp"
+#include "net/transport_guard.hpp"
 
 using lumen::detail::drop_oversized_frames;
 using lumen::detail::guarded_multiplexer;
