@@ -23,6 +23,7 @@
 #include <caf/stateful_actor.hpp>
 
 #include "log/log.hpp"
+#include "actors/gatekeeper.hpp"
 #include "net/transport.hpp"
 
 namespace lumen {
@@ -398,5 +399,39 @@ gcs_actor make_gcs_client(caf::actor_system& sys, gcs_actor gcs,
     sys.spawn(gcs_client, caf::actor_cast<caf::actor>(std::move(gcs)),
               std::move(host), port, std::move(token)));
 }
+
+namespace detail {
+
+gcs_connection connect_gcs(caf::actor_system& sys, const std::string& host,
+                           std::uint16_t port, const std::string& token,
+                           std::chrono::milliseconds timeout) {
+  gcs_connection out;
+  auto where = host + ":" + std::to_string(port);
+  auto started = std::chrono::steady_clock::now();
+  auto whom = connect_actor(sys, host, port,
+                            sys.message_types<gated_gcs_actor>(), timeout);
+  if (!whom) {
+    out.error =
+      "cannot reach the head at " + where + ": " + sys.render(whom.error()) +
+      (uses_tls(sys) ? " (this node uses TLS: does the head, with a "
+                       "certificate from the same CA?)"
+                     : " (this node does not use TLS: if the head does, give "
+                       "this node tls-certificate, tls-key and tls-ca)");
+    return out;
+  }
+  auto gate = caf::actor_cast<gated_gcs_actor>(std::move(*whom));
+  auto left = timeout - std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::steady_clock::now() - started);
+  auto why = say_hello(sys, caf::actor_cast<door_actor>(gate), token,
+                       std::max(left, std::chrono::milliseconds{1000}));
+  if (!why.empty()) {
+    out.error = "the head at " + where + " did not admit this node: " + why;
+    return out;
+  }
+  out.gcs = caf::actor_cast<gcs_actor>(std::move(gate));
+  return out;
+}
+
+} // namespace detail
 
 } // namespace lumen

@@ -53,4 +53,20 @@ gcs_actor make_gcs_client(caf::actor_system& sys, gcs_actor gcs,
                           std::string host, std::uint16_t port,
                           std::string token);
 
+namespace detail {
+
+/// The GCS published at `host`:`port` (a gatekeeper), once it accepted
+/// `token`; or, in `error`, why not: the connection failed (with a hint
+/// at a TLS mismatch) or the token was refused. Blocks.
+struct gcs_connection {
+  gcs_actor gcs;
+  std::string error;
+};
+
+gcs_connection connect_gcs(caf::actor_system& sys, const std::string& host,
+                           std::uint16_t port, const std::string& token,
+                           std::chrono::milliseconds timeout);
+
+} // namespace detail
+
 } // namespace lumen

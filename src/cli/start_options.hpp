@@ -15,6 +15,7 @@
 #include "cli/settings.hpp"
 #include "cli/values.hpp"
 #include "log/log.hpp"
+#include "net/transport_guard.hpp"
 #include "node/node_config.hpp"
 
 namespace lumen::cli {

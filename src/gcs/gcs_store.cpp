@@ -222,13 +222,4 @@ std::uint64_t gcs_store::lineage_count() const {
   return db_ ? lineage_->size() : lineage_mem_.size();
 }
 
-std::string gcs_dir_of(const node_config& cfg) {
-  if (!cfg.gcs_dir.empty())
-    return cfg.gcs_dir;
-  if (cfg.port == 0)
-    return {};
-  auto dir = cfg.runtime_dir.empty() ? runtime_dir_default() : cfg.runtime_dir;
-  return dir + "/gcs-" + std::to_string(cfg.port);
-}
-
 } // namespace lumen::detail

@@ -39,7 +39,6 @@
 
 #include "gcs/gcs_rows.hpp"
 #include "lineage/lineage_log.hpp"
-#include "node/node_config.hpp"
 #include "storage/rocks_db.hpp"
 
 namespace lumen::detail {
@@ -148,11 +147,5 @@ class gcs_store {
   /// Lineage of a memory-only store.
   std::unordered_map<std::string, std::string> lineage_mem_;
 };
-
-/// Where a head keeps its tables: `cfg.gcs_dir` if set, else
-/// `<runtime dir>/gcs-<port>`; "" (memory only) for a head started with
-/// port 0 and no gcs_dir, whose port changes with every start, so nothing
-/// could reconnect to a restarted one.
-std::string gcs_dir_of(const node_config& cfg);
 
 } // namespace lumen::detail

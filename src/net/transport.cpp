@@ -1,4 +1,4 @@
-// configure_transport, connect_actor and connect_gcs.
+// configure_transport and connect_actor.
 #include "net/transport.hpp"
 
 #include <map>
@@ -14,7 +14,6 @@
 #include <caf/scoped_actor.hpp>
 #include <caf/sec.hpp>
 
-#include "actors/gatekeeper.hpp"
 #include "net/tls_files.hpp"
 #include "net/tls_transport.hpp"
 #include "net/transport_guard.hpp"
@@ -141,36 +140,6 @@ connect_actor(caf::actor_system& sys, const std::string& host,
         result = std::move(err);
       });
   return result;
-}
-
-gcs_connection connect_gcs(caf::actor_system& sys, const std::string& host,
-                           std::uint16_t port, const std::string& token,
-                           std::chrono::milliseconds timeout) {
-  gcs_connection out;
-  auto where = host + ":" + std::to_string(port);
-  auto started = std::chrono::steady_clock::now();
-  auto whom = connect_actor(sys, host, port,
-                            sys.message_types<gated_gcs_actor>(), timeout);
-  if (!whom) {
-    out.error =
-      "cannot reach the head at " + where + ": " + sys.render(whom.error()) +
-      (uses_tls(sys) ? " (this node uses TLS: does the head, with a "
-                       "certificate from the same CA?)"
-                     : " (this node does not use TLS: if the head does, give "
-                       "this node tls-certificate, tls-key and tls-ca)");
-    return out;
-  }
-  auto gate = caf::actor_cast<gated_gcs_actor>(std::move(*whom));
-  auto left = timeout - std::chrono::duration_cast<std::chrono::milliseconds>(
-                          std::chrono::steady_clock::now() - started);
-  auto why = say_hello(sys, caf::actor_cast<door_actor>(gate), token,
-                       std::max(left, std::chrono::milliseconds{1000}));
-  if (!why.empty()) {
-    out.error = "the head at " + where + " did not admit this node: " + why;
-    return out;
-  }
-  out.gcs = caf::actor_cast<gcs_actor>(std::move(gate));
-  return out;
 }
 
 caf::io::scribe_ptr stream_scribe(caf::actor_system& sys,

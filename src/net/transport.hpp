@@ -24,7 +24,6 @@
 #include <caf/io/network/native_socket.hpp>
 #include <caf/io/scribe.hpp>
 
-#include "actors/gcs.hpp"
 #include "lumen/config.hpp"
 
 namespace lumen::detail {
@@ -72,18 +71,6 @@ caf::expected<caf::strong_actor_ptr>
 connect_actor(caf::actor_system& sys, const std::string& host,
               std::uint16_t port, const std::set<std::string>& interface,
               std::chrono::milliseconds timeout);
-
-/// The GCS published at `host`:`port` (a gatekeeper), once it accepted
-/// `token`; or, in `error`, why not: the connection failed (with a hint
-/// at a TLS mismatch) or the token was refused. Blocks.
-struct gcs_connection {
-  gcs_actor gcs;
-  std::string error;
-};
-
-gcs_connection connect_gcs(caf::actor_system& sys, const std::string& host,
-                           std::uint16_t port, const std::string& token,
-                           std::chrono::milliseconds timeout);
 
 /// A connection on `fd` (connected, or still connecting) for a byte
 /// stream beside BASP (the object channel, net/bulk_channel.hpp),

@@ -47,9 +47,12 @@
 #include <caf/settings.hpp>
 
 #include "lumen/config.hpp"
-#include "node/node_config.hpp"
 
 namespace lumen::detail {
+
+/// Smallest config::max_message_size accepted (16 MiB): object chunks (4
+/// MiB) and inline values (256 KiB each) must fit with room to spare.
+inline constexpr std::size_t min_max_message_size = 16 << 20;
 
 /// Where the limit lives in the actor system's config (`content`).
 inline constexpr const char* max_message_size_key = "lumen.max-message-size";

@@ -16,10 +16,6 @@ namespace lumen::detail {
 /// Default cluster port of a head node.
 inline constexpr std::uint16_t default_cluster_port = 6390;
 
-/// Smallest config::max_message_size accepted (16 MiB): object chunks (4
-/// MiB) and inline values (256 KiB each) must fit with room to spare.
-inline constexpr std::size_t min_max_message_size = 16 << 20;
-
 struct node_config {
   /// Resources, object store size and, for a joining node, the head's
   /// address (`base.address`, HOST:PORT).
@@ -42,7 +38,7 @@ struct node_config {
   /// `<runtime_dir>/gcs-<port>`, or memory only for port 0 (a port that
   /// changes with every start leaves nothing to reconnect to). A head
   /// started again with the same config finds its tables there
-  /// (gcs_dir_of in gcs/gcs_store.hpp).
+  /// (gcs_dir_of, below).
   std::string gcs_dir;
   /// A file holding the cluster token (read at start; only its owner may
   /// read it); excludes `base.token`.
@@ -54,5 +50,11 @@ struct node_config {
 
 /// `$LUMEN_RUNTIME_DIR`, else `/tmp/lumen-<uid>`.
 std::string runtime_dir_default();
+
+/// Where a head keeps its tables: `cfg.gcs_dir` if set, else
+/// `<runtime dir>/gcs-<port>`; "" (memory only) for a head started with
+/// port 0 and no gcs_dir, whose port changes with every start, so nothing
+/// could reconnect to a restarted one.
+std::string gcs_dir_of(const node_config& cfg);
 
 } // namespace lumen::detail

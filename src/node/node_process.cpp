@@ -17,6 +17,7 @@
 
 #include "actors/gcs.hpp"
 #include "log/log.hpp"
+#include "actors/gcs_client.hpp"
 #include "lumen/error.hpp"
 #include "lumen/init.hpp"
 #include "net/tls_files.hpp"
@@ -30,6 +31,15 @@ std::string runtime_dir_default() {
   if (auto* env = std::getenv("LUMEN_RUNTIME_DIR"); env != nullptr && *env)
     return env;
   return "/tmp/lumen-" + std::to_string(getuid());
+}
+
+std::string gcs_dir_of(const node_config& cfg) {
+  if (!cfg.gcs_dir.empty())
+    return cfg.gcs_dir;
+  if (cfg.port == 0)
+    return {};
+  auto dir = cfg.runtime_dir.empty() ? runtime_dir_default() : cfg.runtime_dir;
+  return dir + "/gcs-" + std::to_string(cfg.port);
 }
 
 void load_libraries(const std::vector<std::string>& paths) {

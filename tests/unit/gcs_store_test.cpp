@@ -9,6 +9,7 @@
 #include "gcs/gcs_rows.hpp"
 #include "gcs/gcs_store.hpp"
 #include "lumen/error.hpp"
+#include "node/node_config.hpp"
 #include "storage/rocks_db.hpp"
 
 using lumen::detail::gcs_store;
