@@ -282,7 +282,7 @@ constexpr auto warning_interval = std::chrono::seconds{10};
 node_manager_actor::behavior_type
 node_manager(self_ptr self, detail::resource_set total,
              detail::object_table* table, detail::worker_pool* pool,
-             node_identity identity, object_store_actor store,
+             detail::node_record identity, object_store_actor store,
              lineage_setup lineage) {
   self->state.identity = std::move(identity);
   self->state.lineage = std::move(lineage);
@@ -578,7 +578,7 @@ node_manager(self_ptr self, detail::resource_set total,
 node_manager_actor
 make_node_manager(caf::actor_system& sys, detail::resource_set total,
                   detail::object_table* table, detail::worker_pool* pool,
-                  node_identity identity, object_store_actor store,
+                  detail::node_record identity, object_store_actor store,
                   lineage_setup lineage) {
   return sys.spawn(detail_node_manager::node_manager, std::move(total), table,
                    pool, std::move(identity), std::move(store),

@@ -12,7 +12,7 @@
 // Messages:
 // - (submit, task_ptr) -> void: run this task once its arguments are ready.
 // - (deps, task_ptr, object_id) -> void: that argument became ready (or,
-//   for a spill, known to be held on some node).
+//   for a spillback, known to be held on some node).
 // - (done, task_id, again) -> void: a task actor ended its execution;
 //   `again` (or null) is the next execution to queue (a retry).
 // - (bounced, task_id, user_call) -> void: a task actor's worker was
@@ -32,7 +32,7 @@
 // - (view, ClusterView bytes, node managers, object stores) -> void: the
 //   GCS's view; the object stores go to this node's object_store, which
 //   peers' stores talk to directly (no object message passes here).
-// - (spill, owner node manager, TaskSpec bytes) -> void: run this task
+// - (spillback, owner node manager, TaskSpec bytes) -> void: run this task
 //   here; its result goes back to the owner.
 // - (result, ObjectPayload bytes) -> void: a task this node sent elsewhere
 //   finished.
@@ -57,7 +57,7 @@
 // committed its spec; with stash, the runtime appends specs itself and
 // tasks sent to peers carry their uncommitted ancestors.
 //
-// Scheduling across nodes follows placement_policy (src/cluster): here while
+// Scheduling across nodes follows placement_policy (src/scheduling): here while
 // local resources allow, else elsewhere. A task sent to a node that dies is
 // sent again while its max_retries allow.
 #pragma once
@@ -77,6 +77,7 @@
 #include "lumen/config.hpp"
 #include "scheduling/resources.hpp"
 #include "scheduling/worker_pool.hpp"
+#include "wire/cluster_types.hpp"
 
 namespace lumen {
 
@@ -129,16 +130,6 @@ using node_manager_actor = caf::typed_actor<
                  std::map<std::string, double>>,
   caf::reacts_to<lost_atom, std::vector<char>>>;
 
-/// Who a node is, for its record in the cluster view.
-struct node_identity {
-  std::string id;
-  std::string address;
-  /// HOST:PORT of the node's object channel ("" none).
-  std::string bulk_address;
-  bool head = false;
-  bool driver = false;
-};
-
 /// How this node keeps lineage.
 struct lineage_setup {
   lineage_mode mode = lineage_mode::off;
@@ -152,7 +143,7 @@ struct lineage_setup {
 node_manager_actor
 make_node_manager(caf::actor_system& sys, detail::resource_set total,
                   detail::object_table* table, detail::worker_pool* pool,
-                  node_identity identity, object_store_actor store,
+                  detail::node_record identity, object_store_actor store,
                   lineage_setup lineage = {});
 
 } // namespace lumen

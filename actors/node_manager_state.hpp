@@ -1,7 +1,7 @@
 // node_manager's state and what its two files share; private to them:
 // node_manager.cpp assembles the behavior and schedules locally (arguments,
 // dispatch, actor placements, blocked tasks); node_manager_cluster.cpp
-// decides what runs elsewhere and talks to peers (records, views, spills,
+// decides what runs elsewhere and talks to peers (records, views, spillbacks,
 // results, where actors live).
 #pragma once
 
@@ -77,7 +77,9 @@ struct sent_task {
 
 struct node_manager_state {
   detail::local_scheduler sched{detail::resource_set{}};
-  node_identity identity;
+  /// Who this node is: the id, address, head and driver of its record
+  /// (the rest is filled in each time the record is sent).
+  detail::node_record identity;
   /// Set once the node joined a cluster.
   caf::actor gcs;
   std::map<std::string, peer> peers;
@@ -179,7 +181,7 @@ void apply_view(self_ptr self, const std::vector<char>& bytes,
                 const std::vector<caf::actor>& managers,
                 const std::vector<caf::actor>& stores);
 
-/// The handlers of (spill ...), (result ...), (where ...) and (spawn ...);
+/// The handlers of (spillback ...), (result ...), (where ...) and (spawn ...);
 /// see node_manager.hpp.
 void on_spillback(self_ptr self, caf::actor owner,
                   const std::vector<char>& bytes);

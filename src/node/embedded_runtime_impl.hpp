@@ -1,10 +1,10 @@
 // embedded_runtime's state (the `impl` struct) and the helpers its pieces
-// share; private to src/runtime/:
+// share; private to src/node/:
 // - embedded_runtime.cpp: start-up and shut-down stages, objects, tasks,
 //   the node snapshot;
 // - embedded_runtime_actors.cpp: actors, borrowed handles, native CAF actors;
-// - embedded_runtime_cluster.cpp: node id, nodes, placement groups, key-value
-// table.
+// - embedded_runtime_cluster.cpp: node id, nodes, placement groups,
+//   key-value table.
 #pragma once
 
 #include <atomic>
@@ -123,7 +123,9 @@ struct embedded_runtime::impl {
   }
 
   node_config cfg;
-  node_identity identity;
+  /// Who this node is (id, address, head, driver): what its node manager
+  /// announces.
+  node_record identity;
   std::shared_ptr<std::atomic<bool>> hooks_on =
     std::make_shared<std::atomic<bool>>(true);
   resource_set total;

@@ -175,17 +175,7 @@ cluster_status query_status(const std::string& address,
   result.committed_lineage = committed_lineage;
   std::map<std::string, std::size_t> infeasible;
   for (auto& n : view.nodes) {
-    node_status s;
-    s.id = n.id;
-    s.address = n.address;
-    s.alive = n.alive;
-    s.head = n.head;
-    s.driver = n.driver;
-    s.total = n.total;
-    s.available = n.available;
-    s.object_store_used = n.object_store_used;
-    s.object_store_capacity = n.object_store_capacity;
-    result.nodes.push_back(std::move(s));
+    result.nodes.push_back(n);
     if (!n.alive)
       continue;
     for (auto& [shape, count] : n.infeasible)

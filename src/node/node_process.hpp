@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "node/node_config.hpp"
+#include "wire/cluster_types.hpp"
 
 namespace lumen::detail {
 
@@ -32,24 +33,10 @@ void load_libraries(const std::vector<std::string>& paths);
 /// start.
 int run_node(const node_config& cfg);
 
-/// One node as the head sees it.
-struct node_status {
-  std::string id;
-  std::string address;
-  bool alive = false;
-  bool head = false;
-  /// A program that joined with lumen::init, not a node started by
-  /// `lumen start`.
-  bool driver = false;
-  std::map<std::string, double> total;
-  std::map<std::string, double> available;
-  std::size_t object_store_used = 0;
-  std::size_t object_store_capacity = 0;
-};
-
 /// The cluster as the head sees it.
 struct cluster_status {
-  std::vector<node_status> nodes;
+  /// Every node of the head's view (node_record: wire/cluster_types.hpp).
+  std::vector<node_record> nodes;
   /// Resource shapes of tasks and actors no live node can ever hold, with
   /// how many wait for each, e.g. {"{CPU: 64}", 1}.
   std::vector<std::pair<std::string, std::size_t>> infeasible;

@@ -23,7 +23,7 @@ TEST_CASE("cli: amounts and byte counts read well", "[cli]") {
 
 TEST_CASE("cli: status shows nodes, resources, demand and actors", "[cli]") {
   lumen::detail::cluster_status st;
-  lumen::detail::node_status head;
+  lumen::detail::node_record head;
   head.id = "node-a";
   head.address = "127.0.0.1:6390";
   head.alive = true;
@@ -32,7 +32,7 @@ TEST_CASE("cli: status shows nodes, resources, demand and actors", "[cli]") {
   head.available = {{"CPU", 2.5}, {"ssd", 1}, {"acc", 0}};
   head.object_store_used = 1 << 20;
   head.object_store_capacity = 2ull << 30;
-  lumen::detail::node_status worker;
+  lumen::detail::node_record worker;
   worker.id = "node-b";
   worker.address = "127.0.0.1:41000";
   worker.alive = true;
@@ -40,7 +40,7 @@ TEST_CASE("cli: status shows nodes, resources, demand and actors", "[cli]") {
   worker.available = {{"CPU", 1}};
   worker.object_store_used = 512;
   worker.object_store_capacity = 1ull << 30;
-  lumen::detail::node_status dead;
+  lumen::detail::node_record dead;
   dead.id = "node-c";
   dead.address = "127.0.0.1:41001";
   dead.total = {{"CPU", 8}};
