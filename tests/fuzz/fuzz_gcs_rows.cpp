@@ -27,13 +27,6 @@
 using namespace lumen;
 using namespace lumen::detail;
 
-// gcs_store.cpp names the default runtime directory (for gcs_dir_of, not
-// used here); its definition lives with the node process code, which
-// brings CAF, so the fuzz target gives its own.
-std::string lumen::detail::runtime_dir_default() {
-  return "/tmp";
-}
-
 namespace {
 
 std::string db_dir;

@@ -43,6 +43,7 @@ TEST_CASE("cli: status shows nodes, resources, demand and actors", "[cli]") {
   lumen::detail::node_record dead;
   dead.id = "node-c";
   dead.address = "127.0.0.1:41001";
+  dead.alive = false;
   dead.total = {{"CPU", 8}};
   st.nodes = {head, worker, dead};
   st.infeasible = {{"{CPU: 64}", 2}, {"{gpu: 1}", 1}};
