@@ -121,6 +121,7 @@ using bounced_atom = caf::atom_constant<caf::atom("bounced")>;
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(lumen::detail::task_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(lumen::task_id)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(lumen::object_id)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(lumen::detail::object_table::stats)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(lumen::detail::placement_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(lumen::detail::worker_list)

@@ -286,7 +286,14 @@ node_manager(self_ptr self, detail::resource_set total,
              lineage_setup lineage) {
   self->state.identity = std::move(identity);
   self->state.lineage = std::move(lineage);
-  self->send(store, join_atom::value, caf::actor_cast<caf::actor>(self));
+  // Lost objects go from the store to the reconstruction actor, which runs
+  // their tasks again through this actor; they stop together.
+  auto rebuilder = make_reconstruction(
+    self->system(), table, self->state.lineage.mode, self->state.lineage.stash,
+    caf::actor_cast<caf::actor>(self));
+  self->link_to(rebuilder);
+  self->send(store, join_atom::value, caf::actor_cast<caf::actor>(rebuilder));
+  self->state.reconstruction = std::move(rebuilder);
   self->state.store = std::move(store);
   self->state.sched = detail::local_scheduler{std::move(total)};
   self->state.table = table;
@@ -295,14 +302,14 @@ node_manager(self_ptr self, detail::resource_set total,
     [=](submit_atom, detail::task_ptr task) {
       submit_task(self, std::move(task));
     },
-    [=](lost_atom, const std::vector<char>& idb) {
-      object_id id;
-      try {
-        id = detail::id_from_bytes(idb);
-      } catch (const std::exception&) {
-        return;
-      }
-      rebuild(self, id, "every copy was on nodes that died");
+    [=](resubmit_atom, detail::task_ptr task) {
+      await_args(self, std::move(task), false);
+    },
+    [=](rebuilding_atom, bool pending) {
+      self->state.rebuilds_pending = pending;
+    },
+    [=](lost_atom, const object_id& id) {
+      self->state.held_elsewhere.erase(id);
     },
     [=](deps_atom, detail::task_ptr task, const object_id& id) {
       auto& st = self->state;
@@ -322,7 +329,7 @@ node_manager(self_ptr self, detail::resource_set total,
         return;
       auto* w = i->second.worker;
       st.running.erase(i);
-      if (!again && !st.rebuilding.empty()) // a task's one return is index 1
+      if (!again && st.rebuilds_pending) // a task's one return is index 1
         rebuilt(self, object_id{id, 1});
       auto li = st.leases.find(w);
       if (li == st.leases.end())
@@ -462,6 +469,7 @@ node_manager(self_ptr self, detail::resource_set total,
           [=](std::vector<char>& view, std::vector<caf::actor>& managers,
               std::vector<caf::actor>& stores) mutable {
             self->state.gcs = gcs;
+            self->send(self->state.reconstruction, join_atom::value, gcs);
             apply_view(self, view, managers, stores);
             self->send(self, tick_atom::value);
             promise.deliver(true);

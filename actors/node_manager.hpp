@@ -28,7 +28,8 @@
 //
 // In a cluster (after `join`):
 // - (join, gcs, NodeRecord bytes) -> bool: register this node with the GCS
-//   and start heartbeats; answered once registered.
+//   and start heartbeats; answered once registered (the reconstruction
+//   actor then gets the GCS, to read lineage from).
 // - (view, ClusterView bytes, node managers, object stores) -> void: the
 //   GCS's view; the object stores go to this node's object_store, which
 //   peers' stores talk to directly (no object message passes here).
@@ -48,14 +49,22 @@
 //   the bundle's own names (see pg_planner.hpp), which only tasks and
 //   actors of that bundle ask for. (unreserve, ...) undoes it.
 //
-// Lineage (node_manager_lineage.cpp):
-// - (lost, id) -> void: from the object_store: an object owned here is
-//   still referenced but every copy was on nodes that died; rebuild it by
-//   running its task again (spec from the lineage stash, else the GCS),
-//   recursively through lost arguments, or fail it with object_lost.
+// Lineage (node_manager_lineage.cpp; rebuilding lost objects is the
+// reconstruction actor's job, reconstruction.hpp, which this actor spawns,
+// linked, and hands to the object_store for its (lost, id) reports):
+// - (resubmit, task_ptr) -> void: from the reconstruction actor: run this
+//   task again to rebuild its lost return; its spec is recorded already,
+//   so it waits for its arguments at once (no write-ahead commit).
+// - (rebuilding, bool) -> void: from the reconstruction actor: whether
+//   rebuilds are pending. While they are, each task ending here (done
+//   without a retry) and each result from a peer is reported to it as
+//   (rebuilt, object id).
+// - (lost, object_id) -> void: from the reconstruction actor: the
+//   object's copies elsewhere are gone; a task taking it waits for it here.
 // With lineage = write_ahead, a submitted task waits until the GCS has
 // committed its spec; with stash, the runtime appends specs itself and
-// tasks sent to peers carry their uncommitted ancestors.
+// tasks sent to peers carry their uncommitted ancestors, which the peer
+// stashes.
 //
 // Scheduling across nodes follows placement_policy (src/scheduling): here while
 // local resources allow, else elsewhere. A task sent to a node that dies is
@@ -74,6 +83,7 @@
 
 #include "actors/messages.hpp"
 #include "actors/object_store.hpp"
+#include "actors/reconstruction.hpp"
 #include "lumen/config.hpp"
 #include "scheduling/resources.hpp"
 #include "scheduling/worker_pool.hpp"
@@ -128,7 +138,8 @@ using node_manager_actor = caf::typed_actor<
                  std::map<std::string, double>>,
   caf::reacts_to<unreserve_atom, std::string, std::uint64_t,
                  std::map<std::string, double>>,
-  caf::reacts_to<lost_atom, std::vector<char>>>;
+  caf::reacts_to<resubmit_atom, detail::task_ptr>,
+  caf::reacts_to<rebuilding_atom, bool>, caf::reacts_to<lost_atom, object_id>>;
 
 /// How this node keeps lineage.
 struct lineage_setup {
@@ -149,4 +160,3 @@ make_node_manager(caf::actor_system& sys, detail::resource_set total,
 } // namespace lumen
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(lumen::node_stats)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(lumen::object_id)

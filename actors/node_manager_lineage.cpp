@@ -1,6 +1,7 @@
 // node_manager and lineage: write-ahead commits, stashing what peers send,
-// lineage that travels with tasks, and rebuilding lost objects.
-#include <iostream>
+// lineage that travels with tasks, and telling the reconstruction actor
+// (reconstruction.hpp) when a task that may rebuild an object ended.
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -18,57 +19,8 @@ namespace lumen::detail_node_manager {
 
 namespace {
 
-/// How long a write-ahead commit or a lineage look-up may take.
+/// How long a write-ahead commit may take.
 constexpr auto gcs_patience = std::chrono::seconds(30);
-
-void fail_object(self_ptr self, const object_id& id, std::string why) {
-  detail::log_warn("object ", id.to_string(), " was lost: ", why);
-  auto& st = self->state;
-  st.held_elsewhere.erase(id);
-  st.table->fulfill(
-    id, detail::make_error_object(detail::error_kind::object_lost,
-                                  "object " + id.to_string() +
-                                    " was lost: " + std::move(why)));
-  rebuilt(self, id);
-}
-
-/// Runs the task encoded in `spec` again for its lost return `id`.
-void run_again(self_ptr self, const object_id& id, const std::string& spec) {
-  auto& st = self->state;
-  std::vector<object_id> missing;
-  detail::task_ptr task;
-  try {
-    auto decoded = detail::decode_task_spec(
-      spec.data(), spec.size(), [&](const object_id& arg) {
-        if (auto r = st.table->lookup(arg))
-          return r;
-        missing.push_back(arg);
-        return st.table->create_pending(arg);
-      });
-    task = std::make_shared<detail::task_spec>(std::move(decoded));
-  } catch (const std::exception& e) {
-    fail_object(self, id,
-                std::string{"its lineage is unreadable: "} + e.what());
-    return;
-  }
-  auto& n = st.rebuilds[task->id];
-  auto retries = task->options.max_retries;
-  if (retries >= 0 && n >= static_cast<std::uint32_t>(retries)) {
-    fail_object(self, id,
-                "task '" + task->options.name + "' rebuilt it " +
-                  std::to_string(n) + " times already (max_retries)");
-    return;
-  }
-  ++n;
-  detail::log_info("object ", id.to_string(), " is rebuilt: task '",
-                   task->options.name, "' runs again (rebuild ", n, ")");
-  task->attempt += n;
-  task->lineage.clear();
-  // Arguments dropped here since are rebuilt the same way first.
-  for (auto& arg : missing)
-    rebuild(self, arg, "an argument of a task being rebuilt is gone");
-  await_args(self, std::move(task), false);
-}
 
 } // namespace
 
@@ -139,59 +91,10 @@ void submit_task(self_ptr self, detail::task_ptr task) {
       });
 }
 
-void rebuild(self_ptr self, const object_id& id, const std::string& why) {
-  auto& st = self->state;
-  st.held_elsewhere.erase(id);
-  if (id.is_put()) {
-    fail_object(self, id,
-                why + "; it was made by lumen::put and has no lineage");
-    return;
-  }
-  if (st.lineage.mode == lineage_mode::off || st.lineage.stash == nullptr) {
-    fail_object(self, id, why + "; lineage is off, so it is not rebuilt");
-    return;
-  }
-  if (st.rebuilding.count(id) > 0)
-    return; // under way
-  auto ref = st.table->lookup(id);
-  if (!ref)
-    return; // nothing needs it any more; whatever asks again rebuilds it
-  st.rebuilding.emplace(id, std::move(ref));
-  detail::log_warn("rebuilding object ", id.to_string(), ": ", why);
-  if (auto spec = st.lineage.stash->find(id.task)) {
-    run_again(self, id, *spec);
-    return;
-  }
-  if (!st.gcs) {
-    fail_object(self, id, why + "; its lineage is not on this node");
-    return;
-  }
-  self
-    ->request(st.gcs, gcs_patience, lineage_get_atom::value,
-              id.task.to_string())
-    .then(
-      [self, id, why](std::vector<char>& spec) {
-        if (spec.empty())
-          fail_object(self, id, why + "; the GCS has no lineage for it");
-        else
-          run_again(self, id, std::string{spec.data(), spec.size()});
-      },
-      [self, id, why](caf::error& err) {
-        fail_object(self, id,
-                    why + "; its lineage could not be read from the GCS: " +
-                      self->system().render(err));
-      });
-}
-
 void rebuilt(self_ptr self, const object_id& id) {
   auto& st = self->state;
-  auto i = st.rebuilding.find(id);
-  if (i == st.rebuilding.end())
-    return;
-  st.rebuilt_values.push_back(std::move(i->second));
-  st.rebuilding.erase(i);
-  if (st.rebuilding.empty())
-    st.rebuilt_values.clear();
+  if (st.rebuilds_pending)
+    self->send(st.reconstruction, rebuilt_atom::value, id);
 }
 
 } // namespace lumen::detail_node_manager

@@ -1,8 +1,10 @@
-// node_manager's state and what its two files share; private to them:
+// node_manager's state and what its files share; private to them:
 // node_manager.cpp assembles the behavior and schedules locally (arguments,
 // dispatch, actor placements, blocked tasks); node_manager_cluster.cpp
 // decides what runs elsewhere and talks to peers (records, views, spillbacks,
-// results, where actors live).
+// results, where actors live); node_manager_lineage.cpp keeps lineage with
+// tasks (write-ahead commits, stashing and forwarding it). Rebuilding lost
+// objects is the reconstruction actor's (reconstruction.hpp).
 #pragma once
 
 #include <chrono>
@@ -121,16 +123,11 @@ struct node_manager_state {
   std::unordered_map<task_id, std::deque<detail::task_ptr>> parked;
   std::size_t blocked = 0;
   lineage_setup lineage;
-  /// Objects owned here being rebuilt after their node died.
-  /// Each is held (so that its value finds its entry when it comes back)
-  /// until its task ends here, its result comes from a peer, or it fails.
-  std::unordered_map<object_id, detail::ref_ptr> rebuilding;
-  /// Values rebuilt while other rebuilds were under way, kept until none
-  /// is: a task rebuilt after one of them ended may take it as an
-  /// argument, and nothing else may hold it meanwhile.
-  std::vector<detail::ref_ptr> rebuilt_values;
-  /// How often each task was run again to rebuild its object.
-  std::unordered_map<task_id, std::uint32_t> rebuilds;
+  /// Rebuilds lost objects (reconstruction.hpp); spawned linked.
+  reconstruction_actor reconstruction;
+  /// Whether it has rebuilds pending (its last (rebuilding, ...)): then
+  /// tasks ending here and results from peers are reported to it.
+  bool rebuilds_pending = false;
 
   const char* name = "lumen.node_manager";
 
@@ -191,8 +188,7 @@ void on_result(self_ptr self, const std::vector<char>& bytes);
 caf::result<std::string, caf::actor> on_where(self_ptr self,
                                               detail::placement_ptr what);
 
-// -- lineage (node_manager_lineage.cpp)
-// ----------------------------------------
+// -- lineage (node_manager_lineage.cpp) --------------------------------------
 
 /// Appends a task that arrived from a peer, and the lineage it carries, to
 /// this node's stash.
@@ -206,12 +202,8 @@ std::vector<std::string> lineage_for_peer(self_ptr self,
 /// GCS first; then waits for its arguments.
 void submit_task(self_ptr self, detail::task_ptr task);
 
-/// Object `id`, owned here, lost its every copy: rebuild it or fail it.
-void rebuild(self_ptr self, const object_id& id, const std::string& why);
-
-/// The task that rebuilds `id` ended here, or its result came from a peer:
-/// it is no longer being rebuilt (its value is kept while other rebuilds
-/// are under way).
+/// The task making `id` ended here, or its result came from a peer: tells
+/// the reconstruction actor, while it has rebuilds pending.
 void rebuilt(self_ptr self, const object_id& id);
 
 caf::result<caf::actor> on_spawn(self_ptr self, caf::actor forwarder,

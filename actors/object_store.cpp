@@ -364,12 +364,13 @@ object_store(self_ptr self, detail::object_table* table, std::string node_id,
         if (st.pulls.count(id) > 0)
           continue; // that pull fails and reports it
         auto ref = st.table->lookup(id);
-        if (ref && !st.table->ready(ref.get()) && st.nm)
-          caf::anon_send(st.nm, lost_atom::value, detail::id_bytes(id));
+        if (ref && !st.table->ready(ref.get()) && st.reconstruction)
+          caf::anon_send(st.reconstruction, lost_atom::value,
+                         detail::id_bytes(id));
       }
     },
-    [self](join_atom, caf::actor nm) {
-      self->state.nm = std::move(nm);
+    [self](join_atom, caf::actor reconstruction) {
+      self->state.reconstruction = std::move(reconstruction);
     },
   };
 }

@@ -62,8 +62,10 @@
 // - (peers, peer_map) -> void: the current peers' node managers and
 //   stores, by node id (from the cluster view). An
 //   object owned here whose every known copy was on nodes that left is
-//   lost: the node manager hears (lost, id) and rebuilds it.
-// - (join, node manager) -> void: where lost objects are reported.
+//   lost: the reconstruction actor (reconstruction.hpp) hears (lost, id)
+//   and rebuilds it.
+// - (join, reconstruction) -> void: where lost objects are reported (sent
+//   by the node manager, which spawns the reconstruction actor).
 //
 // The owner answers `locate` for an object it awaits (being computed or
 // rebuilt) once a copy exists, not with "unknown"; a pull from a node that

@@ -177,9 +177,9 @@ void pull_failed(self_ptr self, const object_id& id, const std::string& why) {
       }
       st.locations.erase(loc);
     }
-    if (st.nm) {
+    if (st.reconstruction) {
       st.wanted.insert(id); // pulled once the rebuilt value is located
-      caf::anon_send(st.nm, lost_atom::value, detail::id_bytes(id));
+      caf::anon_send(st.reconstruction, lost_atom::value, detail::id_bytes(id));
     } else {
       fail_pull(self, id, why);
     }

@@ -61,8 +61,8 @@ struct store_state {
     locate_waiters;
   /// Borrower side: new `locate`s made after a pull failed, per object.
   std::map<object_id, int> relocations;
-  /// The node manager, told of lost objects.
-  caf::actor nm;
+  /// The node's reconstruction actor, told of lost objects.
+  caf::actor reconstruction;
   /// Holder side: direct transfers being sent, by key.
   std::map<std::uint64_t, caf::typed_response_promise<std::vector<char>>> sends;
   std::uint64_t last_send = 0;
