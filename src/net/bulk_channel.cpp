@@ -1,12 +1,7 @@
 // bulk_channel: tickets, and the broker that sends and receives frames.
 #include "net/bulk_channel.hpp"
 
-#include <fcntl.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <sys/random.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -16,14 +11,12 @@
 #include <deque>
 #include <map>
 #include <mutex>
-#include <system_error>
 
 #include <caf/actor_system.hpp>
 #include <caf/exit_reason.hpp>
 #include <caf/io/broker.hpp>
 #include <caf/io/middleman.hpp>
 #include <caf/io/network/default_multiplexer.hpp>
-#include <caf/io/network/interfaces.hpp>
 #include <caf/io/network/native_socket.hpp>
 #include <caf/io/receive_policy.hpp>
 #include <caf/io/system_messages.hpp>
@@ -31,6 +24,7 @@
 
 #include "log/log.hpp"
 #include "lumen/error.hpp"
+#include "net/bulk_sockets.hpp"
 #include "net/transport.hpp"
 
 namespace lumen::detail {
@@ -66,99 +60,6 @@ constexpr std::size_t refusals_logged = 20;
 
 using tick_atom = caf::atom_constant<caf::atom("bulktick")>;
 using send_atom = caf::atom_constant<caf::atom("bulksend")>;
-
-std::string errno_text(int e) {
-  return std::system_category().message(e);
-}
-
-/// Starts a non-blocking connection to `address` ("HOST:PORT"); the
-/// socket, or -1 with `*why` set. The connection completes (or fails) in
-/// the multiplexer, which never blocks on it.
-native_socket start_connect(const std::string& address, std::string* why) {
-  auto colon = address.rfind(':');
-  if (colon == std::string::npos || colon == 0) {
-    *why = "'" + address + "' is no HOST:PORT";
-    return -1;
-  }
-  auto host = address.substr(0, colon);
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
-    host = host.substr(1, host.size() - 2);
-  auto port = address.substr(colon + 1);
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_NUMERICSERV;
-  addrinfo* head = nullptr;
-  if (int rc = ::getaddrinfo(host.c_str(), port.c_str(), &hints, &head);
-      rc != 0) {
-    *why = "cannot resolve " + host + ": " + ::gai_strerror(rc);
-    return -1;
-  }
-  *why = "no address for " + address;
-  native_socket result = -1;
-  for (auto* a = head; a != nullptr && result < 0; a = a->ai_next) {
-    int fd =
-      ::socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
-               a->ai_protocol);
-    if (fd < 0) {
-      *why = errno_text(errno);
-      continue;
-    }
-    int one = 1;
-    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    if (::connect(fd, a->ai_addr, a->ai_addrlen) == 0 || errno == EINPROGRESS) {
-      result = fd;
-      break;
-    }
-    *why = "cannot connect to " + address + ": " + errno_text(errno);
-    ::close(fd);
-  }
-  ::freeaddrinfo(head);
-  return result;
-}
-
-/// A listening socket on `host`, on a free port.
-native_socket listen_on(const std::string& host, std::uint16_t* port) {
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-  addrinfo* head = nullptr;
-  if (int rc = ::getaddrinfo(host.c_str(), "0", &hints, &head); rc != 0)
-    throw error("object channel: cannot resolve " + host + ": " +
-                ::gai_strerror(rc));
-  std::string why = "no address";
-  native_socket result = -1;
-  for (auto* a = head; a != nullptr; a = a->ai_next) {
-    int fd =
-      ::socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
-               a->ai_protocol);
-    if (fd < 0) {
-      why = errno_text(errno);
-      continue;
-    }
-    int one = 1;
-    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    if (::bind(fd, a->ai_addr, a->ai_addrlen) != 0 || ::listen(fd, 64) != 0) {
-      why = errno_text(errno);
-      ::close(fd);
-      continue;
-    }
-    auto p = caf::io::network::local_port_of_fd(fd);
-    if (!p) {
-      why = "no local port";
-      ::close(fd);
-      continue;
-    }
-    *port = *p;
-    result = fd;
-    break;
-  }
-  ::freeaddrinfo(head);
-  if (result < 0)
-    throw error("object channel: cannot listen on " + host + ": " + why);
-  return result;
-}
 
 } // namespace
 
