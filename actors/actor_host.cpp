@@ -58,7 +58,7 @@ void return_idle_workers(self_ptr self) {
     }
   }
   if (!back.workers.empty())
-    self->send(st.a.node_manager, release_atom::value, detail::placement_ptr{},
+    self->send(st.a.scheduler, release_atom::value, detail::placement_ptr{},
                std::move(back));
 }
 
@@ -126,7 +126,7 @@ void die(self_ptr self, object_ptr reason) {
   st.queue.clear();
   dispose(self);
   if (st.placed) {
-    self->send(st.a.node_manager, release_atom::value, st.placement,
+    self->send(st.a.scheduler, release_atom::value, st.placement,
                detail::worker_list{});
     st.placed = false;
   }
@@ -159,15 +159,13 @@ void requeue_front(self_ptr self, const actor_call_ptr& call) {
 
 namespace {
 
-/// Asks the node manager for `n` workers; `fresh` ones for a restart.
+/// Asks the scheduler for `n` workers; `fresh` ones for a restart.
 void request_workers(self_ptr self, detail::placement_ptr what) {
-  self
-    ->request(self->state.a.node_manager, caf::infinite, place_atom::value,
-              what)
+  self->request(self->state.a.scheduler, caf::infinite, place_atom::value, what)
     .then([self, what](detail::worker_list& wl) {
       auto& st = self->state;
       if (st.ph == phase::dead) {
-        self->send(st.a.node_manager, release_atom::value,
+        self->send(st.a.scheduler, release_atom::value,
                    what->workers_only ? detail::placement_ptr{} : what, wl);
         return;
       }
@@ -230,12 +228,11 @@ void restart(self_ptr self) {
 
 } // namespace
 
-/// Asks the node manager where the actor goes: here, or (in a cluster)
+/// Asks the scheduler where the actor goes: here, or (in a cluster)
 /// another node, this host then being its forwarder.
 void place(self_ptr self) {
   auto& st = self->state;
-  self
-    ->request(st.a.node_manager, caf::infinite, where_atom::value, st.placement)
+  self->request(st.a.scheduler, caf::infinite, where_atom::value, st.placement)
     .then(
       [self](std::string& node, caf::actor& manager) {
         auto& st = self->state;
@@ -298,15 +295,15 @@ actor_host_actor::behavior_type actor_host(self_ptr self,
   } else if (!st.a.held) {
     place(self);
   }
-  // The node manager ends at shutdown, after the directory told every host
+  // The scheduler ends at shutdown, after the directory told every host
   // it reaches to end: a host no handle reaches any more (orphaned, waiting
   // for answers that may never come) ends with it, or the actor system
   // would wait for it forever.
-  if (st.a.node_manager)
-    self->monitor(st.a.node_manager);
+  if (st.a.scheduler)
+    self->monitor(st.a.scheduler);
   self->set_down_handler([self](caf::down_msg& msg) {
     auto& st = self->state;
-    if (st.a.node_manager && msg.source == st.a.node_manager.address()) {
+    if (st.a.scheduler && msg.source == st.a.scheduler.address()) {
       st.shutting_down = true;
       die(self,
           make_error_object(error_kind::actor_died, "lumen was shut down"));

@@ -1,7 +1,7 @@
 // actor_host: one CAF actor per user actor instance.
 //
 // Reserves the actor's resources and dedicated worker threads with the
-// node manager, runs the factory on a worker, then takes method calls in
+// scheduler, runs the factory on a worker, then takes method calls in
 // arrival order (CAF keeps each sender's order), waits for each call's ref
 // arguments in that order, and runs calls on its workers: with
 // max_concurrency 1 they queue on one worker and run one at a time; with n
@@ -20,7 +20,7 @@
 // - (retry, actor_call_ptr) -> void: a call lost to a restart, to rerun.
 // - (kill, no_restart) -> void: kill, or restart if allowed.
 // - (orphan) -> void: no handle is left.
-// - (rcall, reply_to, owner node manager, TaskSpec frames) -> void: calls
+// - (rcall, reply_to, owner, TaskSpec frames) -> void: calls
 //   from another node, a batch of TaskSpecs (src/wire/frames.hpp); their
 //   results go to reply_to as batches of ObjectPayloads.
 // - (result, ObjectPayload frames) -> void: on a host whose actor lives on
@@ -28,7 +28,7 @@
 // - (flush) -> void: send the calls and results gathered since the last
 //   flush (scheduling/batch_outbox.hpp); the host sends it to itself.
 //
-// In a cluster the node manager may place the actor on another node
+// In a cluster the scheduler may place the actor on another node
 // (`where`): the host then stays on the creating node as the actor's
 // forwarder, has the real host spawned there, and forwards calls, kills and
 // the end of the last handle to it; results come back to it. If the remote
@@ -43,8 +43,8 @@
 #include <caf/typed_actor.hpp>
 
 #include "actors/messages.hpp"
-#include "actors/node_manager.hpp"
 #include "actors/object_store.hpp"
+#include "actors/scheduler.hpp"
 #include "scheduling/actor_directory.hpp"
 
 namespace lumen {
@@ -75,7 +75,7 @@ struct actor_host_args {
   detail::object_table* table = nullptr;
   /// Null for a host spawned for an actor owned by another node.
   detail::actor_directory* directory = nullptr;
-  node_manager_actor node_manager;
+  scheduler_actor scheduler;
   object_store_actor store;
   /// Set for a host spawned for another node: stays here, never forwards.
   bool pinned = false;

@@ -79,7 +79,7 @@ void forward_calls(self_ptr self) {
 
 namespace {
 
-/// Asks the node manager again in a moment, a bounded number of times; true
+/// Asks the scheduler again in a moment, a bounded number of times; true
 /// if it will.
 bool place_again_later(self_ptr self) {
   auto& st = self->state;
@@ -122,7 +122,7 @@ void start_forward(self_ptr self) {
   self
     ->request(st.remote_manager, std::chrono::seconds(30), spawn_atom::value,
               caf::actor_cast<caf::actor>(self),
-              caf::actor_cast<caf::actor>(st.a.node_manager), spec_bytes,
+              caf::actor_cast<caf::actor>(st.a.scheduler), spec_bytes,
               std::vector<char>(opts.data(), opts.data() + opts.size()))
     .then(
       [self](caf::actor& remote) {
@@ -214,7 +214,7 @@ void make_outboxes(self_ptr self) {
     max_batch_bytes, post,
     [self](const caf::actor& to, std::vector<char> batch) {
       caf::anon_send(to, rcall_atom::value, caf::actor_cast<caf::actor>(self),
-                     caf::actor_cast<caf::actor>(self->state.a.node_manager),
+                     caf::actor_cast<caf::actor>(self->state.a.scheduler),
                      std::move(batch));
     });
   st.results = std::make_shared<detail::batch_outbox<caf::actor>>(

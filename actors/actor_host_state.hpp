@@ -85,7 +85,7 @@ struct host_state {
   /// Failed attempts to place the actor again after its node died.
   int relocations = 0;
   /// Nodes the actor died with: the view may still list one as alive for
-  /// a moment, but its node manager is gone (see start_forward).
+  /// a moment, but its scheduler is gone (see start_forward).
   std::set<std::string> lost_nodes;
   const char* name = "lumen.actor_host";
 };
@@ -136,12 +136,12 @@ void forward_calls(self_ptr self);
 void start_forward(self_ptr self);
 
 /// Forwarder mode: the node hosting the actor died; the actor is created
-/// again where the node manager says (counting against max_restarts), and
+/// again where the scheduler says (counting against max_restarts), and
 /// the calls it had not answered are sent again while their
 /// max_task_retries allow.
 void relocate(self_ptr self);
 
-/// Asks the node manager where the actor goes and creates it there
+/// Asks the scheduler where the actor goes and creates it there
 /// (actor_host.cpp).
 void place(self_ptr self);
 

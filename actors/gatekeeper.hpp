@@ -11,7 +11,7 @@
 // token admits every node, so a loopback cluster runs without one.
 //
 // Every other node publishes a door that answers `hello` only: its own
-// actors (node manager, object store, actor hosts) become known to peers
+// actors (cluster link, object store, actor hosts) become known to peers
 // only through the GCS's cluster view, which only admitted nodes get.
 //
 // What this cannot stop (README "Security"): CAF 0.17's BASP lets any

@@ -23,7 +23,7 @@ std::vector<char> to_bytes(const detail::byte_buffer& buf) {
   return std::vector<char>(buf.data(), buf.data() + buf.size());
 }
 
-/// The view, with the node managers and the object stores in the same
+/// The view, with the cluster links and the object stores in the same
 /// order (null for dead nodes and for nodes loaded from the store that have
 /// not registered again).
 struct view_handles {

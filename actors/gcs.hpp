@@ -1,12 +1,12 @@
 // gcs: the global control store, on the head node only.
 //
 // Holds the node table: every node (workers, the head itself, drivers)
-// registers with its record and the handles of its node manager and its
+// registers with its record and the handles of its cluster link and its
 // object store (peers talk to both directly), then sends a
 // heartbeat with its current record every heartbeat interval. The GCS
 // marks a node dead when its connection drops (CAF down message) or its
 // heartbeats stop for the node timeout, and pushes the cluster view with
-// every live node's handles to all live node managers whenever it
+// every live node's handles to all live cluster links whenever it
 // changes (checked every tick). A node's death also ends the actor rows
 // whose host was on it (their names become free).
 //
@@ -24,8 +24,8 @@
 // inside these CAF messages, so the interface is the same on every node.
 //
 // Messages:
-// - (register, NodeRecord bytes, node manager, object store) ->
-//   (ClusterView bytes, node managers, object stores): join the cluster (or
+// - (register, NodeRecord bytes, cluster link, object store) ->
+//   (ClusterView bytes, cluster links, object stores): join the cluster (or
 //   rejoin it with the same id after a head restart); the handles follow
 //   the view's nodes. Pushed views are (view, bytes, managers, stores).
 // - (heartbeat, NodeRecord bytes) -> void: the sender's current record.
@@ -36,7 +36,7 @@
 //   the id its caller chose (a random task id; a create of a known id
 //   changes nothing, so a create sent again after a head restart makes no
 //   second group); placed (each bundle reserved on its node through the
-//   node manager's `reserve`) as soon as the nodes' reported free
+//   cluster link's `reserve`) as soon as the nodes' reported free
 //   resources allow, pending groups oldest first.
 // - (pgwait, id) -> bool: answered true once placed, false if removed.
 // - (pgremove, id) -> bool: gives the bundles back.

@@ -22,8 +22,8 @@
 #include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
 
-#include "log/log.hpp"
 #include "actors/gatekeeper.hpp"
+#include "log/log.hpp"
 #include "net/transport.hpp"
 
 namespace lumen {
@@ -63,7 +63,7 @@ struct client_state {
   caf::actor connector;
   bool connecting = false;
   std::chrono::steady_clock::time_point lost_at;
-  /// What the node registered with: its last record and node manager.
+  /// What the node registered with: its last record and cluster link.
   bool registered = false;
   std::vector<char> record;
   caf::actor manager;

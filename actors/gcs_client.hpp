@@ -21,8 +21,8 @@
 //   without an answer: at least once, not exactly once).
 //
 // Once connected again the client, in this order: registers the node again
-// (same node id, the record of its last heartbeat, its node manager) and
-// hands the view it gets to the node manager; announces again every actor
+// (same node id, the record of its last heartbeat, its cluster link) and
+// hands the view it gets to the cluster link; announces again every actor
 // registered through it and not ended since (each `actoradd` without a
 // later `actordead`), since CAF handles cannot outlive the head's restart;
 // then sends what waited.

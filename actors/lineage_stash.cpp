@@ -206,7 +206,7 @@ lineage_stash_actor make_lineage_stash(caf::actor_system& sys,
   // A thread of its own: its handlers write files (the GCS's log,
   // RocksDB) and encode a period's rows, hundreds of microseconds at a
   // time under load, and would otherwise hold one of the scheduler's few
-  // workers meanwhile, the node manager's and the task actors' (README,
+  // workers meanwhile, the scheduler's and the task actors' (README,
   // "The stash gets a thread"). That thread runs at a lower priority
   // (lineage_stash.hpp).
   return sys.spawn<caf::detached>(

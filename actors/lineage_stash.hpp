@@ -1,6 +1,7 @@
 // lineage_stash: moves this node's stashed lineage to disk and to the GCS.
 //
-// The node manager appends each task's spec to the node's
+// The runtime (at submit) and the cluster link (for tasks from peers)
+// append each task's spec to the node's
 // detail::lineage_stash (src/lineage/stash.hpp) without a message
 // and sends (tick) when the stash had nothing queued. On (tick) this actor
 // sends the queued rows to the GCS in one batch (lineage_commit) and, once
@@ -16,7 +17,7 @@
 //
 // The actor's thread runs `stash_nice_offset` nice levels below the rest
 // of the process: its work is never urgent, so on a busy machine it takes
-// the time the node manager, the drivers and the tasks leave idle rather
+// the time the scheduler, the drivers and the tasks leave idle rather
 // than a core they wait for; when every core is busy it still gets about
 // a tenth of a normal thread's share, enough to keep up (README, "The
 // stash yields its core").

@@ -5,6 +5,7 @@
 // Messages between nodes use Cap'n Proto bytes instead (src/wire).
 #pragma once
 
+#include <caf/actor.hpp>
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/atom.hpp>
 #include <caf/fwd.hpp>
@@ -15,13 +16,14 @@
 #include "lumen/ids.hpp"
 #include "objects/object_table.hpp"
 #include "scheduling/actor_spec.hpp"
+#include "scheduling/placement_policy.hpp"
 #include "scheduling/resources.hpp"
 #include "scheduling/worker_pool.hpp"
 #include "wire/task_spec.hpp"
 
 namespace lumen::detail {
 
-/// What an actor (or a native CAF actor) asks the node manager for: the
+/// What an actor (or a native CAF actor) asks the scheduler for: the
 /// resources it holds while it lives and its own worker threads.
 struct placement {
   task_id owner;
@@ -55,6 +57,23 @@ struct worker_list {
 struct user_call {
   worker_pool::job run;
 };
+
+/// The cluster as the scheduler places work in it: what the cluster link
+/// (cluster_link.hpp) pushes to the scheduler (scheduler.hpp) once joined
+/// and with every view, so that "here or elsewhere" needs no round trip.
+struct cluster_capacity {
+  /// The GCS; null before the node joined.
+  caf::actor gcs;
+  /// Whether work may go to other nodes: false for the embedded one-node
+  /// cluster (no address, no peers).
+  bool clustered = false;
+  /// The other nodes, as the view showed them (dead ones included).
+  std::vector<node_capacity> peers;
+  /// Their cluster links, in the same order (null: not reachable now).
+  std::vector<caf::actor> links;
+};
+
+using cluster_capacity_ptr = std::shared_ptr<const cluster_capacity>;
 
 } // namespace lumen::detail
 
@@ -127,3 +146,4 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(lumen::detail::placement_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(lumen::detail::worker_list)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(lumen::detail::user_call)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(lumen::detail::actor_call_ptr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(lumen::detail::cluster_capacity_ptr)

@@ -293,7 +293,7 @@ object_store(self_ptr self, detail::object_table* table, std::string node_id,
                      i->second.begin()->second, caf::actor{});
         return;
       }
-      // The owner is named by its node manager (or its store): ask its
+      // The owner is named by its cluster link (or its store): ask its
       // node's object store.
       auto owner_store = store_of(st, owner);
       if (!owner_store) {

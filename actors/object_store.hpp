@@ -33,9 +33,9 @@
 // It owns the node's object table (object_table.hpp states the contract
 // under which the local fast path reads it directly). Peers talk to it
 // directly: each node registers its store's handle with the GCS next to
-// its node manager's, the cluster view carries both, and the node manager
+// its cluster link's, the cluster view carries both, and the cluster link
 // hands this store the peers' stores (peers). No object message passes
-// through a node manager; an owner named by its node manager (as tasks
+// through a cluster link; an owner named by its cluster link (as tasks
 // and actor calls name it) is reached through its node's store.
 //
 // Messages:
@@ -58,14 +58,14 @@
 // - (host, hosted_object) -> void: keep a result for its remote owner.
 // - (fetch, id, owner) -> void: bring the value here (into the pending
 //   entry for it), asking the owner's store where it is; `owner` is the
-//   owner's node manager or store (null: this node owns it).
-// - (peers, peer_map) -> void: the current peers' node managers and
+//   owner's cluster link or store (null: this node owns it).
+// - (peers, peer_map) -> void: the current peers' cluster links and
 //   stores, by node id (from the cluster view). An
 //   object owned here whose every known copy was on nodes that left is
 //   lost: the reconstruction actor (reconstruction.hpp) hears (lost, id)
 //   and rebuilds it.
 // - (join, reconstruction) -> void: where lost objects are reported (sent
-//   by the node manager, which spawns the reconstruction actor).
+//   by the runtime, which spawns the reconstruction actor).
 //
 // The owner answers `locate` for an object it awaits (being computed or
 // rebuilt) once a copy exists, not with "unknown"; a pull from a node that
@@ -116,7 +116,7 @@ struct bulk_arrival {
 
 /// Another node of the cluster view, as this node's store sees it.
 struct peer_store {
-  /// Its node manager: objects' owners are named by it (tasks and actor
+  /// Its cluster link: objects' owners are named by it (tasks and actor
   /// calls come from it).
   caf::actor manager;
   /// Its object store, which this store talks to.
@@ -134,7 +134,7 @@ using peer_map = std::map<std::string, peer_store>;
 struct hosted_object {
   object_id id;
   object_ptr value;
-  /// The owner's node manager.
+  /// The owner's cluster link.
   caf::actor owner;
 };
 

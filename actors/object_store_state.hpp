@@ -74,7 +74,7 @@ struct store_state {
 
 using self_ptr = object_store_actor::stateful_pointer<store_state>;
 
-/// The object store of the node of `owner` (a node manager or an object
+/// The object store of the node of `owner` (a cluster link or an object
 /// store of a peer), null if that node is not in this node's view.
 caf::actor store_of(const store_state& st, const caf::actor& owner);
 
@@ -89,7 +89,7 @@ void drop_pull(store_state& st, const object_id& id);
 void fail_pull(self_ptr self, const object_id& id, const std::string& why);
 
 /// Starts pulling `id` (`size` bytes) from `node`; `owner` is the owner's
-/// node manager, null if this node owns it. One pull per object.
+/// cluster link, null if this node owns it. One pull per object.
 void start_pull(self_ptr self, const object_id& id, const std::string& node,
                 std::uint64_t size, caf::actor owner);
 

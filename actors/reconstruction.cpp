@@ -15,8 +15,8 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
-#include "actors/node_manager.hpp"
 #include "actors/object_store.hpp"
+#include "actors/scheduler.hpp"
 #include "lineage/stash.hpp"
 #include "log/log.hpp"
 #include "lumen/error.hpp"
@@ -35,7 +35,7 @@ struct reconstruction_state {
   /// The node's stash; null when the mode is off.
   detail::lineage_stash* stash = nullptr;
   /// The node's scheduler: tasks run again through it.
-  node_manager_actor nm;
+  scheduler_actor nm;
   /// Set once the node joined a cluster.
   caf::actor gcs;
   /// Objects owned here being rebuilt after their node died.
@@ -56,7 +56,7 @@ using self_ptr = reconstruction_actor::stateful_pointer<reconstruction_state>;
 
 void rebuild(self_ptr self, const object_id& id, const std::string& why);
 
-/// Tells the node manager that `id` is not held elsewhere any more.
+/// Tells the scheduler that `id` is not held elsewhere any more.
 void forget(self_ptr self, const object_id& id) {
   self->send(self->state.nm, lost_atom::value, id);
 }
@@ -174,12 +174,12 @@ void rebuild(self_ptr self, const object_id& id, const std::string& why) {
 
 reconstruction_actor::behavior_type
 reconstruction(self_ptr self, detail::object_table* table, lineage_mode mode,
-               detail::lineage_stash* stash, caf::actor node_manager) {
+               detail::lineage_stash* stash, caf::actor scheduler) {
   auto& st = self->state;
   st.table = table;
   st.mode = mode;
   st.stash = stash;
-  st.nm = caf::actor_cast<node_manager_actor>(std::move(node_manager));
+  st.nm = caf::actor_cast<scheduler_actor>(std::move(scheduler));
   return {
     [=](lost_atom, const std::vector<char>& idb) {
       object_id id;
@@ -205,8 +205,8 @@ reconstruction_actor make_reconstruction(caf::actor_system& sys,
                                          detail::object_table* table,
                                          lineage_mode mode,
                                          detail::lineage_stash* stash,
-                                         caf::actor node_manager) {
-  return sys.spawn(reconstruction, table, mode, stash, std::move(node_manager));
+                                         caf::actor scheduler) {
+  return sys.spawn(reconstruction, table, mode, stash, std::move(scheduler));
 }
 
 } // namespace lumen

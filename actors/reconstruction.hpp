@@ -6,19 +6,21 @@
 // task's own lost arguments the same way (recursively), or fails the
 // object with object_lost when it cannot be rebuilt: a `put` object, no
 // lineage, no spec found, or its task rebuilt `max_retries` times already.
-// The node manager spawns it, linked, and hands it to the object store.
+// The runtime spawns it beside the scheduler (linked to it) and hands it to
+// the object store and the cluster link.
 //
 // Messages it takes:
 // - (lost, id bytes) -> void: from the object_store: the object was lost;
 //   rebuild it (or fail it).
-// - (rebuilt, id) -> void: from the node manager: the task that rebuilds
-//   `id` ended on this node, or its result came from a peer. Sent only
-//   while rebuilds are pending; an id not being rebuilt is ignored.
-// - (join, gcs) -> void: from the node manager once the node joined: the
+// - (rebuilt, id) -> void: the task that rebuilds `id` ended on this node
+//   (from the scheduler, only while rebuilds are pending), or its result
+//   came from a peer (from the cluster link, for every result); an id not
+//   being rebuilt is ignored.
+// - (join, gcs) -> void: from the cluster link once the node joined: the
 //   GCS to read lineage from.
 //
-// Messages it sends to the node manager (in this order, one actor to
-// another, so the node manager sees them in it):
+// Messages it sends to the scheduler (in this order, one actor to
+// another, so the scheduler sees them in it):
 // - (rebuilding, bool): whether rebuilds are pending now (sent when that
 //   changes), so that it reports (rebuilt, id) only then.
 // - (lost, id): the object is not held elsewhere any more: a task taking
@@ -59,12 +61,12 @@ using reconstruction_actor =
                    caf::reacts_to<join_atom, caf::actor>>;
 
 /// Spawns the reconstruction actor of the node whose scheduler is
-/// `node_manager` (a node_manager_actor). `table` and `stash` (null when
+/// `scheduler` (a scheduler_actor). `table` and `stash` (null when
 /// `mode` is off) must outlive it.
 reconstruction_actor make_reconstruction(caf::actor_system& sys,
                                          detail::object_table* table,
                                          lineage_mode mode,
                                          detail::lineage_stash* stash,
-                                         caf::actor node_manager);
+                                         caf::actor scheduler);
 
 } // namespace lumen

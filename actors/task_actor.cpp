@@ -1,5 +1,5 @@
 // task_actor: resolves a task's arguments, hands the user call to a worker,
-// stores the returns, reports to the node manager.
+// stores the returns, reports to the scheduler.
 #include "actors/task_actor.hpp"
 
 #include <caf/actor_cast.hpp>
@@ -33,7 +33,7 @@ using detail::object_ptr;
 /// result or the error it raised; `threw` says whether it threw.
 object_ptr run_user_call(const detail::task_spec& task,
                          std::vector<object_ptr>& args,
-                         const node_manager_actor& nm, bool cancelled,
+                         const scheduler_actor& nm, bool cancelled,
                          bool& threw) {
   if (cancelled)
     return detail::make_error_object(detail::error_kind::runtime_error,
@@ -76,7 +76,8 @@ object_ptr run_user_call(const detail::task_spec& task,
 /// thread delivers the call's result: the actor, woken by the result, runs
 /// its last step (store, report, quit) right here, after the user call
 /// returned, instead of waking a scheduler thread for it. Any other actor
-/// woken meanwhile (the node manager, by the report) goes to the scheduler.
+/// woken meanwhile (the node's scheduler actor, by the report) goes to
+/// CAF's scheduler.
 class worker_unit : public caf::execution_unit {
  public:
   worker_unit(caf::actor_system& sys, caf::resumable* own)
@@ -124,7 +125,7 @@ struct task_site {
 class task_actor : public caf::event_based_actor {
  public:
   task_actor(caf::actor_config& cfg, detail::task_ptr task, task_site at,
-             node_manager_actor nm)
+             scheduler_actor nm)
     : caf::event_based_actor(cfg), task_(std::move(task)), worker_(at.worker),
       table_(at.table), nm_(std::move(nm)) {}
 
@@ -153,7 +154,7 @@ class task_actor : public caf::event_based_actor {
 
   void on_exit() override {
     // Ended before it reported (killed, or the system stops): the task
-    // fails with the reason, and the node manager frees its worker.
+    // fails with the reason, and the scheduler frees its worker.
     if (reported_)
       return;
     auto why = fail_state() ? to_string(fail_state()) : std::string{"none"};
@@ -171,7 +172,7 @@ class task_actor : public caf::event_based_actor {
     for (; next_arg_ < task_->args.size(); ++next_arg_) {
       auto& arg = task_->args[next_arg_];
       if (arg.ref && !table_->ready(arg.ref.get())) {
-        // Rare: the node manager queues a task once its arguments are
+        // Rare: the scheduler queues a task once its arguments are
         // ready here. Wait for this one, then go on.
         table_->when_ready(arg.ref.get(),
                            [me = caf::actor_cast<caf::actor>(this)] {
@@ -232,7 +233,7 @@ class task_actor : public caf::event_based_actor {
   }
 
   /// Stores the returns (or, for a user call that threw and may run again,
-  /// asks for a new execution) and reports to the node manager.
+  /// asks for a new execution) and reports to the scheduler.
   void report(object_ptr result, bool threw) {
     reported_ = true;
     detail::task_ptr again;
@@ -254,7 +255,7 @@ class task_actor : public caf::event_based_actor {
   detail::task_ptr task_;
   detail::worker_pool::worker* worker_;
   detail::object_table* table_;
-  node_manager_actor nm_;
+  scheduler_actor nm_;
   /// Arguments found ready so far.
   std::size_t next_arg_ = 0;
   bool reported_ = false;
@@ -357,8 +358,7 @@ void use_task_actor_scheduler(caf::actor_system_config& cfg) {
 
 caf::actor spawn_task_actor(caf::local_actor* parent, detail::task_ptr task,
                             detail::worker_pool::worker* w,
-                            detail::object_table* table,
-                            node_manager_actor nm) {
+                            detail::object_table* table, scheduler_actor nm) {
   auto handle = parent->spawn<task_actor, caf::lazy_init>(
     std::move(task), task_site{w, table}, std::move(nm));
   // Launched now: a result that comes at once finds its mailbox closed and

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
@@ -31,6 +32,12 @@ struct node_info {
   std::map<std::string, double> resources_available{};
   std::size_t object_store_used = 0;
   std::size_t object_store_capacity = 0;
+  /// Task actors the node spawned so far, and task executions that ended
+  /// on it so far (retries and rebuilds included): one actor per
+  /// execution, so the two are equal once no task runs there. Fresh for
+  /// this node; as of its last heartbeat for the others.
+  std::uint64_t task_actors_spawned = 0;
+  std::uint64_t task_executions = 0;
 };
 
 /// The id of the node the caller runs on (inside a task: the node running

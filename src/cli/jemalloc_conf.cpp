@@ -1,6 +1,6 @@
 // The `lumen` tool allocates with jemalloc (linked in, CMakeLists.txt):
 // with glibc malloc, a task spec made by the submitting thread and freed by
-// the node manager costs arena locks and futex wake-ups on both sides
+// the scheduler actor costs arena locks and futex wake-ups on both sides
 // (README "Performance"). Huge pages for its extents keep fresh large
 // buffers as fast as glibc's huge-page malloc made them. MALLOC_CONF in
 // the environment still overrides this.

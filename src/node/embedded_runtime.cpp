@@ -16,11 +16,13 @@
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
 
+#include "actors/cluster_link.hpp"
 #include "actors/gatekeeper.hpp"
 #include "actors/gcs.hpp"
 #include "actors/gcs_client.hpp"
-#include "actors/node_manager.hpp"
 #include "actors/object_store.hpp"
+#include "actors/reconstruction.hpp"
+#include "actors/scheduler.hpp"
 #include "actors/task_actor.hpp"
 #include "gcs/gcs_store.hpp"
 #include "lumen/error.hpp"
@@ -260,7 +262,20 @@ void embedded_runtime::impl::start(const node_config& c, bool cluster) {
     lineage.stash = stash.get();
     lineage.stash_actor = caf::actor_cast<caf::actor>(stash_actor);
   }
-  nm = make_node_manager(*sys, total, &table, &pool, identity, store, lineage);
+  // The local scheduler, the reconstruction actor that runs lost objects'
+  // tasks again through it, and the cluster link; they stop together.
+  scheduler =
+    make_scheduler(*sys, total, &table, &pool, identity.id, store, lineage);
+  auto rebuilder =
+    make_reconstruction(*sys, &table, lineage.mode, lineage.stash,
+                        caf::actor_cast<caf::actor>(scheduler));
+  link = make_cluster_link(*sys, identity, &table, store, scheduler, rebuilder,
+                           lineage);
+  caf::anon_send(scheduler, join_atom::value, caf::actor_cast<caf::actor>(link),
+                 caf::actor_cast<caf::actor>(rebuilder));
+  // Lost objects go from the store to the reconstruction actor.
+  caf::anon_send(store, join_atom::value,
+                 caf::actor_cast<caf::actor>(rebuilder));
   caf::actor gcs_handle;
   if (own_gcs) {
     gcs_handle = caf::actor_cast<caf::actor>(gcs);
@@ -299,7 +314,7 @@ void embedded_runtime::impl::start(const node_config& c, bool cluster) {
   bool joined = false;
   std::string why;
   self
-    ->request(nm, std::chrono::seconds(15), join_atom::value, gcs_handle,
+    ->request(link, std::chrono::seconds(15), join_atom::value, gcs_handle,
               std::vector<char>(rec.data(), rec.data() + rec.size()))
     .receive(
       [&](bool) {
@@ -342,9 +357,15 @@ void embedded_runtime::impl::stop() {
     }
     if (pgs)
       pgs->close(); // nothing will place a group any more
-    if (nm) {
-      self->send_exit(nm, caf::exit_reason::user_shutdown);
-      self->wait_for(nm);
+    // The link first (what peers reach), then the scheduler (with the
+    // reconstruction actor, linked to it).
+    if (link) {
+      self->send_exit(link, caf::exit_reason::user_shutdown);
+      self->wait_for(link);
+    }
+    if (scheduler) {
+      self->send_exit(scheduler, caf::exit_reason::user_shutdown);
+      self->wait_for(scheduler);
     }
     if (store) {
       self->send_exit(store, caf::exit_reason::user_shutdown);
@@ -373,7 +394,8 @@ void embedded_runtime::impl::stop() {
     caf_thread_guard guard;
     stop_transport(*sys);
   }
-  nm = nullptr;
+  link = nullptr;
+  scheduler = nullptr;
   store = nullptr;
   gcs = nullptr;
   remote_gcs = nullptr;
@@ -510,31 +532,22 @@ ref_ptr embedded_runtime::submit(task_request&& req) {
   if (impl_->stash && impl_->cfg.base.lineage == lineage_mode::stash &&
       impl_->stash->append(spec))
     caf::anon_send(impl_->stash_actor, tick_atom::value);
-  caf::anon_send(impl_->nm, submit_atom::value, task_ptr{std::move(spec)});
+  caf::anon_send(impl_->scheduler, submit_atom::value,
+                 task_ptr{std::move(spec)});
   return result;
 }
 
-embedded_runtime::node_snapshot embedded_runtime::snapshot() {
-  node_snapshot result;
+node_stats embedded_runtime::snapshot() {
+  node_stats result;
   caf_thread_guard guard;
   caf::scoped_actor self{*impl_->sys};
-  self->request(impl_->nm, caf::infinite, stats_atom::value)
+  self->request(impl_->scheduler, caf::infinite, stats_atom::value)
     .receive(
-      [&](const node_stats& st) {
-        result.total = st.total;
-        result.available = st.available;
-        result.queued = st.queued + st.waiting_for_args;
-        result.running = st.running;
-        result.blocked = st.blocked;
-        result.infeasible = st.infeasible;
-        result.worker_threads = st.worker_threads;
-        result.actors = st.actors;
-        result.pending_actors = st.pending_actors;
-        result.task_actors_spawned = st.task_actors_spawned;
-        result.task_executions = st.task_executions;
+      [&](node_stats& st) {
+        result = std::move(st);
       },
       [&](const caf::error& err) {
-        throw error("node manager did not answer: " + impl_->sys->render(err));
+        throw error("the scheduler did not answer: " + impl_->sys->render(err));
       });
   auto objs = impl_->table.get_stats();
   result.objects = objs.objects;

@@ -5,10 +5,11 @@
 // Start-up stages: object table, worker pool, actor system (sharing
 // scheduler, so system actors and bursts of executors stay cheap; the
 // middleman in a cluster), object store; on a head the GCS, published on
-// the cluster port; the node manager; in a cluster, the node's own port
-// and its registration with the GCS. Shut-down runs them backwards: the
-// table fails every pending object (blocked gets wake up), actors stop,
-// the node manager stops, the worker pool drains and joins, the actor
+// the cluster port; the scheduler, the reconstruction actor and the
+// cluster link; in a cluster, the node's own port and the link's
+// registration with the GCS. Shut-down runs them backwards: the table
+// fails every pending object (blocked gets wake up), actors stop, the
+// link and the scheduler stop, the worker pool drains and joins, the actor
 // system ends (closing the node's connections).
 //
 // Thread safety: the runtime_api members may be called from any thread.
@@ -23,6 +24,7 @@
 #include "lumen/detail/runtime_api.hpp"
 #include "lumen/native_actor.hpp"
 #include "node/node_config.hpp"
+#include "scheduling/node_stats.hpp"
 
 namespace lumen::detail {
 
@@ -97,31 +99,9 @@ class embedded_runtime : public runtime_api {
   /// the embedded one-node cluster.
   const std::string& address() const;
 
-  /// Total and available resources, queue lengths (blocks for a reply).
-  struct node_snapshot {
-    std::map<std::string, double> total;
-    std::map<std::string, double> available;
-    std::size_t queued = 0;
-    std::size_t running = 0;
-    std::size_t blocked = 0;
-    std::size_t infeasible = 0;
-    std::size_t worker_threads = 0;
-    std::size_t actors = 0;
-    std::size_t pending_actors = 0;
-    std::size_t objects = 0;
-    std::size_t object_bytes = 0;
-    std::size_t object_capacity = 0;
-    /// Objects on disk only, their bytes, and values read back so far.
-    std::size_t spilled_objects = 0;
-    std::size_t spilled_bytes = 0;
-    std::size_t restored_objects = 0;
-    /// Task actors spawned and task executions ended on this node so far
-    /// (retries and rebuilds included); equal once no task runs.
-    std::uint64_t task_actors_spawned = 0;
-    std::uint64_t task_executions = 0;
-  };
-
-  node_snapshot snapshot();
+  /// This node's resources, queues, task actor counts and objects (blocks
+  /// for the scheduler's reply).
+  node_stats snapshot();
 
   // -- native CAF actors (see lumen/native_actor.hpp) ---------------------
 

@@ -13,7 +13,7 @@
 
 #include "actors/actor_host.hpp"
 #include "actors/gcs.hpp"
-#include "actors/node_manager.hpp"
+#include "actors/scheduler.hpp"
 #include "lumen/error.hpp"
 #include "node/embedded_runtime_impl.hpp"
 #include "scheduling/actor_directory.hpp"
@@ -83,7 +83,7 @@ ref_ptr embedded_runtime::create_actor(actor_request&& req) {
   args.spec = spec;
   args.table = &impl_->table;
   args.directory = &impl_->directory;
-  args.node_manager = impl_->nm;
+  args.scheduler = impl_->scheduler;
   args.store = impl_->store;
   args.gcs = caf::actor_cast<caf::actor>(impl_->any_gcs());
   // Held until registered here and with the GCS: an actor whose factory
@@ -139,7 +139,7 @@ ref_ptr embedded_runtime::borrow_actor(const task_id& id,
   actor_host_args args;
   args.spec = spec;
   args.table = &impl_->table;
-  args.node_manager = impl_->nm;
+  args.scheduler = impl_->scheduler;
   args.store = impl_->store;
   args.borrowed = std::move(host);
   auto link = spawn_actor_host(*impl_->sys, std::move(args));
@@ -254,7 +254,9 @@ embedded_runtime::native_reserve(const native_options& opts) {
   caf_thread_guard guard;
   caf::scoped_actor self{*impl_->sys};
   bool placed = false;
-  self->request(impl_->nm, caf::infinite, place_atom::value, placement_ptr{p})
+  self
+    ->request(impl_->scheduler, caf::infinite, place_atom::value,
+              placement_ptr{p})
     .receive(
       [&](worker_list&) {
         placed = true;
@@ -280,7 +282,8 @@ void embedded_runtime::native_adopt(std::shared_ptr<void> reservation,
   }
   auto id = handle.id();
   handle->attach_functor([st, r, id] {
-    caf::anon_send(st->nm, release_atom::value, r->placement, worker_list{});
+    caf::anon_send(st->scheduler, release_atom::value, r->placement,
+                   worker_list{});
     {
       std::lock_guard guard{st->native_mtx};
       st->natives.erase(id);

@@ -6,8 +6,8 @@
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
 
+#include "actors/cluster_link.hpp"
 #include "actors/gcs.hpp"
-#include "actors/node_manager.hpp"
 #include "lumen/error.hpp"
 #include "lumen/ids.hpp"
 #include "node/embedded_runtime_impl.hpp"
@@ -27,13 +27,14 @@ std::vector<node_info> embedded_runtime::nodes() {
   caf_thread_guard guard;
   caf::scoped_actor self{*impl_->sys};
   std::vector<char> bytes;
-  self->request(impl_->nm, std::chrono::seconds(10), nodes_atom::value)
+  self->request(impl_->link, std::chrono::seconds(10), nodes_atom::value)
     .receive(
       [&](std::vector<char>& b) {
         bytes = std::move(b);
       },
       [&](const caf::error& err) {
-        throw error("node manager did not answer: " + impl_->sys->render(err));
+        throw error("the cluster link did not answer: " +
+                    impl_->sys->render(err));
       });
   auto view = decode_cluster_view(bytes.data(), bytes.size());
   std::vector<node_info> result;
@@ -48,6 +49,8 @@ std::vector<node_info> embedded_runtime::nodes() {
     info.resources_available = n.available;
     info.object_store_used = n.object_store_used;
     info.object_store_capacity = n.object_store_capacity;
+    info.task_actors_spawned = n.task_actors_spawned;
+    info.task_executions = n.task_executions;
     result.push_back(std::move(info));
   }
   return result;

@@ -22,10 +22,11 @@
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
 
+#include "actors/cluster_link.hpp"
 #include "actors/gcs.hpp"
 #include "actors/lineage_stash.hpp"
-#include "actors/node_manager.hpp"
 #include "actors/object_store.hpp"
+#include "actors/scheduler.hpp"
 #include "gcs/pg_board.hpp"
 #include "lineage/stash.hpp"
 #include "lumen/error.hpp"
@@ -123,7 +124,7 @@ struct embedded_runtime::impl {
   }
 
   node_config cfg;
-  /// Who this node is (id, address, head, driver): what its node manager
+  /// Who this node is (id, address, head, driver): what its cluster link
   /// announces.
   node_record identity;
   std::shared_ptr<std::atomic<bool>> hooks_on =
@@ -160,7 +161,9 @@ struct embedded_runtime::impl {
   /// head, a door on other nodes (actors/gatekeeper.hpp).
   caf::actor published;
   bool in_cluster = false;
-  node_manager_actor nm;
+  /// The node's local scheduler, and its link to the rest of the cluster.
+  scheduler_actor scheduler;
+  cluster_link_actor link;
   /// This node's lineage stash (null with lineage = off) and its actor.
   std::unique_ptr<lineage_stash> stash;
   lineage_stash_actor stash_actor;

@@ -4,7 +4,7 @@
 // the submission of the task that will return it) until the last ref in the
 // process is gone; it is then erased and its bytes freed. Entries are
 // pending until their value (or error) arrives, then ready. Threads block
-// on pending entries through `wait`; the node manager subscribes with
+// on pending entries through `wait`; the scheduler subscribes with
 // `when_ready`.
 //
 // The table is sharded by id with one mutex per shard, so `put` and `get`

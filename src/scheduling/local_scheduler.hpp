@@ -11,7 +11,7 @@
 // A scan then tests each shape's fit once, so a full node answers "none
 // fits" after one test per shape instead of one per queued task.
 //
-// Thread safety: none; owned by the node manager actor.
+// Thread safety: none; owned by the scheduler actor (actors/scheduler.hpp).
 #pragma once
 
 #include <cstddef>

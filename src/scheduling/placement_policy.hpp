@@ -1,5 +1,6 @@
 // Where a ready task runs: this node, another node, nowhere yet, or
-// nowhere ever. Plain logic behind the node manager's spillback.
+// nowhere ever. Plain logic behind the scheduler's placement (a task that
+// goes elsewhere is spillback, sent by the cluster link).
 //
 // Default strategy: here while local resources allow; otherwise the live
 // node where it fits now with the most of the task's argument bytes, then
@@ -10,7 +11,7 @@
 // Node affinity: that node if it is alive and could ever run the task;
 // otherwise the default strategy when soft, or a failure.
 //
-// Thread safety: none; owned by the node manager.
+// Thread safety: none; owned by the scheduler actor.
 #pragma once
 
 #include <cstddef>

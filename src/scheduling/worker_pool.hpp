@@ -1,15 +1,15 @@
 // The threads that run user code, apart from the threads that run actors.
 //
-// Each worker owns one thread and one queue; the node manager picks the
+// Each worker owns one thread and one queue; the scheduler picks the
 // worker for every job, so no lock is shared by all workers. The pool
 // starts threads on demand (when every worker is busy or blocked in `get`)
 // and keeps them for later jobs: no thread is created per task. A worker
-// may hold several queued jobs (the node manager pipelines tasks to a
+// may hold several queued jobs (the scheduler pipelines tasks to a
 // busy worker); a job posted with a tag can be taken back while it has not
 // started, and a worker can be closed to tagged jobs meanwhile (its
 // running task waits in `get`; see actors/task_actor.hpp).
 //
-// Thread safety: `acquire` and `release` are called by the node manager
+// Thread safety: `acquire` and `release` are called by the scheduler
 // only (one actor, one thread at a time); `post`, `try_post`, `take_back`
 // and `reopen` may be called from any thread, as they only lock the chosen
 // worker's queue. `stop` is called once, at shutdown, after the node

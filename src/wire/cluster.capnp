@@ -52,6 +52,9 @@ struct NodeRecord {
   bulkAddress @11 :Text;                # HOST:PORT of its object channel
                                         # (net/bulk_channel.hpp); ""
                                         # none (objects via the middleman).
+  taskActorsSpawned @12 :UInt64;        # Task actors spawned on it so far.
+  taskExecutions @13 :UInt64;           # Task executions ended on it so far
+                                        # (retries and rebuilds included).
 }
 
 # Every node the GCS knows, dead ones included (lumen::detail::cluster_view).

@@ -68,8 +68,8 @@ constexpr std::size_t node_id_size = 32;
 /// Upper estimate of the words `x` takes (without the root pointer), so
 /// that the builder's first segment usually holds the whole message.
 std::size_t estimate_words(const node_record& x) {
-  // Struct (4 data + 7 pointer words), id, addresses.
-  std::size_t words = 11 + text_words(x.id.size()) +
+  // Struct (6 data + 7 pointer words), id, addresses.
+  std::size_t words = 13 + text_words(x.id.size()) +
                       text_words(x.address.size()) +
                       text_words(x.bulk_address.size());
   // Per entry: list tag or struct (1 data + 1 pointer word) and its name.
@@ -136,6 +136,8 @@ void write_node(wire::NodeRecord::Builder out, const node_record& x) {
   write_counts(out.initActors(element_count(x.actors.size(), "actors")),
                x.actors);
   out.setBulkAddress(text(x.bulk_address));
+  out.setTaskActorsSpawned(x.task_actors_spawned);
+  out.setTaskExecutions(x.task_executions);
 }
 
 // -- decoding helpers ---------------------------------------------------------
@@ -169,6 +171,8 @@ node_record read_node(const char* what, const std::string& prefix,
   x.object_store_used = in.getObjectStoreUsed();
   x.object_store_capacity = in.getObjectStoreCapacity();
   x.bulk_address = to_std(in.getBulkAddress());
+  x.task_actors_spawned = in.getTaskActorsSpawned();
+  x.task_executions = in.getTaskExecutions();
   auto infeasible = in.getInfeasible();
   x.infeasible.reserve(infeasible.size());
   for (auto entry : infeasible)

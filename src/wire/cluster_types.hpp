@@ -38,6 +38,9 @@ struct node_record {
   std::map<std::string, std::size_t> actors;
   /// HOST:PORT of its object channel (empty: none).
   std::string bulk_address;
+  /// Task actors spawned and task executions ended on it so far.
+  std::uint64_t task_actors_spawned = 0;
+  std::uint64_t task_executions = 0;
 };
 
 /// Every node the GCS knows, dead ones included.

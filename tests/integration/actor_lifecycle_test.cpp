@@ -153,7 +153,7 @@ TEST_CASE("actor lifecycle: calls waiting at a kill fail with "
 }
 
 // BUG: a kill releases the actor's worker thread to the pool at once
-// (actor_host.cpp, die: release_atom; node_manager.cpp, release_atom:
+// (actor_host.cpp, die: release_atom; scheduler.cpp, release_atom:
 // pool->release), although that thread is still running the killed
 // actor's method. The pool hands it out first (idle_.back()), so the next
 // task or actor queues behind the stuck method.

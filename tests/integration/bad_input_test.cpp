@@ -38,9 +38,9 @@
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
 
+#include "actors/cluster_link.hpp"
 #include "actors/gatekeeper.hpp"
 #include "actors/messages.hpp"
-#include "actors/node_manager.hpp"
 #include "cluster_support.hpp"
 #include "cluster_tasks.hpp"
 #include "wire/cluster_types.hpp"
@@ -218,9 +218,9 @@ std::vector<char> garbage(std::mt19937_64& rng, std::size_t n) {
 }
 
 /// Joins the head as a node without resources, then sends the head's GCS
-/// and the node managers of `targets` (node ids) messages of the right
+/// and the cluster links of `targets` (node ids) messages of the right
 /// types whose bytes are garbage or well-formed Cap'n Proto with contents
-/// that make no sense. Returns the number of node managers reached.
+/// that make no sense. Returns the number of cluster links reached.
 std::size_t attack_with_messages(const std::string& head_address,
                                  const std::vector<std::string>& targets,
                                  std::mt19937_64& rng) {
@@ -305,7 +305,7 @@ std::size_t attack_with_messages(const std::string& head_address,
         pg = sys.render(e);
       });
   CHECK_THAT(pg, Contains("unknown placement strategy"));
-  // Join as a node that offers nothing, to learn the node managers.
+  // Join as a node that offers nothing, to learn the cluster links.
   auto sink = sys.spawn([](caf::event_based_actor* s) -> caf::behavior {
     s->set_default_handler(caf::drop);
     return {[](tick_atom) {}};
@@ -332,7 +332,7 @@ std::size_t attack_with_messages(const std::string& head_address,
     if (!m || std::find(targets.begin(), targets.end(), view.nodes[i].id) ==
                 targets.end())
       continue; // this test's driver, or this fake node itself
-    auto nm = caf::actor_cast<node_manager_actor>(m);
+    auto nm = caf::actor_cast<cluster_link_actor>(m);
     ++reached;
     // A task: garbage, then a well-formed spec with an empty function and
     // a negative CPU count.

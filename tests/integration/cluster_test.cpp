@@ -12,6 +12,7 @@
 #include "cli/node_file.hpp"
 #include "cluster_support.hpp"
 #include "cluster_tasks.hpp"
+#include "test_support.hpp"
 
 using namespace std::chrono_literals;
 
@@ -57,6 +58,22 @@ TEST_CASE("cluster: spread tasks run on several nodes", "[cluster]") {
   }
   CHECK(ids.size() >= 2);
   CHECK(ids.count(lumen::node_id()) == 0); // the driver offers no CPUs
+  // Each node's task counts reach the driver with its heartbeats: the
+  // workers ran the 100 tasks, each in a task actor of its own.
+  std::uint64_t spawned = 0;
+  std::uint64_t executions = 0;
+  CHECK(lumen_it::eventually(
+    [&] {
+      spawned = executions = 0;
+      for (auto& n : lumen::nodes()) {
+        spawned += n.task_actors_spawned;
+        executions += n.task_executions;
+      }
+      return executions >= 100 && spawned == executions;
+    },
+    30s));
+  CHECK(executions >= 100);
+  CHECK(spawned == executions);
 }
 
 TEST_CASE("cluster: a 100 MiB result made on one node is consumed on another",

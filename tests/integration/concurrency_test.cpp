@@ -187,16 +187,16 @@ TEST_CASE("concurrency: nested fan-out from several driver threads",
   CHECK(s.available == s.total);
 }
 
-// Regression test: node_manager's submit handler used to count the missing
-// arguments in one loop and register `when_ready` callbacks in a second,
-// calling `try_get` afresh in each; an argument that became ready between
-// the two loops was counted but never called back, and the task waited
+// Regression test: the scheduler's submit handler (then node_manager's) used to
+// count the missing arguments in one loop and register `when_ready` callbacks
+// in a second, calling `try_get` afresh in each; an argument that became ready
+// between the two loops was counted but never called back, and the task waited
 // forever (in `waiting`, with all its arguments ready).
 TEST_CASE("concurrency: tasks whose arguments finish while they are "
           "submitted",
           "[concurrency][scheduling]") {
   // Each consumer is submitted while its producers are finishing on the
-  // worker threads, so the node manager often finds an argument becoming
+  // worker threads, so the scheduler often finds an argument becoming
   // ready while it registers for the others. Every consumer must run.
   lumen::init_guard guard{lumen::config{.num_cpus = 4}};
   std::atomic<int> stuck{0};

@@ -83,9 +83,9 @@ TEST_CASE("lineage: a chain whose values died with their node is rebuilt",
 TEST_CASE("lineage: chains rebuilt side by side keep the values later "
           "rebuilds take as arguments",
           "[lineage][cluster]") {
-  // The node manager rebuilds the lost objects one message at a time while
-  // rebuilt tasks already finish; a value rebuilt before the task that
-  // takes it was decoded must not be dropped and then awaited forever.
+  // The reconstruction actor rebuilds the lost objects one message at a
+  // time while rebuilt tasks already finish; a value rebuilt before the task
+  // that takes it was decoded must not be dropped and then awaited forever.
   cluster_it::test_cluster cluster{2};
   lumen::init_guard g{lumen::config{.address = cluster.address()}};
   REQUIRE(cluster_it::test_cluster::wait_for_nodes(3));

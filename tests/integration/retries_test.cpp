@@ -79,7 +79,13 @@ TEST_CASE("retries: each task execution has its own task actor, retries "
           "included",
           "[retries][tasks]") {
   lumen::init_guard guard{lumen::config{.num_cpus = 2}};
-  auto before = lumen_it::snapshot();
+  // Through the public API: this node comes first in lumen::nodes().
+  auto counts = [] {
+    auto here = lumen::nodes().front();
+    REQUIRE(here.id == lumen::node_id());
+    return here;
+  };
+  auto before = counts();
   CHECK(before.task_actors_spawned == before.task_executions);
   rt_runs = 0;
   // Two failures, then success: three executions.
@@ -100,10 +106,10 @@ TEST_CASE("retries: each task execution has its own task actor, retries "
                   lumen::task_error);
   CHECK(rt_runs == 2);
   const std::uint64_t expected = 3 + 14 + 2;
-  lumen::detail::embedded_runtime::node_snapshot s;
+  lumen::node_info s;
   lumen_it::eventually(
     [&] {
-      s = lumen_it::snapshot();
+      s = counts();
       return s.task_executions - before.task_executions >= expected;
     },
     patience);

@@ -205,7 +205,7 @@ TEST_CASE("scheduling: user code runs beside the system actors",
           "[scheduling]") {
   // More tasks at once than CAF has scheduler threads (at most 4): if they
   // ran on those threads, they could not all be inside together, and the
-  // node manager could not answer while they block.
+  // scheduler could not answer while they block.
   lumen::init_guard guard{lumen::config{.num_cpus = 8}};
   sc_busy.reset();
   std::vector<lumen::object_ref<bool>> refs;
@@ -258,7 +258,7 @@ TEST_CASE("scheduling: worker threads are reused and not made per task",
     REQUIRE(lumen::get(refs, patience).size() == 50);
   }
   // No task ever blocked: one thread per CPU, plus the one spare that
-  // node_manager's dispatch makes when it takes a worker before it finds
+  // the scheduler's dispatch makes when it takes a worker before it finds
   // that no queued task fits. 500 tasks did not add threads.
   CHECK(lumen_it::snapshot().worker_threads <= 3);
 }

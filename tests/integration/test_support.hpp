@@ -122,7 +122,7 @@ inline bool await_entered(const occupancy& o, int n,
 }
 
 /// The running embedded runtime's state (objects, resources, queues).
-inline lumen::detail::embedded_runtime::node_snapshot snapshot() {
+inline lumen::detail::node_stats snapshot() {
   auto* rt = lumen::detail::current_embedded_runtime();
   if (rt == nullptr)
     throw lumen::not_initialized_error("no embedded runtime");

@@ -10,7 +10,7 @@
 
 #include <caf/scoped_actor.hpp>
 
-#include "actors/node_manager.hpp"
+#include "actors/cluster_link.hpp"
 #include "cluster_support.hpp"
 #include "cluster_tasks.hpp"
 #include "security_support.hpp"
@@ -157,8 +157,8 @@ TEST_CASE("token: a peer without the token cannot use the GCS or a node",
   CHECK(ok2);
   CHECK(why2.empty());
   CHECK(ask_view(sys, *gate).empty());
-  // A worker's port offers a door, not its node manager.
-  CHECK_FALSE(stranger.connect<lumen::node_manager_actor>(worker_address));
+  // A worker's port offers a door, not its cluster link.
+  CHECK_FALSE(stranger.connect<lumen::cluster_link_actor>(worker_address));
   auto worker_door = stranger.connect<lumen::door_actor>(worker_address);
   REQUIRE(worker_door);
   CHECK_FALSE(hello(sys, *worker_door, wrong_token).first);

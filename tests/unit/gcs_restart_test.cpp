@@ -69,7 +69,7 @@ std::tuple<Rs...> ask(caf::actor_system& sys, const lumen::gcs_actor& gcs,
   return result;
 }
 
-/// A stand-in node manager: takes views and reservations, does nothing.
+/// A stand-in cluster link: takes views and reservations, does nothing.
 caf::behavior fake_manager(caf::event_based_actor* self) {
   self->set_default_handler(caf::drop);
   return {[](int) {}};

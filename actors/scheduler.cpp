@@ -1,10 +1,9 @@
-// node_manager: argument tracking, dispatch and CPU hand-back.
-// Across nodes: node_manager_cluster.cpp.
-#include "actors/node_manager.hpp"
+// scheduler: argument tracking, dispatch and CPU hand-back (see
+// scheduler.hpp). Here or elsewhere: scheduler_placement.cpp.
+#include "actors/scheduler.hpp"
 
 #include <algorithm>
 #include <chrono>
-#include <iostream>
 #include <map>
 #include <set>
 #include <unordered_map>
@@ -16,17 +15,15 @@
 #include <caf/typed_event_based_actor.hpp>
 #include <caf/typed_response_promise.hpp>
 
-#include "actors/gcs.hpp"
-#include "actors/node_manager_state.hpp"
+#include "actors/scheduler_state.hpp"
 #include "actors/task_actor.hpp"
 #include "log/log.hpp"
 #include "scheduling/local_scheduler.hpp"
 #include "scheduling/pg_planner.hpp"
-#include "wire/cluster_types.hpp"
 
 namespace lumen {
 
-namespace detail_node_manager {
+namespace detail_scheduler {
 
 namespace {
 
@@ -62,7 +59,7 @@ void place_actors(self_ptr self) {
   }
 }
 
-bool feasible(const node_manager_state& st, const detail::placement& p) {
+bool feasible(const scheduler_state& st, const detail::placement& p) {
   return st.sched.total().fits(p.hold) &&
          (!p.needs_cpu_node ||
           st.sched.total().get(detail::cpu_resource) >= 1.0);
@@ -70,7 +67,7 @@ bool feasible(const node_manager_state& st, const detail::placement& p) {
 
 /// How many tasks one worker may hold: one running, the rest queued on the
 /// worker behind it, so it goes from task to task without waiting for the
-/// node manager (as Ray pipelines tasks to a leased worker).
+/// scheduler (as Ray pipelines tasks to a leased worker).
 constexpr std::size_t pipeline_depth = 16;
 
 /// Runs `task` on `w` under lease `l` (the worker's queue keeps the order):
@@ -88,8 +85,8 @@ void post_task(self_ptr self, detail::worker_pool::worker* w, lease& l,
     return;
   }
   auto id = task->id;
-  auto actor = spawn_task_actor(self, std::move(task), w, st.table,
-                                node_manager_actor{self});
+  auto actor =
+    spawn_task_actor(self, std::move(task), w, st.table, scheduler_actor{self});
   ++st.task_actors_spawned;
   st.running.emplace(id, running_task{w, std::move(actor)});
 }
@@ -98,7 +95,7 @@ void post_task(self_ptr self, detail::worker_pool::worker* w, lease& l,
 /// behind, and now its retry from the new owner. Both would create the
 /// same child ids and share one entry in `running`; the newcomer runs once
 /// the other one ended.
-bool park_if_running(node_manager_state& st, detail::task_ptr& task) {
+bool park_if_running(scheduler_state& st, detail::task_ptr& task) {
   if (st.running.count(task->id) == 0)
     return false;
   st.parked[task->id].push_back(std::move(task));
@@ -152,7 +149,7 @@ void pipeline(self_ptr self) {
 
 /// Moves `task` (on `l`, its call taken back from the worker) into the
 /// scheduler's queue again; its actor stays, waiting for the call.
-void detach(node_manager_state& st, lease& l,
+void detach(scheduler_state& st, lease& l,
             std::deque<detail::task_ptr>::iterator i,
             detail::worker_pool::job call) {
   auto task = std::move(*i);
@@ -165,7 +162,7 @@ void detach(node_manager_state& st, lease& l,
 }
 
 /// Ends lease `l` on `w` if it holds no task any more.
-void end_if_empty(node_manager_state& st, detail::worker_pool::worker* w,
+void end_if_empty(scheduler_state& st, detail::worker_pool::worker* w,
                   lease& l) {
   if (l.tasks.empty()) {
     st.sched.release(l.acquired);
@@ -215,10 +212,6 @@ void dispatch(self_ptr self) {
   pipeline(self);
 }
 
-std::vector<char> to_vector(const detail::byte_buffer& buf) {
-  return std::vector<char>(buf.data(), buf.data() + buf.size());
-}
-
 } // namespace
 
 void await_args(self_ptr self, detail::task_ptr task, bool local) {
@@ -240,7 +233,7 @@ void await_args(self_ptr self, detail::task_ptr task, bool local) {
     make_ready(self, std::move(task));
     return;
   }
-  node_manager_actor handle{self};
+  scheduler_actor handle{self};
   for (auto& arg : task->args) {
     if (!arg.ref || missing.count(arg.ref.id()) == 0)
       continue;
@@ -276,24 +269,13 @@ void enqueue_local(self_ptr self, detail::task_ptr task) {
 
 namespace {
 
-constexpr auto heartbeat_interval = std::chrono::milliseconds{500};
-constexpr auto warning_interval = std::chrono::seconds{10};
-
-node_manager_actor::behavior_type
-node_manager(self_ptr self, detail::resource_set total,
-             detail::object_table* table, detail::worker_pool* pool,
-             detail::node_record identity, object_store_actor store,
-             lineage_setup lineage) {
-  self->state.identity = std::move(identity);
+scheduler_actor::behavior_type
+scheduler(self_ptr self, detail::resource_set total,
+          detail::object_table* table, detail::worker_pool* pool,
+          std::string node_id, object_store_actor store,
+          lineage_setup lineage) {
+  self->state.node_id = std::move(node_id);
   self->state.lineage = std::move(lineage);
-  // Lost objects go from the store to the reconstruction actor, which runs
-  // their tasks again through this actor; they stop together.
-  auto rebuilder = make_reconstruction(
-    self->system(), table, self->state.lineage.mode, self->state.lineage.stash,
-    caf::actor_cast<caf::actor>(self));
-  self->link_to(rebuilder);
-  self->send(store, join_atom::value, caf::actor_cast<caf::actor>(rebuilder));
-  self->state.reconstruction = std::move(rebuilder);
   self->state.store = std::move(store);
   self->state.sched = detail::local_scheduler{std::move(total)};
   self->state.table = table;
@@ -446,86 +428,34 @@ node_manager(self_ptr self, detail::resource_set total,
         st.pool->release(w);
       dispatch(self);
     },
-    [=](join_atom, caf::actor gcs,
-        const std::vector<char>& who) -> caf::typed_response_promise<bool> {
-      auto promise = self->make_response_promise<bool>();
-      try {
-        auto rec = detail::decode_node_record(who.data(), who.size());
-        auto& id = self->state.identity;
-        id.address = rec.address;
-        id.head = rec.head;
-        id.driver = rec.driver;
-      } catch (const std::exception& e) {
-        promise.deliver(caf::make_error(caf::sec::invalid_argument, e.what()));
-        return promise;
-      }
-      auto g = caf::actor_cast<gcs_actor>(gcs);
-      auto rec = to_vector(detail::encode_node_record(own_record(self->state)));
-      self
-        ->request(g, std::chrono::seconds(10), register_atom::value, rec,
-                  caf::actor_cast<caf::actor>(self),
-                  caf::actor_cast<caf::actor>(self->state.store))
-        .then(
-          [=](std::vector<char>& view, std::vector<caf::actor>& managers,
-              std::vector<caf::actor>& stores) mutable {
-            self->state.gcs = gcs;
-            self->send(self->state.reconstruction, join_atom::value, gcs);
-            apply_view(self, view, managers, stores);
-            self->send(self, tick_atom::value);
-            promise.deliver(true);
-          },
-          [=](caf::error& err) mutable {
-            promise.deliver(err);
-          });
-      return promise;
+    [=](join_atom, caf::actor link, caf::actor rebuilder) {
+      // They stop together.
+      auto& st = self->state;
+      self->link_to(link);
+      self->link_to(rebuilder);
+      st.link = caf::actor_cast<cluster_link_actor>(std::move(link));
+      st.reconstruction = caf::actor_cast<reconstruction_actor>(rebuilder);
     },
-    [=](view_atom, const std::vector<char>& bytes,
-        const std::vector<caf::actor>& managers,
-        const std::vector<caf::actor>& stores) {
-      apply_view(self, bytes, managers, stores);
+    [=](view_atom, detail::cluster_capacity_ptr view) {
+      on_view(self, std::move(view));
       dispatch(self);
     },
-    [=](spillback_atom, caf::actor owner, const std::vector<char>& bytes) {
-      on_spillback(self, std::move(owner), bytes);
+    [=](spillback_atom, detail::task_ptr task) {
+      await_args(self, std::move(task), true);
     },
-    [=](result_atom, const std::vector<char>& bytes) {
-      on_result(self, bytes);
+    [=](bounced_atom, detail::task_ptr task) {
+      enqueue_local(self, std::move(task));
     },
-    [=](nodes_atom) {
-      auto& st = self->state;
-      detail::cluster_view view;
-      view.nodes.push_back(own_record(st));
-      for (auto& kv : st.peers)
-        view.nodes.push_back(kv.second.rec);
-      return to_vector(detail::encode_cluster_view(view));
+    [=](retry_atom, detail::task_ptr task) {
+      make_ready(self, std::move(task));
     },
-    [=](tick_atom) {
-      auto& st = self->state;
-      if (!st.gcs)
-        return;
-      auto rec = to_vector(detail::encode_node_record(own_record(st)));
-      self->send(caf::actor_cast<gcs_actor>(st.gcs), heartbeat_atom::value,
-                 std::move(rec));
-      auto now = std::chrono::steady_clock::now();
-      if (!st.unplaceable.empty() && now - st.last_warning > warning_interval) {
-        st.last_warning = now;
-        detail::log_warn(
-          st.unplaceable.size(),
-          " task(s) wait for resources no node has, e.g. ",
-          detail::local_scheduler::request_of(*st.unplaceable.front())
-            .to_string());
-      }
-      self->delayed_send(self, heartbeat_interval, tick_atom::value);
+    [=](result_atom, const std::string& node, const detail::task_ptr& task,
+        const object_id& id, bool held_there) {
+      on_result(self, node, task, id, held_there);
     },
     [=](where_atom,
         detail::placement_ptr what) -> caf::result<std::string, caf::actor> {
       return on_where(self, std::move(what));
-    },
-    [=](spawn_atom, caf::actor forwarder, caf::actor owner,
-        const std::vector<char>& spec_bytes,
-        const std::vector<char>& option_bytes) -> caf::result<caf::actor> {
-      return on_spawn(self, std::move(forwarder), std::move(owner), spec_bytes,
-                      option_bytes);
     },
     [=](reserve_atom, const std::string& pg, std::uint64_t index,
         const std::map<std::string, double>& bundle) {
@@ -557,12 +487,13 @@ node_manager(self_ptr self, detail::resource_set total,
     },
     [=](stats_atom) {
       auto& st = self->state;
-      node_stats result;
+      warn_unplaceable(self); // asked for at each heartbeat
+      detail::node_stats result;
       result.total = st.sched.total().to_doubles();
       result.available = st.sched.available().to_doubles();
-      result.waiting_for_args = st.waiting.size();
       // Tasks pipelined behind a running one count as queued.
-      result.queued = st.sched.queued() + st.running.size() - st.leases.size();
+      result.queued = st.waiting.size() + st.sched.queued() +
+                      st.running.size() - st.leases.size();
       for (auto& kv : st.parked)
         result.queued += kv.second.size();
       result.running = st.leases.size();
@@ -572,6 +503,7 @@ node_manager(self_ptr self, detail::resource_set total,
       result.actors = st.actors;
       result.pending_actors =
         st.placements.size() + st.infeasible_placements.size();
+      result.infeasible_shapes = infeasible_shapes(st);
       result.task_actors_spawned = st.task_actors_spawned;
       result.task_executions = st.task_executions;
       return result;
@@ -581,16 +513,16 @@ node_manager(self_ptr self, detail::resource_set total,
 
 } // namespace
 
-} // namespace detail_node_manager
+} // namespace detail_scheduler
 
-node_manager_actor
-make_node_manager(caf::actor_system& sys, detail::resource_set total,
-                  detail::object_table* table, detail::worker_pool* pool,
-                  detail::node_record identity, object_store_actor store,
-                  lineage_setup lineage) {
-  return sys.spawn(detail_node_manager::node_manager, std::move(total), table,
-                   pool, std::move(identity), std::move(store),
-                   std::move(lineage));
+scheduler_actor make_scheduler(caf::actor_system& sys,
+                               detail::resource_set total,
+                               detail::object_table* table,
+                               detail::worker_pool* pool, std::string node_id,
+                               object_store_actor store,
+                               lineage_setup lineage) {
+  return sys.spawn(detail_scheduler::scheduler, std::move(total), table, pool,
+                   std::move(node_id), std::move(store), std::move(lineage));
 }
 
 } // namespace lumen

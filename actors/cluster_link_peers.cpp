@@ -1,6 +1,6 @@
-// node_manager: direct connections to peers.
+// cluster_link: direct connections to peers.
 //
-// Nodes learn of each other through the GCS's view, whose node manager
+// Nodes learn of each other through the GCS's view, whose cluster link
 // handles reach them through the head: CAF 0.17 routes a message to a node
 // it knows only indirectly through the node that introduced it (its
 // automatic connections are off by default, and they would listen on every
@@ -16,7 +16,6 @@
 // when it joined.
 #include <chrono>
 #include <cstdlib>
-#include <iostream>
 #include <set>
 #include <string>
 
@@ -25,11 +24,11 @@
 #include <caf/io/middleman_actor.hpp>
 #include <caf/node_id.hpp>
 
-#include "actors/node_manager_state.hpp"
+#include "actors/cluster_link_state.hpp"
 #include "log/log.hpp"
 #include "net/transport.hpp"
 
-namespace lumen::detail_node_manager {
+namespace lumen::detail_cluster_link {
 
 namespace {
 
@@ -61,8 +60,8 @@ void link_peers(self_ptr self) {
     auto& address = p.rec.address;
     if (remote_cluster && loopback(host_of(address)))
       continue;
-    if (!p.capacity.alive || p.rec.head || address.empty() ||
-        id < st.identity.id || st.linked.count(id) > 0)
+    if (!p.rec.alive || p.rec.head || address.empty() || id < st.identity.id ||
+        st.linked.count(id) > 0)
       continue;
     auto colon = address.rfind(':');
     auto port = colon == std::string::npos
@@ -90,4 +89,4 @@ void link_peers(self_ptr self) {
   }
 }
 
-} // namespace lumen::detail_node_manager
+} // namespace lumen::detail_cluster_link

@@ -1,6 +1,7 @@
-// node_manager and lineage: write-ahead commits, stashing what peers send,
-// lineage that travels with tasks, and telling the reconstruction actor
-// (reconstruction.hpp) when a task that may rebuild an object ended.
+// scheduler and lineage: write-ahead commits, and telling the
+// reconstruction actor (reconstruction.hpp) when a task that may rebuild an
+// object ended. Lineage that travels with tasks to and from peers is the
+// cluster link's (cluster_link_tasks.cpp).
 #include <chrono>
 #include <string>
 #include <vector>
@@ -8,14 +9,13 @@
 #include <caf/actor_cast.hpp>
 #include <caf/send.hpp>
 
-#include "actors/node_manager.hpp"
-#include "actors/node_manager_state.hpp"
-#include "lineage/stash.hpp"
+#include "actors/scheduler.hpp"
+#include "actors/scheduler_state.hpp"
 #include "log/log.hpp"
 #include "lumen/error.hpp"
 #include "wire/task_spec_codec.hpp"
 
-namespace lumen::detail_node_manager {
+namespace lumen::detail_scheduler {
 
 namespace {
 
@@ -24,37 +24,9 @@ constexpr auto gcs_patience = std::chrono::seconds(30);
 
 } // namespace
 
-void stash_received(self_ptr self, const detail::task_ptr& task) {
-  auto& st = self->state;
-  if (st.lineage.stash == nullptr)
-    return;
-  bool wake = false;
-  try {
-    for (auto& spec : task->lineage) {
-      // With its own dependencies, for forwarding it further.
-      auto [id, deps] = detail::spec_deps(spec);
-      wake |= st.lineage.stash->append(id, spec, std::move(deps));
-    }
-    wake |= detail::stash_task(*st.lineage.stash, *task);
-  } catch (const std::exception& e) {
-    detail::log_warn("lineage from another node not stashed: ", e.what());
-  }
-  task->lineage.clear();
-  if (wake && st.lineage.stash_actor)
-    caf::anon_send(st.lineage.stash_actor, tick_atom::value);
-}
-
-std::vector<std::string> lineage_for_peer(self_ptr self,
-                                          const detail::task_ptr& task) {
-  auto& st = self->state;
-  if (st.lineage.stash == nullptr || st.lineage.mode != lineage_mode::stash)
-    return {};
-  return st.lineage.stash->uncommitted_ancestors(detail::task_deps(*task));
-}
-
 void submit_task(self_ptr self, detail::task_ptr task) {
   auto& st = self->state;
-  if (st.lineage.mode != lineage_mode::write_ahead || !st.gcs) {
+  if (st.lineage.mode != lineage_mode::write_ahead || !st.cluster.gcs) {
     await_args(self, std::move(task), false);
     return;
   }
@@ -69,8 +41,8 @@ void submit_task(self_ptr self, detail::task_ptr task) {
   std::vector<std::string> ids{task->id.to_string()};
   std::vector<std::string> specs{std::move(spec)};
   self
-    ->request(st.gcs, gcs_patience, lineage_commit_atom::value, std::move(ids),
-              std::move(specs))
+    ->request(st.cluster.gcs, gcs_patience, lineage_commit_atom::value,
+              std::move(ids), std::move(specs))
     .then(
       [self, task](std::uint64_t) {
         await_args(self, task, false);
@@ -97,4 +69,4 @@ void rebuilt(self_ptr self, const object_id& id) {
     self->send(st.reconstruction, rebuilt_atom::value, id);
 }
 
-} // namespace lumen::detail_node_manager
+} // namespace lumen::detail_scheduler

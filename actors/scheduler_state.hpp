@@ -1,10 +1,10 @@
-// node_manager's state and what its files share; private to them:
-// node_manager.cpp assembles the behavior and schedules locally (arguments,
-// dispatch, actor placements, blocked tasks); node_manager_cluster.cpp
-// decides what runs elsewhere and talks to peers (records, views, spillbacks,
-// results, where actors live); node_manager_lineage.cpp keeps lineage with
-// tasks (write-ahead commits, stashing and forwarding it). Rebuilding lost
-// objects is the reconstruction actor's (reconstruction.hpp).
+// The scheduler's state and what its files share; private to them:
+// scheduler.cpp assembles the behavior and schedules locally (arguments,
+// dispatch, actor placements, blocked tasks); scheduler_placement.cpp
+// decides what runs elsewhere (tasks and actors, on the copy of the peers'
+// capacity) and takes results of tasks sent away; scheduler_lineage.cpp
+// commits lineage ahead of a task and tells reconstruction what ended.
+// Talking to peers is the cluster link's (cluster_link.hpp).
 #pragma once
 
 #include <chrono>
@@ -24,12 +24,12 @@
 #include <caf/typed_event_based_actor.hpp>
 #include <caf/typed_response_promise.hpp>
 
-#include "actors/node_manager.hpp"
+#include "actors/cluster_link.hpp"
+#include "actors/scheduler.hpp"
 #include "scheduling/local_scheduler.hpp"
 #include "scheduling/placement_policy.hpp"
-#include "wire/cluster_types.hpp"
 
-namespace lumen::detail_node_manager {
+namespace lumen::detail_scheduler {
 
 /// A worker thread running tasks that hold one set of resources between
 /// them: the first task in `tasks` runs (or is about to), the others are
@@ -62,34 +62,17 @@ struct pending_placement {
   caf::typed_response_promise<detail::worker_list> promise;
 };
 
-/// Another node, as the last view showed it.
-struct peer {
-  detail::node_record rec;
-  detail::node_capacity capacity;
-  node_manager_actor manager;
-  /// Its object store (this node's object_store talks to it).
-  caf::actor store;
-};
-
-/// A task this node sent to another node, until its result comes back.
-struct sent_task {
-  detail::task_ptr task;
-  std::string node;
-};
-
-struct node_manager_state {
+struct scheduler_state {
   detail::local_scheduler sched{detail::resource_set{}};
-  /// Who this node is: the id, address, head and driver of its record
-  /// (the rest is filled in each time the record is sent).
-  detail::node_record identity;
-  /// Set once the node joined a cluster.
-  caf::actor gcs;
-  std::map<std::string, peer> peers;
-  /// Peers this node connected to directly (node_manager_links.cpp).
-  std::set<std::string> linked;
+  /// This node's id.
+  std::string node_id;
+  /// The GCS and the peers' capacity, as the cluster link last pushed
+  /// them; a peer's copy counts what this node sent it since.
+  detail::cluster_capacity cluster;
+  /// The node's cluster link (cluster_link.hpp): tasks for peers go there.
+  cluster_link_actor link;
   detail::placement_policy policy;
-  std::unordered_map<task_id, sent_task> sent;
-  /// Tasks no live node can hold now; retried whenever the view changes.
+  /// Tasks no live node can hold now; placed again with every view.
   std::vector<detail::task_ptr> unplaceable;
   /// Round robin position of actors created with spread().
   std::uint64_t actor_spread_next = 0;
@@ -123,21 +106,21 @@ struct node_manager_state {
   std::unordered_map<task_id, std::deque<detail::task_ptr>> parked;
   std::size_t blocked = 0;
   lineage_setup lineage;
-  /// Rebuilds lost objects (reconstruction.hpp); spawned linked.
+  /// Rebuilds lost objects (reconstruction.hpp); linked.
   reconstruction_actor reconstruction;
   /// Whether it has rebuilds pending (its last (rebuilding, ...)): then
-  /// tasks ending here and results from peers are reported to it.
+  /// tasks ending here are reported to it.
   bool rebuilds_pending = false;
 
-  const char* name = "lumen.node_manager";
+  const char* name = "lumen.scheduler";
 
-  node_manager_state() = default;
-  node_manager_state(const node_manager_state&) = delete;
-  node_manager_state& operator=(const node_manager_state&) = delete;
+  scheduler_state() = default;
+  scheduler_state(const scheduler_state&) = delete;
+  scheduler_state& operator=(const scheduler_state&) = delete;
 
-  /// The node manager stopped: so do the task actors it ran (each fails
+  /// The scheduler stopped: so do the task actors it ran (each fails
   /// its task as it ends), so that none waits for a worker that is gone.
-  ~node_manager_state() {
+  ~scheduler_state() {
     for (auto& kv : running)
       caf::anon_send_exit(kv.second.actor, caf::exit_reason::user_shutdown);
     for (auto& kv : detached)
@@ -145,9 +128,9 @@ struct node_manager_state {
   }
 };
 
-using self_ptr = node_manager_actor::stateful_pointer<node_manager_state>;
+using self_ptr = scheduler_actor::stateful_pointer<scheduler_state>;
 
-// -- local scheduling (node_manager.cpp) --------------------------------------
+// -- local scheduling (scheduler.cpp) ----------------------------------------
 
 void enqueue_local(self_ptr self, detail::task_ptr task);
 
@@ -161,54 +144,40 @@ void await_args(self_ptr self, detail::task_ptr task, bool local);
 void arg_arrived(self_ptr self, const detail::task_ptr& task,
                  const object_id& id);
 
-// -- across nodes (node_manager_cluster.cpp) ----------------------------------
+// -- here or elsewhere (scheduler_placement.cpp) ------------------------------
 
-/// This node's record, as it goes into heartbeats and the view.
-detail::node_record own_record(const node_manager_state& st);
-
-/// Runs `task` here or has a peer run it, as placement_policy decides.
+/// Runs `task` here or hands it to the cluster link for a peer, as
+/// placement_policy decides on the copy of the peers' capacity.
 void make_ready(self_ptr self, detail::task_ptr task);
 
-/// Connects straight to every live peer not connected yet
-/// (node_manager_links.cpp).
-void link_peers(self_ptr self);
+/// Takes a new copy of the cluster from the link; places again the tasks
+/// no node could hold.
+void on_view(self_ptr self, detail::cluster_capacity_ptr view);
 
-/// Applies a view from the GCS: peers, lost tasks, tasks that now fit.
-void apply_view(self_ptr self, const std::vector<char>& bytes,
-                const std::vector<caf::actor>& managers,
-                const std::vector<caf::actor>& stores);
-
-/// The handlers of (spillback ...), (result ...), (where ...) and (spawn ...);
-/// see node_manager.hpp.
-void on_spillback(self_ptr self, caf::actor owner,
-                  const std::vector<char>& bytes);
-
-void on_result(self_ptr self, const std::vector<char>& bytes);
+/// A task sent to `node` ended there: its resources count as free again in
+/// the copy; with `held_there`, its value stays there.
+void on_result(self_ptr self, const std::string& node,
+               const detail::task_ptr& task, const object_id& id,
+               bool held_there);
 
 caf::result<std::string, caf::actor> on_where(self_ptr self,
                                               detail::placement_ptr what);
 
-// -- lineage (node_manager_lineage.cpp) --------------------------------------
+/// The shapes of work waiting here that no node can hold, with counts.
+std::vector<std::pair<std::string, std::size_t>>
+infeasible_shapes(const scheduler_state& st);
 
-/// Appends a task that arrived from a peer, and the lineage it carries, to
-/// this node's stash.
-void stash_received(self_ptr self, const detail::task_ptr& task);
+/// Warns now and then while tasks wait for resources no node has.
+void warn_unplaceable(self_ptr self);
 
-/// The uncommitted specs `task` depends on, to send along with it.
-std::vector<std::string> lineage_for_peer(self_ptr self,
-                                          const detail::task_ptr& task);
+// -- lineage (scheduler_lineage.cpp) ------------------------------------------
 
 /// A task submitted on this node: with write_ahead, commits its spec to the
 /// GCS first; then waits for its arguments.
 void submit_task(self_ptr self, detail::task_ptr task);
 
-/// The task making `id` ended here, or its result came from a peer: tells
-/// the reconstruction actor, while it has rebuilds pending.
+/// The task making `id` ended here: tells the reconstruction actor, while
+/// it has rebuilds pending.
 void rebuilt(self_ptr self, const object_id& id);
 
-caf::result<caf::actor> on_spawn(self_ptr self, caf::actor forwarder,
-                                 caf::actor owner,
-                                 const std::vector<char>& spec_bytes,
-                                 const std::vector<char>& option_bytes);
-
-} // namespace lumen::detail_node_manager
+} // namespace lumen::detail_scheduler

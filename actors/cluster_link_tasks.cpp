@@ -1,0 +1,220 @@
+// cluster_link: tasks and actors across nodes. Tasks the scheduler placed
+// on a peer go out (with the lineage they depend on), come back as results,
+// and run again if their node dies; tasks and actors peers send here are
+// handed to the scheduler and to a pinned actor host.
+#include <exception>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <caf/actor_cast.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/send.hpp>
+
+#include "actors/actor_host.hpp"
+#include "actors/cluster_link_state.hpp"
+#include "lineage/stash.hpp"
+#include "log/log.hpp"
+#include "lumen/error.hpp"
+#include "scheduling/remote_task.hpp"
+#include "wire/task_spec_codec.hpp"
+
+namespace lumen::detail_cluster_link {
+
+namespace {
+
+/// The uncommitted specs `task` depends on, to send along with it.
+std::vector<std::string> lineage_for_peer(self_ptr self,
+                                          const detail::task_ptr& task) {
+  auto& st = self->state;
+  if (st.lineage.stash == nullptr || st.lineage.mode != lineage_mode::stash)
+    return {};
+  return st.lineage.stash->uncommitted_ancestors(detail::task_deps(*task));
+}
+
+/// Appends a task that arrived from a peer, and the lineage it carries, to
+/// this node's stash.
+void stash_received(self_ptr self, const detail::task_ptr& task) {
+  auto& st = self->state;
+  if (st.lineage.stash == nullptr)
+    return;
+  bool wake = false;
+  try {
+    for (auto& spec : task->lineage) {
+      // With its own dependencies, for forwarding it further.
+      auto [id, deps] = detail::spec_deps(spec);
+      wake |= st.lineage.stash->append(id, spec, std::move(deps));
+    }
+    wake |= detail::stash_task(*st.lineage.stash, *task);
+  } catch (const std::exception& e) {
+    detail::log_warn("lineage from another node not stashed: ", e.what());
+  }
+  task->lineage.clear();
+  if (wake && st.lineage.stash_actor)
+    caf::anon_send(st.lineage.stash_actor, tick_atom::value);
+}
+
+} // namespace
+
+void fail_task(self_ptr self, const detail::task_ptr& task,
+               detail::object_ptr err) {
+  detail::log_warn("task '", task->options.name,
+                   "' failed: ", err && err->error ? err->error->message : "");
+  if (task->deliver)
+    task->deliver(std::move(err));
+  else
+    self->state.table->fulfill(task->return_id, std::move(err));
+}
+
+void send_to_peer(self_ptr self, detail::task_ptr task, const std::string& id) {
+  auto& st = self->state;
+  auto i = st.peers.find(id);
+  if (i == st.peers.end() || !i->second.link) {
+    self->send(st.scheduler, bounced_atom::value, std::move(task));
+    return;
+  }
+  std::vector<char> bytes;
+  try {
+    bytes = detail::encode_for_peer(*task, *st.table, detail::inline_limit,
+                                    lineage_for_peer(self, task));
+  } catch (const std::exception& e) {
+    fail_task(self, task,
+              detail::make_error_object(detail::error_kind::runtime_error,
+                                        e.what(), {}, task->options.name));
+    return;
+  }
+  self->send(i->second.link, spillback_atom::value,
+             caf::actor_cast<caf::actor>(self), std::move(bytes));
+  detail::log_debug("task '", task->options.name, "' goes to node ", id);
+  st.sent.emplace(task->id, sent_task{std::move(task), id});
+}
+
+void resend_lost(self_ptr self) {
+  auto& st = self->state;
+  std::vector<detail::task_ptr> lost;
+  for (auto i = st.sent.begin(); i != st.sent.end();) {
+    auto j = st.peers.find(i->second.node);
+    if (j == st.peers.end() || !j->second.rec.alive) {
+      lost.push_back(std::move(i->second.task));
+      i = st.sent.erase(i);
+    } else {
+      ++i;
+    }
+  }
+  for (auto& t : lost) {
+    auto retries = t->options.max_retries;
+    if (retries >= 0 && static_cast<int>(t->attempt) >= retries) {
+      fail_task(self, t,
+                detail::make_error_object(
+                  detail::error_kind::runtime_error,
+                  "task '" + t->options.name +
+                    "' was lost with its node and has no retries left",
+                  {}, t->options.name));
+      continue;
+    }
+    ++t->attempt;
+    detail::log_warn("task '", t->options.name,
+                     "' was lost with the node it ran on; it runs again "
+                     "(attempt ",
+                     t->attempt + 1, ")");
+    self->send(st.scheduler, retry_atom::value, std::move(t));
+  }
+}
+
+void on_spillback(self_ptr self, caf::actor owner,
+                  const std::vector<char>& bytes) {
+  auto& st = self->state;
+  detail::task_ptr task;
+  std::vector<object_id> to_fetch;
+  try {
+    task = detail::decode_from_peer(bytes, *st.table, to_fetch);
+  } catch (const std::exception& e) {
+    detail::log_warn("dropped a task from another node: ", e.what());
+    return;
+  }
+  detail::log_debug("took task '", task->options.name, "' from another node");
+  stash_received(self, task);
+  for (auto& id : to_fetch)
+    self->send(st.store, fetch_atom::value, detail::id_bytes(id), owner);
+  auto id = task->return_id;
+  auto store = st.store;
+  task->deliver = [owner, id, store](detail::object_ptr result) {
+    if (!result->error && result->bytes.size() > detail::inline_limit &&
+        result->refs.empty())
+      caf::anon_send(store, host_atom::value,
+                     detail::hosted_object{id, std::move(result), owner});
+    else
+      caf::anon_send(caf::actor_cast<cluster_link_actor>(owner),
+                     result_atom::value, detail::encode_result(id, result));
+  };
+  self->send(st.scheduler, spillback_atom::value, std::move(task));
+}
+
+void on_result(self_ptr self, const std::vector<char>& bytes) {
+  auto& st = self->state;
+  detail::received_result r;
+  try {
+    r = detail::decode_result(bytes, *st.table);
+  } catch (const std::exception& e) {
+    detail::log_warn("dropped a result from another node: ", e.what());
+    return;
+  }
+  auto i = st.sent.find(r.id.task);
+  if (i == st.sent.end())
+    return; // a late answer for a task already sent elsewhere
+  // The reconstruction actor ignores ids it does not rebuild.
+  self->send(st.reconstruction, rebuilt_atom::value, r.id);
+  auto sent = std::move(i->second);
+  st.sent.erase(i);
+  bool held_there = !r.value;
+  if (r.value) {
+    st.table->fulfill(r.id, std::move(r.value));
+  } else {
+    // The value stays where it was made: let the store know.
+    self->send(st.store, located_atom::value, detail::id_bytes(r.id),
+               r.location, r.size);
+  }
+  self->send(st.scheduler, result_atom::value, std::move(sent.node),
+             std::move(sent.task), r.id, held_there);
+}
+
+caf::result<caf::actor> on_spawn(self_ptr self, caf::actor forwarder,
+                                 caf::actor owner,
+                                 const std::vector<char>& spec_bytes,
+                                 const std::vector<char>& option_bytes) {
+  auto& st = self->state;
+  std::vector<object_id> to_fetch;
+  detail::task_ptr call;
+  detail::remote_actor_options opts;
+  try {
+    call = detail::decode_from_peer(spec_bytes, *st.table, to_fetch);
+    opts =
+      detail::decode_actor_options(option_bytes.data(), option_bytes.size());
+  } catch (const std::exception& e) {
+    detail::log_warn("refused an actor from another node: ", e.what());
+    return caf::make_error(caf::sec::invalid_argument, e.what());
+  }
+  for (auto& id : to_fetch)
+    self->send(st.store, fetch_atom::value, detail::id_bytes(id), owner);
+  auto spec = std::make_shared<detail::actor_spec>();
+  spec->id = call->id;
+  spec->factory = call->function;
+  spec->class_hash = opts.class_hash;
+  spec->args = std::move(call->args);
+  spec->options = std::move(opts.options);
+  actor_host_args args;
+  args.spec = std::move(spec);
+  args.table = st.table;
+  args.scheduler = st.scheduler;
+  args.store = st.store;
+  args.pinned = true;
+  args.forwarder = std::move(forwarder);
+  args.restarted = opts.restarted;
+  if (args.spec->options.detached)
+    args.gcs = st.gcs; // it registers itself, to outlive its owner
+  return caf::actor_cast<caf::actor>(
+    spawn_pinned_actor_host(self->system(), std::move(args)));
+}
+
+} // namespace lumen::detail_cluster_link
