@@ -87,7 +87,8 @@ void send_to_peer(self_ptr self, detail::task_ptr task, const std::string& id) {
   self->send(i->second.link, spillback_atom::value,
              caf::actor_cast<caf::actor>(self), std::move(bytes));
   detail::log_debug("task '", task->options.name, "' goes to node ", id);
-  st.sent.emplace(task->id, sent_task{std::move(task), id});
+  auto key = task->id;
+  st.sent.emplace(key, sent_task{std::move(task), id});
 }
 
 void resend_lost(self_ptr self) {

@@ -12,7 +12,9 @@ bool same_state(const node_record& x, const node_record& y) {
          x.total == y.total && x.available == y.available &&
          x.object_store_used == y.object_store_used &&
          x.object_store_capacity == y.object_store_capacity &&
-         x.infeasible == y.infeasible && x.actors == y.actors;
+         x.infeasible == y.infeasible && x.actors == y.actors &&
+         x.task_executions == y.task_executions &&
+         x.task_actors_spawned == y.task_actors_spawned;
 }
 
 } // namespace
