@@ -23,12 +23,15 @@
 #include "actors/object_store.hpp"
 #include "actors/task_actor.hpp"
 #include "gcs/gcs_store.hpp"
+#include "log/log.hpp"
 #include "lumen/error.hpp"
 #include "net/transport.hpp"
 #include "net/transport_guard.hpp"
 #include "node/embedded_runtime_impl.hpp"
 #include "node/node_security.hpp"
+#include "node/runtime_dir.hpp"
 #include "objects/object_table.hpp"
+#include "objects/spill_files.hpp"
 #include "scheduling/execution_context.hpp"
 #include "scheduling/local_scheduler.hpp"
 #include "scheduling/worker_pool.hpp"
@@ -152,9 +155,18 @@ embedded_runtime::impl::impl(const node_config& c)
   root.task = task_id::random();
   identity.id = task_id::random().to_string();
   try {
+    // Private, and this user's, before anything is written in it.
+    prepare_runtime_dir(c.runtime_dir.empty() ? runtime_dir_default()
+                                              : c.runtime_dir);
     check_size_limits(c.base);
     table.set_max_object_size(c.base.max_object_size);
-    table.enable_spilling(spill_options_of(c, identity.id));
+    auto spill = spill_options_of(c, identity.id);
+    table.enable_spilling(spill);
+    // What nodes killed before their shutdown left here (spill_files.hpp).
+    auto root = std::filesystem::path{spill.directory}.parent_path().string();
+    if (auto n = spill_files::remove_dead(root); n > 0)
+      log_info("removed the spill files of ", n, " ended node",
+               n == 1 ? "" : "s", " in ", root);
   } catch (const error& e) {
     throw error(std::string{"lumen::init: "} + e.what());
   }

@@ -5,10 +5,13 @@
 #include <cstring>
 #include <fcntl.h>
 #include <filesystem>
+#include <string_view>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <system_error>
 #include <unistd.h>
 #include <utility>
+#include <vector>
 
 namespace lumen::detail {
 
@@ -35,12 +38,89 @@ int write_all(int fd, const char* p, std::size_t n) {
   return 0;
 }
 
+/// Makes `path`'s missing parents with mode 0700.
+void make_parents(const std::string& path) {
+  std::string prefix;
+  auto parent = std::filesystem::path{path}.parent_path();
+  for (auto& part : parent) {
+    prefix = (std::filesystem::path{prefix} / part).string();
+    if (!prefix.empty() && prefix != "/")
+      ::mkdir(prefix.c_str(), 0700);
+  }
+}
+
+/// Opens and locks (flock, exclusive) the lock file `path`, made if
+/// missing; -1 with the reason in `*why` if it cannot. Retries when another
+/// process removed the file between the open and the lock.
+int take_lock(const std::string& path, std::string* why) {
+  for (int attempt = 0; attempt < 8; ++attempt) {
+    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) {
+      *why = "cannot create " + path + ": " + errno_text(errno);
+      return -1;
+    }
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      auto err = errno;
+      ::close(fd);
+      *why = "cannot lock " + path + ": " + errno_text(err) +
+             " (another node uses this spill directory)";
+      return -1;
+    }
+    struct stat held {};
+    struct stat named {};
+    if (::fstat(fd, &held) == 0 && ::stat(path.c_str(), &named) == 0 &&
+        held.st_ino == named.st_ino && held.st_dev == named.st_dev)
+      return fd;
+    ::close(fd); // removed under us by remove_dead: try again
+  }
+  *why = "cannot lock " + path + ": it keeps disappearing";
+  return -1;
+}
+
+constexpr std::string_view dir_prefix = "lumen-spill-";
+constexpr std::string_view lock_suffix = ".lock";
+
 } // namespace
 
 spill_files::spill_files(std::string directory, std::size_t capacity)
   : dir_(std::move(directory)), capacity_(capacity) {}
 
-spill_files::~spill_files() = default;
+spill_files::~spill_files() {
+  if (lock_fd_ >= 0)
+    ::close(lock_fd_);
+}
+
+std::size_t spill_files::remove_dead(const std::string& root) noexcept {
+  namespace fs = std::filesystem;
+  std::size_t removed = 0;
+  std::error_code ec;
+  std::vector<std::string> locks;
+  for (auto& e : fs::directory_iterator{root, ec}) {
+    auto name = e.path().filename().string();
+    if (name.size() > dir_prefix.size() + lock_suffix.size() &&
+        name.compare(0, dir_prefix.size(), dir_prefix) == 0 &&
+        name.compare(name.size() - lock_suffix.size(), lock_suffix.size(),
+                     lock_suffix) == 0)
+      locks.push_back(e.path().string());
+  }
+  for (auto& lock : locks) {
+    int fd = ::open(lock.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0)
+      continue;
+    // Held: its node lives (or this process holds it itself).
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      ::close(fd);
+      continue;
+    }
+    auto dir = lock.substr(0, lock.size() - lock_suffix.size());
+    std::error_code rm;
+    if (fs::remove_all(dir, rm) > 0)
+      ++removed;
+    ::unlink(lock.c_str()); // while locked: nobody takes it meanwhile
+    ::close(fd);
+  }
+  return removed;
+}
 
 bool spill_files::make_directory(std::string* why) {
   std::lock_guard guard{dir_mtx_};
@@ -50,10 +130,15 @@ bool spill_files::make_directory(std::string* why) {
   }
   if (made_)
     return true;
-  std::error_code ec;
-  std::filesystem::create_directories(dir_, ec);
-  if (ec) {
-    *why = "cannot make the spill directory " + dir_ + ": " + ec.message();
+  make_parents(dir_);
+  // The lock first: a directory without a held lock is a dead node's.
+  lock_fd_ = take_lock(dir_ + std::string{lock_suffix}, why);
+  if (lock_fd_ < 0)
+    return false;
+  if (::mkdir(dir_.c_str(), 0700) != 0 && errno != EEXIST) {
+    *why = "cannot make the spill directory " + dir_ + ": " + errno_text(errno);
+    ::close(lock_fd_);
+    lock_fd_ = -1;
     return false;
   }
   made_ = true;
@@ -154,6 +239,9 @@ void spill_files::remove_all() noexcept {
     return;
   std::error_code ec;
   std::filesystem::remove_all(dir_, ec); // best effort: nothing to report to
+  ::unlink((dir_ + std::string{lock_suffix}).c_str());
+  ::close(lock_fd_);
+  lock_fd_ = -1;
 }
 
 } // namespace lumen::detail
