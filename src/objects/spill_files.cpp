@@ -133,8 +133,10 @@ bool spill_files::make_directory(std::string* why) {
   make_parents(dir_);
   // The lock first: a directory without a held lock is a dead node's.
   lock_fd_ = take_lock(dir_ + std::string{lock_suffix}, why);
-  if (lock_fd_ < 0)
+  if (lock_fd_ < 0) {
+    *why = "cannot make the spill directory " + dir_ + ": " + *why;
     return false;
+  }
   if (::mkdir(dir_.c_str(), 0700) != 0 && errno != EEXIST) {
     *why = "cannot make the spill directory " + dir_ + ": " + errno_text(errno);
     ::close(lock_fd_);

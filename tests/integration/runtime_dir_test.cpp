@@ -75,8 +75,7 @@ spill_on(const std::string& node, int n) {
     blobs.push_back(lumen::task(cluster_tasks::make_blob)
                       .node_affinity(node)
                       .remote(std::int64_t{1} << 20, i));
-  REQUIRE(lumen::wait(blobs, blobs.size(), 120s).ready.size() ==
-          blobs.size());
+  REQUIRE(lumen::wait(blobs, blobs.size(), 120s).ready.size() == blobs.size());
   return blobs;
 }
 
@@ -156,10 +155,10 @@ TEST_CASE("runtime dir: made 0700 by lumen::init; GCS, stash and spill "
   {
     // write_ahead: the embedded GCS keeps lineage in a RocksDB store of
     // its own under the runtime dir, and the stash is on disk too.
-    lumen::init_guard guard{lumen::config{.num_cpus = 2,
-                                          .object_store_memory = 4 << 20,
-                                          .lineage =
-                                            lumen::lineage_mode::write_ahead}};
+    lumen::init_guard guard{
+      lumen::config{.num_cpus = 2,
+                    .object_store_memory = 4 << 20,
+                    .lineage = lumen::lineage_mode::write_ahead}};
     CHECK(mode_of(dir) == 0700);
     std::vector<lumen::object_ref<std::vector<char>>> refs;
     for (int i = 0; i < 8; ++i)
@@ -204,9 +203,9 @@ TEST_CASE("runtime dir: one open to others or of another user is refused "
                     Catch::Contains("writable by other users") &&
                       Catch::Contains("chmod 700"));
   CHECK_FALSE(lumen::is_initialized());
-  auto [status, out] = cluster_it::run(std::string{LUMEN_CLI_PATH} +
-                                       " start --head --port 0 --runtime-dir " +
-                                       dir);
+  auto [status, out] =
+    cluster_it::run(std::string{LUMEN_CLI_PATH} +
+                    " start --head --port 0 --runtime-dir " + dir);
   CHECK(status != 0);
   CHECK_THAT(out, Catch::Contains("writable by other users"));
   // Nothing was written into it.
@@ -240,20 +239,20 @@ TEST_CASE("runtime dir: a second head on a used directory says what to do",
           "[cluster][gcs][runtime-dir]") {
   durable_it::restartable_cluster c;
   c.start_head();
-  auto [status, out] = c.cli("start --head --num-cpus 0 --port " +
-                             std::to_string(c.port()) + " --runtime-dir " +
-                             c.dir());
+  auto [status, out] =
+    c.cli("start --head --num-cpus 0 --port " + std::to_string(c.port()) +
+          " --runtime-dir " + c.dir());
   INFO(out);
   CHECK(status != 0);
-  CHECK_THAT(out, Catch::Contains("is in use by") &&
-                    Catch::Contains("lumen stop"));
+  CHECK_THAT(out,
+             Catch::Contains("is in use by") && Catch::Contains("lumen stop"));
   CHECK(out.find("Resource temporarily unavailable") == std::string::npos);
   // The first head is unharmed.
   CHECK(c.cli("status --address " + c.address()).first == 0);
 }
 
-TEST_CASE("runtime dir helper: a driver that joins the cluster at "
-          "LUMEN_ADDRESS and leaves",
+TEST_CASE("driver helper: a driver that joins the cluster at "
+          "LUMEN_ADDRESS and leaves (run by the stderr test below)",
           "[.][driver-helper]") {
   lumen::init_guard g;
   CHECK(lumen::nodes().size() >= 2);
@@ -269,10 +268,10 @@ TEST_CASE("runtime dir: a driver's stderr has no informational line, "
     int fd = mkstemp(tmpl);
     REQUIRE(fd >= 0);
     ::close(fd);
-    auto status = cluster_it::run("env -u LUMEN_LOG_LEVEL -u LUMEN_LOG_FILE " +
-                                  env + " " + self +
-                                  " '[driver-helper]' 2>" + tmpl)
-                    .first;
+    auto status =
+      cluster_it::run("env -u LUMEN_LOG_LEVEL -u LUMEN_LOG_FILE " + env + " " +
+                      self + " '[driver-helper]' 2>" + tmpl)
+        .first;
     auto err = cluster_it::run(std::string{"cat "} + tmpl).second;
     std::remove(tmpl);
     return std::make_pair(status, err);

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <fcntl.h>
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -144,6 +145,22 @@ TEST_CASE("rocks_db: a store in use says so and what to do", "[storage]") {
   CHECK_THROWS_WITH(lumen::detail::rocks_db{dir},
                     Catch::Contains("is in use by") &&
                       Catch::Contains("lumen stop"));
+  lumen::detail::rocks_db::destroy(dir);
+}
+
+TEST_CASE("rocks_db: a damaged store says so and what to do", "[storage]") {
+  auto dir = fresh_dir("damaged");
+  {
+    lumen::detail::rocks_db db{dir};
+    db.put("k", "v", true);
+  }
+  {
+    std::ofstream current{dir + "/CURRENT", std::ios::trunc};
+    current << "MANIFEST-no-such";
+  }
+  CHECK_THROWS_WITH(lumen::detail::rocks_db{dir},
+                    Catch::Contains("is damaged") &&
+                      Catch::Contains("move the directory away"));
   lumen::detail::rocks_db::destroy(dir);
 }
 
