@@ -99,6 +99,9 @@ int run_node(const node_config& cfg) {
   // A file that may not grow (RLIMIT_FSIZE) fails the write (EFBIG), which
   // the stores report, instead of killing the node.
   std::signal(SIGXFSZ, SIG_IGN);
+  // A node process is ours: everything it creates (logs, node files, GCS,
+  // stash and spill files) is private.
+  ::umask(077);
   std::string node_file;
   try {
     load_libraries(cfg.load);

@@ -2,6 +2,7 @@
 #include "objects/spill_files.hpp"
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <fcntl.h>
 #include <filesystem>
@@ -9,6 +10,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <system_error>
+#include <thread>
 #include <unistd.h>
 #include <utility>
 #include <vector>
@@ -49,36 +51,40 @@ void make_parents(const std::string& path) {
   }
 }
 
-/// Opens and locks (flock, exclusive) the lock file `path`, made if
-/// missing; -1 with the reason in `*why` if it cannot. Retries when another
-/// process removed the file between the open and the lock.
-int take_lock(const std::string& path, std::string* why) {
-  for (int attempt = 0; attempt < 8; ++attempt) {
-    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+/// Makes the directory `dir` (mode 0700) if missing, opens it and locks it
+/// (flock, exclusive); the open descriptor, or -1 with the reason in
+/// `*why`. Retries while remove_dead holds the lock of a directory it is
+/// about to remove, or removed it between the open and the lock.
+int make_locked_dir(const std::string& dir, std::string* why) {
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
+      *why = errno_text(errno);
+      return -1;
+    }
+    int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) {
-      *why = "cannot create " + path + ": " + errno_text(errno);
+      if (errno == ENOENT)
+        continue; // removed under us
+      *why = errno_text(errno);
       return -1;
     }
     if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
-      auto err = errno;
       ::close(fd);
-      *why = "cannot lock " + path + ": " + errno_text(err) +
-             " (another node uses this spill directory)";
-      return -1;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      continue;
     }
     struct stat held {};
     struct stat named {};
-    if (::fstat(fd, &held) == 0 && ::stat(path.c_str(), &named) == 0 &&
+    if (::fstat(fd, &held) == 0 && ::stat(dir.c_str(), &named) == 0 &&
         held.st_ino == named.st_ino && held.st_dev == named.st_dev)
       return fd;
-    ::close(fd); // removed under us by remove_dead: try again
+    ::close(fd); // removed under us: again
   }
-  *why = "cannot lock " + path + ": it keeps disappearing";
+  *why = "it is locked by another process (another node uses it)";
   return -1;
 }
 
 constexpr std::string_view dir_prefix = "lumen-spill-";
-constexpr std::string_view lock_suffix = ".lock";
 
 } // namespace
 
@@ -94,17 +100,18 @@ std::size_t spill_files::remove_dead(const std::string& root) noexcept {
   namespace fs = std::filesystem;
   std::size_t removed = 0;
   std::error_code ec;
-  std::vector<std::string> locks;
+  std::vector<std::string> dirs;
   for (auto& e : fs::directory_iterator{root, ec}) {
     auto name = e.path().filename().string();
-    if (name.size() > dir_prefix.size() + lock_suffix.size() &&
+    std::error_code kind;
+    if (name.size() > dir_prefix.size() &&
         name.compare(0, dir_prefix.size(), dir_prefix) == 0 &&
-        name.compare(name.size() - lock_suffix.size(), lock_suffix.size(),
-                     lock_suffix) == 0)
-      locks.push_back(e.path().string());
+        e.is_directory(kind) && !e.is_symlink(kind))
+      dirs.push_back(e.path().string());
   }
-  for (auto& lock : locks) {
-    int fd = ::open(lock.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+  for (auto& dir : dirs) {
+    int fd =
+      ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0)
       continue;
     // Held: its node lives (or this process holds it itself).
@@ -112,11 +119,10 @@ std::size_t spill_files::remove_dead(const std::string& root) noexcept {
       ::close(fd);
       continue;
     }
-    auto dir = lock.substr(0, lock.size() - lock_suffix.size());
+    // Removed while locked: no node takes it meanwhile.
     std::error_code rm;
     if (fs::remove_all(dir, rm) > 0)
       ++removed;
-    ::unlink(lock.c_str()); // while locked: nobody takes it meanwhile
     ::close(fd);
   }
   return removed;
@@ -131,16 +137,11 @@ bool spill_files::make_directory(std::string* why) {
   if (made_)
     return true;
   make_parents(dir_);
-  // The lock first: a directory without a held lock is a dead node's.
-  lock_fd_ = take_lock(dir_ + std::string{lock_suffix}, why);
+  // Locked for as long as this object lives: an unlocked one is a dead
+  // node's (remove_dead).
+  lock_fd_ = make_locked_dir(dir_, why);
   if (lock_fd_ < 0) {
     *why = "cannot make the spill directory " + dir_ + ": " + *why;
-    return false;
-  }
-  if (::mkdir(dir_.c_str(), 0700) != 0 && errno != EEXIST) {
-    *why = "cannot make the spill directory " + dir_ + ": " + errno_text(errno);
-    ::close(lock_fd_);
-    lock_fd_ = -1;
     return false;
   }
   made_ = true;
@@ -241,7 +242,6 @@ void spill_files::remove_all() noexcept {
     return;
   std::error_code ec;
   std::filesystem::remove_all(dir_, ec); // best effort: nothing to report to
-  ::unlink((dir_ + std::string{lock_suffix}).c_str());
   ::close(lock_fd_);
   lock_fd_ = -1;
 }

@@ -122,7 +122,6 @@ TEST_CASE("runtime dir: spill files of a SIGKILLed node are removed by the "
     REQUIRE(fs::exists(spill + workers[1]));
     cluster.add_worker();
     CHECK_FALSE(fs::exists(spill + workers[1]));
-    CHECK_FALSE(fs::exists(spill + workers[1] + ".lock"));
     // The live worker's values, spilled to its disk, are intact.
     REQUIRE(files_below(spill + workers[0]) >= 4);
     for (int i = 0; i < 16; ++i)
@@ -235,10 +234,21 @@ TEST_CASE("runtime dir: one open to others or of another user is refused "
   cluster_it::run("rm -rf " + parent);
 }
 
-TEST_CASE("runtime dir: a second head on a used directory says what to do",
+TEST_CASE("runtime dir: a head's files are private; a second head on a used "
+          "directory says what to do",
           "[cluster][gcs][runtime-dir]") {
   durable_it::restartable_cluster c;
   c.start_head();
+  // Everything the head made is private: node file, log, GCS tables.
+  REQUIRE(fs::exists(c.dir() + "/gcs-" + std::to_string(c.port())));
+  {
+    auto off = off_modes(c.dir(), 0700, 0600);
+    std::string listed;
+    for (auto& p : off)
+      listed += p + "\n";
+    INFO(listed);
+    CHECK(off.empty());
+  }
   auto [status, out] =
     c.cli("start --head --num-cpus 0 --port " + std::to_string(c.port()) +
           " --runtime-dir " + c.dir());

@@ -225,18 +225,20 @@ TEST_CASE("spill files: remove_dead removes the directories of ended "
          fs::perms::all) == fs::perms::owner_all);
   CHECK((fs::status(f->path).permissions() & fs::perms::all) ==
         (fs::perms::owner_read | fs::perms::owner_write));
-  // An owner that ended: its lock file is there, nobody holds it.
+  // An owner that ended: nobody holds its directory locked.
   {
     spill_files dead{root + "/lumen-spill-dead", 0};
     REQUIRE(dead.write(sf_id(2), data.data(), data.size(), &why));
   } // the destructor releases the lock and leaves the files, as a kill would
   REQUIRE(fs::exists(root + "/lumen-spill-dead"));
-  // A directory without a lock file (an older version's): left alone.
+  // One of an older version (never locked): nobody holds it either.
   fs::create_directories(root + "/lumen-spill-old");
-  CHECK(spill_files::remove_dead(root) == 1);
+  // Not a spill directory: left alone.
+  fs::create_directories(root + "/other");
+  CHECK(spill_files::remove_dead(root) == 2);
   CHECK_FALSE(fs::exists(root + "/lumen-spill-dead"));
-  CHECK_FALSE(fs::exists(root + "/lumen-spill-dead.lock"));
-  CHECK(fs::exists(root + "/lumen-spill-old"));
+  CHECK_FALSE(fs::exists(root + "/lumen-spill-old"));
+  CHECK(fs::exists(root + "/other"));
   // The live one is kept, and reads back.
   byte_buffer back;
   REQUIRE(live.read(*f, back, &why));
@@ -244,5 +246,4 @@ TEST_CASE("spill files: remove_dead removes the directories of ended "
   CHECK(spill_files::remove_dead(root) == 0);
   live.remove_all();
   CHECK_FALSE(fs::exists(root + "/lumen-spill-live"));
-  CHECK_FALSE(fs::exists(root + "/lumen-spill-live.lock"));
 }
