@@ -127,7 +127,7 @@ bool head_answers(const durable_it::restartable_cluster& c) {
 } // namespace
 
 TEST_CASE("disk full: GCS writes fail with a clear error, the head stays up "
-          "and writes again once space is back; a restart on a full disk "
+          "and writes again once space is back, and a restart on a full disk "
           "starts read-only",
           "[cluster][gcs][disk]") {
   small_fs fs{96};

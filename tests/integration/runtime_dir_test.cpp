@@ -98,7 +98,7 @@ void kill_and_wait(int pid) {
 } // namespace
 
 TEST_CASE("runtime dir: spill files of a SIGKILLed node are removed by the "
-          "next node to start and by lumen stop; a live node's stay",
+          "next node to start and by lumen stop, and a live node's stay",
           "[cluster][spilling][runtime-dir]") {
   cluster_it::test_cluster cluster{
     2, 2, {"--object-store-memory 8Mi", "--object-store-memory 8Mi"}};
@@ -141,7 +141,7 @@ TEST_CASE("runtime dir: spill files of a SIGKILLed node are removed by the "
         std::string::npos);
 }
 
-TEST_CASE("runtime dir: made 0700 by lumen::init; GCS, stash and spill "
+TEST_CASE("runtime dir: made 0700 by lumen::init, and GCS, stash and spill "
           "files are 0600",
           "[runtime-dir][security]") {
   char tmpl[] = "/tmp/lumen-it-private-XXXXXX";
@@ -234,9 +234,10 @@ TEST_CASE("runtime dir: one open to others or of another user is refused "
   cluster_it::run("rm -rf " + parent);
 }
 
-TEST_CASE("runtime dir: a head's files are private; a second head on a used "
-          "directory says what to do",
-          "[cluster][gcs][runtime-dir]") {
+TEST_CASE(
+  "runtime dir: a head's files are private, and a second head on a used "
+  "directory says what to do",
+  "[cluster][gcs][runtime-dir]") {
   durable_it::restartable_cluster c;
   c.start_head();
   // Everything the head made is private: node file, log, GCS tables.
