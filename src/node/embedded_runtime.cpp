@@ -264,8 +264,22 @@ void embedded_runtime::impl::start(const node_config& c, bool cluster) {
   lineage.mode = c.base.lineage;
   if (c.base.lineage != lineage_mode::off) {
     auto dir = c.runtime_dir.empty() ? runtime_dir_default() : c.runtime_dir;
-    stash = std::make_unique<lineage_stash>(dir + "/stash/" +
-                                            std::to_string(getpid()));
+    try {
+      stash = std::make_unique<lineage_stash>(dir + "/stash/" +
+                                              std::to_string(getpid()));
+    } catch (const error& e) {
+      // A full disk: the node still starts (a head serving its tables
+      // read-only, say), without lineage of its own. write_ahead promises
+      // the disk, so it fails.
+      if (c.base.lineage == lineage_mode::write_ahead)
+        throw;
+      log_error("no lineage stash on this node: ", e.what(),
+                "; its tasks are not recorded for reconstruction until it "
+                "starts again");
+      lineage.mode = lineage_mode::off;
+    }
+  }
+  if (stash) {
     stash->adopt_orphans(); // what nodes that died here left behind
     stash_actor =
       make_lineage_stash(*sys, stash.get(), caf::actor{}, &local_lineage);
