@@ -108,8 +108,10 @@ on_register(self_ptr self, const std::vector<char>& bytes, caf::actor manager,
   try {
     save_node(self, id);
   } catch (const std::exception& e) {
-    detail::log_error("gcs: ", e.what());
-    return caf::make_error(caf::sec::runtime_error, e.what());
+    // Node rows are repaired by registering again (gcs_store.hpp): a full
+    // disk must not keep nodes out of the cluster.
+    detail::log_error("gcs: node ", id,
+                      " registered without its row: ", e.what());
   }
   if (manager) {
     forget_manager(self, id); // a node registering again (head restart)

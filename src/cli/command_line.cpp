@@ -15,6 +15,7 @@
 
 #include "cli/values.hpp"
 #include "node/node_config.hpp"
+#include "node/runtime_dir.hpp"
 
 namespace po = boost::program_options;
 
@@ -121,37 +122,17 @@ std::string runtime_dir_from(const settings& in) {
 }
 
 void check_runtime_dir(const std::string& dir) {
-  struct stat st {};
-  if (::stat(dir.c_str(), &st) != 0)
-    return;
-  if (!S_ISDIR(st.st_mode))
-    throw std::runtime_error("runtime directory " + dir +
-                             " is not a directory");
-  if (st.st_uid != ::geteuid() && ::geteuid() != 0)
-    throw std::runtime_error("runtime directory " + dir +
-                             " belongs to another user; give "
-                             "--runtime-dir or set LUMEN_RUNTIME_DIR");
-  if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0)
-    throw std::runtime_error("runtime directory " + dir +
-                             " is writable by other users; make it "
-                             "private (chmod 700) or use another one");
+  lumen::detail::check_runtime_dir(dir);
 }
 
 void prepare_runtime_dir(const std::string& dir) {
-  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
-    std::error_code ec;
-    std::filesystem::create_directories(dir, ec);
-    if (ec)
-      throw std::runtime_error("cannot create runtime directory " + dir + ": " +
-                               ec.message());
-    ::chmod(dir.c_str(), 0700);
-  }
-  check_runtime_dir(dir);
+  lumen::detail::prepare_runtime_dir(dir);
   for (auto sub : {"logs", "nodes"}) {
     auto path = dir + "/" + sub;
     if (::mkdir(path.c_str(), 0700) != 0 && errno != EEXIST)
       throw std::runtime_error("cannot create " + path + ": " +
                                std::strerror(errno));
+    ::chmod(path.c_str(), 0700);
   }
 }
 

@@ -78,7 +78,8 @@ void prepare_runtime_dir(const std::string& dir);
 
 /// Throws std::runtime_error if `dir` exists but belongs to another user or
 /// others may write to it: its node files tell `lumen stop` which processes
-/// to signal, so nobody else may plant them.
+/// to signal, so nobody else may plant them (lumen::detail's
+/// check_runtime_dir, node/runtime_dir.hpp, which drivers use too).
 void check_runtime_dir(const std::string& dir);
 
 } // namespace lumen::cli

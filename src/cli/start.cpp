@@ -89,7 +89,7 @@ int run_here(const start_options& opts) {
 [[noreturn]] void become_node(start_options opts, const std::string& log) {
   ::setsid();
   int out =
-    ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   int in = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   if (out < 0 || in < 0)
     ::_exit(127);

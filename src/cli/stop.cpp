@@ -6,6 +6,7 @@
 #include "cli/command_line.hpp"
 #include "cli/stop_nodes.hpp"
 #include "cli/values.hpp"
+#include "objects/spill_files.hpp"
 
 namespace lumen::cli {
 
@@ -35,7 +36,8 @@ constexpr const char* stop_about =
   "runtime directory): SIGTERM to the worker nodes, then to the head;\n"
   "each gets --timeout seconds to shut down before SIGKILL. Removes node\n"
   "files whose process is gone. Exits with status 1 if a node could not\n"
-  "be stopped.";
+  "be stopped. Removes the spill files (<runtime-dir>/spill) of nodes that\n"
+  "ended without removing them, such as nodes killed with SIGKILL.";
 
 } // namespace
 
@@ -49,7 +51,14 @@ int run_stop(const arguments& args) {
   auto timeout = timeout_from(in, default_stop_timeout);
   auto dir = runtime_dir_from(in);
   check_runtime_dir(dir);
-  return stop_nodes(dir, timeout, std::cout);
+  auto status = stop_nodes(dir, timeout, std::cout);
+  // Spill files of nodes that were killed before they could remove them
+  // (those of nodes still running, here or of another cluster, stay).
+  auto spill = dir + "/spill";
+  if (auto n = lumen::detail::spill_files::remove_dead(spill); n > 0)
+    std::cout << "lumen: removed the spill files of " << n << " ended node"
+              << (n == 1 ? "" : "s") << " in " << spill << "\n";
+  return status;
 }
 
 } // namespace lumen::cli

@@ -25,12 +25,15 @@
 #include "actors/scheduler.hpp"
 #include "actors/task_actor.hpp"
 #include "gcs/gcs_store.hpp"
+#include "log/log.hpp"
 #include "lumen/error.hpp"
 #include "net/transport.hpp"
 #include "net/transport_guard.hpp"
 #include "node/embedded_runtime_impl.hpp"
 #include "node/node_security.hpp"
+#include "node/runtime_dir.hpp"
 #include "objects/object_table.hpp"
+#include "objects/spill_files.hpp"
 #include "scheduling/execution_context.hpp"
 #include "scheduling/local_scheduler.hpp"
 #include "scheduling/worker_pool.hpp"
@@ -154,9 +157,18 @@ embedded_runtime::impl::impl(const node_config& c)
   root.task = task_id::random();
   identity.id = task_id::random().to_string();
   try {
+    // Private, and this user's, before anything is written in it.
+    prepare_runtime_dir(c.runtime_dir.empty() ? runtime_dir_default()
+                                              : c.runtime_dir);
     check_size_limits(c.base);
     table.set_max_object_size(c.base.max_object_size);
-    table.enable_spilling(spill_options_of(c, identity.id));
+    auto spill = spill_options_of(c, identity.id);
+    table.enable_spilling(spill);
+    // What nodes killed before their shutdown left here (spill_files.hpp).
+    auto root = std::filesystem::path{spill.directory}.parent_path().string();
+    if (auto n = spill_files::remove_dead(root); n > 0)
+      log_info("removed the spill files of ", n, " ended node",
+               n == 1 ? "" : "s", " in ", root);
   } catch (const error& e) {
     throw error(std::string{"lumen::init: "} + e.what());
   }
@@ -254,8 +266,22 @@ void embedded_runtime::impl::start(const node_config& c, bool cluster) {
   lineage.mode = c.base.lineage;
   if (c.base.lineage != lineage_mode::off) {
     auto dir = c.runtime_dir.empty() ? runtime_dir_default() : c.runtime_dir;
-    stash = std::make_unique<lineage_stash>(dir + "/stash/" +
-                                            std::to_string(getpid()));
+    try {
+      stash = std::make_unique<lineage_stash>(dir + "/stash/" +
+                                              std::to_string(getpid()));
+    } catch (const error& e) {
+      // A full disk: the node still starts (a head serving its tables
+      // read-only, say), without lineage of its own. write_ahead promises
+      // the disk, so it fails.
+      if (c.base.lineage == lineage_mode::write_ahead)
+        throw;
+      log_error("no lineage stash on this node: ", e.what(),
+                "; its tasks are not recorded for reconstruction until it "
+                "starts again");
+      lineage.mode = lineage_mode::off;
+    }
+  }
+  if (stash) {
     stash->adopt_orphans(); // what nodes that died here left behind
     stash_actor =
       make_lineage_stash(*sys, stash.get(), caf::actor{}, &local_lineage);

@@ -16,8 +16,8 @@
 #include <caf/scoped_actor.hpp>
 
 #include "actors/gcs.hpp"
-#include "log/log.hpp"
 #include "actors/gcs_client.hpp"
+#include "log/log.hpp"
 #include "lumen/error.hpp"
 #include "lumen/init.hpp"
 #include "net/tls_files.hpp"
@@ -96,6 +96,12 @@ int run_node(const node_config& cfg) {
   sigaddset(&stop_signals, SIGTERM);
   sigaddset(&stop_signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  // A file that may not grow (RLIMIT_FSIZE) fails the write (EFBIG), which
+  // the stores report, instead of killing the node.
+  std::signal(SIGXFSZ, SIG_IGN);
+  // A node process is ours: everything it creates (logs, node files, GCS,
+  // stash and spill files) is private.
+  ::umask(077);
   std::string node_file;
   try {
     load_libraries(cfg.load);

@@ -2,13 +2,18 @@
 #include "objects/spill_files.hpp"
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <fcntl.h>
 #include <filesystem>
+#include <string_view>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <system_error>
+#include <thread>
 #include <unistd.h>
 #include <utility>
+#include <vector>
 
 namespace lumen::detail {
 
@@ -35,12 +40,93 @@ int write_all(int fd, const char* p, std::size_t n) {
   return 0;
 }
 
+/// Makes `path`'s missing parents with mode 0700.
+void make_parents(const std::string& path) {
+  std::string prefix;
+  auto parent = std::filesystem::path{path}.parent_path();
+  for (auto& part : parent) {
+    prefix = (std::filesystem::path{prefix} / part).string();
+    if (!prefix.empty() && prefix != "/")
+      ::mkdir(prefix.c_str(), 0700);
+  }
+}
+
+/// Makes the directory `dir` (mode 0700) if missing, opens it and locks it
+/// (flock, exclusive); the open descriptor, or -1 with the reason in
+/// `*why`. Retries while remove_dead holds the lock of a directory it is
+/// about to remove, or removed it between the open and the lock.
+int make_locked_dir(const std::string& dir, std::string* why) {
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
+      *why = errno_text(errno);
+      return -1;
+    }
+    int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) {
+      if (errno == ENOENT)
+        continue; // removed under us
+      *why = errno_text(errno);
+      return -1;
+    }
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      ::close(fd);
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      continue;
+    }
+    struct stat held {};
+    struct stat named {};
+    if (::fstat(fd, &held) == 0 && ::stat(dir.c_str(), &named) == 0 &&
+        held.st_ino == named.st_ino && held.st_dev == named.st_dev)
+      return fd;
+    ::close(fd); // removed under us: again
+  }
+  *why = "it is locked by another process (another node uses it)";
+  return -1;
+}
+
+constexpr std::string_view dir_prefix = "lumen-spill-";
+
 } // namespace
 
 spill_files::spill_files(std::string directory, std::size_t capacity)
   : dir_(std::move(directory)), capacity_(capacity) {}
 
-spill_files::~spill_files() = default;
+spill_files::~spill_files() {
+  if (lock_fd_ >= 0)
+    ::close(lock_fd_);
+}
+
+std::size_t spill_files::remove_dead(const std::string& root) noexcept {
+  namespace fs = std::filesystem;
+  std::size_t removed = 0;
+  std::error_code ec;
+  std::vector<std::string> dirs;
+  for (auto& e : fs::directory_iterator{root, ec}) {
+    auto name = e.path().filename().string();
+    std::error_code kind;
+    if (name.size() > dir_prefix.size() &&
+        name.compare(0, dir_prefix.size(), dir_prefix) == 0 &&
+        e.is_directory(kind) && !e.is_symlink(kind))
+      dirs.push_back(e.path().string());
+  }
+  for (auto& dir : dirs) {
+    int fd =
+      ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+      continue;
+    // Held: its node lives (or this process holds it itself).
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      ::close(fd);
+      continue;
+    }
+    // Removed while locked: no node takes it meanwhile.
+    std::error_code rm;
+    if (fs::remove_all(dir, rm) > 0)
+      ++removed;
+    ::close(fd);
+  }
+  return removed;
+}
 
 bool spill_files::make_directory(std::string* why) {
   std::lock_guard guard{dir_mtx_};
@@ -50,10 +136,12 @@ bool spill_files::make_directory(std::string* why) {
   }
   if (made_)
     return true;
-  std::error_code ec;
-  std::filesystem::create_directories(dir_, ec);
-  if (ec) {
-    *why = "cannot make the spill directory " + dir_ + ": " + ec.message();
+  make_parents(dir_);
+  // Locked for as long as this object lives: an unlocked one is a dead
+  // node's (remove_dead).
+  lock_fd_ = make_locked_dir(dir_, why);
+  if (lock_fd_ < 0) {
+    *why = "cannot make the spill directory " + dir_ + ": " + *why;
     return false;
   }
   made_ = true;
@@ -154,6 +242,8 @@ void spill_files::remove_all() noexcept {
     return;
   std::error_code ec;
   std::filesystem::remove_all(dir_, ec); // best effort: nothing to report to
+  ::close(lock_fd_);
+  lock_fd_ = -1;
 }
 
 } // namespace lumen::detail

@@ -2,10 +2,16 @@
 // object, in a directory that belongs to one node.
 //
 // The directory is made with the first file and removed, with every file
-// in it, by `remove_all` (at shutdown). Files are written and read with
-// plain POSIX calls and never synced: they only have to outlive memory
-// pressure, not a crash. `capacity` bounds the bytes of all files together
-// (0: until the disk is full, i.e. until a write fails).
+// in it, by `remove_all` (at shutdown). It is private (mode 0700, files
+// 0600, missing parents 0700), and locked (flock on the directory) for as
+// long as this object lives: a node killed before its shutdown leaves a
+// directory nobody holds locked, and `remove_dead`, run by every node at
+// start and by `lumen stop`, removes it. A lock is held by a live process
+// only, so the directories of live nodes, of this cluster or of another
+// sharing the runtime directory, are kept. Files are
+// written and read with plain POSIX calls and never synced: they only have to
+// outlive memory pressure, not a crash. `capacity` bounds the bytes of all
+// files together (0: until the disk is full, i.e. until a write fails).
 //
 // Failures are values: `write` and `read` return no result and say why in
 // a string, which the object table puts into the object_store_full_error
@@ -39,8 +45,13 @@ class spill_files {
   /// `capacity` bytes of them (0: no limit but the disk's).
   spill_files(std::string directory, std::size_t capacity);
 
-  /// Leaves the files; `remove_all` deletes them.
+  /// Leaves the files (`remove_all` deletes them) and releases the lock.
   ~spill_files();
+
+  /// Removes the spill directories `<root>/lumen-spill-*` no process holds
+  /// locked: those of nodes that ended without removing them. Returns how
+  /// many directories went; never throws.
+  static std::size_t remove_dead(const std::string& root) noexcept;
 
   spill_files(const spill_files&) = delete;
   spill_files& operator=(const spill_files&) = delete;
@@ -93,6 +104,8 @@ class spill_files {
   /// Makes file names unique even for an id that comes back.
   std::atomic<std::uint64_t> serial_{0};
   std::mutex dir_mtx_;
+  /// The open, locked directory (-1 until made).
+  int lock_fd_ = -1;
   bool made_ = false;
   bool removed_ = false;
 };

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <string>
 #include <sys/resource.h>
@@ -364,6 +365,43 @@ TEST_CASE("lineage stash: rows are found across full segments", "[lineage]") {
   s.committed(rest.seq);
   CHECK(s.uncommitted() == 0);
   CHECK(s.committed_total() == n);
+}
+
+TEST_CASE("lineage stash: on a full disk its writes fail with a clear "
+          "error, the rows stay in memory and reach the disk once space is "
+          "back",
+          "[lineage][disk]") {
+  if (::geteuid() != 0) {
+    WARN("cannot mount a tmpfs here (not root)");
+    return;
+  }
+  temp_dir mnt{"full"};
+  std::filesystem::create_directories(mnt.path);
+  REQUIRE(std::system(
+            ("mount -t tmpfs -o size=64m tmpfs " + mnt.path + " 2>/dev/null")
+              .c_str()) == 0);
+  struct unmount {
+    std::string path;
+    ~unmount() {
+      (void)std::system(("umount -l " + path).c_str());
+    }
+  } guard{mnt.path};
+  lineage_stash s{mnt.path + "/stash"};
+  // Leave less than a store needs.
+  auto filler = mnt.path + "/filler";
+  auto free = std::filesystem::space(mnt.path).available;
+  REQUIRE(std::system(("fallocate -l " + std::to_string(free - (16u << 20)) +
+                       " " + filler)
+                        .c_str()) == 0);
+  s.append(tid(1), std::string(1 << 20, 'a'), {});
+  s.append(tid(2), "two", {});
+  CHECK_THROWS_WITH(s.flush_to_disk(true),
+                    Catch::Contains("disk is full") &&
+                      Catch::Contains("free space there"));
+  CHECK(s.uncommitted() == 2);
+  CHECK(s.find(tid(2)) == std::optional<std::string>{"two"});
+  std::filesystem::remove(filler);
+  CHECK(s.flush_to_disk(true) == 2);
 }
 
 TEST_CASE("lineage stash: rows of a node that died are adopted", "[lineage]") {

@@ -207,3 +207,43 @@ TEST_CASE("spill_files: remove_all before any write leaves nothing behind",
   }
   CHECK_FALSE(std::filesystem::exists(dir));
 }
+
+TEST_CASE("spill files: remove_dead removes the directories of ended "
+          "owners only, and the directory is private",
+          "[spill][security]") {
+  temp_dir tmp;
+  auto root = tmp.path() + "/spill";
+  std::string why;
+  spill_files live{root + "/lumen-spill-live", 0};
+  auto data = pattern(1000, 1);
+  auto f = live.write(sf_id(1), data.data(), data.size(), &why);
+  REQUIRE(f);
+  namespace fs = std::filesystem;
+  CHECK((fs::status(root).permissions() & fs::perms::all) ==
+        fs::perms::owner_all);
+  CHECK((fs::status(root + "/lumen-spill-live").permissions() &
+         fs::perms::all) == fs::perms::owner_all);
+  CHECK((fs::status(f->path).permissions() & fs::perms::all) ==
+        (fs::perms::owner_read | fs::perms::owner_write));
+  // An owner that ended: nobody holds its directory locked.
+  {
+    spill_files dead{root + "/lumen-spill-dead", 0};
+    REQUIRE(dead.write(sf_id(2), data.data(), data.size(), &why));
+  } // the destructor releases the lock and leaves the files, as a kill would
+  REQUIRE(fs::exists(root + "/lumen-spill-dead"));
+  // One of an older version (never locked): nobody holds it either.
+  fs::create_directories(root + "/lumen-spill-old");
+  // Not a spill directory: left alone.
+  fs::create_directories(root + "/other");
+  CHECK(spill_files::remove_dead(root) == 2);
+  CHECK_FALSE(fs::exists(root + "/lumen-spill-dead"));
+  CHECK_FALSE(fs::exists(root + "/lumen-spill-old"));
+  CHECK(fs::exists(root + "/other"));
+  // The live one is kept, and reads back.
+  byte_buffer back;
+  REQUIRE(live.read(*f, back, &why));
+  CHECK(as_string(back) == data);
+  CHECK(spill_files::remove_dead(root) == 0);
+  live.remove_all();
+  CHECK_FALSE(fs::exists(root + "/lumen-spill-live"));
+}
