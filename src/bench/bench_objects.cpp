@@ -1,13 +1,20 @@
 // Object workloads of `lumen microbenchmark` (put, get, wait, large
 // arrays, objects holding refs), placement groups, and this machine's
-// memcpy bandwidth to compare put_gigabytes with. Shapes as in Ray's
+// memcpy and loopback TCP bandwidth to compare put_gigabytes and the
+// 64 MiB transfers with. Shapes as in Ray's
 // `ray microbenchmark` (ray/_private/ray_perf.py).
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <map>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <lumen/lumen.hpp>
@@ -74,6 +81,84 @@ workload memcpy_fresh() {
   });
 }
 
+/// Bytes per loopback step: a 64 MiB object's worth.
+constexpr std::size_t loopback_bytes = 64u << 20;
+
+/// Bytes per read or write call on loopback.
+constexpr std::size_t loopback_io = 1u << 20;
+
+/// A TCP connection on 127.0.0.1 whose far end, a thread, sends
+/// `loopback_bytes` from a reused buffer each time it reads a byte.
+struct loopback_pair {
+  int near = -1;
+  int far = -1;
+  std::thread sender;
+
+  loopback_pair() {
+    int door = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(a);
+    auto* sa = reinterpret_cast<sockaddr*>(&a);
+    check(door >= 0 && ::bind(door, sa, sizeof(a)) == 0 &&
+            ::listen(door, 1) == 0 && ::getsockname(door, sa, &len) == 0,
+          "a listening socket on 127.0.0.1");
+    near = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    bool ok = near >= 0 && ::connect(near, sa, sizeof(a)) == 0;
+    far = ok ? ::accept(door, nullptr, nullptr) : -1;
+    ::close(door);
+    check(far >= 0, "a loopback TCP connection");
+    sender = std::thread{[fd = far] {
+      auto src = faulted_buffer(loopback_bytes, 7);
+      char go = 0;
+      while (::recv(fd, &go, 1, 0) == 1) {
+        for (std::size_t off = 0; off < loopback_bytes;) {
+          auto n =
+            ::send(fd, src->data() + off,
+                   std::min(loopback_io, loopback_bytes - off), MSG_NOSIGNAL);
+          if (n <= 0)
+            return;
+          off += static_cast<std::size_t>(n);
+        }
+      }
+    }};
+  }
+
+  ~loopback_pair() {
+    ::shutdown(near, SHUT_RDWR);
+    sender.join();
+    ::close(near);
+    ::close(far);
+  }
+
+  loopback_pair(const loopback_pair&) = delete;
+  loopback_pair& operator=(const loopback_pair&) = delete;
+};
+
+/// 64 MiB over loopback TCP into a reused buffer, 1 MiB per call: the
+/// floor under the two-node 64 MiB transfers (which add the object's
+/// encoding, decoding and the nodes' messages).
+workload loopback_tcp() {
+  return one(
+    "loopback_tcp_64mib_gigabytes", "GB/s", loopback_bytes / gigabyte, [] {
+      auto pair = std::make_shared<loopback_pair>();
+      auto dst = faulted_buffer(loopback_bytes, 0);
+      return [pair, dst] {
+        char go = 1;
+        check(::send(pair->near, &go, 1, MSG_NOSIGNAL) == 1,
+              "loopback request");
+        for (std::size_t off = 0; off < loopback_bytes;) {
+          auto n = ::recv(pair->near, dst->data() + off,
+                          std::min(loopback_io, loopback_bytes - off), 0);
+          check(n > 0, "loopback read");
+          off += static_cast<std::size_t>(n);
+        }
+        check(dst->back() == 7, "loopback bytes");
+      };
+    });
+}
+
 /// Puts `array`, gets it back and compares: the value survives a put.
 void check_round_trip(const std::vector<double>& array) {
   auto back = lumen::get(lumen::put(array));
@@ -136,6 +221,7 @@ std::vector<workload> object_workloads() {
   std::vector<workload> ws;
   ws.push_back(memcpy_warm());
   ws.push_back(memcpy_fresh());
+  ws.push_back(loopback_tcp());
   ws.push_back(one("single_client_get_calls", "/s", 1, [] {
     auto value = lumen::put(0);
     return [value] {

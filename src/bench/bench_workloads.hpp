@@ -53,7 +53,7 @@ std::string lineage_recovery_metric_name();
 result run_lineage_recovery(const std::string& lumen_binary);
 
 /// put/get/wait, large objects, placement groups and this machine's memcpy
-/// bandwidth (bench_objects.cpp).
+/// and loopback TCP bandwidth (bench_objects.cpp).
 std::vector<workload> object_workloads();
 
 /// The scale workloads (bench_scale.cpp): 1M queued tasks (seconds, and

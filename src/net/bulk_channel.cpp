@@ -25,6 +25,7 @@
 #include "log/log.hpp"
 #include "lumen/error.hpp"
 #include "net/bulk_sockets.hpp"
+#include "net/bulk_stream.hpp"
 #include "net/transport.hpp"
 
 namespace lumen::detail {
@@ -39,14 +40,6 @@ constexpr char magic[8] = {'L', 'U', 'M', 'E', 'N', 'O', 'B', 'J'};
 
 /// Magic, nonce, size.
 constexpr std::size_t header_size = 8 + 16 + 8;
-
-/// Bytes copied into a connection's write buffer at once, and bytes read
-/// at once; at most two pieces wait in the write buffers.
-constexpr std::size_t piece = 4 * 1024 * 1024;
-
-/// Bytes handed to the broker at once on receipt (one copy each, from the
-/// connection's reused read buffer into the object's pooled buffer).
-constexpr std::size_t read_piece = 1024 * 1024;
 
 constexpr std::chrono::seconds header_timeout{5};
 
@@ -126,6 +119,7 @@ using job_ptr = std::shared_ptr<impl::job>;
 
 /// A connection this node accepted: frames come in.
 struct in_conn {
+  bulk_scribe_ptr s;
   std::string peer;
   clock_type::time_point opened;
   clock_type::time_point last;
@@ -135,21 +129,19 @@ struct in_conn {
   std::string nonce;
   impl::expected e;
   byte_buffer bytes;
+  /// Bytes of the body in `bytes` at the last tick.
   std::uint64_t got = 0;
 };
 
 /// A connection this node opened: frames go out.
 struct out_conn {
+  bulk_scribe_ptr s;
   std::string to;
   clock_type::time_point last;
-  /// Frames not (completely) in the write buffer yet; the first one is
-  /// being copied in, `offset` bytes of it so far (header included).
-  std::deque<job_ptr> queue;
-  std::uint64_t offset = 0;
-  /// Frames written, waiting for their acknowledgment, in order.
+  /// Frames handed to the connection (written straight from the object's
+  /// memory, which `keep` holds), waiting for their acknowledgment, in
+  /// order.
   std::deque<job_ptr> unacked;
-  /// Bytes handed to the connection and not written yet.
-  std::uint64_t buffered = 0;
   /// Whether any byte was written (else a close means it never connected).
   bool written = false;
 };
@@ -160,23 +152,26 @@ struct broker_state {
   std::map<connection_handle, in_conn> ins;
   std::map<connection_handle, out_conn> outs;
   std::map<std::string, connection_handle> out_by_address;
+  /// Connections the doorman accepted, until their new_connection_msg.
+  std::map<connection_handle, bulk_scribe_ptr> accepted;
+
+  broker_state() = default;
+  broker_state(const broker_state&) = delete;
+  broker_state& operator=(const broker_state&) = delete;
+
+  /// The scribes may outlive the buffers their transfers point into.
+  ~broker_state() {
+    for (auto& [hdl, c] : ins)
+      c.s->read_into(nullptr, 0);
+    for (auto& [hdl, c] : outs)
+      c.s->discard_writes();
+  }
 };
 
 using broker_ptr = caf::io::broker*;
 
 void read_header(broker_ptr self, connection_handle hdl) {
   self->configure_read(hdl, caf::io::receive_policy::exactly(header_size));
-}
-
-void read_body(broker_ptr self, connection_handle hdl, const in_conn& c) {
-  // Exactly a read piece (or the rest): CAF's stream refills its read
-  // buffer to the configured size after each read, zero filling what the
-  // last read did not use, so `at_most` would clear up to a piece per
-  // read; `exactly` keeps the buffer's size and fills it once.
-  auto left = c.e.size - c.got;
-  self->configure_read(
-    hdl, caf::io::receive_policy::exactly(static_cast<std::size_t>(
-           std::min<std::uint64_t>(left, read_piece))));
 }
 
 /// Closes an incoming connection; fails the transfer under way on it.
@@ -187,10 +182,13 @@ void drop_in(broker_ptr self, broker_state& st, connection_handle hdl,
     return;
   auto c = std::move(i->second);
   st.ins.erase(i);
+  auto got = c.s->read_into_done();
+  // No byte may land in the buffer once it is gone.
+  c.s->read_into(nullptr, 0);
   self->close(hdl);
   if (c.in_body && c.e.done)
     c.e.done(byte_buffer{}, "the transfer broke off after " +
-                              std::to_string(c.got) + " of " +
+                              std::to_string(got) + " of " +
                               std::to_string(c.e.size) + " bytes: " + why);
 }
 
@@ -260,17 +258,16 @@ void on_in_data(broker_ptr self, broker_state& st, connection_handle hdl,
     c.got = 0;
     if (size == 0)
       on_frame_done(self, hdl, c);
-    else
-      read_body(self, hdl, c);
+    else // the body goes straight into the object's buffer
+      c.s->read_into(c.bytes.data(), static_cast<std::size_t>(size));
     return;
   }
-  auto n = std::min<std::uint64_t>(buf.size(), c.e.size - c.got);
-  std::memcpy(c.bytes.data() + c.got, buf.data(), static_cast<std::size_t>(n));
-  c.got += n;
-  if (c.got == c.e.size)
-    on_frame_done(self, hdl, c);
-  else
-    read_body(self, hdl, c);
+  // In a body, the scribe reports only its end, with no bytes.
+  if (!buf.empty()) {
+    refuse_in(self, st, hdl, "bytes outside a frame");
+    return;
+  }
+  on_frame_done(self, hdl, c);
 }
 
 /// Closes an outgoing connection; fails every frame on it.
@@ -282,45 +279,28 @@ void drop_out(broker_ptr self, broker_state& st, connection_handle hdl,
   auto c = std::move(i->second);
   st.outs.erase(i);
   st.out_by_address.erase(c.to);
+  // The scribe must not read the objects' memory once they are released.
+  c.s->discard_writes();
   self->close(hdl);
   auto text = c.written ? "the connection to " + c.to + " " + why
                         : "cannot connect to " + c.to +
                             " (or it closed the connection at once)";
-  for (auto* q : {&c.unacked, &c.queue})
-    for (auto& j : *q)
-      j->done(text);
+  for (auto& j : c.unacked)
+    j->done(text);
 }
 
-/// Copies frames into the connection's write buffer while less than two
-/// pieces wait there.
-void pump(broker_ptr self, connection_handle hdl, out_conn& c) {
-  bool wrote = false;
-  while (!c.queue.empty() && c.buffered < 2 * piece) {
-    auto& j = *c.queue.front();
-    auto& wr = self->wr_buf(hdl);
-    if (c.offset == 0) {
-      char header[header_size];
-      std::memcpy(header, magic, sizeof(magic));
-      std::memcpy(header + 8, j.nonce.data(), j.nonce.size());
-      std::memcpy(header + 24, &j.n, sizeof(j.n));
-      wr.insert(wr.end(), header, header + header_size);
-      c.buffered += header_size;
-      c.offset = header_size;
-    }
-    auto done = c.offset - header_size;
-    auto len = std::min<std::uint64_t>(piece, j.n - done);
-    wr.insert(wr.end(), j.p + done, j.p + done + len);
-    c.buffered += len;
-    c.offset += len;
-    wrote = true;
-    if (c.offset - header_size == j.n) {
-      c.unacked.push_back(std::move(c.queue.front()));
-      c.queue.pop_front();
-      c.offset = 0;
-    }
-  }
-  if (wrote)
-    self->flush(hdl);
+/// Hands a frame to the connection: its header, then its bytes, written
+/// from where they are.
+void write_frame(broker_ptr self, connection_handle hdl, out_conn& c,
+                 job_ptr j) {
+  char header[header_size];
+  std::memcpy(header, magic, sizeof(magic));
+  std::memcpy(header + 8, j->nonce.data(), j->nonce.size());
+  std::memcpy(header + 24, &j->n, sizeof(j->n));
+  auto& wr = self->wr_buf(hdl);
+  wr.insert(wr.end(), header, header + header_size);
+  c.s->write_from(j->p, static_cast<std::size_t>(j->n));
+  c.unacked.push_back(std::move(j));
 }
 
 void on_send(broker_ptr self, broker_state& st, job_ptr j) {
@@ -339,20 +319,20 @@ void on_send(broker_ptr self, broker_state& st, job_ptr j) {
       return;
     }
     auto hdl = scribe->hdl();
+    out_conn c;
+    c.s = scribe;
     self->add_scribe(std::move(scribe));
     self->ack_writes(hdl, true);
     self->configure_read(hdl, caf::io::receive_policy::at_most(64));
-    out_conn c;
     c.to = j->to;
     c.last = clock_type::now();
     st.outs.emplace(hdl, std::move(c));
     k = st.out_by_address.emplace(j->to, hdl).first;
   }
   auto& c = st.outs.at(k->second);
-  if (c.queue.empty() && c.unacked.empty())
+  if (c.unacked.empty())
     c.last = clock_type::now();
-  c.queue.push_back(std::move(j));
-  pump(self, k->second, c);
+  write_frame(self, k->second, c, std::move(j));
 }
 
 void on_out_data(broker_ptr self, broker_state& st, connection_handle hdl,
@@ -378,6 +358,13 @@ void on_tick(broker_ptr self, broker_state& st) {
   auto now = clock_type::now();
   std::vector<std::pair<connection_handle, std::string>> refuse, drop, idle;
   for (auto& [hdl, c] : st.ins) {
+    if (c.in_body) {
+      auto got = c.s->read_into_done();
+      if (got != c.got) {
+        c.got = got;
+        c.last = now;
+      }
+    }
     if (c.frames == 0 && !c.in_body && now - c.opened > header_timeout)
       refuse.emplace_back(hdl, "no complete header within " +
                                  std::to_string(header_timeout.count()) + " s");
@@ -394,7 +381,7 @@ void on_tick(broker_ptr self, broker_state& st) {
     drop_in(self, st, hdl, why);
   std::vector<connection_handle> stale, unused;
   for (auto& [hdl, c] : st.outs) {
-    bool busy = !c.queue.empty() || !c.unacked.empty();
+    bool busy = !c.unacked.empty();
     if (busy && now - c.last > bulk_channel::idle_timeout)
       stale.push_back(hdl);
     else if (!busy && now - c.last > linger)
@@ -410,7 +397,12 @@ caf::behavior bulk_broker(broker_ptr self, std::shared_ptr<impl> shared,
                           native_socket listen_fd) {
   auto st = std::make_shared<broker_state>();
   st->shared = std::move(shared);
-  auto door = stream_doorman(self->system(), listen_fd);
+  std::weak_ptr<broker_state> weak = st;
+  auto door =
+    stream_doorman(self->system(), listen_fd, [weak](const bulk_scribe_ptr& s) {
+      if (auto st = weak.lock())
+        st->accepted[s->hdl()] = s;
+    });
   if (!door) {
     log_error("object channel: cannot accept connections");
     ::close(listen_fd);
@@ -423,6 +415,15 @@ caf::behavior bulk_broker(broker_ptr self, std::shared_ptr<impl> shared,
     [self, st](const caf::io::new_connection_msg& msg) {
       auto now = clock_type::now();
       auto& c = st->ins[msg.handle];
+      if (auto i = st->accepted.find(msg.handle); i != st->accepted.end()) {
+        c.s = std::move(i->second);
+        st->accepted.erase(i);
+      }
+      if (!c.s) { // not from this channel's doorman: cannot happen
+        st->ins.erase(msg.handle);
+        self->close(msg.handle);
+        return;
+      }
       c.peer = self->remote_addr(msg.handle) + ":" +
                std::to_string(self->remote_port(msg.handle));
       c.opened = c.last = now;
@@ -444,8 +445,6 @@ caf::behavior bulk_broker(broker_ptr self, std::shared_ptr<impl> shared,
         return;
       i->second.last = clock_type::now();
       i->second.written = true;
-      i->second.buffered = msg.remaining;
-      pump(self, msg.handle, i->second);
     },
     [self, st](const caf::io::connection_closed_msg& msg) {
       if (st->ins.count(msg.handle) > 0) {

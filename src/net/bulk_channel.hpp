@@ -18,18 +18,18 @@
 //    The channel never connects anywhere else than where its store tells
 //    it, and the store only names addresses from the cluster view. The
 //    broker keeps one connection per peer address and reuses it: a frame
-//    is a header (magic, nonce, size), then the bytes, copied from the
-//    object in 4 MiB pieces into the connection's write buffer (reused;
-//    at most two pieces are buffered), and the receiver acknowledges each
-//    frame with one byte.
+//    is a header (magic, nonce, size), then the bytes, written straight
+//    from the object's memory (kept alive until acknowledged) by the
+//    connection's scribe (bulk_stream.hpp), and the receiver acknowledges
+//    each frame with one byte.
 // 3. This side takes a frame only if its header names a ticket it issued
 //    and has not used, with the expected size; anything else (unknown
 //    nonce, garbage, a header not sent within 5 s of connecting, too many
 //    connections) is refused and logged, the connection is closed, and
-//    the node carries on. The bytes go into a buffer from the buffer pool,
-//    and `done` gets them, or the reason the transfer failed (the
-//    connection closed early or stayed idle for `idle_timeout`), exactly
-//    once.
+//    the node carries on. The bytes go straight from the socket (or TLS)
+//    into a buffer from the buffer pool, and `done` gets them, or the
+//    reason the transfer failed (the connection closed early or stayed
+//    idle for `idle_timeout`), exactly once.
 //
 // Thread safety: all members may be called from any thread; callbacks run
 // on the middleman's I/O thread (inside the broker), so they must only

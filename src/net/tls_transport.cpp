@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <sys/socket.h>
 #include <utility>
@@ -28,6 +29,8 @@
 
 #include "log/log.hpp"
 #include "lumen/error.hpp"
+#include "net/bulk_stream.hpp"
+#include "net/socket_bio.hpp"
 #include "net/tls_files.hpp"
 #include "net/transport_guard.hpp"
 
@@ -74,11 +77,19 @@ std::string peer_of(native_socket fd) {
   return *host + ":" + std::to_string(*port);
 }
 
+/// Bytes OpenSSL reads from the socket at once on an object channel's
+/// connection (read-ahead: several records per system call).
+constexpr long bulk_read_buffer = 128 * 1024;
+
 /// One TLS connection. Every OpenSSL call that SSL_get_error may judge
 /// starts with an empty error queue, and every failure empties it again.
+/// A `bulk` session (the object channel's) talks through a socket BIO
+/// that cannot raise SIGPIPE (socket_bio.hpp), so its calls need no
+/// signal mask, and reads ahead.
 class session {
  public:
-  explicit session(ssl_ctx_ptr ctx) : ctx_(std::move(ctx)) {}
+  explicit session(ssl_ctx_ptr ctx, bool bulk = false)
+    : ctx_(std::move(ctx)), bulk_(bulk) {}
 
   ~session() {
     SSL_free(ssl_);
@@ -104,9 +115,15 @@ class session {
     return do_some(write, result, fd, const_cast<void*>(buf), len, true);
   }
 
+  /// Whether OpenSSL holds input not read yet (decrypted or not).
+  bool has_pending() const {
+    return SSL_has_pending(ssl_) == 1;
+  }
+
   bool try_connect(native_socket fd) {
-    sigpipe_guard guard;
-    SSL_set_fd(ssl_, fd);
+    std::optional<sigpipe_guard> guard;
+    if (!attach(fd, guard))
+      return false;
     SSL_set_connect_state(ssl_);
     ERR_clear_error();
     auto ret = SSL_connect(ssl_);
@@ -117,8 +134,9 @@ class session {
   }
 
   bool try_accept(native_socket fd) {
-    sigpipe_guard guard;
-    SSL_set_fd(ssl_, fd);
+    std::optional<sigpipe_guard> guard;
+    if (!attach(fd, guard))
+      return false;
     SSL_set_accept_state(ssl_);
     ERR_clear_error();
     auto ret = SSL_accept(ssl_);
@@ -135,6 +153,21 @@ class session {
  private:
   bool handshaking() const {
     return connecting_ || accepting_;
+  }
+
+  /// Puts the session on `fd`; `guard` blocks SIGPIPE unless bulk.
+  bool attach(native_socket fd, std::optional<sigpipe_guard>& guard) {
+    if (!bulk_) {
+      guard.emplace();
+      return SSL_set_fd(ssl_, fd) == 1;
+    }
+    auto* bio = make_socket_bio(fd);
+    if (bio == nullptr)
+      return false;
+    SSL_set_bio(ssl_, bio, bio);
+    SSL_set_read_ahead(ssl_, 1);
+    SSL_set_default_read_buffer_len(ssl_, bulk_read_buffer);
+    return true;
   }
 
   /// Logs a handshake that failed: a peer without a certificate from the
@@ -161,7 +194,9 @@ class session {
   template <class F>
   rw_state do_some(F f, size_t& result, native_socket fd, void* buf, size_t len,
                    bool writing) {
-    sigpipe_guard guard;
+    std::optional<sigpipe_guard> guard;
+    if (!bulk_)
+      guard.emplace();
     result = 0;
     auto check = [&](int ret) {
       auto err = SSL_get_error(ssl_, ret);
@@ -202,6 +237,7 @@ class session {
   }
 
   ssl_ctx_ptr ctx_;
+  bool bulk_;
   SSL* ssl_ = nullptr;
   bool connecting_ = false;
   bool accepting_ = false;
@@ -210,14 +246,42 @@ class session {
 using session_ptr = std::unique_ptr<session>;
 
 session_ptr make_session(const ssl_ctx_ptr& ctx, native_socket fd,
-                         bool accepted) {
-  auto ptr = std::make_unique<session>(ctx);
+                         bool accepted, bool bulk = false) {
+  auto ptr = std::make_unique<session>(ctx, bulk);
   if (!ptr->init())
     return nullptr;
   if (accepted ? !ptr->try_accept(fd) : !ptr->try_connect(fd))
     return nullptr;
   return ptr;
 }
+
+/// A TLS connection of the object channel (bulk_stream.hpp): OpenSSL
+/// decrypts into and encrypts from the channel's buffers directly.
+class tls_byte_io : public byte_io {
+ public:
+  explicit tls_byte_io(session_ptr s) : session_(std::move(s)) {}
+
+  rw_state read_some(size_t& result, native_socket fd, void* buf,
+                     size_t len) override {
+    return session_->read_some(result, fd, buf, len);
+  }
+
+  rw_state write_some(size_t& result, native_socket fd, const void* buf,
+                      size_t len) override {
+    return session_->write_some(result, fd, buf, len);
+  }
+
+  bool pending() override {
+    return session_->has_pending();
+  }
+
+  bool starts_with_write() const override {
+    return true;
+  }
+
+ private:
+  session_ptr session_;
+};
 
 /// The I/O policy of a TLS stream (CAF's ssl_policy).
 struct ssl_policy {
@@ -309,9 +373,9 @@ class scribe_impl : public caf::io::scribe {
 class doorman_impl : public caf::io::network::doorman_impl {
  public:
   doorman_impl(default_mpx& mx, native_socket fd, ssl_ctx_ptr ctx,
-               bool basp = true)
+               bulk_accept_hook hook = nullptr)
     : caf::io::network::doorman_impl(mx, fd), ctx_(std::move(ctx)),
-      basp_(basp) {}
+      hook_(std::move(hook)) {}
 
   bool new_connection() override {
     if (detached())
@@ -320,17 +384,21 @@ class doorman_impl : public caf::io::network::doorman_impl {
     auto fd = acceptor_.accepted_socket();
     caf::detail::socket_guard guard{fd};
     caf::io::network::nonblocking(fd, true);
-    auto s = make_session(ctx_, fd, true);
+    auto s = make_session(ctx_, fd, true, static_cast<bool>(hook_));
     if (s == nullptr)
       return false; // logged by the session
     // Messages above max-message-size are refused both ways
     // (net/transport_guard.hpp).
     caf::io::scribe_ptr scribe;
-    if (basp_)
+    if (!hook_) {
       scribe = caf::make_counted<guarded_scribe<scribe_impl>>(
         max_message_size(dm.system().config()), dm, fd, std::move(s));
-    else
-      scribe = caf::make_counted<scribe_impl>(dm, fd, std::move(s));
+    } else {
+      auto bulk = caf::make_counted<bulk_scribe>(
+        dm, fd, std::make_unique<tls_byte_io>(std::move(s)));
+      hook_(bulk);
+      scribe = std::move(bulk);
+    }
     guard.release(); // the scribe owns the socket now
     auto hdl = scribe->hdl();
     parent()->add_scribe(std::move(scribe));
@@ -339,7 +407,8 @@ class doorman_impl : public caf::io::network::doorman_impl {
 
  private:
   ssl_ctx_ptr ctx_;
-  bool basp_;
+  /// Set for the object channel's port: its connections are bulk scribes.
+  bulk_accept_hook hook_;
 };
 
 /// The context of each actor system that has TLS on, for the object
@@ -446,26 +515,29 @@ void forget_tls_context(caf::actor_system& sys) {
   contexts.erase(&sys);
 }
 
-caf::io::scribe_ptr tls_stream_scribe(caf::actor_system& sys,
-                                      caf::io::network::native_socket fd,
-                                      bool accepted) {
+bulk_scribe_ptr tls_stream_scribe(caf::actor_system& sys,
+                                  caf::io::network::native_socket fd,
+                                  bool accepted) {
   auto ctx = context_of(sys);
   if (!ctx)
     return nullptr;
-  auto s = make_session(ctx, fd, accepted);
+  auto s = make_session(ctx, fd, accepted, true);
   if (s == nullptr)
     return nullptr; // logged by the session
   auto& mpx = static_cast<default_mpx&>(sys.middleman().backend());
-  return caf::make_counted<scribe_impl>(mpx, fd, std::move(s));
+  return caf::make_counted<bulk_scribe>(
+    mpx, fd, std::make_unique<tls_byte_io>(std::move(s)));
 }
 
 caf::io::doorman_ptr tls_stream_doorman(caf::actor_system& sys,
-                                        caf::io::network::native_socket fd) {
+                                        caf::io::network::native_socket fd,
+                                        bulk_accept_hook hook) {
   auto ctx = context_of(sys);
   if (!ctx)
     return nullptr;
   auto& mpx = static_cast<default_mpx&>(sys.middleman().backend());
-  return caf::make_counted<doorman_impl>(mpx, fd, std::move(ctx), false);
+  return caf::make_counted<doorman_impl>(mpx, fd, std::move(ctx),
+                                         std::move(hook));
 }
 
 } // namespace lumen::detail

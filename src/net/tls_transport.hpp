@@ -36,6 +36,7 @@
 #include <caf/io/scribe.hpp>
 
 #include "lumen/config.hpp"
+#include "net/bulk_stream.hpp"
 
 namespace lumen::detail {
 
@@ -54,13 +55,14 @@ void forget_tls_context(caf::actor_system& sys);
 /// net/bulk_channel.hpp), on `sys`'s TLS context: same certificates,
 /// same verification and the same fixed session as BASP's connections.
 /// Null if `sys` has no TLS or the session cannot start (logged).
-caf::io::scribe_ptr tls_stream_scribe(caf::actor_system& sys,
-                                      caf::io::network::native_socket fd,
-                                      bool accepted);
+bulk_scribe_ptr tls_stream_scribe(caf::actor_system& sys,
+                                  caf::io::network::native_socket fd,
+                                  bool accepted);
 
 /// A TLS listening port on `fd` (listening) whose connections are such
-/// byte streams; null if `sys` has no TLS.
+/// byte streams, each shown to `hook` first; null if `sys` has no TLS.
 caf::io::doorman_ptr tls_stream_doorman(caf::actor_system& sys,
-                                        caf::io::network::native_socket fd);
+                                        caf::io::network::native_socket fd,
+                                        bulk_accept_hook hook);
 
 } // namespace lumen::detail

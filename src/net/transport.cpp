@@ -22,11 +22,14 @@ namespace lumen::detail {
 
 namespace {
 
-/// CAF's doorman whose connections are plain, unguarded scribes (CAF's
-/// own would come from the guarded multiplexer, which expects BASP).
+/// CAF's doorman whose connections are plain, unguarded bulk scribes
+/// (CAF's own would come from the guarded multiplexer, which expects BASP).
 class plain_stream_doorman : public caf::io::network::doorman_impl {
  public:
-  using caf::io::network::doorman_impl::doorman_impl;
+  plain_stream_doorman(caf::io::network::default_multiplexer& mx,
+                       caf::io::network::native_socket fd,
+                       bulk_accept_hook hook)
+    : caf::io::network::doorman_impl(mx, fd), hook_(std::move(hook)) {}
 
   bool new_connection() override {
     if (detached())
@@ -34,11 +37,16 @@ class plain_stream_doorman : public caf::io::network::doorman_impl {
     auto& dm = acceptor_.backend();
     auto fd = acceptor_.accepted_socket();
     caf::io::network::nonblocking(fd, true);
-    auto scribe = caf::make_counted<caf::io::network::scribe_impl>(dm, fd);
+    auto scribe = caf::make_counted<bulk_scribe>(dm, fd, make_plain_io());
+    if (hook_)
+      hook_(scribe);
     auto hdl = scribe->hdl();
     parent()->add_scribe(std::move(scribe));
     return doorman::new_connection(&dm, hdl);
   }
+
+ private:
+  bulk_accept_hook hook_;
 };
 
 /// The TLS middleman actor of each actor system that has one (a process
@@ -142,23 +150,24 @@ connect_actor(caf::actor_system& sys, const std::string& host,
   return result;
 }
 
-caf::io::scribe_ptr stream_scribe(caf::actor_system& sys,
-                                  caf::io::network::native_socket fd,
-                                  bool accepted) {
+bulk_scribe_ptr stream_scribe(caf::actor_system& sys,
+                              caf::io::network::native_socket fd,
+                              bool accepted) {
   if (uses_tls(sys))
     return tls_stream_scribe(sys, fd, accepted);
   auto& mpx = static_cast<caf::io::network::default_multiplexer&>(
     sys.middleman().backend());
-  return caf::make_counted<caf::io::network::scribe_impl>(mpx, fd);
+  return caf::make_counted<bulk_scribe>(mpx, fd, make_plain_io());
 }
 
 caf::io::doorman_ptr stream_doorman(caf::actor_system& sys,
-                                    caf::io::network::native_socket fd) {
+                                    caf::io::network::native_socket fd,
+                                    bulk_accept_hook hook) {
   if (uses_tls(sys))
-    return tls_stream_doorman(sys, fd);
+    return tls_stream_doorman(sys, fd, std::move(hook));
   auto& mpx = static_cast<caf::io::network::default_multiplexer&>(
     sys.middleman().backend());
-  return caf::make_counted<plain_stream_doorman>(mpx, fd);
+  return caf::make_counted<plain_stream_doorman>(mpx, fd, std::move(hook));
 }
 
 } // namespace lumen::detail

@@ -25,6 +25,7 @@
 #include <caf/io/scribe.hpp>
 
 #include "lumen/config.hpp"
+#include "net/bulk_stream.hpp"
 
 namespace lumen::detail {
 
@@ -75,17 +76,20 @@ connect_actor(caf::actor_system& sys, const std::string& host,
 /// A connection on `fd` (connected, or still connecting) for a byte
 /// stream beside BASP (the object channel, net/bulk_channel.hpp),
 /// on `sys`'s transport: TLS with the node's context when it uses TLS,
-/// plain TCP otherwise (not BASP-guarded: its owner parses the stream).
-/// Null if the TLS session cannot start (logged). Call on the middleman's
-/// thread (from a broker).
-caf::io::scribe_ptr stream_scribe(caf::actor_system& sys,
-                                  caf::io::network::native_socket fd,
-                                  bool accepted);
+/// plain TCP otherwise (not BASP-guarded: its owner parses the stream),
+/// reading and writing without copies (bulk_stream.hpp). Null if the TLS
+/// session cannot start (logged). Call on the middleman's thread (from a
+/// broker).
+bulk_scribe_ptr stream_scribe(caf::actor_system& sys,
+                              caf::io::network::native_socket fd,
+                              bool accepted);
 
 /// A listening port on `fd` (bound and listening) whose connections are
-/// such byte streams, on `sys`'s transport.
+/// such byte streams, on `sys`'s transport; `hook` sees each before the
+/// broker gets its new_connection_msg.
 caf::io::doorman_ptr stream_doorman(caf::actor_system& sys,
-                                    caf::io::network::native_socket fd);
+                                    caf::io::network::native_socket fd,
+                                    bulk_accept_hook hook);
 
 /// How long connecting to a head may take, TLS handshake and hello
 /// included.

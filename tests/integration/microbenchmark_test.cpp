@@ -92,12 +92,12 @@ TEST_CASE("microbenchmark: a short run of every metric prints sane lines",
         "placement_group_create/removal", "two_node_tasks_async",
         "two_node_actor_calls_async"})
     sane_value(lines, name, "/s");
-  for (auto name :
-       {"memcpy_gigabytes", "single_client_put_gigabytes",
-        "multi_client_put_gigabytes", "two_node_object_push_64mib_gigabytes",
-        "two_node_object_pull_64mib_gigabytes",
-        "two_node_object_push_64mib_tls_gigabytes",
-        "two_node_object_pull_64mib_tls_gigabytes"})
+  for (auto name : {"memcpy_gigabytes", "loopback_tcp_64mib_gigabytes",
+                    "single_client_put_gigabytes", "multi_client_put_gigabytes",
+                    "two_node_object_push_64mib_gigabytes",
+                    "two_node_object_pull_64mib_gigabytes",
+                    "two_node_object_push_64mib_tls_gigabytes",
+                    "two_node_object_pull_64mib_tls_gigabytes"})
     sane_value(lines, name, "GB/s");
   for (auto name : {"scale_1m_queued_tasks", "scale_10k_actors",
                     "scale_task_10k_ref_args", "scale_get_10k_objects"})
