@@ -559,7 +559,7 @@ node_manager(self_ptr self, detail::resource_set total,
       auto& st = self->state;
       node_stats result;
       result.total = st.sched.total().to_doubles();
-      result.available = st.sched.available().to_doubles();
+      result.available = st.sched.available().to_doubles_over(st.sched.total());
       result.waiting_for_args = st.waiting.size();
       // Tasks pipelined behind a running one count as queued.
       result.queued = st.sched.queued() + st.running.size() - st.leases.size();

@@ -73,10 +73,20 @@ detail::node_record own_record(const node_manager_state& st) {
   rec.head = st.identity.head;
   rec.driver = st.identity.driver;
   rec.total = st.sched.total().to_doubles();
-  rec.available = st.sched.available().to_doubles();
+  rec.available = st.sched.available().to_doubles_over(st.sched.total());
   for (auto& [k, v] : rec.available)
     if (v < 0)
       v = 0;
+  // Who holds them: each running task's resources, by its job.
+  for (auto& [worker, l] : st.leases) {
+    if (l.tasks.empty())
+      continue;
+    auto& hold = rec.held[l.tasks.front()->job.to_string()];
+    ++hold.tasks;
+    for (auto& [name, amount] : l.acquired.to_doubles())
+      if (!(l.blocked && name == detail::cpu_resource)) // lent out
+        hold.resources[name] += amount;
+  }
   auto objs = st.table->memory_use(); // no walk over every entry
   rec.object_store_used = objs.used_bytes;
   rec.object_store_capacity = objs.capacity_bytes;

@@ -12,7 +12,8 @@ bool same_state(const node_record& x, const node_record& y) {
          x.total == y.total && x.available == y.available &&
          x.object_store_used == y.object_store_used &&
          x.object_store_capacity == y.object_store_capacity &&
-         x.infeasible == y.infeasible && x.actors == y.actors;
+         x.infeasible == y.infeasible && x.actors == y.actors &&
+         x.held == y.held;
 }
 
 } // namespace
@@ -45,6 +46,7 @@ void node_table::restore(node_record rec, std::uint64_t order,
   if (!rec.alive) {
     rec.available.clear();
     rec.infeasible.clear();
+    rec.held.clear();
   }
   auto id = rec.id;
   rows_.emplace(id, row{std::move(rec), now, order});
@@ -70,6 +72,7 @@ bool node_table::mark_dead(const std::string& id) {
   rec.alive = false;
   rec.available.clear();
   rec.infeasible.clear();
+  rec.held.clear();
   ++version_;
   return true;
 }

@@ -150,7 +150,8 @@ embedded_runtime::impl::impl(const node_config& c)
   : cfg(secured(c)), total(node_resources(c)), table(store_capacity(c.base)),
     pool(0) {
   root.task = task_id::random();
-  identity.id = task_id::random().to_string();
+  root.job = task_id::random();
+  identity.id = root.job.to_string(); // this node's code is its own job
   try {
     check_size_limits(c.base);
     table.set_max_object_size(c.base.max_object_size);
@@ -294,7 +295,8 @@ void embedded_runtime::impl::start(const node_config& c, bool cluster) {
                                             0,
                                             {},
                                             {},
-                                            identity.bulk_address});
+                                            identity.bulk_address,
+                                            {}});
   caf::scoped_actor self{*sys};
   bool joined = false;
   std::string why;
@@ -499,6 +501,7 @@ ref_ptr embedded_runtime::submit(task_request&& req) {
   auto spec = std::make_shared<task_spec>();
   spec->id = task_id::derive(ctx.task, n);
   spec->parent = ctx.task;
+  spec->job = ctx.job.nil() ? impl_->root.job : ctx.job;
   spec->depth = ctx.child_depth;
   spec->function = std::move(req.function);
   spec->entry = req.entry;
