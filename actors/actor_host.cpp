@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <atomic>
 
+#include <caf/actor_cast.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/exit_reason.hpp>
 #include <caf/send.hpp>
@@ -141,6 +142,14 @@ void die(self_ptr self, object_ptr reason) {
     caf::anon_send(st.remote, kill_atom::value, true);
     caf::anon_send(st.remote, orphan_atom::value);
   }
+  // A detached actor ended here (killed through a handle found by name, or
+  // exited): its creator's forwarder ends too, so that the creator stops
+  // finding it by name; it then orphans this host. Not at shutdown: the
+  // forwarder places the actor again when this node goes.
+  if (st.a.pinned && st.a.spec->options.detached && st.a.forwarder &&
+      !st.shutting_down)
+    self->send(caf::actor_cast<actor_host_actor>(st.a.forwarder),
+               kill_atom::value, true);
 
   retire_workers(self);
   maybe_quit(self);
@@ -437,6 +446,16 @@ actor_host_actor::behavior_type actor_host(self_ptr self,
         // it first; later ones are answered there.
         st.calls->flush();
         caf::anon_send(st.remote, kill_atom::value, no_restart);
+        return;
+      }
+      if (st.forwarding && st.remote &&
+          caf::actor_cast<caf::actor_addr>(self->current_sender()) ==
+            st.remote.address()) {
+        // From the host: the actor ended there (see die).
+        die(self,
+            make_error_object(error_kind::actor_died,
+                              "the actor ended on node " + st.remote_node +
+                                " (killed, or it exited)"));
         return;
       }
       if (st.forwarding && st.remote && !no_restart && st.restarts_left != 0) {
