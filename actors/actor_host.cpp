@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <atomic>
 
+#include <caf/actor_cast.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/exit_reason.hpp>
 #include <caf/send.hpp>
@@ -109,9 +110,14 @@ void die(self_ptr self, object_ptr reason) {
     st.a.directory->dead(st.a.spec->id);
   // A detached actor on another node outlives its owner's shutdown.
   bool survives = st.shutting_down && st.remote && st.a.spec->options.detached;
+  // The GCS knows a detached actor on another node by its host there (see
+  // gcs.hpp, actordead), which this host ends below.
   if (st.a.gcs && !st.a.borrowed && !survives &&
       (!st.a.pinned || st.a.spec->options.detached))
-    caf::anon_send(st.a.gcs, actor_dead_atom::value, st.a.spec->id.to_string());
+    caf::anon_send(st.a.gcs, actor_dead_atom::value, st.a.spec->id.to_string(),
+                   st.remote && st.a.spec->options.detached
+                     ? st.remote.address()
+                     : self->address());
   if (!st.shutting_down)
     detail::log_info(
       "actor ", st.a.spec->id.to_string(), " (", st.a.spec->factory,
@@ -136,6 +142,14 @@ void die(self_ptr self, object_ptr reason) {
     caf::anon_send(st.remote, kill_atom::value, true);
     caf::anon_send(st.remote, orphan_atom::value);
   }
+  // A detached actor ended here (killed through a handle found by name, or
+  // exited): its creator's forwarder ends too, so that the creator stops
+  // finding it by name; it then orphans this host. Not at shutdown: the
+  // forwarder places the actor again when this node goes.
+  if (st.a.pinned && st.a.spec->options.detached && st.a.forwarder &&
+      !st.shutting_down)
+    self->send(caf::actor_cast<actor_host_actor>(st.a.forwarder),
+               kill_atom::value, true);
 
   retire_workers(self);
   maybe_quit(self);
@@ -327,8 +341,9 @@ actor_host_actor::behavior_type actor_host(self_ptr self,
       die(self, err);
     } else if (st.a.forwarder && msg.source == st.a.forwarder.address()) {
       // The owner's node is gone. A detached actor lives on (the GCS
-      // knows this host); any other can no longer be reached.
-      if (st.a.spec->options.detached)
+      // knows this host); any other, or one killed already, can no longer
+      // be reached.
+      if (st.a.spec->options.detached && st.ph != phase::dead)
         return;
       st.orphaned = true;
       end_if_orphaned(self);
@@ -421,6 +436,25 @@ actor_host_actor::behavior_type actor_host(self_ptr self,
       auto& st = self->state;
       if (st.ph == phase::dead)
         return;
+      if (st.a.borrowed && st.remote) {
+        // A handle from another process (get_actor, or passed on): the
+        // kill goes to the actor's own host, so that the one instance
+        // ends (or restarts) for every driver. Calls made before it reach
+        // it first; later ones are answered there.
+        st.calls->flush();
+        caf::anon_send(st.remote, kill_atom::value, no_restart);
+        return;
+      }
+      if (st.forwarding && st.remote &&
+          caf::actor_cast<caf::actor_addr>(self->current_sender()) ==
+            st.remote.address()) {
+        // From the host: the actor ended there (see die).
+        die(self,
+            make_error_object(error_kind::actor_died,
+                              "the actor ended on node " + st.remote_node +
+                                " (killed, or it exited)"));
+        return;
+      }
       if (st.forwarding && st.remote && !no_restart && st.restarts_left != 0) {
         if (st.restarts_left > 0)
           --st.restarts_left;

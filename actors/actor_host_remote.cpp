@@ -305,7 +305,8 @@ class host_link : public detail::actor_link {
   /// `gcs` is told the actor's name is free when the last handle goes (in
   /// this thread's order, before anything its caller does next).
   host_link(actor_host_actor handle, caf::actor gcs, std::string id)
-    : handle_(std::move(handle)), gcs_(std::move(gcs)), id_(std::move(id)) {}
+    : handle_(std::move(handle)), addr_(handle_.address()),
+      gcs_(std::move(gcs)), id_(std::move(id)) {}
 
   void call(actor_call_ptr c) override {
     if (auto h = handle())
@@ -319,7 +320,7 @@ class host_link : public detail::actor_link {
 
   void orphan() override {
     if (gcs_)
-      caf::anon_send(gcs_, actor_dead_atom::value, id_);
+      caf::anon_send(gcs_, actor_dead_atom::value, id_, addr_);
     if (auto h = handle())
       caf::anon_send(h, orphan_atom::value);
   }
@@ -351,6 +352,9 @@ class host_link : public detail::actor_link {
 
   std::mutex mtx_;
   actor_host_actor handle_;
+  /// The host's address, kept after close(): the GCS ends the actor's
+  /// row only if this is the host it knows (see gcs.hpp, actordead).
+  caf::actor_addr addr_;
   caf::actor gcs_;
   std::string id_;
 };

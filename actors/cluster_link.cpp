@@ -265,6 +265,7 @@ detail::node_record own_record(const cluster_link_state& st) {
     rec.actors["pending"] = st.load.pending_actors;
   rec.task_actors_spawned = st.load.task_actors_spawned;
   rec.task_executions = st.load.task_executions;
+  rec.held = st.load.held;
   return rec;
 }
 

@@ -215,8 +215,9 @@ gcs_actor::behavior_type gcs(self_ptr self, gcs_timing timing,
       return on_actor_add(self, id, name, ns, class_hash, std::move(host),
                           detached);
     },
-    [self](actor_dead_atom, const std::string& id) {
-      on_actor_dead(self, id);
+    [self](actor_dead_atom, const std::string& id,
+           const caf::actor_addr& host) {
+      on_actor_dead(self, id, host);
     },
     [self](actor_find_atom, const std::string& name, const std::string& ns) {
       return on_actor_find(self, name, ns);

@@ -48,7 +48,11 @@
 //   the host, the host's node; false if the name is taken in its namespace
 //   by another actor. Adding a known id again updates its row (a new host,
 //   or the same row announced again after a head restart).
-// - (actordead, id) -> void: the actor ended; its name is free.
+// - (actordead, id, host) -> void: the actor's host `host` ended. The row
+//   ends (its name is free) when `host` is the host the row names, or the
+//   row names none: a detached actor living on another node is found
+//   through its own host there, so the end of its creator's forwarder
+//   (the creating driver exiting) leaves its row and name in place.
 // - (actorfind, name, ns) -> (id, class, host): a live named actor ("" if
 //   none).
 // - (actorget, id) -> (class, host, alive): a known actor, for handles
@@ -72,6 +76,7 @@
 #include <vector>
 
 #include <caf/actor.hpp>
+#include <caf/actor_addr.hpp>
 #include <caf/fwd.hpp>
 #include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>
@@ -108,7 +113,7 @@ using gcs_actor = caf::typed_actor<
                   std::string>::with<std::vector<std::string>>,
   caf::replies_to<actor_add_atom, std::string, std::string, std::string,
                   std::uint64_t, caf::actor, bool>::with<bool>,
-  caf::reacts_to<actor_dead_atom, std::string>,
+  caf::reacts_to<actor_dead_atom, std::string, caf::actor_addr>,
   caf::replies_to<actor_find_atom, std::string,
                   std::string>::with<std::string, std::uint64_t, caf::actor>,
   caf::replies_to<actor_get_atom, std::string>::with<std::uint64_t, caf::actor,

@@ -226,7 +226,10 @@ bool note(client_ptr self, actor_add_atom, const std::string& id,
   return true;
 }
 
-bool note(client_ptr self, actor_dead_atom, const std::string& id) {
+bool note(client_ptr self, actor_dead_atom, const std::string& id,
+          const caf::actor_addr&) {
+  // Any end this process reports (its host, or its forwarder of an actor
+  // living elsewhere) ends its own announcement.
   self->state.actors.erase(id);
   return true;
 }

@@ -143,7 +143,8 @@ caf::result<bool> on_actor_add(self_ptr self, const std::string& id,
                                std::uint64_t class_hash, caf::actor host,
                                bool detached);
 
-void on_actor_dead(self_ptr self, const std::string& id);
+void on_actor_dead(self_ptr self, const std::string& id,
+                   const caf::actor_addr& host);
 
 caf::result<std::string, std::uint64_t, caf::actor>
 on_actor_find(self_ptr self, const std::string& name, const std::string& ns);

@@ -355,7 +355,20 @@ caf::result<bool> on_actor_add(self_ptr self, const std::string& id,
   return true;
 }
 
-void on_actor_dead(self_ptr self, const std::string& id) {
+void on_actor_dead(self_ptr self, const std::string& id,
+                   const caf::actor_addr& host) {
+  auto& st = self->state;
+  if (auto i = st.actors.find(id); i != st.actors.end()) {
+    auto& row = i->second;
+    if (row.host && row.host.address() != host) {
+      // Another host of this actor ended: the creator's forwarder of a
+      // detached actor that lives on (and is found) on another node. The
+      // row, and the name, stay for as long as that actor does.
+      detail::log_debug("gcs: actor ", id,
+                        " lives on; a host other than its own ended");
+      return;
+    }
+  }
   remove_row(self, id);
 }
 

@@ -490,7 +490,7 @@ scheduler(self_ptr self, detail::resource_set total,
       warn_unplaceable(self); // asked for at each heartbeat
       detail::node_stats result;
       result.total = st.sched.total().to_doubles();
-      result.available = st.sched.available().to_doubles();
+      result.available = st.sched.available().to_doubles_over(st.sched.total());
       // Tasks pipelined behind a running one count as queued.
       result.queued = st.waiting.size() + st.sched.queued() +
                       st.running.size() - st.leases.size();
@@ -506,6 +506,16 @@ scheduler(self_ptr self, detail::resource_set total,
       result.infeasible_shapes = infeasible_shapes(st);
       result.task_actors_spawned = st.task_actors_spawned;
       result.task_executions = st.task_executions;
+      // Who holds the resources: each running task's, by its job.
+      for (auto& [worker, l] : st.leases) {
+        if (l.tasks.empty())
+          continue;
+        auto& hold = result.held[l.tasks.front()->job.to_string()];
+        ++hold.tasks;
+        for (auto& [name, amount] : l.acquired.to_doubles())
+          if (!(l.blocked && name == detail::cpu_resource)) // lent out
+            hold.resources[name] += amount;
+      }
       return result;
     },
   };

@@ -207,7 +207,9 @@ class actor_creator {
     return *this;
   }
 
-  /// Keeps the actor alive without handles, until it is killed.
+  /// Keeps the actor alive without handles, until it is killed; a
+  /// detached actor on another node also outlives the driver that made
+  /// it, and keeps its name cluster-wide for as long as it lives.
   actor_creator& detached() {
     options_.detached = true;
     return *this;
@@ -257,8 +259,10 @@ std::optional<actor_handle<T>> get_actor(const std::string& name,
   return actor_handle<T>(std::move(ptr));
 }
 
-/// Kills the actor. Pending calls fail with actor_died_error; with
-/// `no_restart` false, an actor with restarts left is re-created instead.
+/// Kills the actor: the one instance, whichever process made it or found
+/// it (get_actor in another driver kills for every driver). Pending calls
+/// fail with actor_died_error; with `no_restart` false, an actor with
+/// restarts left is re-created instead.
 template <class T>
 void kill(const actor_handle<T>& handle, bool no_restart = true) {
   if (!handle.valid())

@@ -29,7 +29,15 @@ struct node_info {
   /// A driver: a program that joined with lumen::init.
   bool driver = false;
   std::map<std::string, double> resources_total{};
+  /// Every resource of resources_total, 0 when all of it is in use.
   std::map<std::string, double> resources_available{};
+  /// Resources held by the tasks running on the node, by job: the id of
+  /// the driver (node) whose code submitted them, directly or through
+  /// other tasks, listed whether that driver is alive or not. A task an
+  /// actor's method submits counts for the node hosting the actor.
+  std::map<std::string, std::map<std::string, double>> resources_by_job{};
+  /// Tasks running on the node, by job.
+  std::map<std::string, std::size_t> tasks_by_job{};
   std::size_t object_store_used = 0;
   std::size_t object_store_capacity = 0;
   /// Task actors the node spawned so far, and task executions that ended

@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <random>
 
+#include <unistd.h>
+
 namespace lumen {
 
 namespace {
@@ -29,12 +31,17 @@ task_id task_id::derive(const task_id& parent, std::uint64_t n) noexcept {
 
 task_id task_id::random() {
   // Seeded once per thread: a random_device and a fresh engine per id
-  // cost more than the rest of a placement group's creation.
-  thread_local std::mt19937_64 gen = [] {
+  // cost more than the rest of a placement group's creation. Seeded again
+  // in a child process (fork), which would otherwise draw its parent's
+  // ids, its node id among them.
+  thread_local std::mt19937_64 gen;
+  thread_local pid_t seeded_in = 0;
+  if (auto pid = ::getpid(); pid != seeded_in) {
     std::random_device rd;
     std::seed_seq seed{rd(), rd(), rd(), rd()};
-    return std::mt19937_64{seed};
-  }();
+    gen.seed(seed);
+    seeded_in = pid;
+  }
   task_id result;
   result.hi = gen();
   result.lo = gen();

@@ -1,6 +1,7 @@
 // How `lumen status` shows a cluster_status: nodes, resources per node and
-// in sum, object-store use, pending demand no node can meet, actors by
-// state.
+// in sum, what running tasks hold by job (the driver that submitted them,
+// alive or dead), object-store use, pending demand no node can meet,
+// actors by state.
 //
 // Header-only, so that unit tests can use it without linking the tool.
 //
@@ -69,19 +70,45 @@ inline std::string pad(std::string s, size_t width) {
   return s;
 }
 
-/// "CPU 1/4, ssd 0/1" (used/total).
+/// "CPU 1/4, ssd 0/1" (used/total). A name missing from `available` has
+/// none available: zero is zero.
 inline std::string
 used_of_total(const std::map<std::string, double>& total,
               const std::map<std::string, double>& available) {
   std::string out;
   for (auto& name : resource_names(total)) {
     auto t = total.at(name);
-    auto a = available.count(name) > 0 ? available.at(name) : t;
+    auto a = available.count(name) > 0 ? available.at(name) : 0.0;
     out += out.empty() ? "" : ", ";
     out +=
       name + " " + format_amount(std::max(0.0, t - a)) + "/" + format_amount(t);
   }
   return out.empty() ? "none" : out;
+}
+
+/// "CPU 1, GPU 0.5" ("nothing" if empty).
+inline std::string amounts(const std::map<std::string, double>& xs) {
+  std::string out;
+  for (auto& name : resource_names(xs))
+    out += (out.empty() ? "" : ", ") + name + " " + format_amount(xs.at(name));
+  return out.empty() ? "nothing" : out;
+}
+
+/// "2 tasks" / "1 task".
+inline std::string tasks(std::size_t n) {
+  return std::to_string(n) + (n == 1 ? " task" : " tasks");
+}
+
+/// What job `id` is, from the nodes: "driver alive", "driver dead", "node
+/// alive" (a task an actor's method submitted), or "unknown".
+inline std::string
+job_state(const std::vector<lumen::detail::node_record>& nodes,
+          const std::string& id) {
+  for (auto& n : nodes)
+    if (n.id == id)
+      return std::string{n.driver ? "driver " : "node "} +
+             (n.alive ? "alive" : "dead");
+  return "unknown";
 }
 
 } // namespace detail_status
@@ -110,6 +137,7 @@ inline std::string format_status(const lumen::detail::cluster_status& st,
   std::map<std::string, double> sum_available;
   std::size_t store_used = 0;
   std::size_t store_capacity = 0;
+  std::map<std::string, lumen::detail::job_hold> by_job;
   for (auto& n : st.nodes) {
     out += "  " + pad(n.alive ? "alive" : "dead", 7) + pad(n.id, id_width + 2) +
            pad(n.address, address_width + 2) +
@@ -121,12 +149,23 @@ inline std::string format_status(const lumen::detail::cluster_status& st,
       continue;
     out += "      resources     " + used_of_total(n.total, n.available) +
            " (used/total)\n";
+    for (auto& [job, hold] : n.held)
+      out += "      running       " + tasks(hold.tasks) + " of job " + job +
+             " (" + job_state(st.nodes, job) + ") " +
+             (hold.tasks == 1 ? "holds " : "hold ") + amounts(hold.resources) +
+             "\n";
     out += "      object store  " + format_bytes(n.object_store_used) + " of " +
            format_bytes(n.object_store_capacity) + "\n";
     for (auto& [name, amount] : n.total) {
       sum_total[name] += amount;
       sum_available[name] +=
-        n.available.count(name) > 0 ? n.available.at(name) : amount;
+        n.available.count(name) > 0 ? n.available.at(name) : 0.0;
+    }
+    for (auto& [job, hold] : n.held) {
+      auto& sum = by_job[job];
+      sum.tasks += hold.tasks;
+      for (auto& [name, amount] : hold.resources)
+        sum.resources[name] += amount;
     }
     store_used += n.object_store_used;
     store_capacity += n.object_store_capacity;
@@ -145,6 +184,14 @@ inline std::string format_status(const lumen::detail::cluster_status& st,
   }
   out += "Object store: " + format_bytes(store_used) + " of " +
          format_bytes(store_capacity) + "\n";
+  // Used resources, explained: a dead driver's tasks run (and hold what
+  // they took) until they return.
+  out += "\nHeld by running tasks, by job (the driver that submitted them):";
+  out += by_job.empty() ? " none\n" : "\n";
+  for (auto& [job, hold] : by_job)
+    out +=
+      "  " + job + " (" + job_state(st.nodes, job) + "): " + tasks(hold.tasks) +
+      (hold.tasks == 1 ? " holds " : " hold ") + amounts(hold.resources) + "\n";
   out += "\nPending demand no node can meet:";
   if (st.infeasible.empty())
     out += " none\n";

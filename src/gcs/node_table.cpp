@@ -14,7 +14,7 @@ bool same_state(const node_record& x, const node_record& y) {
          x.object_store_capacity == y.object_store_capacity &&
          x.infeasible == y.infeasible && x.actors == y.actors &&
          x.task_executions == y.task_executions &&
-         x.task_actors_spawned == y.task_actors_spawned;
+         x.task_actors_spawned == y.task_actors_spawned && x.held == y.held;
 }
 
 } // namespace
@@ -47,6 +47,7 @@ void node_table::restore(node_record rec, std::uint64_t order,
   if (!rec.alive) {
     rec.available.clear();
     rec.infeasible.clear();
+    rec.held.clear();
   }
   auto id = rec.id;
   rows_.emplace(id, row{std::move(rec), now, order});
@@ -72,6 +73,7 @@ bool node_table::mark_dead(const std::string& id) {
   rec.alive = false;
   rec.available.clear();
   rec.infeasible.clear();
+  rec.held.clear();
   ++version_;
   return true;
 }

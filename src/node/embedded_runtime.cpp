@@ -155,7 +155,8 @@ embedded_runtime::impl::impl(const node_config& c)
   : cfg(secured(c)), total(node_resources(c)), table(store_capacity(c.base)),
     pool(0) {
   root.task = task_id::random();
-  identity.id = task_id::random().to_string();
+  root.job = task_id::random();
+  identity.id = root.job.to_string(); // this node's code is its own job
   try {
     // Private, and this user's, before anything is written in it.
     prepare_runtime_dir(c.runtime_dir.empty() ? runtime_dir_default()
@@ -335,7 +336,10 @@ void embedded_runtime::impl::start(const node_config& c, bool cluster) {
                                             0,
                                             {},
                                             {},
-                                            identity.bulk_address});
+                                            identity.bulk_address,
+                                            0,
+                                            0,
+                                            {}});
   caf::scoped_actor self{*sys};
   bool joined = false;
   std::string why;
@@ -547,6 +551,7 @@ ref_ptr embedded_runtime::submit(task_request&& req) {
   auto spec = std::make_shared<task_spec>();
   spec->id = task_id::derive(ctx.task, n);
   spec->parent = ctx.task;
+  spec->job = ctx.job.nil() ? impl_->root.job : ctx.job;
   spec->depth = ctx.child_depth;
   spec->function = std::move(req.function);
   spec->entry = req.entry;

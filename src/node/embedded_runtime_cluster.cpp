@@ -47,6 +47,10 @@ std::vector<node_info> embedded_runtime::nodes() {
     info.driver = n.driver;
     info.resources_total = n.total;
     info.resources_available = n.available;
+    for (auto& [job, hold] : n.held) {
+      info.resources_by_job[job] = hold.resources;
+      info.tasks_by_job[job] = hold.tasks;
+    }
     info.object_store_used = n.object_store_used;
     info.object_store_capacity = n.object_store_capacity;
     info.task_actors_spawned = n.task_actors_spawned;

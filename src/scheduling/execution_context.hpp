@@ -21,6 +21,10 @@ namespace lumen::detail {
 struct execution_context {
   /// The running task, or the driver's root id.
   task_id task;
+  /// The job of the tasks this code submits (task_spec::job): the running
+  /// task's, or for the root this node's id; nil in an actor's method
+  /// (its tasks count for the node hosting it).
+  task_id job;
   /// Nesting depth of tasks this code submits.
   std::uint32_t child_depth = 0;
   /// Children and puts created so far.

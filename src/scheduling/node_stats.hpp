@@ -13,6 +13,8 @@
 #include <utility>
 #include <vector>
 
+#include "wire/cluster_types.hpp"
+
 namespace lumen::detail {
 
 struct node_stats {
@@ -40,6 +42,9 @@ struct node_stats {
   /// no task runs.
   std::uint64_t task_actors_spawned = 0;
   std::uint64_t task_executions = 0;
+  /// What the running tasks hold, by job (the driver that submitted
+  /// them); a task blocked in `get` lends its CPU out.
+  std::map<std::string, job_hold> held;
 
   // -- the object table's part (embedded_runtime::snapshot) ------------------
 

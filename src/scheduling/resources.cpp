@@ -134,6 +134,15 @@ std::map<std::string, double> resource_set::to_doubles() const {
   return result;
 }
 
+std::map<std::string, double>
+resource_set::to_doubles_over(const resource_set& names) const {
+  auto result = to_doubles();
+  for (auto& [name, u] : names.units_)
+    if (u != 0)
+      result.emplace(name, 0.0);
+  return result;
+}
+
 std::string resource_set::to_string() const {
   std::ostringstream out;
   out << '{';

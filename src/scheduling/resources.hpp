@@ -51,6 +51,12 @@ class resource_set {
   /// Whole amounts, for display.
   std::map<std::string, double> to_doubles() const;
 
+  /// Whole amounts of every name `names` holds and of every nonzero one
+  /// here, zeros included: what is available of a node's total, where a
+  /// resource all in use reads 0, never absent.
+  std::map<std::string, double>
+  to_doubles_over(const resource_set& names) const;
+
   /// `{CPU: 1.5, GPU: 1}`.
   std::string to_string() const;
 

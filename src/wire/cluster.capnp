@@ -31,6 +31,13 @@ struct NamedCount {
   count @1 :UInt64;  # How many (a std::size_t).
 }
 
+# What the running tasks of one job hold on a node (lumen::detail::job_hold).
+struct JobHold {
+  job @0 :Text;                        # The job: 32 lowercase hex digits.
+  tasks @1 :UInt64;                    # Its tasks running on the node.
+  resources @2 :List(ResourceAmount);  # What they hold, sorted by name.
+}
+
 # One node as the GCS and every node's scheduler see it
 # (lumen::detail::node_record).
 struct NodeRecord {
@@ -55,6 +62,8 @@ struct NodeRecord {
   taskActorsSpawned @12 :UInt64;        # Task actors spawned on it so far.
   taskExecutions @13 :UInt64;           # Task executions ended on it so far
                                         # (retries and rebuilds included).
+  held @14 :List(JobHold);              # Resources running tasks hold, by
+                                        # job; sorted by job, jobs unique.
 }
 
 # Every node the GCS knows, dead ones included (lumen::detail::cluster_view).

@@ -16,6 +16,7 @@
 // - resource names (total, available) are non-empty and unique per map, and
 //   amounts finite and >= 0;
 // - actor states are non-empty and unique;
+// - held jobs are node ids, unique, with resources as above;
 // - an object payload's error is set exactly when hasError, its kind is an
 //   error_kind, and an error payload has no bytes.
 // object_store_used may exceed object_store_capacity (spilling).
@@ -83,6 +84,13 @@ std::size_t estimate_words(const node_record& x) {
     words += 2 + text_words(name.size());
   for (const auto& [name, count] : x.actors)
     words += 2 + text_words(name.size());
+  // Per job: its struct (1 data + 2 pointer words), id and resources.
+  words += 1;
+  for (const auto& [job, hold] : x.held) {
+    words += 4 + text_words(job.size());
+    for (const auto& [name, amount] : hold.resources)
+      words += 2 + text_words(name.size());
+  }
   return words;
 }
 
@@ -138,6 +146,16 @@ void write_node(wire::NodeRecord::Builder out, const node_record& x) {
   out.setBulkAddress(text(x.bulk_address));
   out.setTaskActorsSpawned(x.task_actors_spawned);
   out.setTaskExecutions(x.task_executions);
+  auto held = out.initHeld(element_count(x.held.size(), "held"));
+  unsigned int i = 0;
+  for (const auto& [job, hold] : x.held) {
+    auto entry = held[i++];
+    entry.setJob(text(job));
+    entry.setTasks(hold.tasks);
+    write_resources(entry.initResources(
+                      element_count(hold.resources.size(), "held resources")),
+                    hold.resources);
+  }
 }
 
 // -- decoding helpers ---------------------------------------------------------
@@ -189,6 +207,20 @@ node_record read_node(const char* what, const std::string& prefix,
     auto [pos, added] = x.actors.emplace(std::move(name), entry.getCount());
     if (!added)
       fail(what, at() + ".name repeats '" + pos->first + "'");
+  }
+  auto held = in.getHeld();
+  for (unsigned int i = 0; i < held.size(); ++i) {
+    auto entry = held[i];
+    auto at = prefix + "held[" + std::to_string(i) + "]";
+    auto job = to_std(entry.getJob());
+    check_node_id(what, at + ".job", job);
+    job_hold hold;
+    hold.tasks = entry.getTasks();
+    hold.resources =
+      read_resources(what, at + ".resources", entry.getResources());
+    auto [pos, added] = x.held.emplace(std::move(job), std::move(hold));
+    if (!added)
+      fail(what, at + ".job repeats '" + pos->first + "'");
   }
   return x;
 }

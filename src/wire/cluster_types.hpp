@@ -18,6 +18,18 @@
 
 namespace lumen::detail {
 
+/// What the running tasks of one job hold on a node.
+struct job_hold {
+  /// Tasks of the job running there (blocked in `get` included).
+  std::size_t tasks = 0;
+  /// The resources they hold (a task blocked in `get` lends its CPU out).
+  std::map<std::string, double> resources;
+
+  friend bool operator==(const job_hold& x, const job_hold& y) {
+    return x.tasks == y.tasks && x.resources == y.resources;
+  }
+};
+
 /// One node as the GCS and every node's scheduler see it.
 struct node_record {
   /// 32 hex digits, random per node process.
@@ -29,6 +41,7 @@ struct node_record {
   bool driver = false;
   bool alive = true;
   std::map<std::string, double> total;
+  /// Every name of `total`, zeros included (a zero is all in use).
   std::map<std::string, double> available;
   std::size_t object_store_used = 0;
   std::size_t object_store_capacity = 0;
@@ -41,6 +54,10 @@ struct node_record {
   /// Task actors spawned and task executions ended on it so far.
   std::uint64_t task_actors_spawned = 0;
   std::uint64_t task_executions = 0;
+  /// Resources held by tasks running here, by job (task_spec::job as 32
+  /// hex digits: the driver that submitted them), whether or not that
+  /// driver is still alive.
+  std::map<std::string, job_hold> held;
 };
 
 /// Every node the GCS knows, dead ones included.

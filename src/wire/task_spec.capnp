@@ -62,6 +62,9 @@ struct TaskSpec {
   retryExceptions @11 :Bool;   # task_options.retry_exceptions.
   lineage @12 :List(Data);     # Uncommitted ancestor specs (task_spec.lineage),
                                # each an encoded TaskSpec.
+  job @13 :TaskId;             # The job (task_spec.job): the node id, as
+                               # 128 bits, of the driver whose code
+                               # submitted it or its ancestors; 0 unknown.
 }
 
 # The error an error object carries (lumen::detail::error_info).

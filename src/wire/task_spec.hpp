@@ -22,6 +22,12 @@ struct task_spec {
   task_id id;
   /// The task (or driver root) that submitted it.
   task_id parent;
+  /// The job it belongs to: the node id (32 hex digits, as 128 bits) of
+  /// the driver whose code submitted it, directly or through the tasks it
+  /// ran; a task an actor's method submits counts for the node hosting
+  /// the actor. Shown with the resources its execution holds (`lumen
+  /// status`); zero if unknown.
+  task_id job;
   /// Nesting depth: 0 for tasks a driver submits. The scheduler runs
   /// deeper tasks first, which keeps nested task trees depth-first.
   std::uint32_t depth = 0;

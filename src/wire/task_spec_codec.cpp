@@ -102,6 +102,7 @@ task_spec read_spec(const char* what, wire::TaskSpec::Reader in,
   task_spec spec;
   spec.id = read_id(in.getId());
   spec.parent = read_id(in.getParent());
+  spec.job = read_id(in.getJob());
   spec.depth = in.getDepth();
   spec.function = to_std(in.getFunction());
   if (spec.function.empty())
@@ -190,6 +191,7 @@ void build_spec(capnp::MessageBuilder& builder, const task_spec& spec,
   auto out = builder.initRoot<wire::TaskSpec>();
   write_id(out.initId(), spec.id);
   write_id(out.initParent(), spec.parent);
+  write_id(out.initJob(), spec.job);
   out.setDepth(spec.depth);
   out.setFunction(text(spec.function));
   out.setName(text(spec.options.name));

@@ -19,7 +19,7 @@ constexpr std::uint64_t data_words = T::_capnpPrivate::dataWordSize;
 template <class T>
 constexpr std::uint64_t pointers = T::_capnpPrivate::pointerCount;
 
-static_assert(data_words<wire::TaskSpec> == 3 && pointers<wire::TaskSpec> == 8);
+static_assert(data_words<wire::TaskSpec> == 3 && pointers<wire::TaskSpec> == 9);
 static_assert(data_words<wire::TaskId> == 2 && pointers<wire::TaskId> == 0);
 static_assert(data_words<wire::ObjectId> == 1 && pointers<wire::ObjectId> == 1);
 static_assert(data_words<wire::Arg> == 1 && pointers<wire::Arg> == 1);
@@ -150,7 +150,7 @@ std::size_t words_of(const task_spec& spec) {
       !fits(spec.args.size()) || !fits(spec.options.resources.size()))
     return 0;
   std::size_t words =
-    1 + struct_words<wire::TaskSpec> + 2 * struct_words<wire::TaskId> +
+    1 + struct_words<wire::TaskSpec> + 3 * struct_words<wire::TaskId> +
     text_size(spec.function.size()) +
     (spec.options.name.empty() ? 0 : text_size(spec.options.name.size())) +
     list_words(spec.args.size(), struct_words<wire::Arg>) +
@@ -247,6 +247,7 @@ bool write_task_spec(std::string& out, const task_spec& spec) {
   }
   w.object_id_at(p + 6, spec.return_id);
   // p + 7, lineage: none.
+  w.task_id_at(p + 8, spec.job);
   return true;
 }
 

@@ -79,3 +79,37 @@ TEST_CASE("cli: status of an empty cluster", "[cli]") {
   CHECK_THAT(text, Contains("Pending demand no node can meet: none"));
   CHECK_THAT(text, Contains("Actors: none"));
 }
+
+TEST_CASE("cli: status shows a resource all in use as used, and who holds it",
+          "[cli]") {
+  lumen::detail::cluster_status st;
+  lumen::detail::node_record worker;
+  worker.id = "node-w";
+  worker.address = "127.0.0.1:41000";
+  worker.total = {{"CPU", 2}, {"ssd", 1}};
+  // Zero is zero: a name missing from the available map is not free.
+  worker.available = {{"CPU", 0}};
+  worker.held["job-dead"] = {1, {{"CPU", 1}}};
+  worker.held["job-live"] = {2, {{"CPU", 1}, {"ssd", 1}}};
+  lumen::detail::node_record gone;
+  gone.id = "job-dead";
+  gone.driver = true;
+  gone.alive = false;
+  lumen::detail::node_record live;
+  live.id = "job-live";
+  live.driver = true;
+  st.nodes = {worker, gone, live};
+  auto text = format_status(st, "h:1");
+  INFO(text);
+  CHECK_THAT(text, Contains("resources     CPU 2/2, ssd 1/1 (used/total)"));
+  CHECK_THAT(text, Contains("  CPU  2/2\n  ssd  1/1\n"));
+  CHECK_THAT(text, Contains("running       1 task of job job-dead (driver "
+                            "dead) holds CPU 1\n"));
+  CHECK_THAT(text, Contains("running       2 tasks of job job-live (driver "
+                            "alive) hold CPU 1, ssd 1\n"));
+  CHECK_THAT(text, Contains("Held by running tasks, by job (the driver that "
+                            "submitted them):\n"
+                            "  job-dead (driver dead): 1 task holds CPU 1\n"
+                            "  job-live (driver alive): 2 tasks hold CPU 1, "
+                            "ssd 1\n"));
+}

@@ -52,6 +52,8 @@ node_record sample_node() {
   // Order kept, repeats allowed.
   x.infeasible = {{"{GPU: 16}", 3}, {"{CPU: 1000}", 1}, {"{GPU: 16}", 2}};
   x.actors = {{"alive", 4}, {"dead", 1}, {"pending", 0}};
+  x.held = {{"00000000000000000000000000000001", {2, {{"CPU", 2}}}},
+            {"fedcba9876543210fedcba9876543210", {1, {}}}};
   return x;
 }
 
@@ -113,6 +115,7 @@ void check_equal(const node_record& x, const node_record& y) {
   CHECK(x.object_store_capacity == y.object_store_capacity);
   CHECK(x.infeasible == y.infeasible);
   CHECK(x.actors == y.actors);
+  CHECK(x.held == y.held);
 }
 
 void check_equal(const cluster_view& x, const cluster_view& y) {
@@ -573,4 +576,14 @@ TEST_CASE("cluster codec: payload error must be present exactly when hasError",
                                 x.initError().setMessage("stray");
                               }),
     "hasError");
+}
+
+TEST_CASE("cluster codec: held resources name valid jobs",
+          "[wire][cluster_codec]") {
+  auto x = sample_node();
+  x.held["not a node id"] = {1, {{"CPU", 1}}};
+  require_node_rejected(encode_node_record(x), "held[2].job");
+  x = sample_node();
+  x.held["00000000000000000000000000000001"].resources["CPU"] = -1;
+  require_node_rejected(encode_node_record(x), "held[0].resources[0].amount");
 }

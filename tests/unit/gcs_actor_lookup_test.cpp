@@ -117,7 +117,7 @@ TEST_CASE("gcs: a lookup of an ended actor is answered at once",
   gcs_fixture f{60s};
   std::string id(32, 'b');
   f.add(id);
-  caf::anon_send(f.gcs, lumen::actor_dead_atom::value, id);
+  caf::anon_send(f.gcs, lumen::actor_dead_atom::value, id, f.host.address());
   // Answered well within the request's 10 s, so not by the 60 s grace.
   auto got = f.get(id);
   REQUIRE(got.answered);
@@ -134,7 +134,8 @@ TEST_CASE("gcs: a lookup of an ended actor is answered at once",
   caf::scoped_actor early{f.sys};
   auto pending =
     early->request(f.gcs, 10s, lumen::actor_get_atom::value, never);
-  caf::anon_send(f.gcs, lumen::actor_dead_atom::value, never);
+  caf::anon_send(f.gcs, lumen::actor_dead_atom::value, never,
+                 caf::actor_addr{});
   lookup got_dead;
   pending.receive(
     [&](std::uint64_t cls, caf::actor& h, bool alive) {
@@ -156,4 +157,24 @@ TEST_CASE("gcs: a lookup of an actor never added gives up after the grace "
   // An add after the lookup gave up still makes a live row.
   f.add(std::string(32, 'c'));
   CHECK(f.get(std::string(32, 'c')).alive);
+}
+
+TEST_CASE("gcs: only the end of the host it knows ends an actor's row",
+          "[gcs][actors]") {
+  // A detached actor on a worker is known by its host there; its creator's
+  // forwarder ending (the creating driver exits) leaves its row and name.
+  gcs_fixture f{60s};
+  std::string id(32, 'e');
+  f.add(id);
+  auto forwarder = f.sys.spawn(fake_host);
+  caf::anon_send(f.gcs, lumen::actor_dead_atom::value, id, forwarder.address());
+  auto still = f.get(id);
+  REQUIRE(still.answered);
+  CHECK(still.alive);
+  CHECK(still.host == f.host);
+  caf::anon_send(f.gcs, lumen::actor_dead_atom::value, id, f.host.address());
+  auto gone = f.get(id);
+  REQUIRE(gone.answered);
+  CHECK_FALSE(gone.alive);
+  caf::anon_send_exit(forwarder, caf::exit_reason::user_shutdown);
 }

@@ -175,3 +175,24 @@ TEST_CASE("resources: names that come and go leave nothing behind",
   CHECK(busy.fits(resource_set{}));
   CHECK_FALSE(busy.fits(node));
 }
+
+TEST_CASE("resources: what is available of a total keeps its zeros",
+          "[runtime][resources]") {
+  auto total = resource_set::from_doubles({{"CPU", 2}, {"ssd", 1}});
+  auto available = total;
+  available -= resource_set::from_doubles({{"CPU", 2}});
+  // to_doubles leaves CPU out; what a node reports keeps it, at 0.
+  CHECK(available.to_doubles() == std::map<std::string, double>{{"ssd", 1}});
+  CHECK(available.to_doubles_over(total) ==
+        std::map<std::string, double>{{"CPU", 0}, {"ssd", 1}});
+  // Also once the zero row was dropped (many names), and for a name set
+  // to 0 outright.
+  resource_set none;
+  none.set("CPU", 0);
+  CHECK(none.to_doubles_over(total) ==
+        std::map<std::string, double>{{"CPU", 0}, {"ssd", 0}});
+  // Names only here still show.
+  auto extra = resource_set::from_doubles({{"gpu", 1}});
+  CHECK(extra.to_doubles_over(total) ==
+        std::map<std::string, double>{{"CPU", 0}, {"gpu", 1}, {"ssd", 0}});
+}

@@ -90,6 +90,8 @@ inline task_spec sample_spec() {
   spec.id.lo = 0xfedcba9876543210ull;
   spec.parent.hi = 0xffffffffffffffffull;
   spec.parent.lo = 7;
+  spec.job.hi = 0x00000000000000ffull;
+  spec.job.lo = 0xabcdef0000000001ull;
   spec.depth = 3;
   spec.function = "ml::train_step";
   // Fingerprint-like prefix with zero and high bytes, then a payload.
@@ -122,6 +124,7 @@ inline std::string bytes_of(const byte_buffer& buf) {
 inline void check_equal(const task_spec& x, const task_spec& y) {
   CHECK(x.id == y.id);
   CHECK(x.parent == y.parent);
+  CHECK(x.job == y.job);
   CHECK(x.depth == y.depth);
   CHECK(x.function == y.function);
   CHECK(x.options.num_cpus == y.options.num_cpus);

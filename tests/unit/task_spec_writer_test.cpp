@@ -52,6 +52,8 @@ task_spec random_spec(std::mt19937_64& rng) {
   task_spec spec;
   spec.id = {rng(), rng()};
   spec.parent = {rng(), rng()};
+  if (pick(2) == 0)
+    spec.job = {rng(), rng()};
   spec.depth = static_cast<std::uint32_t>(pick(5));
   spec.function = "f" + text(40);
   spec.options.name = text(12);
