@@ -323,12 +323,12 @@ class doorman_impl : public caf::io::network::doorman_impl {
     auto s = make_session(ctx_, fd, true);
     if (s == nullptr)
       return false; // logged by the session
-    // Messages above max-message-size are refused both ways
-    // (net/transport_guard.hpp).
+    // Messages above max-message-size are refused both ways, and the
+    // handshake and idle deadlines apply (net/transport_guard.hpp).
     caf::io::scribe_ptr scribe;
     if (basp_)
       scribe = caf::make_counted<guarded_scribe<scribe_impl>>(
-        max_message_size(dm.system().config()), dm, fd, std::move(s));
+        guard_state_of(dm), true, true, dm, fd, std::move(s));
     else
       scribe = caf::make_counted<scribe_impl>(dm, fd, std::move(s));
     guard.release(); // the scribe owns the socket now
@@ -377,7 +377,7 @@ class tls_middleman : public caf::io::middleman_actor_impl {
       return caf::sec::cannot_connect_to_node;
     guard.release();
     return caf::make_counted<guarded_scribe<scribe_impl>>(
-      max_message_size(system().config()), mpx(), *fd, std::move(s));
+      guard_state_of(mpx()), false, true, mpx(), *fd, std::move(s));
   }
 
   caf::expected<caf::io::doorman_ptr> open(uint16_t port, const char* addr,
