@@ -114,6 +114,18 @@ std::size_t drop_oversized_frames(std::vector<char>& buf, std::size_t limit,
   return dropped;
 }
 
+std::string seconds_text(std::chrono::milliseconds d) {
+  auto ms = d.count();
+  auto text = std::to_string(ms / 1000);
+  if (ms % 1000 != 0) {
+    auto frac = std::to_string(1000 + ms % 1000).substr(1);
+    while (frac.back() == '0')
+      frac.pop_back();
+    text += "." + frac;
+  }
+  return text + " s";
+}
+
 void log_wrong_proof(const std::string& peer) {
   detail::log_warn("the transport proof of ", peer,
                    " does not match this cluster's token: its messages stay "

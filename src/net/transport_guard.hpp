@@ -108,6 +108,9 @@ std::size_t drop_oversized_frames(std::vector<char>& buf, std::size_t limit,
                                   const std::string& peer,
                                   std::size_t from = 0);
 
+/// `d` for the log: "10 s", "1.5 s".
+std::string seconds_text(std::chrono::milliseconds d);
+
 /// Logs that `peer` sent a proof preamble that does not match the token.
 void log_wrong_proof(const std::string& peer);
 
@@ -258,17 +261,14 @@ class guarded_scribe : public Scribe, public timed_connection {
     if (refused_ || this->detached())
       return false;
     auto& lim = state_->limits();
-    auto seconds = [](std::chrono::milliseconds d) {
-      return std::to_string(static_cast<double>(d.count()) / 1000) + " s";
-    };
     if (!handshaken_ && lim.handshake_timeout.count() > 0 &&
         now - opened_ > lim.handshake_timeout) {
-      refuse("no handshake within " + seconds(lim.handshake_timeout) +
+      refuse("no handshake within " + seconds_text(lim.handshake_timeout) +
              " (handshake-timeout)");
       return false;
     }
     if (lim.idle_timeout.count() > 0 && now - last_read_ > lim.idle_timeout) {
-      refuse("nothing received for " + seconds(lim.idle_timeout) +
+      refuse("nothing received for " + seconds_text(lim.idle_timeout) +
              " (idle-timeout)");
       return false;
     }
