@@ -157,8 +157,8 @@ class guarded_scribe : public Scribe, public timed_connection {
   template <class... Ts>
   guarded_scribe(guard_state_ptr state, bool accepted, bool tls, Ts&&... xs)
     : Scribe(std::forward<Ts>(xs)...), state_(std::move(state)),
-      accepted_(accepted), tls_(tls), proved_(!accepted || tls),
-      opened_(clock::now()), last_read_(opened_) {
+      accepted_(accepted), proved_(!accepted || tls), opened_(clock::now()),
+      last_read_(opened_) {
     // A connection this node opens proves the token to the peer first.
     auto& proof = state_->limits().proof;
     if (!accepted && !tls && !proof.empty()) {
@@ -391,7 +391,6 @@ class guarded_scribe : public Scribe, public timed_connection {
 
   guard_state_ptr state_;
   bool accepted_;
-  bool tls_;
   /// Whether the peer proved who it is (see limit()).
   bool proved_;
   bool handshaken_ = false;
