@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <sys/socket.h>
 
 #include <caf/binary_deserializer.hpp>
 #include <caf/config_value.hpp>
@@ -112,6 +113,10 @@ std::size_t drop_oversized_frames(std::vector<char>& buf, std::size_t limit,
     ++dropped;
   }
   return dropped;
+}
+
+void shutdown_socket(std::int64_t fd) {
+  ::shutdown(static_cast<int>(fd), SHUT_RDWR);
 }
 
 std::string seconds_text(std::chrono::milliseconds d) {

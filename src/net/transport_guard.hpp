@@ -108,6 +108,11 @@ std::size_t drop_oversized_frames(std::vector<char>& buf, std::size_t limit,
                                   const std::string& peer,
                                   std::size_t from = 0);
 
+/// Shuts socket `fd` down both ways (it stays open until its owner closes
+/// it): a connection past a deadline may have nothing to read that would
+/// end it, e.g. a TLS handshake that waits for the peer.
+void shutdown_socket(std::int64_t fd);
+
 /// `d` for the log: "10 s", "1.5 s".
 std::string seconds_text(std::chrono::milliseconds d);
 
@@ -265,11 +270,13 @@ class guarded_scribe : public Scribe, public timed_connection {
         now - opened_ > lim.handshake_timeout) {
       refuse("no handshake within " + seconds_text(lim.handshake_timeout) +
              " (handshake-timeout)");
+      shutdown_socket(this->hdl().id());
       return false;
     }
     if (lim.idle_timeout.count() > 0 && now - last_read_ > lim.idle_timeout) {
       refuse("nothing received for " + seconds_text(lim.idle_timeout) +
              " (idle-timeout)");
+      shutdown_socket(this->hdl().id());
       return false;
     }
     return true;
