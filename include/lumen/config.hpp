@@ -83,6 +83,12 @@ inline constexpr log_level default_node_log_level = log_level::info;
 /// Lumen sends (a Cap'n Proto message carries at most 512 MiB).
 inline constexpr std::size_t default_max_message_size = std::size_t{1} << 30;
 
+/// Default of config::handshake_timeout, in seconds.
+inline constexpr double default_handshake_timeout = 10;
+
+/// Default of config::idle_timeout, in seconds.
+inline constexpr double default_idle_timeout = 60;
+
 /// Start-up options of one node (the driver's own node with `init`).
 struct config {
   /// `HOST:PORT` of a head node to join; empty starts the embedded
@@ -134,6 +140,17 @@ struct config {
   /// announced by a peer is not pulled. 0: the object store's capacity
   /// (object_store_memory), which no object can pass anyway.
   std::size_t max_object_size = 0;
+  /// Seconds a new connection to or from this node has to finish its
+  /// handshake (TLS, then CAF's); a peer that has not is cut off (logged).
+  /// 0: no limit.
+  double handshake_timeout = default_handshake_timeout;
+  /// Seconds a connection may stay silent (nodes send heartbeats every
+  /// second); a silent one is closed (logged). 0: no limit.
+  double idle_timeout = default_idle_timeout;
+  /// Bytes that partly received messages may hold on this node, all
+  /// connections together; a message that would pass it closes its
+  /// connection (logged). 0: max_message_size. At least max_message_size.
+  std::size_t frame_memory = 0;
   /// Least severe level logged; empty: $LUMEN_LOG_LEVEL (trace, debug,
   /// info, warn, error or off), else default_driver_log_level in a
   /// driver and default_node_log_level in a node started by `lumen start`.

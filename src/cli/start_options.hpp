@@ -66,6 +66,17 @@ inline const std::vector<option_spec>& start_option_specs() {
      "largest object the node stores: a larger put or task result fails, "
      "a larger value from a peer is not pulled; 0 means the object store's "
      "capacity (default: 0)"},
+    {"handshake-timeout", k::value, "SECONDS",
+     "time a new connection has to finish its handshake (TLS, then CAF's) "
+     "before it is cut off and logged; 0 means no limit (default: 10)"},
+    {"idle-timeout", k::value, "SECONDS",
+     "time a connection may stay silent (nodes send a heartbeat every "
+     "second) before it is closed and logged; 0 means no limit "
+     "(default: 60)"},
+    {"frame-memory", k::value, "BYTES",
+     "memory that partly received messages may hold on this node, all "
+     "connections together; 0 means max-message-size, at least that "
+     "(default: 0)"},
     {"object-transfer", k::value, "MODE",
      "direct (objects travel between object stores on a channel of their "
      "own, a broker on the node's transport, TLS included, taken with "
@@ -268,6 +279,20 @@ inline start_options make_start_options(const settings& in) {
   }
   if (auto* s = find(in, "max-object-size"))
     node.base.max_object_size = convert("max-object-size", *s, parse_size);
+  if (auto* s = find(in, "handshake-timeout"))
+    node.base.handshake_timeout =
+      convert("handshake-timeout", *s, parse_non_negative);
+  if (auto* s = find(in, "idle-timeout"))
+    node.base.idle_timeout = convert("idle-timeout", *s, parse_non_negative);
+  if (auto* s = find(in, "frame-memory")) {
+    auto n = convert("frame-memory", *s, parse_size);
+    if (n != 0 && n < node.base.max_message_size)
+      fail("frame-memory", *s,
+           "expected 0 or at least max-message-size (" +
+             std::to_string(node.base.max_message_size) + " bytes), got " +
+             in_quotes(s->value));
+    node.base.frame_memory = n;
+  }
   if (auto* s = find(in, "object-transfer"))
     node.base.object_transfer =
       convert("object-transfer", *s, [](std::string_view v) {

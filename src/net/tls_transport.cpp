@@ -387,12 +387,12 @@ class doorman_impl : public caf::io::network::doorman_impl {
     auto s = make_session(ctx_, fd, true, static_cast<bool>(hook_));
     if (s == nullptr)
       return false; // logged by the session
-    // Messages above max-message-size are refused both ways
-    // (net/transport_guard.hpp).
+    // Messages above max-message-size are refused both ways, and the
+    // handshake and idle deadlines apply (net/transport_guard.hpp).
     caf::io::scribe_ptr scribe;
     if (!hook_) {
       scribe = caf::make_counted<guarded_scribe<scribe_impl>>(
-        max_message_size(dm.system().config()), dm, fd, std::move(s));
+        guard_state_of(dm), true, true, dm, fd, std::move(s));
     } else {
       auto bulk = caf::make_counted<bulk_scribe>(
         dm, fd, std::make_unique<tls_byte_io>(std::move(s)));
@@ -446,7 +446,7 @@ class tls_middleman : public caf::io::middleman_actor_impl {
       return caf::sec::cannot_connect_to_node;
     guard.release();
     return caf::make_counted<guarded_scribe<scribe_impl>>(
-      max_message_size(system().config()), mpx(), *fd, std::move(s));
+      guard_state_of(mpx()), false, true, mpx(), *fd, std::move(s));
   }
 
   caf::expected<caf::io::doorman_ptr> open(uint16_t port, const char* addr,

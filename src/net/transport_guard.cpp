@@ -2,6 +2,8 @@
 #include "net/transport_guard.hpp"
 
 #include <algorithm>
+#include <cmath>
+#include <sys/socket.h>
 
 #include <caf/binary_deserializer.hpp>
 #include <caf/config_value.hpp>
@@ -22,6 +24,17 @@ void check_size_limits(const config& c) {
                 " bytes; it must be at least " +
                 std::to_string(min_max_message_size) +
                 " (16 MiB), room for object chunks and inline values");
+  if (c.frame_memory != 0 && c.frame_memory < c.max_message_size)
+    throw error("frame_memory is " + std::to_string(c.frame_memory) +
+                " bytes; it must be 0 or at least max_message_size (" +
+                std::to_string(c.max_message_size) + ")");
+  auto check_seconds = [](double x, const char* name) {
+    if (!std::isfinite(x) || x < 0)
+      throw error(std::string{name} +
+                  " must be a non-negative number of seconds");
+  };
+  check_seconds(c.handshake_timeout, "handshake_timeout");
+  check_seconds(c.idle_timeout, "idle_timeout");
 }
 
 void set_max_message_size(caf::actor_system_config& cfg, std::size_t bytes) {
@@ -102,15 +115,100 @@ std::size_t drop_oversized_frames(std::vector<char>& buf, std::size_t limit,
   return dropped;
 }
 
+void shutdown_socket(std::int64_t fd) {
+  ::shutdown(static_cast<int>(fd), SHUT_RDWR);
+}
+
+std::string seconds_text(std::chrono::milliseconds d) {
+  auto ms = d.count();
+  auto text = std::to_string(ms / 1000);
+  if (ms % 1000 != 0) {
+    auto frac = std::to_string(1000 + ms % 1000).substr(1);
+    while (frac.back() == '0')
+      frac.pop_back();
+    text += "." + frac;
+  }
+  return text + " s";
+}
+
+void log_wrong_proof(const std::string& peer) {
+  detail::log_warn("the transport proof of ", peer,
+                   " does not match this cluster's token: its messages stay "
+                   "limited to ",
+                   preauth_message_size, " bytes");
+}
+
+std::string too_large(std::size_t n, std::size_t limit, bool proved,
+                      bool token) {
+  auto what = "a message announced " + std::to_string(n) + " bytes, more ";
+  if (proved)
+    return what + "than max-message-size (" + std::to_string(limit) +
+           " bytes); the message was dropped unread";
+  return what + "than a peer may send (" + std::to_string(limit) +
+         " bytes) before " +
+         (token ? "it proved the cluster token" : "its handshake") +
+         "; the message was dropped unread";
+}
+
+namespace {
+
+/// Whether the scribe made now is one this node opened (new_tcp_scribe
+/// runs on the thread that connects).
+thread_local bool connecting = false;
+
+} // namespace
+
 guarded_multiplexer::guarded_multiplexer(caf::actor_system* sys)
-  : default_multiplexer(sys), limit_(max_message_size(sys->config())) {}
+  : default_multiplexer(sys),
+    state_(std::make_shared<guard_state>(connection_limits_of(sys->config()))) {
+  ticker_ = std::thread{[this] {
+    std::unique_lock lock{ticker_mtx_};
+    while (!ticker_cv_.wait_for(lock, std::chrono::milliseconds{500}, [this] {
+      return stopping_;
+    })) {
+      if (!state_->watching())
+        continue;
+      // On the multiplexer's thread, as everything done to connections.
+      post([st = state_] {
+        st->sweep(std::chrono::steady_clock::now());
+      });
+    }
+  }};
+}
+
+guarded_multiplexer::~guarded_multiplexer() {
+  {
+    std::lock_guard guard{ticker_mtx_};
+    stopping_ = true;
+  }
+  ticker_cv_.notify_all();
+  ticker_.join();
+  // Watched connections hold the state: let both go.
+  state_->clear();
+}
+
+caf::expected<caf::io::scribe_ptr>
+guarded_multiplexer::new_tcp_scribe(const std::string& host,
+                                    std::uint16_t port) {
+  connecting = true;
+  auto result = default_multiplexer::new_tcp_scribe(host, port);
+  connecting = false;
+  return result;
+}
 
 caf::io::scribe_ptr
 guarded_multiplexer::new_scribe(caf::io::network::native_socket fd) {
   // As default_multiplexer::new_scribe, with the guard.
   caf::io::network::keepalive(fd, true);
   return caf::make_counted<guarded_scribe<caf::io::network::scribe_impl>>(
-    limit_, *this, fd);
+    state_, !connecting, false, *this, fd);
+}
+
+guard_state_ptr guard_state_of(caf::io::network::default_multiplexer& mpx) {
+  if (auto* guarded = dynamic_cast<guarded_multiplexer*>(&mpx))
+    return guarded->state();
+  return std::make_shared<guard_state>(
+    connection_limits_of(mpx.system().config()));
 }
 
 } // namespace lumen::detail

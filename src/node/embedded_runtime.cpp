@@ -184,7 +184,9 @@ embedded_runtime::impl::impl(const node_config& c)
   sys_cfg.set("scheduler.max-threads", static_cast<std::size_t>(threads));
   if (cluster) {
     configure_transport(sys_cfg);
-    set_max_message_size(sys_cfg, c.base.max_message_size);
+    // Message sizes, frame memory, handshake and idle deadlines, and the
+    // proof of the token that connections opened here present.
+    set_connection_limits(sys_cfg, cfg.base);
     // Without both, a hung peer is never noticed (TOOLCHAIN.md).
     sys_cfg.set("middleman.heartbeat-interval",
                 caf::timespan{std::chrono::seconds(1)});

@@ -20,6 +20,7 @@
 #include "log/log.hpp"
 #include "lumen/error.hpp"
 #include "lumen/init.hpp"
+#include "net/guard_state.hpp"
 #include "net/tls_files.hpp"
 #include "net/transport.hpp"
 #include "node/embedded_runtime.hpp"
@@ -139,6 +140,7 @@ cluster_status query_status(const std::string& address,
   caf::actor_system_config sys_cfg;
   register_wire_types(sys_cfg);
   configure_transport(sys_cfg);
+  set_connection_limits(sys_cfg, security);
   sys_cfg.set("scheduler.max-threads", std::size_t{2});
   caf::actor_system sys{sys_cfg};
   start_transport(sys, security.tls);

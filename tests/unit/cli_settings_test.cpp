@@ -107,21 +107,24 @@ TEST_CASE("cli: INI syntax errors name the line", "[cli]") {
                     "object-store-memory, lineage, "
                     "object-spilling-threshold, spill-directory, "
                     "spill-capacity, max-message-size, max-object-size, "
+                    "handshake-timeout, idle-timeout, frame-memory, "
                     "object-transfer, gcs-dir, load, block, "
                     "runtime-dir, log-level, log-file, tls-certificate, "
                     "tls-key, tls-ca, token, "
                     "token-file, allow-insecure-network)");
-  fails("[tls]\ncert = a.pem", "test.ini:2: unknown key 'tls.cert' (known "
-                               "keys: head, address, port, host, num-cpus, "
-                               "resources, object-store-memory, "
-                               "lineage, object-spilling-threshold, "
-                               "spill-directory, spill-capacity, "
-                               "max-message-size, max-object-size, "
-                               "object-transfer, gcs-dir, load, block, "
-                               "runtime-dir, log-level, log-file, "
-                               "tls-certificate, tls-key, "
-                               "tls-ca, token, token-file, "
-                               "allow-insecure-network)");
+  fails("[tls]\ncert = a.pem",
+        "test.ini:2: unknown key 'tls.cert' (known "
+        "keys: head, address, port, host, num-cpus, "
+        "resources, object-store-memory, "
+        "lineage, object-spilling-threshold, "
+        "spill-directory, spill-capacity, "
+        "max-message-size, max-object-size, "
+        "handshake-timeout, idle-timeout, "
+        "frame-memory, object-transfer, gcs-dir, load, block, "
+        "runtime-dir, log-level, log-file, "
+        "tls-certificate, tls-key, "
+        "tls-ca, token, token-file, "
+        "allow-insecure-network)");
   fails("config = other.ini",
         "test.ini:1: config: cannot be set in a config file");
   fails("help = true", "test.ini:1: help: cannot be set in a config file");

@@ -6,7 +6,9 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <arpa/inet.h>
@@ -17,12 +19,15 @@
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
+#include <caf/binary_serializer.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/io/middleman.hpp>
+#include <caf/node_id.hpp>
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
 
 #include "lumen/error.hpp"
+#include "net/guard_state.hpp"
 #include "net/transport_guard.hpp"
 
 using lumen::detail::drop_oversized_frames;
@@ -217,5 +222,198 @@ TEST_CASE("transport guard: bad frames close their connection only",
   // times out, but the connection stays and the next one arrives.
   CHECK(ask(limit + 1) == static_cast<std::uint64_t>(-1));
   CHECK(ask(limit / 2) == limit / 2);
+  caf::anon_send_exit(echo, caf::exit_reason::user_shutdown);
+}
+
+namespace {
+
+/// A system config with a node's connection limits (token, deadlines,
+/// frame memory) as lumen::init sets them.
+struct limits_config : caf::actor_system_config {
+  explicit limits_config(const lumen::config& c) {
+    load<caf::io::middleman, guarded_multiplexer>();
+    lumen::detail::set_connection_limits(*this, c);
+    set("scheduler.max-threads", std::size_t{2});
+  }
+};
+
+caf::behavior echo_size() {
+  return {
+    [](const std::vector<char>& v) {
+      return static_cast<std::uint64_t>(v.size());
+    },
+  };
+}
+
+/// Asks `whom` for the size of `n` bytes; -1 on an error or a timeout.
+std::uint64_t ask_size(caf::actor_system& sys, const caf::actor& whom,
+                       std::size_t n) {
+  caf::scoped_actor self{sys};
+  std::uint64_t got = static_cast<std::uint64_t>(-1);
+  self->request(whom, std::chrono::seconds(5), std::vector<char>(n, 'x'))
+    .receive(
+      [&](std::uint64_t x) {
+        got = x;
+      },
+      [&](caf::error&) {});
+  return got;
+}
+
+/// A valid CAF 0.17.6 client handshake (header and node id).
+std::vector<char> client_handshake() {
+  std::vector<char> payload;
+  caf::binary_serializer sink{nullptr, payload};
+  caf::node_id::default_data::host_id_type host;
+  host.fill(0x17);
+  REQUIRE(!sink(caf::make_node_id(1717, host)));
+  return cat(
+    {frame(1, static_cast<std::uint32_t>(payload.size()), 0), payload});
+}
+
+} // namespace
+
+TEST_CASE("transport guard: limits reach the guard from the config",
+          "[transport_guard]") {
+  using namespace lumen::detail;
+  lumen::config c;
+  c.max_message_size = 32 << 20;
+  c.handshake_timeout = 1.5;
+  c.idle_timeout = 0;
+  c.token = "a-token-of-enough-length";
+  caf::actor_system_config cfg;
+  set_connection_limits(cfg, c);
+  auto l = connection_limits_of(cfg);
+  CHECK(l.max_message_size == 32u << 20);
+  CHECK(l.frame_memory == 32u << 20); // 0: max_message_size
+  CHECK(l.handshake_timeout == std::chrono::milliseconds{1500});
+  CHECK(l.idle_timeout.count() == 0);
+  CHECK(l.proof == transport_proof(c.token));
+  CHECK(l.proof.size() == proof_size);
+  CHECK(l.proof.compare(0, 8, std::string(proof_magic.data(), 8)) == 0);
+  CHECK(transport_proof("another-token-of-length") != l.proof);
+  CHECK(transport_proof("").empty());
+  CHECK(transport_proof_matches(l.proof, transport_proof(c.token)));
+  CHECK_FALSE(transport_proof_matches(l.proof, transport_proof("x")));
+  // Without keys: defaults, no token.
+  caf::actor_system_config plain;
+  auto d = connection_limits_of(plain);
+  CHECK(d.handshake_timeout == std::chrono::seconds{10});
+  CHECK(d.idle_timeout == std::chrono::seconds{60});
+  CHECK(d.proof.empty());
+  // Frame memory: taken and given back, never past the limit.
+  guard_state st{l};
+  CHECK(st.reserve(20 << 20));
+  CHECK_FALSE(st.reserve(13 << 20));
+  CHECK(st.reserve(12 << 20));
+  CHECK(st.held() == 32u << 20);
+  st.release(20 << 20);
+  CHECK(st.held() == 12u << 20);
+  // Config checks.
+  c.frame_memory = 1 << 20;
+  CHECK_THROWS_AS(check_size_limits(c), lumen::error);
+  c.frame_memory = 0;
+  c.idle_timeout = -1;
+  CHECK_THROWS_AS(check_size_limits(c), lumen::error);
+}
+
+TEST_CASE("transport guard: 4 KiB until the peer proves the token, then "
+          "large messages arrive whole",
+          "[transport_guard]") {
+  lumen::config server_c;
+  server_c.max_message_size = 16 << 20;
+  server_c.token = "the-right-token-0123456789";
+  limits_config server_cfg{server_c};
+  caf::actor_system server{server_cfg};
+  auto echo = server.spawn(echo_size);
+  auto port = server.middleman().publish(echo, 0, "127.0.0.1");
+  REQUIRE(port);
+  auto client_with = [&](const std::string& token) {
+    lumen::config c;
+    c.max_message_size = 16 << 20;
+    c.token = token;
+    return std::make_unique<limits_config>(c);
+  };
+  {
+    // The right token: its proof lifts the cap; messages larger than a
+    // read piece are read in pieces and arrive whole.
+    auto cfg = client_with(server_c.token);
+    caf::actor_system client{*cfg};
+    auto remote = client.middleman().remote_actor("127.0.0.1", *port);
+    REQUIRE(remote);
+    for (std::size_t n :
+         {100ul, 5000ul, 200ul << 10, 3ul << 20, 9ul << 20, 1000ul})
+      CHECK(ask_size(client, *remote, n) == n);
+  }
+  for (std::string token :
+       {std::string{}, std::string{"wrong-token-0123456789"}}) {
+    INFO("client token: '" << token << "'");
+    // No proof (or a wrong one): small messages pass, a larger one closes
+    // the connection.
+    auto cfg = client_with(token);
+    caf::actor_system client{*cfg};
+    auto remote = client.middleman().remote_actor("127.0.0.1", *port);
+    REQUIRE(remote);
+    CHECK(ask_size(client, *remote, 100) == 100);
+    CHECK(ask_size(client, *remote, 8000) == static_cast<std::uint64_t>(-1));
+  }
+  caf::anon_send_exit(echo, caf::exit_reason::user_shutdown);
+}
+
+TEST_CASE("transport guard: partly received messages stay within "
+          "frame-memory, and deadlines close connections",
+          "[transport_guard]") {
+  lumen::config c;
+  c.max_message_size = 16 << 20;
+  c.frame_memory = 16 << 20;
+  c.handshake_timeout = 1;
+  c.idle_timeout = 3;
+  limits_config cfg{c};
+  caf::actor_system server{cfg};
+  auto echo = server.spawn(echo_size);
+  auto port = server.middleman().publish(echo, 0, "127.0.0.1");
+  REQUIRE(port);
+  // Two strangers after a handshake (no token: nothing more to prove)
+  // each send 10 MiB of a 12 MiB message: buffers grow with what arrived,
+  // and the second passes frame-memory, so the node closes it.
+  auto partial = cat({client_handshake(), frame(2, 12u << 20, 0, 1),
+                      std::vector<char>(10u << 20, 'y')});
+  int first = connect_raw(*port);
+  ::send(first, partial.data(), partial.size(), MSG_NOSIGNAL);
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  int second = connect_raw(*port);
+  std::size_t off = 0;
+  while (off < partial.size()) {
+    auto n =
+      ::send(second, partial.data() + off, partial.size() - off, MSG_NOSIGNAL);
+    if (n <= 0)
+      break;
+    off += static_cast<std::size_t>(n);
+  }
+  CHECK(closed_by_peer(second));
+  ::close(second);
+  // The first, silent now, is closed after the idle timeout (3 s).
+  timeval tv{8, 0};
+  ::setsockopt(first, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  CHECK(closed_by_peer(first));
+  ::close(first);
+  // A connection that never sends a whole header: handshake timeout (1 s).
+  int loris = connect_raw(*port);
+  ::send(loris, "\x01\x00\x00", 3, MSG_NOSIGNAL);
+  auto started = std::chrono::steady_clock::now();
+  CHECK(closed_by_peer(loris));
+  CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(4));
+  ::close(loris);
+  // A real client, heartbeats on, outlives the idle timeout.
+  lumen::config cc;
+  cc.max_message_size = 16 << 20;
+  limits_config client_cfg{cc};
+  client_cfg.set("middleman.heartbeat-interval",
+                 caf::timespan{std::chrono::milliseconds(500)});
+  caf::actor_system client{client_cfg};
+  auto remote = client.middleman().remote_actor("127.0.0.1", *port);
+  REQUIRE(remote);
+  CHECK(ask_size(client, *remote, 6u << 20) == 6u << 20);
+  std::this_thread::sleep_for(std::chrono::seconds(4));
+  CHECK(ask_size(client, *remote, 6u << 20) == 6u << 20);
   caf::anon_send_exit(echo, caf::exit_reason::user_shutdown);
 }
