@@ -4,6 +4,7 @@
 
 #include <exception>
 #include <map>
+#include <string>
 
 #include <caf/actor_system.hpp>
 #include <caf/send.hpp>
@@ -65,8 +66,29 @@ void forget_manager(self_ptr self, const std::string& id) {
   st.stores.erase(id);
 }
 
-void node_dead(self_ptr self, const std::string& id, const char* why) {
+/// How often a node declared dead whose heartbeats still come is told so.
+constexpr auto notice_interval = std::chrono::seconds{1};
+
+/// Tells node `id`'s manager that it is dead: the view in which it is, which
+/// its node manager acts on (node_manager_cluster.cpp, declared_dead.hpp).
+void tell_dead(self_ptr self, const std::string& id) {
   auto& st = self->state;
+  auto i = st.declared.find(id);
+  if (i == st.declared.end() || !i->second)
+    return;
+  auto now = detail::node_table::clock::now();
+  if (auto j = st.noticed.find(id);
+      j != st.noticed.end() && now - j->second < notice_interval)
+    return;
+  st.noticed[id] = now;
+  auto v = view_of(self);
+  caf::anon_send(i->second, view_atom::value, std::move(v.bytes),
+                 std::move(v.managers), std::move(v.stores));
+}
+
+void node_dead(self_ptr self, const std::string& id, const std::string& why) {
+  auto& st = self->state;
+  st.detector.forget(id);
   if (!st.nodes.mark_dead(id))
     return;
   detail::log_warn("gcs: node ", id, " is dead (", why, ")");
@@ -75,10 +97,74 @@ void node_dead(self_ptr self, const std::string& id, const char* why) {
   } catch (const std::exception& e) {
     detail::log_error("gcs: ", e.what());
   }
+  if (auto i = st.managers.find(id); i != st.managers.end())
+    st.declared[id] = i->second;
+  tell_dead(self, id);
   forget_manager(self, id);
   st.rejoined.erase(id);
   drop_actors_of(self, id);
   push_view(self);
+}
+
+/// Logs a refused heartbeat, at most once per notice_interval per claimed
+/// node id (a peer that keeps forging must not flood the log).
+void refuse_heartbeat(self_ptr self, const std::string& id,
+                      const std::string& why) {
+  auto& st = self->state;
+  auto now = detail::node_table::clock::now();
+  if (auto i = st.refusals.find(id);
+      i != st.refusals.end() && now - i->second < notice_interval)
+    return;
+  st.refusals[id] = now;
+  auto& sender = self->current_sender();
+  detail::log_warn("gcs: refused a heartbeat for node ", id, " from ",
+                   sender ? "CAF node " + to_string(sender->node())
+                          : std::string{"an anonymous sender"},
+                   ": ", why);
+}
+
+void on_heartbeat(self_ptr self, const std::vector<char>& bytes) {
+  auto& st = self->state;
+  detail::node_record rec;
+  try {
+    rec = detail::decode_node_record(bytes.data(), bytes.size());
+  } catch (const std::exception& e) {
+    detail::log_warn("gcs: dropped a heartbeat: ", e.what());
+    return;
+  }
+  // Only the process that registered a node speaks for it: its heartbeats
+  // come from the CAF node of its manager (a gcs_client there relays
+  // them; the gatekeeper delegates, keeping the sender).
+  auto& sender = self->current_sender();
+  auto i = st.managers.find(rec.id);
+  if (i == st.managers.end()) {
+    auto d = st.declared.find(rec.id);
+    if (d != st.declared.end() && sender && d->second &&
+        sender->node() == d->second.node())
+      tell_dead(self, rec.id);
+    else if (st.nodes.find(rec.id) != nullptr)
+      refuse_heartbeat(self, rec.id, "the node is not registered");
+    return; // unknown or dead: it must register first
+  }
+  if (!sender || sender->node() != i->second.node()) {
+    refuse_heartbeat(self, rec.id,
+                     "another process registered that node (a forged "
+                     "heartbeat or a stolen node id)");
+    return;
+  }
+  if (auto* known = st.nodes.find(rec.id);
+      known != nullptr &&
+      (known->head != rec.head || known->driver != rec.driver)) {
+    refuse_heartbeat(self, rec.id,
+                     "it changes the node's role (head or driver)");
+    return;
+  }
+  auto now = detail::node_table::clock::now();
+  bool was_suspected = st.detector.suspected(rec.id);
+  st.detector.heartbeat(rec.id, now);
+  if (was_suspected)
+    detail::log_info("gcs: node ", rec.id, " is heard from again");
+  st.nodes.update(std::move(rec), now);
 }
 
 caf::result<std::vector<char>, std::vector<caf::actor>, std::vector<caf::actor>>
@@ -94,15 +180,32 @@ on_register(self_ptr self, const std::vector<char>& bytes, caf::actor manager,
   }
   auto id = rec.id;
   auto now = detail::node_table::clock::now();
+  // A node is registered by its own process: the manager it names lives
+  // where the request comes from, and a node id registered by another
+  // live process is not taken over.
+  auto& sender = self->current_sender();
+  auto refuse = [&](const std::string& why) {
+    detail::log_warn("gcs: refused the registration of node ", id, " from ",
+                     sender ? "CAF node " + to_string(sender->node())
+                            : std::string{"an anonymous sender"},
+                     ": ", why);
+    return caf::make_error(caf::sec::invalid_argument,
+                           "node " + id + " " + why);
+  };
+  if (manager && (!sender || sender->node() != manager.node()))
+    return refuse("names a node manager of another process");
+  if (auto i = st.managers.find(id);
+      manager && i != st.managers.end() && i->second &&
+      i->second.node() != manager.node() && st.nodes.alive(id))
+    return refuse("is registered by another process");
   // A node loaded from the store that comes back announces its actors
   // right after this (gcs_client); rows it leaves out end later.
   bool rejoin = st.nodes.find(id) != nullptr && st.managers.count(id) == 0;
-  if (!st.nodes.update(std::move(rec), now)) {
-    detail::log_warn("gcs: refused the registration of node ", id,
-                     ": it was declared dead");
-    return caf::make_error(caf::sec::invalid_argument,
-                           "node " + id + " was declared dead");
-  }
+  bool head = rec.head;
+  if (!st.nodes.update(std::move(rec), now))
+    return refuse("was declared dead");
+  // This process's own node is never declared dead by this process.
+  st.detector.watch(id, now, head && manager && manager.node() == self->node());
   if (rejoin)
     st.rejoined[id] = now;
   try {
@@ -141,7 +244,10 @@ void load(self_ptr self, detail::gcs_snapshot& snap) {
     bool previous_head = n.rec.head && n.rec.alive;
     if (n.rec.alive && !previous_head)
       ++recovering;
+    bool recovering_node = n.rec.alive && !previous_head;
     st.nodes.restore(std::move(n.rec), n.order, now);
+    if (recovering_node)
+      st.detector.watch(id, now); // dead like any other if it stays away
     if (previous_head) {
       st.nodes.mark_dead(id);
       try {
@@ -166,13 +272,22 @@ gcs_actor::behavior_type gcs(self_ptr self, gcs_timing timing,
                              detail::gcs_store store, detail::gcs_snapshot snap,
                              std::shared_ptr<detail::pg_board> board) {
   self->state.timing = timing;
+  self->state.detector = detail::failure_detector{timing.failure};
   self->state.store = std::move(store);
   self->state.board = std::move(board);
   load(self, snap);
   self->set_down_handler([self](caf::down_msg& msg) {
     auto& st = self->state;
-    if (auto i = st.by_addr.find(msg.source); i != st.by_addr.end())
-      node_dead(self, i->second, "connection lost");
+    auto i = st.by_addr.find(msg.source);
+    if (i == st.by_addr.end() || !st.nodes.alive(i->second))
+      return;
+    // Suspected, not dead: the connection may have dropped because this
+    // process or the node was stopped for a while; the node has the grace
+    // to register again (its gcs_client reconnects at once).
+    detail::log_info("gcs: lost the connection to node ", i->second,
+                     "; it is dead unless it is back within ",
+                     st.timing.failure.grace.count(), " ms");
+    st.detector.connection_lost(i->second, detail::node_table::clock::now());
   });
   self->send(self, tick_atom::value);
   return {
@@ -181,17 +296,7 @@ gcs_actor::behavior_type gcs(self_ptr self, gcs_timing timing,
       return on_register(self, bytes, std::move(manager), std::move(store));
     },
     [self](heartbeat_atom, const std::vector<char>& bytes) {
-      detail::node_record rec;
-      try {
-        rec = detail::decode_node_record(bytes.data(), bytes.size());
-      } catch (const std::exception& e) {
-        detail::log_warn("gcs: dropped a heartbeat: ", e.what());
-        return;
-      }
-      if (!self->state.managers.count(rec.id))
-        return; // unknown or dead: it must register first
-      self->state.nodes.update(std::move(rec),
-                               detail::node_table::clock::now());
+      on_heartbeat(self, bytes);
     },
     [self](view_atom) {
       return to_bytes(detail::encode_cluster_view(self->state.nodes.view()));
@@ -262,8 +367,24 @@ gcs_actor::behavior_type gcs(self_ptr self, gcs_timing timing,
     [self](tick_atom) {
       auto& st = self->state;
       auto now = detail::node_table::clock::now();
-      for (auto& id : st.nodes.expire(now, st.timing.node_timeout))
-        node_dead(self, id, "heartbeats stopped");
+      auto verdict = st.detector.tick(now);
+      if (auto gap = st.detector.take_stall())
+        detail::log_warn(
+          "gcs: this process did not run for ", gap->count(),
+          " ms (stopped, or starved of CPU); every node's heartbeats are "
+          "measured afresh, and none is declared dead for the next ",
+          st.timing.failure.grace.count(), " ms");
+      for (auto& id : verdict.suspected)
+        detail::log_info("gcs: node ", id, " is suspected (phi ",
+                         st.detector.phi(id, now),
+                         "); dead unless heard from "
+                         "within ",
+                         st.timing.failure.grace.count(), " ms");
+      for (auto& id : verdict.dead)
+        node_dead(self, id,
+                  "suspected for " +
+                    std::to_string(st.timing.failure.grace.count()) +
+                    " ms: no heartbeat, or no connection");
       expire_early_gets(self, now);
       for (auto i = st.rejoined.begin(); i != st.rejoined.end();) {
         if (now - i->second > st.timing.node_timeout) {

@@ -77,6 +77,7 @@
 #include <caf/typed_actor.hpp>
 
 #include "actors/messages.hpp"
+#include "gcs/failure_detector.hpp"
 
 namespace lumen::detail {
 
@@ -123,7 +124,8 @@ using gcs_actor = caf::typed_actor<
 struct gcs_timing {
   /// How often the GCS checks for silent nodes and pushes changes.
   std::chrono::milliseconds tick{200};
-  /// A node silent for this long is dead.
+  /// How long a node loaded from the store that registered again has to
+  /// announce its actors again.
   std::chrono::milliseconds node_timeout{5000};
   /// Whether lineage commits wait for the disk: false only for a private
   /// store that outlives nothing (the embedded cluster in stash mode).
@@ -134,6 +136,8 @@ struct gcs_timing {
   bool durable_tables = true;
   /// How long an actorget of an unknown actor waits for its actoradd.
   std::chrono::milliseconds actor_lookup_grace{10000};
+  /// When a silent or cut-off node is dead (failure_detector.hpp).
+  detail::failure_detector_config failure{};
 };
 
 /// Ended actors the GCS remembers, to answer their lookups at once.

@@ -15,6 +15,7 @@
 #include "actors/node_manager.hpp"
 #include "actors/node_manager_state.hpp"
 #include "actors/object_store.hpp"
+#include "gcs/declared_dead.hpp"
 #include "log/log.hpp"
 #include "scheduling/local_scheduler.hpp"
 #include "scheduling/placement_policy.hpp"
@@ -159,8 +160,11 @@ void apply_view(self_ptr self, const std::vector<char>& bytes,
   detail::peer_map stores_by_id;
   for (std::size_t i = 0; i < view.nodes.size(); ++i) {
     auto& rec = view.nodes[i];
-    if (rec.id == st.identity.id)
+    if (rec.id == st.identity.id) {
+      if (!rec.alive) // the GCS's notice (gcs.cpp, tell_dead)
+        detail::declared_dead(rec.id, "its cluster view says so");
       continue;
+    }
     peer p;
     p.capacity.id = rec.id;
     p.capacity.alive = rec.alive;
