@@ -6,6 +6,8 @@
 #include <map>
 #include <string>
 
+#include <caf/actor_cast.hpp>
+#include <caf/actor_control_block.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/send.hpp>
 
@@ -66,6 +68,19 @@ void forget_manager(self_ptr self, const std::string& id) {
   st.stores.erase(id);
 }
 
+/// The connection to node `id` dropped: its handles go from the views (a
+/// handle of a node the head cannot reach would route messages through
+/// the head, which drops them), until it registers again.
+void drop_handles(self_ptr self, const std::string& id) {
+  auto& st = self->state;
+  if (auto i = st.managers.find(id); i != st.managers.end()) {
+    st.by_addr.erase(i->second.address());
+    st.managers.erase(i);
+  }
+  st.stores.erase(id);
+  ++st.handles_version;
+}
+
 /// How often a node declared dead whose heartbeats still come is told so.
 constexpr auto notice_interval = std::chrono::seconds{1};
 
@@ -101,6 +116,7 @@ void node_dead(self_ptr self, const std::string& id, const std::string& why) {
     st.declared[id] = i->second;
   tell_dead(self, id);
   forget_manager(self, id);
+  st.owners.erase(id);
   st.rejoined.erase(id);
   drop_actors_of(self, id);
   push_view(self);
@@ -136,8 +152,8 @@ void on_heartbeat(self_ptr self, const std::vector<char>& bytes) {
   // come from the CAF node of its manager (a gcs_client there relays
   // them; the gatekeeper delegates, keeping the sender).
   auto& sender = self->current_sender();
-  auto i = st.managers.find(rec.id);
-  if (i == st.managers.end()) {
+  auto i = st.owners.find(rec.id);
+  if (i == st.owners.end()) {
     auto d = st.declared.find(rec.id);
     if (d != st.declared.end() && sender && d->second &&
         sender->node() == d->second.node())
@@ -146,7 +162,7 @@ void on_heartbeat(self_ptr self, const std::vector<char>& bytes) {
       refuse_heartbeat(self, rec.id, "the node is not registered");
     return; // unknown or dead: it must register first
   }
-  if (!sender || sender->node() != i->second.node()) {
+  if (!sender || sender->node() != i->second) {
     refuse_heartbeat(self, rec.id,
                      "another process registered that node (a forged "
                      "heartbeat or a stolen node id)");
@@ -194,9 +210,9 @@ on_register(self_ptr self, const std::vector<char>& bytes, caf::actor manager,
   };
   if (manager && (!sender || sender->node() != manager.node()))
     return refuse("names a node manager of another process");
-  if (auto i = st.managers.find(id);
-      manager && i != st.managers.end() && i->second &&
-      i->second.node() != manager.node() && st.nodes.alive(id))
+  if (auto i = st.owners.find(id); manager && i != st.owners.end() &&
+                                   i->second != manager.node() &&
+                                   st.nodes.alive(id))
     return refuse("is registered by another process");
   // A node loaded from the store that comes back announces its actors
   // right after this (gcs_client); rows it leaves out end later.
@@ -220,6 +236,8 @@ on_register(self_ptr self, const std::vector<char>& bytes, caf::actor manager,
     st.by_addr[manager.address()] = id;
     st.by_caf_node[manager.node()] = id;
     st.managers[id] = manager;
+    st.owners[id] = manager.node();
+    ++st.handles_version; // its handles may be new: every node gets them
     if (store)
       st.stores[id] = std::move(store);
   }
@@ -284,10 +302,19 @@ gcs_actor::behavior_type gcs(self_ptr self, gcs_timing timing,
     // Suspected, not dead: the connection may have dropped because this
     // process or the node was stopped for a while; the node has the grace
     // to register again (its gcs_client reconnects at once).
-    detail::log_info("gcs: lost the connection to node ", i->second,
+    auto id = i->second;
+    // The handle of before a re-registration has the same address as the
+    // new one: only the current one's down counts.
+    if (auto m = st.managers.find(id);
+        m != st.managers.end() && caf::actor_cast<caf::actor_control_block*>(
+                                    m->second) != msg.source.get())
+      return;
+    detail::log_info("gcs: lost the connection to node ", id,
                      "; it is dead unless it is back within ",
                      st.timing.failure.grace.count(), " ms");
-    st.detector.connection_lost(i->second, detail::node_table::clock::now());
+    st.detector.connection_lost(id, detail::node_table::clock::now());
+    drop_handles(self, id);
+    push_view(self);
   });
   self->send(self, tick_atom::value);
   return {
@@ -405,9 +432,11 @@ gcs_actor::behavior_type gcs(self_ptr self, gcs_timing timing,
 
 void push_view(self_ptr self) {
   auto& st = self->state;
-  if (st.pushed_version == st.nodes.version())
+  if (st.pushed_version == st.nodes.version() &&
+      st.pushed_handles == st.handles_version)
     return;
   st.pushed_version = st.nodes.version();
+  st.pushed_handles = st.handles_version;
   auto v = view_of(self);
   for (auto& h : v.managers)
     if (h)

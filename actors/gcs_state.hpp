@@ -109,7 +109,14 @@ struct gcs_state {
   std::map<std::string, detail::node_table::clock::time_point> noticed;
   /// When a refused heartbeat was last logged, by claimed node id.
   std::map<std::string, detail::node_table::clock::time_point> refusals;
+  /// The CAF node of the process that registered each live node: the only
+  /// one that may speak for it (heartbeats, registering again).
+  std::map<std::string, caf::node_id> owners;
   std::uint64_t pushed_version = 0;
+  /// Bumped whenever a node's handles change (registered, connection
+  /// lost): the view is pushed again even if no record changed.
+  std::uint64_t handles_version = 0;
+  std::uint64_t pushed_handles = 0;
   gcs_timing timing;
   const char* name = "lumen.gcs";
 };

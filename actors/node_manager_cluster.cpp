@@ -127,8 +127,16 @@ void make_ready(self_ptr self, detail::task_ptr task) {
     enqueue_local(self, std::move(task));
     return;
   case detail::placement_decision::remote:
-    if (!send_to_peer(self, task, d.node))
-      enqueue_local(self, std::move(task));
+    if (send_to_peer(self, task, d.node))
+      return;
+    // A live peer the GCS lists without a handle (it is registering again
+    // after a lost connection): the task waits for the view that brings one.
+    if (auto i = st.peers.find(d.node);
+        i != st.peers.end() && i->second.capacity.alive) {
+      st.unreachable.push_back(std::move(task));
+      return;
+    }
+    enqueue_local(self, std::move(task));
     return;
   case detail::placement_decision::infeasible:
     detail::log_warn("task '", task->options.name, "' needs ", req.to_string(),
@@ -229,6 +237,9 @@ void apply_view(self_ptr self, const std::vector<char>& bytes,
   }
   auto waiting = std::move(st.unplaceable);
   st.unplaceable.clear();
+  for (auto& t : st.unreachable)
+    waiting.push_back(std::move(t));
+  st.unreachable.clear();
   for (auto& t : waiting)
     make_ready(self, std::move(t));
 }

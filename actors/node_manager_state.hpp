@@ -91,6 +91,9 @@ struct node_manager_state {
   std::unordered_map<task_id, sent_task> sent;
   /// Tasks no live node can hold now; retried whenever the view changes.
   std::vector<detail::task_ptr> unplaceable;
+  /// Tasks for a live peer the last view gave no handle for (it registers
+  /// again); placed again with the next view.
+  std::vector<detail::task_ptr> unreachable;
   /// Round robin position of actors created with spread().
   std::uint64_t actor_spread_next = 0;
   std::chrono::steady_clock::time_point last_warning;

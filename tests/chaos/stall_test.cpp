@@ -83,8 +83,17 @@ std::set<std::string> run_on_each(const std::set<std::string>& ids) {
     refs.push_back(
       lumen::task(cluster_tasks::where).node_affinity(id).remote(i++));
   std::set<std::string> ran;
-  for (auto& r : lumen::get(refs, 60s))
-    ran.insert(r.substr(0, r.find(':')));
+  auto id = ids.begin();
+  for (auto& ref : refs) {
+    try {
+      auto r = lumen::get(ref, 60s);
+      ran.insert(r.substr(0, r.find(':')));
+    } catch (const lumen::error& e) {
+      FAIL_CHECK("the task pinned to node " << *id
+                                            << " did not run: " << e.what());
+    }
+    ++id;
+  }
   return ran;
 }
 
@@ -130,7 +139,8 @@ void head_stall(std::chrono::seconds stall) {
     cluster_it::run("cat " + cluster.dir() + "/logs/head-*.log").second;
   INFO(head_log);
   CHECK(head_log.find("did not run for") != std::string::npos);
-  CHECK(head_log.find(" is dead (") == std::string::npos);
+  for (auto& id : ids)
+    CHECK(head_log.find("node " + id + " is dead") == std::string::npos);
 }
 
 /// A child process running `args` (no shell); its pid.
