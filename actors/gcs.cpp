@@ -217,11 +217,11 @@ on_register(self_ptr self, const std::vector<char>& bytes, caf::actor manager,
   // A node loaded from the store that comes back announces its actors
   // right after this (gcs_client); rows it leaves out end later.
   bool rejoin = st.nodes.find(id) != nullptr && st.managers.count(id) == 0;
-  bool head = rec.head;
   if (!st.nodes.update(std::move(rec), now))
     return refuse("was declared dead");
-  // This process's own node is never declared dead by this process.
-  st.detector.watch(id, now, head && manager && manager.node() == self->node());
+  // A node of this very process (the head's own, the embedded cluster's)
+  // runs as long as this does: never suspected.
+  st.detector.watch(id, now, manager && manager.node() == self->node());
   if (rejoin)
     st.rejoined[id] = now;
   try {
