@@ -299,9 +299,11 @@ gcs_actor::behavior_type gcs(self_ptr self, gcs_timing timing,
     auto i = st.by_addr.find(msg.source);
     if (i == st.by_addr.end() || !st.nodes.alive(i->second))
       return;
-    // Suspected, not dead: the connection may have dropped because this
-    // process or the node was stopped for a while; the node has the grace
-    // to register again (its gcs_client reconnects at once).
+    // Dead at once (a process that died closes its connections; CAF cuts
+    // off a hung one after 5 s), except after a stall of this process:
+    // then the connections may have dropped because it did not answer,
+    // and the node has the grace to register again (its gcs_client
+    // reconnects at once).
     auto id = i->second;
     // The handle of before a re-registration has the same address as the
     // new one: only the current one's down counts.
@@ -309,10 +311,12 @@ gcs_actor::behavior_type gcs(self_ptr self, gcs_timing timing,
         m != st.managers.end() && caf::actor_cast<caf::actor_control_block*>(
                                     m->second) != msg.source.get())
       return;
+    if (st.detector.connection_lost(id, detail::node_table::clock::now())) {
+      node_dead(self, id, "connection lost");
+      return;
+    }
     detail::log_info("gcs: lost the connection to node ", id,
-                     "; it is dead unless it is back within ",
-                     st.timing.failure.grace.count(), " ms");
-    st.detector.connection_lost(id, detail::node_table::clock::now());
+                     "; suspected, it may register again");
     drop_handles(self, id);
     push_view(self);
   });

@@ -87,7 +87,9 @@ inline const std::vector<option_spec>& start_option_specs() {
      "shared library whose LUMEN_REMOTE registrations the node gains; "
      "repeatable (default: none)"},
     {"block", k::flag, "",
-     "run the node in the foreground until SIGTERM or SIGINT (default: start "
+     "run the node in the foreground until SIGTERM or SIGINT (exit status "
+     "0), or until the head declares it dead (exit status 75: start it "
+     "again) (default: start "
      "it in the background and return)"},
     {"runtime-dir", k::value, "DIR",
      "where node files and logs go (default: $LUMEN_RUNTIME_DIR, else "

@@ -103,14 +103,21 @@ void failure_detector::heartbeat(const std::string& id, clock::time_point now) {
   n.suspected_since.reset();
 }
 
-void failure_detector::connection_lost(const std::string& id,
+bool failure_detector::connection_lost(const std::string& id,
                                        clock::time_point now) {
   observe(now);
   auto i = nodes_.find(id);
   if (i == nodes_.end() || i->second.self)
-    return;
-  if (!i->second.suspected_since)
-    i->second.suspected_since = now;
+    return false;
+  auto& n = i->second;
+  auto deadline = now + cfg_.connection_grace;
+  if (!n.suspected_since) {
+    n.suspected_since = now;
+    n.dead_at = deadline;
+  } else {
+    n.dead_at = std::min(n.dead_at, deadline);
+  }
+  return now >= n.dead_at && may_declare(now);
 }
 
 void failure_detector::forget(const std::string& id) {
@@ -125,10 +132,10 @@ failure_detector::verdict failure_detector::tick(clock::time_point now) {
       continue;
     if (!n.suspected_since && phi_of_node(n, now) >= cfg_.phi_threshold) {
       n.suspected_since = now;
+      n.dead_at = now + cfg_.grace;
       out.suspected.push_back(id);
     }
-    if (n.suspected_since && now - *n.suspected_since >= cfg_.grace &&
-        may_declare(now))
+    if (n.suspected_since && now >= n.dead_at && may_declare(now))
       out.dead.push_back(id);
   }
   return out;

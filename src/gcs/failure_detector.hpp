@@ -15,7 +15,10 @@
 //   acceptable pause and whose deviation is at least `min_deviation`; or
 //   its connection to the head dropped. Any heartbeat or registration
 //   takes the suspicion back.
-// - dead: suspected for `grace` without a word. Dead is for good (the
+// - dead: suspected for `grace` without a word, or `connection_grace`
+//   after its connection dropped (0 by default: a process that died
+//   closes its connections, and one that hung is cut off by CAF's
+//   connection timeout only after 5 s of silence). Dead is for good (the
 //   caller marks the node dead in its table and forgets it here).
 //
 // Two rules keep a stall from killing what is alive:
@@ -57,6 +60,9 @@ struct failure_detector_config {
   /// How long a node stays suspected before it is declared dead, and how
   /// long after a stall of this process no node is.
   std::chrono::milliseconds grace{3000};
+  /// How long a node whose connection dropped stays suspected before it is
+  /// declared dead (outside the grace after a stall, when none is).
+  std::chrono::milliseconds connection_grace{0};
   /// A gap between two calls longer than this is a stall of this process.
   std::chrono::milliseconds stall_gap{1500};
   /// Intervals kept per node.
@@ -84,8 +90,10 @@ class failure_detector {
   /// suspicion ends. Unknown ids are ignored.
   void heartbeat(const std::string& id, clock::time_point now);
 
-  /// The connection to `id` dropped: suspected from `now` (unless self).
-  void connection_lost(const std::string& id, clock::time_point now);
+  /// The connection to `id` dropped: suspected from `now` (unless self),
+  /// dead `connection_grace` later. Returns whether it is dead already
+  /// (the caller declares it dead and forgets it here).
+  bool connection_lost(const std::string& id, clock::time_point now);
 
   /// Stops watching `id` (declared dead, or gone).
   void forget(const std::string& id);
@@ -127,6 +135,8 @@ class failure_detector {
     double squares = 0;
     clock::time_point last;
     std::optional<clock::time_point> suspected_since;
+    /// When a suspected node is dead.
+    clock::time_point dead_at{};
     bool self = false;
   };
 

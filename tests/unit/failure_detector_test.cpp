@@ -145,16 +145,19 @@ TEST_CASE("failure detector: a heartbeat takes a suspicion back",
   CHECK(run(d, t, t + 10s, {"a"}).dead.empty());
 }
 
-TEST_CASE("failure detector: a lost connection is a suspicion with the grace",
+TEST_CASE("failure detector: a lost connection is a suspicion with the "
+          "connection grace",
           "[gcs][failure]") {
-  failure_detector d{config()};
+  auto cfg = config();
+  cfg.connection_grace = 2000ms;
+  failure_detector d{cfg};
   auto t0 = clock_type::time_point{} + 1h;
   d.watch("a", t0);
   d.watch("b", t0);
   run(d, t0, t0 + 3s, {"a", "b"});
   auto t1 = t0 + 3s;
-  d.connection_lost("a", t1);
-  d.connection_lost("b", t1);
+  CHECK_FALSE(d.connection_lost("a", t1));
+  CHECK_FALSE(d.connection_lost("b", t1));
   CHECK(d.suspected("a"));
   CHECK(d.suspected("b"));
   CHECK(run(d, t1, t1 + 1s, {}).dead.empty());
@@ -258,4 +261,27 @@ TEST_CASE("failure detector: irregular heartbeats widen the tolerance",
   CHECK(steady.phi("a", later) > jittery.phi("a", later));
   CHECK(steady.phi("a", later) >= 8);
   CHECK(jittery.phi("a", later) < 8);
+}
+
+TEST_CASE("failure detector: without a connection grace a lost connection "
+          "is death at once, except within the grace after a stall",
+          "[gcs][failure]") {
+  auto cfg = config();
+  cfg.connection_grace = 0ms;
+  failure_detector d{cfg};
+  auto t0 = clock_type::time_point{} + 1h;
+  d.watch("a", t0);
+  d.watch("b", t0);
+  run(d, t0, t0 + 3s, {"a", "b"});
+  CHECK(d.connection_lost("a", t0 + 3s));
+  d.forget("a");
+  // After a stall the same is a suspicion, dead once the grace is over
+  // unless it registers again.
+  auto resumed = t0 + 3s + 10s;
+  CHECK_FALSE(d.connection_lost("b", resumed));
+  CHECK(d.suspected("b"));
+  auto r = run(d, resumed, resumed + 5s, {});
+  CHECK(r.dead == std::vector<std::string>{"b"});
+  CHECK(r.first - resumed >= 2000ms);
+  CHECK(r.first - resumed < 2200ms);
 }
