@@ -216,7 +216,13 @@ TEST_CASE("stalls: a worker stopped for 8 s is declared dead and exits with "
   REQUIRE(!victim.empty());
   auto ids = node_ids(cluster);
   REQUIRE(ids.size() == 3);
-  REQUIRE(wait_alive(ids, 30s));
+  if (!wait_alive(ids, 60s)) {
+    INFO("head log:\n"
+         << cluster_it::run("cat " + cluster.dir() + "/logs/head-*.log").second
+         << "blocked worker's log:\n"
+         << read_file(log));
+    FAIL("the nodes are not all alive");
+  }
   CHECK(run_on_each(ids) == ids);
   REQUIRE(::kill(pid, SIGSTOP) == 0);
   std::this_thread::sleep_for(8s);
