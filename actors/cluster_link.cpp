@@ -16,6 +16,7 @@
 
 #include "actors/cluster_link_state.hpp"
 #include "actors/gcs.hpp"
+#include "gcs/declared_dead.hpp"
 #include "log/log.hpp"
 
 namespace lumen {
@@ -75,8 +76,11 @@ void apply_view(self_ptr self, const std::vector<char>& bytes,
   detail::peer_map stores_by_id;
   for (std::size_t i = 0; i < view.nodes.size(); ++i) {
     auto& rec = view.nodes[i];
-    if (rec.id == st.identity.id)
+    if (rec.id == st.identity.id) {
+      if (!rec.alive) // the GCS's notice (gcs.cpp, tell_dead)
+        detail::declared_dead(rec.id, "its cluster view says so");
       continue;
+    }
     peer p;
     if (i < links.size() && rec.alive) {
       auto m = links[i];
@@ -109,6 +113,10 @@ void apply_view(self_ptr self, const std::vector<char>& bytes,
   // The copy first, so that lost tasks are placed on it.
   push_capacity(self);
   resend_lost(self);
+  auto waiting = std::move(st.unreachable);
+  st.unreachable.clear();
+  for (auto& t : waiting)
+    self->send(st.scheduler, retry_atom::value, std::move(t));
 }
 
 /// The view with this node's record as `st` holds it.

@@ -49,6 +49,9 @@ struct cluster_link_state {
   /// Peers this node connected to directly (cluster_link_peers.cpp).
   std::set<std::string> linked;
   std::unordered_map<task_id, sent_task> sent;
+  /// Tasks for a live peer the view lists without a handle (it registers
+  /// again after a lost connection): placed again with the next view.
+  std::vector<detail::task_ptr> unreachable;
   detail::object_table* table = nullptr;
   object_store_actor store;
   scheduler_actor scheduler;

@@ -71,7 +71,10 @@ void send_to_peer(self_ptr self, detail::task_ptr task, const std::string& id) {
   auto& st = self->state;
   auto i = st.peers.find(id);
   if (i == st.peers.end() || !i->second.link) {
-    self->send(st.scheduler, bounced_atom::value, std::move(task));
+    if (i != st.peers.end() && i->second.rec.alive)
+      st.unreachable.push_back(std::move(task)); // until the next view
+    else
+      self->send(st.scheduler, bounced_atom::value, std::move(task));
     return;
   }
   std::vector<char> bytes;

@@ -4,7 +4,10 @@
 
 #include <exception>
 #include <map>
+#include <string>
 
+#include <caf/actor_cast.hpp>
+#include <caf/actor_control_block.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/send.hpp>
 
@@ -65,8 +68,42 @@ void forget_manager(self_ptr self, const std::string& id) {
   st.stores.erase(id);
 }
 
-void node_dead(self_ptr self, const std::string& id, const char* why) {
+/// The connection to node `id` dropped: its handles go from the views (a
+/// handle of a node the head cannot reach would route messages through
+/// the head, which drops them), until it registers again.
+void drop_handles(self_ptr self, const std::string& id) {
   auto& st = self->state;
+  if (auto i = st.managers.find(id); i != st.managers.end()) {
+    st.by_addr.erase(i->second.address());
+    st.managers.erase(i);
+  }
+  st.stores.erase(id);
+  ++st.handles_version;
+}
+
+/// How often a node declared dead whose heartbeats still come is told so.
+constexpr auto notice_interval = std::chrono::seconds{1};
+
+/// Tells node `id`'s manager that it is dead: the view in which it is, which
+/// its cluster link acts on (cluster_link.cpp, declared_dead.hpp).
+void tell_dead(self_ptr self, const std::string& id) {
+  auto& st = self->state;
+  auto i = st.declared.find(id);
+  if (i == st.declared.end() || !i->second)
+    return;
+  auto now = detail::node_table::clock::now();
+  if (auto j = st.noticed.find(id);
+      j != st.noticed.end() && now - j->second < notice_interval)
+    return;
+  st.noticed[id] = now;
+  auto v = view_of(self);
+  caf::anon_send(i->second, view_atom::value, std::move(v.bytes),
+                 std::move(v.managers), std::move(v.stores));
+}
+
+void node_dead(self_ptr self, const std::string& id, const std::string& why) {
+  auto& st = self->state;
+  st.detector.forget(id);
   if (!st.nodes.mark_dead(id))
     return;
   detail::log_warn("gcs: node ", id, " is dead (", why, ")");
@@ -75,10 +112,75 @@ void node_dead(self_ptr self, const std::string& id, const char* why) {
   } catch (const std::exception& e) {
     detail::log_error("gcs: ", e.what());
   }
+  if (auto i = st.managers.find(id); i != st.managers.end())
+    st.declared[id] = i->second;
+  tell_dead(self, id);
   forget_manager(self, id);
+  st.owners.erase(id);
   st.rejoined.erase(id);
   drop_actors_of(self, id);
   push_view(self);
+}
+
+/// Logs a refused heartbeat, at most once per notice_interval per claimed
+/// node id (a peer that keeps forging must not flood the log).
+void refuse_heartbeat(self_ptr self, const std::string& id,
+                      const std::string& why) {
+  auto& st = self->state;
+  auto now = detail::node_table::clock::now();
+  if (auto i = st.refusals.find(id);
+      i != st.refusals.end() && now - i->second < notice_interval)
+    return;
+  st.refusals[id] = now;
+  auto& sender = self->current_sender();
+  detail::log_warn("gcs: refused a heartbeat for node ", id, " from ",
+                   sender ? "CAF node " + to_string(sender->node())
+                          : std::string{"an anonymous sender"},
+                   ": ", why);
+}
+
+void on_heartbeat(self_ptr self, const std::vector<char>& bytes) {
+  auto& st = self->state;
+  detail::node_record rec;
+  try {
+    rec = detail::decode_node_record(bytes.data(), bytes.size());
+  } catch (const std::exception& e) {
+    detail::log_warn("gcs: dropped a heartbeat: ", e.what());
+    return;
+  }
+  // Only the process that registered a node speaks for it: its heartbeats
+  // come from the CAF node of its manager (a gcs_client there relays
+  // them; the gatekeeper delegates, keeping the sender).
+  auto& sender = self->current_sender();
+  auto i = st.owners.find(rec.id);
+  if (i == st.owners.end()) {
+    auto d = st.declared.find(rec.id);
+    if (d != st.declared.end() && sender && d->second &&
+        sender->node() == d->second.node())
+      tell_dead(self, rec.id);
+    else if (st.nodes.find(rec.id) != nullptr)
+      refuse_heartbeat(self, rec.id, "the node is not registered");
+    return; // unknown or dead: it must register first
+  }
+  if (!sender || sender->node() != i->second) {
+    refuse_heartbeat(self, rec.id,
+                     "another process registered that node (a forged "
+                     "heartbeat or a stolen node id)");
+    return;
+  }
+  if (auto* known = st.nodes.find(rec.id);
+      known != nullptr &&
+      (known->head != rec.head || known->driver != rec.driver)) {
+    refuse_heartbeat(self, rec.id,
+                     "it changes the node's role (head or driver)");
+    return;
+  }
+  auto now = detail::node_table::clock::now();
+  bool was_suspected = st.detector.suspected(rec.id);
+  st.detector.heartbeat(rec.id, now);
+  if (was_suspected)
+    detail::log_info("gcs: node ", rec.id, " is heard from again");
+  st.nodes.update(std::move(rec), now);
 }
 
 caf::result<std::vector<char>, std::vector<caf::actor>, std::vector<caf::actor>>
@@ -94,15 +196,32 @@ on_register(self_ptr self, const std::vector<char>& bytes, caf::actor manager,
   }
   auto id = rec.id;
   auto now = detail::node_table::clock::now();
+  // A node is registered by its own process: the manager it names lives
+  // where the request comes from, and a node id registered by another
+  // live process is not taken over.
+  auto& sender = self->current_sender();
+  auto refuse = [&](const std::string& why) {
+    detail::log_warn("gcs: refused the registration of node ", id, " from ",
+                     sender ? "CAF node " + to_string(sender->node())
+                            : std::string{"an anonymous sender"},
+                     ": ", why);
+    return caf::make_error(caf::sec::invalid_argument,
+                           "node " + id + " " + why);
+  };
+  if (manager && (!sender || sender->node() != manager.node()))
+    return refuse("names a cluster link of another process");
+  if (auto i = st.owners.find(id); manager && i != st.owners.end() &&
+                                   i->second != manager.node() &&
+                                   st.nodes.alive(id))
+    return refuse("is registered by another process");
   // A node loaded from the store that comes back announces its actors
   // right after this (gcs_client); rows it leaves out end later.
   bool rejoin = st.nodes.find(id) != nullptr && st.managers.count(id) == 0;
-  if (!st.nodes.update(std::move(rec), now)) {
-    detail::log_warn("gcs: refused the registration of node ", id,
-                     ": it was declared dead");
-    return caf::make_error(caf::sec::invalid_argument,
-                           "node " + id + " was declared dead");
-  }
+  if (!st.nodes.update(std::move(rec), now))
+    return refuse("was declared dead");
+  // A node of this very process (the head's own, the embedded cluster's)
+  // runs as long as this does: never suspected.
+  st.detector.watch(id, now, manager && manager.node() == self->node());
   if (rejoin)
     st.rejoined[id] = now;
   try {
@@ -119,6 +238,8 @@ on_register(self_ptr self, const std::vector<char>& bytes, caf::actor manager,
     st.by_addr[manager.address()] = id;
     st.by_caf_node[manager.node()] = id;
     st.managers[id] = manager;
+    st.owners[id] = manager.node();
+    ++st.handles_version; // its handles may be new: every node gets them
     if (store)
       st.stores[id] = std::move(store);
   }
@@ -143,7 +264,10 @@ void load(self_ptr self, detail::gcs_snapshot& snap) {
     bool previous_head = n.rec.head && n.rec.alive;
     if (n.rec.alive && !previous_head)
       ++recovering;
+    bool recovering_node = n.rec.alive && !previous_head;
     st.nodes.restore(std::move(n.rec), n.order, now);
+    if (recovering_node)
+      st.detector.watch(id, now); // dead like any other if it stays away
     if (previous_head) {
       st.nodes.mark_dead(id);
       try {
@@ -168,13 +292,35 @@ gcs_actor::behavior_type gcs(self_ptr self, gcs_timing timing,
                              detail::gcs_store store, detail::gcs_snapshot snap,
                              std::shared_ptr<detail::pg_board> board) {
   self->state.timing = timing;
+  self->state.detector = detail::failure_detector{timing.failure};
   self->state.store = std::move(store);
   self->state.board = std::move(board);
   load(self, snap);
   self->set_down_handler([self](caf::down_msg& msg) {
     auto& st = self->state;
-    if (auto i = st.by_addr.find(msg.source); i != st.by_addr.end())
-      node_dead(self, i->second, "connection lost");
+    auto i = st.by_addr.find(msg.source);
+    if (i == st.by_addr.end() || !st.nodes.alive(i->second))
+      return;
+    // Dead at once (a process that died closes its connections; CAF cuts
+    // off a hung one after 5 s), except after a stall of this process:
+    // then the connections may have dropped because it did not answer,
+    // and the node has the grace to register again (its gcs_client
+    // reconnects at once).
+    auto id = i->second;
+    // The handle of before a re-registration has the same address as the
+    // new one: only the current one's down counts.
+    if (auto m = st.managers.find(id);
+        m != st.managers.end() && caf::actor_cast<caf::actor_control_block*>(
+                                    m->second) != msg.source.get())
+      return;
+    if (st.detector.connection_lost(id, detail::node_table::clock::now())) {
+      node_dead(self, id, "connection lost");
+      return;
+    }
+    detail::log_info("gcs: lost the connection to node ", id,
+                     "; suspected, it may register again");
+    drop_handles(self, id);
+    push_view(self);
   });
   self->send(self, tick_atom::value);
   return {
@@ -183,17 +329,7 @@ gcs_actor::behavior_type gcs(self_ptr self, gcs_timing timing,
       return on_register(self, bytes, std::move(manager), std::move(store));
     },
     [self](heartbeat_atom, const std::vector<char>& bytes) {
-      detail::node_record rec;
-      try {
-        rec = detail::decode_node_record(bytes.data(), bytes.size());
-      } catch (const std::exception& e) {
-        detail::log_warn("gcs: dropped a heartbeat: ", e.what());
-        return;
-      }
-      if (!self->state.managers.count(rec.id))
-        return; // unknown or dead: it must register first
-      self->state.nodes.update(std::move(rec),
-                               detail::node_table::clock::now());
+      on_heartbeat(self, bytes);
     },
     [self](view_atom) {
       return to_bytes(detail::encode_cluster_view(self->state.nodes.view()));
@@ -265,8 +401,24 @@ gcs_actor::behavior_type gcs(self_ptr self, gcs_timing timing,
     [self](tick_atom) {
       auto& st = self->state;
       auto now = detail::node_table::clock::now();
-      for (auto& id : st.nodes.expire(now, st.timing.node_timeout))
-        node_dead(self, id, "heartbeats stopped");
+      auto verdict = st.detector.tick(now);
+      if (auto gap = st.detector.take_stall())
+        detail::log_warn(
+          "gcs: this process did not run for ", gap->count(),
+          " ms (stopped, or starved of CPU); every node's heartbeats are "
+          "measured afresh, and none is declared dead for the next ",
+          st.timing.failure.grace.count(), " ms");
+      for (auto& id : verdict.suspected)
+        detail::log_info("gcs: node ", id, " is suspected (phi ",
+                         st.detector.phi(id, now),
+                         "); dead unless heard from "
+                         "within ",
+                         st.timing.failure.grace.count(), " ms");
+      for (auto& id : verdict.dead)
+        node_dead(self, id,
+                  "suspected for " +
+                    std::to_string(st.timing.failure.grace.count()) +
+                    " ms: no heartbeat, or no connection");
       expire_early_gets(self, now);
       for (auto i = st.rejoined.begin(); i != st.rejoined.end();) {
         if (now - i->second > st.timing.node_timeout) {
@@ -287,9 +439,11 @@ gcs_actor::behavior_type gcs(self_ptr self, gcs_timing timing,
 
 void push_view(self_ptr self) {
   auto& st = self->state;
-  if (st.pushed_version == st.nodes.version())
+  if (st.pushed_version == st.nodes.version() &&
+      st.pushed_handles == st.handles_version)
     return;
   st.pushed_version = st.nodes.version();
+  st.pushed_handles = st.handles_version;
   auto v = view_of(self);
   for (auto& h : v.managers)
     if (h)

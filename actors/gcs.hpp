@@ -3,20 +3,30 @@
 // Holds the node table: every node (workers, the head itself, drivers)
 // registers with its record and the handles of its cluster link and its
 // object store (peers talk to both directly), then sends a
-// heartbeat with its current record every heartbeat interval. The GCS
-// marks a node dead when its connection drops (CAF down message) or its
-// heartbeats stop for the node timeout, and pushes the cluster view with
-// every live node's handles to all live cluster links whenever it
-// changes (checked every tick). A node's death also ends the actor rows
-// whose host was on it (their names become free).
+// heartbeat with its current record every heartbeat interval. The failure
+// detector (gcs/failure_detector.hpp) suspects a node whose heartbeats
+// stop (phi accrual) or whose connection drops (CAF down message; its
+// handles then leave the view until it registers again), and the GCS
+// marks it dead once it stayed suspected for the grace; never the head's
+// own node, and nobody within the grace after a stall of the head itself.
+// The GCS pushes the cluster view with every live node's handles to all
+// live cluster links whenever it changes (checked every tick), and sends
+// a node declared dead the view that says so (again, at most once a
+// second, while its heartbeats still come). A node's death also ends the
+// actor rows whose host was on it (their names become free).
+//
+// Only the process that registered a node id speaks for it: heartbeats and
+// registrations for the id from another CAF node, registrations naming a
+// cluster link of another process, and heartbeats that change a node's
+// role are refused and logged.
 //
 // Durability: with a store (make_gcs), every change of the node, actor,
 // placement group, key-value and lineage tables is written before it is
 // acknowledged (gcs_store.hpp says which writes are synced; heartbeats are
 // not written). A GCS started on a non-empty store loads the tables: nodes
-// that were alive are "recovering", alive until the node timeout passes
-// without them registering again (then dead like any other); the previous
-// head is dead at once. Actor rows come back without their host handle:
+// that were alive are "recovering", alive as if just heard from, and dead
+// like any other if they do not register again; the previous head is dead
+// at once. Actor rows come back without their host handle:
 // the nodes re-announce their actors (actoradd) when they reconnect, and
 // finds of such an actor wait until then (or until its node is dead).
 //
@@ -82,6 +92,7 @@
 #include <caf/typed_actor.hpp>
 
 #include "actors/messages.hpp"
+#include "gcs/failure_detector.hpp"
 
 namespace lumen::detail {
 
@@ -128,7 +139,8 @@ using gcs_actor = caf::typed_actor<
 struct gcs_timing {
   /// How often the GCS checks for silent nodes and pushes changes.
   std::chrono::milliseconds tick{200};
-  /// A node silent for this long is dead.
+  /// How long a node loaded from the store that registered again has to
+  /// announce its actors again.
   std::chrono::milliseconds node_timeout{5000};
   /// Whether lineage commits wait for the disk: false only for a private
   /// store that outlives nothing (the embedded cluster in stash mode).
@@ -139,6 +151,8 @@ struct gcs_timing {
   bool durable_tables = true;
   /// How long an actorget of an unknown actor waits for its actoradd.
   std::chrono::milliseconds actor_lookup_grace{10000};
+  /// When a silent or cut-off node is dead (failure_detector.hpp).
+  detail::failure_detector_config failure{};
 };
 
 /// Ended actors the GCS remembers, to answer their lookups at once.

@@ -8,6 +8,7 @@
 // lost on the way, and CAF reports nothing, see TOOLCHAIN.md).
 #include "actors/gcs_client.hpp"
 
+#include <exception>
 #include <functional>
 #include <map>
 #include <tuple>
@@ -23,8 +24,10 @@
 #include <caf/stateful_actor.hpp>
 
 #include "actors/gatekeeper.hpp"
+#include "gcs/declared_dead.hpp"
 #include "log/log.hpp"
 #include "net/transport.hpp"
+#include "wire/cluster_types.hpp"
 
 namespace lumen {
 
@@ -262,6 +265,18 @@ caf::behavior relays(client_ptr self, caf::detail::type_list<Signatures...>,
 
 // -- connecting ---------------------------------------------------------------
 
+/// The GCS refused to take the node back: it declared it dead.
+void declared_dead(client_ptr self, const std::string& why) {
+  std::string id;
+  try {
+    auto& rec = self->state.record;
+    id = detail::decode_node_record(rec.data(), rec.size()).id;
+  } catch (const std::exception&) {
+    // the reason still names the node
+  }
+  detail::declared_dead(id, "it refused to take the node back (" + why + ")");
+}
+
 void connected(client_ptr self, gcs_actor gcs) {
   auto& st = self->state;
   st.gcs = gcs;
@@ -284,9 +299,11 @@ void connected(client_ptr self, gcs_actor gcs) {
            self->send(manager, view_atom::value, view, managers, stores);
          },
          [self](caf::error& err) {
-           detail::log_warn(
-             "the GCS at ", where(self->state),
-             " did not take this node back: ", self->system().render(err));
+           auto why = self->system().render(err);
+           detail::log_warn("the GCS at ", where(self->state),
+                            " did not take this node back: ", why);
+           if (why.find("was declared dead") != std::string::npos)
+             declared_dead(self, why);
          }};
     add_call(self,
              call{request_call(std::move(on),

@@ -21,6 +21,7 @@
 #include <caf/typed_response_promise.hpp>
 
 #include "actors/gcs.hpp"
+#include "gcs/failure_detector.hpp"
 #include "gcs/gcs_store.hpp"
 #include "gcs/kv_table.hpp"
 #include "gcs/node_table.hpp"
@@ -99,7 +100,23 @@ struct gcs_state {
   /// Nodes loaded from the store that registered again, with when: their
   /// actor rows not announced again by node_timeout later are gone.
   std::map<std::string, detail::node_table::clock::time_point> rejoined;
+  /// Which live nodes are silent or cut off, and which are dead
+  /// (failure_detector.hpp).
+  detail::failure_detector detector;
+  /// The cluster links of nodes declared dead, to tell each that it is
+  /// when its heartbeats still come (at most once per notice_interval).
+  std::map<std::string, caf::actor> declared;
+  std::map<std::string, detail::node_table::clock::time_point> noticed;
+  /// When a refused heartbeat was last logged, by claimed node id.
+  std::map<std::string, detail::node_table::clock::time_point> refusals;
+  /// The CAF node of the process that registered each live node: the only
+  /// one that may speak for it (heartbeats, registering again).
+  std::map<std::string, caf::node_id> owners;
   std::uint64_t pushed_version = 0;
+  /// Bumped whenever a node's handles change (registered, connection
+  /// lost): the view is pushed again even if no record changed.
+  std::uint64_t handles_version = 0;
+  std::uint64_t pushed_handles = 0;
   gcs_timing timing;
   const char* name = "lumen.gcs";
 };

@@ -74,6 +74,9 @@ struct scheduler_state {
   detail::placement_policy policy;
   /// Tasks no live node can hold now; placed again with every view.
   std::vector<detail::task_ptr> unplaceable;
+  /// Tasks for a live peer the last view gave no handle for (it registers
+  /// again); placed again with the next view.
+  std::vector<detail::task_ptr> unreachable;
   /// Round robin position of actors created with spread().
   std::uint64_t actor_spread_next = 0;
   std::chrono::steady_clock::time_point last_warning;

@@ -8,6 +8,7 @@
 // Thread safety: plain functions and values.
 #pragma once
 
+#include <chrono>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -85,11 +86,21 @@ inline const std::vector<option_spec>& start_option_specs() {
     {"gcs-dir", k::value, "DIR",
      "a head's durable GCS tables (default: <runtime-dir>/gcs-<port>; "
      "memory only for --port 0)"},
+    {"failure-phi", k::value, "X",
+     "a head suspects a node once its silence is this unlikely: phi, "
+     "-log10 of the chance under its heartbeats' past intervals, above 0 "
+     "(default: 8)"},
+    {"failure-grace-ms", k::value, "MS",
+     "a head declares a suspected node dead after this many milliseconds "
+     "without a heartbeat or a connection, and none for this long after "
+     "the head itself was stopped; at least 100 (default: 3000)"},
     {"load", k::list, "LIB.so",
      "shared library whose LUMEN_REMOTE registrations the node gains; "
      "repeatable (default: none)"},
     {"block", k::flag, "",
-     "run the node in the foreground until SIGTERM or SIGINT (default: start "
+     "run the node in the foreground until SIGTERM or SIGINT (exit status "
+     "0), or until the head declares it dead (exit status 75: start it "
+     "again) (default: start "
      "it in the background and return)"},
     {"runtime-dir", k::value, "DIR",
      "where node files and logs go (default: $LUMEN_RUNTIME_DIR, else "
@@ -305,6 +316,21 @@ inline start_options make_start_options(const settings& in) {
       });
   if (auto* s = find(in, "gcs-dir"))
     node.gcs_dir = fs::absolute(s->value).lexically_normal().string();
+  if (auto* s = find(in, "failure-phi")) {
+    auto x = convert("failure-phi", *s, parse_non_negative);
+    if (x <= 0)
+      fail("failure-phi", *s,
+           "expected a number above 0, got " + in_quotes(s->value));
+    node.failure.phi_threshold = x;
+  }
+  if (auto* s = find(in, "failure-grace-ms")) {
+    auto x = convert("failure-grace-ms", *s, parse_non_negative);
+    if (x < 100 || x > 86400000)
+      fail("failure-grace-ms", *s,
+           "expected milliseconds from 100 to 86400000, got " +
+             in_quotes(s->value));
+    node.failure.grace = std::chrono::milliseconds{static_cast<long>(x)};
+  }
   if (auto i = in.find("load"); i != in.end()) {
     for (auto& s : i->second) {
       if (s.value.find('/') == std::string::npos) {

@@ -242,6 +242,7 @@ void embedded_runtime::impl::start(const node_config& c, bool cluster) {
     if (!dir.empty())
       tables = std::make_shared<rocks_db>(dir, !private_gcs_dir.empty());
     gcs_timing timing;
+    timing.failure = c.failure;
     // A private store serves a process that is the whole cluster (or a
     // throw-away head): only write_ahead's promise needs the disk.
     timing.sync_lineage = !private_gcs_dir.empty()

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "gcs/failure_detector.hpp"
 #include "lumen/config.hpp"
 
 namespace lumen::detail {
@@ -46,6 +47,10 @@ struct node_config {
   /// Lets the node listen on an address other than loopback without TLS
   /// and a token: only for a trusted, closed network (net/listen.hpp).
   bool allow_insecure_network = false;
+  /// A head's failure detector (`failure-phi`, `failure-grace-ms`): when a
+  /// silent or cut-off node is suspected, and how long it stays so before
+  /// it is declared dead.
+  failure_detector_config failure{};
 };
 
 /// `$LUMEN_RUNTIME_DIR`, else `/tmp/lumen-<uid>`.

@@ -1,6 +1,7 @@
 // run_node, query_status and their helpers: a node as a process.
 #include "node/node_process.hpp"
 
+#include <atomic>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -17,6 +18,7 @@
 
 #include "actors/gcs.hpp"
 #include "actors/gcs_client.hpp"
+#include "gcs/declared_dead.hpp"
 #include "log/log.hpp"
 #include "lumen/error.hpp"
 #include "lumen/init.hpp"
@@ -104,6 +106,16 @@ int run_node(const node_config& cfg) {
   // stash and spill files) is private.
   ::umask(077);
   std::string node_file;
+  // Declared dead by the GCS (gcs/declared_dead.hpp): stop as SIGTERM
+  // would, then end with declared_dead_exit_status, for a supervisor to
+  // start the node again under a new id.
+  static std::atomic<bool> dead{false};
+  dead = false;
+  reset_declared_dead();
+  set_declared_dead_handler([](const std::string&) {
+    dead = true;
+    ::kill(::getpid(), SIGTERM);
+  });
   try {
     load_libraries(cfg.load);
     start_runtime(cfg);
@@ -116,14 +128,23 @@ int run_node(const node_config& cfg) {
   } catch (const std::exception& e) {
     detail::log_error("cannot start the node: ", e.what());
     shutdown();
+    set_declared_dead_handler({});
     return 1;
   }
   int sig = 0;
   sigwait(&stop_signals, &sig);
-  detail::log_info("stopping (signal ", sig, ")");
+  if (dead) {
+    detail::log_error("stopping: this node was declared dead by the GCS; it "
+                      "ends with exit status ",
+                      declared_dead_exit_status,
+                      " so that a supervisor starts it again as a new node");
+  } else {
+    detail::log_info("stopping (signal ", sig, ")");
+  }
   std::remove(node_file.c_str());
   shutdown();
-  return 0;
+  set_declared_dead_handler({});
+  return dead ? declared_dead_exit_status : 0;
 }
 
 cluster_status query_status(const std::string& address,

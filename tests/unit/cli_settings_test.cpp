@@ -108,7 +108,8 @@ TEST_CASE("cli: INI syntax errors name the line", "[cli]") {
                     "object-spilling-threshold, spill-directory, "
                     "spill-capacity, max-message-size, max-object-size, "
                     "handshake-timeout, idle-timeout, frame-memory, "
-                    "object-transfer, gcs-dir, load, block, "
+                    "object-transfer, gcs-dir, failure-phi, "
+                    "failure-grace-ms, load, block, "
                     "runtime-dir, log-level, log-file, tls-certificate, "
                     "tls-key, tls-ca, token, "
                     "token-file, allow-insecure-network)");
@@ -120,7 +121,8 @@ TEST_CASE("cli: INI syntax errors name the line", "[cli]") {
         "spill-directory, spill-capacity, "
         "max-message-size, max-object-size, "
         "handshake-timeout, idle-timeout, "
-        "frame-memory, object-transfer, gcs-dir, load, block, "
+        "frame-memory, object-transfer, gcs-dir, failure-phi, "
+        "failure-grace-ms, load, block, "
         "runtime-dir, log-level, log-file, "
         "tls-certificate, tls-key, "
         "tls-ca, token, token-file, "
@@ -274,3 +276,19 @@ TEST_CASE("cli: the shipped configs parse and show every key", "[cli]") {
   }
 }
 #endif
+
+TEST_CASE("cli: the failure detector's keys", "[cli]") {
+  auto defaults = make(ini("head = true"));
+  CHECK(defaults.node.failure.phi_threshold == 8);
+  CHECK(defaults.node.failure.grace == std::chrono::milliseconds{3000});
+  auto o =
+    make(ini("head = true\nfailure-phi = 12.5\nfailure-grace-ms = 1500"));
+  CHECK(o.node.failure.phi_threshold == 12.5);
+  CHECK(o.node.failure.grace == std::chrono::milliseconds{1500});
+  CHECK_THROWS_WITH(make(ini("head = true\nfailure-grace-ms = 50")),
+                    Contains("expected milliseconds from 100 to 86400000"));
+  CHECK_THROWS_WITH(make(ini("head = true\nfailure-phi = 0")),
+                    Contains("expected a number above 0"));
+  CHECK_THROWS_AS(make(ini("head = true\nfailure-grace-ms = soon")),
+                  usage_error);
+}
