@@ -80,12 +80,13 @@ inline double since(clock_type::time_point t0) {
   return std::chrono::duration<double>(clock_type::now() - t0).count();
 }
 
-/// The live nodes (lumen::nodes()) that are neither the head nor a driver.
-inline std::size_t live_workers() {
+/// The live nodes (lumen::nodes()) that are neither the head nor a driver,
+/// nor `gone` (a node just killed, which may not be seen dead yet).
+inline std::size_t live_workers(const std::string& gone = {}) {
   std::size_t n = 0;
   try {
     for (auto& info : lumen::nodes())
-      if (info.alive && !info.head && !info.driver)
+      if (info.alive && !info.head && !info.driver && info.id != gone)
         ++n;
   } catch (const std::exception&) {
     return 0;
@@ -93,9 +94,10 @@ inline std::size_t live_workers() {
   return n;
 }
 
-/// Whether the driver sees a live head and `workers` live workers, waiting
-/// up to `limit`.
-inline bool wait_healthy(std::size_t workers, std::chrono::seconds limit) {
+/// Whether the driver sees a live head and `workers` live workers (not
+/// counting `gone`), waiting up to `limit`.
+inline bool wait_healthy(std::size_t workers, std::chrono::seconds limit,
+                         const std::string& gone = {}) {
   auto deadline = clock_type::now() + limit;
   while (clock_type::now() < deadline) {
     bool head = false;
@@ -104,7 +106,7 @@ inline bool wait_healthy(std::size_t workers, std::chrono::seconds limit) {
         head |= info.alive && info.head;
     } catch (const std::exception&) {
     }
-    if (head && live_workers() >= workers)
+    if (head && live_workers(gone) >= workers)
       return true;
     std::this_thread::sleep_for(200ms);
   }
@@ -292,7 +294,7 @@ class faults {
         problems_.record(std::string{"a replacement worker did not start: "} +
                          e.what());
       }
-      recover("a worker's SIGKILL");
+      recover("a worker's SIGKILL", victim.at("id"));
     } else {
       ++stops_;
       std::fprintf(stderr,
@@ -318,10 +320,11 @@ class faults {
     ::kill(pid, SIGCONT);
   }
 
-  /// Waits until the cluster is whole again; records a problem if not.
-  bool recover(const std::string& after) {
+  /// Waits until the cluster is whole again (without `gone`); records a
+  /// problem if not.
+  bool recover(const std::string& after, const std::string& gone = {}) {
     auto t = clock_type::now();
-    if (wait_healthy(static_cast<std::size_t>(o_.workers), 60s)) {
+    if (wait_healthy(static_cast<std::size_t>(o_.workers), 60s, gone)) {
       std::fprintf(stderr, "soak: %.0f s: whole again %.1f s after %s\n",
                    since(t0_), since(t), after.c_str());
       return true;

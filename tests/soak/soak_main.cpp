@@ -15,6 +15,8 @@
 #include <dirent.h>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <map>
 #include <optional>
 #include <random>
 #include <string>
@@ -324,21 +326,29 @@ std::vector<int> processes_naming(const std::string& dir) {
   return found;
 }
 
-/// Files left in the runtime directory that a stopped cluster should not
-/// leave: anything but the logs and the head's GCS directory.
+/// What a stopped cluster should not leave in the runtime directory:
+/// anything but the logs and the head's GCS directory, named by its first
+/// two path components (e.g. "stash/1234: 7 files").
 std::vector<std::string> leftovers(const std::string& dir) {
   namespace fs = std::filesystem;
-  std::vector<std::string> left;
+  std::map<std::string, int> files;
   std::error_code ec;
   for (auto it = fs::recursive_directory_iterator(dir, ec);
        !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
-    auto rel = fs::relative(it->path(), dir).string();
-    if (rel.rfind("logs", 0) == 0 || rel.rfind("gcs-", 0) == 0)
-      continue;
-    if (it->is_directory())
+    auto rel = fs::relative(it->path(), dir);
+    auto top = rel.begin()->string();
+    if (top == "logs" || top.rfind("gcs-", 0) == 0 || it->is_directory())
       continue; // empty directories (nodes/, spill/, stash/) may stay
-    left.push_back(rel);
+    auto key = top;
+    if (auto second = std::next(rel.begin());
+        second != rel.end() && std::next(second) != rel.end())
+      key += "/" + second->string();
+    ++files[key];
   }
+  std::vector<std::string> left;
+  for (auto& [key, n] : files)
+    left.push_back(key + ": " + std::to_string(n) + " file" +
+                   (n == 1 ? "" : "s"));
   return left;
 }
 
