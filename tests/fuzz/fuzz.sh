@@ -102,6 +102,8 @@ logs="$build/fuzz-logs"
 mkdir -p "$artifacts" "$logs"
 export ASAN_OPTIONS="${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
+# One-time thread_local registrations are not leaks (lsan.supp).
+export LSAN_OPTIONS="${LSAN_OPTIONS:-suppressions=$src/tests/fuzz/lsan.supp}"
 
 if [ -n "$runs" ]; then
   limit=(-runs="$runs")

@@ -43,6 +43,8 @@ mkdir -p "$artifacts" "$logs"
 # Report every leak and every UB, with stacks, and stop at the first.
 export ASAN_OPTIONS="${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
+# One-time thread_local registrations are not leaks (lsan.supp).
+export LSAN_OPTIONS="${LSAN_OPTIONS:-suppressions=$src/tests/fuzz/lsan.supp}"
 
 run_one() {
   local t="$1"
