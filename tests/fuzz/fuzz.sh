@@ -142,13 +142,13 @@ summary() {
   local t="$1" ok="$2"
   local log="$logs/$t.fuzz.log"
   local n rate
-  n=$(grep -Eo 'stat::number_of_executed_units: *[0-9]+' "$log" |
+  n=$(grep -aEo 'stat::number_of_executed_units: *[0-9]+' "$log" |
     grep -Eo '[0-9]+$' | tail -n 1 || true)
-  rate=$(grep -Eo 'stat::average_exec_per_sec: *[0-9]+' "$log" |
+  rate=$(grep -aEo 'stat::average_exec_per_sec: *[0-9]+' "$log" |
     grep -Eo '[0-9]+$' | tail -n 1 || true)
   if ((ok)); then
     echo "fuzz: $t: ok, ${n:-?} executions (${rate:-?}/s);" \
-      "$(grep -Eo 'checked-in corpus .*' "$log" || echo 'no merge')"
+      "$(grep -aEo 'checked-in corpus .*' "$log" || echo 'no merge')"
   else
     echo "fuzz: $t: FAILED after ${n:-?} executions; its log ($log) ends:"
     tail -n 60 "$log"
