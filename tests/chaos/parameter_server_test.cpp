@@ -61,7 +61,11 @@ TEST_CASE("chaos: asynchronous parameter server training reaches 0.85 test "
   o.shards = 2;
   o.batch_size = 64;
   o.epochs = 5;          // the budget; training stops at stop_at long before
-  o.stop_at = 0.87;      // a margin for the steps still in flight at the stop
+  // Two points above the target: the steps still in flight at the stop
+  // (4 workers x 10) moved the final accuracy by at most 0.6 points in five
+  // runs of the async example stopped at 0.87 (examples/parameter_server/
+  // CMakeLists.txt); the budget, if it ran out first, ends near 0.88.
+  o.stop_at = 0.87;
   o.report_every = 150;  // about 0.16 epochs
   o.steps_per_call = 10; // few steps still in flight at the stop
   o.worker_resources = {{"worker", 1}};

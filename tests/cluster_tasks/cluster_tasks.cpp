@@ -2,6 +2,8 @@
 #include "cluster_tasks.hpp"
 
 #include <chrono>
+#include <fstream>
+#include <stdexcept>
 #include <thread>
 
 #include <lumen/lumen.hpp>
@@ -29,6 +31,17 @@ std::string check_blob(std::vector<char> blob, std::int64_t n, int seed) {
 }
 
 std::string nap(int ms) {
+  std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+  return lumen::node_id();
+}
+
+std::string mark_and_nap(std::string path, int ms) {
+  {
+    std::ofstream out{path, std::ios::app};
+    out << lumen::node_id() << '\n' << std::flush;
+    if (!out)
+      throw std::runtime_error("mark_and_nap: cannot append to " + path);
+  }
   std::this_thread::sleep_for(std::chrono::milliseconds(ms));
   return lumen::node_id();
 }
@@ -110,7 +123,8 @@ LUMEN_REMOTE(cluster_tasks::where, cluster_tasks::make_blob,
              cluster_tasks::check_blob, cluster_tasks::nap,
              cluster_tasks::bump_named, cluster_tasks::bump_handle,
              cluster_tasks::chain_start, cluster_tasks::chain_step,
-             cluster_tasks::chain_sum, cluster_tasks::bump_all);
+             cluster_tasks::chain_sum, cluster_tasks::bump_all,
+             cluster_tasks::mark_and_nap);
 LUMEN_REMOTE(cluster_tasks::Tally::create, &cluster_tasks::Tally::add,
              &cluster_tasks::Tally::node, &cluster_tasks::Tally::restarted,
              &cluster_tasks::Tally::add_text);

@@ -23,6 +23,11 @@ std::string check_blob(std::vector<char> blob, std::int64_t n, int seed);
 /// Sleeps `ms` milliseconds, then returns the node id.
 std::string nap(int ms);
 
+/// Appends the id of the node running it and a newline to the file `path`
+/// (flushed before it goes on), then sleeps `ms` milliseconds; returns the
+/// node id. The file tells a test where, and how often, the task ran.
+std::string mark_and_nap(std::string path, int ms);
+
 /// `n` numbers 0, 1, ..., n-1 (8 n bytes: large values stay on the node
 /// that made them).
 std::vector<std::int64_t> chain_start(std::int64_t n);

@@ -60,10 +60,7 @@ std::string prefix_of(std::uint8_t t) {
 } // namespace
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  char tmpl[] = "/tmp/lumen-fuzz-gcs-XXXXXX";
-  if (::mkdtemp(tmpl) == nullptr)
-    std::abort();
-  db_dir = tmpl;
+  db_dir = fuzz::scratch_dir("lumen-fuzz-gcs");
   db = std::make_shared<rocks_db>(db_dir + "/db");
   std::atexit(remove_db);
   return 0;

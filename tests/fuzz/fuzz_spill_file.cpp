@@ -39,10 +39,7 @@ void remove_dir() {
 } // namespace
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  char tmpl[] = "/tmp/lumen-fuzz-spill-XXXXXX";
-  if (::mkdtemp(tmpl) == nullptr)
-    std::abort();
-  dir = tmpl;
+  dir = fuzz::scratch_dir("lumen-fuzz-spill");
   // A capacity, so that the bookkeeping of used bytes is checked too.
   files = std::make_unique<spill_files>(dir + "/spill", 1 << 20);
   std::atexit(remove_dir);

@@ -38,10 +38,7 @@ void remove_stash() {
 } // namespace
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  char tmpl[] = "/tmp/lumen-fuzz-stash-XXXXXX";
-  if (::mkdtemp(tmpl) == nullptr)
-    std::abort();
-  stash_dir = tmpl;
+  stash_dir = fuzz::scratch_dir("lumen-fuzz-stash");
   stash = std::make_unique<lineage_stash>(stash_dir + "/1");
   std::atexit(remove_stash);
   return 0;

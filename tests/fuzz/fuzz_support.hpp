@@ -10,6 +10,7 @@
 #include <cstring>
 #include <string>
 #include <string_view>
+#include <unistd.h>
 
 #include "lumen/detail/byte_buffer.hpp"
 #include "lumen/detail/object_data.hpp"
@@ -89,6 +90,20 @@ inline void put_piece(std::string& out, std::string_view s) {
   out.push_back(static_cast<char>((s.size() >> 8) & 0xff));
   out.push_back(static_cast<char>(s.size() & 0xff));
   out.append(s.data(), s.size());
+}
+
+/// A fresh directory `$TMPDIR/<name>-XXXXXX` (/tmp without TMPDIR), e.g.
+/// TMPDIR=/dev/shm for a faster long run; aborts if it cannot be made.
+inline std::string scratch_dir(const char* name) {
+  const char* root = std::getenv("TMPDIR");
+  std::string tmpl =
+    std::string{root != nullptr && *root != '\0' ? root : "/tmp"} + "/" + name +
+    "-XXXXXX";
+  if (::mkdtemp(tmpl.data()) == nullptr) {
+    std::fprintf(stderr, "fuzz: cannot create %s\n", tmpl.c_str());
+    std::abort();
+  }
+  return tmpl;
 }
 
 } // namespace lumen::fuzz

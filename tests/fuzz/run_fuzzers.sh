@@ -13,6 +13,8 @@
 #   BUILD_DIR/tests/fuzz/<target> BUILD_DIR/fuzz-artifacts/<file>
 # ctest runs this as fuzz.decoders. Without clang it fails: .ci/setup.sh
 # installs it (Debian: clang libclang-rt-14-dev).
+#
+# For long runs that keep what they find, see tests/fuzz/fuzz.sh.
 set -euo pipefail
 
 if (($# < 2)); then
@@ -24,44 +26,14 @@ build="$2"
 seconds="${3:-20}"
 shift $(($# < 3 ? $# : 3))
 targets=("$@")
+# shellcheck source=build_fuzzers.sh
+source "$src/tests/fuzz/build_fuzzers.sh"
 if ((${#targets[@]} == 0)); then
-  targets=(fuzz_task_spec fuzz_cluster_messages fuzz_gcs_rows
-    fuzz_stash_record fuzz_object_codec fuzz_spill_file)
-fi
-
-pick() {
-  for c in "$@"; do
-    if command -v "$c" >/dev/null 2>&1; then
-      command -v "$c"
-      return
-    fi
-  done
-}
-cc="${LUMEN_FUZZ_CC:-$(pick clang-14 clang)}"
-cxx="${LUMEN_FUZZ_CXX:-$(pick clang++-14 clang++)}"
-if [ -z "$cc" ] || [ -z "$cxx" ]; then
-  echo "fuzz: FAILED: clang is not installed, so the fuzz targets cannot be" \
-    "built. Install the Debian packages clang and libclang-rt-14-dev" \
-    "(bash .ci/setup.sh does)." >&2
-  exit 1
+  targets=("${lumen_fuzz_targets[@]}")
 fi
 
 # -- build ---------------------------------------------------------------------
-export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$src}"
-export CCACHE_NOHASHDIR="${CCACHE_NOHASHDIR:-true}"
-generator=()
-if [ ! -f "$build/CMakeCache.txt" ]; then
-  if command -v ninja >/dev/null 2>&1; then
-    generator=(-G Ninja)
-  fi
-fi
-echo "fuzz: configuring $build with $cxx"
-cmake -S "$src" -B "$build" "${generator[@]}" \
-  -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DCMAKE_C_COMPILER="$cc" -DCMAKE_CXX_COMPILER="$cxx" \
-  -DLUMEN_FUZZ=ON -DBUILD_TESTING=OFF -DLUMEN_BUILD_EXAMPLES=OFF >/dev/null
-echo "fuzz: building the fuzz targets"
-cmake --build "$build" --target lumen_fuzzers -j 2
+lumen_fuzz_build "$src" "$build"
 
 # -- run -----------------------------------------------------------------------
 work="$build/fuzz-work"
@@ -71,6 +43,8 @@ mkdir -p "$artifacts" "$logs"
 # Report every leak and every UB, with stacks, and stop at the first.
 export ASAN_OPTIONS="${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
+# One-time thread_local registrations are not leaks (lsan.supp).
+export LSAN_OPTIONS="${LSAN_OPTIONS:-suppressions=$src/tests/fuzz/lsan.supp}"
 
 run_one() {
   local t="$1"

@@ -68,11 +68,9 @@ TEST_CASE("actor lifecycle: exit_actor ends the actor for good",
   CHECK(al_destroyed == 1);
 }
 
-// BUG: the worker reports exit_actor to the host by message (actor_host.cpp,
-// the job posted by pump sends `finished` with exited = true); only then
-// does the host bump the generation and die. Meanwhile the worker goes on
-// with the calls already queued on it, which still carry the current
-// generation, so they run on the instance that has exited.
+// Regression (fixed): the host learnt of exit_actor by a message from the
+// worker and only then bumped the generation, so calls already queued on
+// the worker ran on the instance that had exited.
 TEST_CASE("actor lifecycle: calls queued behind exit_actor fail too",
           "[actors][lifecycle][exit]") {
   lumen::init_guard guard{lumen::config{.num_cpus = 2}};
@@ -96,9 +94,9 @@ TEST_CASE("actor lifecycle: calls queued behind exit_actor fail too",
   CHECK(results == std::vector<std::string>(5, "died"));
 }
 
-// BUG: same cause as above. The worker stores the exiting call's result
-// before the host learns of the exit, so a caller that has seen that
-// result can send a call that the host still hands to the instance.
+// Regression (fixed), same cause as above: the exiting call's result was
+// stored before the host learnt of the exit, so a caller that had seen it
+// could send a call that the host still handed to the instance.
 TEST_CASE("actor lifecycle: a call sent after exit_actor's result was seen "
           "fails",
           "[actors][lifecycle][exit]") {
@@ -211,11 +209,10 @@ TEST_CASE("actor lifecycle: a detached actor outlives its handles",
   CHECK_FALSE(lumen::get_actor<al_Life>("al_detached", "al_ns"));
 }
 
-// BUG (divergence from Ray): when the last handle goes, the host dies at
-// once and fails the calls still queued (actor_directory.cpp, release ->
-// link->orphan(); actor_host.cpp, orphan_atom -> die), so a call accepted
-// while a handle existed never runs. Ray submits the termination like a
-// call, after those already sent (ray-project/ray#2041, #2052).
+// Regression (fixed; it diverged from Ray): when the last handle went, the
+// host died at once and failed the calls still queued, so a call accepted
+// while a handle existed never ran. As in Ray, the termination now comes
+// after the calls already sent (ray-project/ray#2041, #2052).
 TEST_CASE("actor lifecycle: a call sent through a handle that is dropped "
           "right after still runs",
           "[actors][lifecycle][scope]") {

@@ -83,13 +83,12 @@ TEST_CASE(
   CHECK(al_made == 2);
 }
 
-// BUG: with max_concurrency 1 the host hands every call to the actor's one
-// worker thread at once (actor_host.cpp, pump). A kill only bumps the
-// generation; calls already queued on the worker learn of it when the
-// worker reaches them, i.e. after the running call returns. If that call
-// hangs (the usual reason to kill an actor), `get` on the waiting calls
-// hangs with it, although kill promises "Pending calls fail with
-// actor_died_error".
+// Regression (fixed): with max_concurrency 1 the host handed every call to
+// the actor's one worker thread at once, and a kill only bumped the
+// generation, so calls queued on the worker learnt of it only after the
+// running call returned. If that call hung (the usual reason to kill an
+// actor), `get` on the waiting calls hung with it, although kill promises
+// "Pending calls fail with actor_died_error".
 TEST_CASE("actor lifecycle: calls waiting at a kill fail with "
           "actor_died_error while the running call is stuck",
           "[actors][lifecycle]") {
@@ -152,11 +151,10 @@ TEST_CASE("actor lifecycle: calls waiting at a kill fail with "
   }));
 }
 
-// BUG: a kill releases the actor's worker thread to the pool at once
-// (actor_host.cpp, die: release_atom; scheduler.cpp, release_atom:
-// pool->release), although that thread is still running the killed
-// actor's method. The pool hands it out first (idle_.back()), so the next
-// task or actor queues behind the stuck method.
+// Regression (fixed): a kill released the actor's worker thread to the
+// pool at once, although that thread still ran the killed actor's method;
+// the pool handed it out first, so the next task or actor queued behind
+// the stuck method.
 TEST_CASE("actor lifecycle: killing a stuck actor frees the node for new "
           "tasks and actors",
           "[actors][lifecycle]") {
@@ -183,10 +181,10 @@ TEST_CASE("actor lifecycle: killing a stuck actor frees the node for new "
   CHECK((o == "ok" || o == "died"));
 }
 
-// BUG: same cause as above, for a restart. The fresh instance's factory is
-// queued on the worker that still runs the stuck method (actor_host.cpp,
-// restart -> start_create posts to workers.front()), so a restarted actor
-// takes no call until the method of the killed instance returns.
+// Regression (fixed), same cause as above, for a restart: the fresh
+// instance's factory was queued on the worker that still ran the stuck
+// method, so a restarted actor took no call until the method of the
+// killed instance returned.
 TEST_CASE("actor lifecycle: a kill allowing a restart restarts a stuck actor",
           "[actors][lifecycle][restart]") {
   lumen::init_guard guard{lumen::config{.num_cpus = 2}};
@@ -339,9 +337,12 @@ TEST_CASE("actor lifecycle: calls caught by a restart run again on the fresh "
   std::vector<lumen::object_ref<int>> later;
   for (int i = 0; i < 3; ++i)
     later.push_back(a.task(&al_Life::bump).remote());
-  // The kill is a message; give the actor's host time to take it before
-  // the running call returns (the waiting calls must see the restart).
-  std::this_thread::sleep_for(300ms);
+  // The kill is a message; the host must have taken it before the running
+  // call returns (the waiting calls must see the restart): it has once the
+  // fresh instance exists.
+  REQUIRE(lumen_it::eventually([] {
+    return al_made == 2;
+  }));
   al_gate.open();
   auto o = outcome(running);
   CHECK((o == "ok" || o == "died"));
@@ -380,7 +381,9 @@ TEST_CASE("actor lifecycle: calls caught by a restart fail with "
   std::vector<lumen::object_ref<int>> later;
   for (int i = 0; i < 3; ++i)
     later.push_back(a.task(&al_Life::bump).remote());
-  std::this_thread::sleep_for(300ms); // see the test above
+  REQUIRE(lumen_it::eventually([] { // see the test above
+    return al_made == 2;
+  }));
   al_gate.open();
   auto o = outcome(running);
   CHECK((o == "ok" || o == "died"));

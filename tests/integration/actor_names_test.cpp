@@ -130,11 +130,10 @@ TEST_CASE("actors: a killed actor's name is released", "[actors][names]") {
                   lumen::actor_died_error);
 }
 
-// BUG: actor_host.cpp, die() fulfills the pending calls with the death
-// error before it releases the name (directory->dead comes last), so a
-// caller that has just seen actor_died_error can still find the dead actor
-// by name, and creating a new actor of that name can still throw "exists
-// already". Releasing the name first would close the window.
+// Regression (fixed): the host fulfilled the pending calls with the death
+// error before it released the name, so a caller that had just seen
+// actor_died_error could still find the dead actor by name, and creating a
+// new actor of that name could still throw "exists already".
 TEST_CASE("actors: the name is free once a pending call reports the death",
           "[actors][names]") {
   lumen::init_guard guard{lumen::config{.num_cpus = 2}};

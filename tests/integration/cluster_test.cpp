@@ -4,9 +4,12 @@
 
 #include <algorithm>
 #include <atomic>
+#include <csignal>
+#include <fstream>
 #include <map>
 #include <numeric>
 #include <set>
+#include <string>
 #include <thread>
 
 #include "cli/node_file.hpp"
@@ -167,12 +170,29 @@ TEST_CASE("cluster: a killed worker is seen dead and its tasks run again",
     if (f.at("role") != "head")
       victim = f;
   REQUIRE(!victim.empty());
-  // A long task on the victim, then the victim dies under it.
-  auto slow = lumen::task(cluster_tasks::nap)
+  // A long task on the victim (soft affinity: once the victim is dead it
+  // may run elsewhere); each run appends its node's id to `runs`.
+  auto runs = cluster.dir() + "/runs";
+  auto slow = lumen::task(cluster_tasks::mark_and_nap)
                 .node_affinity(victim.at("id"), true)
                 .max_retries(1)
-                .remote(3000);
-  std::this_thread::sleep_for(500ms);
+                .remote(runs, 3000);
+  auto lines = [&runs] {
+    std::vector<std::string> result;
+    std::ifstream in{runs};
+    for (std::string line; std::getline(in, line);)
+      result.push_back(line);
+    return result;
+  };
+  // It runs on the victim, and the victim dies under it.
+  bool started = false;
+  for (int i = 0; i < 300 && !started; ++i) {
+    started = !lines().empty();
+    if (!started)
+      std::this_thread::sleep_for(100ms);
+  }
+  REQUIRE(started);
+  REQUIRE(lines() == std::vector<std::string>{victim.at("id")});
   ::kill(std::stoi(victim.at("pid")), SIGKILL);
   bool dead = false;
   for (int i = 0; i < 300 && !dead; ++i) {
@@ -182,8 +202,10 @@ TEST_CASE("cluster: a killed worker is seen dead and its tasks run again",
     std::this_thread::sleep_for(100ms);
   }
   CHECK(dead);
+  // It was lost there and ran again, once, on a live node.
   auto ran_on = lumen::get(slow, 60s);
   CHECK(ran_on != victim.at("id"));
+  CHECK(lines() == std::vector<std::string>{victim.at("id"), ran_on});
 }
 
 TEST_CASE("cluster: actors are placed by custom resources and keep state",
