@@ -238,9 +238,16 @@ void await_args(self_ptr self, detail::task_ptr task, bool local) {
     if (!arg.ref || missing.count(arg.ref.id()) == 0)
       continue;
     st.waiters[arg.ref.id()].push_back(task);
-    st.table->when_ready(arg.ref.get(), [handle, task, id = arg.ref.id()] {
-      caf::anon_send(handle, deps_atom::value, task, id);
-    });
+    // The listener stays on the entry until it is ready, which a value
+    // held on another node never is here: a strong task pointer would then
+    // keep the task, and with it the ref to this very entry, alive for
+    // ever (the value leaked on the node that made it). `waiters` keeps
+    // the task alive while it waits.
+    st.table->when_ready(
+      arg.ref.get(), [handle, weak = std::weak_ptr{task}, id = arg.ref.id()] {
+        if (auto t = weak.lock())
+          caf::anon_send(handle, deps_atom::value, std::move(t), id);
+      });
   }
   st.waiting[task.get()] = std::move(missing);
 }

@@ -6,6 +6,7 @@
 #include "cli/command_line.hpp"
 #include "cli/stop_nodes.hpp"
 #include "cli/values.hpp"
+#include "lineage/stash.hpp"
 #include "objects/spill_files.hpp"
 
 namespace lumen::cli {
@@ -37,7 +38,8 @@ constexpr const char* stop_about =
   "each gets --timeout seconds to shut down before SIGKILL. Removes node\n"
   "files whose process is gone. Exits with status 1 if a node could not\n"
   "be stopped. Removes the spill files (<runtime-dir>/spill) of nodes that\n"
-  "ended without removing them, such as nodes killed with SIGKILL.";
+  "ended without removing them, such as nodes killed with SIGKILL, and\n"
+  "their lineage stashes (<runtime-dir>/stash) that no node adopted.";
 
 } // namespace
 
@@ -58,6 +60,14 @@ int run_stop(const arguments& args) {
   if (auto n = lumen::detail::spill_files::remove_dead(spill); n > 0)
     std::cout << "lumen: removed the spill files of " << n << " ended node"
               << (n == 1 ? "" : "s") << " in " << spill << "\n";
+  // Lineage stashes of nodes that ended without removing them (SIGKILLed
+  // ones that no node started since adopted): their uncommitted rows go
+  // as a clean stop's do. Those of nodes still running (their lock is
+  // held) stay.
+  auto stashes = dir + "/stash";
+  if (auto n = lumen::detail::lineage_stash::remove_dead(stashes); n > 0)
+    std::cout << "lumen: removed the lineage stashes of " << n << " ended node"
+              << (n == 1 ? "" : "s") << " in " << stashes << "\n";
   return status;
 }
 

@@ -6,12 +6,15 @@
 #include <cerrno>
 #include <csignal>
 #include <cstring>
+#include <fcntl.h>
 #include <filesystem>
 #include <thread>
+#include <unistd.h>
 #include <unordered_set>
 
 #include "log/log.hpp"
 #include "lumen/error.hpp"
+#include "storage/dir_lock.hpp"
 #include "storage/rocks_db.hpp"
 #include "wire/lineage_batch.hpp"
 #include "wire/task_spec.hpp"
@@ -62,10 +65,40 @@ std::optional<task_id> id_of(std::string_view key) {
   return id;
 }
 
+/// Whether no process holds a write lock (fcntl, as RocksDB takes) on the
+/// file `path`.
+bool lock_free(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+  if (fd < 0)
+    return true;
+  struct flock fl {};
+  fl.l_type = F_WRLCK;
+  fl.l_whence = SEEK_SET;
+  bool free = ::fcntl(fd, F_GETLK, &fl) == 0 && fl.l_type == F_UNLCK;
+  ::close(fd);
+  return free;
+}
+
 } // namespace
 
-lineage_stash::lineage_stash(const std::string& path)
-  : db_(std::make_unique<rocks_db>(path)) {
+lineage_stash::lineage_stash(const std::string& path) {
+  // Locked before RocksDB opens it: from now until this stash ends, no
+  // other node takes the directory for an orphan's.
+  std::string why;
+  lock_fd_ = make_locked_dir(path, &why);
+  if (lock_fd_ < 0)
+    throw error("lineage stash: " + why);
+  try {
+    db_ = std::make_unique<rocks_db>(path);
+    load();
+  } catch (...) {
+    db_.reset();
+    ::close(lock_fd_);
+    throw;
+  }
+}
+
+void lineage_stash::load() {
   // Rows of an earlier run on this directory were never committed.
   db_->scan(prefix, [&](std::string_view k, std::string_view v) {
     if (auto id = id_of(k)) {
@@ -91,6 +124,8 @@ lineage_stash::~lineage_stash() {
   } catch (const std::exception&) {
     // Best effort: the rows were not committed and are lost with us.
   }
+  db_.reset();
+  ::close(lock_fd_);
 }
 
 bool lineage_stash::append(const task_id& id, std::string spec,
@@ -448,9 +483,16 @@ std::size_t lineage_stash::adopt_orphans() {
     if (entry.path() == own || name.empty() ||
         name.find_first_not_of("0123456789") != std::string::npos)
       continue;
-    auto pid = std::stol(name);
-    if (pid <= 0 || ::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH)
-      continue; // its node still runs (or we cannot tell)
+    // Its node has ended if its lock is free (a zombie not yet reaped
+    // holds none; kill(pid, 0) would still find it). Held from here on,
+    // so that no other node adopts the same rows meanwhile.
+    int fd = lock_unheld_dir(entry.path().string());
+    if (fd < 0)
+      continue; // its node still runs
+    if (!lock_free(entry.path().string() + "/LOCK")) {
+      ::close(fd); // a node that predates the directory lock runs on it
+      continue;
+    }
     try {
       std::vector<std::pair<task_id, std::string>> rows;
       {
@@ -481,11 +523,42 @@ std::size_t lineage_stash::adopt_orphans() {
         ++adopted;
       }
       rocks_db::destroy(entry.path().string());
-    } catch (const std::exception&) {
+    } catch (const std::exception& e) {
       // Unreadable: left where it is.
+      log_warn("lineage stash: left ", entry.path().string(),
+               " where it is: ", e.what());
     }
+    ::close(fd);
   }
   return adopted;
+}
+
+std::size_t lineage_stash::remove_dead(const std::string& root) noexcept {
+  namespace fs = std::filesystem;
+  std::size_t removed = 0;
+  std::error_code ec;
+  std::vector<std::string> dirs;
+  for (auto& entry : fs::directory_iterator{root, ec}) {
+    auto name = entry.path().filename().string();
+    std::error_code kind;
+    if (!name.empty() &&
+        name.find_first_not_of("0123456789") == std::string::npos &&
+        entry.is_directory(kind) && !entry.is_symlink(kind))
+      dirs.push_back(entry.path().string());
+  }
+  for (auto& dir : dirs) {
+    int fd = lock_unheld_dir(dir);
+    if (fd < 0)
+      continue; // its node lives
+    // RocksDB's own lock too: a node that predates the directory lock.
+    std::error_code rm;
+    if (!fs::exists(dir + "/LOCK", rm) || lock_free(dir + "/LOCK")) {
+      if (fs::remove_all(dir, rm) > 0)
+        ++removed;
+    }
+    ::close(fd);
+  }
+  return removed;
 }
 
 std::size_t lineage_stash::uncommitted() {

@@ -22,7 +22,11 @@
 //
 // Rows left on disk by a node that died are not lost: the next node
 // started on the same machine and runtime directory adopts them
-// (`adopt_orphans`) and commits them like its own.
+// (`adopt_orphans`) and commits them like its own. The stash holds a lock
+// on its directory for as long as it lives (storage/dir_lock.hpp), so a
+// directory whose lock can be taken belongs to a node that has ended,
+// however it ended; `remove_dead` (for `lumen stop`) removes such
+// directories once no node is left to adopt them.
 //
 // Thread safety: every member may be called from any thread, except that
 // `next_commit_batch`, `committed` and `retry` belong to one caller at a
@@ -139,6 +143,11 @@ class lineage_stash {
   /// then deletes that directory; returns how many rows came over.
   std::size_t adopt_orphans();
 
+  /// Removes the stash directories in `root` (`<runtime-dir>/stash`) of
+  /// nodes that have ended (their lock is free), with their uncommitted
+  /// rows, as a node's clean stop does with its own; returns how many.
+  static std::size_t remove_dead(const std::string& root) noexcept;
+
   /// Rows committed since the stash opened.
   std::uint64_t committed_total() const;
 
@@ -181,6 +190,9 @@ class lineage_stash {
     std::vector<task_id> deps;
     std::shared_ptr<const task_spec> task;
   };
+
+  /// Takes in the rows an earlier run left in `db_`; from the constructor.
+  void load();
 
   /// Moves the appended rows into segments; call with `mtx_` held.
   void drain();
@@ -238,6 +250,8 @@ class lineage_stash {
   std::size_t last_bytes_ = 0;
   std::size_t last_rows_ = 0;
   std::uint64_t committed_total_ = 0;
+  /// The lock on the stash's directory, held while the stash lives.
+  int lock_fd_ = -1;
   std::unique_ptr<rocks_db> db_;
 };
 

@@ -37,6 +37,7 @@
 #include "scheduling/execution_context.hpp"
 #include "scheduling/local_scheduler.hpp"
 #include "scheduling/worker_pool.hpp"
+#include "storage/dir_lock.hpp"
 #include "storage/rocks_db.hpp"
 #include "wire/cluster_types.hpp"
 
@@ -416,9 +417,14 @@ void embedded_runtime::impl::stop() {
   }
   if (stash) {
     // A clean stop: what is not committed yet goes with the node.
+    // Removed under its directory lock, taken again: a node that took
+    // the lock in between adopts the rows and removes it itself.
     auto path = stash->path();
     stash.reset();
-    rocks_db::destroy(path);
+    if (int fd = lock_unheld_dir(path); fd >= 0) {
+      rocks_db::destroy(path);
+      ::close(fd);
+    }
   }
   stash_actor = nullptr;
   published = nullptr;

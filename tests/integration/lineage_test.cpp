@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <csignal>
+#include <filesystem>
 #include <fstream>
 #include <numeric>
 #include <thread>
@@ -212,4 +213,32 @@ TEST_CASE("lineage: write_ahead commits each spec before its task runs",
   CHECK(lumen::get(r, 60s) == worker.at("id"));
   CHECK(exists());
   CHECK(committed(cluster) >= before + 21);
+}
+
+TEST_CASE("lineage: the stash of a SIGKILLed worker that no node adopted is "
+          "gone after lumen stop",
+          "[cluster][lineage]") {
+  namespace fs = std::filesystem;
+  cluster_it::test_cluster cluster{1};
+  auto stash = cluster.dir() + "/stash";
+  std::string pid;
+  for (auto& f : cluster.nodes())
+    if (f.at("role") != "head")
+      pid = f.at("pid");
+  REQUIRE_FALSE(pid.empty());
+  REQUIRE(fs::exists(stash + "/" + pid)); // lineage is on by default
+  REQUIRE(::kill(std::stoi(pid), SIGKILL) == 0);
+  // The head's stash is removed by its own clean stop; the worker's by
+  // `lumen stop`, as its node has ended.
+  auto [status, out] =
+    cluster.cli("stop --timeout 10 --runtime-dir " + cluster.dir());
+  INFO(out);
+  CHECK(status == 0);
+  std::vector<std::string> left;
+  std::error_code ec;
+  for (auto& e : fs::directory_iterator{stash, ec})
+    left.push_back(e.path().filename().string());
+  CHECK(left.empty());
+  CHECK(out.find("removed the lineage stashes of 1 ended node") !=
+        std::string::npos);
 }

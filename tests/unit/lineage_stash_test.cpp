@@ -6,8 +6,10 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <csignal>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -124,6 +126,22 @@ struct local_gcs {
   lumen::detail::local_lineage_log local;
   lumen::gcs_actor gcs;
 };
+
+/// Waits (up to 10 s) until process `pid`, a child, has exited without
+/// reaping it: /proc shows it as a zombie.
+bool wait_zombie(pid_t pid) {
+  for (int i = 0; i < 1000; ++i) {
+    std::ifstream in{"/proc/" + std::to_string(pid) + "/stat"};
+    std::string line;
+    std::getline(in, line);
+    auto close = line.rfind(')');
+    if (close != std::string::npos && close + 2 < line.size() &&
+        line[close + 2] == 'Z')
+      return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return false;
+}
 
 } // namespace
 
@@ -420,13 +438,11 @@ TEST_CASE("lineage stash: rows of a node that died are adopted", "[lineage]") {
     s.append(tid(2), "two", {});
     s.flush_to_disk();
   }
-  // A live process's stash is left alone.
+  // A live node's stash (its lock held: open here) is left alone.
   auto live = parent.path + "/" + std::to_string(getppid());
-  {
-    lineage_stash s{live};
-    s.append(tid(3), "three", {});
-    s.flush_to_disk();
-  }
+  lineage_stash live_stash{live};
+  live_stash.append(tid(3), "three", {});
+  live_stash.flush_to_disk();
   lineage_stash own{parent.path + "/" + std::to_string(getpid())};
   CHECK(own.adopt_orphans() == 2);
   CHECK(own.find(tid(1)) == std::optional<std::string>{"one"});
@@ -435,6 +451,56 @@ TEST_CASE("lineage stash: rows of a node that died are adopted", "[lineage]") {
   CHECK(std::filesystem::exists(live));
   own.flush_to_disk();
   CHECK(own.next_commit_batch(10).count == 2);
+}
+
+TEST_CASE("lineage stash: rows of a node that died are adopted while its "
+          "process is a zombie not yet reaped",
+          "[lineage]") {
+  // kill(pid, 0) still finds a zombie; its stash's lock is gone with it.
+  temp_dir parent{"zombie"};
+  auto pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0)
+    _exit(0);
+  // Exited, not reaped: a zombie, as a SIGKILLed node is until its parent
+  // waits for it.
+  REQUIRE(wait_zombie(pid));
+  auto dead = parent.path + "/" + std::to_string(pid);
+  {
+    lineage_stash s{dead}; // its rows, as the node left them
+    s.append(tid(1), "one", {});
+    s.flush_to_disk();
+  }
+  REQUIRE(::kill(pid, 0) == 0);
+  lineage_stash own{parent.path + "/" + std::to_string(getpid())};
+  CHECK(own.adopt_orphans() == 1);
+  CHECK(own.find(tid(1)) == std::optional<std::string>{"one"});
+  CHECK_FALSE(std::filesystem::exists(dead));
+  int status = 0;
+  waitpid(pid, &status, 0);
+}
+
+TEST_CASE("lineage stash: remove_dead removes the stashes of ended nodes "
+          "only",
+          "[lineage]") {
+  temp_dir parent{"remove_dead"};
+  auto ended = parent.path + "/" + std::to_string(getppid());
+  {
+    lineage_stash s{ended};
+    s.append(tid(1), "one", {});
+    s.flush_to_disk();
+  }
+  auto live = parent.path + "/" + std::to_string(getpid());
+  lineage_stash live_stash{live};
+  live_stash.append(tid(2), "two", {});
+  live_stash.flush_to_disk();
+  std::filesystem::create_directory(parent.path + "/not-a-pid");
+  CHECK(lineage_stash::remove_dead(parent.path) == 1);
+  CHECK_FALSE(std::filesystem::exists(ended));
+  CHECK(std::filesystem::exists(live));
+  CHECK(std::filesystem::exists(parent.path + "/not-a-pid"));
+  CHECK(live_stash.find(tid(2)) == std::optional<std::string>{"two"});
+  CHECK(lineage_stash::remove_dead(parent.path + "/missing") == 0);
 }
 
 TEST_CASE("lineage stash actor: a GCS in this process gets the batches in "
