@@ -2,18 +2,17 @@
 #include "objects/spill_files.hpp"
 
 #include <cerrno>
-#include <chrono>
 #include <cstring>
 #include <fcntl.h>
 #include <filesystem>
 #include <string_view>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <system_error>
-#include <thread>
 #include <unistd.h>
 #include <utility>
 #include <vector>
+
+#include "storage/dir_lock.hpp"
 
 namespace lumen::detail {
 
@@ -51,39 +50,6 @@ void make_parents(const std::string& path) {
   }
 }
 
-/// Makes the directory `dir` (mode 0700) if missing, opens it and locks it
-/// (flock, exclusive); the open descriptor, or -1 with the reason in
-/// `*why`. Retries while remove_dead holds the lock of a directory it is
-/// about to remove, or removed it between the open and the lock.
-int make_locked_dir(const std::string& dir, std::string* why) {
-  for (int attempt = 0; attempt < 100; ++attempt) {
-    if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
-      *why = errno_text(errno);
-      return -1;
-    }
-    int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) {
-      if (errno == ENOENT)
-        continue; // removed under us
-      *why = errno_text(errno);
-      return -1;
-    }
-    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
-      ::close(fd);
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-      continue;
-    }
-    struct stat held {};
-    struct stat named {};
-    if (::fstat(fd, &held) == 0 && ::stat(dir.c_str(), &named) == 0 &&
-        held.st_ino == named.st_ino && held.st_dev == named.st_dev)
-      return fd;
-    ::close(fd); // removed under us: again
-  }
-  *why = "it is locked by another process (another node uses it)";
-  return -1;
-}
-
 constexpr std::string_view dir_prefix = "lumen-spill-";
 
 } // namespace
@@ -110,15 +76,10 @@ std::size_t spill_files::remove_dead(const std::string& root) noexcept {
       dirs.push_back(e.path().string());
   }
   for (auto& dir : dirs) {
-    int fd =
-      ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    // Held: its node lives (or this process holds it itself).
+    int fd = lock_unheld_dir(dir);
     if (fd < 0)
       continue;
-    // Held: its node lives (or this process holds it itself).
-    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
-      ::close(fd);
-      continue;
-    }
     // Removed while locked: no node takes it meanwhile.
     std::error_code rm;
     if (fs::remove_all(dir, rm) > 0)
