@@ -17,6 +17,7 @@
 #include "lineage/stash.hpp"
 #include "log/log.hpp"
 #include "lumen/error.hpp"
+#include "scheduling/fail_task.hpp"
 #include "scheduling/remote_task.hpp"
 #include "wire/task_spec_codec.hpp"
 
@@ -59,12 +60,7 @@ void stash_received(self_ptr self, const detail::task_ptr& task) {
 
 void fail_task(self_ptr self, const detail::task_ptr& task,
                detail::object_ptr err) {
-  detail::log_warn("task '", task->options.name,
-                   "' failed: ", err && err->error ? err->error->message : "");
-  if (task->deliver)
-    task->deliver(std::move(err));
-  else
-    self->state.table->fulfill(task->return_id, std::move(err));
+  detail::fail_task(*self->state.table, task, std::move(err));
 }
 
 void send_to_peer(self_ptr self, detail::task_ptr task, const std::string& id) {

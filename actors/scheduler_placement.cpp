@@ -16,6 +16,7 @@
 #include "actors/scheduler_state.hpp"
 #include "log/log.hpp"
 #include "lumen/error.hpp"
+#include "scheduling/fail_task.hpp"
 #include "scheduling/local_scheduler.hpp"
 #include "scheduling/placement_policy.hpp"
 
@@ -28,12 +29,7 @@ constexpr auto warning_interval = std::chrono::seconds{10};
 
 void fail_task(self_ptr self, const detail::task_ptr& task,
                detail::object_ptr err) {
-  detail::log_warn("task '", task->options.name,
-                   "' failed: ", err && err->error ? err->error->message : "");
-  if (task->deliver)
-    task->deliver(std::move(err));
-  else
-    self->state.table->fulfill(task->return_id, std::move(err));
+  detail::fail_task(*self->state.table, task, std::move(err));
 }
 
 /// The copy of peer `id`, or null.
