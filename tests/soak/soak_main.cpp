@@ -24,6 +24,7 @@
 
 #include <lumen/lumen.hpp>
 
+#include "../chaos/chaos_support.hpp"
 #include "cluster_tasks.hpp"
 #include "soak_faults.hpp"
 #include "soak_memory.hpp"
@@ -265,31 +266,6 @@ class load {
   bool round_ok_ = true;
 };
 
-/// What is still held on the live nodes that are not drivers (a missing
-/// available amount counts as 0 free); empty once every resource is full,
-/// waiting up to `limit`.
-std::string wait_full(std::chrono::seconds limit) {
-  auto deadline = clock_type::now() + limit;
-  std::string held;
-  for (;;) {
-    held.clear();
-    for (auto& n : lumen::nodes()) {
-      if (!n.alive || n.driver)
-        continue;
-      for (auto& [name, total] : n.resources_total) {
-        auto i = n.resources_available.find(name);
-        double free = i == n.resources_available.end() ? 0.0 : i->second;
-        if (free != total)
-          held += " " + n.id.substr(0, 8) + " " + name + " " +
-                  std::to_string(free) + "/" + std::to_string(total);
-      }
-    }
-    if (held.empty() || clock_type::now() >= deadline)
-      return held;
-    std::this_thread::sleep_for(200ms);
-  }
-}
-
 /// The object stores of live nodes that still hold bytes although no ref
 /// remains (the load has ended); empty once every store is empty again,
 /// waiting up to `limit`.
@@ -419,7 +395,7 @@ int main(int argc, char** argv) {
     }
     memory.stop();
     memory_problems = memory.report();
-    if (auto held = wait_full(60s); !held.empty())
+    if (auto held = chaos::wait_for_free_resources(60s); !held.empty())
       p.record("resources still held 60 s after the load ended:" + held);
     else
       std::fprintf(stderr, "soak: every resource is free again\n");
