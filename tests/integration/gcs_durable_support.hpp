@@ -2,7 +2,8 @@
 // same config: a port picked free up front and used for every start, a
 // runtime directory of its own (so the same GCS directory,
 // `<runtime dir>/gcs-<port>`), `lumen stop` and SIGKILL of every node it
-// saw when the test ends, then the directory is removed.
+// saw when the test ends, then the directory is removed. The nodes are
+// children of the test process that die with it (node_spawner.hpp).
 #pragma once
 
 #include <arpa/inet.h>
@@ -130,11 +131,12 @@ class restartable_cluster {
   }
 
  private:
+  /// Starts a node as a child of this process that dies with it
+  /// (node_spawner.hpp); returns once its node file is written.
   void start(const std::string& args) {
-    auto [status, out] = cli("start " + args + " --runtime-dir " + dir_ +
-                             " --load " + LUMEN_CLUSTER_TASKS_LIB);
-    if (status != 0)
-      throw std::runtime_error("lumen start " + args + " failed:\n" + out);
+    cluster_it::node_spawner::instance().start(
+      LUMEN_CLI_PATH, dir_, args.rfind("--head", 0) == 0 ? "head" : "worker",
+      args + " --runtime-dir " + dir_ + " --load " + LUMEN_CLUSTER_TASKS_LIB);
     for (auto& f : nodes())
       seen_.insert(std::stoi(f.at("pid")));
   }

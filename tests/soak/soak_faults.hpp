@@ -15,6 +15,8 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <fstream>
+#include <iterator>
 #include <mutex>
 #include <random>
 #include <set>
@@ -43,7 +45,10 @@ struct options {
   bool stop_workers = true;
   /// Faults of the head, spread over the run, and their kind.
   int head_faults = 2;
-  bool head_stop = false; // SIGSTOP instead of SIGKILL + restart
+  /// SIGSTOP instead of SIGKILL + restart; with head_mix, the head's
+  /// faults alternate, a SIGSTOP first.
+  bool head_stop = false;
+  bool head_mix = false;
   int workers = 2;
   int cpus = 2;
   std::chrono::seconds warmup{120};
@@ -99,7 +104,7 @@ inline std::size_t live_workers(const std::string& gone = {}) {
 inline bool wait_healthy(std::size_t workers, std::chrono::seconds limit,
                          const std::string& gone = {}) {
   auto deadline = clock_type::now() + limit;
-  while (clock_type::now() < deadline) {
+  for (;;) { // looks once at least (limit 0: is it whole now?)
     bool head = false;
     try {
       for (auto& info : lumen::nodes())
@@ -108,9 +113,10 @@ inline bool wait_healthy(std::size_t workers, std::chrono::seconds limit,
     }
     if (head && live_workers(gone) >= workers)
       return true;
+    if (clock_type::now() >= deadline)
+      return false;
     std::this_thread::sleep_for(200ms);
   }
-  return false;
 }
 
 /// The head and workers, with a fixed port and runtime directory.
@@ -215,6 +221,14 @@ class faults {
   int head_faults() const {
     return head_faults_;
   }
+  int head_stops() const {
+    return head_stops_;
+  }
+  /// Worker SIGSTOPs after which the worker was declared dead, exited
+  /// (saying why in its log) and was replaced.
+  int stops_declared_dead() const {
+    return stops_dead_;
+  }
 
  private:
   void run() {
@@ -237,12 +251,14 @@ class faults {
   }
 
   void fault_head() {
+    bool stop = o_.head_mix ? head_faults_ % 2 == 0 : o_.head_stop;
     ++head_faults_;
     for (auto& f : cluster_.node_files()) {
       if (f.at("role") != "head")
         continue;
       int pid = std::stoi(f.at("pid"));
-      if (o_.head_stop) {
+      if (stop) {
+        ++head_stops_;
         std::fprintf(
           stderr, "soak: %.0f s: SIGSTOP the head (pid %d) for %lld ms\n",
           since(t0_), pid, static_cast<long long>(o_.stop_for.count()));
@@ -302,16 +318,92 @@ class faults {
                    since(t0_), victim.at("id").substr(0, 8).c_str(), pid,
                    static_cast<long long>(o_.stop_for.count()));
       pause(pid);
-      if (!recover("a worker's SIGSTOP")) {
-        // Declared dead and not back: replace it, as a supervisor would.
-        cluster_.kill_node(pid);
+      after_stop(victim.at("id"), pid);
+    }
+  }
+
+  /// After a worker's SIGSTOP: it is back (within the grace), or it was
+  /// declared dead and, on learning so, exits saying why (a stop longer
+  /// than failure detection tolerates); a supervisor then starts another.
+  void after_stop(const std::string& id, int pid) {
+    auto t = clock_type::now();
+    auto steady_since = clock_type::time_point{};
+    while (clock_type::now() < t + 60s) {
+      if (durable_it::gone(pid)) {
+        ++stops_dead_;
+        auto log =
+          cluster_.dir() + "/logs/worker-" + std::to_string(pid) + ".log";
+        std::ifstream in{log};
+        std::string text{std::istreambuf_iterator<char>{in}, {}};
+        bool said = text.find("declared dead") != std::string::npos;
+        // Its exit status (the node is a child of this process).
+        auto& spawner = cluster_it::node_spawner::instance();
+        auto st = spawner.status(pid);
+        for (int i = 0; i < 100 && !st; ++i) {
+          std::this_thread::sleep_for(20ms);
+          st = spawner.status(pid);
+        }
+        auto how = st ? cluster_it::node_spawner::describe(*st) : "?";
+        std::fprintf(stderr,
+                     "soak: %.0f s: worker %s (pid %d) ended with %s %.1f s "
+                     "after its SIGSTOP ended%s; starting a replacement\n",
+                     since(t0_), id.substr(0, 8).c_str(), pid, how.c_str(),
+                     since(t), said ? ", declared dead (its log says so)" : "");
+        if (!said || how != "exit status 75")
+          problems_.record("worker pid " + std::to_string(pid) +
+                           " ended with " + how +
+                           " after a SIGSTOP, not with status 75 and a log "
+                           "line saying it was declared dead (" +
+                           log + ")");
+        std::remove(
+          (cluster_.dir() + "/nodes/" + std::to_string(pid) + ".node").c_str());
         try {
           cluster_.start_worker();
-        } catch (const std::exception&) {
+        } catch (const std::exception& e) {
+          problems_.record(std::string{"a replacement worker did not start: "} +
+                           e.what());
         }
-        wait_healthy(static_cast<std::size_t>(o_.workers), 60s);
+        recover("a worker's SIGSTOP, its exit and its replacement", id);
+        return;
       }
+      // Back: the cluster whole with the victim alive in it, for 5 s (it
+      // may learn only now that it was declared dead).
+      if (wait_healthy(static_cast<std::size_t>(o_.workers), 0s) &&
+          alive_in_view(id)) {
+        if (steady_since == clock_type::time_point{})
+          steady_since = clock_type::now();
+        if (clock_type::now() - steady_since >= 5s) {
+          std::fprintf(stderr,
+                       "soak: %.0f s: whole again %.1f s after a worker's "
+                       "SIGSTOP\n",
+                       since(t0_), since(t) - 5);
+          return;
+        }
+      } else {
+        steady_since = {};
+      }
+      std::this_thread::sleep_for(200ms);
     }
+    problems_.record("the cluster was not whole (head and " +
+                     std::to_string(o_.workers) +
+                     " live workers) 60 s after a worker's SIGSTOP");
+    // Replace it, as a supervisor would.
+    cluster_.kill_node(pid);
+    try {
+      cluster_.start_worker();
+    } catch (const std::exception&) {
+    }
+    wait_healthy(static_cast<std::size_t>(o_.workers), 60s);
+  }
+
+  static bool alive_in_view(const std::string& id) {
+    try {
+      for (auto& info : lumen::nodes())
+        if (info.id == id)
+          return info.alive;
+    } catch (const std::exception&) {
+    }
+    return false;
   }
 
   void pause(int pid) {
@@ -345,6 +437,8 @@ class faults {
   int kills_ = 0;
   int stops_ = 0;
   int head_faults_ = 0;
+  int head_stops_ = 0;
+  int stops_dead_ = 0;
 };
 
 } // namespace soak

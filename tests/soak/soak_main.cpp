@@ -43,7 +43,8 @@ const char* usage =
   "  --stop-ms MS        how long a SIGSTOPped node stays stopped (3000)\n"
   "  --faults KINDS      worker faults: kill,stop | kill | stop (kill,stop)\n"
   "  --head-faults N     faults of the head, spread over the run (2)\n"
-  "  --head-fault KIND   kill (SIGKILL, start again) or stop (kill)\n"
+  "  --head-fault KIND   kill (SIGKILL, start again), stop, or mix\n"
+  "                      (alternate, a stop first) (kill)\n"
   "  --warmup S          memory slopes from S s after a process starts "
   "(120)\n"
   "  --sample-every S    memory samples every S seconds (5)\n"
@@ -79,9 +80,10 @@ std::optional<options> parse(int argc, char** argv) {
       } else if (f == "--head-faults")
         o.head_faults = std::stoi(v);
       else if (f == "--head-fault") {
-        if (v != "kill" && v != "stop")
+        if (v != "kill" && v != "stop" && v != "mix")
           return std::nullopt;
         o.head_stop = v == "stop";
+        o.head_mix = v == "mix";
       } else if (f == "--warmup")
         o.warmup = secs();
       else if (f == "--sample-every")
@@ -347,10 +349,13 @@ int main(int argc, char** argv) {
                o.kill_workers && o.stop_workers ? " or " : "",
                o.stop_workers ? "SIGSTOP" : "",
                static_cast<long long>(o.stop_for.count()), o.head_faults,
-               o.head_stop ? "SIGSTOP" : "SIGKILL", o.seed);
+               o.head_mix    ? "SIGSTOP/SIGKILL"
+               : o.head_stop ? "SIGSTOP"
+                             : "SIGKILL",
+               o.seed);
   soak_cluster cluster{o};
   long rounds = 0, ok = 0, checks = 0, resets = 0;
-  int kills = 0, stops = 0, head_faults = 0;
+  int kills = 0, stops = 0, stops_dead = 0, head_faults = 0, head_stops = 0;
   std::vector<std::string> memory_problems;
   std::set<int> seen;
   try {
@@ -388,6 +393,8 @@ int main(int argc, char** argv) {
       kills = fault.kills();
       stops = fault.stops();
       head_faults = fault.head_faults();
+      head_stops = fault.head_stops();
+      stops_dead = fault.stops_declared_dead();
       // The last fault's recovery, then the actors go.
       if (!wait_healthy(static_cast<std::size_t>(o.workers), 60s))
         p.record("the cluster was not whole at the end");
@@ -442,10 +449,12 @@ int main(int argc, char** argv) {
   auto all = p.all();
   std::fprintf(stderr,
                "soak: %ld rounds (%ld fully correct, %ld checks), %d worker "
-               "SIGKILLs, %d worker SIGSTOPs, %d head faults, %ld actor "
-               "restarts seen, %zu node processes in all; %zu problems\n",
-               rounds, ok, checks, kills, stops, head_faults, resets,
-               seen.size(), all.size());
+               "SIGKILLs, %d worker SIGSTOPs (%d of them declared dead, "
+               "exited and replaced), %d head faults (%d SIGSTOPs), %ld "
+               "actor restarts seen, %zu node processes in all; %zu "
+               "problems\n",
+               rounds, ok, checks, kills, stops, stops_dead, head_faults,
+               head_stops, resets, seen.size(), all.size());
   for (auto& x : all)
     std::fprintf(stderr, "  - %s\n", x.c_str());
   std::fprintf(stderr, "soak: %s\n", all.empty() ? "PASSED" : "FAILED");
