@@ -451,7 +451,10 @@ scheduler(self_ptr self, detail::resource_set total,
       await_args(self, std::move(task), true);
     },
     [=](bounced_atom, detail::task_ptr task) {
-      enqueue_local(self, std::move(task));
+      // The link could not send it: its node died after this copy of the
+      // view chose it. Place it again on the view the link pushed first (a
+      // node that can never run it, such as a driver, must not keep it).
+      make_ready(self, std::move(task));
     },
     [=](retry_atom, detail::task_ptr task) {
       make_ready(self, std::move(task));

@@ -35,8 +35,8 @@
 // - (view, cluster_capacity) -> void: the GCS and the peers' capacity;
 //   tasks no node could hold are placed again.
 // - (spillback, task) -> void: a task from a peer: run it here.
-// - (bounced, task) -> void: the peer chosen for it is out of reach: run
-//   it here.
+// - (bounced, task) -> void: the peer chosen for it is dead or unknown:
+//   place it again (here, on another node, or once one can hold it).
 // - (retry, task) -> void: a task lost with its node: place it again.
 // - (result, node id, task, id, held there) -> void: a task sent to that
 //   node ended; with `held there`, the value stays on that node.
