@@ -1,6 +1,8 @@
 // A real cluster for a test: a head and workers started with the `lumen`
 // tool as separate processes on 127.0.0.1 (ephemeral ports), in a runtime
 // directory of their own, stopped with `lumen stop` when the test ends.
+// The nodes are children of the test process that die with it, should it
+// crash or be killed (node_spawner.hpp).
 #pragma once
 
 #include <chrono>
@@ -19,6 +21,8 @@
 #include <vector>
 
 #include <lumen/lumen.hpp>
+
+#include "node_spawner.hpp"
 
 namespace cluster_it {
 
@@ -170,10 +174,12 @@ class test_cluster {
   }
 
  private:
+  /// Starts a node as a child of this process that dies with it
+  /// (node_spawner.hpp); returns once its node file is written.
   void start(const std::string& args) {
-    auto [status, out] = cli("start " + args + common_);
-    if (status != 0)
-      throw std::runtime_error("lumen start " + args + " failed:\n" + out);
+    node_spawner::instance().start(
+      LUMEN_CLI_PATH, dir_, args.rfind("--head", 0) == 0 ? "head" : "worker",
+      args + common_);
   }
 
   std::once_flag torn_down_;
