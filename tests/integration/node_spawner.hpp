@@ -22,6 +22,7 @@
 #include <condition_variable>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <deque>
 #include <fstream>
 #include <future>
@@ -59,9 +60,14 @@ class node_spawner {
   int start(const std::string& cli, const std::string& dir,
             const std::string& role, const std::string& args) {
     auto log = "\"" + dir + "/logs/" + role + "-$$.log\"";
+    // Its own log lines go there too, unless it is told otherwise (as
+    // `lumen start` in the background does).
+    const char* env = std::getenv("LUMEN_LOG_FILE");
+    bool own = args.find("--log-file") == std::string::npos &&
+               (env == nullptr || *env == '\0');
     auto cmd = "umask 077 && mkdir -p \"" + dir + "/logs\" && exec " + cli +
-               " start --block " + args + " --log-file " + log + " >>" + log +
-               " 2>&1";
+               " start --block " + args + (own ? " --log-file " + log : "") +
+               " >>" + log + " 2>&1";
     auto pid = fork_node(cmd);
     auto node_file = dir + "/nodes/" + std::to_string(pid) + ".node";
     auto log_file = dir + "/logs/" + role + "-" + std::to_string(pid) + ".log";
