@@ -12,8 +12,11 @@
 # Defaults: 30 minutes, a fault every 60 s (a worker SIGKILL or a 3 s
 # SIGSTOP, at random), the head SIGKILLed and started again twice. Flags
 # (lumen_soak --help): --duration S, --fault-every S, --stop-ms MS,
-# --faults kill,stop, --head-faults N, --head-fault kill|stop, --warmup S,
-# --seed N, --samples FILE (every memory sample as CSV), ...
+# --faults kill,stop, --head-faults N, --head-fault kill|stop|mix,
+# --warmup S, --seed N, --samples FILE (every memory sample as CSV), ...
+# A stop longer than failure detection tolerates (--stop-ms 8000) gets
+# the worker declared dead: it must exit with status 75 saying why, and
+# the run replaces it, as a supervisor would.
 # The output goes to stderr and to BUILD_DIR/soak.log; the exit status is
 # 0 when every check passed. The 3-minute version is the ctest soak.short
 # (ctest -L soak). Not part of CI's default run: it takes the duration.
