@@ -41,7 +41,7 @@ detail::node_capacity* peer_copy(scheduler_state& st, const std::string& id) {
 }
 
 /// Hands `task` to the cluster link for node `id`.
-void spill(self_ptr self, detail::task_ptr task, const std::string& id) {
+void spill_back(self_ptr self, detail::task_ptr task, const std::string& id) {
   auto& st = self->state;
   // Count the task against the copy of the peer's resources until its
   // result (or the next view) says otherwise, so that a burst of tasks
@@ -80,7 +80,7 @@ void make_ready(self_ptr self, detail::task_ptr task) {
     enqueue_local(self, std::move(task));
     return;
   case detail::placement_decision::remote:
-    spill(self, std::move(task), d.node);
+    spill_back(self, std::move(task), d.node);
     return;
   case detail::placement_decision::infeasible:
     detail::log_warn("task '", task->options.name, "' needs ", req.to_string(),

@@ -174,11 +174,17 @@ class task_actor : public caf::event_based_actor {
       auto& arg = task_->args[next_arg_];
       if (arg.ref && !table_->ready(arg.ref.get())) {
         // Rare: the scheduler queues a task once its arguments are
-        // ready here. Wait for this one, then go on.
-        table_->when_ready(arg.ref.get(),
-                           [me = caf::actor_cast<caf::actor>(this)] {
-                             caf::anon_send(me, deps_atom::value);
-                           });
+        // ready here. Wait for this one, then go on. The listener holds
+        // this actor weakly (the scheduler holds it while it runs): held
+        // strongly, an actor stopped meanwhile would keep its task, and the
+        // task's ref to this very entry, alive until a value that may
+        // never come here (as the scheduler's await_args).
+        table_->when_ready(
+          arg.ref.get(), [me = caf::actor_cast<caf::weak_actor_ptr>(this)] {
+            if (auto strong = me.lock())
+              caf::anon_send(caf::actor_cast<caf::actor>(std::move(strong)),
+                             deps_atom::value);
+          });
         return;
       }
     }

@@ -1,13 +1,9 @@
 // The lineage stash: segments in memory, RocksDB without sync, commit
-// bookkeeping.
+// bookkeeping. Orphaned stashes: stash_orphans.cpp.
 #include "lineage/stash.hpp"
+#include "lineage/stash_keys.hpp"
 
 #include <algorithm>
-#include <cerrno>
-#include <csignal>
-#include <cstring>
-#include <fcntl.h>
-#include <filesystem>
 #include <thread>
 #include <unistd.h>
 #include <unordered_set>
@@ -23,17 +19,6 @@
 namespace lumen::detail {
 
 namespace {
-
-constexpr std::string_view prefix = "lineage/";
-
-/// Row key: the prefix and the id's 16 raw bytes, big-endian halves.
-std::string key_of(const task_id& id) {
-  std::string k{prefix};
-  for (auto half : {id.hi, id.lo})
-    for (int shift = 56; shift >= 0; shift -= 8)
-      k.push_back(static_cast<char>((half >> shift) & 0xff));
-  return k;
-}
 
 /// The id as text (task_id::to_string), without a heap allocation.
 struct id_text {
@@ -51,32 +36,6 @@ id_text hex_of(const task_id& id) {
     for (int shift = 60; shift >= 0; shift -= 4)
       out.digits[k++] = hex[(half >> shift) & 0xf];
   return out;
-}
-
-std::optional<task_id> id_of(std::string_view key) {
-  if (key.size() != prefix.size() + 16)
-    return std::nullopt;
-  task_id id;
-  auto* p = reinterpret_cast<const unsigned char*>(key.data()) + prefix.size();
-  for (int i = 0; i < 8; ++i)
-    id.hi = (id.hi << 8) | p[i];
-  for (int i = 8; i < 16; ++i)
-    id.lo = (id.lo << 8) | p[i];
-  return id;
-}
-
-/// Whether no process holds a write lock (fcntl, as RocksDB takes) on the
-/// file `path`.
-bool lock_free(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
-  if (fd < 0)
-    return true;
-  struct flock fl {};
-  fl.l_type = F_WRLCK;
-  fl.l_whence = SEEK_SET;
-  bool free = ::fcntl(fd, F_GETLK, &fl) == 0 && fl.l_type == F_UNLCK;
-  ::close(fd);
-  return free;
 }
 
 } // namespace
@@ -100,17 +59,15 @@ lineage_stash::lineage_stash(const std::string& path) {
 
 void lineage_stash::load() {
   // Rows of an earlier run on this directory were never committed.
-  db_->scan(prefix, [&](std::string_view k, std::string_view v) {
-    if (auto id = id_of(k)) {
+  db_->scan(stash_key_prefix, [&](std::string_view k, std::string_view v) {
+    if (auto id = stash_id_of(k)) {
       std::pair<task_id, std::vector<task_id>> parsed;
       try {
         parsed = spec_deps(std::string{v});
       } catch (const std::exception&) {
         parsed = {*id, {}}; // the GCS checks it; no ancestors to follow
       }
-      add_row(*id, parsed.second, [&](std::string& out) {
-        out.append(v);
-      });
+      add_spec_row(*id, parsed.second, v);
     }
     return true;
   });
@@ -202,6 +159,14 @@ void lineage_stash::add_row(const task_id& id, const std::vector<task_id>& deps,
   // Sealed when full, or big enough for one message.
   if (seg.index.size() >= segment_rows || rows.size() >= (8u << 20))
     seg.sealed = true;
+}
+
+void lineage_stash::add_spec_row(const task_id& id,
+                                 const std::vector<task_id>& deps,
+                                 std::string_view spec) {
+  add_row(id, deps, [&](std::string& out) {
+    out.append(spec);
+  });
 }
 
 void lineage_stash::drain() {
@@ -328,7 +293,7 @@ std::size_t lineage_stash::flush_to_disk(bool all) {
       if (seg.on_disk || (!all && (seg.in_flight || seg.born >= now)))
         continue;
       for (auto& r : seg.index)
-        b.put(key_of(r.id), std::string{spec_of(seg, r)});
+        b.put(stash_key_of(r.id), std::string{spec_of(seg, r)});
       // Marked before the write: the actor, which alone commits, is the
       // caller, so no commit deletes these keys before they are written.
       seg.on_disk = true;
@@ -418,7 +383,7 @@ void lineage_stash::committed(std::uint64_t seq) {
       return;
     if (i->on_disk)
       for (auto& r : i->index) {
-        b.erase(key_of(r.id));
+        b.erase(stash_key_of(r.id));
         ++erased;
       }
     rows_ -= i->index.size();
@@ -471,94 +436,6 @@ lineage_stash::uncommitted_ancestors(const std::vector<task_id>& deps) {
                 seg->deps.begin() + r->deps_end);
   }
   return out;
-}
-
-std::size_t lineage_stash::adopt_orphans() {
-  namespace fs = std::filesystem;
-  std::size_t adopted = 0;
-  std::error_code ec;
-  auto own = fs::path{db_->path()};
-  for (auto& entry : fs::directory_iterator{own.parent_path(), ec}) {
-    auto name = entry.path().filename().string();
-    if (entry.path() == own || name.empty() ||
-        name.find_first_not_of("0123456789") != std::string::npos)
-      continue;
-    // Its node has ended if its lock is free (a zombie not yet reaped
-    // holds none; kill(pid, 0) would still find it). Held from here on,
-    // so that no other node adopts the same rows meanwhile.
-    int fd = lock_unheld_dir(entry.path().string());
-    if (fd < 0)
-      continue; // its node still runs
-    if (!lock_free(entry.path().string() + "/LOCK")) {
-      ::close(fd); // a node that predates the directory lock runs on it
-      continue;
-    }
-    try {
-      std::vector<std::pair<task_id, std::string>> rows;
-      {
-        rocks_db old{entry.path().string()};
-        old.scan(prefix, [&](std::string_view k, std::string_view v) {
-          if (auto id = id_of(k))
-            rows.emplace_back(*id, std::string{v});
-          return true;
-        });
-      }
-      for (auto& row : rows) {
-        // Not structured bindings: lambdas in C++17 cannot capture those.
-        const auto& id = row.first;
-        const auto& spec = row.second;
-        std::vector<task_id> deps;
-        try {
-          deps = spec_deps(spec).second;
-        } catch (const std::exception&) {
-          // The GCS checks it; no ancestors to follow.
-        }
-        std::lock_guard guard{mtx_};
-        drain();
-        if (locate(id, nullptr))
-          continue;
-        add_row(id, deps, [&](std::string& out) {
-          out.append(spec);
-        });
-        ++adopted;
-      }
-      rocks_db::destroy(entry.path().string());
-    } catch (const std::exception& e) {
-      // Unreadable: left where it is.
-      log_warn("lineage stash: left ", entry.path().string(),
-               " where it is: ", e.what());
-    }
-    ::close(fd);
-  }
-  return adopted;
-}
-
-std::size_t lineage_stash::remove_dead(const std::string& root) noexcept {
-  namespace fs = std::filesystem;
-  std::size_t removed = 0;
-  std::error_code ec;
-  std::vector<std::string> dirs;
-  for (auto& entry : fs::directory_iterator{root, ec}) {
-    auto name = entry.path().filename().string();
-    std::error_code kind;
-    if (!name.empty() &&
-        name.find_first_not_of("0123456789") == std::string::npos &&
-        entry.is_directory(kind) && !entry.is_symlink(kind))
-      dirs.push_back(entry.path().string());
-  }
-  for (auto& dir : dirs) {
-    int fd = lock_unheld_dir(dir);
-    if (fd < 0)
-      continue; // its node lives
-    // RocksDB's own lock too: a node that predates the directory lock.
-    std::error_code rm;
-    if (!fs::exists(dir + "/LOCK", rm) || lock_free(dir + "/LOCK")) {
-      if (fs::remove_all(dir, rm) > 0)
-        ++removed;
-    }
-    ::close(fd);
-  }
-  return removed;
 }
 
 std::size_t lineage_stash::uncommitted() {

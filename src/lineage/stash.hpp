@@ -215,6 +215,10 @@ class lineage_stash {
   void add_row(const task_id& id, const std::vector<task_id>& deps,
                Write&& write);
 
+  /// add_row with the spec as it is; call with `mtx_` held.
+  void add_spec_row(const task_id& id, const std::vector<task_id>& deps,
+                    std::string_view spec);
+
   /// Where the row of `id` is, if uncommitted here; call with `mtx_`.
   const segment::row* locate(const task_id& id, const segment** in);
 

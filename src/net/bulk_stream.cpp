@@ -282,7 +282,23 @@ class bulk_scribe::stream : public caf::io::network::event_handler {
     }
   }
 
+  /// Sends what the byte_io holds back; false if the connection failed
+  /// (reported).
+  bool flush_io(rw_state& out) {
+    out = io_->flush(fd());
+    if (out != rw_state::failure)
+      return true;
+    writer_->io_failure(&backend(), operation::write);
+    backend().del(operation::write, fd(), this);
+    return false;
+  }
+
   void handle_write() {
+    // Bytes held back since the last event go first (TLS records gathered
+    // into larger sends); if the socket takes not even those, wait.
+    rw_state flushed = rw_state::success;
+    if (!flush_io(flushed) || flushed != rw_state::success)
+      return;
     std::size_t total = 0;
     for (int i = 0; i < max_consecutive_writes && !queue_.empty(); ++i) {
       auto& p = queue_.front();
@@ -312,11 +328,14 @@ class bulk_scribe::stream : public caf::io::network::event_handler {
         return;
       }
     }
+    if (!flush_io(flushed))
+      return;
     if (total > 0 && state_.ack_writes && writer_)
       // The broker may queue more here (write_from, flush).
       writer_->data_transferred(&backend(), total,
                                 queued_ + wr_offline_buf_.size());
-    if (queue_.empty() && wr_offline_buf_.empty() && state_.writing) {
+    if (queue_.empty() && wr_offline_buf_.empty() && state_.writing &&
+        flushed == rw_state::success) {
       state_.writing = false;
       backend().del(operation::write, fd(), this);
       if (state_.shutting_down)

@@ -71,6 +71,13 @@ class byte_io {
     return false;
   }
 
+  /// Sends what writes left buffered above the socket (TLS: records
+  /// gathered into larger sends): success once nothing is left,
+  /// indeterminate if the socket takes no more for now, or failure.
+  virtual caf::io::network::rw_state flush(caf::io::network::native_socket) {
+    return caf::io::network::rw_state::success;
+  }
+
   /// Whether the connection must write once before anything is queued (a
   /// TLS handshake the connecting side starts).
   virtual bool starts_with_write() const {

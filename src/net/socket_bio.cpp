@@ -81,4 +81,18 @@ BIO* make_socket_bio(int fd) {
   return b;
 }
 
+BIO* make_buffered_socket_bio(int fd, int buffer_size) {
+  auto* sock = make_socket_bio(fd);
+  if (sock == nullptr)
+    return nullptr;
+  auto* buf = BIO_new(BIO_f_buffer());
+  if (buf == nullptr || BIO_set_write_buffer_size(buf, buffer_size) != 1) {
+    BIO_free(buf);
+    BIO_free(sock);
+    return nullptr;
+  }
+  BIO_push(buf, sock); // freeing `buf` with BIO_free_all frees both
+  return buf;
+}
+
 } // namespace lumen::detail

@@ -81,6 +81,17 @@ std::string peer_of(native_socket fd) {
 /// connection (read-ahead: several records per system call).
 constexpr long bulk_read_buffer = 128 * 1024;
 
+/// Bytes of TLS records an object channel's connection gathers before it
+/// sends them (socket_bio.hpp: one system call per 16 KiB record costs
+/// far more CPU than one per MiB).
+constexpr int bulk_write_buffer = 1024 * 1024;
+
+/// TLS 1.3 suites of the object channel, fastest first: AES-128-GCM takes
+/// about 5% less CPU than AES-256-GCM here (`openssl speed -evp`); both
+/// are TLS 1.3's standard AEADs. Control connections keep OpenSSL's order.
+constexpr const char* bulk_suites =
+  "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256";
+
 /// One TLS connection. Every OpenSSL call that SSL_get_error may judge
 /// starts with an empty error queue, and every failure empties it again.
 /// A `bulk` session (the object channel's) talks through a socket BIO
@@ -100,7 +111,9 @@ class session {
 
   bool init() {
     ssl_ = SSL_new(ctx_.get());
-    return ssl_ != nullptr;
+    if (ssl_ == nullptr)
+      return false;
+    return !bulk_ || SSL_set_ciphersuites(ssl_, bulk_suites) == 1;
   }
 
   rw_state read_some(size_t& result, native_socket fd, void* buf, size_t len) {
@@ -118,6 +131,17 @@ class session {
   /// Whether OpenSSL holds input not read yet (decrypted or not).
   bool has_pending() const {
     return SSL_has_pending(ssl_) == 1;
+  }
+
+  /// Sends the records a bulk session's write buffer holds: success once
+  /// none is left, indeterminate if the socket takes no more for now.
+  rw_state flush_out() {
+    auto* w = SSL_get_wbio(ssl_);
+    if (!bulk_ || w == nullptr || BIO_wpending(w) == 0)
+      return rw_state::success;
+    if (BIO_flush(w) > 0)
+      return rw_state::success;
+    return BIO_should_retry(w) ? rw_state::indeterminate : rw_state::failure;
   }
 
   bool try_connect(native_socket fd) {
@@ -161,10 +185,15 @@ class session {
       guard.emplace();
       return SSL_set_fd(ssl_, fd) == 1;
     }
-    auto* bio = make_socket_bio(fd);
-    if (bio == nullptr)
+    auto* in = make_socket_bio(fd);
+    if (in == nullptr)
       return false;
-    SSL_set_bio(ssl_, bio, bio);
+    auto* out = make_buffered_socket_bio(fd, bulk_write_buffer);
+    if (out == nullptr) {
+      BIO_free(in);
+      return false;
+    }
+    SSL_set_bio(ssl_, in, out);
     SSL_set_read_ahead(ssl_, 1);
     SSL_set_default_read_buffer_len(ssl_, bulk_read_buffer);
     return true;
@@ -273,6 +302,10 @@ class tls_byte_io : public byte_io {
 
   bool pending() override {
     return session_->has_pending();
+  }
+
+  rw_state flush(native_socket) override {
+    return session_->flush_out();
   }
 
   bool starts_with_write() const override {
