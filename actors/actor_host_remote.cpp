@@ -39,7 +39,8 @@ constexpr std::size_t max_batch_bytes = 1 << 20;
 std::vector<char> wire_call(self_ptr self, const task_id& id,
                             const std::string& function,
                             const std::vector<detail::task_arg>& args,
-                            const object_id& return_id) {
+                            const object_id& return_id,
+                            const caf::actor& receiver) {
   detail::task_spec t;
   t.id = id;
   t.function = function;
@@ -47,7 +48,14 @@ std::vector<char> wire_call(self_ptr self, const task_id& id,
   t.options.name = function;
   t.options.num_cpus = 0;
   t.return_id = return_id;
-  return detail::encode_for_peer(t, *self->state.a.table, detail::inline_limit);
+  detail::ref_traffic traffic;
+  auto bytes = detail::encode_for_peer(t, *self->state.a.table,
+                                       detail::inline_limit, {}, &traffic);
+  // Its refs' owners count the receiver's node as a borrower.
+  if (!traffic.empty())
+    caf::anon_send(self->state.a.store, lend_atom::value, receiver,
+                   std::move(traffic));
+  return bytes;
 }
 
 } // namespace
@@ -61,8 +69,8 @@ void forward_calls(self_ptr self) {
     st.queue.pop_front();
     std::vector<char> bytes;
     try {
-      bytes =
-        wire_call(self, call->id, call->method, call->args, call->return_id);
+      bytes = wire_call(self, call->id, call->method, call->args,
+                        call->return_id, st.remote);
     } catch (const std::exception& e) {
       detail::answer(*call,
                      make_error_object(error_kind::runtime_error, e.what(), {},
@@ -110,7 +118,8 @@ void start_forward(self_ptr self) {
   std::vector<char> spec_bytes;
   try {
     spec_bytes = wire_call(self, st.a.spec->id, st.a.spec->factory,
-                           st.a.spec->args, object_id{st.a.spec->id, 1});
+                           st.a.spec->args, object_id{st.a.spec->id, 1},
+                           caf::actor_cast<caf::actor>(st.remote_manager));
   } catch (const std::exception& e) {
     die(self, make_error_object(error_kind::actor_creation, e.what()));
     return;
@@ -239,12 +248,16 @@ void on_rcall(self_ptr self, caf::actor reply_to, caf::actor owner,
   for (auto frame : frames) {
     std::vector<object_id> to_fetch;
     detail::task_ptr t;
+    detail::ref_traffic traffic;
     try {
-      t = detail::decode_from_peer(frame, *st.a.table, to_fetch);
+      t = detail::decode_from_peer(frame, *st.a.table, to_fetch, &traffic);
     } catch (const std::exception& e) {
       detail::log_warn("dropped an actor call from another node: ", e.what());
       continue;
     }
+    if (!traffic.empty())
+      self->send(st.a.store, lend_atom::value, caf::actor{},
+                 std::move(traffic));
     for (auto& id : to_fetch)
       self->send(st.a.store, fetch_atom::value, detail::id_bytes(id), owner);
     auto call = std::make_shared<detail::actor_call>();
@@ -253,9 +266,12 @@ void on_rcall(self_ptr self, caf::actor reply_to, caf::actor owner,
     call->class_hash = st.a.spec->class_hash;
     call->args = std::move(t->args);
     call->return_id = t->return_id;
-    call->deliver = [results = st.results, reply_to,
-                     id = t->return_id](object_ptr r) {
-      auto b = detail::encode_result(id, r);
+    call->deliver = [results = st.results, reply_to, id = t->return_id,
+                     table = st.a.table, store = st.a.store](object_ptr r) {
+      detail::ref_traffic lent;
+      auto b = detail::encode_result(id, r, table, &lent);
+      if (!lent.empty())
+        caf::anon_send(store, lend_atom::value, reply_to, std::move(lent));
       results->add(reply_to, {b.data(), b.size()});
     };
     accept_call(self, std::move(call));
@@ -273,12 +289,16 @@ void on_result(self_ptr self, const std::vector<char>& bytes) {
   }
   for (auto frame : frames) {
     detail::received_result r;
+    detail::ref_traffic traffic;
     try {
-      r = detail::decode_result(frame, *st.a.table);
+      r = detail::decode_result(frame, *st.a.table, &traffic);
     } catch (const std::exception& e) {
       detail::log_warn("dropped an actor result: ", e.what());
       continue;
     }
+    if (!traffic.empty())
+      self->send(st.a.store, lend_atom::value, caf::actor{},
+                 std::move(traffic));
     auto i = st.remote_pending.find(r.id.task);
     if (i == st.remote_pending.end() || !r.value)
       continue;

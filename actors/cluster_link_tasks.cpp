@@ -74,15 +74,20 @@ void send_to_peer(self_ptr self, detail::task_ptr task, const std::string& id) {
     return;
   }
   std::vector<char> bytes;
+  detail::ref_traffic traffic;
   try {
     bytes = detail::encode_for_peer(*task, *st.table, detail::inline_limit,
-                                    lineage_for_peer(self, task));
+                                    lineage_for_peer(self, task), &traffic);
   } catch (const std::exception& e) {
     fail_task(self, task,
               detail::make_error_object(detail::error_kind::runtime_error,
                                         e.what(), {}, task->options.name));
     return;
   }
+  // Its refs' owners count that node as a borrower.
+  if (!traffic.empty())
+    self->send(st.store, lend_atom::value,
+               caf::actor_cast<caf::actor>(i->second.link), std::move(traffic));
   self->send(i->second.link, spillback_atom::value,
              caf::actor_cast<caf::actor>(self), std::move(bytes));
   detail::log_debug("task '", task->options.name, "' goes to node ", id);
@@ -127,26 +132,37 @@ void on_spillback(self_ptr self, caf::actor owner,
   auto& st = self->state;
   detail::task_ptr task;
   std::vector<object_id> to_fetch;
+  detail::ref_traffic traffic;
   try {
-    task = detail::decode_from_peer(bytes, *st.table, to_fetch);
+    task = detail::decode_from_peer(bytes, *st.table, to_fetch, &traffic);
   } catch (const std::exception& e) {
     detail::log_warn("dropped a task from another node: ", e.what());
     return;
   }
+  if (!traffic.empty())
+    self->send(st.store, lend_atom::value, caf::actor{}, std::move(traffic));
   detail::log_debug("took task '", task->options.name, "' from another node");
   stash_received(self, task);
   for (auto& id : to_fetch)
     self->send(st.store, fetch_atom::value, detail::id_bytes(id), owner);
   auto id = task->return_id;
   auto store = st.store;
-  task->deliver = [owner, id, store](detail::object_ptr result) {
+  task->deliver = [owner, id, store,
+                   table = st.table](detail::object_ptr result) {
     if (!result->error && result->bytes.size() > detail::inline_limit &&
-        result->refs.empty())
+        result->refs.empty()) {
       caf::anon_send(store, host_atom::value,
                      detail::hosted_object{id, std::move(result), owner});
-    else
-      caf::anon_send(caf::actor_cast<cluster_link_actor>(owner),
-                     result_atom::value, detail::encode_result(id, result));
+      return;
+    }
+    detail::ref_traffic lent;
+    auto bytes = detail::encode_result(id, result, table, &lent);
+    // The caller's node borrows the refs in the result (refs this task
+    // made too: they stay valid for the caller).
+    if (!lent.empty())
+      caf::anon_send(store, lend_atom::value, owner, std::move(lent));
+    caf::anon_send(caf::actor_cast<cluster_link_actor>(owner),
+                   result_atom::value, std::move(bytes));
   };
   self->send(st.scheduler, spillback_atom::value, std::move(task));
 }
@@ -154,12 +170,15 @@ void on_spillback(self_ptr self, caf::actor owner,
 void on_result(self_ptr self, const std::vector<char>& bytes) {
   auto& st = self->state;
   detail::received_result r;
+  detail::ref_traffic traffic;
   try {
-    r = detail::decode_result(bytes, *st.table);
+    r = detail::decode_result(bytes, *st.table, &traffic);
   } catch (const std::exception& e) {
     detail::log_warn("dropped a result from another node: ", e.what());
     return;
   }
+  if (!traffic.empty())
+    self->send(st.store, lend_atom::value, caf::actor{}, std::move(traffic));
   auto i = st.sent.find(r.id.task);
   if (i == st.sent.end())
     return; // a late answer for a task already sent elsewhere
@@ -187,14 +206,17 @@ caf::result<caf::actor> on_spawn(self_ptr self, caf::actor forwarder,
   std::vector<object_id> to_fetch;
   detail::task_ptr call;
   detail::remote_actor_options opts;
+  detail::ref_traffic traffic;
   try {
-    call = detail::decode_from_peer(spec_bytes, *st.table, to_fetch);
+    call = detail::decode_from_peer(spec_bytes, *st.table, to_fetch, &traffic);
     opts =
       detail::decode_actor_options(option_bytes.data(), option_bytes.size());
   } catch (const std::exception& e) {
     detail::log_warn("refused an actor from another node: ", e.what());
     return caf::make_error(caf::sec::invalid_argument, e.what());
   }
+  if (!traffic.empty())
+    self->send(st.store, lend_atom::value, caf::actor{}, std::move(traffic));
   for (auto& id : to_fetch)
     self->send(st.store, fetch_atom::value, detail::id_bytes(id), owner);
   auto spec = std::make_shared<detail::actor_spec>();

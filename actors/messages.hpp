@@ -135,6 +135,11 @@ using lineage_count_atom = caf::atom_constant<caf::atom("lincount")>;
 using lost_atom = caf::atom_constant<caf::atom("lost")>;
 using reconnect_atom = caf::atom_constant<caf::atom("reconnect")>;
 using bounced_atom = caf::atom_constant<caf::atom("bounced")>;
+using lend_atom = caf::atom_constant<caf::atom("lend")>;
+using borrow_atom = caf::atom_constant<caf::atom("borrow")>;
+using unborrow_atom = caf::atom_constant<caf::atom("unborrow")>;
+using giveback_atom = caf::atom_constant<caf::atom("giveback")>;
+using borrow_stats_atom = caf::atom_constant<caf::atom("borrowst")>;
 
 } // namespace lumen
 

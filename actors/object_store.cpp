@@ -53,8 +53,10 @@ caf::error refuse_ticket(const std::string& who, const std::string& why) {
 
 object_store_actor::behavior_type
 object_store(self_ptr self, detail::object_table* table, std::string node_id,
-             std::shared_ptr<detail::bulk_channel> bulk) {
+             std::shared_ptr<detail::bulk_channel> bulk,
+             std::shared_ptr<give_back_queue> returns) {
   self->state.table = table;
+  self->state.returns = std::move(returns);
   self->state.node_id = std::move(node_id);
   self->state.bulk = std::move(bulk);
   return {
@@ -277,6 +279,9 @@ object_store(self_ptr self, detail::object_table* table, std::string node_id,
         return;
       if (auto ref = st.table->lookup(id); !ref || st.table->ready(ref.get()))
         return; // gone, or here already
+      // A borrowed entry names its owner (object_store_borrow.cpp).
+      if (!owner && !owner_for_fetch(self, id, owner))
+        return;
       if (!owner) {
         // This node owns it: pull from a known holder, or once one is known.
         auto i = st.locations.find(id);
@@ -312,9 +317,16 @@ object_store(self_ptr self, detail::object_table* table, std::string node_id,
               start_pull(self, id, node, size, owner);
           },
           [self, id](caf::error& err) {
-            fail_pull(self, id,
-                      "its owner did not answer: " +
-                        self->system().render(err));
+            auto why =
+              "its owner did not answer: " + self->system().render(err);
+            if (self->state.table->lender_of(id).empty())
+              fail_pull(self, id, why);
+            else // a borrowed object whose owner is gone
+              self->state.table->fulfill(
+                id,
+                detail::make_error_object(detail::error_kind::owner_died,
+                                          "object " + id.to_string() + ": " +
+                                            why + " (its node died)"));
           });
     },
     [self](peers_atom, detail::peer_map& peers) {
@@ -323,9 +335,11 @@ object_store(self_ptr self, detail::object_table* table, std::string node_id,
       for (auto& kv : st.peers)
         if (peers.count(kv.first) == 0)
           gone.insert(kv.first);
+      auto old_peers = std::move(st.peers);
       st.peers = std::move(peers);
       if (gone.empty())
         return;
+      borrowers_left(self, old_peers, gone);
       // Values kept for owners whose node is gone.
       std::set<caf::node_id> live{self->node()};
       for (auto& kv : st.peers)
@@ -372,6 +386,30 @@ object_store(self_ptr self, detail::object_table* table, std::string node_id,
     [self](join_atom, caf::actor reconstruction) {
       self->state.reconstruction = std::move(reconstruction);
     },
+    [self](lend_atom, const caf::actor& receiver, detail::ref_traffic& t) {
+      on_lend(self, receiver, t);
+    },
+    [self](borrow_atom, const caf::node_id& node,
+           const std::vector<char>& ids) {
+      on_borrow(self, node, ids);
+    },
+    [self](unborrow_atom, const std::vector<char>& entries) {
+      on_unborrow(self, entries);
+    },
+    [self](giveback_atom) {
+      on_give_back(self);
+    },
+    [self](borrow_stats_atom) {
+      auto& st = self->state;
+      std::uint64_t regs = 0;
+      for (auto& [id, l] : st.lent)
+        for (auto& [node, n] : l.counts)
+          regs += static_cast<std::uint64_t>(n);
+      auto [borrowed, borrows] = st.table->borrowed_count();
+      return caf::make_result(static_cast<std::uint64_t>(st.lent.size()), regs,
+                              static_cast<std::uint64_t>(borrowed),
+                              static_cast<std::uint64_t>(borrows));
+    },
   };
 }
 
@@ -396,7 +434,14 @@ object_store_actor make_object_store(caf::actor_system& sys,
       detail::log_warn(e.what(), "; objects move through the middleman only");
     }
   }
-  return sys.spawn(object_store, table, std::move(node_id), std::move(bulk));
+  // Refs owned here carry this id on the wire; borrowed entries that go
+  // give their registrations back through the store.
+  table->set_node_id(node_id);
+  auto returns = std::make_shared<give_back_queue>();
+  auto store = sys.spawn(object_store, table, std::move(node_id),
+                         std::move(bulk), returns);
+  table->set_borrow_hook(make_borrow_hook(store, std::move(returns)));
+  return store;
 }
 
 } // namespace lumen

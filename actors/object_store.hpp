@@ -67,14 +67,38 @@
 // - (join, reconstruction) -> void: where lost objects are reported (sent
 //   by the runtime, which spawns the reconstruction actor).
 //
+// Borrowing (docs/architecture.md, "Borrowing"; object_store_borrow.cpp):
+// - (lend, receiver, ref_traffic) -> void: from this node's encoders and
+//   decoders: refs put on the wire for `receiver`'s node (their owners
+//   count one registration each for it: here, or forwarded as `borrow`),
+//   refs owned here that came back (each consumes one registration for
+//   this node), registrations to give back at once.
+// - (borrow, node, ids) -> void: from a peer's store: count one
+//   registration per id (20 bytes each) for CAF node `node`.
+// - (unborrow, ids and counts) -> void: from a peer's store: that node
+//   gives back registrations (24 bytes per entry: id, count).
+// - (giveback) -> void: from the table's borrow hook: send the
+//   registrations of borrowed entries that went to their owners, one
+//   `unborrow` per owner.
+// - (borrowst) -> (lent objects, their registrations, borrowed entries,
+//   their registrations): for tests and the microbenchmark.
+// The owner keeps an object while any node holds a registration (a pin on
+// its entry); a borrower's node that leaves loses its registrations, and
+// an owner's node that leaves fails its borrowed pending entries with
+// owner_died.
+//
 // The owner answers `locate` for an object it awaits (being computed or
 // rebuilt) once a copy exists, not with "unknown"; a pull from a node that
 // dies is, on the owner, a lost object, and elsewhere a new `locate`.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include <caf/actor.hpp>
@@ -83,6 +107,7 @@
 #include <caf/typed_actor.hpp>
 
 #include "actors/messages.hpp"
+#include "objects/ref_traffic.hpp"
 
 namespace lumen {
 
@@ -162,7 +187,13 @@ using object_store_actor = caf::typed_actor<
   caf::reacts_to<peers_atom, detail::peer_map>,
   caf::reacts_to<join_atom, caf::actor>,
   caf::reacts_to<pulled_atom, detail::bulk_arrival>,
-  caf::reacts_to<sent_atom, std::uint64_t, std::string>>;
+  caf::reacts_to<sent_atom, std::uint64_t, std::string>,
+  caf::reacts_to<lend_atom, caf::actor, detail::ref_traffic>,
+  caf::reacts_to<borrow_atom, caf::node_id, std::vector<char>>,
+  caf::reacts_to<unborrow_atom, std::vector<char>>,
+  caf::reacts_to<giveback_atom>,
+  caf::replies_to<borrow_stats_atom>::with<std::uint64_t, std::uint64_t,
+                                           std::uint64_t, std::uint64_t>>;
 
 /// Spawns the object store around `table`, which must outlive it;
 /// `node_id` is this node's id. With `opts.direct`, its object channel
@@ -170,6 +201,18 @@ using object_store_actor = caf::typed_actor<
 /// given) gets the channel's HOST:PORT for the node's record; if it cannot
 /// listen, objects move through the middleman only (logged) and the
 /// address stays empty.
+/// Registrations of borrowed entries that went, for the store to give
+/// back (the table's borrow hook fills it from any thread).
+struct give_back_queue {
+  std::mutex mtx;
+  std::vector<std::tuple<object_id, std::string, std::uint32_t>> items;
+};
+
+/// The table's borrow hook for `store`: queues in `q` and wakes the store
+/// once per batch.
+std::function<void(const object_id&, const std::string&, std::uint32_t)>
+make_borrow_hook(object_store_actor store, std::shared_ptr<give_back_queue> q);
+
 object_store_actor make_object_store(caf::actor_system& sys,
                                      detail::object_table* table,
                                      std::string node_id,
@@ -181,3 +224,4 @@ object_store_actor make_object_store(caf::actor_system& sys,
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(lumen::detail::hosted_object)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(lumen::detail::bulk_arrival)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(lumen::detail::peer_map)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(lumen::detail::ref_traffic)

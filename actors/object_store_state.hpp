@@ -10,6 +10,8 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include <caf/actor.hpp>
@@ -39,6 +41,13 @@ struct pull_state {
   std::optional<detail::bulk_ticket> ticket;
 };
 
+/// Owner side: the registrations borrowers' nodes hold on one object owned
+/// here, and the pin on its entry that they make (null once it is gone).
+struct lent_object {
+  detail::ref_ptr pin;
+  std::vector<std::pair<caf::node_id, std::int64_t>> counts;
+};
+
 struct store_state {
   detail::object_table* table = nullptr;
   std::string node_id;
@@ -66,6 +75,16 @@ struct store_state {
   /// Holder side: direct transfers being sent, by key.
   std::map<std::uint64_t, caf::typed_response_promise<std::vector<char>>> sends;
   std::uint64_t last_send = 0;
+  /// Owner side: objects lent to other nodes (object_store_borrow.cpp).
+  std::unordered_map<object_id, lent_object> lent;
+  /// Nodes (CAF ids) that left: late registrations for them are ignored.
+  std::set<caf::node_id> departed;
+  /// Node ids that left: borrowed objects they owned are lost.
+  std::set<std::string> departed_ids;
+  /// Borrower side: what the table's borrow hook queued.
+  std::shared_ptr<give_back_queue> returns;
+  /// Borrower side: fetches waiting for their owner to enter the view.
+  std::map<object_id, int> owner_waits;
   /// The object channel (null: objects move through the middleman only).
   /// Last, so that it is destroyed (its broker stopped) first.
   std::shared_ptr<detail::bulk_channel> bulk;
@@ -97,6 +116,21 @@ void start_pull(self_ptr self, const object_id& id, const std::string& node,
 /// owner tries another copy or has the object rebuilt; a borrower asks the
 /// owner again, which answers once a copy exists.
 void pull_failed(self_ptr self, const object_id& id, const std::string& why);
+
+// -- borrowing (object_store_borrow.cpp) --------------------------------------
+
+void on_lend(self_ptr self, const caf::actor& receiver,
+             detail::ref_traffic& traffic);
+void on_borrow(self_ptr self, const caf::node_id& node,
+               const std::vector<char>& ids);
+void on_unborrow(self_ptr self, const std::vector<char>& entries);
+void on_give_back(self_ptr self);
+/// Peers left: their registrations go, their borrowed objects fail.
+void borrowers_left(self_ptr self, const detail::peer_map& old_peers,
+                    const std::set<std::string>& gone);
+/// A fetch with no owner named: the entry's lender, if any, is the owner.
+/// Returns false if the fetch is dealt with (failed or retried later).
+bool owner_for_fetch(self_ptr self, const object_id& id, caf::actor& owner);
 
 /// Stores the pulled value of `id` (whose pull exists) and tells its owner.
 void finish_pull(self_ptr self, const object_id& id, detail::object_ptr data);

@@ -98,6 +98,14 @@ class actor_died_error : public error {
   using error::error;
 };
 
+/// The object's owner (the process that created it: the caller of `put`,
+/// or the submitter of the task that returns it) died before this process
+/// had its value; as in Ray, a borrower's `get` fails rather than waiting.
+class owner_died_error : public error {
+ public:
+  using error::error;
+};
+
 /// The actor's factory threw, so it never came to life.
 class actor_creation_error : public error {
  public:

@@ -20,6 +20,8 @@ void throw_error(const error_info& e) {
     throw actor_died_error(e.message);
   case error_kind::actor_creation:
     throw actor_creation_error(e.message);
+  case error_kind::owner_died:
+    throw owner_died_error(e.message);
   case error_kind::runtime_error:
     break;
   }

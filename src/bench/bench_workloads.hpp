@@ -78,6 +78,15 @@ void measure_objects(const std::string& other, const timing& t,
                      const std::string& pull_name, bool pull,
                      std::vector<result>& out);
 
+/// The borrowing rows (bench_borrow.cpp), against node `other`: a get of
+/// an object holding 1,000 refs owned there (`get_name`), and the rate at
+/// which refs borrowed from there and dropped here are released there
+/// (`release_name`), those wanted.
+void measure_borrowing(const std::string& other, const timing& t,
+                       const std::string& get_name, bool get,
+                       const std::string& release_name, bool release,
+                       std::vector<result>& out);
+
 /// The TLS files of node `node` (1: the head) in a `lumen tls init` dir.
 lumen::tls_config bench_tls(const std::string& dir, int node);
 

@@ -15,6 +15,7 @@
 // Thread safety: the runtime_api members may be called from any thread.
 #pragma once
 
+#include <array>
 #include <memory>
 
 #include <caf/actor.hpp>
@@ -102,6 +103,11 @@ class embedded_runtime : public runtime_api {
   /// This node's resources, queues, task actor counts and objects (blocks
   /// for the scheduler's reply).
   node_stats snapshot();
+
+  /// This node's borrowing figures (object_store.hpp, `borrowst`): objects
+  /// lent to other nodes and their registrations, borrowed entries and
+  /// theirs. Blocks for the store's reply.
+  std::array<std::uint64_t, 4> borrow_stats();
 
   // -- native CAF actors (see lumen/native_actor.hpp) ---------------------
 

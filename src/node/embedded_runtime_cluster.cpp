@@ -154,3 +154,24 @@ std::vector<std::string> embedded_runtime::kv_keys(const std::string& ns,
 }
 
 } // namespace lumen::detail
+
+namespace lumen::detail {
+
+std::array<std::uint64_t, 4> embedded_runtime::borrow_stats() {
+  std::array<std::uint64_t, 4> result{};
+  caf_thread_guard guard;
+  caf::scoped_actor self{*impl_->sys};
+  self->request(impl_->store, caf::infinite, borrow_stats_atom::value)
+    .receive(
+      [&](std::uint64_t lent, std::uint64_t lent_regs, std::uint64_t borrowed,
+          std::uint64_t borrows) {
+        result = {lent, lent_regs, borrowed, borrows};
+      },
+      [&](const caf::error& err) {
+        throw error("the object store did not answer: " +
+                    impl_->sys->render(err));
+      });
+  return result;
+}
+
+} // namespace lumen::detail

@@ -46,10 +46,14 @@ void object_table::state::release(ref_header* h) noexcept {
   std::vector<ref_ptr> nested;
   std::optional<spill_files::file> file;
   bool shared = false;
+  std::string lender;
+  std::uint32_t borrows = 0;
   auto id = e->id;
   {
     std::lock_guard guard{e->home->mtx};
     shared = e->shared;
+    lender.swap(e->lender);
+    borrows = e->borrows;
     // Counts never rise from zero (lookup refuses), so `e` is ours alone.
     doomed = std::move(e->data);
     listeners.swap(e->listeners);
@@ -68,6 +72,10 @@ void object_table::state::release(ref_header* h) noexcept {
     st->spill->remove(*file);
   if (shared && st->release_hook)
     st->release_hook(id);
+  // A borrowed entry gives its owner's registrations back (batched by the
+  // store: docs/architecture.md, "Borrowing").
+  if (borrows > 0 && st->borrow_hook)
+    st->borrow_hook(id, lender, borrows);
   st->unref();
 }
 

@@ -56,6 +56,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "lumen/detail/object_data.hpp"
@@ -168,6 +169,51 @@ class object_table {
   /// Marks the entry as having copies on other nodes, so that its release
   /// reaches the release hook. Returns false if no entry exists.
   bool mark_shared(const object_id& id);
+
+  // -- borrowing (object_table_borrow.cpp; docs/architecture.md) ----------
+
+  /// What `borrow` did with the registration the sender made.
+  enum class borrow_kind {
+    /// Counted on a borrowed entry that existed already.
+    counted,
+    /// Counted on a new pending borrowed entry: its value is elsewhere.
+    created,
+    /// The entry exists and is no borrowed one (a copy kept here for its
+    /// owner): the caller gives the registration back at once.
+    not_counted,
+  };
+
+  /// Sets this node's id; call once, before the table is shared.
+  void set_node_id(std::string id);
+
+  const std::string& node_id() const noexcept;
+
+  /// The node owning the entry's object: its lender, else this node. `h`
+  /// must be an entry of this table (not an actor handle's header).
+  std::string owner_of(const ref_header* h) const;
+
+  /// The lender of `id`'s entry: "" if none exists or this node owns it.
+  std::string lender_of(const object_id& id) const;
+
+  /// A counted ref to `id`, owned by node `owner` (not this node), which
+  /// counted one registration for this node: the entry counts it, and
+  /// gives its registrations back (borrow hook) once it goes.
+  ref_ptr borrow(const object_id& id, const std::string& owner,
+                 borrow_kind* kind);
+
+  /// Called (outside any lock) with the id, lender and registrations of
+  /// each borrowed entry that goes; set once, before the table is shared.
+  void set_borrow_hook(
+    std::function<void(const object_id&, const std::string&, std::uint32_t)>
+      hook);
+
+  /// Fails every pending entry lent by `owner` with `reason` (the owner
+  /// died); returns how many. O(entries).
+  std::size_t fail_lent_by(const std::string& owner, object_ptr reason);
+
+  /// Borrowed entries (lender set) and the registrations they hold:
+  /// O(entries).
+  std::pair<std::size_t, std::size_t> borrowed_count() const;
 
   /// Fails every pending entry with `reason`, rejects further puts and
   /// fails entries created later at once. Call once.

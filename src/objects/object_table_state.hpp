@@ -55,6 +55,12 @@ struct object_table::state {
     std::size_t counted = 0;
     /// Copies exist on other nodes: tell the release hook.
     bool shared = false;
+    /// Borrower side (object_table_borrow.cpp): the node owning the object
+    /// ("" if this node owns it, or for a copy kept for its owner), and
+    /// the registrations its owner counted for this node, given back when
+    /// the entry goes.
+    std::string lender;
+    std::uint32_t borrows = 0;
     std::vector<table_listener> listeners;
 
     // -- spilling -------------------------------------------------------
@@ -104,6 +110,10 @@ struct object_table::state {
   /// What pending entries become once the table is closed.
   object_ptr close_reason;
   std::function<void(const object_id&)> release_hook;
+  /// This node's id (what refs owned here carry on the wire).
+  std::string node_id;
+  std::function<void(const object_id&, const std::string&, std::uint32_t)>
+    borrow_hook;
 
   // -- spilling (null `spill`: never) -------------------------------------
 

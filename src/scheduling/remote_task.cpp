@@ -15,12 +15,71 @@ std::vector<char> to_vector(const byte_buffer& buf) {
   return std::vector<char>(buf.data(), buf.data() + buf.size());
 }
 
+/// Whether `h` heads an entry of an object table: actor handles (index 0)
+/// head entries of the actor directory and travel without an owner.
+bool is_object(const ref_header* h) {
+  return h != nullptr && h->id.index != 0;
+}
+
+/// The owner written next to each ref; objects only.
+ref_owner_fn owners_of(const object_table& table) {
+  return [&table](const ref_header* h) {
+    return is_object(h) ? table.owner_of(h) : std::string{};
+  };
+}
+
+void lend(ref_traffic* traffic, const object_data& obj) {
+  if (traffic == nullptr)
+    return;
+  for (auto& r : obj.refs)
+    if (is_object(r.get()))
+      traffic->lent.push_back(r);
+}
+
+/// The ref for `id` that a message from another node names, owned by
+/// `owner` ("" unknown). With an owner and `traffic`, the owner counted a
+/// registration for this node: a borrowed entry takes it, a ref owned here
+/// consumes it (traffic->home), any other entry gives it back. Sets
+/// `*created` for a new pending entry whose value is elsewhere.
+ref_ptr resolve_ref(object_table& table, const object_id& id,
+                    const std::string& owner, ref_traffic* traffic,
+                    bool* created) {
+  *created = false;
+  if (traffic == nullptr || owner.empty() || id.index == 0) {
+    if (auto r = table.lookup(id))
+      return r;
+    *created = true;
+    return table.create_pending(id);
+  }
+  if (owner == table.node_id()) {
+    if (auto r = table.lookup(id)) {
+      traffic->home.push_back(r);
+      return r;
+    }
+    // Freed here although a borrower still named it: should not happen
+    // (the registration pins it); the reader gets an error, not a hang.
+    auto r = table.create_pending(id);
+    table.fulfill(id, make_error_object(error_kind::object_lost,
+                                        "object " + id.to_string() +
+                                          " came back to its owner after "
+                                          "it was freed"));
+    return r;
+  }
+  object_table::borrow_kind kind{};
+  auto r = table.borrow(id, owner, &kind);
+  if (kind == object_table::borrow_kind::not_counted)
+    traffic->give_back.emplace_back(id, owner);
+  *created = kind == object_table::borrow_kind::created;
+  return r;
+}
+
 } // namespace
 
 std::vector<char> encode_for_peer(const task_spec& task,
                                   const object_table& table,
                                   std::size_t inline_limit,
-                                  std::vector<std::string> lineage) {
+                                  std::vector<std::string> lineage,
+                                  ref_traffic* traffic) {
   task_spec copy = task;
   copy.deliver = nullptr;
   copy.lineage = std::move(lineage);
@@ -31,33 +90,50 @@ std::vector<char> encode_for_peer(const task_spec& task,
     if (obj && obj->error)
       throw error("argument " + arg.ref.id().to_string() + " of task '" +
                   task.options.name + "' failed");
-    if (obj && obj->bytes.size() <= inline_limit && obj->refs.empty()) {
+    // A value holding refs travels inline too: its refs carry their
+    // owners (without them, only refs the receiver knew resolved).
+    if (obj && obj->bytes.size() <= inline_limit) {
       arg.value = std::move(obj);
       arg.ref = {};
     }
   }
-  return to_vector(encode_task_spec(copy));
+  auto bytes = to_vector(encode_task_spec(copy, owners_of(table)));
+  if (traffic != nullptr)
+    for (auto& arg : copy.args) {
+      if (arg.ref && is_object(arg.ref.get()))
+        traffic->lent.push_back(arg.ref);
+      else if (arg.value)
+        lend(traffic, *arg.value);
+    }
+  return bytes;
 }
 
 task_ptr decode_from_peer(const std::vector<char>& bytes, object_table& table,
-                          std::vector<object_id>& to_fetch) {
+                          std::vector<object_id>& to_fetch,
+                          ref_traffic* traffic) {
   return decode_from_peer(std::string_view{bytes.data(), bytes.size()}, table,
-                          to_fetch);
+                          to_fetch, traffic);
 }
 
 task_ptr decode_from_peer(std::string_view bytes, object_table& table,
-                          std::vector<object_id>& to_fetch) {
+                          std::vector<object_id>& to_fetch,
+                          ref_traffic* traffic) {
   auto spec =
-    decode_task_spec(bytes.data(), bytes.size(), [&](const object_id& id) {
-      if (auto r = table.lookup(id))
-        return r;
-      to_fetch.push_back(id);
-      return table.create_pending(id);
-    });
+    decode_task_spec_owned(bytes.data(), bytes.size(),
+                           [&](const object_id& id, const std::string& owner) {
+                             bool created = false;
+                             auto r =
+                               resolve_ref(table, id, owner, traffic, &created);
+                             if (created)
+                               to_fetch.push_back(id);
+                             return r;
+                           });
   return std::make_shared<task_spec>(std::move(spec));
 }
 
-std::vector<char> encode_result(const object_id& id, const object_ptr& obj) {
+std::vector<char> encode_result(const object_id& id, const object_ptr& obj,
+                                const object_table* table,
+                                ref_traffic* traffic) {
   object_payload p;
   p.id = id;
   if (obj->error) {
@@ -67,6 +143,12 @@ std::vector<char> encode_result(const object_id& id, const object_ptr& obj) {
     p.bytes = obj->bytes;
     for (auto& r : obj->refs)
       p.nested.push_back(r.id());
+    if (table != nullptr && !obj->refs.empty()) {
+      auto owner_of = owners_of(*table);
+      for (auto& r : obj->refs)
+        p.nested_owners.push_back(owner_of(r.get()));
+      lend(traffic, *obj);
+    }
   }
   try {
     return to_vector(encode_object_payload(p));
@@ -94,11 +176,13 @@ std::vector<char> encode_location(const object_id& id, const std::string& node,
 }
 
 received_result decode_result(const std::vector<char>& bytes,
-                              object_table& table) {
-  return decode_result(std::string_view{bytes.data(), bytes.size()}, table);
+                              object_table& table, ref_traffic* traffic) {
+  return decode_result(std::string_view{bytes.data(), bytes.size()}, table,
+                       traffic);
 }
 
-received_result decode_result(std::string_view bytes, object_table& table) {
+received_result decode_result(std::string_view bytes, object_table& table,
+                              ref_traffic* traffic) {
   auto p = decode_object_payload(bytes.data(), bytes.size());
   received_result result;
   result.id = p.id;
@@ -112,9 +196,19 @@ received_result decode_result(std::string_view bytes, object_table& table) {
     data->error = std::make_shared<error_info>(std::move(p.error));
   } else {
     data->bytes = std::move(p.bytes);
-    for (auto& id : p.nested)
-      if (auto r = table.lookup(id))
-        data->refs.push_back(std::move(r));
+    data->refs.reserve(p.nested.size());
+    for (std::size_t i = 0; i < p.nested.size(); ++i) {
+      auto& id = p.nested[i];
+      if (p.nested_owners.empty() || traffic == nullptr || id.index == 0) {
+        if (auto r = table.lookup(id))
+          data->refs.push_back(std::move(r));
+        continue;
+      }
+      // Read lazily: a pending one is fetched by the `get` that needs it.
+      bool created = false;
+      data->refs.push_back(
+        resolve_ref(table, id, p.nested_owners[i], traffic, &created));
+    }
   }
   result.value = std::move(data);
   return result;

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "objects/object_table.hpp"
+#include "objects/ref_traffic.hpp"
 #include "wire/cluster_types.hpp"
 #include "wire/task_spec.hpp"
 
@@ -23,25 +24,37 @@ namespace lumen::detail {
 
 /// The wire form of `task`; small ref arguments held here are inlined.
 /// `lineage`: the uncommitted ancestor specs that travel with it.
+/// Every ref it writes carries its owner's node id; with `traffic`, they
+/// go to traffic->lent (the caller hands them to the store with the
+/// receiver, so that their owners count it as a borrower).
 std::vector<char> encode_for_peer(const task_spec& task,
                                   const object_table& table,
                                   std::size_t inline_limit,
-                                  std::vector<std::string> lineage = {});
+                                  std::vector<std::string> lineage = {},
+                                  ref_traffic* traffic = nullptr);
 
 /// A task received from a peer. Refs (arguments and nested) unknown here
 /// get pending entries, and their ids go to `to_fetch`. Throws
 /// decode_error for bad bytes.
+/// With `traffic`, a ref whose owner is another node becomes a borrowed
+/// entry (object_table::borrow), one owned here goes to traffic->home.
 task_ptr decode_from_peer(const std::vector<char>& bytes, object_table& table,
-                          std::vector<object_id>& to_fetch);
+                          std::vector<object_id>& to_fetch,
+                          ref_traffic* traffic = nullptr);
 
 /// As above, for a frame of a batch (src/wire/frames.hpp).
 task_ptr decode_from_peer(std::string_view bytes, object_table& table,
-                          std::vector<object_id>& to_fetch);
+                          std::vector<object_id>& to_fetch,
+                          ref_traffic* traffic = nullptr);
 
 /// The wire form of a task's result, value inline; a value too large for
 /// one message becomes an error result that says so (never throws for
 /// size).
-std::vector<char> encode_result(const object_id& id, const object_ptr& obj);
+/// With `table`, nested refs carry their owners; with `traffic` too, they
+/// go to traffic->lent.
+std::vector<char> encode_result(const object_id& id, const object_ptr& obj,
+                                const object_table* table = nullptr,
+                                ref_traffic* traffic = nullptr);
 
 /// The wire form of a result whose value stays at node `node`.
 std::vector<char> encode_location(const object_id& id, const std::string& node,
@@ -56,10 +69,14 @@ struct received_result {
   std::uint64_t size = 0;
 };
 
+/// Nested refs with owners resolve as in decode_from_peer (with
+/// `traffic`), pending ones fetched only when read.
 received_result decode_result(const std::vector<char>& bytes,
-                              object_table& table);
+                              object_table& table,
+                              ref_traffic* traffic = nullptr);
 
 /// As above, for a frame of a batch (src/wire/frames.hpp).
-received_result decode_result(std::string_view bytes, object_table& table);
+received_result decode_result(std::string_view bytes, object_table& table,
+                              ref_traffic* traffic = nullptr);
 
 } // namespace lumen::detail

@@ -83,6 +83,8 @@ struct ObjectPayload {
   location @5 :Text;               # Node id holding the value when it is
                                    # not inline (bytes empty); else empty.
   size @6 :UInt64;                 # Size of the value held at `location`.
+  nestedOwners @7 :List(Text);     # Node id owning each of `nested` (same
+                                   # length), or empty: owners unknown.
 }
 
 # How an actor placed on another node is made and kept; travels with the

@@ -103,7 +103,7 @@ std::size_t estimate_words(const cluster_view& x) {
 
 std::size_t estimate_words(const object_payload& x) {
   return 32 + x.bytes.size() / 8 + 1 + 4 * x.nested.size() +
-         text_words(x.error.type_name.size()) +
+         10 * x.nested_owners.size() + text_words(x.error.type_name.size()) +
          text_words(x.error.message.size()) +
          text_words(x.error.task_name.size());
 }
@@ -290,6 +290,16 @@ byte_buffer encode_object_payload(const object_payload& x) {
     auto nested = out.initNested(element_count(x.nested.size(), "nested"));
     for (std::size_t i = 0; i < x.nested.size(); ++i)
       write_id(nested[static_cast<unsigned int>(i)], x.nested[i]);
+    if (!x.nested_owners.empty()) {
+      if (x.nested_owners.size() != x.nested.size())
+        throw lumen::error(
+          "encode_object_payload: " + std::to_string(x.nested_owners.size()) +
+          " owners for " + std::to_string(x.nested.size()) + " nested refs");
+      auto owners =
+        out.initNestedOwners(static_cast<unsigned int>(x.nested_owners.size()));
+      for (std::size_t i = 0; i < x.nested_owners.size(); ++i)
+        owners.set(static_cast<unsigned int>(i), text(x.nested_owners[i]));
+    }
     out.setHasError(x.has_error);
     // Without has_error, `error` means nothing and is left out.
     if (x.has_error) {
@@ -323,6 +333,14 @@ object_payload decode_object_payload(const char* data, std::size_t size) {
     x.nested.reserve(nested.size());
     for (auto id : nested)
       x.nested.push_back(read_id(id));
+    auto owners = in.getNestedOwners();
+    if (owners.size() != 0 && owners.size() != nested.size())
+      fail(what, "nestedOwners has " + std::to_string(owners.size()) +
+                   " entries for " + std::to_string(nested.size()) +
+                   " nested refs");
+    x.nested_owners.reserve(owners.size());
+    for (auto owner : owners)
+      x.nested_owners.push_back(to_std(owner));
     // `hasError()` is Cap'n Proto's presence test of the `error` field.
     if (in.hasError() != x.has_error)
       fail(what, x.has_error ? "hasError is set but error is missing"

@@ -75,6 +75,8 @@ struct object_payload {
   byte_buffer bytes;
   /// Ids of the object_refs nested in the value.
   std::vector<object_id> nested;
+  /// The node owning each of `nested` (same length), or empty: unknown.
+  std::vector<std::string> nested_owners;
   /// Set for an error object.
   bool has_error = false;
   error_info error;

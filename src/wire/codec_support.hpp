@@ -147,6 +147,7 @@ inline bool known_kind(std::uint8_t kind) {
   case error_kind::actor_died:
   case error_kind::actor_creation:
   case error_kind::runtime_error:
+  case error_kind::owner_died:
     return true;
   }
   return false;

@@ -36,6 +36,9 @@ struct Resource {
 struct ValueArg {
   bytes @0 :Data;                   # object_data.bytes: fingerprint + value.
   nestedRefs @1 :List(ObjectId);    # Ids of object_data.refs, in order.
+  nestedOwners @2 :List(Text);      # Node id owning each of nestedRefs (same
+                                    # length), or empty: owners unknown (a
+                                    # spec from the stash).
 }
 
 # One argument of a task, in call order: inline value or object reference.
@@ -44,6 +47,7 @@ struct Arg {
     value @0 :ValueArg;  # Inline value (task_arg.value).
     ref @1 :ObjectId;    # Object the executor fetches first (task_arg.ref).
   }
+  owner @2 :Text;        # Node id owning `ref` ("" unknown; unset for values).
 }
 
 # Everything needed to run one task execution (lumen::detail::task_spec).

@@ -65,11 +65,14 @@ std::size_t estimate_words(const task_spec& spec) {
                               "] " + why);
 }
 
-void encode_arg(wire::Arg::Builder out, const task_arg& arg, std::size_t i) {
+void encode_arg(wire::Arg::Builder out, const task_arg& arg, std::size_t i,
+                const ref_owner_fn* owner_of) {
   if (arg.value && arg.ref)
     reject_arg(i, "has both a value and a ref");
   if (arg.ref) {
     write_id(out.initRef(), arg.ref.id());
+    if (owner_of != nullptr)
+      out.setOwner(text((*owner_of)(arg.ref.get())));
     return;
   }
   if (!arg.value)
@@ -84,6 +87,13 @@ void encode_arg(wire::Arg::Builder out, const task_arg& arg, std::size_t i) {
   auto refs = value.initNestedRefs(element_count(obj.refs.size(), "refs"));
   for (std::size_t j = 0; j < obj.refs.size(); ++j)
     write_id(refs[static_cast<unsigned int>(j)], obj.refs[j].id());
+  if (owner_of == nullptr || obj.refs.empty())
+    return;
+  auto owners =
+    value.initNestedOwners(static_cast<unsigned int>(obj.refs.size()));
+  for (std::size_t j = 0; j < obj.refs.size(); ++j)
+    owners.set(static_cast<unsigned int>(j),
+               text((*owner_of)(obj.refs[j].get())));
 }
 
 // -- decoding helpers ---------------------------------------------------------
@@ -94,6 +104,8 @@ struct parsed_arg {
   object_id ref;
   byte_buffer bytes;
   std::vector<object_id> nested;
+  /// Owners of `ref` (one) or of `nested` (same length), or empty.
+  std::vector<std::string> owners;
 };
 
 /// Reads the spec except its arguments, which go to `args`.
@@ -145,6 +157,8 @@ task_spec read_spec(const char* what, wire::TaskSpec::Reader in,
     case wire::Arg::REF:
       out.is_ref = true;
       out.ref = read_id(arg.getRef());
+      if (arg.hasOwner())
+        out.owners.push_back(to_std(arg.getOwner()));
       break;
     case wire::Arg::VALUE: {
       auto value = arg.getValue();
@@ -154,6 +168,14 @@ task_spec read_spec(const char* what, wire::TaskSpec::Reader in,
       out.nested.reserve(nested.size());
       for (auto id : nested)
         out.nested.push_back(read_id(id));
+      auto owners = value.getNestedOwners();
+      if (owners.size() != 0 && owners.size() != nested.size())
+        fail(what, "args[" + std::to_string(i) + "].value has " +
+                     std::to_string(owners.size()) + " nestedOwners for " +
+                     std::to_string(nested.size()) + " nestedRefs");
+      out.owners.reserve(owners.size());
+      for (auto owner : owners)
+        out.owners.push_back(to_std(owner));
       break;
     }
     default:
@@ -168,9 +190,10 @@ task_spec read_spec(const char* what, wire::TaskSpec::Reader in,
 constexpr std::size_t no_index = static_cast<std::size_t>(-1);
 
 /// Resolves the ref of args[i] (`j` is `no_index`) or its nestedRefs[j].
-ref_ptr resolve_arg(const char* what, const ref_resolver& resolve,
-                    const object_id& id, std::size_t i, std::size_t j) {
-  auto result = resolve(id);
+ref_ptr resolve_arg(const char* what, const owned_ref_resolver& resolve,
+                    const object_id& id, const std::string& owner,
+                    std::size_t i, std::size_t j) {
+  auto result = resolve(id, owner);
   if (!result) {
     auto field = "args[" + std::to_string(i) + "]";
     field += j == no_index ? ".ref" : ".nestedRefs[" + std::to_string(j) + "]";
@@ -187,7 +210,7 @@ namespace {
 
 /// Writes `spec` (and its lineage only if `with_lineage`) into `builder`.
 void build_spec(capnp::MessageBuilder& builder, const task_spec& spec,
-                bool with_lineage) {
+                bool with_lineage, const ref_owner_fn* owner_of = nullptr) {
   auto out = builder.initRoot<wire::TaskSpec>();
   write_id(out.initId(), spec.id);
   write_id(out.initParent(), spec.parent);
@@ -197,7 +220,7 @@ void build_spec(capnp::MessageBuilder& builder, const task_spec& spec,
   out.setName(text(spec.options.name));
   auto args = out.initArgs(element_count(spec.args.size(), "args"));
   for (std::size_t i = 0; i < spec.args.size(); ++i)
-    encode_arg(args[static_cast<unsigned int>(i)], spec.args[i], i);
+    encode_arg(args[static_cast<unsigned int>(i)], spec.args[i], i, owner_of);
   out.setNumCpus(spec.options.num_cpus);
   auto resources = out.initResources(
     element_count(spec.options.resources.size(), "resources"));
@@ -228,12 +251,17 @@ constexpr std::size_t scratch_words = 1024;
 } // namespace
 
 byte_buffer encode_task_spec(const task_spec& spec) {
+  return encode_task_spec(spec, ref_owner_fn{});
+}
+
+byte_buffer encode_task_spec(const task_spec& spec,
+                             const ref_owner_fn& owner_of) {
   try {
     // Oversized specs fail below, on the field that does not fit.
     auto first_segment = std::min(estimate_words(spec), max_elements);
     capnp::MallocMessageBuilder builder{
       static_cast<unsigned int>(first_segment)};
-    build_spec(builder, spec, true);
+    build_spec(builder, spec, true, owner_of ? &owner_of : nullptr);
     return flatten(builder);
   } catch (const kj::Exception& e) {
     throw lumen::error("encode_task_spec: " + to_std(e.getDescription()));
@@ -273,6 +301,14 @@ void append_task_spec(std::string& out, const task_spec& spec) {
 
 task_spec decode_task_spec(const char* data, std::size_t size,
                            const ref_resolver& resolve) {
+  return decode_task_spec_owned(
+    data, size, [&resolve](const object_id& id, const std::string&) {
+      return resolve(id);
+    });
+}
+
+task_spec decode_task_spec_owned(const char* data, std::size_t size,
+                                 const owned_ref_resolver& resolve) {
   constexpr const char* what = "decode_task_spec";
   std::vector<parsed_arg> parsed;
   auto spec = with_message(what, data, size, [&](auto& reader) {
@@ -283,13 +319,18 @@ task_spec decode_task_spec(const char* data, std::size_t size,
     auto& in = parsed[i];
     task_arg arg;
     if (in.is_ref) {
-      arg.ref = resolve_arg(what, resolve, in.ref, i, no_index);
+      static const std::string unknown;
+      arg.ref =
+        resolve_arg(what, resolve, in.ref,
+                    in.owners.empty() ? unknown : in.owners[0], i, no_index);
     } else {
       auto obj = std::make_shared<object_data>();
       obj->bytes = std::move(in.bytes);
       obj->refs.reserve(in.nested.size());
       for (std::size_t j = 0; j < in.nested.size(); ++j)
-        obj->refs.push_back(resolve_arg(what, resolve, in.nested[j], i, j));
+        obj->refs.push_back(
+          resolve_arg(what, resolve, in.nested[j],
+                      in.owners.empty() ? std::string{} : in.owners[j], i, j));
       arg.value = std::move(obj);
     }
     spec.args.push_back(std::move(arg));

@@ -26,6 +26,15 @@ namespace lumen::detail {
 /// message order, and only once the whole message has been validated.
 using ref_resolver = std::function<ref_ptr(const object_id&)>;
 
+/// As ref_resolver, with the node id owning the object as the wire names
+/// it ("" when the message names none: a spec from the lineage stash).
+using owned_ref_resolver =
+  std::function<ref_ptr(const object_id&, const std::string& owner)>;
+
+/// The node id owning a referenced object ("" unknown), written next to
+/// each ref (docs/architecture.md, "Borrowing").
+using ref_owner_fn = std::function<std::string(const ref_header*)>;
+
 // -- task specs ---------------------------------------------------------------
 
 /// Encodes `spec` as one flat Cap'n Proto message. A value argument
@@ -37,6 +46,10 @@ using ref_resolver = std::function<ref_ptr(const object_id&)>;
 /// @throws lumen::error if the spec cannot be represented, e.g. a value
 ///         argument of 512 MiB or more.
 byte_buffer encode_task_spec(const task_spec& spec);
+
+/// As above, writing each ref's owner (`owner_of`) next to it.
+byte_buffer encode_task_spec(const task_spec& spec,
+                             const ref_owner_fn& owner_of);
 
 /// Appends the encoding of `spec` without its `lineage` to `out` (what the
 /// lineage stash keeps), building it in a first segment this thread
@@ -55,6 +68,11 @@ void append_task_spec(std::string& out, const task_spec& spec);
 /// Anything `resolve` throws propagates unchanged.
 task_spec decode_task_spec(const char* data, std::size_t size,
                            const ref_resolver& resolve);
+
+/// As above, handing `resolve` each ref's owner too. A nestedOwners list
+/// whose length is not that of nestedRefs is refused (decode_error).
+task_spec decode_task_spec_owned(const char* data, std::size_t size,
+                                 const owned_ref_resolver& resolve);
 
 // -- error infos --------------------------------------------------------------
 

@@ -22,8 +22,8 @@ constexpr std::uint64_t pointers = T::_capnpPrivate::pointerCount;
 static_assert(data_words<wire::TaskSpec> == 3 && pointers<wire::TaskSpec> == 9);
 static_assert(data_words<wire::TaskId> == 2 && pointers<wire::TaskId> == 0);
 static_assert(data_words<wire::ObjectId> == 1 && pointers<wire::ObjectId> == 1);
-static_assert(data_words<wire::Arg> == 1 && pointers<wire::Arg> == 1);
-static_assert(data_words<wire::ValueArg> == 0 && pointers<wire::ValueArg> == 2);
+static_assert(data_words<wire::Arg> == 1 && pointers<wire::Arg> == 2);
+static_assert(data_words<wire::ValueArg> == 0 && pointers<wire::ValueArg> == 3);
 static_assert(data_words<wire::Resource> == 1 && pointers<wire::Resource> == 1);
 
 template <class T>

@@ -95,6 +95,7 @@ enum class error_kind : std::uint8_t {
   actor_died,         ///< actor_died_error
   actor_creation,     ///< actor_creation_error
   runtime_error,      ///< any other runtime failure: lumen::error
+  owner_died,         ///< the object's owner died: owner_died_error
 };
 
 /// The error an error object carries.
