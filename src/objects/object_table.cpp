@@ -46,10 +46,12 @@ void object_table::state::release(ref_header* h) noexcept {
   std::vector<ref_ptr> nested;
   std::optional<spill_files::file> file;
   bool shared = false;
+  bool owned = false;
   auto id = e->id;
   {
     std::lock_guard guard{e->home->mtx};
     shared = e->shared;
+    owned = e->owned;
     // Counts never rise from zero (lookup refuses), so `e` is ours alone.
     doomed = std::move(e->data);
     listeners.swap(e->listeners);
@@ -68,6 +70,8 @@ void object_table::state::release(ref_header* h) noexcept {
     st->spill->remove(*file);
   if (shared && st->release_hook)
     st->release_hook(id);
+  if (owned && st->owned_release_hook)
+    st->owned_release_hook(id);
   st->unref();
 }
 
@@ -358,6 +362,21 @@ void object_table::close(object_ptr reason) {
     }
     state::notify(ls);
   }
+}
+
+ref_ptr object_table::create_owned(const object_id& id) {
+  auto& s = state_->shard_of(id);
+  std::lock_guard guard{s.mtx};
+  auto& e = state_->insert(id, s);
+  e.owned = true;
+  if (state_->closed.load(std::memory_order_acquire))
+    e.data = state_->close_reason;
+  return ref_ptr::adopt(&e);
+}
+
+void object_table::set_owned_release_hook(
+  std::function<void(const object_id&)> hook) {
+  state_->owned_release_hook = std::move(hook);
 }
 
 void object_table::set_release_hook(

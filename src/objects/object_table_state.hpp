@@ -55,6 +55,8 @@ struct object_table::state {
     std::size_t counted = 0;
     /// Copies exist on other nodes: tell the release hook.
     bool shared = false;
+    /// Owned here (create_owned): tell the owned-release hook.
+    bool owned = false;
     std::vector<table_listener> listeners;
 
     // -- spilling -------------------------------------------------------
@@ -104,6 +106,7 @@ struct object_table::state {
   /// What pending entries become once the table is closed.
   object_ptr close_reason;
   std::function<void(const object_id&)> release_hook;
+  std::function<void(const object_id&)> owned_release_hook;
 
   // -- spilling (null `spill`: never) -------------------------------------
 
