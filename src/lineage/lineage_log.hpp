@@ -153,7 +153,8 @@ class lineage_log {
     /// Rows the index points at.
     std::uint32_t live = 0;
     std::uint32_t bytes = 0;
-    bool gone = false;
+    /// Deleted, or never indexed (a seq not in the store).
+    bool gone = true;
   };
 
   /// The hash of `id` as the index keeps it (never 0).

@@ -102,18 +102,20 @@ TEST_CASE("lineage_log gc: rows erased from a batch that stays do not come "
     CHECK(log.batches() == 1); // the old copy's batch went with it
     CHECK(log.size() == 3);
   }
-  lineage_log log{std::make_shared<rocks_db>(dir)};
   std::vector<std::string> skipped;
-  log.load(skipped);
-  CHECK(skipped.empty());
-  CHECK(log.size() == 3);
-  CHECK_FALSE(log.find("b"));
-  CHECK_FALSE(log.find("d"));
-  CHECK(log.find("a"));
-  CHECK(log.find("e"));
-  // The rest goes too, and the batch with its list of erased rows.
-  CHECK(log.erase({"a", "c", "e"}) == 3);
-  CHECK(log.batches() == 0);
+  {
+    lineage_log log{std::make_shared<rocks_db>(dir)};
+    log.load(skipped);
+    CHECK(skipped.empty());
+    CHECK(log.size() == 3);
+    CHECK_FALSE(log.find("b"));
+    CHECK_FALSE(log.find("d"));
+    CHECK(log.find("a"));
+    CHECK(log.find("e"));
+    // The rest goes too, and the batch with its list of erased rows.
+    CHECK(log.erase({"a", "c", "e"}) == 3);
+    CHECK(log.batches() == 0);
+  }
   lineage_log again{std::make_shared<rocks_db>(dir)};
   again.load(skipped);
   CHECK(again.size() == 0);
