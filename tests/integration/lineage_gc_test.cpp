@@ -19,6 +19,7 @@
 #include "cluster_tasks.hpp"
 #include "gcs_durable_support.hpp"
 #include "lumen/lumen.hpp"
+#include "node/embedded_runtime.hpp"
 #include <lumen/native_actor.hpp>
 
 using namespace std::chrono_literals;
@@ -135,14 +136,23 @@ void collection_run(int n) {
   auto bytes_after =
     ask_head<std::uint64_t>(cluster.c.port(), lumen::lineage_bytes_atom::value);
   auto disk = disk_bytes(cluster.gcs_dir());
+  // The driver's own side: its stash committed everything, and its pins
+  // hold no record (its tasks took no ref arguments).
+  auto* rt = lumen::detail::current_embedded_runtime();
+  REQUIRE(rt != nullptr);
+  auto mine = rt->lineage_stats();
   std::printf("lineage gc: %d tasks in %.1f s; GCS lineage rows %ld -> %ld "
               "(%.1f s later), %llu -> %llu bytes; GCS directory %.1f MiB "
-              "on disk\n",
+              "on disk; driver's stash %llu rows, pins %llu records\n",
               n, std::chrono::duration<double>(ran - start).count(), before,
               now, std::chrono::duration<double>(settled - ran).count(),
               static_cast<unsigned long long>(bytes_before),
               static_cast<unsigned long long>(bytes_after),
-              static_cast<double>(disk) / (1 << 20));
+              static_cast<double>(disk) / (1 << 20),
+              static_cast<unsigned long long>(mine.stash_rows),
+              static_cast<unsigned long long>(mine.pinned));
+  CHECK(mine.stash_rows == 0);
+  CHECK(mine.pinned == 0);
   CHECK(now >= 0);
   CHECK(now <= before + 10);
   CHECK(bytes_after <= bytes_before + 64 * 1024);
