@@ -100,11 +100,17 @@ std::optional<lineage_log::location> lineage_log::locate(std::string_view id,
 
 std::optional<lineage_log::location> lineage_log::unindex(std::string_view id,
                                                           std::uint64_t h) {
+  // With the default hash and no collision seen, a slot's hash names its
+  // id (64 bits): no need to read its batch back to compare, which would
+  // cost a batch read each time the ids erased move to another batch.
+  bool trust = hash_ == &default_hash && collided_.empty();
   if (capacity_ != 0) {
     auto i = slot_of(h);
     if (slots_[i].hash != 0) {
-      auto r = record_at(slots_[i].at);
-      if (r && r->id == id) {
+      std::optional<lineage_row_view> r;
+      if (!trust)
+        r = record_at(slots_[i].at);
+      if (trust || (r && r->id == id)) {
         auto at = slots_[i].at;
         remove_slot(i);
         --count_;
