@@ -398,6 +398,12 @@ gcs_actor::behavior_type gcs(self_ptr self, gcs_timing timing,
     [self](lineage_count_atom) {
       return self->state.store.lineage_count();
     },
+    [self](lineage_delete_atom, const std::vector<std::string>& ids) {
+      return on_lineage_delete(self, ids);
+    },
+    [self](lineage_bytes_atom) {
+      return self->state.store.lineage_bytes();
+    },
     [self](tick_atom) {
       auto& st = self->state;
       auto now = detail::node_table::clock::now();

@@ -76,6 +76,10 @@
 //   by position).
 // - (linget, task id) -> spec bytes: committed lineage (empty if unknown).
 // - (lincount) -> number of distinct task ids committed.
+// - (lindel, task ids) -> rows deleted: the owners collected this lineage
+//   (lineage/lineage_pins.hpp); a copy committed within 10 - 20 s after is
+//   not kept (lineage_log.hpp).
+// - (linbytes) -> bytes the committed lineage takes (as written).
 #pragma once
 
 #include <chrono>
@@ -133,7 +137,10 @@ using gcs_actor = caf::typed_actor<
                   std::vector<std::string>>::with<std::uint64_t>,
   caf::replies_to<lineage_batch_atom, std::string>::with<std::uint64_t>,
   caf::replies_to<lineage_get_atom, std::string>::with<std::vector<char>>,
-  caf::replies_to<lineage_count_atom>::with<std::uint64_t>>;
+  caf::replies_to<lineage_count_atom>::with<std::uint64_t>,
+  caf::replies_to<lineage_delete_atom,
+                  std::vector<std::string>>::with<std::uint64_t>,
+  caf::replies_to<lineage_bytes_atom>::with<std::uint64_t>>;
 
 /// Timing of membership.
 struct gcs_timing {

@@ -189,6 +189,10 @@ on_lineage_commit(self_ptr self, const std::vector<std::string>& ids,
 /// not the TaskSpec of their task id are dropped (logged).
 caf::result<std::uint64_t> on_lineage_batch(self_ptr self, std::string& batch);
 
+/// Deletes collected lineage (the owners' lineage_pins let it go).
+caf::result<std::uint64_t>
+on_lineage_delete(self_ptr self, const std::vector<std::string>& ids);
+
 caf::result<std::vector<char>> on_lineage_get(self_ptr self,
                                               const std::string& id);
 

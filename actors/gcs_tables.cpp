@@ -564,6 +564,15 @@ caf::result<std::uint64_t> on_lineage_batch(self_ptr self, std::string& batch) {
   return commit_batch(self, std::move(batch), !local);
 }
 
+caf::result<std::uint64_t>
+on_lineage_delete(self_ptr self, const std::vector<std::string>& ids) {
+  try {
+    return static_cast<std::uint64_t>(self->state.store.erase_lineage(ids));
+  } catch (const std::exception& e) {
+    return store_error(e);
+  }
+}
+
 caf::result<std::vector<char>> on_lineage_get(self_ptr self,
                                               const std::string& id) {
   try {

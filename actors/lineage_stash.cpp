@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <deque>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,7 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include "lineage/lineage_log.hpp"
+#include "lineage/lineage_pins.hpp"
 #include "lineage/stash.hpp"
 #include "log/log.hpp"
 
@@ -32,6 +34,17 @@ constexpr auto flush_period = std::chrono::milliseconds{20};
 /// commit round trip of its own, several thread wake-ups, every time.
 constexpr auto gather_period = std::chrono::milliseconds{2};
 
+/// Task ids collected at one time, deleted from the GCS once the stash
+/// committed `mark` rows in all (every row it held then): a row deleted
+/// before its commit would come back.
+struct pending_delete {
+  std::uint64_t mark = 0;
+  std::vector<std::string> ids;
+};
+
+/// Ids one deletion sends at most.
+constexpr std::size_t delete_batch = 16384;
+
 struct stash_state {
   detail::lineage_stash* stash = nullptr;
   caf::actor gcs;
@@ -42,6 +55,11 @@ struct stash_state {
   bool flush_scheduled = false;
   bool pump_scheduled = false;
   bool warned = false;
+  /// Collected lineage to delete from the GCS (lineage collection): the
+  /// owner's pins, the deletions waiting, and those sent.
+  detail::lineage_pins* pins = nullptr;
+  std::deque<pending_delete> deletes;
+  std::vector<std::string> deleting;
   const char* name = "lumen.lineage_stash";
 };
 
@@ -114,6 +132,80 @@ void commit_here(self_ptr self) {
   }
 }
 
+/// Deletes from the GCS the lineage whose rows this stash has committed
+/// (every row it held when the lineage was collected); one deletion in
+/// flight at a time.
+void send_deletes(self_ptr self) {
+  auto& st = self->state;
+  if (!st.deleting.empty())
+    return;
+  auto committed = st.stash->committed_total();
+  while (!st.deletes.empty() && st.deletes.front().mark <= committed &&
+         st.deleting.size() < delete_batch) {
+    auto& ids = st.deletes.front().ids;
+    st.deleting.insert(st.deleting.end(), std::make_move_iterator(ids.begin()),
+                       std::make_move_iterator(ids.end()));
+    st.deletes.pop_front();
+  }
+  if (st.deleting.empty())
+    return;
+  auto failed = [self](const std::string& why) {
+    // Kept, and sent again with the next retry.
+    auto& st = self->state;
+    st.deletes.push_front(pending_delete{0, std::move(st.deleting)});
+    st.deleting.clear();
+    warn_once(self, "collected lineage not deleted yet: " + why);
+    schedule_retry(self);
+  };
+  if (st.local.log) {
+    try {
+      st.local.log->erase(st.deleting);
+    } catch (const std::exception& e) {
+      failed(e.what());
+      return;
+    }
+    st.deleting.clear();
+    if (!st.deletes.empty() && st.deletes.front().mark <= committed)
+      send_deletes(self); // more than one batch's worth
+    return;
+  }
+  if (!st.gcs) {
+    failed("no GCS yet");
+    return;
+  }
+  self
+    ->request(st.gcs, std::chrono::seconds(10), lineage_delete_atom::value,
+              st.deleting)
+    .then(
+      [self](std::uint64_t) {
+        self->state.deleting.clear();
+        send_deletes(self);
+      },
+      [self, failed](caf::error& err) {
+        failed(self->system().render(err));
+      });
+}
+
+/// Takes the lineage the owner's pins collected, to delete once committed.
+void collect(self_ptr self) {
+  auto& st = self->state;
+  if (st.pins == nullptr)
+    return;
+  auto ids = st.pins->take_collected();
+  if (!ids.empty()) {
+    pending_delete d;
+    // Committed first, then what is still to commit: never above the
+    // rows held now, so the mark is reached.
+    d.mark = st.stash->committed_total();
+    d.mark += st.stash->uncommitted();
+    d.ids.reserve(ids.size());
+    for (auto& t : ids)
+      d.ids.push_back(t.to_string());
+    st.deletes.push_back(std::move(d));
+  }
+  send_deletes(self);
+}
+
 void pump(self_ptr self) {
   auto& st = self->state;
   // A period's rows, taken in a chunk at a time: this thread yields its
@@ -122,8 +214,10 @@ void pump(self_ptr self) {
   schedule_flush(self);
   if (st.local.log) {
     commit_here(self);
+    collect(self);
     return;
   }
+  collect(self);
   if (st.in_flight || !st.gcs)
     return;
   auto batch = st.stash->next_commit_batch();
@@ -163,12 +257,14 @@ void lower_own_priority() {
 
 lineage_stash_actor::behavior_type
 lineage_stash_behavior(self_ptr self, detail::lineage_stash* stash,
-                       caf::actor gcs, detail::local_lineage_log local) {
+                       caf::actor gcs, detail::local_lineage_log local,
+                       detail::lineage_pins* pins) {
   // Detached: this runs on the actor's own thread, which CAF starts for it.
   lower_own_priority();
   self->state.stash = stash;
   self->state.gcs = std::move(gcs);
   self->state.local = std::move(local);
+  self->state.pins = pins;
   // Rows an earlier run left behind go out at once.
   if (stash->uncommitted() > 0)
     self->send(self, tick_atom::value);
@@ -202,7 +298,8 @@ lineage_stash_behavior(self_ptr self, detail::lineage_stash* stash,
 lineage_stash_actor make_lineage_stash(caf::actor_system& sys,
                                        detail::lineage_stash* stash,
                                        caf::actor gcs,
-                                       const detail::local_lineage_log* local) {
+                                       const detail::local_lineage_log* local,
+                                       detail::lineage_pins* pins) {
   // A thread of its own: its handlers write files (the GCS's log,
   // RocksDB) and encode a period's rows, hundreds of microseconds at a
   // time under load, and would otherwise hold one of the scheduler's few
@@ -211,7 +308,7 @@ lineage_stash_actor make_lineage_stash(caf::actor_system& sys,
   // (lineage_stash.hpp).
   return sys.spawn<caf::detached>(
     lineage_stash_behavior, stash, std::move(gcs),
-    local != nullptr ? *local : detail::local_lineage_log{});
+    local != nullptr ? *local : detail::local_lineage_log{}, pins);
 }
 
 } // namespace lumen

@@ -28,6 +28,12 @@
 // - (join, gcs) -> void: the GCS to commit to (again, after the head came
 //   back); rows kept meanwhile are sent then.
 // - (stats) -> (uncommitted rows, rows committed so far).
+//
+// Lineage collection: on each pump it also takes the tasks the owner's
+// lineage_pins collected and deletes their lineage from the GCS (lindel,
+// or the local log's erase) once the stash has committed every row it
+// held when they were collected (so a row is never deleted before it is
+// committed here). Whoever frees the last object wakes it with (tick).
 #pragma once
 
 #include <cstdint>
@@ -48,6 +54,7 @@ inline constexpr int stash_nice_offset = 10;
 
 namespace detail {
 class lineage_stash;
+class lineage_pins;
 struct local_lineage_log;
 } // namespace detail
 
@@ -62,10 +69,12 @@ using lineage_stash_actor = caf::typed_actor<
 /// system's destructor waits for a detached actor still alive.
 /// With `local` (its log set), the stash commits there, on its own
 /// thread, instead of sending batches to `gcs`: the GCS runs in this
-/// process (make_gcs).
+/// process (make_gcs). With `pins` (which must outlive it), it deletes
+/// the lineage they collect.
 lineage_stash_actor
 make_lineage_stash(caf::actor_system& sys, detail::lineage_stash* stash,
                    caf::actor gcs,
-                   const detail::local_lineage_log* local = nullptr);
+                   const detail::local_lineage_log* local = nullptr,
+                   detail::lineage_pins* pins = nullptr);
 
 } // namespace lumen

@@ -1,6 +1,7 @@
 // Fault-tolerance workloads of `lumen microbenchmark`: task throughput
-// under each lineage mode, each in an embedded runtime of its own, and the
-// time to rebuild a chain of 100 tasks whose values died with their node.
+// under each lineage mode, each in an embedded runtime of its own, the
+// time to rebuild a chain of 100 tasks whose values died with their node,
+// and the bytes of lineage left once dropped tasks' lineage is collected.
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -13,6 +14,7 @@
 
 #include "bench/bench_cluster.hpp"
 #include "bench/bench_workloads.hpp"
+#include "node/embedded_runtime.hpp"
 
 namespace lumen_bench {
 
@@ -55,10 +57,16 @@ std::int64_t chain_sum(std::vector<std::int64_t> v) {
   return sum;
 }
 
+/// `i`: the smallest task, for the collection workload.
+int gc_echo(int i) {
+  return i;
+}
+
 } // namespace lumen_bench
 
 LUMEN_REMOTE(lumen_bench::chain_start, lumen_bench::chain_step,
-             lumen_bench::chain_node, lumen_bench::chain_sum);
+             lumen_bench::chain_node, lumen_bench::chain_sum,
+             lumen_bench::gc_echo);
 
 namespace lumen::cli::bench {
 
@@ -210,6 +218,70 @@ workload lineage_throughput(
                   }};
 }
 
+/// Tasks of the collection workload.
+constexpr int gc_tasks = 100'000;
+
+/// Waits (up to a minute) until the GCS's lineage rows satisfy `ok`;
+/// returns the last figures read.
+template <class Pred>
+lumen::detail::embedded_runtime::lineage_figures
+lineage_when(lumen::detail::embedded_runtime& rt, Pred ok) {
+  auto deadline = clock::now() + std::chrono::minutes(1);
+  auto s = rt.lineage_stats();
+  while (!ok(s.gcs_rows) && clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    s = rt.lineage_stats();
+  }
+  return s;
+}
+
+/// The bytes of the GCS's lineage after gc_tasks tasks, first with their
+/// refs held, then once the refs are dropped and collection has run
+/// (lineage collection; a row's bytes are its task id and encoded spec).
+/// Its steps and seconds are the tasks and the time collection took.
+workload lineage_gc_bytes() {
+  return workload{
+    {"lineage_bytes_100k_held", "lineage_bytes_100k_dropped"},
+    [](const timing&) {
+      auto cfg = bench_config();
+      cfg.lineage = lumen::lineage_mode::stash;
+      lumen::init_guard runtime{cfg};
+      auto* rt = lumen::detail::current_embedded_runtime();
+      check(rt != nullptr, "an embedded runtime runs");
+      auto start = rt->lineage_stats();
+      std::vector<lumen::object_ref<int>> refs;
+      refs.reserve(gc_tasks);
+      for (int i = 0; i < gc_tasks; ++i)
+        refs.push_back(lumen::task(lumen_bench::gc_echo).remote(i));
+      auto got = lumen::get(refs, std::chrono::minutes(5));
+      check_eq(got.back(), gc_tasks - 1, "the last task's value");
+      auto held = lineage_when(*rt, [&](std::uint64_t n) {
+        return n >= start.gcs_rows + gc_tasks;
+      });
+      check(held.gcs_rows >= start.gcs_rows + gc_tasks,
+            "every task's lineage was committed within a minute");
+      auto t0 = clock::now();
+      refs = {};
+      auto dropped = lineage_when(*rt, [&](std::uint64_t n) {
+        return n <= start.gcs_rows;
+      });
+      auto took = seconds_since(t0);
+      check(dropped.gcs_rows <= start.gcs_rows,
+            "the dropped tasks' lineage was collected within a minute");
+      result h;
+      h.name = "lineage_bytes_100k_held";
+      h.unit = "B";
+      h.value = static_cast<double>(held.gcs_bytes);
+      result d;
+      d.name = "lineage_bytes_100k_dropped";
+      d.unit = "B";
+      d.value = static_cast<double>(dropped.gcs_bytes);
+      d.steps = gc_tasks;
+      d.seconds = took;
+      return std::vector<result>{h, d};
+    }};
+}
+
 } // namespace
 
 std::vector<workload>
@@ -232,6 +304,8 @@ lineage_workloads(const std::function<bool(const std::string&)>& wanted) {
     if (!modes.empty())
       out.push_back(lineage_throughput(std::move(modes)));
   }
+  if (wanted("lineage_bytes_100k_held") || wanted("lineage_bytes_100k_dropped"))
+    out.push_back(lineage_gc_bytes());
   return out;
 }
 

@@ -222,4 +222,22 @@ std::uint64_t gcs_store::lineage_count() const {
   return db_ ? lineage_->size() : lineage_mem_.size();
 }
 
+std::size_t gcs_store::erase_lineage(const std::vector<std::string>& ids) {
+  if (db_)
+    return lineage_->erase(ids);
+  std::size_t n = 0;
+  for (auto& id : ids)
+    n += lineage_mem_.erase(id);
+  return n;
+}
+
+std::uint64_t gcs_store::lineage_bytes() const {
+  if (db_)
+    return lineage_->bytes();
+  std::uint64_t n = 0;
+  for (auto& [id, spec] : lineage_mem_)
+    n += id.size() + spec.size() + 8;
+  return n;
+}
+
 } // namespace lumen::detail

@@ -122,6 +122,15 @@ class gcs_store {
   /// Distinct task ids committed.
   std::uint64_t lineage_count() const;
 
+  /// Deletes the lineage of `ids` (collected by their owners); returns how
+  /// many rows were found. Throws lumen::error if the store cannot be
+  /// written.
+  std::size_t erase_lineage(const std::vector<std::string>& ids);
+
+  /// Bytes the committed lineage takes in the store (as written, before
+  /// RocksDB's own compression and compaction).
+  std::uint64_t lineage_bytes() const;
+
   /// The lineage log, for a stash in this process to commit to as this
   /// store would (sync_lineage); null without a rocks_db.
   local_lineage_log local_lineage() const {

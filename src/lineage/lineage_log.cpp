@@ -92,8 +92,8 @@ void lineage_log::reserve(std::size_t bytes) {
 std::optional<std::string> lineage_log::fetch(std::uint64_t seq) const {
   if (fd_ < 0)
     return db_->get(key_of(seq));
-  if (seq >= extents_.size())
-    return std::nullopt;
+  if (seq >= extents_.size() || extents_[seq].second == 0)
+    return std::nullopt; // never written, or dropped
   auto [at, size] = extents_[seq];
   std::string out(size, '\0');
   std::size_t done = 0;
@@ -126,6 +126,9 @@ void lineage_log::load_locked(std::vector<std::string>& skipped) {
   next_seq_ = 0;
   indexed_ = 0;
   cached_.reset();
+  batches_.clear();
+  live_bytes_ = 0;
+  load_dead();
   db_->scan(prefix, [&](std::string_view k, std::string_view v) {
     auto raw = k.substr(prefix.size());
     if (raw.size() != 8) {
@@ -148,7 +151,7 @@ void lineage_log::load_locked(std::vector<std::string>& skipped) {
                         ": malformed row");
       return true;
     }
-    index_batch(*rows, static_cast<std::uint32_t>(seq));
+    index_batch(*rows, static_cast<std::uint32_t>(seq), v.size());
     return true;
   });
   indexed_ = next_seq_;
@@ -174,7 +177,7 @@ void lineage_log::catch_up() {
     // Kept as the batch read last: a duplicate in it reads it back.
     cached_ = held;
     cached_seq_ = seq;
-    index_batch(*rows, static_cast<std::uint32_t>(seq));
+    index_batch(*rows, static_cast<std::uint32_t>(seq), held->size());
   }
 }
 
@@ -271,7 +274,13 @@ void lineage_log::grow() {
 
 void lineage_log::index_batch(
   const std::vector<std::pair<lineage_row_view, std::size_t>>& rows,
-  std::uint32_t seq) {
+  std::uint32_t seq, std::size_t bytes) {
+  if (batches_.size() <= seq)
+    batches_.resize(seq + 1);
+  batches_[seq] = batch_info{static_cast<std::uint32_t>(rows.size()), 0,
+                             static_cast<std::uint32_t>(bytes), false};
+  live_bytes_ += bytes;
+  indexing_ = seq;
   // At most 70% full, so probes stay short.
   while (10 * (used_ + rows.size()) > 7 * capacity_)
     grow();
@@ -286,15 +295,30 @@ void lineage_log::index_batch(
   };
   for (std::size_t i = 0; i < ahead; ++i)
     prefetch(i);
+  // Rows erased before a restart (load) are erased again, older copies
+  // included; rows erased lately are not indexed again.
+  auto dead = dead_.find(seq);
   for (std::size_t i = 0; i < rows.size(); ++i) {
     prefetch(i + ahead);
-    index(rows[i].first.id, hashes[i],
-          {seq, static_cast<std::uint32_t>(rows[i].second)});
+    auto offset = static_cast<std::uint32_t>(rows[i].second);
+    if (dead != dead_.end() &&
+        std::binary_search(dead->second.begin(), dead->second.end(), offset)) {
+      if (auto was = unindex(rows[i].first.id, hashes[i]))
+        release_row(*was);
+      continue;
+    }
+    if (tombstoned(hashes[i]))
+      continue;
+    index(rows[i].first.id, hashes[i], {seq, offset});
   }
+  indexing_ = -1;
+  if (batches_[seq].live == 0)
+    drop_batch(seq);
 }
 
 void lineage_log::index(std::string_view id, std::uint64_t h,
                         const location& at) {
+  ++batches_[at.seq].live;
   auto& s = slots_[slot_of(h)];
   if (s.hash == 0) {
     s.hash = h;
@@ -306,14 +330,19 @@ void lineage_log::index(std::string_view id, std::uint64_t h,
   // The same id committed again, or another id with the same hash.
   auto there = record_at(s.at);
   if (there && there->id == id) {
+    auto old = s.at;
     s.at = at;
+    release_row(old);
     return;
   }
   auto [j, fresh] = collided_.try_emplace(std::string{id}, at);
-  if (fresh)
+  if (fresh) {
     ++count_;
-  else
+  } else {
+    auto old = j->second;
     j->second = at;
+    release_row(old);
+  }
 }
 
 std::optional<std::string> lineage_log::find(const std::string& id) {

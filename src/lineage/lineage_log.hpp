@@ -31,6 +31,17 @@
 // 100 ns a row (a cache miss or two in a table of millions), the first
 // look-up after a burst of commits pays it instead.
 //
+// Collection (lineage_log_gc.cpp): `erase` deletes the rows of tasks whose
+// owner no longer needs their lineage (lineage/lineage_pins.hpp). Each
+// batch counts its live rows; a batch with none left is deleted (a RocksDB
+// delete, which compaction reclaims, or a hole punched in a scratch
+// store's file). A batch whose live rows fall under a quarter is rewritten
+// as a new batch of those rows and deleted. The offsets of erased rows of
+// a batch still kept are written beside it (`lineage-dead/<seq>`), so a
+// restarted GCS does not bring them back. An erased id is remembered for
+// 10 to 20 s (`tombstone_period`): a copy of its row committed meanwhile
+// (a node the task was forwarded to commits it too) is not indexed.
+//
 // Thread safety: every member locks the log. The gcs actor owns it
 // (through gcs_store); a lineage stash in the same process commits to it
 // directly (local_lineage_log), on the stash actor's thread: the batch is
@@ -38,6 +49,7 @@
 // cache, with no copy into a message and no hop to the gcs actor.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -46,6 +58,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <vector>
 
 #include "storage/rocks_db.hpp"
@@ -100,6 +113,28 @@ class lineage_log {
   /// Distinct task ids committed (indexing as find does).
   std::uint64_t size();
 
+  // -- collection (lineage_log_gc.cpp) ----------------------------------
+
+  /// Key prefix of the offsets of erased rows of a batch still kept.
+  static constexpr std::string_view dead_prefix = "lineage-dead/";
+
+  /// How long an erased id keeps a copy committed later out (between one
+  /// and two periods).
+  static constexpr std::chrono::seconds tombstone_period{10};
+
+  /// Deletes the rows of `ids` (ids not found are remembered all the
+  /// same, for a copy that may still come); returns how many were found.
+  /// Throws lumen::error if the store cannot be written (the index has
+  /// forgotten the rows all the same).
+  std::size_t erase(const std::vector<std::string>& ids);
+
+  /// Bytes of the batches the log holds, and of their lists of erased
+  /// rows.
+  std::uint64_t bytes();
+
+  /// Batches the log holds.
+  std::uint64_t batches();
+
  private:
   struct location {
     std::uint32_t seq = 0;
@@ -110,6 +145,16 @@ class lineage_log {
   struct slot {
     std::uint64_t hash = 0;
     location at;
+  };
+
+  /// What the log knows of each batch, by seq.
+  struct batch_info {
+    std::uint32_t rows = 0;
+    /// Rows the index points at.
+    std::uint32_t live = 0;
+    std::uint32_t bytes = 0;
+    /// Deleted, or never indexed (a seq not in the store).
+    bool gone = true;
   };
 
   /// The hash of `id` as the index keeps it (never 0).
@@ -135,7 +180,35 @@ class lineage_log {
   /// rows ahead, so that a batch's cache misses overlap.
   void
   index_batch(const std::vector<std::pair<lineage_row_view, std::size_t>>& rows,
-              std::uint32_t seq);
+              std::uint32_t seq, std::size_t bytes);
+
+  /// Key of the erased rows' offsets of batch `seq`.
+  static std::string dead_key(std::uint64_t seq);
+
+  /// The index's location of `id` (whose hash is `h`), if any.
+  std::optional<location> locate(std::string_view id, std::uint64_t h);
+
+  /// Forgets `id` (hash `h`) in the index; returns where it was.
+  std::optional<location> unindex(std::string_view id, std::uint64_t h);
+
+  /// Empties slot `i`, shifting back the slots after it (linear probing).
+  void remove_slot(std::size_t i);
+
+  /// A row of batch `at.seq` is no longer live there.
+  void release_row(const location& at);
+
+  /// Deletes batch `seq`, which holds no live row.
+  void drop_batch(std::uint32_t seq);
+
+  /// Writes the live rows of batch `seq` as a new batch and deletes it.
+  void rewrite_batch(std::uint32_t seq);
+
+  /// Whether `h` was erased lately; rotates the remembered hashes.
+  bool tombstoned(std::uint64_t h) const;
+  void rotate_tombstones();
+
+  /// Reads the lists of erased rows (load).
+  void load_dead();
 
   /// Stores batch `seq` (the next one); throws lumen::error on failure.
   void store(std::uint64_t seq, std::string_view batch, bool sync);
@@ -170,6 +243,8 @@ class lineage_log {
   std::uint64_t next_seq_ = 0;
   /// Batches below this are indexed (or were skipped as unreadable).
   std::uint64_t indexed_ = 0;
+  /// The batch index_batch is indexing (-1: none): not dropped meanwhile.
+  std::int64_t indexing_ = -1;
   std::uint64_t count_ = 0;
   /// The slots: a power of two of them, or none. Fresh anonymous pages
   /// (zeroed by the kernel, not written over once more), on huge pages
@@ -187,6 +262,16 @@ class lineage_log {
   std::size_t used_ = 0;
   /// Ids whose hash belongs to another id in by_hash_.
   std::map<std::string, location, std::less<>> collided_;
+  /// By seq; and the bytes of the batches not gone.
+  std::vector<batch_info> batches_;
+  std::uint64_t live_bytes_ = 0;
+  /// Offsets of erased rows by batch (RocksDB only), and their bytes.
+  std::map<std::uint32_t, std::vector<std::uint32_t>> dead_;
+  std::uint64_t dead_bytes_ = 0;
+  /// Hashes of ids erased in this period and the one before.
+  std::unordered_set<std::uint64_t> tombstones_[2];
+  std::chrono::steady_clock::time_point rotated_ =
+    std::chrono::steady_clock::now();
   /// The batch read last (recovery reads neighbours of one chain).
   mutable std::uint64_t cached_seq_ = 0;
   mutable std::shared_ptr<const std::string> cached_;

@@ -31,6 +31,7 @@
 #include "net/transport.hpp"
 #include "net/transport_guard.hpp"
 #include "node/embedded_runtime_impl.hpp"
+#include "node/lineage_collection.hpp"
 #include "node/node_security.hpp"
 #include "node/runtime_dir.hpp"
 #include "objects/object_table.hpp"
@@ -277,8 +278,13 @@ void embedded_runtime::impl::start(const node_config& c, bool cluster) {
   }
   if (stash) {
     stash->adopt_orphans(); // what nodes that died here left behind
-    stash_actor =
-      make_lineage_stash(*sys, stash.get(), caf::actor{}, &local_lineage);
+    // Lineage collection: lineage nothing here can need any more is
+    // deleted (node/lineage_collection.hpp).
+    pins = std::make_shared<lineage_pins>();
+    stash_actor = make_lineage_stash(*sys, stash.get(), caf::actor{},
+                                     &local_lineage, pins.get());
+    watch_owned_releases(table, pins, caf::actor_cast<caf::actor>(stash_actor),
+                         hooks_on);
     lineage.stash = stash.get();
     lineage.stash_actor = caf::actor_cast<caf::actor>(stash_actor);
   }

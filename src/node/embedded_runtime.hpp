@@ -109,6 +109,18 @@ class embedded_runtime : public runtime_api {
   /// theirs. Blocks for the store's reply.
   std::array<std::uint64_t, 4> borrow_stats();
 
+  /// Lineage on this node and in the GCS it uses (lineage collection;
+  /// defined in lineage_collection.cpp): GCS rows and bytes (0 if it does
+  /// not answer within 10 s), the stash's uncommitted rows, and the tasks
+  /// the owner's pins hold records of.
+  struct lineage_figures {
+    std::uint64_t gcs_rows = 0;
+    std::uint64_t gcs_bytes = 0;
+    std::uint64_t stash_rows = 0;
+    std::uint64_t pinned = 0;
+  };
+  lineage_figures lineage_stats();
+
   // -- native CAF actors (see lumen/native_actor.hpp) ---------------------
 
   caf::actor_system& system();

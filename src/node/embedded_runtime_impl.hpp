@@ -28,6 +28,7 @@
 #include "actors/object_store.hpp"
 #include "actors/scheduler.hpp"
 #include "gcs/pg_board.hpp"
+#include "lineage/lineage_pins.hpp"
 #include "lineage/stash.hpp"
 #include "lumen/error.hpp"
 #include "node/embedded_runtime.hpp"
@@ -127,6 +128,8 @@ struct embedded_runtime::impl {
   /// Who this node is (id, address, head, driver): what its cluster link
   /// announces.
   node_record identity;
+  /// Which tasks' lineage is still needed (lineage on only).
+  std::shared_ptr<lineage_pins> pins;
   std::shared_ptr<std::atomic<bool>> hooks_on =
     std::make_shared<std::atomic<bool>>(true);
   resource_set total;

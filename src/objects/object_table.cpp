@@ -48,12 +48,14 @@ void object_table::state::release(ref_header* h) noexcept {
   bool shared = false;
   std::string lender;
   std::uint32_t borrows = 0;
+  bool owned = false;
   auto id = e->id;
   {
     std::lock_guard guard{e->home->mtx};
     shared = e->shared;
     lender.swap(e->lender);
     borrows = e->borrows;
+    owned = e->owned;
     // Counts never rise from zero (lookup refuses), so `e` is ours alone.
     doomed = std::move(e->data);
     listeners.swap(e->listeners);
@@ -76,6 +78,8 @@ void object_table::state::release(ref_header* h) noexcept {
   // store: docs/architecture.md, "Borrowing").
   if (borrows > 0 && st->borrow_hook)
     st->borrow_hook(id, lender, borrows);
+  if (owned && st->owned_release_hook)
+    st->owned_release_hook(id);
   st->unref();
 }
 
@@ -366,6 +370,21 @@ void object_table::close(object_ptr reason) {
     }
     state::notify(ls);
   }
+}
+
+ref_ptr object_table::create_owned(const object_id& id) {
+  auto& s = state_->shard_of(id);
+  std::lock_guard guard{s.mtx};
+  auto& e = state_->insert(id, s);
+  e.owned = true;
+  if (state_->closed.load(std::memory_order_acquire))
+    e.data = state_->close_reason;
+  return ref_ptr::adopt(&e);
+}
+
+void object_table::set_owned_release_hook(
+  std::function<void(const object_id&)> hook) {
+  state_->owned_release_hook = std::move(hook);
 }
 
 void object_table::set_release_hook(

@@ -109,6 +109,16 @@ class object_table {
   /// lumen::error if an entry with this id exists.
   ref_ptr create_pending(const object_id& id);
 
+  /// Creates a pending entry for an object this process owns (a return of
+  /// a task submitted here): its release reaches the owned-release hook
+  /// (lineage collection, lineage/lineage_pins.hpp). Otherwise as
+  /// create_pending.
+  ref_ptr create_owned(const object_id& id);
+
+  /// Called (outside any lock) with the id of each released entry made by
+  /// `create_owned`; set once, before the table is shared.
+  void set_owned_release_hook(std::function<void(const object_id&)> hook);
+
   /// Lets values spill to disk as `opts` says; call once, before the table
   /// is shared. Without it the table never spills.
   void enable_spilling(spill_options opts);

@@ -61,6 +61,8 @@ struct object_table::state {
     /// the entry goes.
     std::string lender;
     std::uint32_t borrows = 0;
+    /// Owned here (create_owned): tell the owned-release hook.
+    bool owned = false;
     std::vector<table_listener> listeners;
 
     // -- spilling -------------------------------------------------------
@@ -114,6 +116,7 @@ struct object_table::state {
   std::string node_id;
   std::function<void(const object_id&, const std::string&, std::uint32_t)>
     borrow_hook;
+  std::function<void(const object_id&)> owned_release_hook;
 
   // -- spilling (null `spill`: never) -------------------------------------
 

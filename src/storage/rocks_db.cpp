@@ -20,6 +20,7 @@
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/options.h>
 #include <rocksdb/table.h>
+#include <rocksdb/utilities/table_properties_collectors.h>
 #include <rocksdb/write_batch.h>
 
 #include "log/log.hpp"
@@ -247,6 +248,11 @@ rocks_db::rocks_db(const std::string& path, bool scratch)
   rocksdb::BlockBasedTableOptions table;
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
   opts.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  // Tables holding many deletions are compacted soon, not when a level
+  // fills: collected lineage (and committed stash rows) give their disk
+  // space back while the rows around them stay (lineage_log.hpp).
+  opts.table_properties_collector_factories.emplace_back(
+    rocksdb::NewCompactOnDeletionCollectorFactory(128, 32));
   opts.memtable_prefix_bloom_size_ratio = 0.05;
   opts.memtable_whole_key_filtering = true;
   make_files_private(path);

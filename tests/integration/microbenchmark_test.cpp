@@ -105,10 +105,16 @@ TEST_CASE("microbenchmark: a short run of every metric prints sane lines",
   for (auto name : {"scale_1m_queued_tasks_rss_bytes_per_task",
                     "scale_1m_queued_tasks_heap_bytes_per_task"})
     sane_value(lines, name, "B");
+  // Lineage collection: the bytes left once the refs are dropped may be
+  // none at all, and are a small part of those held.
+  auto held = sane_value(lines, "lineage_bytes_100k_held", "B");
+  REQUIRE(lines.count("lineage_bytes_100k_dropped") == 1);
+  CHECK(lines.at("lineage_bytes_100k_dropped").unit == "B");
+  CHECK(std::stod(lines.at("lineage_bytes_100k_dropped").value) < held / 100);
   // Whatever else it printed (the scale workloads among them) is sane too.
   for (auto& [name, m] : lines) {
-    if (name.rfind("lumen", 0) == 0)
-      continue; // the header line, log lines of the nodes
+    if (name.rfind("lumen", 0) == 0 || name == "lineage_bytes_100k_dropped")
+      continue; // the header line, log lines of the nodes; checked above
     INFO(name);
     std::size_t used = 0;
     double v = 0;
