@@ -16,6 +16,7 @@
 #include "lumen/ids.hpp"
 #include "objects/object_table.hpp"
 #include "scheduling/actor_spec.hpp"
+#include "scheduling/cancel_state.hpp"
 #include "scheduling/placement_policy.hpp"
 #include "scheduling/resources.hpp"
 #include "scheduling/worker_pool.hpp"
@@ -135,6 +136,7 @@ using lineage_count_atom = caf::atom_constant<caf::atom("lincount")>;
 using lost_atom = caf::atom_constant<caf::atom("lost")>;
 using reconnect_atom = caf::atom_constant<caf::atom("reconnect")>;
 using bounced_atom = caf::atom_constant<caf::atom("bounced")>;
+using cancel_atom = caf::atom_constant<caf::atom("cancel")>;
 
 } // namespace lumen
 
@@ -147,3 +149,4 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(lumen::detail::worker_list)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(lumen::detail::user_call)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(lumen::detail::actor_call_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(lumen::detail::cluster_capacity_ptr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(lumen::detail::cancel_inbox_ptr)

@@ -26,9 +26,11 @@
 #include "actors/task_actor.hpp"
 #include "gcs/gcs_store.hpp"
 #include "log/log.hpp"
+#include "lumen/cancel.hpp"
 #include "lumen/error.hpp"
 #include "net/transport.hpp"
 #include "net/transport_guard.hpp"
+#include "node/cancel_target.hpp"
 #include "node/embedded_runtime_impl.hpp"
 #include "node/node_security.hpp"
 #include "node/runtime_dir.hpp"
@@ -304,6 +306,8 @@ void embedded_runtime::impl::start(const node_config& c, bool cluster) {
                            lineage);
   caf::anon_send(scheduler, join_atom::value, caf::actor_cast<caf::actor>(link),
                  caf::actor_cast<caf::actor>(rebuilder));
+  install_cancel_target(
+    std::make_shared<cancel_target>(&table, scheduler, &directory));
   // Lost objects go from the store to the reconstruction actor.
   caf::anon_send(store, join_atom::value,
                  caf::actor_cast<caf::actor>(rebuilder));
@@ -367,6 +371,7 @@ embedded_runtime::impl::~impl() {
 }
 
 void embedded_runtime::impl::stop() {
+  install_cancel_target(nullptr);
   table.close(make_error_object(error_kind::runtime_error,
                                 "lumen was shut down before the object "
                                 "was ready"));
@@ -574,6 +579,9 @@ ref_ptr embedded_runtime::submit(task_request&& req) {
     caf::anon_send(impl_->stash_actor, tick_atom::value);
   caf::anon_send(impl_->scheduler, submit_atom::value,
                  task_ptr{std::move(spec)});
+  if (ctx.cancel != nullptr &&
+      ctx.cancel->load(std::memory_order_relaxed) == cancel_requested_recursive)
+    cancel_ref(result, false, true); // its submitter was cancelled so
   return result;
 }
 
