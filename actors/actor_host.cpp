@@ -487,6 +487,9 @@ actor_host_actor::behavior_type actor_host(self_ptr self,
     [self](flush_atom) {
       on_flush(self);
     },
+    [self](cancel_atom, std::uint64_t hi, std::uint64_t lo, bool force) {
+      on_cancel(self, task_id{hi, lo}, force);
+    },
   };
 }
 

@@ -27,6 +27,11 @@
 //   another node, results of calls it forwarded.
 // - (flush) -> void: send the calls and results gathered since the last
 //   flush (scheduling/batch_outbox.hpp); the host sends it to itself.
+// - (cancel, call id hi, lo, force) -> void: cancel that call if it is
+//   here (actor_host_cancel.cpp): queued, it is dropped and fails with
+//   task_cancelled_error; running, lumen::cancelled() turns true in it and
+//   its result becomes that error (at once with `force`); forwarded, the
+//   cancel follows it.
 //
 // In a cluster the scheduler may place the actor on another node
 // (`where`): the host then stays on the creating node as the actor's
@@ -67,7 +72,8 @@ using actor_host_actor = caf::typed_actor<
   caf::reacts_to<retry_atom, detail::actor_call_ptr>,
   caf::reacts_to<kill_atom, bool>, caf::reacts_to<orphan_atom>,
   caf::reacts_to<rcall_atom, caf::actor, caf::actor, std::vector<char>>,
-  caf::reacts_to<result_atom, std::vector<char>>, caf::reacts_to<flush_atom>>;
+  caf::reacts_to<result_atom, std::vector<char>>, caf::reacts_to<flush_atom>,
+  caf::reacts_to<cancel_atom, std::uint64_t, std::uint64_t, bool>>;
 
 /// What a host needs; the pointers outlive it.
 struct actor_host_args {

@@ -12,6 +12,7 @@
 #include "actors/actor_host.hpp"
 #include "actors/actor_host_state.hpp"
 #include "lumen/detail/registry.hpp"
+#include "scheduling/cancel_state.hpp"
 #include "scheduling/execution_context.hpp"
 #include "scheduling/task_errors.hpp"
 
@@ -58,6 +59,7 @@ void run_call(const actor_call_ptr& call, std::vector<object_ptr>& args,
   ctx.child_depth = 1;
   ctx.in_actor = true;
   ctx.actor_restarted = restarted;
+  ctx.cancel = &call->cancel;
   detail::context_scope scope{&ctx};
   try {
     result = std::make_shared<detail::object_data>(fn->method(instance, args));
@@ -107,6 +109,8 @@ auto call_job(self_ptr self, actor_call_ptr call, std::vector<object_ptr> args,
           call->method);
     } else {
       run_call(call, args, inst.get(), restarted, result, exited);
+      if (call->cancel.load() != detail::not_cancelled && !exited)
+        result = detail::cancelled_error(call->method);
       if (exited)
         exitedp->store(true); // before anyone can see the result
     }

@@ -161,4 +161,7 @@ void on_result(self_ptr self, const std::vector<char>& bytes);
 
 void on_flush(self_ptr self);
 
+/// The handler of (cancel, ...) (actor_host_cancel.cpp).
+void on_cancel(self_ptr self, const task_id& id, bool force);
+
 } // namespace lumen::detail_actor_host

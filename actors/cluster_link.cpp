@@ -103,9 +103,11 @@ void apply_view(self_ptr self, const std::vector<char>& bytes,
   for (auto& [id, old] : before) {
     auto now = st.peers.find(id);
     bool alive = now != st.peers.end() && now->second.rec.alive;
-    if (old.rec.alive && !alive)
+    if (old.rec.alive && !alive) {
       detail::log_info("node ", id, " is gone: the GCS declared it dead");
-    else if (!old.rec.alive && alive)
+      if (old.rec.driver) // its job ended: its work here is cancelled
+        self->send(st.scheduler, cancel_atom::value, id);
+    } else if (!old.rec.alive && alive)
       detail::log_debug("node ", id, " is alive again");
   }
   link_peers(self);
@@ -227,6 +229,13 @@ cluster_link(self_ptr self, detail::node_record identity,
     },
     [=](spillback_atom, caf::actor owner, const std::vector<char>& bytes) {
       on_spillback(self, std::move(owner), bytes);
+    },
+    [=](cancel_atom, const task_id& id, bool force, bool recursive) {
+      on_cancel(self, id, force, recursive);
+    },
+    [=](cancel_atom, std::uint64_t hi, std::uint64_t lo, bool force,
+        bool recursive) {
+      on_peer_cancel(self, task_id{hi, lo}, force, recursive);
     },
     [=](result_atom, const std::vector<char>& bytes) {
       on_result(self, bytes);

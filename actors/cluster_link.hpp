@@ -26,6 +26,11 @@
 //   sent there finished.
 // - (spawn, forwarder, owner, factory TaskSpec bytes, ActorOptions bytes)
 //   -> actor host: from a peer: host here an actor owned by it.
+// - (cancel, task id, force, recursive) -> void: from the scheduler: a
+//   cancel that found no task there; passed on to the node the task was
+//   sent to, if any (cluster_link_cancel.cpp).
+// - (cancel, id hi, id lo, force, recursive) -> void: from a peer: a
+//   cancel for a task it sent here; passed on to the scheduler.
 // - (reserve | unreserve, group id, index, bundle) -> void: from the GCS:
 //   passed on to the scheduler.
 //
@@ -65,6 +70,8 @@ using cluster_link_actor = caf::typed_actor<
   caf::reacts_to<spillback_atom, detail::task_ptr, std::string>,
   caf::reacts_to<spillback_atom, caf::actor, std::vector<char>>,
   caf::reacts_to<result_atom, std::vector<char>>,
+  caf::reacts_to<cancel_atom, task_id, bool, bool>,
+  caf::reacts_to<cancel_atom, std::uint64_t, std::uint64_t, bool, bool>,
   caf::replies_to<spawn_atom, caf::actor, caf::actor, std::vector<char>,
                   std::vector<char>>::with<caf::actor>,
   caf::reacts_to<reserve_atom, std::string, std::uint64_t,

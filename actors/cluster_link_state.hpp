@@ -93,6 +93,16 @@ caf::result<caf::actor> on_spawn(self_ptr self, caf::actor forwarder,
                                  const std::vector<char>& spec_bytes,
                                  const std::vector<char>& option_bytes);
 
+// -- cancels (cluster_link_cancel.cpp)
+// -----------------------------------------
+
+/// A cancel from the scheduler: goes to the node `id` was sent to.
+void on_cancel(self_ptr self, const task_id& id, bool force, bool recursive);
+
+/// A cancel from a peer for a task it sent here.
+void on_peer_cancel(self_ptr self, const task_id& id, bool force,
+                    bool recursive);
+
 // -- direct connections (cluster_link_peers.cpp) ------------------------------
 
 /// Connects straight to every live peer not connected yet.

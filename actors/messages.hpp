@@ -16,6 +16,7 @@
 #include "lumen/ids.hpp"
 #include "objects/object_table.hpp"
 #include "scheduling/actor_spec.hpp"
+#include "scheduling/cancel_state.hpp"
 #include "scheduling/placement_policy.hpp"
 #include "scheduling/resources.hpp"
 #include "scheduling/worker_pool.hpp"
@@ -142,6 +143,7 @@ using borrow_atom = caf::atom_constant<caf::atom("borrow")>;
 using unborrow_atom = caf::atom_constant<caf::atom("unborrow")>;
 using giveback_atom = caf::atom_constant<caf::atom("giveback")>;
 using borrow_stats_atom = caf::atom_constant<caf::atom("borrowst")>;
+using cancel_atom = caf::atom_constant<caf::atom("cancel")>;
 
 } // namespace lumen
 
@@ -154,3 +156,4 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(lumen::detail::worker_list)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(lumen::detail::user_call)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(lumen::detail::actor_call_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(lumen::detail::cluster_capacity_ptr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(lumen::detail::cancel_inbox_ptr)

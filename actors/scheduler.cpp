@@ -171,6 +171,8 @@ void end_if_empty(scheduler_state& st, detail::worker_pool::worker* w,
   }
 }
 
+} // namespace
+
 /// Takes the tasks queued behind the running one on `w` back into the
 /// scheduler's queue; ends the lease if none of its tasks started. With
 /// `close`, a task actor that has not posted its call yet gets it back
@@ -189,6 +191,8 @@ void take_back(self_ptr self, detail::worker_pool::worker* w, lease& l,
   end_if_empty(st, w, l);
 }
 
+namespace {
+
 /// Resources are free but nothing waits in the queue while workers hold
 /// pipelined tasks: take those back so they spread out again.
 bool rebalance(self_ptr self) {
@@ -203,6 +207,8 @@ bool rebalance(self_ptr self) {
   return !crowded.empty();
 }
 
+} // namespace
+
 void dispatch(self_ptr self) {
   auto& st = self->state;
   place_actors(self);
@@ -211,8 +217,6 @@ void dispatch(self_ptr self) {
     start_tasks(self);
   pipeline(self);
 }
-
-} // namespace
 
 void await_args(self_ptr self, detail::task_ptr task, bool local) {
   auto& st = self->state;
@@ -289,7 +293,9 @@ scheduler(self_ptr self, detail::resource_set total,
   self->state.pool = pool;
   return {
     [=](submit_atom, detail::task_ptr task) {
-      submit_task(self, std::move(task));
+      if (self->state.unmatched_cancels.empty() ||
+          !cancelled_on_arrival(self, task))
+        submit_task(self, std::move(task));
     },
     [=](resubmit_atom, detail::task_ptr task) {
       await_args(self, std::move(task), false);
@@ -448,7 +454,9 @@ scheduler(self_ptr self, detail::resource_set total,
       dispatch(self);
     },
     [=](spillback_atom, detail::task_ptr task) {
-      await_args(self, std::move(task), true);
+      if (self->state.unmatched_cancels.empty() ||
+          !cancelled_on_arrival(self, task))
+        await_args(self, std::move(task), true);
     },
     [=](bounced_atom, detail::task_ptr task) {
       // The link could not send it: its node died after this copy of the
@@ -494,6 +502,20 @@ scheduler(self_ptr self, detail::resource_set total,
         return;
       }
       dispatch(self);
+    },
+    [=](cancel_atom, const detail::cancel_inbox_ptr& inbox) {
+      for (auto& r : inbox->take())
+        add_cancel(self, r);
+      apply_cancels(self);
+    },
+    [=](cancel_atom, const task_id& id, bool force, bool recursive) {
+      add_cancel(self, detail::cancel_request{id, force, recursive});
+    },
+    [=](cancel_atom) {
+      apply_cancels(self);
+    },
+    [=](cancel_atom, const std::string& job) {
+      cancel_job(self, job);
     },
     [=](stats_atom) {
       auto& st = self->state;

@@ -42,6 +42,15 @@
 //   node ended; with `held there`, the value stays on that node.
 // From the reconstruction actor (reconstruction.hpp):
 // - (resubmit, task), (rebuilding, bool), (lost, id): see there.
+// Cancels (scheduler_cancel.cpp, lumen/cancel.hpp):
+// - (cancel, inbox) -> void: from the runtime: take the inbox's cancels.
+// - (cancel, task id, force, recursive) -> void: cancel one task (a
+//   cancelled task's child, or a cancel from a peer).
+// - (cancel) -> void: internal: apply the cancels gathered so far, in one
+//   pass over the queues; tasks not found here go to the cluster link.
+// - (cancel, job id) -> void: from the cluster link: that job's driver
+//   ended; every task of the job here is cancelled (queued ones removed,
+//   running ones see lumen::cancelled()).
 //
 // Messages it sends: (spillback, task, node id) to the link for a task
 // that runs elsewhere; (rebuilt, id) to reconstruction while rebuilds are
@@ -96,7 +105,10 @@ using scheduler_actor = caf::typed_actor<
   caf::reacts_to<retry_atom, detail::task_ptr>,
   caf::reacts_to<result_atom, std::string, detail::task_ptr, object_id, bool>,
   caf::reacts_to<resubmit_atom, detail::task_ptr>,
-  caf::reacts_to<rebuilding_atom, bool>, caf::reacts_to<lost_atom, object_id>>;
+  caf::reacts_to<rebuilding_atom, bool>, caf::reacts_to<lost_atom, object_id>,
+  caf::reacts_to<cancel_atom, detail::cancel_inbox_ptr>,
+  caf::reacts_to<cancel_atom, task_id, bool, bool>, caf::reacts_to<cancel_atom>,
+  caf::reacts_to<cancel_atom, std::string>>;
 
 /// How this node keeps lineage.
 struct lineage_setup {

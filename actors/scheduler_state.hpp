@@ -115,6 +115,15 @@ struct scheduler_state {
   /// tasks ending here are reported to it.
   bool rebuilds_pending = false;
 
+  /// Cancels not applied yet; whether a (cancel) to apply them is on its
+  /// way; recent cancels that found no task here, for a task that comes
+  /// after its cancel (scheduler_cancel.cpp).
+  std::unordered_map<task_id, detail::cancel_request> cancels;
+  bool cancel_posted = false;
+  std::unordered_map<task_id, std::pair<detail::cancel_request,
+                                        std::chrono::steady_clock::time_point>>
+    unmatched_cancels;
+
   const char* name = "lumen.scheduler";
 
   scheduler_state() = default;
@@ -146,6 +155,31 @@ void await_args(self_ptr self, detail::task_ptr task, bool local);
 /// Argument `id` of `task` arrived (or is known to be held elsewhere).
 void arg_arrived(self_ptr self, const detail::task_ptr& task,
                  const object_id& id);
+
+/// Starts what resources and workers allow (actors first).
+void dispatch(self_ptr self);
+
+/// Takes the tasks queued behind the running one on `w` back into the
+/// queue (see scheduler.cpp).
+void take_back(self_ptr self, detail::worker_pool::worker* w, lease& l,
+               bool close);
+
+// -- cancel (scheduler_cancel.cpp)
+// ----------------------------------------------
+
+/// Gathers a cancel; applied with the others at the next (cancel).
+void add_cancel(self_ptr self, const detail::cancel_request& r);
+
+/// Applies the gathered cancels (see scheduler.hpp).
+void apply_cancels(self_ptr self);
+
+/// Cancels every task of job `job` (32 hex digits) here: its driver
+/// ended.
+void cancel_job(self_ptr self, const std::string& job);
+
+/// Whether `task`, just arrived, was cancelled before it came; if so it
+/// is failed as cancelled.
+bool cancelled_on_arrival(self_ptr self, const detail::task_ptr& task);
 
 // -- here or elsewhere (scheduler_placement.cpp) ------------------------------
 

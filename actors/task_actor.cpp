@@ -18,6 +18,7 @@
 
 #include "log/log.hpp"
 #include "lumen/detail/registry.hpp"
+#include "scheduling/cancel_state.hpp"
 #include "scheduling/execution_context.hpp"
 #include "scheduling/task_errors.hpp"
 
@@ -34,7 +35,7 @@ using detail::object_ptr;
 object_ptr run_user_call(const detail::task_spec& task,
                          std::vector<object_ptr>& args,
                          const scheduler_actor& nm, bool cancelled,
-                         bool& threw) {
+                         detail::execution_context& ctx, bool& threw) {
   if (cancelled)
     return detail::make_error_object(detail::error_kind::runtime_error,
                                      "lumen was shut down before task '" +
@@ -51,7 +52,6 @@ object_ptr run_user_call(const detail::task_spec& task,
                      "' failed: ", err->error->message);
     return err;
   }
-  detail::execution_context ctx;
   ctx.task = task.id;
   ctx.child_depth = task.depth + 1;
   ctx.job = task.job;
@@ -123,6 +123,10 @@ struct task_site {
   detail::object_table* table;
 };
 
+constexpr int call_idle = 0;
+constexpr int call_running = 1;
+constexpr int call_withdrawn = 2;
+
 class task_actor : public caf::event_based_actor {
  public:
   task_actor(caf::actor_config& cfg, detail::task_ptr task, task_site at,
@@ -146,6 +150,12 @@ class task_actor : public caf::event_based_actor {
       [this](finished_atom, object_ptr& result, bool threw) {
         report(std::move(result), threw);
         quit();
+      },
+      [this](cancel_atom, bool force, bool recursive) {
+        on_cancel(force, recursive, false);
+      },
+      [this](cancel_atom, bool force, bool recursive, bool call_dropped) {
+        on_cancel(force, recursive, call_dropped);
       },
       [this](deps_atom) {
         resolve();
@@ -199,8 +209,8 @@ class task_actor : public caf::event_based_actor {
     detail::user_call call;
     call.run = [task = task_, table = table_, nm = nm_,
                 me = caf::actor_cast<caf::strong_actor_ptr>(this),
-                self =
-                  static_cast<caf::resumable*>(this)](bool cancelled) mutable {
+                self = static_cast<caf::resumable*>(this),
+                actor = this](bool cancelled) mutable {
       auto deliver = [&](object_ptr result, bool threw) {
         worker_unit unit{*me->home_system, self};
         me->enqueue(caf::make_mailbox_element(nullptr, caf::make_message_id(),
@@ -209,6 +219,11 @@ class task_actor : public caf::event_based_actor {
                     &unit);
         unit.run();
       };
+      int idle = call_idle;
+      if (!actor->claim_.compare_exchange_strong(idle, call_running)) {
+        deliver(nullptr, false); // cancelled before it started
+        return;
+      }
       std::vector<object_ptr> args;
       args.reserve(task->args.size());
       for (auto& arg : task->args) {
@@ -231,30 +246,81 @@ class task_actor : public caf::event_based_actor {
         args.push_back(std::move(obj));
       }
       bool threw = false;
-      auto result = run_user_call(*task, args, nm, cancelled, threw);
+      auto result =
+        run_user_call(*task, args, nm, cancelled, actor->ctx_, threw);
       args.clear();
       deliver(std::move(result), threw);
     };
+    ctx_.cancel = &cancel_;
+    posted_ = true;
     if (!detail::worker_pool::try_post(worker_, call.run, task_.get()))
       caf::anon_send(nm_, bounced_atom::value, task_->id, std::move(call));
+  }
+
+  /// A cancel (see lumen/cancel.hpp): a call that has not started never
+  /// does and the task fails now; a running one sees lumen::cancelled(),
+  /// its children are cancelled with `recursive`, and with `force` the
+  /// task fails now and its result is dropped. The worker stays taken
+  /// (and `done` waits) until the call, or the skipped call, returns;
+  /// `call_dropped`: the scheduler held the call (taken back or bounced)
+  /// and dropped it, so none returns.
+  void on_cancel(bool force, bool recursive, bool call_dropped) {
+    if (reported_)
+      return;
+    auto prev = cancel_.exchange(recursive ? detail::cancel_requested_recursive
+                                           : detail::cancel_requested);
+    int idle = call_idle;
+    if (claim_.compare_exchange_strong(idle, call_withdrawn)) {
+      store(detail::cancelled_error(task_->options.name));
+      if (!posted_ || call_dropped) {
+        // No call of ours will come back: done now.
+        reported_ = true;
+        caf::anon_send(nm_, done_atom::value, task_->id, detail::task_ptr{});
+        quit();
+      }
+      return;
+    }
+    if (recursive && prev != detail::cancel_requested_recursive) {
+      auto n = ctx_.counter.load(std::memory_order_acquire);
+      for (std::uint64_t i = 1; i <= n; ++i)
+        caf::anon_send(nm_, cancel_atom::value, task_id::derive(task_->id, i),
+                       force, true);
+    }
+    if (force)
+      store(detail::cancelled_error(task_->options.name));
+  }
+
+  /// Stores the task's result once.
+  void store(object_ptr result) {
+    if (stored_)
+      return;
+    stored_ = true;
+    if (task_->deliver)
+      task_->deliver(std::move(result));
+    else
+      table_->fulfill(task_->return_id, std::move(result));
   }
 
   /// Stores the returns (or, for a user call that threw and may run again,
   /// asks for a new execution) and reports to the scheduler.
   void report(object_ptr result, bool threw) {
+    if (reported_)
+      return;
     reported_ = true;
     detail::task_ptr again;
     auto& opts = task_->options;
-    if (threw && opts.retry_exceptions &&
-        (opts.max_retries < 0 ||
-         task_->attempt < static_cast<std::uint32_t>(opts.max_retries))) {
+    if (cancel_.load() != detail::not_cancelled) {
+      // Cancelled: whatever the call returned, the task fails as such.
+      store(detail::cancelled_error(task_->options.name));
+    } else if (threw && opts.retry_exceptions &&
+               (opts.max_retries < 0 ||
+                task_->attempt <
+                  static_cast<std::uint32_t>(opts.max_retries))) {
       // A new execution, with a new actor, and the same child ids.
       again = std::make_shared<detail::task_spec>(*task_);
       ++again->attempt;
-    } else if (task_->deliver) {
-      task_->deliver(std::move(result));
     } else {
-      table_->fulfill(task_->return_id, std::move(result));
+      store(std::move(result));
     }
     caf::anon_send(nm_, done_atom::value, task_->id, std::move(again));
   }
@@ -266,6 +332,19 @@ class task_actor : public caf::event_based_actor {
   /// Arguments found ready so far.
   std::size_t next_arg_ = 0;
   bool reported_ = false;
+  /// The task's result was stored already (a cancel with force, or a
+  /// cancel before the call started): the call's own is dropped.
+  bool stored_ = false;
+  /// The call was handed to the worker (its finished will come).
+  bool posted_ = false;
+  /// The user code's context: on the worker while the call runs; its
+  /// counter tells a recursive cancel which children exist.
+  detail::execution_context ctx_;
+  /// The cancel state the user code reads (cancel_state.hpp).
+  std::atomic<std::uint8_t> cancel_{detail::not_cancelled};
+  /// call_idle until the worker starts the call (call_running), or a
+  /// cancel withdraws it first (call_withdrawn).
+  std::atomic<int> claim_{call_idle};
 };
 
 /// The system clock, except that a task actor's end does not post a

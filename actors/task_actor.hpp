@@ -27,6 +27,13 @@
 // Messages it takes:
 // - (finished, object_ptr, threw): the call's result (or error).
 // - (deps): an argument it waited for is ready.
+// - (cancel, force, recursive[, call dropped]): from the scheduler (see
+//   lumen/cancel.hpp): a call not started yet never starts (the task
+//   fails as cancelled at once); a running one sees lumen::cancelled()
+//   and its result becomes task_cancelled_error (at once with `force`,
+//   the late result dropped); `recursive` cancels the children it
+//   submitted so far through the scheduler. `done` still waits for the
+//   call on the worker, if any, so the worker stays counted as busy.
 // Messages it sends to the scheduler:
 // - (done, task id, again), once, as it ends: `again` is null, or the next
 //   execution's spec (the call threw, retry_exceptions, max_retries left),

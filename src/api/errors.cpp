@@ -1,6 +1,8 @@
 // Turning error objects back into exceptions at the user edge.
+#include "lumen/cancel.hpp"
 #include "lumen/detail/object_data.hpp"
 #include "lumen/error.hpp"
+#include "scheduling/cancel_state.hpp"
 
 namespace lumen::detail {
 
@@ -23,6 +25,10 @@ void throw_error(const error_info& e) {
   case error_kind::owner_died:
     throw owner_died_error(e.message);
   case error_kind::runtime_error:
+    // A cancel travels as a runtime error of this type (no new kind, so
+    // nodes of the previous wire format read it).
+    if (e.type_name == cancelled_type_name)
+      throw task_cancelled_error(e.message);
     break;
   }
   throw error(e.message);

@@ -32,6 +32,10 @@ inline lumen::config bench_config() {
 /// Tasks and actor calls (bench_tasks.cpp).
 std::vector<workload> task_workloads();
 
+/// cancel_10k_queued_tasks: the rate of cancelling queued tasks, from the
+/// first cancel until all refs failed (bench_cancel.cpp).
+std::vector<workload> cancel_workloads();
+
 /// The step of single_client_tasks_async: submits n small_value tasks,
 /// gets them all, checks their sum (bench::failure naming `what`).
 void small_value_tasks(int n, const char* what);

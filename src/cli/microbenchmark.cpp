@@ -257,6 +257,8 @@ int run_microbenchmark(const arguments& args) {
             << " s, then " << opts.duration << " s per workload\n";
   auto objects = bench::object_workloads();
   auto tasks = bench::task_workloads();
+  for (auto& w : bench::cancel_workloads())
+    tasks.push_back(std::move(w));
   auto scale = bench::scale_workloads(opts.scale);
   bool one_node = false;
   for (auto* group : {&objects, &tasks, &scale})

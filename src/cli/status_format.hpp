@@ -188,10 +188,24 @@ inline std::string format_status(const lumen::detail::cluster_status& st,
   // they took) until they return.
   out += "\nHeld by running tasks, by job (the driver that submitted them):";
   out += by_job.empty() ? " none\n" : "\n";
-  for (auto& [job, hold] : by_job)
-    out +=
-      "  " + job + " (" + job_state(st.nodes, job) + "): " + tasks(hold.tasks) +
-      (hold.tasks == 1 ? " holds " : " hold ") + amounts(hold.resources) + "\n";
+  bool dead_job = false;
+  for (auto& [job, hold] : by_job) {
+    auto state = job_state(st.nodes, job);
+    dead_job = dead_job || state == "driver dead";
+    out += "  " + job + " (" + state + "): " + tasks(hold.tasks) +
+           (hold.tasks == 1 ? " holds " : " hold ") + amounts(hold.resources) +
+           "\n";
+  }
+  if (dead_job)
+    out += "  (a dead driver's tasks were cancelled when it ended; each holds "
+           "what it took until its code returns: threads are never killed)\n";
+  // Every driver is a job; its id is its node's.
+  out += "\nJobs (drivers):";
+  std::string jobs;
+  for (auto& n : st.nodes)
+    if (n.driver)
+      jobs += "  " + n.id + "  " + (n.alive ? "running" : "finished") + "\n";
+  out += jobs.empty() ? " none\n" : "\n" + jobs;
   out += "\nPending demand no node can meet:";
   if (st.infeasible.empty())
     out += " none\n";

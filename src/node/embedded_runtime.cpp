@@ -27,9 +27,11 @@
 #include "actors/task_actor.hpp"
 #include "gcs/gcs_store.hpp"
 #include "log/log.hpp"
+#include "lumen/cancel.hpp"
 #include "lumen/error.hpp"
 #include "net/transport.hpp"
 #include "net/transport_guard.hpp"
+#include "node/cancel_target.hpp"
 #include "node/embedded_runtime_impl.hpp"
 #include "node/lineage_collection.hpp"
 #include "node/node_security.hpp"
@@ -299,6 +301,8 @@ void embedded_runtime::impl::start(const node_config& c, bool cluster) {
                            lineage);
   caf::anon_send(scheduler, join_atom::value, caf::actor_cast<caf::actor>(link),
                  caf::actor_cast<caf::actor>(rebuilder));
+  install_cancel_target(
+    std::make_shared<cancel_target>(&table, scheduler, &directory));
   // Lost objects go from the store to the reconstruction actor.
   caf::anon_send(store, join_atom::value,
                  caf::actor_cast<caf::actor>(rebuilder));
@@ -362,6 +366,7 @@ embedded_runtime::impl::~impl() {
 }
 
 void embedded_runtime::impl::stop() {
+  install_cancel_target(nullptr);
   table.close(make_error_object(error_kind::runtime_error,
                                 "lumen was shut down before the object "
                                 "was ready"));

@@ -190,6 +190,15 @@ void actor_directory::close() {
     l->close();
 }
 
+std::vector<std::shared_ptr<actor_link>> actor_directory::links() const {
+  std::vector<std::shared_ptr<actor_link>> result;
+  std::lock_guard guard{state_->mtx};
+  result.reserve(state_->by_id.size());
+  for (auto& kv : state_->by_id)
+    result.push_back(kv.second->link);
+  return result;
+}
+
 std::size_t actor_directory::size() const {
   std::lock_guard guard{state_->mtx};
   return state_->by_id.size();

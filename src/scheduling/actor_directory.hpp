@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "lumen/detail/object_data.hpp"
 #include "scheduling/actor_spec.hpp"
@@ -67,6 +68,10 @@ class actor_directory {
 
   /// Actors known to the directory.
   std::size_t size() const;
+
+  /// Where calls to each known actor go (for a cancel, which looks for
+  /// its call at every actor).
+  std::vector<std::shared_ptr<actor_link>> links() const;
 
  private:
   struct state;

@@ -52,6 +52,9 @@ struct actor_call {
   /// claim_queued until the worker takes it (claim_taken) or the host
   /// withdraws it at a kill or restart (claim_withdrawn).
   std::atomic<int> claim{0};
+  /// Its cancel state while it runs (cancel_state.hpp): what
+  /// lumen::cancelled() reads in the method.
+  std::atomic<std::uint8_t> cancel{0};
 };
 
 inline constexpr int claim_queued = 0;

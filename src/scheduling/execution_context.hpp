@@ -36,6 +36,9 @@ struct execution_context {
   bool in_actor = false;
   /// Whether that actor was restarted at least once.
   bool actor_restarted = false;
+  /// The running task's or actor call's cancel state (cancel_state.hpp),
+  /// set by whoever runs it; null: it cannot be cancelled.
+  const std::atomic<std::uint8_t>* cancel = nullptr;
 };
 
 /// Thrown by lumen::exit_actor() and caught by the actor host: the actor

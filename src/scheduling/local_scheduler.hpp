@@ -16,6 +16,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <iterator>
 #include <map>
 #include <utility>
 #include <vector>
@@ -72,6 +73,28 @@ class local_scheduler {
 
   const std::vector<task_ptr>& infeasible() const noexcept {
     return infeasible_;
+  }
+
+  /// Removes the queued and infeasible tasks `pred` selects (cancelled
+  /// ones) and returns them; one pass over the queue.
+  template <class Pred>
+  std::vector<task_ptr> remove_if(Pred pred) {
+    std::vector<task_ptr> result;
+    for (auto i = queue_.begin(); i != queue_.end();) {
+      auto j = std::next(i);
+      if (pred(*i->second.first))
+        result.push_back(take(i));
+      i = j;
+    }
+    for (auto i = infeasible_.begin(); i != infeasible_.end();) {
+      if (pred(**i)) {
+        result.push_back(std::move(*i));
+        i = infeasible_.erase(i);
+      } else {
+        ++i;
+      }
+    }
+    return result;
   }
 
  private:

@@ -8,8 +8,10 @@
 #include <typeinfo>
 
 #include "log/log.hpp"
+#include "lumen/cancel.hpp"
 #include "lumen/error.hpp"
 #include "objects/object_table.hpp"
+#include "scheduling/cancel_state.hpp"
 
 namespace lumen::detail {
 
@@ -46,6 +48,9 @@ object_ptr error_object_of_current_exception(const std::string& task_name) {
     return make_error_object(error_kind::store_full, e.what(), type, task_name);
   } catch (const actor_died_error& e) {
     return make_error_object(error_kind::actor_died, e.what(), type, task_name);
+  } catch (const task_cancelled_error& e) {
+    return make_error_object(error_kind::runtime_error, e.what(),
+                             cancelled_type_name, task_name);
   } catch (const actor_creation_error& e) {
     return make_error_object(error_kind::actor_creation, e.what(), type,
                              task_name);

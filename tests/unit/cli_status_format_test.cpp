@@ -111,5 +111,11 @@ TEST_CASE("cli: status shows a resource all in use as used, and who holds it",
                             "submitted them):\n"
                             "  job-dead (driver dead): 1 task holds CPU 1\n"
                             "  job-live (driver alive): 2 tasks hold CPU 1, "
-                            "ssd 1\n"));
+                            "ssd 1\n"
+                            "  (a dead driver's tasks were cancelled when it "
+                            "ended; each holds what it took until its code "
+                            "returns: threads are never killed)\n"));
+  CHECK_THAT(text, Contains("Jobs (drivers):\n"
+                            "  job-dead  finished\n"
+                            "  job-live  running\n"));
 }
