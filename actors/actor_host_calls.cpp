@@ -58,6 +58,7 @@ void run_call(const actor_call_ptr& call, std::vector<object_ptr>& args,
   ctx.child_depth = 1;
   ctx.in_actor = true;
   ctx.actor_restarted = restarted;
+  ctx.stream = call->stream.get();
   detail::context_scope scope{&ctx};
   try {
     result = std::make_shared<detail::object_data>(fn->method(instance, args));

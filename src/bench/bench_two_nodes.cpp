@@ -103,6 +103,8 @@ std::vector<result> measure(const std::string& other, const timing& t,
     }));
   }
   measure_objects(other, t, names[2], wanted[2], names[3], wanted[3], out);
+  if (wanted[6])
+    out.push_back(measure_stream(other, t, names[6]));
   return out;
 }
 
@@ -170,14 +172,15 @@ std::vector<std::string> two_node_metric_names() {
           "two_node_object_push_64mib_gigabytes",
           "two_node_object_pull_64mib_gigabytes",
           "two_node_object_push_64mib_tls_gigabytes",
-          "two_node_object_pull_64mib_tls_gigabytes"};
+          "two_node_object_pull_64mib_tls_gigabytes",
+          "two_node_generator_items"};
 }
 
 std::vector<result> run_two_node_workloads(const std::string& lumen_binary,
                                            const timing& t,
                                            const std::vector<bool>& wanted) {
   std::vector<result> out;
-  if (wanted[0] || wanted[1] || wanted[2] || wanted[3]) {
+  if (wanted[0] || wanted[1] || wanted[2] || wanted[3] || wanted[6]) {
     auto address = start_head(lumen::lineage_mode::stash);
     head_guard stop_head;
     child_node child{lumen_binary, address};

@@ -36,6 +36,7 @@
 #include "objects/spill_files.hpp"
 #include "scheduling/execution_context.hpp"
 #include "scheduling/local_scheduler.hpp"
+#include "scheduling/stream_channel.hpp"
 #include "scheduling/worker_pool.hpp"
 #include "storage/dir_lock.hpp"
 #include "storage/rocks_db.hpp"
@@ -568,6 +569,9 @@ ref_ptr embedded_runtime::submit(task_request&& req) {
   spec->options = std::move(req.options);
   spec->return_id = object_id{spec->id, 1};
   auto result = impl_->table.create_pending(spec->return_id);
+  if (spec->options.streaming)
+    spec->stream = open_local_stream(spec->id, spec->options.max_unconsumed,
+                                     impl_->table, result);
   // Queued in the stash as it is (encoded there, not in this thread).
   if (impl_->stash && impl_->cfg.base.lineage == lineage_mode::stash &&
       impl_->stash->append(spec))

@@ -18,6 +18,8 @@
 
 namespace lumen::detail {
 
+class stream_channel;
+
 struct execution_context {
   /// The running task, or the driver's root id.
   task_id task;
@@ -36,6 +38,8 @@ struct execution_context {
   bool in_actor = false;
   /// Whether that actor was restarted at least once.
   bool actor_restarted = false;
+  /// Set while a streaming task runs: where its items go.
+  stream_channel* stream = nullptr;
 };
 
 /// Thrown by lumen::exit_actor() and caught by the actor host: the actor
