@@ -80,18 +80,26 @@ TEST_CASE("microbenchmark: a short run of every metric prints sane lines",
                                   "100000 instead of 1000000"));
   auto lines = lines_of(out);
   // Ray's metric names (ray microbenchmark), then Lumen's own.
-  for (auto name :
-       {"single_client_tasks_sync", "single_client_tasks_async",
-        "multi_client_tasks_async", "1_1_actor_calls_sync",
-        "1_1_actor_calls_async", "1_1_actor_calls_concurrent",
-        "1_n_actor_calls_async", "n_n_actor_calls_async",
-        "n_n_actor_calls_with_arg_async", "single_client_put_calls",
-        "single_client_get_calls", "multi_client_put_calls",
-        "single_client_get_object_containing_10k_refs",
-        "single_client_wait_1k_refs", "single_client_tasks_and_get_batch",
-        "placement_group_create/removal", "two_node_tasks_async",
-        "two_node_actor_calls_async", "generator_items",
-        "two_node_generator_items"})
+  for (auto name : {"single_client_tasks_sync",
+                    "single_client_tasks_async",
+                    "multi_client_tasks_async",
+                    "1_1_actor_calls_sync",
+                    "1_1_actor_calls_async",
+                    "1_1_actor_calls_concurrent",
+                    "1_n_actor_calls_async",
+                    "n_n_actor_calls_async",
+                    "n_n_actor_calls_with_arg_async",
+                    "single_client_put_calls",
+                    "single_client_get_calls",
+                    "multi_client_put_calls",
+                    "single_client_get_object_containing_10k_refs",
+                    "single_client_wait_1k_refs",
+                    "single_client_tasks_and_get_batch",
+                    "placement_group_create/removal",
+                    "two_node_tasks_async",
+                    "two_node_actor_calls_async",
+                    "generator_items",
+                    "two_node_generator_items"})
     sane_value(lines, name, "/s");
   for (auto name : {"memcpy_gigabytes", "loopback_tcp_64mib_gigabytes",
                     "single_client_put_gigabytes", "multi_client_put_gigabytes",
