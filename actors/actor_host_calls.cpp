@@ -60,6 +60,7 @@ void run_call(const actor_call_ptr& call, std::vector<object_ptr>& args,
   ctx.in_actor = true;
   ctx.actor_restarted = restarted;
   ctx.cancel = &call->cancel;
+  ctx.stream = call->stream.get();
   detail::context_scope scope{&ctx};
   try {
     result = std::make_shared<detail::object_data>(fn->method(instance, args));

@@ -240,6 +240,17 @@ cluster_link(self_ptr self, detail::node_record identity,
     [=](result_atom, const std::vector<char>& bytes) {
       on_result(self, bytes);
     },
+    // Streaming generators (scheduling/stream_channel.hpp).
+    [=](stream_atom, const std::vector<char>& batch, const caf::actor& from) {
+      detail::on_stream_items(batch, *self->state.table, from);
+    },
+    [=](stream_ack_atom, const std::vector<char>& ack) {
+      detail::on_stream_ack(ack);
+    },
+    [=](stream_flush_atom, const detail::stream_channel_ptr& channel) {
+      if (channel)
+        channel->flush();
+    },
     [=](spawn_atom, caf::actor forwarder, caf::actor owner,
         const std::vector<char>& spec_bytes,
         const std::vector<char>& option_bytes) -> caf::result<caf::actor> {

@@ -24,6 +24,10 @@
 //   task here; its result goes back to the owner.
 // - (result, ObjectPayload bytes) -> void: from a peer: a task this node
 //   sent there finished.
+// - (stream, items, producer link), (streamack, ack), (streamflsh,
+//   channel) -> void: a streaming task's items from a peer, acks for one
+//   running here, and a local channel's batch to send
+//   (scheduling/stream_channel.hpp).
 // - (spawn, forwarder, owner, factory TaskSpec bytes, ActorOptions bytes)
 //   -> actor host: from a peer: host here an actor owned by it.
 // - (cancel, task id, force, recursive) -> void: from the scheduler: a
@@ -57,6 +61,7 @@
 #include "actors/object_store.hpp"
 #include "actors/reconstruction.hpp"
 #include "actors/scheduler.hpp"
+#include "scheduling/stream_channel.hpp"
 #include "wire/cluster_types.hpp"
 
 namespace lumen {
@@ -72,6 +77,9 @@ using cluster_link_actor = caf::typed_actor<
   caf::reacts_to<result_atom, std::vector<char>>,
   caf::reacts_to<cancel_atom, task_id, bool, bool>,
   caf::reacts_to<cancel_atom, std::uint64_t, std::uint64_t, bool, bool>,
+  caf::reacts_to<stream_atom, std::vector<char>, caf::actor>,
+  caf::reacts_to<stream_ack_atom, std::vector<char>>,
+  caf::reacts_to<stream_flush_atom, detail::stream_channel_ptr>,
   caf::replies_to<spawn_atom, caf::actor, caf::actor, std::vector<char>,
                   std::vector<char>>::with<caf::actor>,
   caf::reacts_to<reserve_atom, std::string, std::uint64_t,

@@ -164,6 +164,10 @@ void on_spillback(self_ptr self, caf::actor owner,
     caf::anon_send(caf::actor_cast<cluster_link_actor>(owner),
                    result_atom::value, std::move(bytes));
   };
+  if (task->options.streaming)
+    task->stream =
+      detail::open_remote_stream(task->id, task->options.max_unconsumed, owner,
+                                 caf::actor_cast<caf::actor>(self));
   self->send(st.scheduler, spillback_atom::value, std::move(task));
 }
 

@@ -55,6 +55,7 @@ object_ptr run_user_call(const detail::task_spec& task,
   ctx.task = task.id;
   ctx.child_depth = task.depth + 1;
   ctx.job = task.job;
+  ctx.stream = task.stream.get();
   // One pointer each: no allocation for hooks that rarely fire.
   const auto* t = &task;
   const auto* to = &nm;

@@ -52,10 +52,26 @@ class actor_method_caller {
   actor_method_caller(detail::ref_ptr actor, const detail::function_entry& e)
     : actor_(std::move(actor)), entry_(&e) {}
 
+  /// Returns one ref per element of the std::tuple/std::pair the method
+  /// returns (num_returns.hpp); N must equal its size.
+  template <std::size_t N>
+  multi_method_caller<T, M, N> num_returns() const {
+    return multi_method_caller<T, M, N>(actor_, *entry_);
+  }
+
   /// Sends the call; returns a ref to its result. Arguments follow the
   /// rules of `task(f).remote(...)`.
+  /// For a generator method: the producer pauses while `n` items are
+  /// unread (0, the default: no bound); see generator.hpp.
+  actor_method_caller& max_unconsumed(std::uint32_t n) {
+    if (n >= (1u << 31))
+      throw error("lumen: max_unconsumed must be below 2^31");
+    max_unconsumed_ = n;
+    return *this;
+  }
+
   template <class... As>
-  object_ref<result_type> remote(As&&... args) const {
+  typename detail::remote_result<result_type>::type remote(As&&... args) const {
     static_assert(sizeof...(As) == traits::arity,
                   "lumen::actor_handle::task: wrong number of arguments for "
                   "this method");
@@ -65,13 +81,21 @@ class actor_method_caller {
     req.class_hash = entry_->class_hash;
     req.args = detail::make_task_args<typename traits::decayed_args>(
       std::index_sequence_for<As...>{}, std::forward<As>(args)...);
-    return object_ref<result_type>(
-      detail::runtime().submit_actor_task(std::move(req)));
+    if constexpr (detail::is_generator_v<result_type>) {
+      req.streaming = true;
+      req.max_unconsumed = max_unconsumed_;
+      return typename detail::remote_result<result_type>::type(
+        detail::runtime().submit_actor_task(std::move(req)));
+    } else {
+      return object_ref<result_type>(
+        detail::runtime().submit_actor_task(std::move(req)));
+    }
   }
 
  private:
   detail::ref_ptr actor_;
   const detail::function_entry* entry_;
+  std::uint32_t max_unconsumed_ = 0;
 };
 
 /// A typed, copyable handle to an actor of class T.

@@ -34,7 +34,9 @@
 
 #include "lumen/codec.hpp"
 #include "lumen/detail/function_traits.hpp"
+#include "lumen/detail/multi_return.hpp"
 #include "lumen/detail/registry.hpp"
+#include "lumen/detail/stream_fwd.hpp"
 #include "lumen/detail/type_name.hpp"
 #include "lumen/object_ref.hpp"
 
@@ -149,10 +151,28 @@ constexpr bool check_remote_signature() {
                 !std::is_void_v<factory_product_t<F>>) {
     return true; // an actor factory: the result stays in the actor
   } else {
-    static_assert(std::is_void_v<result> || has_codec_v<result>,
+    static_assert(std::is_void_v<result> ||
+                    has_codec_v<stream_value_or_t<result>>,
                   "LUMEN_REMOTE: no codec for the return type: give it an "
                   "inspect() overload or specialize lumen::codec<T>");
     return true;
+  }
+}
+
+/// For a function returning a tuple or pair, also registers its
+/// `<name>#parts` form for num_returns (multi_return.hpp).
+template <auto F>
+void register_extra(function_entry entry) {
+  using fn_type = decltype(F);
+  using result = std::decay_t<typename function_traits<fn_type>::result_type>;
+  if constexpr (is_tuple_like_v<result>) {
+    entry.name += parts_suffix;
+    if constexpr (!std::is_void_v<
+                    typename function_traits<fn_type>::class_type>)
+      entry.method = &invoke_method_parts<F>;
+    else
+      entry.invoke = &invoke_free_parts<F>;
+    register_function(std::move(entry), pointer_key(F) + parts_suffix);
   }
 }
 
@@ -166,7 +186,10 @@ void register_one(std::string name) {
   entry.arity = traits::arity;
   if constexpr (!std::is_void_v<typename traits::class_type>) {
     entry.kind = function_kind::actor_method;
-    entry.method = &invoke_method<F>;
+    if constexpr (is_generator_v<typename traits::result_type>)
+      entry.method = &invoke_method_stream<F>;
+    else
+      entry.method = &invoke_method<F>;
     entry.class_hash = type_hash<typename traits::class_type>();
   } else if constexpr (!std::is_void_v<factory_product_t<fn_type>>) {
     entry.kind = function_kind::actor_factory;
@@ -174,9 +197,13 @@ void register_one(std::string name) {
     entry.class_hash = type_hash<factory_product_t<fn_type>>();
   } else {
     entry.kind = function_kind::free_function;
-    entry.invoke = &invoke_free<F>;
+    if constexpr (is_generator_v<typename traits::result_type>)
+      entry.invoke = &invoke_free_stream<F>;
+    else
+      entry.invoke = &invoke_free<F>;
   }
-  register_function(std::move(entry), pointer_key(F));
+  register_function(entry, pointer_key(F));
+  register_extra<F>(std::move(entry));
 }
 
 template <auto... Fs>

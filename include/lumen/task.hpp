@@ -11,6 +11,7 @@
 // Thread safety: a task_caller is a value; use one per thread or copy it.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <string>
 #include <tuple>
@@ -27,6 +28,12 @@
 #include "lumen/remote.hpp"
 
 namespace lumen {
+
+template <class F, std::size_t N>
+class multi_task_caller;
+
+template <class T>
+class object_ref_stream;
 
 namespace detail {
 
@@ -64,6 +71,18 @@ std::vector<task_arg> make_task_args(std::index_sequence<Is...>, As&&... as) {
    ...);
   return result;
 }
+
+/// What `remote` returns for a function returning R: a ref, or for a
+/// generator the stream of its items (generator.hpp).
+template <class R>
+struct remote_result {
+  using type = object_ref<R>;
+};
+
+template <class T>
+struct remote_result<generator<T>> {
+  using type = object_ref_stream<T>;
+};
 
 } // namespace detail
 
@@ -136,9 +155,25 @@ class task_caller {
     return *this;
   }
 
+  /// For a generator function: the producer pauses while `n` items are
+  /// unread (0, the default: no bound); see generator.hpp.
+  task_caller& max_unconsumed(std::uint32_t n) {
+    if (n >= (1u << 31))
+      throw error("lumen::task: max_unconsumed must be below 2^31");
+    options_.max_unconsumed = n;
+    return *this;
+  }
+
+  /// Returns one ref per element of the std::tuple/std::pair the function
+  /// returns (num_returns.hpp); N must equal its size.
+  template <std::size_t N>
+  multi_task_caller<F, N> num_returns() const {
+    return multi_task_caller<F, N>(*entry_, options_);
+  }
+
   /// Submits the task; returns a ref to its result.
   template <class... As>
-  object_ref<result_type> remote(As&&... args) const {
+  typename detail::remote_result<result_type>::type remote(As&&... args) const {
     static_assert(sizeof...(As) == traits::arity,
                   "lumen::task: wrong number of arguments for this function");
     detail::task_request req;
@@ -147,7 +182,13 @@ class task_caller {
     req.options = options_;
     req.args = detail::make_task_args<typename traits::decayed_args>(
       std::index_sequence_for<As...>{}, std::forward<As>(args)...);
-    return object_ref<result_type>(detail::runtime().submit(std::move(req)));
+    if constexpr (detail::is_generator_v<result_type>) {
+      req.options.streaming = true;
+      return typename detail::remote_result<result_type>::type(
+        detail::runtime().submit(std::move(req)));
+    } else {
+      return object_ref<result_type>(detail::runtime().submit(std::move(req)));
+    }
   }
 
  private:
@@ -170,3 +211,6 @@ task_caller<R (*)(Args...)> task(R (*f)(Args...)) {
 }
 
 } // namespace lumen
+
+#include "lumen/generator.hpp"
+#include "lumen/num_returns.hpp"

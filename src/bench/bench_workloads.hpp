@@ -56,6 +56,13 @@ lineage_workloads(const std::function<bool(const std::string&)>& wanted);
 std::string lineage_recovery_metric_name();
 result run_lineage_recovery(const std::string& lumen_binary);
 
+/// Streaming generators on this node (bench_streams.cpp).
+std::vector<workload> stream_workloads();
+
+/// `name`: a stream's items/s with its producer on node `other`.
+result measure_stream(const std::string& other, const timing& t,
+                      const std::string& name);
+
 /// put/get/wait, large objects, placement groups and this machine's memcpy
 /// and loopback TCP bandwidth (bench_objects.cpp).
 std::vector<workload> object_workloads();

@@ -260,8 +260,9 @@ int run_microbenchmark(const arguments& args) {
   for (auto& w : bench::cancel_workloads())
     tasks.push_back(std::move(w));
   auto scale = bench::scale_workloads(opts.scale);
+  auto streams = bench::stream_workloads();
   bool one_node = false;
-  for (auto* group : {&objects, &tasks, &scale})
+  for (auto* group : {&objects, &tasks, &scale, &streams})
     for (auto& w : *group)
       for (auto& n : w.names)
         one_node = one_node || run.wanted(n);
@@ -271,6 +272,8 @@ int run_microbenchmark(const arguments& args) {
       if (w.names.front().rfind("memcpy", 0) == 0)
         run.run(w);
     for (auto& w : tasks)
+      run.run(w);
+    for (auto& w : streams)
       run.run(w);
     for (auto& w : objects)
       if (w.names.front().rfind("memcpy", 0) != 0)

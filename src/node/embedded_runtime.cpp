@@ -40,6 +40,7 @@
 #include "objects/spill_files.hpp"
 #include "scheduling/execution_context.hpp"
 #include "scheduling/local_scheduler.hpp"
+#include "scheduling/stream_channel.hpp"
 #include "scheduling/worker_pool.hpp"
 #include "storage/dir_lock.hpp"
 #include "storage/rocks_db.hpp"

@@ -18,6 +18,7 @@
 #include "node/embedded_runtime_impl.hpp"
 #include "scheduling/actor_directory.hpp"
 #include "scheduling/actor_spec.hpp"
+#include "scheduling/stream_channel.hpp"
 
 namespace lumen::detail {
 
@@ -167,6 +168,9 @@ ref_ptr embedded_runtime::submit_actor_task(actor_call_request&& req) {
   call->args = std::move(req.args);
   call->return_id = object_id{call->id, 1};
   auto result = impl_->table.create_pending(call->return_id);
+  if (req.streaming)
+    call->stream =
+      open_local_stream(call->id, req.max_unconsumed, impl_->table, result);
   actor_directory::link_of(h).call(std::move(call));
   return result;
 }

@@ -33,6 +33,8 @@ struct actor_spec {
 
 using actor_spec_ptr = std::shared_ptr<const actor_spec>;
 
+class stream_channel;
+
 /// One method call.
 struct actor_call {
   task_id id;
@@ -48,6 +50,9 @@ struct actor_call {
   /// Set on a call from another node: where its result goes instead of
   /// this node's object table.
   std::function<void(object_ptr)> deliver;
+  /// Set on a generator method's call made on this node: where its items
+  /// go (stream_channel.hpp).
+  std::shared_ptr<stream_channel> stream;
   /// Who runs or drops the call once it is on a worker's queue:
   /// claim_queued until the worker takes it (claim_taken) or the host
   /// withdraws it at a kill or restart (claim_withdrawn).

@@ -18,6 +18,8 @@
 
 namespace lumen::detail {
 
+class stream_channel;
+
 struct execution_context {
   /// The running task, or the driver's root id.
   task_id task;
@@ -39,6 +41,8 @@ struct execution_context {
   /// The running task's or actor call's cancel state (cancel_state.hpp),
   /// set by whoever runs it; null: it cannot be cancelled.
   const std::atomic<std::uint8_t>* cancel = nullptr;
+  /// Set while a streaming task runs: where its items go.
+  stream_channel* stream = nullptr;
 };
 
 /// Thrown by lumen::exit_actor() and caught by the actor host: the actor

@@ -69,6 +69,8 @@ struct TaskSpec {
   job @13 :TaskId;             # The job (task_spec.job): the node id, as
                                # 128 bits, of the driver whose code
                                # submitted it or its ancestors; 0 unknown.
+  stream @14 :UInt32;          # 0: not a streaming task; else 1 +
+                               # task_options.max_unconsumed (a generator).
 }
 
 # The error an error object carries (lumen::detail::error_info).

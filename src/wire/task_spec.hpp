@@ -17,6 +17,8 @@
 
 namespace lumen::detail {
 
+class stream_channel;
+
 struct task_spec {
   /// This task's id, derived from `parent` and the parent's counter.
   task_id id;
@@ -52,6 +54,9 @@ struct task_spec {
   /// again) and its result goes back through `deliver` instead of into
   /// this node's object table.
   std::function<void(object_ptr)> deliver;
+  /// Set on a streaming task (options.streaming): where its items go
+  /// (scheduling/stream_channel.hpp).
+  std::shared_ptr<stream_channel> stream;
 };
 
 using task_ptr = std::shared_ptr<task_spec>;

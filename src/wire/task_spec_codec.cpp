@@ -145,6 +145,10 @@ task_spec read_spec(const char* what, wire::TaskSpec::Reader in,
   spec.return_id = read_id(in.getReturnId());
   spec.attempt = in.getAttempt();
   spec.options.retry_exceptions = in.getRetryExceptions();
+  if (auto stream = in.getStream(); stream != 0) {
+    spec.options.streaming = true;
+    spec.options.max_unconsumed = stream - 1;
+  }
   for (auto entry : in.getLineage())
     spec.lineage.emplace_back(reinterpret_cast<const char*>(entry.begin()),
                               entry.size());
@@ -234,6 +238,8 @@ void build_spec(capnp::MessageBuilder& builder, const task_spec& spec,
   write_id(out.initReturnId(), spec.return_id);
   out.setAttempt(spec.attempt);
   out.setRetryExceptions(spec.options.retry_exceptions);
+  if (spec.options.streaming)
+    out.setStream(spec.options.max_unconsumed + 1);
   // Without it, the same bytes as a copy of `spec` with no lineage.
   auto n = with_lineage ? spec.lineage.size() : 0;
   auto lineage = out.initLineage(element_count(n, "lineage"));

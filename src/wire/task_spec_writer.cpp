@@ -19,7 +19,7 @@ constexpr std::uint64_t data_words = T::_capnpPrivate::dataWordSize;
 template <class T>
 constexpr std::uint64_t pointers = T::_capnpPrivate::pointerCount;
 
-static_assert(data_words<wire::TaskSpec> == 3 && pointers<wire::TaskSpec> == 9);
+static_assert(data_words<wire::TaskSpec> == 4 && pointers<wire::TaskSpec> == 9);
 static_assert(data_words<wire::TaskId> == 2 && pointers<wire::TaskId> == 0);
 static_assert(data_words<wire::ObjectId> == 1 && pointers<wire::ObjectId> == 1);
 static_assert(data_words<wire::Arg> == 1 && pointers<wire::Arg> == 2);
@@ -225,6 +225,8 @@ bool write_task_spec(std::string& out, const task_spec& spec) {
   w.put32(s + 2, 0, spec.attempt);
   if (spec.options.retry_exceptions)
     w.put16(s + 2, 4, 1); // bit 160
+  if (spec.options.streaming)
+    w.put32(s + 3, 0, spec.options.max_unconsumed + 1); // stream: bits 192..
   auto p = s + data_words<wire::TaskSpec>;
   w.task_id_at(p + 0, spec.id);
   w.task_id_at(p + 1, spec.parent);

@@ -90,7 +90,8 @@ TEST_CASE("microbenchmark: a short run of every metric prints sane lines",
         "single_client_get_object_containing_10k_refs",
         "single_client_wait_1k_refs", "single_client_tasks_and_get_batch",
         "placement_group_create/removal", "two_node_tasks_async",
-        "two_node_actor_calls_async", "cancel_10k_queued_tasks"})
+        "two_node_actor_calls_async", "cancel_10k_queued_tasks", "generator_items",
+        "two_node_generator_items"})
     sane_value(lines, name, "/s");
   for (auto name : {"memcpy_gigabytes", "loopback_tcp_64mib_gigabytes",
                     "single_client_put_gigabytes", "multi_client_put_gigabytes",

@@ -75,6 +75,10 @@ task_spec random_spec(std::mt19937_64& rng) {
       id = any_oid();
     spec.args.push_back(value_arg(text(40), nested));
   }
+  if (pick(1) == 1) { // a generator task
+    spec.options.streaming = true;
+    spec.options.max_unconsumed = static_cast<std::uint32_t>(pick(100));
+  }
   return spec;
 }
 

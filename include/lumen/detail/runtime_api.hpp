@@ -59,6 +59,10 @@ struct task_options {
   /// Placement group to run in (empty: none) and its bundle (-1: any).
   std::string pg_id;
   int pg_bundle = -1;
+  /// A generator task: its items stream to the caller (generator.hpp),
+  /// at most `max_unconsumed` unread at a time (0: no bound).
+  bool streaming = false;
+  std::uint32_t max_unconsumed = 0;
 };
 
 struct function_entry;
@@ -109,6 +113,10 @@ struct actor_call_request {
   std::string method;
   std::uint64_t class_hash = 0;
   std::vector<task_arg> args;
+  /// A generator method: its items stream to the caller (as
+  /// task_options).
+  bool streaming = false;
+  std::uint32_t max_unconsumed = 0;
 };
 
 /// Interface implemented by the runtime that `lumen::init` starts.
