@@ -35,6 +35,8 @@ std::vector<object_ptr> collect(self_ptr self,
   return result;
 }
 
+} // namespace
+
 void run_call(const actor_call_ptr& call, std::vector<object_ptr>& args,
               void* instance, bool restarted, object_ptr& result,
               bool& exited) {
@@ -71,6 +73,8 @@ void run_call(const actor_call_ptr& call, std::vector<object_ptr>& args,
   }
 }
 
+namespace {
+
 /// The job that runs one call on a worker.
 auto call_job(self_ptr self, actor_call_ptr call, std::vector<object_ptr> args,
               worker_ptr w) {
@@ -105,6 +109,16 @@ auto call_job(self_ptr self, actor_call_ptr call, std::vector<object_ptr> args,
           error_kind::actor_died,
           "the actor was killed or restarted before the call ran", {},
           call->method);
+    } else if (auto* fn = detail::find_function(call->method);
+               fn != nullptr && fn->async_method != nullptr &&
+               fn->class_hash == call->class_hash) {
+      // A coroutine: it answers and reports when it ends
+      // (actor_host_async.cpp).
+      start_async_call(async_call_args{call, std::move(args), std::move(inst),
+                                       exitedp, gen, handle, w, table,
+                                       restarted},
+                       *fn);
+      return;
     } else {
       run_call(call, args, inst.get(), restarted, result, exited);
       if (exited)
@@ -235,7 +249,11 @@ void pump(self_ptr self) {
       continue;
     }
     auto* w = st.workers.front();
-    if (st.workers.size() > 1) {
+    if (st.async_actor) {
+      // One worker; up to max_concurrency calls in flight on it.
+      if (st.inflight[w] >= async_limit(self))
+        return;
+    } else if (st.workers.size() > 1) {
       // max_concurrency > 1: an idle worker, or wait for one.
       w = nullptr;
       for (auto* x : st.workers)

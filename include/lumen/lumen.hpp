@@ -2,6 +2,7 @@
 #pragma once
 
 #include "lumen/actor.hpp"
+#include "lumen/async.hpp"
 #include "lumen/cluster.hpp"
 #include "lumen/codec.hpp"
 #include "lumen/config.hpp"

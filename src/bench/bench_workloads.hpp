@@ -32,6 +32,9 @@ inline lumen::config bench_config() {
 /// Tasks and actor calls (bench_tasks.cpp).
 std::vector<workload> task_workloads();
 
+/// Async-actor calls and concurrent timers (bench_async.cpp).
+std::vector<workload> async_workloads();
+
 /// The step of single_client_tasks_async: submits n small_value tasks,
 /// gets them all, checks their sum (bench::failure naming `what`).
 void small_value_tasks(int n, const char* what);
