@@ -82,7 +82,8 @@ auto call_job(self_ptr self, actor_call_ptr call, std::vector<object_ptr> args,
   return [call = std::move(call), args = std::move(args), inst = st.instance,
           genp = st.generation, exitedp = st.exited, gen = current_gen(self),
           handle = actor_host_actor{self}, w, table = st.a.table,
-          restarted = st.restarted](bool cancelled) mutable {
+          restarted = st.restarted,
+          async_actor = st.async_actor](bool cancelled) mutable {
     auto finish = [&](bool exited) {
       caf::anon_send(handle, finished_atom::value, gen,
                      reinterpret_cast<std::size_t>(w), exited, call->id);
@@ -109,7 +110,8 @@ auto call_job(self_ptr self, actor_call_ptr call, std::vector<object_ptr> args,
           error_kind::actor_died,
           "the actor was killed or restarted before the call ran", {},
           call->method);
-    } else if (auto* fn = detail::find_function(call->method);
+    } else if (auto* fn =
+                 async_actor ? detail::find_function(call->method) : nullptr;
                fn != nullptr && fn->async_method != nullptr &&
                fn->class_hash == call->class_hash) {
       // A coroutine: it answers and reports when it ends

@@ -229,7 +229,7 @@ class actor_creator {
     req.factory = entry_->name;
     req.class_hash = entry_->class_hash;
     req.options = options_;
-    if (!concurrency_set_ && detail::is_async_class(entry_->class_hash))
+    if (!concurrency_set_ && detail::is_async_class(req.class_hash))
       req.options.max_concurrency = detail::async_default_concurrency;
     req.args = detail::make_task_args<typename traits::decayed_args>(
       std::index_sequence_for<As...>{}, std::forward<As>(args)...);

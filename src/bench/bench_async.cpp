@@ -3,7 +3,9 @@
 // calls on one actor, then all got and summed), and
 // async_actor_10k_concurrent_sleeps: 10,000 calls on one async actor, each
 // awaiting a 10 ms timer, all in flight at once; the seconds until the
-// last result is back, and the threads the process had meanwhile.
+// last result is back, the most threads the process had meanwhile, and how
+// many of those the workload added (the actor's worker and the async
+// thread, at most).
 #include <algorithm>
 #include <chrono>
 #include <cstddef>
@@ -99,6 +101,32 @@ double sleeps_round(const lumen::actor_handle<bench_async_actor>& a,
   return std::chrono::duration<double>(clock::now() - start).count();
 }
 
+/// The rounds in the measured duration (at least 3): their mean time, the
+/// most threads seen, and how many the workload added to those that ran
+/// before the actor existed (CAF's scheduler, clock and I/O threads,
+/// RocksDB's, idle workers of earlier workloads, the main thread).
+std::vector<result> run_sleeps(const timing& t) {
+  int before = thread_count();
+  // The actor's default max_concurrency is 1,000: all 10,000 at once.
+  auto a = lumen::actor(bench_async_actor::create)
+             .max_concurrency(concurrent_sleeps)
+             .remote();
+  int peak = 0;
+  sleeps_round(a, peak); // warm-up
+  double total = 0;
+  std::size_t rounds = 0;
+  while (rounds < 3 || total < t.duration_seconds) {
+    total += sleeps_round(a, peak);
+    ++rounds;
+  }
+  return {measured("async_actor_10k_concurrent_sleeps", "s",
+                   total / static_cast<double>(rounds), total, rounds),
+          measured("async_actor_10k_concurrent_sleeps_threads", "threads", peak,
+                   total, rounds),
+          measured("async_actor_10k_concurrent_sleeps_threads_added", "threads",
+                   std::max(0, peak - before), total, rounds)};
+}
+
 } // namespace
 
 std::vector<workload> async_workloads() {
@@ -115,31 +143,10 @@ std::vector<workload> async_workloads() {
           check_sum(lumen::get(refs), 1000, "1_1_async_actor_calls_async");
         })};
     }});
-  ws.push_back(
-    workload{{"async_actor_10k_concurrent_sleeps",
-              "async_actor_10k_concurrent_sleeps_threads"},
-             [](const timing& t) {
-               // The actor's default max_concurrency is 1,000: all 10,000 at
-               // once.
-               auto a = lumen::actor(bench_async_actor::create)
-                          .max_concurrency(concurrent_sleeps)
-                          .remote();
-               int peak = 0;
-               sleeps_round(a, peak); // warm-up
-               peak = 0;
-               // The rounds in the measured duration (at least 3); the mean.
-               double total = 0;
-               std::size_t rounds = 0;
-               while (rounds < 3 || total < t.duration_seconds) {
-                 total += sleeps_round(a, peak);
-                 ++rounds;
-               }
-               return std::vector<result>{
-                 measured("async_actor_10k_concurrent_sleeps", "s",
-                          total / static_cast<double>(rounds), total, rounds),
-                 measured("async_actor_10k_concurrent_sleeps_threads",
-                          "threads", peak, total, rounds)};
-             }});
+  ws.push_back(workload{{"async_actor_10k_concurrent_sleeps",
+                         "async_actor_10k_concurrent_sleeps_threads",
+                         "async_actor_10k_concurrent_sleeps_threads_added"},
+                        run_sleeps});
   return ws;
 }
 

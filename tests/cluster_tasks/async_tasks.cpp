@@ -7,6 +7,7 @@
 #include <thread>
 
 #include <lumen/cluster.hpp>
+#include <lumen/objects.hpp>
 #include <lumen/remote.hpp>
 #include <lumen/task.hpp>
 
@@ -77,6 +78,15 @@ Waiter::catch_failure(lumen::object_ref<std::int64_t> r) {
   co_return "not caught";
 }
 
+std::string Waiter::catch_failure_sync(lumen::object_ref<std::int64_t> r) {
+  try {
+    lumen::get(r);
+  } catch (const lumen::error& e) {
+    return std::string("caught: ") + e.what();
+  }
+  return "not caught";
+}
+
 lumen::async<std::string> Waiter::append(std::string x, int ms) {
   co_await lumen::sleep_for(std::chrono::milliseconds(ms));
   log += x;
@@ -91,4 +101,6 @@ LUMEN_REMOTE(async_tasks::Waiter::create, &async_tasks::Waiter::add_to,
              &async_tasks::Waiter::via_task, &async_tasks::Waiter::nap,
              &async_tasks::Waiter::relay, &async_tasks::Waiter::track,
              &async_tasks::Waiter::peak, &async_tasks::Waiter::fail_after,
-             &async_tasks::Waiter::catch_failure, &async_tasks::Waiter::append);
+             &async_tasks::Waiter::catch_failure,
+             &async_tasks::Waiter::catch_failure_sync,
+             &async_tasks::Waiter::append);

@@ -49,6 +49,9 @@ struct Waiter {
   /// Awaits `r`, which is expected to fail; returns "caught: <message>".
   lumen::async<std::string> catch_failure(lumen::object_ref<std::int64_t> r);
 
+  /// As catch_failure, but blocking in lumen::get (a plain method).
+  std::string catch_failure_sync(lumen::object_ref<std::int64_t> r);
+
   /// Appends `x` to the log after sleeping `ms`; returns the log so far.
   lumen::async<std::string> append(std::string x, int ms);
 

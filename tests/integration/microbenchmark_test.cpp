@@ -104,6 +104,8 @@ TEST_CASE("microbenchmark: a short run of every metric prints sane lines",
         "scale_get_10k_objects", "async_actor_10k_concurrent_sleeps"})
     sane_value(lines, name, "s");
   sane_value(lines, "async_actor_10k_concurrent_sleeps_threads", "threads");
+  sane_value(lines, "async_actor_10k_concurrent_sleeps_threads_added",
+             "threads");
   for (auto name : {"scale_1m_queued_tasks_rss_bytes_per_task",
                     "scale_1m_queued_tasks_heap_bytes_per_task"})
     sane_value(lines, name, "B");
