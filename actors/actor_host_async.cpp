@@ -51,6 +51,10 @@ class async_call final : public detail::resume_executor,
     return stopping_.load();
   }
 
+  std::shared_ptr<void> keep_alive() override {
+    return shared_from_this();
+  }
+
   /// Runs the method up to its first suspension (or its end).
   void start(const detail::function_entry& fn) {
     detail::context_scope cs{&ctx_};

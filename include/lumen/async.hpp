@@ -47,9 +47,10 @@
 // ends the actor as in a plain method.
 //
 // `ref.then(f)`: for code that is not a coroutine. Runs `f(outcome<T>)` once
-// the object is ready or failed: on the actor's thread when called inside
-// an async actor, else on lumen's async thread. `outcome.value()` returns
-// the value or throws the error.
+// the object is ready or failed: on the actor's thread when called from a
+// coroutine method of an async actor, else (plain methods, drivers) on
+// lumen's async thread. `outcome.value()` returns the value or throws the
+// error.
 //
 // Thread safety of the types: a `lumen::async<T>` is owned by one
 // coroutine or caller and awaited once; awaiters are used by the coroutine
@@ -61,6 +62,7 @@
 #include <coroutine>
 #include <cstddef>
 #include <exception>
+#include <memory>
 #include <optional>
 #include <tuple>
 #include <type_traits>
@@ -93,6 +95,12 @@ class resume_executor {
   /// Whether the process shuts down: the coroutine runs only to unwind.
   virtual bool stopping() const noexcept {
     return false;
+  }
+
+  /// Keeps this executor alive for a coroutine that may outlive the one
+  /// that started it (a `then`); null for one that lives for good.
+  virtual std::shared_ptr<void> keep_alive() {
+    return nullptr;
   }
 };
 
@@ -419,6 +427,9 @@ namespace detail {
 
 template <class T, class F>
 detached_task run_then(object_ref<T> ref, F f) {
+  // Inside an async actor the executor is the calling coroutine's, which
+  // may end before this one does.
+  auto keep = resume_target().keep_alive();
   co_await reschedule_awaiter{};
   outcome<T> o;
   try {

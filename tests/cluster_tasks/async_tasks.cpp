@@ -87,6 +87,19 @@ std::string Waiter::catch_failure_sync(lumen::object_ref<std::int64_t> r) {
   return "not caught";
 }
 
+lumen::async<int> Waiter::then_inside(std::int64_t v, int ms) {
+  lumen::task(slow_value)
+    .remote(v, ms)
+    .then([this](lumen::outcome<std::int64_t> o) {
+      then_value = o.value();
+    });
+  co_return 1;
+}
+
+std::int64_t Waiter::then_seen() const {
+  return then_value;
+}
+
 lumen::async<std::string> Waiter::append(std::string x, int ms) {
   co_await lumen::sleep_for(std::chrono::milliseconds(ms));
   log += x;
@@ -103,4 +116,5 @@ LUMEN_REMOTE(async_tasks::Waiter::create, &async_tasks::Waiter::add_to,
              &async_tasks::Waiter::peak, &async_tasks::Waiter::fail_after,
              &async_tasks::Waiter::catch_failure,
              &async_tasks::Waiter::catch_failure_sync,
-             &async_tasks::Waiter::append);
+             &async_tasks::Waiter::append, &async_tasks::Waiter::then_inside,
+             &async_tasks::Waiter::then_seen);

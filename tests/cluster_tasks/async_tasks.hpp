@@ -52,12 +52,20 @@ struct Waiter {
   /// As catch_failure, but blocking in lumen::get (a plain method).
   std::string catch_failure_sync(lumen::object_ref<std::int64_t> r);
 
+  /// Starts slow_value(v, ms) and returns at once; a `then` callback
+  /// stores the value, on this actor's thread, after this call has ended.
+  lumen::async<int> then_inside(std::int64_t v, int ms);
+
+  /// What the `then` callback of then_inside stored (0: not yet).
+  std::int64_t then_seen() const;
+
   /// Appends `x` to the log after sleeping `ms`; returns the log so far.
   lumen::async<std::string> append(std::string x, int ms);
 
   int in_flight = 0;
   int max_in_flight = 0;
   std::string log;
+  std::int64_t then_value = 0;
 };
 
 } // namespace async_tasks

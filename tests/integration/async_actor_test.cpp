@@ -191,6 +191,24 @@ TEST_CASE("async actors: ref.then runs a callback off the caller's thread",
   CHECK(wf.get() != std::this_thread::get_id());
 }
 
+TEST_CASE("async actors: ref.then inside an async actor runs after the "
+          "call that made it has ended",
+          "[async]") {
+  lumen::init_guard guard{lumen::config{.num_cpus = 2}};
+  auto w = lumen::actor(Waiter::create).remote();
+  std::vector<lumen::object_ref<int>> started;
+  for (int i = 1; i <= 20; ++i)
+    started.push_back(w.task(&Waiter::then_inside).remote(i, 100));
+  for (int v : lumen::get(started, patience))
+    CHECK(v == 1);
+  // The calls are over; their callbacks run once the tasks end.
+  CHECK(lumen_it::eventually([&] {
+    return lumen::get(w.task(&Waiter::then_seen).remote(), patience) != 0;
+  }));
+  CHECK(lumen::get(w.task(&Waiter::nap).remote(1), patience) ==
+        lumen::node_id());
+}
+
 TEST_CASE("async actors: a shutdown with calls suspended on timers ends them",
           "[async]") {
   lumen::init(lumen::config{.num_cpus = 2});
