@@ -100,6 +100,11 @@ std::int64_t Waiter::then_seen() const {
   return then_value;
 }
 
+lumen::async<int> Waiter::quit_after(int ms) {
+  co_await lumen::sleep_for(std::chrono::milliseconds(ms));
+  lumen::exit_actor();
+}
+
 lumen::async<std::string> Waiter::append(std::string x, int ms) {
   co_await lumen::sleep_for(std::chrono::milliseconds(ms));
   log += x;
@@ -117,4 +122,4 @@ LUMEN_REMOTE(async_tasks::Waiter::create, &async_tasks::Waiter::add_to,
              &async_tasks::Waiter::catch_failure,
              &async_tasks::Waiter::catch_failure_sync,
              &async_tasks::Waiter::append, &async_tasks::Waiter::then_inside,
-             &async_tasks::Waiter::then_seen);
+             &async_tasks::Waiter::then_seen, &async_tasks::Waiter::quit_after);

@@ -59,6 +59,9 @@ struct Waiter {
   /// What the `then` callback of then_inside stored (0: not yet).
   std::int64_t then_seen() const;
 
+  /// Sleeps `ms`, then ends the actor with lumen::exit_actor().
+  lumen::async<int> quit_after(int ms);
+
   /// Appends `x` to the log after sleeping `ms`; returns the log so far.
   lumen::async<std::string> append(std::string x, int ms);
 

@@ -93,6 +93,15 @@ TEST_CASE("async actors: an exception in a coroutine fails its call with a "
         lumen::node_id());
 }
 
+TEST_CASE("async actors: exit_actor in a coroutine ends the actor", "[async]") {
+  lumen::init_guard guard{lumen::config{.num_cpus = 2}};
+  auto w = lumen::actor(Waiter::create).remote();
+  CHECK_THROWS_AS(lumen::get(w.task(&Waiter::quit_after).remote(10), patience),
+                  lumen::actor_died_error);
+  CHECK_THROWS_AS(lumen::get(w.task(&Waiter::nap).remote(1), patience),
+                  lumen::actor_died_error);
+}
+
 TEST_CASE("async actors: max_concurrency bounds the calls in flight (default "
           "1,000)",
           "[async]") {
