@@ -284,7 +284,11 @@ actor_host_actor::behavior_type actor_host(self_ptr self,
     p->hold.set(detail::cpu_resource, *opts.num_cpus);
   else
     p->needs_cpu_node = true;
-  p->workers = static_cast<std::size_t>(std::max(1, opts.max_concurrency));
+  // An async actor runs all its calls on one worker (actor_host_async.cpp).
+  st.async_actor = detail::is_async_class(st.a.spec->class_hash);
+  p->workers = st.async_actor
+                 ? 1
+                 : static_cast<std::size_t>(std::max(1, opts.max_concurrency));
   p->strategy = opts.strategy;
   p->affinity_node = opts.affinity_node;
   p->affinity_soft = opts.affinity_soft;

@@ -36,6 +36,8 @@ std::vector<object_ptr> collect(self_ptr self,
   return result;
 }
 
+} // namespace
+
 void run_call(const actor_call_ptr& call, std::vector<object_ptr>& args,
               void* instance, bool restarted, object_ptr& result,
               bool& exited) {
@@ -74,6 +76,8 @@ void run_call(const actor_call_ptr& call, std::vector<object_ptr>& args,
   }
 }
 
+namespace {
+
 /// The job that runs one call on a worker.
 auto call_job(self_ptr self, actor_call_ptr call, std::vector<object_ptr> args,
               worker_ptr w) {
@@ -81,7 +85,8 @@ auto call_job(self_ptr self, actor_call_ptr call, std::vector<object_ptr> args,
   return [call = std::move(call), args = std::move(args), inst = st.instance,
           genp = st.generation, exitedp = st.exited, gen = current_gen(self),
           handle = actor_host_actor{self}, w, table = st.a.table,
-          restarted = st.restarted](bool cancelled) mutable {
+          restarted = st.restarted,
+          async_actor = st.async_actor](bool cancelled) mutable {
     auto finish = [&](bool exited) {
       caf::anon_send(handle, finished_atom::value, gen,
                      reinterpret_cast<std::size_t>(w), exited, call->id);
@@ -108,6 +113,17 @@ auto call_job(self_ptr self, actor_call_ptr call, std::vector<object_ptr> args,
           error_kind::actor_died,
           "the actor was killed or restarted before the call ran", {},
           call->method);
+    } else if (auto* fn =
+                 async_actor ? detail::find_function(call->method) : nullptr;
+               fn != nullptr && fn->async_method != nullptr &&
+               fn->class_hash == call->class_hash) {
+      // A coroutine: it answers and reports when it ends
+      // (actor_host_async.cpp).
+      start_async_call(async_call_args{call, std::move(args), std::move(inst),
+                                       exitedp, gen, handle, w, table,
+                                       restarted},
+                       *fn);
+      return;
     } else {
       run_call(call, args, inst.get(), restarted, result, exited);
       if (call->cancel.load() != detail::not_cancelled && !exited)
@@ -240,7 +256,11 @@ void pump(self_ptr self) {
       continue;
     }
     auto* w = st.workers.front();
-    if (st.workers.size() > 1) {
+    if (st.async_actor) {
+      // One worker; up to max_concurrency calls in flight on it.
+      if (st.inflight[w] >= async_limit(self))
+        return;
+    } else if (st.workers.size() > 1) {
       // max_concurrency > 1: an idle worker, or wait for one.
       w = nullptr;
       for (auto* x : st.workers)

@@ -20,6 +20,7 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include "actors/actor_host.hpp"
+#include "lumen/detail/registry.hpp"
 #include "objects/object_table.hpp"
 #include "scheduling/batch_outbox.hpp"
 #include "scheduling/worker_pool.hpp"
@@ -87,6 +88,9 @@ struct host_state {
   /// Nodes the actor died with: the view may still list one as alive for
   /// a moment, but its scheduler is gone (see start_forward).
   std::set<std::string> lost_nodes;
+  /// An async actor (a class with a lumen::async method): one worker runs
+  /// its coroutines; up to max_concurrency calls are in flight on it.
+  bool async_actor = false;
   const char* name = "lumen.actor_host";
 };
 
@@ -125,6 +129,33 @@ void pump(self_ptr self);
 /// Takes a call (from this node or another) in arrival order: answers it
 /// at once if the actor is dead, else queues it and pumps.
 void accept_call(self_ptr self, detail::actor_call_ptr call);
+
+/// Runs a plain method call on this thread (the worker's).
+void run_call(const actor_call_ptr& call, std::vector<object_ptr>& args,
+              void* instance, bool restarted, object_ptr& result, bool& exited);
+
+// -- coroutine calls of async actors (actor_host_async.cpp) -------------------
+
+/// What a coroutine call needs to run and to report its end.
+struct async_call_args {
+  actor_call_ptr call;
+  std::vector<object_ptr> args;
+  std::shared_ptr<void> instance;
+  std::shared_ptr<std::atomic<bool>> exited;
+  std::uint64_t gen = 0;
+  actor_host_actor host;
+  worker_ptr worker = nullptr;
+  detail::object_table* table = nullptr;
+  bool restarted = false;
+};
+
+/// Starts a coroutine method on this thread (the actor's worker): it
+/// resumes on the same worker, and once it ends its result is stored and
+/// the host told (finished), as for a plain call.
+void start_async_call(async_call_args a, const detail::function_entry& fn);
+
+/// How many calls an async actor may have in flight.
+std::size_t async_limit(self_ptr self);
 
 // -- forwarder to another node (actor_host_remote.cpp) ------------------------
 

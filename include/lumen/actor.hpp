@@ -28,6 +28,7 @@
 #include <utility>
 
 #include "lumen/codec.hpp"
+#include "lumen/detail/async_traits.hpp"
 #include "lumen/detail/function_traits.hpp"
 #include "lumen/detail/registry.hpp"
 #include "lumen/detail/runtime_api.hpp"
@@ -47,7 +48,8 @@ template <class T, class M>
 class actor_method_caller {
  public:
   using traits = detail::function_traits<M>;
-  using result_type = std::decay_t<typename traits::result_type>;
+  /// T for a coroutine method returning lumen::async<T>.
+  using result_type = detail::unwrap_async_t<typename traits::result_type>;
 
   actor_method_caller(detail::ref_ptr actor, const detail::function_entry& e)
     : actor_(std::move(actor)), entry_(&e) {}
@@ -185,8 +187,11 @@ class actor_creator {
   }
 
   /// How many calls may run at once (default 1: one at a time, in order).
+  /// For an async actor (one with a lumen::async method), how many calls
+  /// may be in flight on its one thread (default 1,000).
   actor_creator& max_concurrency(int n) {
     options_.max_concurrency = n;
+    concurrency_set_ = true;
     return *this;
   }
 
@@ -248,6 +253,8 @@ class actor_creator {
     req.factory = entry_->name;
     req.class_hash = entry_->class_hash;
     req.options = options_;
+    if (!concurrency_set_ && detail::is_async_class(req.class_hash))
+      req.options.max_concurrency = detail::async_default_concurrency;
     req.args = detail::make_task_args<typename traits::decayed_args>(
       std::index_sequence_for<As...>{}, std::forward<As>(args)...);
     return actor_handle<product_type>(
@@ -257,6 +264,7 @@ class actor_creator {
  private:
   const detail::function_entry* entry_;
   detail::actor_options options_;
+  bool concurrency_set_ = false;
 };
 
 /// Prepares the creation of an actor by its registered factory `f`.

@@ -3,6 +3,7 @@
 
 #include "lumen/actor.hpp"
 #include "lumen/cancel.hpp"
+#include "lumen/async.hpp"
 #include "lumen/cluster.hpp"
 #include "lumen/codec.hpp"
 #include "lumen/config.hpp"

@@ -54,6 +54,11 @@ class object_ref {
     return ptr_;
   }
 
+  /// Runs `f(lumen::outcome<T>)` once the object is ready or failed,
+  /// without blocking the caller; see lumen/async.hpp (which defines it).
+  template <class F>
+  void then(F f) const;
+
   friend bool operator==(const object_ref& x, const object_ref& y) noexcept {
     return x.ptr_.get() == y.ptr_.get() ||
            (x.valid() && y.valid() && x.id() == y.id());

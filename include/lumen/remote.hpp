@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "lumen/codec.hpp"
+#include "lumen/detail/async_traits.hpp"
 #include "lumen/detail/function_traits.hpp"
 #include "lumen/detail/multi_return.hpp"
 #include "lumen/detail/registry.hpp"
@@ -142,7 +143,11 @@ constexpr bool all_have_codecs(std::tuple<Ts...>*) {
 template <class F>
 constexpr bool check_remote_signature() {
   using traits = function_traits<F>;
-  using result = std::decay_t<typename traits::result_type>;
+  using result = unwrap_async_t<typename traits::result_type>;
+  static_assert(!is_async_v<typename traits::result_type> ||
+                  !std::is_void_v<typename traits::class_type>,
+                "LUMEN_REMOTE: lumen::async<T> is for actor methods; a task "
+                "cannot be a coroutine");
   static_assert(
     all_have_codecs(static_cast<typename traits::decayed_args*>(nullptr)),
     "LUMEN_REMOTE: no codec for a parameter type: give it an "
@@ -186,11 +191,15 @@ void register_one(std::string name) {
   entry.arity = traits::arity;
   if constexpr (!std::is_void_v<typename traits::class_type>) {
     entry.kind = function_kind::actor_method;
-    if constexpr (is_generator_v<typename traits::result_type>)
-      entry.method = &invoke_method_stream<F>;
-    else
-      entry.method = &invoke_method<F>;
     entry.class_hash = type_hash<typename traits::class_type>();
+    if constexpr (is_async_v<typename traits::result_type>) {
+      entry.async_method = &invoke_async_method<F>; // lumen/async.hpp
+      mark_async_class(entry.class_hash);
+    } else if constexpr (is_generator_v<typename traits::result_type>) {
+      entry.method = &invoke_method_stream<F>;
+    } else {
+      entry.method = &invoke_method<F>;
+    }
   } else if constexpr (!std::is_void_v<factory_product_t<fn_type>>) {
     entry.kind = function_kind::actor_factory;
     entry.create = &invoke_factory<F>;

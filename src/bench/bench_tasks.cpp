@@ -266,6 +266,8 @@ std::vector<workload> task_workloads() {
         get_each(refs, 1000, "n_n_actor_calls_with_arg_async");
       };
     }));
+  for (auto& w : async_workloads())
+    ws.push_back(std::move(w));
   return ws;
 }
 

@@ -35,6 +35,8 @@ std::vector<workload> task_workloads();
 /// cancel_10k_queued_tasks: the rate of cancelling queued tasks, from the
 /// first cancel until all refs failed (bench_cancel.cpp).
 std::vector<workload> cancel_workloads();
+/// Async-actor calls and concurrent timers (bench_async.cpp).
+std::vector<workload> async_workloads();
 
 /// The step of single_client_tasks_async: submits n small_value tasks,
 /// gets them all, checks their sum (bench::failure naming `what`).

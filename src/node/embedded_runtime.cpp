@@ -371,6 +371,9 @@ void embedded_runtime::impl::stop() {
   table.close(make_error_object(error_kind::runtime_error,
                                 "lumen was shut down before the object "
                                 "was ready"));
+  // Timers fire early and suspended coroutines resume (and end) while the
+  // workers still run.
+  loop.stop();
   hooks_on->store(false);
   directory.close();
   {

@@ -47,6 +47,14 @@ class embedded_runtime : public runtime_api {
 
   bool ready(const ref_header* ref) override;
 
+  // Asynchronous waits (embedded_runtime_async.cpp).
+  void when_ready(const ref_ptr& ref, std::function<void()> callback) override;
+
+  void post_async(std::function<void()> job) override;
+
+  void post_after(std::chrono::nanoseconds delay,
+                  std::function<void()> job) override;
+
   std::vector<bool> wait(const std::vector<const ref_header*>& refs,
                          std::size_t num_returns,
                          std::chrono::nanoseconds timeout) override;

@@ -34,6 +34,7 @@
 #include "node/embedded_runtime.hpp"
 #include "objects/object_table.hpp"
 #include "scheduling/actor_directory.hpp"
+#include "scheduling/async_loop.hpp"
 #include "scheduling/execution_context.hpp"
 #include "scheduling/pg_planner.hpp"
 #include "scheduling/resources.hpp"
@@ -135,6 +136,8 @@ struct embedded_runtime::impl {
   resource_set total;
   object_table table;
   worker_pool pool;
+  /// The async thread of coroutines and timers (lumen/async.hpp).
+  async_loop loop;
   actor_directory directory;
   execution_context root;
   std::mutex native_mtx;

@@ -90,8 +90,9 @@ TEST_CASE("microbenchmark: a short run of every metric prints sane lines",
         "single_client_get_object_containing_10k_refs",
         "single_client_wait_1k_refs", "single_client_tasks_and_get_batch",
         "placement_group_create/removal", "two_node_tasks_async",
-        "two_node_actor_calls_async", "cancel_10k_queued_tasks", "generator_items",
-        "two_node_generator_items"})
+        "two_node_actor_calls_async", "cancel_10k_queued_tasks",
+        "generator_items", "two_node_generator_items",
+        "1_1_async_actor_calls_async"})
     sane_value(lines, name, "/s");
   for (auto name : {"memcpy_gigabytes", "loopback_tcp_64mib_gigabytes",
                     "single_client_put_gigabytes", "multi_client_put_gigabytes",
@@ -100,9 +101,13 @@ TEST_CASE("microbenchmark: a short run of every metric prints sane lines",
                     "two_node_object_push_64mib_tls_gigabytes",
                     "two_node_object_pull_64mib_tls_gigabytes"})
     sane_value(lines, name, "GB/s");
-  for (auto name : {"scale_1m_queued_tasks", "scale_10k_actors",
-                    "scale_task_10k_ref_args", "scale_get_10k_objects"})
+  for (auto name :
+       {"scale_1m_queued_tasks", "scale_10k_actors", "scale_task_10k_ref_args",
+        "scale_get_10k_objects", "async_actor_10k_concurrent_sleeps"})
     sane_value(lines, name, "s");
+  sane_value(lines, "async_actor_10k_concurrent_sleeps_threads", "threads");
+  sane_value(lines, "async_actor_10k_concurrent_sleeps_threads_added",
+             "threads");
   for (auto name : {"scale_1m_queued_tasks_rss_bytes_per_task",
                     "scale_1m_queued_tasks_heap_bytes_per_task"})
     sane_value(lines, name, "B");

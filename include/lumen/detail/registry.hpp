@@ -9,6 +9,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <exception>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -30,6 +32,18 @@ using create_fn = std::shared_ptr<void> (*)(const std::vector<object_ptr>&);
 using method_fn = object_data (*)(void* self,
                                   const std::vector<object_ptr>& args);
 
+/// Where an async method's outcome goes: its encoded result, or (null
+/// result) the exception that ended it. Called exactly once.
+using async_done_fn =
+  std::function<void(object_data* result, std::exception_ptr error)>;
+
+/// Decodes the arguments and starts a coroutine method (lumen::async<T>)
+/// on `self`; `done` runs when it ends, in the thread that ends it.
+/// Throws (without calling `done`) if the arguments do not decode.
+using async_method_fn = void (*)(void* self,
+                                 const std::vector<object_ptr>& args,
+                                 async_done_fn done);
+
 /// What a registered name stands for.
 enum class function_kind : std::uint8_t {
   free_function,
@@ -47,6 +61,8 @@ struct function_entry {
   create_fn create = nullptr;
   /// Set for actor methods.
   method_fn method = nullptr;
+  /// Set instead of `method` for coroutine methods (lumen::async<T>).
+  async_method_fn async_method = nullptr;
   std::size_t arity = 0;
   /// Fingerprint of the actor class (factories and methods), else 0.
   std::uint64_t class_hash = 0;
@@ -63,6 +79,13 @@ const function_entry* find_function(std::string_view name);
 
 /// The entry registered for a function pointer, or nullptr.
 const function_entry* find_function_by_key(const std::string& pointer_key);
+
+/// Marks the actor class `class_hash` as async: it has a coroutine method
+/// (lumen/async.hpp), so its calls run as coroutines on one thread.
+void mark_async_class(std::uint64_t class_hash);
+
+/// Whether a coroutine method of the class was registered in this process.
+bool is_async_class(std::uint64_t class_hash);
 
 /// Splits the text of LUMEN_REMOTE's arguments at top-level commas and
 /// turns each into a name: `&Counter::add` becomes `Counter::add`.

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -148,6 +149,24 @@ class runtime_api {
   /// Whether `ref`'s object is ready here now; never waits. The caller
   /// holds a count on `ref`.
   virtual bool ready(const ref_header* ref) = 0;
+
+  // -- asynchronous waits (lumen/async.hpp) ---------------------------------
+  // The defaults throw lumen::error: a runtime without them has no async
+  // actors.
+
+  /// Runs `callback` once `ref`'s object is ready here (or failed),
+  /// fetching it from the node holding it: at once in this thread if it is
+  /// ready now, else in the thread that makes it ready. The callback must
+  /// not block.
+  virtual void when_ready(const ref_ptr& ref, std::function<void()> callback);
+
+  /// Runs `job` on the process's async thread (started on first use).
+  virtual void post_async(std::function<void()> job);
+
+  /// Runs `job` on the async thread once `delay` has passed. At shutdown
+  /// pending timers run early, so that no coroutine stays suspended.
+  virtual void post_after(std::chrono::nanoseconds delay,
+                          std::function<void()> job);
 
   /// Returns a counted reference to an object known to this process, for
   /// decoding references nested in values; throws object_lost_error.
