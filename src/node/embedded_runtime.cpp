@@ -34,6 +34,7 @@
 #include "node/runtime_dir.hpp"
 #include "objects/object_table.hpp"
 #include "objects/spill_files.hpp"
+#include "scheduling/context_info.hpp"
 #include "scheduling/execution_context.hpp"
 #include "scheduling/local_scheduler.hpp"
 #include "scheduling/worker_pool.hpp"
@@ -377,7 +378,8 @@ void embedded_runtime::impl::stop() {
     caf::scoped_actor self{*sys};
     for (auto& native : natives_snapshot()) {
       self->send_exit(native, caf::exit_reason::user_shutdown);
-      self->wait_for(native);
+      if (native.node() == sys->node()) // one spawned on another node ends
+        self->wait_for(native);         // there, unwaited for
     }
     // What peers reach first, so that nothing new comes in.
     if (published) {
@@ -550,17 +552,21 @@ ref_ptr embedded_runtime::submit(task_request&& req) {
   resource_set::from_doubles(opts.resources); // validates names and amounts
   if (opts.resources.count(cpu_resource) > 0)
     throw error("task '" + opts.name + "': set CPUs with num_cpus()");
+  auto& ctx = impl_->context();
+  if (ctx.info != nullptr)
+    inherit_context(*ctx.info, opts);
   if (!opts.pg_id.empty()) {
     opts.resources = in_bundle(std::move(opts.resources), opts.num_cpus,
                                opts.pg_id, opts.pg_bundle);
     opts.num_cpus = 0;
   }
-  auto& ctx = impl_->context();
   auto n = ctx.counter.fetch_add(1, std::memory_order_relaxed) + 1;
   auto spec = std::make_shared<task_spec>();
   spec->id = task_id::derive(ctx.task, n);
   spec->parent = ctx.task;
   spec->job = ctx.job.nil() ? impl_->root.job : ctx.job;
+  spec->ns = ctx.info != nullptr && ctx.info->ns != nullptr ? *ctx.info->ns
+                                                            : impl_->cfg.base.ns;
   spec->depth = ctx.child_depth;
   spec->function = std::move(req.function);
   spec->entry = req.entry;

@@ -18,6 +18,8 @@
 
 namespace lumen::detail {
 
+struct context_info;
+
 struct execution_context {
   /// The running task, or the driver's root id.
   task_id task;
@@ -36,6 +38,9 @@ struct execution_context {
   bool in_actor = false;
   /// Whether that actor was restarted at least once.
   bool actor_restarted = false;
+  /// Namespace, resources, actor id and captured placement group of the
+  /// running task or actor (scheduling/context_info.hpp); null: none.
+  const context_info* info = nullptr;
 };
 
 /// Thrown by lumen::exit_actor() and caught by the actor host: the actor

@@ -65,6 +65,12 @@ struct TaskSpec {
   job @13 :TaskId;             # The job (task_spec.job): the node id, as
                                # 128 bits, of the driver whose code
                                # submitted it or its ancestors; 0 unknown.
+  ns @14 :Text;                # The job's namespace (task_spec.ns); "" the
+                               # default one.
+  capturePg @15 :Text;         # Placement group id its children go to
+                               # (task_options.capture_pg); "" none.
+  retryOn @16 :List(Text);     # Exception types retried
+                               # (task_options.retry_on); empty: all.
 }
 
 # The error an error object carries (lumen::detail::error_info).

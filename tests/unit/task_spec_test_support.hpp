@@ -134,6 +134,9 @@ inline void check_equal(const task_spec& x, const task_spec& y) {
   CHECK(x.return_id == y.return_id);
   CHECK(x.attempt == y.attempt);
   CHECK(x.options.retry_exceptions == y.options.retry_exceptions);
+  CHECK(x.ns == y.ns);
+  CHECK(x.options.capture_pg == y.options.capture_pg);
+  CHECK(x.options.retry_on == y.options.retry_on);
   REQUIRE(x.args.size() == y.args.size());
   for (std::size_t i = 0; i < x.args.size(); ++i) {
     INFO("argument " << i);
