@@ -62,9 +62,8 @@ void forward_calls(self_ptr self) {
     st.queue.pop_front();
     std::vector<char> bytes;
     try {
-      bytes =
-        wire_call(self, call->id, call->method, call->args, call->return_id,
-                  call->shown_name());
+      bytes = wire_call(self, call->id, call->method, call->args,
+                        call->return_id, call->shown_name());
     } catch (const std::exception& e) {
       detail::answer(*call,
                      make_error_object(error_kind::runtime_error, e.what(), {},

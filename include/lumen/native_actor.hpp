@@ -147,9 +147,8 @@ struct native_params<std::tuple<P, Ps...>> {
 };
 
 template <auto F>
-using native_params_t =
-  typename native_params<typename function_traits<decltype(F)>::decayed_args>::
-    type;
+using native_params_t = typename native_params<
+  typename function_traits<decltype(F)>::decayed_args>::type;
 
 template <class P>
 P native_arg(const std::string& bytes) {
@@ -160,8 +159,8 @@ P native_arg(const std::string& bytes) {
 
 template <auto F, std::size_t... Is>
 caf::actor spawn_native_indexed(caf::actor_system& sys,
-                                   const std::vector<std::string>& args,
-                                   std::index_sequence<Is...>) {
+                                const std::vector<std::string>& args,
+                                std::index_sequence<Is...>) {
   using params = native_params_t<F>;
   return caf::actor_cast<caf::actor>(sys.spawn<caf::detached>(
     F, native_arg<std::tuple_element_t<Is, params>>(args[Is])...));
@@ -179,8 +178,9 @@ caf::actor spawn_native_registered(caf::actor_system& sys,
 
 template <class Handle, auto F>
 bool register_native_factory(const char* name) {
-  register_native({name, type_hash<Handle>(), &spawn_native_registered<Handle, F>},
-                  pointer_key(F));
+  register_native(
+    {name, type_hash<Handle>(), &spawn_native_registered<Handle, F>},
+    pointer_key(F));
   return true;
 }
 

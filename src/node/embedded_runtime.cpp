@@ -565,8 +565,9 @@ ref_ptr embedded_runtime::submit(task_request&& req) {
   spec->id = task_id::derive(ctx.task, n);
   spec->parent = ctx.task;
   spec->job = ctx.job.nil() ? impl_->root.job : ctx.job;
-  spec->ns = ctx.info != nullptr && ctx.info->ns != nullptr ? *ctx.info->ns
-                                                            : impl_->cfg.base.ns;
+  spec->ns = ctx.info != nullptr && ctx.info->ns != nullptr
+               ? *ctx.info->ns
+               : impl_->cfg.base.ns;
   spec->depth = ctx.child_depth;
   spec->function = std::move(req.function);
   spec->entry = req.entry;

@@ -139,7 +139,6 @@ class embedded_runtime : public runtime_api {
                                 std::uint64_t type_hash);
 
  public:
-
   // -- context, namespaces, placement groups by name
   //    (embedded_runtime_context.cpp) -------------------------------------
 

@@ -130,7 +130,7 @@ ref_ptr embedded_runtime::create_actor(actor_request&& req) {
   if (!added) {
     link->kill(true);
     throw name_taken_error("an actor named '" + o.name +
-                "' exists already in namespace '" + o.ns + "'");
+                           "' exists already in namespace '" + o.ns + "'");
   }
   link->start();
   return result;
@@ -325,12 +325,12 @@ void embedded_runtime::native_adopt(std::shared_ptr<void> reservation,
     native_register(r->owner, r->name, r->ns, handle, type_hash);
 }
 
-std::string embedded_runtime::native_spawn_here(const native_options& opts,
-                                                const native_factory& f,
-                                                const std::vector<std::string>& args) {
+std::string
+embedded_runtime::native_spawn_here(const native_options& opts,
+                                    const native_factory& f,
+                                    const std::vector<std::string>& args) {
   auto reservation = native_reserve(opts);
-  auto owner =
-    std::static_pointer_cast<native_reservation>(reservation)->owner;
+  auto owner = std::static_pointer_cast<native_reservation>(reservation)->owner;
   caf_thread_guard guard;
   caf::actor handle;
   try {

@@ -36,10 +36,8 @@ std::string embedded_runtime::ns_or_current(const std::string& ns) const {
   return ns.empty() ? current_ns() : ns;
 }
 
-embedded_runtime::pg_found
-embedded_runtime::find_placement_group(const std::string& id,
-                                       const std::string& name,
-                                       const std::string& ns) {
+embedded_runtime::pg_found embedded_runtime::find_placement_group(
+  const std::string& id, const std::string& name, const std::string& ns) {
   auto key = id.empty() ? pg_name_key(ns_or_current(ns), name) : std::string{};
   auto [found, bundles, state] =
     ask_gcs<std::string, std::uint64_t, std::uint8_t>(

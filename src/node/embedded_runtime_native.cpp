@@ -122,8 +122,8 @@ caf::actor embedded_runtime::native_spawn_on(const std::string& node,
   req.options.affinity_node = node;
   req.args.push_back(value_arg(f.name));
   req.args.push_back(value_arg(opts.name));
-  req.args.push_back(value_arg(opts.name.empty() ? opts.ns
-                                                 : ns_or_current(opts.ns)));
+  req.args.push_back(
+    value_arg(opts.name.empty() ? opts.ns : ns_or_current(opts.ns)));
   req.args.push_back(value_arg(opts.num_cpus));
   req.args.push_back(value_arg(opts.resources));
   req.args.push_back(value_arg(args));
@@ -175,10 +175,9 @@ void embedded_runtime::native_register(const task_id& id,
 caf::actor embedded_runtime::native_find_in_gcs(const std::string& name,
                                                 const std::string& ns,
                                                 std::uint64_t type_hash) {
-  auto [id, found_hash, host] =
-    ask_gcs<std::string, std::uint64_t, caf::actor>(
-      *impl_->sys, impl_->any_gcs(), "lumen::get_native_actor", gcs_timeout,
-      actor_find_atom::value, name, ns);
+  auto [id, found_hash, host] = ask_gcs<std::string, std::uint64_t, caf::actor>(
+    *impl_->sys, impl_->any_gcs(), "lumen::get_native_actor", gcs_timeout,
+    actor_find_atom::value, name, ns);
   if (id.empty() || !host)
     return {};
   if (found_hash != type_hash)

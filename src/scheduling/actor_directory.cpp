@@ -61,8 +61,8 @@ void actor_directory::check_name(const std::string& name,
     return;
   std::lock_guard guard{state_->mtx};
   if (state_->by_name.count({ns, name}) > 0)
-    throw name_taken_error("an actor named '" + name + "' exists already in namespace '" +
-                ns + "'");
+    throw name_taken_error("an actor named '" + name +
+                           "' exists already in namespace '" + ns + "'");
 }
 
 void actor_directory::reserve_name(const std::string& name,
@@ -72,8 +72,8 @@ void actor_directory::reserve_name(const std::string& name,
     return;
   std::lock_guard guard{state_->mtx};
   if (!state_->by_name.emplace(std::make_pair(ns, name), owner).second)
-    throw name_taken_error("an actor named '" + name + "' exists already in namespace '" +
-                ns + "'");
+    throw name_taken_error("an actor named '" + name +
+                           "' exists already in namespace '" + ns + "'");
 }
 
 void actor_directory::release_name(const std::string& name,
@@ -104,7 +104,7 @@ ref_ptr actor_directory::add(const actor_spec& spec,
       state_->by_name.emplace(std::make_pair(e->ns, e->name), spec.id);
     if (!added)
       throw name_taken_error("an actor named '" + e->name +
-                  "' exists already in namespace '" + e->ns + "'");
+                             "' exists already in namespace '" + e->ns + "'");
   }
   auto* raw = e.release();
   state_->by_id.emplace(spec.id, raw);

@@ -39,8 +39,7 @@ struct context_info {
 template <class Options>
 void inherit_context(const context_info& info, Options& o) {
   if (info.capture_pg != nullptr && !info.capture_pg->empty() &&
-      o.pg_id.empty() &&
-      o.strategy == scheduling_strategy::default_strategy) {
+      o.pg_id.empty() && o.strategy == scheduling_strategy::default_strategy) {
     o.pg_id = *info.capture_pg;
     o.pg_bundle = -1;
     o.capture_pg = o.pg_id;

@@ -19,7 +19,8 @@ constexpr std::uint64_t data_words = T::_capnpPrivate::dataWordSize;
 template <class T>
 constexpr std::uint64_t pointers = T::_capnpPrivate::pointerCount;
 
-static_assert(data_words<wire::TaskSpec> == 3 && pointers<wire::TaskSpec> == 12);
+static_assert(data_words<wire::TaskSpec> == 3 &&
+              pointers<wire::TaskSpec> == 12);
 static_assert(data_words<wire::TaskId> == 2 && pointers<wire::TaskId> == 0);
 static_assert(data_words<wire::ObjectId> == 1 && pointers<wire::ObjectId> == 1);
 static_assert(data_words<wire::Arg> == 1 && pointers<wire::Arg> == 1);

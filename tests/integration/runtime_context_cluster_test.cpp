@@ -117,7 +117,7 @@ TEST_CASE("namespaces and actor conveniences on three nodes",
   CHECK(where != lumen::node_id());
   auto found = lumen::get_actor<Probe>("made-there");
   REQUIRE(found);
-  CHECK_FALSE(lumen::get_actor<Probe>("made-there", ""));
+  CHECK_FALSE(lumen::get_actor<Probe>("made-there", "other"));
   CHECK(lumen::get(lumen::task(context_tasks::probe_visible)
                      .resources({{"ctx", 0.1}})
                      .remote("made-there"),
@@ -139,7 +139,7 @@ TEST_CASE("namespaces and actor conveniences on three nodes",
   lumen::kill(*found);
 
   // Placement groups by name from a task on another node.
-  auto pg = lumen::create_placement_group({{{"ctx", 0.5}}},
+  auto pg = lumen::create_placement_group({{{"ctx", 0.5}, {"CPU", 1}}},
                                           lumen::pg_strategy::pack, "crew-pg");
   REQUIRE(pg.wait(60s));
   CHECK(pg.state() == lumen::pg_state::created);

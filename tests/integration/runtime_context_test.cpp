@@ -158,7 +158,7 @@ TEST_CASE("namespaces: config::ns is where names go by default",
   lumen::get(lumen::task(context_tasks::make_named_probe).remote("p1"),
              patience);
   CHECK(lumen::get_actor<Probe>("p1", "team"));
-  CHECK_FALSE(lumen::get_actor<Probe>("p1", ""));
+  CHECK_FALSE(lumen::get_actor<Probe>("p1", "elsewhere"));
   lumen::kill(*lumen::get_actor<Probe>("p1", "team"));
   // Placement groups too.
   auto pg = lumen::create_placement_group({{{"CPU", 1}}},
