@@ -13,13 +13,13 @@ namespace context_tasks {
 
 std::vector<std::string> info() {
   auto c = lumen::context();
-  std::vector<std::string> result{
-    c.job_id.to_string(),
-    c.task_id.to_string(),
-    c.in_actor() ? c.actor_id.to_string() : std::string{},
-    c.node_id,
-    c.ns,
-    c.was_actor_restarted() ? "restarted" : ""};
+  std::vector<std::string> result{c.job_id.to_string(),
+                                  c.task_id.to_string(),
+                                  c.in_actor() ? c.actor_id.to_string()
+                                               : std::string{},
+                                  c.node_id,
+                                  c.ns,
+                                  c.was_actor_restarted() ? "restarted" : ""};
   for (auto& [name, amount] : c.resources)
     result.push_back(name + "=" + std::to_string(amount));
   return result;

@@ -20,8 +20,8 @@
 #include "test_support.hpp"
 
 using namespace std::chrono_literals;
-using lumen_it::patience;
 using context_tasks::Probe;
+using lumen_it::patience;
 
 namespace {
 
@@ -86,8 +86,7 @@ LUMEN_REMOTE(rc_Gate::create, &rc_Gate::wait);
 LUMEN_REMOTE(rc_Counter::create, &rc_Counter::add);
 LUMEN_REMOTE(rc_flaky);
 
-TEST_CASE("runtime context: the driver, a task and an actor",
-          "[context]") {
+TEST_CASE("runtime context: the driver, a task and an actor", "[context]") {
   lumen::init_guard g{lumen::config{.num_cpus = 2, .resources = {{"gpu", 2}}}};
   auto d = lumen::context();
   CHECK(d.node_id == lumen::node_id());
@@ -98,9 +97,11 @@ TEST_CASE("runtime context: the driver, a task and an actor",
   CHECK(d.ns.empty());
   CHECK(d.resources.empty());
 
-  auto t = lumen::get(
-    lumen::task(context_tasks::info).num_cpus(0.5).resources({{"gpu", 1}}).remote(),
-    patience);
+  auto t = lumen::get(lumen::task(context_tasks::info)
+                        .num_cpus(0.5)
+                        .resources({{"gpu", 1}})
+                        .remote(),
+                      patience);
   REQUIRE(t.size() >= 6);
   CHECK(t[0] == d.job_id.to_string());
   CHECK(t[1] != d.task_id.to_string());
@@ -109,7 +110,8 @@ TEST_CASE("runtime context: the driver, a task and an actor",
   CHECK(holds(t, "CPU=0.5"));
   CHECK(holds(t, "gpu=1"));
   // A child carries the job too.
-  auto c = lumen::get(lumen::task(context_tasks::child_info).remote(), patience);
+  auto c =
+    lumen::get(lumen::task(context_tasks::child_info).remote(), patience);
   REQUIRE(c.size() >= 6);
   CHECK(c[0] == d.job_id.to_string());
 
@@ -186,8 +188,10 @@ TEST_CASE("namespaces: LUMEN_NAMESPACE when config::ns is empty",
 TEST_CASE("actor conveniences: get_if_exists returns the live actor",
           "[context][actors]") {
   lumen::init_guard g{lumen::config{.num_cpus = 2}};
-  auto a = lumen::actor(rc_Counter::create).name("shared").get_if_exists().remote(10);
-  auto b = lumen::actor(rc_Counter::create).name("shared").get_if_exists().remote(500);
+  auto a =
+    lumen::actor(rc_Counter::create).name("shared").get_if_exists().remote(10);
+  auto b =
+    lumen::actor(rc_Counter::create).name("shared").get_if_exists().remote(500);
   CHECK(a.id() == b.id());
   CHECK(lumen::get(a.task(&rc_Counter::add).remote(1), patience) == 11);
   CHECK(lumen::get(b.task(&rc_Counter::add).remote(1), patience) == 12);
@@ -201,7 +205,8 @@ TEST_CASE("actor conveniences: get_if_exists returns the live actor",
   CHECK(lumen_it::eventually([] {
     return !lumen::get_actor<rc_Counter>("shared").has_value();
   }));
-  auto c = lumen::actor(rc_Counter::create).name("shared").get_if_exists().remote(7);
+  auto c =
+    lumen::actor(rc_Counter::create).name("shared").get_if_exists().remote(7);
   CHECK(c.id() != a.id());
   CHECK(lumen::get(c.task(&rc_Counter::add).remote(0), patience) == 7);
 }
@@ -368,8 +373,9 @@ TEST_CASE("native actors: a LUMEN_NATIVE factory on one node",
   CHECK(lumen::get_native_actor<context_tasks::native_adder>("adder", "nat"));
   CHECK_FALSE(
     lumen::get_native_actor<context_tasks::native_adder>("adder", "other"));
-  CHECK(lumen::get(lumen::task(context_tasks::add_via_native).remote("adder", 2, 3),
-                   patience) == 105);
+  CHECK(
+    lumen::get(lumen::task(context_tasks::add_via_native).remote("adder", 2, 3),
+               patience) == 105);
   CHECK_THROWS_AS(lumen::spawn_native<context_tasks::native_adder>(
                     lumen::native_options{.node_affinity = "no-such-node"},
                     context_tasks::make_native_adder, 0),

@@ -46,8 +46,8 @@ TEST_CASE("context wire: a TaskSpec keeps ns, capturePg and retryOn",
   // Absent fields read as empty.
   auto plain = sample_spec();
   auto plain_bytes = bytes_of(encode_task_spec(plain));
-  auto p = decode_task_spec(plain_bytes.data(), plain_bytes.size(),
-                            resolver.fn());
+  auto p =
+    decode_task_spec(plain_bytes.data(), plain_bytes.size(), resolver.fn());
   CHECK(p.ns.empty());
   CHECK(p.options.capture_pg.empty());
   CHECK(p.options.retry_on.empty());
@@ -127,5 +127,8 @@ TEST_CASE("context: placement group names are kept per namespace",
   CHECK(pg_name_key("team", "g") != pg_name_key("other", "g"));
   CHECK(pg_name_key("team", "g") != pg_name_key("", "g"));
   CHECK(pg_name_key("team", "").empty());
-  CHECK_THROWS_AS(pg_name_key("a\x1f" "b", "g"), lumen::error);
+  CHECK_THROWS_AS(pg_name_key("a\x1f"
+                              "b",
+                              "g"),
+                  lumen::error);
 }
