@@ -211,7 +211,7 @@ void restart(self_ptr self) {
         *c,
         make_error_object(error_kind::actor_died,
                           "the actor was restarted before the call ran", {},
-                          c->method),
+                          c->shown_name()),
         *st.a.table);
       continue;
     }

@@ -13,6 +13,7 @@
 #include "actors/actor_host_state.hpp"
 #include "lumen/detail/registry.hpp"
 #include "scheduling/cancel_state.hpp"
+#include "scheduling/context_info.hpp"
 #include "scheduling/execution_context.hpp"
 #include "scheduling/task_errors.hpp"
 
@@ -36,24 +37,35 @@ std::vector<object_ptr> collect(self_ptr self,
   return result;
 }
 
+/// What lumen::context() reports inside the actor's factory and methods.
+detail::context_info info_of(const detail::actor_spec& spec) {
+  detail::context_info info;
+  info.actor = spec.id;
+  info.ns = &spec.options.ns;
+  info.resources = &spec.options.resources;
+  info.num_cpus = spec.options.num_cpus.value_or(0);
+  info.capture_pg = &spec.options.capture_pg;
+  return info;
+}
+
 } // namespace
 
-void run_call(const actor_call_ptr& call, std::vector<object_ptr>& args,
-              void* instance, bool restarted, object_ptr& result,
-              bool& exited) {
+void run_call(const actor_call_ptr& call, const detail::actor_spec& spec,
+              std::vector<object_ptr>& args, void* instance, bool restarted,
+              object_ptr& result, bool& exited) {
   auto* fn = detail::find_function(call->method);
   if (!fn || fn->kind != detail::function_kind::actor_method) {
     result = make_error_object(error_kind::function_not_found,
                                "actor method '" + call->method +
                                  "' is not registered on this node",
-                               {}, call->method);
+                               {}, call->shown_name());
     return;
   }
   if (fn->class_hash != call->class_hash) {
     result = make_error_object(error_kind::type_mismatch,
                                "method '" + call->method +
                                  "' belongs to another class",
-                               {}, call->method);
+                               {}, call->shown_name());
     return;
   }
   detail::execution_context ctx;
@@ -63,6 +75,8 @@ void run_call(const actor_call_ptr& call, std::vector<object_ptr>& args,
   ctx.actor_restarted = restarted;
   ctx.cancel = &call->cancel;
   ctx.stream = call->stream.get();
+  auto info = info_of(spec);
+  ctx.info = &info;
   detail::context_scope scope{&ctx};
   try {
     result = std::make_shared<detail::object_data>(fn->method(instance, args));
@@ -70,9 +84,9 @@ void run_call(const actor_call_ptr& call, std::vector<object_ptr>& args,
     exited = true;
     result = make_error_object(error_kind::actor_died,
                                "the actor exited via lumen::exit_actor()", {},
-                               call->method);
+                               call->shown_name());
   } catch (...) {
-    result = detail::error_from_current_exception(call->method);
+    result = detail::error_from_current_exception(call->shown_name());
   }
 }
 
@@ -85,8 +99,8 @@ auto call_job(self_ptr self, actor_call_ptr call, std::vector<object_ptr> args,
   return [call = std::move(call), args = std::move(args), inst = st.instance,
           genp = st.generation, exitedp = st.exited, gen = current_gen(self),
           handle = actor_host_actor{self}, w, table = st.a.table,
-          restarted = st.restarted,
-          async_actor = st.async_actor](bool cancelled) mutable {
+          restarted = st.restarted, async_actor = st.async_actor,
+          spec = st.a.spec](bool cancelled) mutable {
     auto finish = [&](bool exited) {
       caf::anon_send(handle, finished_atom::value, gen,
                      reinterpret_cast<std::size_t>(w), exited, call->id);
@@ -104,7 +118,7 @@ auto call_job(self_ptr self, actor_call_ptr call, std::vector<object_ptr> args,
     } else if (exitedp->load()) {
       result = make_error_object(error_kind::actor_died,
                                  "the actor exited via lumen::exit_actor()", {},
-                                 call->method);
+                                 call->shown_name());
     } else if (genp->load() != gen) {
       if (call->retries_left != 0)
         retry = true;
@@ -112,7 +126,7 @@ auto call_job(self_ptr self, actor_call_ptr call, std::vector<object_ptr> args,
         result = make_error_object(
           error_kind::actor_died,
           "the actor was killed or restarted before the call ran", {},
-          call->method);
+          call->shown_name());
     } else if (auto* fn =
                  async_actor ? detail::find_function(call->method) : nullptr;
                fn != nullptr && fn->async_method != nullptr &&
@@ -125,7 +139,7 @@ auto call_job(self_ptr self, actor_call_ptr call, std::vector<object_ptr> args,
                        *fn);
       return;
     } else {
-      run_call(call, args, inst.get(), restarted, result, exited);
+      run_call(call, *spec, args, inst.get(), restarted, result, exited);
       if (call->cancel.load() != detail::not_cancelled && !exited)
         result = detail::cancelled_error(call->method);
       if (exited)
@@ -201,6 +215,8 @@ void start_create(self_ptr self) {
         ctx.child_depth = 1;
         ctx.in_actor = true;
         ctx.actor_restarted = restarted;
+        auto info = info_of(*spec);
+        ctx.info = &info;
         detail::context_scope scope{&ctx};
         try {
           r.instance = fn->create(args);

@@ -40,12 +40,13 @@ std::vector<char> wire_call(self_ptr self, const task_id& id,
                             const std::string& function,
                             const std::vector<detail::task_arg>& args,
                             const object_id& return_id,
-                            const caf::actor& receiver) {
+                            const caf::actor& receiver,
+                            const std::string& name) {
   detail::task_spec t;
   t.id = id;
   t.function = function;
   t.args = args;
-  t.options.name = function;
+  t.options.name = name;
   t.options.num_cpus = 0;
   t.return_id = return_id;
   detail::ref_traffic traffic;
@@ -70,11 +71,11 @@ void forward_calls(self_ptr self) {
     std::vector<char> bytes;
     try {
       bytes = wire_call(self, call->id, call->method, call->args,
-                        call->return_id, st.remote);
+                        call->return_id, st.remote, call->shown_name());
     } catch (const std::exception& e) {
       detail::answer(*call,
                      make_error_object(error_kind::runtime_error, e.what(), {},
-                                       call->method),
+                                       call->shown_name()),
                      *st.a.table);
       continue;
     }
@@ -119,7 +120,8 @@ void start_forward(self_ptr self) {
   try {
     spec_bytes = wire_call(self, st.a.spec->id, st.a.spec->factory,
                            st.a.spec->args, object_id{st.a.spec->id, 1},
-                           caf::actor_cast<caf::actor>(st.remote_manager));
+                           caf::actor_cast<caf::actor>(st.remote_manager),
+                           st.a.spec->factory);
   } catch (const std::exception& e) {
     die(self, make_error_object(error_kind::actor_creation, e.what()));
     return;
@@ -192,7 +194,7 @@ void relocate(self_ptr self) {
                                        "the node hosting the actor (" +
                                          st.remote_node +
                                          ") died before the call returned",
-                                       {}, c->method),
+                                       {}, c->shown_name()),
                      *st.a.table);
       continue;
     }
@@ -263,6 +265,8 @@ void on_rcall(self_ptr self, caf::actor reply_to, caf::actor owner,
     auto call = std::make_shared<detail::actor_call>();
     call->id = t->id;
     call->method = t->function;
+    if (t->options.name != t->function)
+      call->name = t->options.name;
     call->class_hash = st.a.spec->class_hash;
     call->args = std::move(t->args);
     call->return_id = t->return_id;

@@ -131,8 +131,9 @@ void pump(self_ptr self);
 void accept_call(self_ptr self, detail::actor_call_ptr call);
 
 /// Runs a plain method call on this thread (the worker's).
-void run_call(const actor_call_ptr& call, std::vector<object_ptr>& args,
-              void* instance, bool restarted, object_ptr& result, bool& exited);
+void run_call(const actor_call_ptr& call, const detail::actor_spec& spec,
+              std::vector<object_ptr>& args, void* instance, bool restarted,
+              object_ptr& result, bool& exited);
 
 // -- coroutine calls of async actors (actor_host_async.cpp) -------------------
 

@@ -345,6 +345,9 @@ gcs_actor::behavior_type gcs(self_ptr self, gcs_timing timing,
     [self](pg_remove_atom, const std::string& id) {
       return on_pg_remove(self, id);
     },
+    [self](pg_find_atom, const std::string& id, const std::string& name) {
+      return on_pg_find(self, id, name);
+    },
     [self](actor_add_atom, const std::string& id, const std::string& name,
            const std::string& ns, std::uint64_t class_hash, caf::actor host,
            bool detached) {

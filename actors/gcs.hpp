@@ -119,6 +119,8 @@ using gcs_actor = caf::typed_actor<
     std::vector<std::map<std::string, double>>>::with<std::string>,
   caf::replies_to<pg_wait_atom, std::string>::with<bool>,
   caf::replies_to<pg_remove_atom, std::string>::with<bool>,
+  caf::replies_to<pg_find_atom, std::string,
+                  std::string>::with<std::string, std::uint64_t, std::uint8_t>,
   caf::replies_to<kv_put_atom, std::string, std::string, std::string,
                   bool>::with<bool>,
   caf::replies_to<kv_get_atom, std::string, std::string>::with<bool,

@@ -155,6 +155,12 @@ caf::result<bool> on_pg_wait(self_ptr self, const std::string& id);
 
 caf::result<bool> on_pg_remove(self_ptr self, const std::string& id);
 
+/// The group with id `id`, or (for an empty id) the live one named `name`
+/// (its namespace included, see gcs_pg_find.cpp): its id ("" if none), its
+/// bundle count, and 0 if unknown or removed, 1 pending, 2 placed.
+caf::result<std::string, std::uint64_t, std::uint8_t>
+on_pg_find(self_ptr self, const std::string& id, const std::string& name);
+
 caf::result<bool> on_actor_add(self_ptr self, const std::string& id,
                                const std::string& name, const std::string& ns,
                                std::uint64_t class_hash, caf::actor host,

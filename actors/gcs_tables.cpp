@@ -248,6 +248,12 @@ on_pg_create(self_ptr self, const std::string& id, const std::string& name,
   } catch (const std::exception& e) {
     return refuse(caf::make_error(caf::sec::invalid_argument, e.what()));
   }
+  if (!name.empty())
+    for (auto& [other, og] : st.groups)
+      if (og.name == name)
+        return refuse(caf::make_error(
+          caf::sec::invalid_argument,
+          "a placement group with this name exists already (" + other + ")"));
   group g;
   g.name = name;
   g.strategy = static_cast<detail::pg_strategy_kind>(strategy);

@@ -118,6 +118,7 @@ using flush_atom = caf::atom_constant<caf::atom("flush")>;
 using pg_create_atom = caf::atom_constant<caf::atom("pgcreate")>;
 using pg_wait_atom = caf::atom_constant<caf::atom("pgwait")>;
 using pg_remove_atom = caf::atom_constant<caf::atom("pgremove")>;
+using pg_find_atom = caf::atom_constant<caf::atom("pgfind")>;
 using reserve_atom = caf::atom_constant<caf::atom("reserve")>;
 using unreserve_atom = caf::atom_constant<caf::atom("unreserve")>;
 using kv_put_atom = caf::atom_constant<caf::atom("kvput")>;

@@ -19,7 +19,9 @@
 #include "log/log.hpp"
 #include "lumen/detail/registry.hpp"
 #include "scheduling/cancel_state.hpp"
+#include "scheduling/context_info.hpp"
 #include "scheduling/execution_context.hpp"
+#include "scheduling/retry_on.hpp"
 #include "scheduling/task_errors.hpp"
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(lumen::detail::object_ptr)
@@ -56,6 +58,12 @@ object_ptr run_user_call(const detail::task_spec& task,
   ctx.child_depth = task.depth + 1;
   ctx.job = task.job;
   ctx.stream = task.stream.get();
+  detail::context_info info;
+  info.ns = &task.ns;
+  info.resources = &task.options.resources;
+  info.num_cpus = task.options.num_cpus;
+  info.capture_pg = &task.options.capture_pg;
+  ctx.info = &info;
   // One pointer each: no allocation for hooks that rarely fire.
   const auto* t = &task;
   const auto* to = &nm;
@@ -314,6 +322,7 @@ class task_actor : public caf::event_based_actor {
       // Cancelled: whatever the call returned, the task fails as such.
       store(detail::cancelled_error(task_->options.name));
     } else if (threw && opts.retry_exceptions &&
+               detail::retried_type(opts.retry_on, result) &&
                (opts.max_retries < 0 ||
                 task_->attempt <
                   static_cast<std::uint32_t>(opts.max_retries))) {

@@ -61,6 +61,13 @@ class actor_method_caller {
     return multi_method_caller<T, M, N>(actor_, *entry_);
   }
 
+  /// The name this call shows in errors (task_error::task_name) and logs
+  /// (default: the method's registered name).
+  actor_method_caller& name(std::string n) {
+    name_ = std::move(n);
+    return *this;
+  }
+
   /// Sends the call; returns a ref to its result. Arguments follow the
   /// rules of `task(f).remote(...)`.
   /// For a generator method: the producer pauses while `n` items are
@@ -83,6 +90,7 @@ class actor_method_caller {
     req.class_hash = entry_->class_hash;
     req.args = detail::make_task_args<typename traits::decayed_args>(
       std::index_sequence_for<As...>{}, std::forward<As>(args)...);
+    req.name = name_;
     if constexpr (detail::is_generator_v<result_type>) {
       req.streaming = true;
       req.max_unconsumed = max_unconsumed_;
@@ -98,6 +106,7 @@ class actor_method_caller {
   detail::ref_ptr actor_;
   const detail::function_entry* entry_;
   std::uint32_t max_unconsumed_ = 0;
+  std::string name_;
 };
 
 /// A typed, copyable handle to an actor of class T.
@@ -216,6 +225,7 @@ class actor_creator {
     detail::check_bundle_index(pg, bundle_index);
     options_.pg_id = pg.id();
     options_.pg_bundle = bundle_index;
+    options_.capture_pg = pg.captures_child_tasks() ? pg.id() : std::string{};
     return *this;
   }
 
@@ -236,6 +246,23 @@ class actor_creator {
     return *this;
   }
 
+  /// Makes calls from this process fail at once with
+  /// pending_calls_exceeded_error while `n` of them are unanswered (-1: no
+  /// limit, the default). Counts the calls made through handles in the
+  /// creating process.
+  actor_creator& max_pending_calls(int n) {
+    options_.max_pending_calls = n;
+    return *this;
+  }
+
+  /// With name(): remote() returns the live actor of that name (in its
+  /// namespace) if there is one, its arguments unused, instead of failing
+  /// because the name is taken.
+  actor_creator& get_if_exists(bool on = true) {
+    get_if_exists_ = on;
+    return *this;
+  }
+
   /// Keeps the actor alive without handles, until it is killed; a
   /// detached actor on another node also outlives the driver that made
   /// it, and keeps its name cluster-wide for as long as it lives.
@@ -249,6 +276,29 @@ class actor_creator {
   actor_handle<product_type> remote(As&&... args) const {
     static_assert(sizeof...(As) == traits::arity,
                   "lumen::actor: wrong number of arguments for this factory");
+    if (get_if_exists_) {
+      if (options_.name.empty())
+        throw error("lumen::actor: get_if_exists() needs a name()");
+      // The name may be taken between the look-up and the creation, or
+      // its actor end in between: a few rounds settle it.
+      for (int round = 0;; ++round) {
+        if (auto found = detail::runtime().find_actor(
+              options_.name, options_.ns, entry_->class_hash))
+          return actor_handle<product_type>(std::move(found));
+        try {
+          return create(args...); // copies: a later round needs them again
+        } catch (const detail::name_taken_error&) {
+          if (round == 4)
+            throw;
+        }
+      }
+    }
+    return create(std::forward<As>(args)...);
+  }
+
+ private:
+  template <class... As>
+  actor_handle<product_type> create(As&&... args) const {
     detail::actor_request req;
     req.factory = entry_->name;
     req.class_hash = entry_->class_hash;
@@ -265,6 +315,7 @@ class actor_creator {
   const detail::function_entry* entry_;
   detail::actor_options options_;
   bool concurrency_set_ = false;
+  bool get_if_exists_ = false;
 };
 
 /// Prepares the creation of an actor by its registered factory `f`.

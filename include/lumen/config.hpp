@@ -161,6 +161,11 @@ struct config {
   /// `<runtime directory>/logs/<role>-<pid>.log` in a node started by
   /// `lumen start` in the background.
   std::string log_file{};
+  /// The namespace named actors, native actors and placement groups made
+  /// or looked up without one go to, here and in every task and actor
+  /// this driver's code submits (lumen::context().ns). Empty:
+  /// $LUMEN_NAMESPACE, else the default namespace "".
+  std::string ns{};
 };
 
 /// Default share of physical memory given to the object store.

@@ -112,4 +112,23 @@ class actor_creation_error : public error {
   using error::error;
 };
 
+namespace detail {
+
+/// The name asked for an actor is taken in its namespace (what
+/// get_if_exists() looks for; users see a lumen::error).
+class name_taken_error : public error {
+ public:
+  using error::error;
+};
+
+} // namespace detail
+
+/// A call to an actor made with max_pending_calls(n) while n of this
+/// process's calls to it are unanswered: thrown by `remote()`, nothing is
+/// sent.
+class pending_calls_exceeded_error : public error {
+ public:
+  using error::error;
+};
+
 } // namespace lumen

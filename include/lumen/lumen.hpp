@@ -15,4 +15,5 @@
 #include "lumen/objects.hpp"
 #include "lumen/placement_group.hpp"
 #include "lumen/remote.hpp"
+#include "lumen/runtime_context.hpp"
 #include "lumen/task.hpp"

@@ -23,6 +23,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,16 @@ enum class pg_strategy : std::uint8_t {
   spread,
   strict_pack,
   strict_spread,
+};
+
+/// Where a placement group is (Ray's PENDING, CREATED, REMOVED).
+enum class pg_state : std::uint8_t {
+  /// Removed, or not known to the cluster.
+  removed,
+  /// Waiting for room.
+  pending,
+  /// Its bundles are reserved.
+  created,
 };
 
 /// Handle to a placement group.
@@ -66,18 +77,44 @@ class placement_group {
                                                   detail::to_timeout(timeout));
   }
 
+  /// The group's state now, as the GCS knows it (asks it).
+  pg_state state() const;
+
+  /// This handle, asking that tasks and actors placed in the group with
+  /// it capture their children: whatever they submit without a placement
+  /// of its own (a placement group, spread or node affinity) goes to this
+  /// group too (any bundle), and so on down.
+  placement_group capture_child_tasks(bool on = true) const {
+    auto copy = *this;
+    copy.capture_ = on;
+    return copy;
+  }
+
+  bool captures_child_tasks() const noexcept {
+    return capture_;
+  }
+
  private:
   std::string id_;
   std::size_t bundle_count_ = 0;
+  bool capture_ = false;
 };
 
 /// Asks for a group of `bundles` (each a map of resource amounts, e.g.
 /// {{"CPU", 1}}) placed with `strategy`; throws lumen::error for an empty
-/// group, an empty bundle or a bad amount.
+/// group, an empty bundle, a bad amount, or a `name` taken by a live group
+/// in the caller's namespace (lumen::context().ns).
 placement_group
 create_placement_group(std::vector<std::map<std::string, double>> bundles,
                        pg_strategy strategy = pg_strategy::pack,
                        const std::string& name = "");
+
+/// The live (pending or placed) group named `name` in namespace `ns`
+/// (empty: the caller's, see lumen::context().ns), from any node; nullopt
+/// if there is none. Names are unique per namespace: create_placement_group
+/// with a name taken there throws lumen::error.
+std::optional<placement_group> get_placement_group(const std::string& name,
+                                                   const std::string& ns = "");
 
 /// Gives the group's resources back; tasks and actors still in it keep
 /// running, and new ones that ask for it wait.

@@ -16,9 +16,11 @@
 #include <string>
 #include <tuple>
 #include <type_traits>
+#include <typeinfo>
 #include <utility>
 
 #include "lumen/codec.hpp"
+#include "lumen/detail/exception_names.hpp"
 #include "lumen/detail/function_traits.hpp"
 #include "lumen/detail/registry.hpp"
 #include "lumen/detail/runtime_api.hpp"
@@ -120,6 +122,22 @@ class task_caller {
   /// default an exception is final and `get` rethrows it as task_error.
   task_caller& retry_exceptions(bool on = true) {
     options_.retry_exceptions = on;
+    options_.retry_on.clear();
+    return *this;
+  }
+
+  /// Retries the task (within max_retries) when its code throws one of
+  /// the listed types, and only then. The type thrown must be exactly one
+  /// of them (a derived type is not matched: list it too); a task_error
+  /// rethrown from a failed child counts as the child's original type.
+  template <class E, class... Es>
+  task_caller& retry_exceptions() {
+    static_assert(std::is_class_v<E> && (std::is_class_v<Es> && ...),
+                  "lumen::task::retry_exceptions<E...>: list exception "
+                  "class types");
+    options_.retry_exceptions = true;
+    options_.retry_on = {detail::exception_type_name(typeid(E)),
+                         detail::exception_type_name(typeid(Es))...};
     return *this;
   }
 
@@ -146,6 +164,7 @@ class task_caller {
     detail::check_bundle_index(pg, bundle_index);
     options_.pg_id = pg.id();
     options_.pg_bundle = bundle_index;
+    options_.capture_pg = pg.captures_child_tasks() ? pg.id() : std::string{};
     return *this;
   }
 

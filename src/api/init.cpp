@@ -92,6 +92,9 @@ void init(const config& cfg) {
   // (default 127.0.0.1).
   if (auto* env = std::getenv("LUMEN_HOST"); env != nullptr && *env)
     ncfg.host = env;
+  if (ncfg.base.ns.empty())
+    if (auto* env = std::getenv("LUMEN_NAMESPACE"); env != nullptr && *env)
+      ncfg.base.ns = env;
   // MPI-style: the program itself started as a worker node of a cluster.
   if (auto* role = std::getenv("LUMEN_NODE_ROLE");
       role != nullptr && std::string{role} == "worker") {

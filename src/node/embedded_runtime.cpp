@@ -38,6 +38,7 @@
 #include "node/runtime_dir.hpp"
 #include "objects/object_table.hpp"
 #include "objects/spill_files.hpp"
+#include "scheduling/context_info.hpp"
 #include "scheduling/execution_context.hpp"
 #include "scheduling/local_scheduler.hpp"
 #include "scheduling/stream_channel.hpp"
@@ -381,7 +382,8 @@ void embedded_runtime::impl::stop() {
     caf::scoped_actor self{*sys};
     for (auto& native : natives_snapshot()) {
       self->send_exit(native, caf::exit_reason::user_shutdown);
-      self->wait_for(native);
+      if (native.node() == sys->node()) // one spawned on another node ends
+        self->wait_for(native);         // there, unwaited for
     }
     // What peers reach first, so that nothing new comes in.
     if (published) {

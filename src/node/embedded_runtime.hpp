@@ -141,6 +141,55 @@ class embedded_runtime : public runtime_api {
   caf::actor native_find(const std::string& name, const std::string& ns,
                          std::uint64_t type_hash);
 
+  /// Reserves, spawns and adopts registered factory `f` here (a
+  /// spawn_native placed on this node); returns its id in the GCS.
+  std::string native_spawn_here(const native_options& opts,
+                                const native_factory& f,
+                                const std::vector<std::string>& args);
+
+  /// See lumen/native_actor.hpp (embedded_runtime_native.cpp).
+  std::string native_where(const native_options& opts);
+  caf::actor native_spawn_on(const std::string& node,
+                             const native_options& opts,
+                             const native_factory& f,
+                             std::vector<std::string> args);
+
+ private:
+  /// Tells the GCS of native actor `id` (name unique cluster-wide); ends
+  /// it and throws if the name is taken.
+  void native_register(const task_id& id, const std::string& name,
+                       const std::string& ns, const caf::actor& handle,
+                       std::uint64_t type_hash);
+
+  caf::actor native_find_in_gcs(const std::string& name, const std::string& ns,
+                                std::uint64_t type_hash);
+
+ public:
+  // -- context, namespaces, placement groups by name
+  //    (embedded_runtime_context.cpp) -------------------------------------
+
+  /// The job and root task id of this process's own code.
+  task_id root_job() const;
+  task_id root_task() const;
+
+  /// The namespace of the calling code: its task's or actor's, else
+  /// config::ns.
+  const std::string& current_ns() const;
+
+  /// `ns`, or current_ns() when it is empty.
+  std::string ns_or_current(const std::string& ns) const;
+
+  /// What the GCS knows of a placement group: by `id`, or (empty id) the
+  /// live one named `name` in `ns`. `state` 0: none or removed, 1
+  /// pending, 2 placed.
+  struct pg_found {
+    std::string id;
+    std::size_t bundles = 0;
+    std::uint8_t state = 0;
+  };
+  pg_found find_placement_group(const std::string& id, const std::string& name,
+                                const std::string& ns);
+
  private:
   struct impl;
   std::unique_ptr<impl> impl_;

@@ -19,6 +19,7 @@
 #include "scheduling/actor_directory.hpp"
 #include "scheduling/actor_spec.hpp"
 #include "scheduling/stream_channel.hpp"
+#include "scheduling/context_info.hpp"
 
 namespace lumen::detail {
 
@@ -49,6 +50,8 @@ void check_actor_options(const actor_options& o, const std::string& name) {
     fail("max_restarts must be -1 (no limit) or more");
   if (o.max_task_retries < -1)
     fail("max_task_retries must be -1 (no limit) or more");
+  if (o.max_pending_calls < -1 || o.max_pending_calls == 0)
+    fail("max_pending_calls must be -1 (no limit) or at least 1");
   if (o.name.empty() && !o.ns.empty())
     fail("a namespace needs a name");
 }
@@ -65,13 +68,19 @@ struct native_reservation {
 
 ref_ptr embedded_runtime::create_actor(actor_request&& req) {
   check_actor_options(req.options, req.factory);
+  auto& ctx = impl_->context();
+  // The actor lives in its creator's namespace, named or not (its own
+  // code's names default to it), and in a captured placement group.
+  if (req.options.ns.empty())
+    req.options.ns = current_ns();
+  if (ctx.info != nullptr)
+    inherit_context(*ctx.info, req.options);
   impl_->directory.check_name(req.options.name, req.options.ns);
   if (auto& o = req.options; !o.pg_id.empty()) {
     o.resources = in_bundle(std::move(o.resources), o.num_cpus.value_or(0),
                             o.pg_id, o.pg_bundle);
     o.num_cpus = 0.0;
   }
-  auto& ctx = impl_->context();
   auto n = ctx.counter.fetch_add(1, std::memory_order_relaxed) + 1;
   auto spec = std::make_shared<actor_spec>();
   spec->id = task_id::derive(ctx.task, n);
@@ -121,8 +130,8 @@ ref_ptr embedded_runtime::create_actor(actor_request&& req) {
   }
   if (!added) {
     link->kill(true);
-    throw error("an actor named '" + o.name +
-                "' exists already in namespace '" + o.ns + "'");
+    throw name_taken_error("an actor named '" + o.name +
+                           "' exists already in namespace '" + o.ns + "'");
   }
   link->start();
   return result;
@@ -162,7 +171,16 @@ ref_ptr embedded_runtime::submit_actor_task(actor_call_request&& req) {
   auto& ctx = impl_->context();
   auto n = ctx.counter.fetch_add(1, std::memory_order_relaxed) + 1;
   auto call = std::make_shared<actor_call>();
+  if (auto& pending = actor_directory::pending_of(h); pending) {
+    if (!pending->try_enter())
+      throw pending_calls_exceeded_error(
+        "actor method '" + (req.name.empty() ? req.method : req.name) +
+        "': " + std::to_string(pending->limit()) +
+        " calls to this actor are pending already (max_pending_calls)");
+    call->pending = pending;
+  }
   call->id = task_id::derive(ctx.task, n);
+  call->name = std::move(req.name);
   call->method = std::move(req.method);
   call->class_hash = req.class_hash;
   call->args = std::move(req.args);
@@ -176,8 +194,9 @@ ref_ptr embedded_runtime::submit_actor_task(actor_call_request&& req) {
 }
 
 ref_ptr embedded_runtime::find_actor(const std::string& name,
-                                     const std::string& ns,
+                                     const std::string& name_ns,
                                      std::uint64_t class_hash) {
+  auto ns = ns_or_current(name_ns);
   if (auto local = impl_->directory.find(name, ns, class_hash))
     return local;
   if (!impl_->in_cluster)
@@ -234,7 +253,10 @@ caf::actor_system& embedded_runtime::system() {
 }
 
 std::shared_ptr<void>
-embedded_runtime::native_reserve(const native_options& opts) {
+embedded_runtime::native_reserve(const native_options& given) {
+  auto opts = given;
+  if (!opts.name.empty())
+    opts.ns = ns_or_current(opts.ns);
   actor_options as_actor;
   as_actor.num_cpus = opts.num_cpus;
   as_actor.resources = opts.resources;
@@ -285,7 +307,13 @@ void embedded_runtime::native_adopt(std::shared_ptr<void> reservation,
       st->native_names[{r->ns, r->name}] = {handle.id(), type_hash};
   }
   auto id = handle.id();
-  handle->attach_functor([st, r, id] {
+  // In a cluster the GCS knows it too: get_native_actor on any node, and
+  // its name is unique cluster-wide (embedded_runtime_native.cpp).
+  bool in_gcs = st->in_cluster;
+  handle->attach_functor([st, r, id, in_gcs, addr = handle.address()] {
+    if (in_gcs)
+      if (auto& gcs = st->any_gcs())
+        caf::anon_send(gcs, actor_dead_atom::value, r->owner.to_string(), addr);
     caf::anon_send(st->scheduler, release_atom::value, r->placement,
                    worker_list{});
     {
@@ -297,20 +325,50 @@ void embedded_runtime::native_adopt(std::shared_ptr<void> reservation,
     }
     st->directory.release_name(r->name, r->ns, r->owner);
   });
+  if (in_gcs)
+    native_register(r->owner, r->name, r->ns, handle, type_hash);
+}
+
+std::string
+embedded_runtime::native_spawn_here(const native_options& opts,
+                                    const native_factory& f,
+                                    const std::vector<std::string>& args) {
+  auto reservation = native_reserve(opts);
+  auto owner = std::static_pointer_cast<native_reservation>(reservation)->owner;
+  caf_thread_guard guard;
+  caf::actor handle;
+  try {
+    handle = f.spawn(*impl_->sys, args);
+  } catch (...) {
+    // Nothing adopted it: give the resources and the name back.
+    auto r = std::static_pointer_cast<native_reservation>(reservation);
+    caf::anon_send(impl_->scheduler, release_atom::value, r->placement,
+                   worker_list{});
+    impl_->directory.release_name(r->name, r->ns, r->owner);
+    throw;
+  }
+  native_adopt(std::move(reservation), handle, f.type_hash);
+  return owner.to_string();
 }
 
 caf::actor embedded_runtime::native_find(const std::string& name,
-                                         const std::string& ns,
+                                         const std::string& name_ns,
                                          std::uint64_t type_hash) {
-  std::lock_guard guard{impl_->native_mtx};
-  auto i = impl_->native_names.find({ns, name});
-  if (i == impl_->native_names.end())
-    return {};
-  if (i->second.second != type_hash)
-    throw type_mismatch_error("native actor '" + name +
-                              "' has another handle type than requested");
-  auto j = impl_->natives.find(i->second.first);
-  return j == impl_->natives.end() ? caf::actor{} : j->second;
+  auto ns = ns_or_current(name_ns);
+  {
+    std::lock_guard guard{impl_->native_mtx};
+    auto i = impl_->native_names.find({ns, name});
+    if (i != impl_->native_names.end()) {
+      if (i->second.second != type_hash)
+        throw type_mismatch_error("native actor '" + name +
+                                  "' has another handle type than requested");
+      auto j = impl_->natives.find(i->second.first);
+      return j == impl_->natives.end() ? caf::actor{} : j->second;
+    }
+  }
+  // Spawned on another node, or by another process.
+  return impl_->in_cluster ? native_find_in_gcs(name, ns, type_hash)
+                           : caf::actor{};
 }
 
 } // namespace lumen::detail

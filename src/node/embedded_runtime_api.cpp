@@ -14,11 +14,16 @@
 
 #include "actors/scheduler.hpp"
 #include "lineage/stash.hpp"
+#include "lumen/cancel.hpp"
 #include "lumen/error.hpp"
 #include "node/embedded_runtime.hpp"
 #include "node/embedded_runtime_impl.hpp"
+#include "node/lineage_collection.hpp"
 #include "objects/object_table.hpp"
+#include "scheduling/cancel_state.hpp"
+#include "scheduling/context_info.hpp"
 #include "scheduling/execution_context.hpp"
+#include "scheduling/stream_channel.hpp"
 #include "scheduling/resources.hpp"
 #include "wire/task_spec.hpp"
 
@@ -140,30 +145,42 @@ ref_ptr embedded_runtime::submit(task_request&& req) {
   resource_set::from_doubles(opts.resources); // validates names and amounts
   if (opts.resources.count(cpu_resource) > 0)
     throw error("task '" + opts.name + "': set CPUs with num_cpus()");
+  auto& ctx = impl_->context();
+  if (ctx.info != nullptr)
+    inherit_context(*ctx.info, opts);
   if (!opts.pg_id.empty()) {
     opts.resources = in_bundle(std::move(opts.resources), opts.num_cpus,
                                opts.pg_id, opts.pg_bundle);
     opts.num_cpus = 0;
   }
-  auto& ctx = impl_->context();
   auto n = ctx.counter.fetch_add(1, std::memory_order_relaxed) + 1;
   auto spec = std::make_shared<task_spec>();
   spec->id = task_id::derive(ctx.task, n);
   spec->parent = ctx.task;
   spec->job = ctx.job.nil() ? impl_->root.job : ctx.job;
+  spec->ns = ctx.info != nullptr && ctx.info->ns != nullptr
+               ? *ctx.info->ns
+               : impl_->cfg.base.ns;
   spec->depth = ctx.child_depth;
   spec->function = std::move(req.function);
   spec->entry = req.entry;
   spec->args = std::move(req.args);
   spec->options = std::move(req.options);
   spec->return_id = object_id{spec->id, 1};
-  auto result = impl_->table.create_pending(spec->return_id);
+  auto result = impl_->pins ? owned_return(impl_->table, *impl_->pins, *spec)
+                            : impl_->table.create_pending(spec->return_id);
+  if (spec->options.streaming)
+    spec->stream = open_local_stream(spec->id, spec->options.max_unconsumed,
+                                     impl_->table, result);
   // Queued in the stash as it is (encoded there, not in this thread).
   if (impl_->stash && impl_->cfg.base.lineage == lineage_mode::stash &&
       impl_->stash->append(spec))
     caf::anon_send(impl_->stash_actor, tick_atom::value);
   caf::anon_send(impl_->scheduler, submit_atom::value,
                  task_ptr{std::move(spec)});
+  if (ctx.cancel != nullptr &&
+      ctx.cancel->load(std::memory_order_relaxed) == cancel_requested_recursive)
+    cancel_ref(result, false, true); // its submitter was cancelled so
   return result;
 }
 

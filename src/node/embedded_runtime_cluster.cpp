@@ -11,6 +11,7 @@
 #include "lumen/error.hpp"
 #include "lumen/ids.hpp"
 #include "node/embedded_runtime_impl.hpp"
+#include "node/pg_names.hpp"
 #include "wire/cluster_types.hpp"
 
 namespace lumen::detail {
@@ -81,17 +82,19 @@ std::string embedded_runtime::create_placement_group(
     throw error("lumen::create_placement_group: unknown strategy " +
                 std::to_string(strategy));
   auto id = task_id::random().to_string();
-  if (impl_->pgs_one_way) {
+  // A named group is unique in its namespace: the GCS must answer.
+  auto key = pg_name_key(current_ns(), name);
+  if (impl_->pgs_one_way && key.empty()) {
     // Messages from one thread arrive in the order sent, so a remove or a
     // wait sent after this finds the group created.
     impl_->pgs->announce(id);
-    caf::anon_send(impl_->gcs, pg_create_atom::value, id, name, strategy,
+    caf::anon_send(impl_->gcs, pg_create_atom::value, id, key, strategy,
                    bundles);
     return id;
   }
   ask_gcs<std::string>(*impl_->sys, impl_->any_gcs(),
                        "lumen::create_placement_group", gcs_timeout,
-                       pg_create_atom::value, id, name, strategy, bundles);
+                       pg_create_atom::value, id, key, strategy, bundles);
   return id;
 }
 

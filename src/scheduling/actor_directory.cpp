@@ -18,6 +18,8 @@ struct actor_directory::state {
     std::string name;
     std::string ns;
     std::shared_ptr<actor_link> link;
+    /// Calls not answered yet, with max_pending_calls; null without.
+    std::shared_ptr<pending_calls> pending;
   };
 
   mutable std::mutex mtx;
@@ -59,8 +61,8 @@ void actor_directory::check_name(const std::string& name,
     return;
   std::lock_guard guard{state_->mtx};
   if (state_->by_name.count({ns, name}) > 0)
-    throw error("an actor named '" + name + "' exists already in namespace '" +
-                ns + "'");
+    throw name_taken_error("an actor named '" + name +
+                           "' exists already in namespace '" + ns + "'");
 }
 
 void actor_directory::reserve_name(const std::string& name,
@@ -70,8 +72,8 @@ void actor_directory::reserve_name(const std::string& name,
     return;
   std::lock_guard guard{state_->mtx};
   if (!state_->by_name.emplace(std::make_pair(ns, name), owner).second)
-    throw error("an actor named '" + name + "' exists already in namespace '" +
-                ns + "'");
+    throw name_taken_error("an actor named '" + name +
+                           "' exists already in namespace '" + ns + "'");
 }
 
 void actor_directory::release_name(const std::string& name,
@@ -93,13 +95,16 @@ ref_ptr actor_directory::add(const actor_spec& spec,
   e->name = spec.options.name;
   e->ns = spec.options.ns;
   e->link = std::move(link);
+  if (spec.options.max_pending_calls >= 0)
+    e->pending =
+      std::make_shared<pending_calls>(spec.options.max_pending_calls);
   std::lock_guard guard{state_->mtx};
   if (!e->name.empty()) {
     auto [i, added] =
       state_->by_name.emplace(std::make_pair(e->ns, e->name), spec.id);
     if (!added)
-      throw error("an actor named '" + e->name +
-                  "' exists already in namespace '" + e->ns + "'");
+      throw name_taken_error("an actor named '" + e->name +
+                             "' exists already in namespace '" + e->ns + "'");
   }
   auto* raw = e.release();
   state_->by_id.emplace(spec.id, raw);
@@ -111,6 +116,11 @@ ref_ptr actor_directory::add(const actor_spec& spec,
 
 actor_link& actor_directory::link_of(const ref_header* h) noexcept {
   return *static_cast<const state::entry*>(h)->link;
+}
+
+const std::shared_ptr<pending_calls>&
+actor_directory::pending_of(const ref_header* h) noexcept {
+  return static_cast<const state::entry*>(h)->pending;
 }
 
 std::uint64_t actor_directory::class_of(const ref_header* h) noexcept {

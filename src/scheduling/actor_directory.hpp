@@ -48,6 +48,11 @@ class actor_directory {
   /// Where calls to the actor go.
   static actor_link& link_of(const ref_header* h) noexcept;
 
+  /// The actor's count of unanswered calls from this process, if it was
+  /// created here with max_pending_calls; else null.
+  static const std::shared_ptr<pending_calls>&
+  pending_of(const ref_header* h) noexcept;
+
   /// Fingerprint of the actor's class.
   static std::uint64_t class_of(const ref_header* h) noexcept;
 

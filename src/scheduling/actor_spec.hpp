@@ -15,6 +15,7 @@
 #include "lumen/detail/runtime_api.hpp"
 #include "lumen/ids.hpp"
 #include "objects/object_table.hpp"
+#include "scheduling/pending_calls.hpp"
 
 namespace lumen::detail {
 
@@ -60,6 +61,17 @@ struct actor_call {
   /// Its cancel state while it runs (cancel_state.hpp): what
   /// lumen::cancelled() reads in the method.
   std::atomic<std::uint8_t> cancel{0};
+  /// The name shown in errors and logs (per-call option); empty: `method`.
+  std::string name;
+  /// Set when the caller's process counts the call against the actor's
+  /// max_pending_calls; answer() uncounts it, once.
+  std::shared_ptr<pending_calls> pending;
+  mutable std::atomic<bool> uncounted{false};
+
+  /// The name errors show.
+  const std::string& shown_name() const noexcept {
+    return name.empty() ? method : name;
+  }
 };
 
 inline constexpr int claim_queued = 0;
@@ -69,6 +81,8 @@ inline constexpr int claim_withdrawn = 2;
 /// Stores a call's result where it belongs.
 inline void answer(const actor_call& call, object_ptr result,
                    object_table& table) {
+  if (call.pending && !call.uncounted.exchange(true))
+    call.pending->leave();
   if (call.deliver)
     call.deliver(std::move(result));
   else

@@ -19,6 +19,7 @@
 namespace lumen::detail {
 
 class stream_channel;
+struct context_info;
 
 struct execution_context {
   /// The running task, or the driver's root id.
@@ -43,6 +44,9 @@ struct execution_context {
   const std::atomic<std::uint8_t>* cancel = nullptr;
   /// Set while a streaming task runs: where its items go.
   stream_channel* stream = nullptr;
+  /// Namespace, resources, actor id and captured placement group of the
+  /// running task or actor (scheduling/context_info.hpp); null: none.
+  const context_info* info = nullptr;
 };
 
 /// Thrown by lumen::exit_actor() and caught by the actor host: the actor

@@ -102,4 +102,7 @@ struct ActorOptions {
   maxTaskRetries @8 :Int32;          # Reruns of calls lost to a restart.
   detached @9 :Bool;                 # Lives without handles.
   restarted @10 :Bool;               # Replaces an instance that died.
+  capturePg @11 :Text;               # Placement group id its tasks and
+                                     # actors go to (actor_options.
+                                     # capture_pg); "" none.
 }

@@ -386,6 +386,8 @@ byte_buffer encode_actor_options(const remote_actor_options& x) {
     out.setMaxTaskRetries(o.max_task_retries);
     out.setDetached(o.detached);
     out.setRestarted(x.restarted);
+    if (!o.capture_pg.empty())
+      out.setCapturePg(text(o.capture_pg));
     return flatten(builder);
   } catch (const kj::Exception& e) {
     throw lumen::error("encode_actor_options: " + to_std(e.getDescription()));
@@ -417,6 +419,7 @@ remote_actor_options decode_actor_options(const char* data, std::size_t size) {
       fail(what, "maxRestarts and maxTaskRetries must be >= -1");
     o.detached = in.getDetached();
     x.restarted = in.getRestarted();
+    o.capture_pg = to_std(in.getCapturePg());
     return x;
   });
 }

@@ -71,6 +71,12 @@ struct TaskSpec {
                                # submitted it or its ancestors; 0 unknown.
   stream @14 :UInt32;          # 0: not a streaming task; else 1 +
                                # task_options.max_unconsumed (a generator).
+  ns @15 :Text;                # The job's namespace (task_spec.ns); "" the
+                               # default one.
+  capturePg @16 :Text;         # Placement group id its children go to
+                               # (task_options.capture_pg); "" none.
+  retryOn @17 :List(Text);     # Exception types retried
+                               # (task_options.retry_on); empty: all.
 }
 
 # The error an error object carries (lumen::detail::error_info).

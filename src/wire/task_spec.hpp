@@ -30,6 +30,9 @@ struct task_spec {
   /// the actor. Shown with the resources its execution holds (`lumen
   /// status`); zero if unknown.
   task_id job;
+  /// The job's namespace: where names the task's code uses without one
+  /// go (lumen::context().ns); "" the default namespace.
+  std::string ns;
   /// Nesting depth: 0 for tasks a driver submits. The scheduler runs
   /// deeper tasks first, which keeps nested task trees depth-first.
   std::uint32_t depth = 0;

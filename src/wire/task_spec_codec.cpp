@@ -149,6 +149,10 @@ task_spec read_spec(const char* what, wire::TaskSpec::Reader in,
     spec.options.streaming = true;
     spec.options.max_unconsumed = stream - 1;
   }
+  spec.ns = to_std(in.getNs());
+  spec.options.capture_pg = to_std(in.getCapturePg());
+  for (auto type : in.getRetryOn())
+    spec.options.retry_on.push_back(to_std(type));
   for (auto entry : in.getLineage())
     spec.lineage.emplace_back(reinterpret_cast<const char*>(entry.begin()),
                               entry.size());
@@ -240,6 +244,15 @@ void build_spec(capnp::MessageBuilder& builder, const task_spec& spec,
   out.setRetryExceptions(spec.options.retry_exceptions);
   if (spec.options.streaming)
     out.setStream(spec.options.max_unconsumed + 1);
+  if (!spec.ns.empty())
+    out.setNs(text(spec.ns));
+  if (!spec.options.capture_pg.empty())
+    out.setCapturePg(text(spec.options.capture_pg));
+  if (auto& types = spec.options.retry_on; !types.empty()) {
+    auto list = out.initRetryOn(element_count(types.size(), "retryOn"));
+    for (std::size_t j = 0; j < types.size(); ++j)
+      list.set(static_cast<unsigned int>(j), text(types[j]));
+  }
   // Without it, the same bytes as a copy of `spec` with no lineage.
   auto n = with_lineage ? spec.lineage.size() : 0;
   auto lineage = out.initLineage(element_count(n, "lineage"));

@@ -19,7 +19,8 @@ constexpr std::uint64_t data_words = T::_capnpPrivate::dataWordSize;
 template <class T>
 constexpr std::uint64_t pointers = T::_capnpPrivate::pointerCount;
 
-static_assert(data_words<wire::TaskSpec> == 4 && pointers<wire::TaskSpec> == 9);
+static_assert(data_words<wire::TaskSpec> == 4 &&
+              pointers<wire::TaskSpec> == 12);
 static_assert(data_words<wire::TaskId> == 2 && pointers<wire::TaskId> == 0);
 static_assert(data_words<wire::ObjectId> == 1 && pointers<wire::ObjectId> == 1);
 static_assert(data_words<wire::Arg> == 1 && pointers<wire::Arg> == 2);
@@ -147,12 +148,20 @@ std::size_t words_of(const task_spec& spec) {
     return n <= max_elements;
   };
   if (!fits(spec.function.size() + 1) || !fits(spec.options.name.size() + 1) ||
-      !fits(spec.args.size()) || !fits(spec.options.resources.size()))
+      !fits(spec.args.size()) || !fits(spec.options.resources.size()) ||
+      !fits(spec.ns.size() + 1) || !fits(spec.options.capture_pg.size() + 1))
+    return 0;
+  // A list of retried exception types is rare: left to the builder.
+  if (!spec.options.retry_on.empty())
     return 0;
   std::size_t words =
     1 + struct_words<wire::TaskSpec> + 3 * struct_words<wire::TaskId> +
     text_size(spec.function.size()) +
     (spec.options.name.empty() ? 0 : text_size(spec.options.name.size())) +
+    (spec.ns.empty() ? 0 : text_size(spec.ns.size())) +
+    (spec.options.capture_pg.empty()
+       ? 0
+       : text_size(spec.options.capture_pg.size())) +
     list_words(spec.args.size(), struct_words<wire::Arg>) +
     list_words(spec.options.resources.size(), struct_words<wire::Resource>) +
     object_id_words;
@@ -250,6 +259,9 @@ bool write_task_spec(std::string& out, const task_spec& spec) {
   w.object_id_at(p + 6, spec.return_id);
   // p + 7, lineage: none.
   w.task_id_at(p + 8, spec.job);
+  w.text(p + 9, spec.ns);
+  w.text(p + 10, spec.options.capture_pg);
+  // p + 11, retryOn: none (see words_of).
   return true;
 }
 

@@ -136,6 +136,9 @@ inline void check_equal(const task_spec& x, const task_spec& y) {
   CHECK(x.options.retry_exceptions == y.options.retry_exceptions);
   CHECK(x.options.streaming == y.options.streaming);
   CHECK(x.options.max_unconsumed == y.options.max_unconsumed);
+  CHECK(x.ns == y.ns);
+  CHECK(x.options.capture_pg == y.options.capture_pg);
+  CHECK(x.options.retry_on == y.options.retry_on);
   REQUIRE(x.args.size() == y.args.size());
   for (std::size_t i = 0; i < x.args.size(); ++i) {
     INFO("argument " << i);

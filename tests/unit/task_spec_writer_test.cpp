@@ -61,6 +61,10 @@ task_spec random_spec(std::mt19937_64& rng) {
   spec.options.max_retries = static_cast<int>(pick(6)) - 1;
   spec.options.retry_exceptions = pick(1) == 1;
   spec.attempt = static_cast<std::uint32_t>(pick(3));
+  if (pick(2) == 0)
+    spec.ns = text(10);
+  if (pick(2) == 0)
+    spec.options.capture_pg = text(32);
   spec.return_id = any_oid();
   for (auto n = pick(3); n > 0; --n)
     spec.options.resources.emplace("r" + text(9),

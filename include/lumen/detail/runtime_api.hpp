@@ -64,6 +64,12 @@ struct task_options {
   /// at most `max_unconsumed` unread at a time (0: no bound).
   bool streaming = false;
   std::uint32_t max_unconsumed = 0;
+  /// With retry_exceptions: the exception types retried (demangled names,
+  /// matched exactly); empty: every type.
+  std::vector<std::string> retry_on;
+  /// Placement group the task's own children go to unless they ask for
+  /// another placement (placement_group::capture_child_tasks); empty: none.
+  std::string capture_pg;
 };
 
 struct function_entry;
@@ -97,6 +103,12 @@ struct actor_options {
   scheduling_strategy strategy = scheduling_strategy::default_strategy;
   std::string affinity_node;
   bool affinity_soft = false;
+  /// Calls from this process sent and not answered yet beyond which a
+  /// call fails at once with pending_calls_exceeded_error; -1: no limit.
+  int max_pending_calls = -1;
+  /// Placement group the tasks and actors it submits go to unless they
+  /// ask for another placement; empty: none.
+  std::string capture_pg;
 };
 
 /// What the API hands the runtime to create an actor.
@@ -118,6 +130,8 @@ struct actor_call_request {
   /// task_options).
   bool streaming = false;
   std::uint32_t max_unconsumed = 0;
+  /// The name shown in errors and logs (empty: the method's).
+  std::string name;
 };
 
 /// Interface implemented by the runtime that `lumen::init` starts.
