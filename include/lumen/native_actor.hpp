@@ -189,7 +189,7 @@ template <class Params, class... Ts, std::size_t... Is>
 std::vector<std::string> native_encode(std::index_sequence<Is...>,
                                        const Ts&... xs) {
   std::vector<std::string> result;
-  auto one = [&](auto&& obj) {
+  [[maybe_unused]] auto one = [&](auto&& obj) {
     if (!obj.refs.empty())
       throw error("spawn_native: a native actor's arguments may not hold "
                   "object refs");
