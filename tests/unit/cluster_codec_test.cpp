@@ -558,7 +558,7 @@ TEST_CASE("cluster codec: an unknown error kind in a payload is rejected",
   x.error.kind = static_cast<error_kind>(200);
   require_payload_rejected(encode_object_payload(x), "kind");
   x.error.kind = static_cast<error_kind>(
-    static_cast<std::uint8_t>(error_kind::runtime_error) + 1);
+    static_cast<std::uint8_t>(error_kind::owner_died) + 1);
   require_payload_rejected(encode_object_payload(x), "kind");
 }
 

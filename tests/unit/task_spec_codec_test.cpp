@@ -378,7 +378,7 @@ TEST_CASE("an unknown error kind is rejected", "[wire]") {
   auto buf = encode_error_info(info);
   CHECK_THROWS_AS(decode_error_info(buf.data(), buf.size()), decode_error);
   info.kind = static_cast<error_kind>(
-    static_cast<std::uint8_t>(error_kind::runtime_error) + 1);
+    static_cast<std::uint8_t>(error_kind::owner_died) + 1);
   buf = encode_error_info(info);
   CHECK_THROWS_WITH(decode_error_info(buf.data(), buf.size()),
                     Catch::Contains("kind"));
