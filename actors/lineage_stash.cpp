@@ -32,7 +32,12 @@ constexpr auto flush_period = std::chrono::milliseconds{20};
 /// batch and one commit per period, not per task: a task submitted alone
 /// (a synchronous `get` after each `remote`) would otherwise pay for a
 /// commit round trip of its own, several thread wake-ups, every time.
-constexpr auto gather_period = std::chrono::milliseconds{2};
+/// A row goes at the second pump after it came (lineage_stash::ripen),
+/// one to two periods later, unless its task's object was freed by then
+/// and lineage collection dropped it: long enough for most (a batch of a
+/// thousand refs read and dropped takes about 5 ms), short next to the
+/// flush period.
+constexpr auto gather_period = std::chrono::milliseconds{5};
 
 /// Task ids collected at one time, deleted from the GCS once the stash
 /// committed `mark` rows in all (every row it held then): a row deleted
@@ -112,12 +117,13 @@ void schedule_pump(self_ptr self) {
   self->delayed_send(self, gather_period, lineage_pump_atom::value);
 }
 
-/// Commits every segment to the GCS's log in this process, each written
-/// straight from the stash's buffer.
+/// Commits every ripe segment to the GCS's log in this process, each
+/// written straight from the stash's buffer.
 void commit_here(self_ptr self) {
   auto& st = self->state;
-  for (auto batch = st.stash->next_commit_batch(); !batch.empty();
-       batch = st.stash->next_commit_batch()) {
+  constexpr auto max = detail::lineage_stash::segment_rows;
+  for (auto batch = st.stash->next_commit_batch(max, true); !batch.empty();
+       batch = st.stash->next_commit_batch(max, true)) {
     try {
       st.local.log->commit(*batch.rows, st.local.sync);
     } catch (const std::exception& e) {
@@ -186,41 +192,58 @@ void send_deletes(self_ptr self) {
       });
 }
 
-/// Takes the lineage the owner's pins collected, to delete once committed.
+/// Takes the lineage the owner's pins collected: rows still here that are
+/// not on their way to the GCS never go (most of them: a task's object is
+/// usually freed before the next commit); the rest is deleted from the GCS
+/// once committed. The ids of dropped rows are deleted too: a node the
+/// task was forwarded to may commit a copy (lineage_log.hpp, tombstones).
 void collect(self_ptr self) {
   auto& st = self->state;
   if (st.pins == nullptr)
     return;
   auto ids = st.pins->take_collected();
-  if (!ids.empty()) {
-    pending_delete d;
-    // Committed first, then what is still to commit: never above the
-    // rows held now, so the mark is reached.
-    d.mark = st.stash->committed_total();
-    d.mark += st.stash->uncommitted();
-    d.ids.reserve(ids.size());
-    for (auto& t : ids)
-      d.ids.push_back(t.to_string());
-    st.deletes.push_back(std::move(d));
-  }
-  send_deletes(self);
+  if (ids.empty())
+    return;
+  st.stash->discard(ids);
+  pending_delete d;
+  // Committed first, then the rows still held (taken in), which are all
+  // a collected task's row can be in now: never above the rows held
+  // now, so the mark is reached.
+  d.mark = st.stash->committed_total() + st.stash->held();
+  d.ids.reserve(ids.size());
+  for (auto& t : ids)
+    d.ids.push_back(t.to_string());
+  st.deletes.push_back(std::move(d));
 }
+
+void send_batch(self_ptr self);
 
 void pump(self_ptr self) {
   auto& st = self->state;
+  // Collected lineage first: its rows are dropped before they are
+  // encoded or committed.
+  collect(self);
   // A period's rows, taken in a chunk at a time: this thread yields its
   // core between chunks to whatever woke on it (lineage_stash.hpp).
   st.stash->take_in();
   schedule_flush(self);
-  if (st.local.log) {
+  if (st.local.log)
     commit_here(self);
-    collect(self);
-    return;
-  }
-  collect(self);
+  else
+    send_batch(self);
+  // What came this period goes at the next pump, unless collected first.
+  if (st.stash->ripen() > 0)
+    schedule_pump(self);
+  send_deletes(self);
+}
+
+/// Sends the oldest ripe segment to the GCS, one batch in flight at a time.
+void send_batch(self_ptr self) {
+  auto& st = self->state;
   if (st.in_flight || !st.gcs)
     return;
-  auto batch = st.stash->next_commit_batch();
+  auto batch =
+    st.stash->next_commit_batch(detail::lineage_stash::segment_rows, true);
   if (batch.empty())
     return;
   st.in_flight = true;

@@ -72,7 +72,7 @@ void lineage_stash::load() {
     return true;
   });
   for (auto& seg : segments_)
-    seg.sealed = seg.on_disk = true;
+    seg.sealed = seg.on_disk = seg.ripe = true;
 }
 
 lineage_stash::~lineage_stash() {
@@ -131,7 +131,7 @@ void lineage_stash::recycle(segment& seg) {
   spare.index.clear();
   spare.deps.clear();
   spare.by_id.clear();
-  spare.sealed = spare.in_flight = spare.on_disk = false;
+  spare.sealed = spare.in_flight = spare.on_disk = spare.ripe = false;
 }
 
 template <class Write>
@@ -325,14 +325,15 @@ bool lineage_stash::has_unflushed() {
   return false;
 }
 
-lineage_stash::commit_batch lineage_stash::next_commit_batch(std::size_t max) {
+lineage_stash::commit_batch lineage_stash::next_commit_batch(std::size_t max,
+                                                             bool ripe_only) {
   commit_batch out;
   if (max == 0)
     return out;
   std::lock_guard guard{mtx_};
   drain();
-  auto i = std::find_if(segments_.begin(), segments_.end(), [](auto& seg) {
-    return !seg.in_flight && !seg.index.empty();
+  auto i = std::find_if(segments_.begin(), segments_.end(), [&](auto& seg) {
+    return !seg.in_flight && !seg.index.empty() && (seg.ripe || !ripe_only);
   });
   if (i == segments_.end())
     return out;
@@ -343,6 +344,7 @@ lineage_stash::commit_batch lineage_stash::next_commit_batch(std::size_t max) {
     rest.born = i->born;
     rest.sealed = true;
     rest.on_disk = i->on_disk;
+    rest.ripe = i->ripe;
     auto cut = i->index[max].at;
     auto deps_cut = i->index[max].deps_begin;
     rest.rows->assign(*i->rows, cut);

@@ -118,14 +118,35 @@ class lineage_stash {
 
   /// The oldest uncommitted rows not yet sent to the GCS, at most `max`
   /// of them (and at most one segment); they count as in flight until
-  /// `committed` or `retry` with the batch's seq.
-  commit_batch next_commit_batch(std::size_t max = segment_rows);
+  /// `committed` or `retry` with the batch's seq. With `ripe_only`, only
+  /// rows that were here at the last `ripen`.
+  commit_batch next_commit_batch(std::size_t max = segment_rows,
+                                 bool ripe_only = false);
+
+  /// Makes every row taken in ripe, for `next_commit_batch(max, true)`;
+  /// rows that come later go to a segment of their own. Returns how many
+  /// rows were not ripe before. The actor ripens once a period and sends
+  /// only ripe rows: a row waits one to two periods, time for most tasks'
+  /// objects to be freed and their rows dropped (`discard`) instead.
+  std::size_t ripen();
 
   /// The GCS committed batch `seq`: drop its rows here and on disk.
   void committed(std::uint64_t seq);
 
   /// Sending batch `seq` failed: send its rows again later.
   void retry(std::uint64_t seq);
+
+  /// Drops the rows of the tasks `ids` that are still here and not on
+  /// their way to the GCS: their owner collected their lineage before it
+  /// was committed (lineage collection), so it never goes. Queued rows go
+  /// before they are encoded; a segment keeps its other rows. A dropped
+  /// row counts as committed (`committed_total`). Returns how many rows
+  /// were dropped.
+  std::size_t discard(std::vector<task_id> ids);
+
+  /// Rows in segments (taken in, not yet committed), without taking the
+  /// queued rows in first as `uncommitted` does.
+  std::size_t held() const;
 
   /// The spec of task `id` if it is still here (uncommitted).
   std::optional<std::string> find(const task_id& id);
@@ -173,8 +194,10 @@ class lineage_stash {
     std::vector<task_id> deps;
     /// flushes_ when the segment was opened (or its batch failed).
     std::uint64_t born = 0;
-    /// Taking no more rows (sent, written, or full).
+    /// Taking no more rows (sent, written, ripe, or full).
     bool sealed = false;
+    /// Its rows may go to the GCS (`ripen`).
+    bool ripe = false;
     bool in_flight = false;
     bool on_disk = false;
     /// Positions in `index`, by id: built by the first look-up once
@@ -224,6 +247,12 @@ class lineage_stash {
 
   /// The spec of `r` in `seg`.
   static std::string_view spec_of(const segment& seg, const segment::row& r);
+
+  /// Drops from `seg` the rows whose ids are in `ids` (sorted); returns
+  /// how many; the stash keys of dropped rows on disk go to `disk_keys`.
+  /// Call with `mtx_` held, `seg` not in flight.
+  std::size_t discard_in(segment& seg, const std::vector<task_id>& ids,
+                         std::vector<std::string>& disk_keys);
 
   /// The segment with number `seq`, or null.
   segment* segment_of(std::uint64_t seq);

@@ -23,6 +23,7 @@
 #include "actors/gcs.hpp"
 #include "actors/lineage_stash.hpp"
 #include "lineage/lineage_log.hpp"
+#include "lineage/lineage_pins.hpp"
 #include "lineage/stash.hpp"
 #include "lumen/error.hpp"
 #include "storage/rocks_db.hpp"
@@ -210,4 +211,51 @@ TEST_CASE("lineage stash actor: commits while every core is busy with work "
   CHECK(local.log->size() == n);
   stop(sys, actor);
   stop(sys, g.gcs);
+}
+
+TEST_CASE("lineage stash actor: lineage collected before its commit never "
+          "reaches the GCS's log; lineage collected after it is erased there",
+          "[lineage]") {
+  temp_dir dir{"collected"};
+  local_gcs g{dir.path};
+  auto& local = g.local;
+  lumen::detail::lineage_stash stash{dir.path + "/stash"};
+  lumen::detail::lineage_pins pins;
+  auto actor =
+    lumen::make_lineage_stash(g.sys, &stash, caf::actor{}, &local, &pins);
+  auto wait_committed = [&](std::uint64_t n) {
+    for (int i = 0; i < 1000 && stash.committed_total() < n; ++i)
+      std::this_thread::sleep_for(10ms);
+    REQUIRE(stash.committed_total() == n);
+  };
+  // Tasks 1..100: half of them freed (collected) before the actor runs.
+  for (std::uint64_t i = 1; i <= 100; ++i)
+    stash.append(task(i));
+  for (std::uint64_t i = 1; i <= 100; i += 2)
+    pins.freed(lumen::task_id{7, i});
+  caf::anon_send(actor, lumen::tick_atom::value);
+  wait_committed(100);
+  CHECK(local.log->size() == 50); // the even ones
+  // Only their rows were written: the odd ones were not committed, then
+  // erased.
+  std::string written;
+  for (std::uint64_t i = 2; i <= 100; i += 2) {
+    std::string spec;
+    lumen::detail::append_task_spec(spec, *task(i));
+    lumen::detail::append_lineage_row(written, lumen::task_id{7, i}.to_string(),
+                                      spec);
+  }
+  CHECK(local.log->bytes() == written.size());
+  CHECK_FALSE(local.log->find(lumen::task_id{7, 1}.to_string()));
+  CHECK(local.log->find(lumen::task_id{7, 2}.to_string()));
+  // The even ones, freed now that they are committed, are erased.
+  for (std::uint64_t i = 2; i <= 100; i += 2)
+    pins.freed(lumen::task_id{7, i});
+  caf::anon_send(actor, lumen::tick_atom::value);
+  for (int i = 0; i < 1000 && local.log->size() > 0; ++i)
+    std::this_thread::sleep_for(10ms);
+  CHECK(local.log->size() == 0);
+  CHECK(local.log->batches() == 0);
+  stop(g.sys, actor);
+  stop(g.sys, g.gcs);
 }
