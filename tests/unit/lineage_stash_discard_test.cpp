@@ -143,3 +143,26 @@ TEST_CASE("lineage stash discard: thousands of rows over full segments",
     CHECK(all[k] == "spec" + std::to_string(2 * (k + 1)));
   CHECK(s.committed_total() == n);
 }
+
+TEST_CASE("lineage stash ripen: only rows taken in before the last ripen go, "
+          "and a collected one never does",
+          "[lineage]") {
+  temp_dir dir{"ripen"};
+  lineage_stash s{dir.path};
+  constexpr auto max = lineage_stash::segment_rows;
+  s.append(tid(1), "one", {});
+  s.append(tid(2), "two", {});
+  CHECK(s.next_commit_batch(max, true).empty()); // nothing ripe yet
+  s.take_in();
+  CHECK(s.ripen() == 2);
+  CHECK(s.ripen() == 0);         // ripe already
+  s.append(tid(3), "three", {}); // came after: waits a period more
+  s.take_in();
+  CHECK(s.discard({tid(2)}) == 1); // collected while it waited
+  auto ripe = s.next_commit_batch(max, true);
+  CHECK(specs_of(ripe) == std::vector<std::string>{"one"});
+  CHECK(s.next_commit_batch(max, true).empty());
+  CHECK(s.ripen() == 1);
+  auto next = s.next_commit_batch(max, true);
+  CHECK(specs_of(next) == std::vector<std::string>{"three"});
+}
