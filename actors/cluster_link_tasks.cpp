@@ -25,13 +25,21 @@ namespace lumen::detail_cluster_link {
 
 namespace {
 
-/// The uncommitted specs `task` depends on, to send along with it.
+/// The uncommitted specs `task` depends on, to send along with it. The
+/// peer commits copies of them and of `task`'s own row: the stash is
+/// told, so that their lineage is deleted from the GCS once collected
+/// even if the rows here never go there.
 std::vector<std::string> lineage_for_peer(self_ptr self,
                                           const detail::task_ptr& task) {
   auto& st = self->state;
   if (st.lineage.stash == nullptr || st.lineage.mode != lineage_mode::stash)
     return {};
-  return st.lineage.stash->uncommitted_ancestors(detail::task_deps(*task));
+  std::vector<task_id> ids;
+  auto specs =
+    st.lineage.stash->uncommitted_ancestors(detail::task_deps(*task), &ids);
+  ids.push_back(task->id);
+  st.lineage.stash->shared(ids);
+  return specs;
 }
 
 /// Appends a task that arrived from a peer, and the lineage it carries, to

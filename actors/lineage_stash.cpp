@@ -195,8 +195,8 @@ void send_deletes(self_ptr self) {
 /// Takes the lineage the owner's pins collected: rows still here that are
 /// not on their way to the GCS never go (most of them: a task's object is
 /// usually freed before the next commit); the rest is deleted from the GCS
-/// once committed. The ids of dropped rows are deleted too: a node the
-/// task was forwarded to may commit a copy (lineage_log.hpp, tombstones).
+/// once committed, and so is a dropped row that went to another node with
+/// a task, which may commit a copy (lineage_log.hpp, tombstones).
 void collect(self_ptr self) {
   auto& st = self->state;
   if (st.pins == nullptr)
@@ -204,7 +204,9 @@ void collect(self_ptr self) {
   auto ids = st.pins->take_collected();
   if (ids.empty())
     return;
-  st.stash->discard(ids);
+  ids = st.stash->discard(std::move(ids)).to_delete;
+  if (ids.empty())
+    return;
   pending_delete d;
   // Committed first, then the rows still held (taken in), which are all
   // a collected task's row can be in now: never above the rows held

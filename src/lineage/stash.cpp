@@ -388,6 +388,9 @@ void lineage_stash::committed(std::uint64_t seq) {
         b.erase(stash_key_of(r.id));
         ++erased;
       }
+    if (!shared_.empty())
+      for (auto& r : i->index)
+        shared_.erase(r.id);
     rows_ -= i->index.size();
     committed_total_ += i->index.size();
     recycle(*i);
@@ -416,7 +419,8 @@ std::optional<std::string> lineage_stash::find(const task_id& id) {
 }
 
 std::vector<std::string>
-lineage_stash::uncommitted_ancestors(const std::vector<task_id>& deps) {
+lineage_stash::uncommitted_ancestors(const std::vector<task_id>& deps,
+                                     std::vector<task_id>* ids) {
   std::vector<std::string> out;
   std::unordered_set<task_id> seen;
   std::vector<task_id> todo = deps;
@@ -434,6 +438,8 @@ lineage_stash::uncommitted_ancestors(const std::vector<task_id>& deps) {
     if (!r)
       continue; // committed, or never stashed here
     out.emplace_back(spec_of(*seg, *r));
+    if (ids)
+      ids->push_back(id);
     todo.insert(todo.end(), seg->deps.begin() + r->deps_begin,
                 seg->deps.begin() + r->deps_end);
   }

@@ -41,6 +41,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -136,13 +137,26 @@ class lineage_stash {
   /// Sending batch `seq` failed: send its rows again later.
   void retry(std::uint64_t seq);
 
+  /// What `discard` did: rows dropped, and the ids whose lineage the GCS
+  /// may still hold, to delete there.
+  struct discarded {
+    std::size_t dropped = 0;
+    std::vector<task_id> to_delete;
+  };
+
   /// Drops the rows of the tasks `ids` that are still here and not on
   /// their way to the GCS: their owner collected their lineage before it
   /// was committed (lineage collection), so it never goes. Queued rows go
   /// before they are encoded; a segment keeps its other rows. A dropped
-  /// row counts as committed (`committed_total`). Returns how many rows
-  /// were dropped.
-  std::size_t discard(std::vector<task_id> ids);
+  /// row counts as committed (`committed_total`). The GCS may hold the
+  /// lineage of the rest (committed, in flight, or never stashed here),
+  /// and of the dropped rows that were `shared`: a node they went to may
+  /// commit a copy.
+  discarded discard(std::vector<task_id> ids);
+
+  /// The rows of `ids` went to another node (a task sent there and the
+  /// uncommitted lineage it took along), which commits copies of them.
+  void shared(const std::vector<task_id>& ids);
 
   /// Rows in segments (taken in, not yet committed), without taking the
   /// queued rows in first as `uncommitted` does.
@@ -153,8 +167,10 @@ class lineage_stash {
 
   /// The uncommitted specs that `deps` and, recursively, their own
   /// dependencies consist of, each once.
+  /// Their ids go to `ids` if given.
   std::vector<std::string>
-  uncommitted_ancestors(const std::vector<task_id>& deps);
+  uncommitted_ancestors(const std::vector<task_id>& deps,
+                        std::vector<task_id>* ids = nullptr);
 
   /// Rows not yet committed (queued, on disk or in flight).
   std::size_t uncommitted();
@@ -249,10 +265,11 @@ class lineage_stash {
   static std::string_view spec_of(const segment& seg, const segment::row& r);
 
   /// Drops from `seg` the rows whose ids are in `ids` (sorted); returns
-  /// how many; the stash keys of dropped rows on disk go to `disk_keys`.
-  /// Call with `mtx_` held, `seg` not in flight.
+  /// how many; their ids go to `gone`, the stash keys of dropped rows on
+  /// disk to `disk_keys`. Call with `mtx_` held, `seg` not in flight.
   std::size_t discard_in(segment& seg, const std::vector<task_id>& ids,
-                         std::vector<std::string>& disk_keys);
+                         std::vector<std::string>& disk_keys,
+                         std::vector<task_id>& gone);
 
   /// The segment with number `seq`, or null.
   segment* segment_of(std::uint64_t seq);
@@ -283,6 +300,8 @@ class lineage_stash {
   std::size_t last_bytes_ = 0;
   std::size_t last_rows_ = 0;
   std::uint64_t committed_total_ = 0;
+  /// Ids of uncommitted rows that went to another node (`shared`).
+  std::unordered_set<task_id> shared_;
   /// The lock on the stash's directory, held while the stash lives.
   int lock_fd_ = -1;
   std::unique_ptr<rocks_db> db_;

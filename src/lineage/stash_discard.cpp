@@ -26,12 +26,14 @@ bool listed(const std::vector<task_id>& sorted, const task_id& id) {
 
 } // namespace
 
-std::size_t lineage_stash::discard(std::vector<task_id> ids) {
+lineage_stash::discarded lineage_stash::discard(std::vector<task_id> ids) {
+  discarded out;
   if (ids.empty())
-    return 0;
+    return out;
   std::sort(ids.begin(), ids.end());
   std::size_t dropped = 0;
   std::vector<std::string> disk_keys;
+  std::vector<task_id> gone; // dropped, sorted by where they were
   {
     std::lock_guard guard{mtx_};
     {
@@ -46,7 +48,10 @@ std::size_t lineage_stash::discard(std::vector<task_id> ids) {
     }
     auto first = taking_.begin() + static_cast<std::ptrdiff_t>(taken_);
     auto kept = std::remove_if(first, taking_.end(), [&](auto& r) {
-      return listed(ids, r.id);
+      if (!listed(ids, r.id))
+        return false;
+      gone.push_back(r.id);
+      return true;
     });
     taking_.erase(kept, taking_.end());
     if (taken_ == taking_.size()) {
@@ -55,7 +60,7 @@ std::size_t lineage_stash::discard(std::vector<task_id> ids) {
     }
     for (auto& seg : segments_)
       if (!seg.in_flight)
-        dropped += discard_in(seg, ids, disk_keys);
+        dropped += discard_in(seg, ids, disk_keys, gone);
     for (auto i = segments_.begin(); i != segments_.end();) {
       // An emptied segment goes, but the open one stays open for rows.
       bool open = !i->sealed && std::next(i) == segments_.end();
@@ -68,6 +73,14 @@ std::size_t lineage_stash::discard(std::vector<task_id> ids) {
     }
     rows_ -= dropped;
     committed_total_ += dropped;
+    // The GCS holds none of the dropped rows' lineage, unless a copy
+    // went to another node.
+    std::sort(gone.begin(), gone.end());
+    for (auto& id : ids) {
+      if (!std::binary_search(gone.begin(), gone.end(), id) ||
+          (!shared_.empty() && shared_.erase(id) > 0))
+        out.to_delete.push_back(id);
+    }
   }
   if (!disk_keys.empty()) {
     rocks_db::batch b;
@@ -75,12 +88,19 @@ std::size_t lineage_stash::discard(std::vector<task_id> ids) {
       b.erase(k);
     db_->write(b, false);
   }
-  return dropped;
+  out.dropped = dropped;
+  return out;
+}
+
+void lineage_stash::shared(const std::vector<task_id>& ids) {
+  std::lock_guard guard{mtx_};
+  shared_.insert(ids.begin(), ids.end());
 }
 
 std::size_t lineage_stash::discard_in(segment& seg,
                                       const std::vector<task_id>& ids,
-                                      std::vector<std::string>& disk_keys) {
+                                      std::vector<std::string>& disk_keys,
+                                      std::vector<task_id>& gone) {
   auto hit = std::find_if(seg.index.begin(), seg.index.end(), [&](auto& r) {
     return listed(ids, r.id);
   });
@@ -103,6 +123,7 @@ std::size_t lineage_stash::discard_in(segment& seg,
     auto end =
       k + 1 < seg.index.size() ? seg.index[k + 1].at - base_at : tail.size();
     if (listed(ids, r.id)) {
+      gone.push_back(r.id);
       if (seg.on_disk)
         disk_keys.push_back(stash_key_of(r.id));
       ++dropped;

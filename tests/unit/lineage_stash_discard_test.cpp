@@ -43,7 +43,10 @@ TEST_CASE("lineage stash discard: a segment keeps its other rows, their "
   s.append(tid(4), "four", {tid(2), tid(3)});
   s.append(tid(5), "five", {tid(4)});
   REQUIRE(s.uncommitted() == 5); // taken in: in one segment
-  CHECK(s.discard({tid(3), tid(2), tid(9)}) == 2);
+  auto d = s.discard({tid(3), tid(2), tid(9)});
+  CHECK(d.dropped == 2);
+  // 9 was never here: the GCS may hold its lineage, 2 and 3 it never got.
+  CHECK(d.to_delete == std::vector<task_id>{tid(9)});
   CHECK(s.uncommitted() == 3);
   CHECK(s.committed_total() == 2); // dropped counts as committed
   CHECK_FALSE(s.find(tid(2)));
@@ -68,8 +71,10 @@ TEST_CASE("lineage stash discard: queued tasks go before they are encoded",
   auto dropped = task(2);
   s.append(kept);
   s.append(dropped);
-  CHECK(s.discard({dropped->id}) == 0); // never taken in: no row to count
-  CHECK(dropped.use_count() == 1);      // the stash let the task go
+  auto d = s.discard({dropped->id});
+  CHECK(d.dropped == 0); // never taken in: no row to count
+  CHECK(d.to_delete.empty());
+  CHECK(dropped.use_count() == 1); // the stash let the task go
   CHECK(s.uncommitted() == 1);
   std::string expected;
   lumen::detail::append_task_spec(expected, *kept);
@@ -87,7 +92,9 @@ TEST_CASE("lineage stash discard: rows in flight stay, an emptied segment "
   s.append(tid(2), "two", {});
   s.append(tid(3), "three", {});
   REQUIRE(s.uncommitted() == 3);
-  CHECK(s.discard({tid(1), tid(2), tid(3)}) == 2); // 1 is on its way
+  auto d = s.discard({tid(1), tid(2), tid(3)});
+  CHECK(d.dropped == 2); // 1 is on its way: deleted once committed
+  CHECK(d.to_delete == std::vector<task_id>{tid(1)});
   CHECK(s.uncommitted() == 1);
   CHECK(s.next_commit_batch(10).empty());
   s.append(tid(4), "four", {});
@@ -109,7 +116,7 @@ TEST_CASE("lineage stash discard: dropped rows on disk do not come back after "
     s.append(tid(2), "two", {});
     s.flush_to_disk();
     REQUIRE(s.flush_to_disk() == 2);
-    CHECK(s.discard({tid(1)}) == 1);
+    CHECK(s.discard({tid(1)}).dropped == 1);
   }
   lineage_stash s{dir.path};
   CHECK(s.uncommitted() == 1);
@@ -128,7 +135,7 @@ TEST_CASE("lineage stash discard: thousands of rows over full segments",
   std::vector<task_id> odd;
   for (std::uint64_t i = 1; i <= n; i += 2)
     odd.push_back(tid(i));
-  CHECK(s.discard(odd) == odd.size());
+  CHECK(s.discard(odd).dropped == odd.size());
   CHECK(s.uncommitted() == n - odd.size());
   std::vector<std::string> all;
   for (auto b = s.next_commit_batch(); !b.empty(); b = s.next_commit_batch()) {
@@ -158,11 +165,32 @@ TEST_CASE("lineage stash ripen: only rows taken in before the last ripen go, "
   CHECK(s.ripen() == 0);         // ripe already
   s.append(tid(3), "three", {}); // came after: waits a period more
   s.take_in();
-  CHECK(s.discard({tid(2)}) == 1); // collected while it waited
+  CHECK(s.discard({tid(2)}).dropped == 1); // collected while it waited
   auto ripe = s.next_commit_batch(max, true);
   CHECK(specs_of(ripe) == std::vector<std::string>{"one"});
   CHECK(s.next_commit_batch(max, true).empty());
   CHECK(s.ripen() == 1);
   auto next = s.next_commit_batch(max, true);
   CHECK(specs_of(next) == std::vector<std::string>{"three"});
+}
+
+TEST_CASE("lineage stash discard: a dropped row that went to another node "
+          "is still deleted from the GCS",
+          "[lineage]") {
+  temp_dir dir{"discard-shared"};
+  lineage_stash s{dir.path};
+  s.append(tid(1), "one", {});
+  s.append(tid(2), "two", {tid(1)});
+  s.append(tid(3), "three", {});
+  // Task 2 goes to a peer with its uncommitted ancestor 1.
+  std::vector<task_id> ids;
+  CHECK(s.uncommitted_ancestors({tid(1)}, &ids) ==
+        std::vector<std::string>{"one"});
+  CHECK(ids == std::vector<task_id>{tid(1)});
+  ids.push_back(tid(2));
+  s.shared(ids);
+  auto d = s.discard({tid(1), tid(2), tid(3)});
+  CHECK(d.dropped == 3);
+  std::sort(d.to_delete.begin(), d.to_delete.end());
+  CHECK(d.to_delete == std::vector<task_id>{tid(1), tid(2)});
 }
