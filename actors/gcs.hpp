@@ -1,85 +1,44 @@
 // gcs: the global control store, on the head node only.
 //
-// Holds the node table: every node (workers, the head itself, drivers)
-// registers with its record and the handles of its cluster link and its
-// object store (peers talk to both directly), then sends a
-// heartbeat with its current record every heartbeat interval. The failure
-// detector (gcs/failure_detector.hpp) suspects a node whose heartbeats
-// stop (phi accrual) or whose connection drops (CAF down message; its
-// handles then leave the view until it registers again), and the GCS
-// marks it dead once it stayed suspected for the grace; never the head's
-// own node, and nobody within the grace after a stall of the head itself.
-// The GCS pushes the cluster view with every live node's handles to all
-// live cluster links whenever it changes (checked every tick), and sends
-// a node declared dead the view that says so (again, at most once a
-// second, while its heartbeats still come). A node's death also ends the
-// actor rows whose host was on it (their names become free).
+// Holds the cluster's tables: nodes (registration, heartbeats, failure
+// detection, the cluster view it pushes), actors and their names, placement
+// groups, key-value rows and committed lineage; with a store, every change
+// is written before it is acknowledged. Records and views travel as Cap'n
+// Proto bytes (src/wire/cluster.capnp) inside CAF messages.
+// Details: docs/architecture.md, "gcs and gcs_client".
 //
-// Only the process that registered a node id speaks for it: heartbeats and
-// registrations for the id from another CAF node, registrations naming a
-// cluster link of another process, and heartbeats that change a node's
-// role are refused and logged.
-//
-// Durability: with a store (make_gcs), every change of the node, actor,
-// placement group, key-value and lineage tables is written before it is
-// acknowledged (gcs_store.hpp says which writes are synced; heartbeats are
-// not written). A GCS started on a non-empty store loads the tables: nodes
-// that were alive are "recovering", alive as if just heard from, and dead
-// like any other if they do not register again; the previous head is dead
-// at once. Actor rows come back without their host handle:
-// the nodes re-announce their actors (actoradd) when they reconnect, and
-// finds of such an actor wait until then (or until its node is dead).
-//
-// Wire form: records and views are Cap'n Proto bytes (src/wire/cluster.capnp)
-// inside these CAF messages, so the interface is the same on every node.
-//
-// Messages:
+// Messages it takes:
 // - (register, NodeRecord bytes, cluster link, object store) ->
-//   (ClusterView bytes, cluster links, object stores): join the cluster (or
-//   rejoin it with the same id after a head restart); the handles follow
-//   the view's nodes. Pushed views are (view, bytes, managers, stores).
+//   (ClusterView bytes, cluster links, object stores): join the cluster, or
+//   rejoin it after a head restart; the handles follow the view's nodes.
 // - (heartbeat, NodeRecord bytes) -> void: the sender's current record.
 // - (view) -> ClusterView bytes: the current view (for `lumen status`).
-// - (tick) -> void: internal timer: expire silent nodes, push changes,
-//   place pending placement groups.
+// - (tick) -> void: internal timer: failure detection, view pushes, pending
+//   placement groups.
 // - (pgcreate, id, name, strategy, bundles) -> id: a placement group under
-//   the id its caller chose (a random task id; a create of a known id
-//   changes nothing, so a create sent again after a head restart makes no
-//   second group); placed (each bundle reserved on its node through the
-//   cluster link's `reserve`) as soon as the nodes' reported free
-//   resources allow, pending groups oldest first.
-// - (pgwait, id) -> bool: answered true once placed, false if removed.
-// - (pgremove, id) -> bool: gives the bundles back.
+//   the id its caller chose, placed once the nodes' free resources allow.
+// - (pgwait, id) -> bool: true once placed, false if removed;
+//   (pgremove, id) -> bool: gives the bundles back.
+// - (pgfind, id, name) -> (id, bundles, state): a group by id, else by name
+//   (state 0 unknown, 1 pending, 2 placed).
 // - (kvput, ns, key, value, overwrite) -> bool, (kvget, ns, key) ->
-//   (found, value), (kvdel, ns, key) -> bool, (kvkeys, ns, prefix) ->
-//   keys: the key-value table.
-// - (actoradd, id, name, ns, class, host, detached) -> bool: records an
-//   actor, its host (the handle that answers its calls) and, derived from
-//   the host, the host's node; false if the name is taken in its namespace
-//   by another actor. Adding a known id again updates its row (a new host,
-//   or the same row announced again after a head restart).
-// - (actordead, id, host) -> void: the actor's host `host` ended. The row
-//   ends (its name is free) when `host` is the host the row names, or the
-//   row names none: a detached actor living on another node is found
-//   through its own host there, so the end of its creator's forwarder
-//   (the creating driver exiting) leaves its row and name in place.
+//   (found, value), (kvdel, ns, key) -> bool, (kvkeys, ns, prefix) -> keys.
+// - (actoradd, id, name, ns, class, host, detached) -> bool: records (or
+//   updates) an actor's row; false if its name is taken in its namespace.
+// - (actordead, id, host) -> void: the actor's host `host` ended.
 // - (actorfind, name, ns) -> (id, class, host): a live named actor ("" if
-//   none).
-// - (actorget, id) -> (class, host, alive): a known actor, for handles
-//   that travel to other nodes. An id the GCS has not heard of waits for
-//   its actoradd up to `actor_lookup_grace` (the creator registers its
-//   actor without waiting, so a handle may reach another node first); an
-//   actor that ended (one of the last `max_ended_actors`) is answered
-//   `alive` false at once.
-// - (lincommit, task ids, specs) -> rows written: commits lineage, row
-//   `lineage/<task id>` = spec, in one synced batch (ids and specs pair up
-//   by position).
-// - (linget, task id) -> spec bytes: committed lineage (empty if unknown).
-// - (lincount) -> number of distinct task ids committed.
-// - (lindel, task ids) -> rows deleted: the owners collected this lineage
-//   (lineage/lineage_pins.hpp); a copy committed within 10 - 20 s after is
-//   not kept (lineage_log.hpp).
-// - (linbytes) -> bytes the committed lineage takes (as written).
+//   none); (actorget, id) -> (class, host, alive): a known actor.
+// - (lincommit, task ids, specs) -> rows written, (linbatch, rows) -> rows
+//   written: commit lineage (the scheduler's write-ahead, a lineage stash).
+// - (linget, task id) -> spec bytes (empty if unknown), (lincount) ->
+//   distinct task ids, (lindel, task ids) -> rows deleted, (linbytes) ->
+//   bytes the committed lineage takes.
+//
+// Messages it sends:
+// - (view, ClusterView bytes, cluster links, object stores) to every live
+//   cluster link when the view changes, and to a node declared dead.
+// - (reserve | unreserve, group id, index, bundle) to the cluster link of a
+//   node holding a placement group's bundle.
 #pragma once
 
 #include <chrono>

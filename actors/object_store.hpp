@@ -1,95 +1,45 @@
 // object_store: this node's store of objects and its transfers.
 //
-// Owns the policy around the node's object_table. Local `put`, `get` and
-// `wait` go to the table directly, without a message, so that a ready
-// object costs a lock and no context switch. The table spills values to
-// disk past its high-water mark and reads them back on demand
-// (object_table.hpp), so a pull of a spilled value is served from a value
-// read back into memory. Between nodes it moves values
-// too large to travel inside a result (more than inline_limit bytes):
+// Owns the node's object table (object_table.hpp) and the policy around it:
+// local put, get and wait read the table directly, without a message. Moves
+// values over inline_limit between nodes (hosts them, records copies, pulls,
+// frees), counts the refs other nodes borrow, and reports lost objects.
+// Details: docs/architecture.md, "object_store".
 //
-// - The node that ran a task for another node keeps the value ("hosts"
-//   it) and tells the owner where it is.
-// - The owner remembers every node holding a copy; a node that needs the
-//   value pulls it from one of them in chunks of chunk_size bytes, a few
-//   chunks in flight, into one buffer allocated up front (a 1 GiB object
-//   never has a second whole copy in flight). Concurrent fetches of one
-//   object share one pull.
-// - When the owner drops its last reference, it tells every holder to
-//   free its copy.
-//
-// - Bytes of a pull travel on the object channel (net/bulk_channel.hpp,
-//   a CAF broker of the node's middleman, on the same transport as the
-//   control traffic: TLS too) when both nodes have it (the default in a
-//   cluster; off with object_transfer_mode::middleman): the puller sends a
-//   one-time ticket naming its own channel inside a pull request; the
-//   holder checks that the ticket names the channel the asking node
-//   publishes in the cluster view (record bulk_address), else refuses and
-//   logs it, and streams the whole value there; the puller's channel
-//   takes it only with that ticket. A holder without the channel answers
-//   the request with an error, and the pull goes on in chunks through the
-//   middleman as above.
-//
-// It owns the node's object table (object_table.hpp states the contract
-// under which the local fast path reads it directly). Peers talk to it
-// directly: each node registers its store's handle with the GCS next to
-// its cluster link's, the cluster view carries both, and the cluster link
-// hands this store the peers' stores (peers). No object message passes
-// through a cluster link; an owner named by its cluster link (as tasks
-// and actor calls name it) is reached through its node's store.
-//
-// Messages:
+// Messages it takes (an id is the 20 bytes of id_bytes):
 // - (stats) -> object_table::stats: objects, pending, bytes and capacity.
-// - (pull, id, offset, length) -> bytes: a chunk of a value held here.
-//   With a ticket after the id's 20 bytes (bulk_ticket.hpp,
-//   encode_ticket), the chunk goes on the object channel instead, to the
-//   asking node's published channel, which the ticket must name; the
-//   answer (no bytes) comes once the puller has acknowledged it; an error
-//   if it could not be sent, if the ticket was refused, or if this node
-//   has no channel.
-// - (pulled, bulk_arrival) -> void: from the channel's broker, a value (or
-//   the failure of its transfer) for a pull of this store.
-// - (sent, key, error) -> void: from the channel's broker, a pull served
-//   on it ("" on success).
-// - (locate, id) -> (node id, size): where the value of an object owned
-//   here lives ("" if unknown).
+// - (pull, id, offset, length) -> bytes: a chunk of a value held here; with
+//   a ticket after the id (encode_ticket), the value goes on the object
+//   channel instead and the answer is empty bytes, or an error.
+// - (locate, id) -> (node id, size): where a value owned here lives ("" if
+//   unknown); for an object awaited here, once a copy exists.
 // - (located, id, node id, size) -> void: the value is (also) at that node.
 // - (free, id) -> void: the owner dropped the object; free the copy.
 // - (host, hosted_object) -> void: keep a result for its remote owner.
-// - (fetch, id, owner) -> void: bring the value here (into the pending
-//   entry for it), asking the owner's store where it is; `owner` is the
-//   owner's cluster link or store (null: this node owns it).
-// - (peers, peer_map) -> void: the current peers' cluster links and
-//   stores, by node id (from the cluster view). An
-//   object owned here whose every known copy was on nodes that left is
-//   lost: the reconstruction actor (reconstruction.hpp) hears (lost, id)
-//   and rebuilds it.
-// - (join, reconstruction) -> void: where lost objects are reported (sent
-//   by the runtime, which spawns the reconstruction actor).
-//
-// Borrowing (docs/architecture.md, "Borrowing"; object_store_borrow.cpp):
+// - (fetch, id, owner) -> void: bring the value here; `owner` is the owner's
+//   cluster link or store (null: this node owns it).
+// - (peers, peer_map) -> void: the peers' links, stores and channels, by
+//   node id (from the cluster link's view).
+// - (join, reconstruction) -> void: from the runtime: where lost objects go.
+// - (pulled, bulk_arrival) / (sent, key, error) -> void: from the object
+//   channel's broker: a value for a pull of this store / a pull served.
+// Borrowing (object_store_borrow.cpp):
 // - (lend, receiver, ref_traffic) -> void: from this node's encoders and
-//   decoders: refs put on the wire for `receiver`'s node (their owners
-//   count one registration each for it: here, or forwarded as `borrow`),
-//   refs owned here that came back (each consumes one registration for
-//   this node), registrations to give back at once.
-// - (borrow, node, ids) -> void: from a peer's store: count one
-//   registration per id (20 bytes each) for CAF node `node`.
-// - (unborrow, ids and counts) -> void: from a peer's store: that node
-//   gives back registrations (24 bytes per entry: id, count).
-// - (giveback) -> void: from the table's borrow hook: send the
-//   registrations of borrowed entries that went to their owners, one
-//   `unborrow` per owner.
+//   decoders: refs sent to `receiver`, refs come home, give-backs.
+// - (borrow, node, ids) / (unborrow, ids and counts) -> void: from a peer's
+//   store: count one registration per id for `node` / give some back.
+// - (giveback) -> void: from the table's borrow hook: give-backs queued.
 // - (borrowst) -> (lent objects, their registrations, borrowed entries,
 //   their registrations): for tests and the microbenchmark.
-// The owner keeps an object while any node holds a registration (a pin on
-// its entry); a borrower's node that leaves loses its registrations, and
-// an owner's node that leaves fails its borrowed pending entries with
-// owner_died.
 //
-// The owner answers `locate` for an object it awaits (being computed or
-// rebuilt) once a copy exists, not with "unknown"; a pull from a node that
-// dies is, on the owner, a lost object, and elsewhere a new `locate`.
+// Messages it sends:
+// - to peers' stores: (pull, ...), (locate, id), (located, id, node id,
+//   size) to the owner's once pulled, (free, id) to holders, (borrow, ...)
+//   and (unborrow, ...) to owners';
+// - (result, ObjectPayload) to a hosted result's owner: where it is kept, or
+//   the value (or why not) if it cannot be;
+// - (lost, id) to the reconstruction actor; (fetch, id, owner) to itself,
+//   to try again.
 #pragma once
 
 #include <cstdint>
