@@ -145,12 +145,6 @@ using object_store_actor = caf::typed_actor<
   caf::replies_to<borrow_stats_atom>::with<std::uint64_t, std::uint64_t,
                                            std::uint64_t, std::uint64_t>>;
 
-/// Spawns the object store around `table`, which must outlive it;
-/// `node_id` is this node's id. With `opts.direct`, its object channel
-/// (bulk_channel.hpp) listens on `opts.host`, and `*bulk_address` (if
-/// given) gets the channel's HOST:PORT for the node's record; if it cannot
-/// listen, objects move through the middleman only (logged) and the
-/// address stays empty.
 /// Registrations of borrowed entries that went, for the store to give
 /// back (the table's borrow hook fills it from any thread).
 struct give_back_queue {
@@ -163,6 +157,12 @@ struct give_back_queue {
 std::function<void(const object_id&, const std::string&, std::uint32_t)>
 make_borrow_hook(object_store_actor store, std::shared_ptr<give_back_queue> q);
 
+/// Spawns the object store around `table`, which must outlive it;
+/// `node_id` is this node's id. With `opts.direct`, its object channel
+/// (bulk_channel.hpp) listens on `opts.host`, and `*bulk_address` (if
+/// given) gets the channel's HOST:PORT for the node's record; if it cannot
+/// listen, objects move through the middleman only (logged) and the
+/// address stays empty.
 object_store_actor make_object_store(caf::actor_system& sys,
                                      detail::object_table* table,
                                      std::string node_id,
