@@ -1,39 +1,34 @@
-// lineage_stash: moves this node's stashed lineage to disk and to the GCS.
+// lineage_stash: moves this node's stashed lineage to the GCS and, while
+// the GCS does not take it, to disk; deletes collected lineage.
 //
 // The runtime (at submit) and the cluster link (for tasks from peers)
-// append each task's spec to the node's
-// detail::lineage_stash (src/lineage/stash.hpp) without a message
-// and sends (tick) when the stash had nothing queued. On (tick) this actor
-// sends the queued rows to the GCS in one batch (lineage_commit) and, once
-// the GCS answers, drops them from the stash. Rows appended while a batch
-// is in flight form the next batch, so batches grow with the load and an
-// idle node sends nothing. A failed batch is sent again one second later.
-// When the GCS runs in this process (make_gcs handed out its log), the
-// actor commits the batches to that log itself instead, each written from
-// the stash's own buffer: no copy into a message, no hop to the gcs actor.
-// Every 20 ms while rows wait, rows older than one period and still
-// uncommitted are written to RocksDB without sync (so a row the GCS
-// commits within 20-40 ms never touches the local disk).
+// append each task's spec to the node's detail::lineage_stash
+// (src/lineage/stash.hpp) without a message, and send (tick) when the
+// stash had nothing queued. The actor then pumps every 5 ms while rows
+// wait. A pump first drops the rows of the tasks the owner's lineage_pins
+// collected (lineage collection: most objects are freed before their row
+// goes), then takes the queued rows in, commits the rows that came before
+// the previous pump (a row waits 5 to 10 ms: lineage_stash::ripen), and
+// deletes from the GCS the collected lineage it may hold, once the stash
+// has committed every row it held when that was collected. One batch is
+// in flight at a time (lincommit), or, when the GCS runs in this process
+// (make_gcs handed out its log), the actor writes the batches into that
+// log itself, from the stash's own buffer. A failed batch is sent again a
+// second later. Every 20 ms, rows still uncommitted after a whole period
+// are written to RocksDB without sync.
 //
 // The actor's thread runs `stash_nice_offset` nice levels below the rest
 // of the process: its work is never urgent, so on a busy machine it takes
-// the time the scheduler, the drivers and the tasks leave idle rather
-// than a core they wait for; when every core is busy it still gets about
-// a tenth of a normal thread's share, enough to keep up (README, "The
-// stash yields its core").
+// the time the others leave idle; when every core is busy it still gets
+// about a tenth of a normal thread's share, enough to keep up.
 //
-// Messages:
-// - (tick) -> void: commit what is queued.
-// - (flush_timer) -> void: internal flush timer.
+// Messages it takes:
+// - (tick) -> void: rows came, or objects were freed: pump soon.
+// - (lineage_pump), (flush_timer) -> void: its own timers.
 // - (join, gcs) -> void: the GCS to commit to (again, after the head came
 //   back); rows kept meanwhile are sent then.
 // - (stats) -> (uncommitted rows, rows committed so far).
-//
-// Lineage collection: on each pump it also takes the tasks the owner's
-// lineage_pins collected and deletes their lineage from the GCS (lindel,
-// or the local log's erase) once the stash has committed every row it
-// held when they were collected (so a row is never deleted before it is
-// committed here). Whoever frees the last object wakes it with (tick).
+// Messages it sends: (lincommit, rows) and (lindel, ids) to the GCS.
 #pragma once
 
 #include <cstdint>

@@ -18,14 +18,12 @@
 //   `again` (or null) is the next execution to queue (a retry).
 // - (bounced, task id, user_call) -> void: the task actor's worker was
 //   closed (blocked); queue the task again with its call.
-// - (blocked, task id) / (unblocked, task id) -> void: the task waits in
-//   `get` (its CPU is released) / runs again (taken back).
-// - (place, placement) -> worker_list: reserve an actor's resources and
-//   workers; answered once free (first come, first served, before tasks).
-// - (release, placement, worker_list) -> void: the actor is gone (a null
-//   placement returns workers only).
+// - (blocked | unblocked, task id) -> void: the task waits in `get` (its
+//   CPU is lent out) / runs again.
+// - (place, placement) -> worker_list: an actor's resources and workers,
+//   once free (before tasks); (release, placement, worker_list): it left.
 // - (where, placement) -> (node id, cluster link): where an actor should
-//   live: "" for here, else a peer (its link takes the actor's spawn).
+//   live ("" for here).
 // - (reserve | unreserve, group id, index, bundle) -> void: set a placement
 //   group's bundle aside under its own names (pg_planner.hpp), or undo it.
 // - (stats) -> node_stats: resources, queues, task actor counts.
@@ -40,21 +38,15 @@
 // - (retry, task) -> void: a task lost with its node: place it again.
 // - (result, node id, task, id, held there) -> void: a task sent to that
 //   node ended; with `held there`, the value stays on that node.
-// From the reconstruction actor (reconstruction.hpp):
-// - (resubmit, task), (rebuilding, bool), (lost, id): see there.
+// From reconstruction: (resubmit, task), (rebuilding, bool), (lost, id).
 // Cancels (scheduler_cancel.cpp, lumen/cancel.hpp):
-// - (cancel, inbox) -> void: from the runtime: take the inbox's cancels.
-// - (cancel, task id, force, recursive) -> void: cancel one task (a
-//   cancelled task's child, or a cancel from a peer).
-// - (cancel) -> void: internal: apply the cancels gathered so far, in one
-//   pass over the queues; tasks not found here go to the cluster link.
-// - (cancel, job id) -> void: from the cluster link: that job's driver
-//   ended; every task of the job here is cancelled (queued ones removed,
-//   running ones see lumen::cancelled()).
+// - (cancel, inbox) from the runtime, (cancel, task id, force, recursive)
+//   for one task (a child, a peer's cancel), (cancel) internal: apply
+//   those gathered, in one pass; tasks not found go to the cluster link.
+// - (cancel, job id) -> void: that job's driver ended: cancel its tasks.
 //
-// Messages it sends: (spillback, task, node id) to the link for a task
-// that runs elsewhere; (rebuilt, id) to reconstruction while rebuilds are
-// pending; (fetch, ...) to the object store; (lincommit, ...) to the GCS
+// Messages it sends: (spillback, task, node id) to the link; (rebuilt, id)
+// to reconstruction; (fetch, ...) to the store; (lincommit, ...) to the GCS
 // with lineage = write_ahead.
 #pragma once
 
