@@ -84,6 +84,33 @@ std::string gcs_store::lineage_prefix() {
   return std::string{lineage_log::prefix};
 }
 
+void gcs_store::load_row(std::string_view k, std::string_view v,
+                         gcs_snapshot& into) {
+  auto id_after = [&](std::string_view prefix) {
+    return std::string{k.substr(prefix.size())};
+  };
+  try {
+    if (k.starts_with(node_prefix)) {
+      into.nodes.push_back(
+        decode_stored_node(id_after(node_prefix), v.data(), v.size()));
+    } else if (k.starts_with(actor_prefix)) {
+      into.actors.push_back(
+        decode_stored_actor(id_after(actor_prefix), v.data(), v.size()));
+    } else if (k.starts_with(group_prefix)) {
+      into.groups.push_back(
+        decode_stored_group(id_after(group_prefix), v.data(), v.size()));
+    } else if (k.starts_with(kv_prefix)) {
+      gcs_snapshot::kv_row row;
+      if (!split_kv(k.substr(kv_prefix.size()), row.ns, row.key))
+        throw error("malformed key-value key");
+      row.value.assign(v);
+      into.kv.push_back(std::move(row));
+    }
+  } catch (const std::exception& e) {
+    into.skipped.push_back(std::string{k} + ": " + e.what());
+  }
+}
+
 gcs_snapshot gcs_store::load() {
   gcs_snapshot result;
   if (!db_) {
@@ -94,50 +121,15 @@ gcs_snapshot gcs_store::load() {
   result.lineage_rows = lineage_->size();
   if (!tables_)
     return result;
-  auto skip = [&](std::string_view key, const std::string& why) {
-    result.skipped.push_back(std::string{key} + ": " + why);
-  };
-  db_->scan(node_prefix, [&](std::string_view k, std::string_view v) {
-    try {
-      result.nodes.push_back(decode_stored_node(
-        std::string{k.substr(node_prefix.size())}, v.data(), v.size()));
-    } catch (const std::exception& e) {
-      skip(k, e.what());
-    }
-    return true;
-  });
+  for (auto prefix : {node_prefix, actor_prefix, group_prefix, kv_prefix})
+    db_->scan(prefix, [&](std::string_view k, std::string_view v) {
+      load_row(k, v, result);
+      return true;
+    });
   std::stable_sort(result.nodes.begin(), result.nodes.end(),
                    [](const stored_node& x, const stored_node& y) {
                      return x.order < y.order;
                    });
-  db_->scan(actor_prefix, [&](std::string_view k, std::string_view v) {
-    try {
-      result.actors.push_back(decode_stored_actor(
-        std::string{k.substr(actor_prefix.size())}, v.data(), v.size()));
-    } catch (const std::exception& e) {
-      skip(k, e.what());
-    }
-    return true;
-  });
-  db_->scan(group_prefix, [&](std::string_view k, std::string_view v) {
-    try {
-      result.groups.push_back(decode_stored_group(
-        std::string{k.substr(group_prefix.size())}, v.data(), v.size()));
-    } catch (const std::exception& e) {
-      skip(k, e.what());
-    }
-    return true;
-  });
-  db_->scan(kv_prefix, [&](std::string_view k, std::string_view v) {
-    gcs_snapshot::kv_row row;
-    if (!split_kv(k.substr(kv_prefix.size()), row.ns, row.key)) {
-      skip(k, "malformed key-value key");
-      return true;
-    }
-    row.value.assign(v);
-    result.kv.push_back(std::move(row));
-    return true;
-  });
   return result;
 }
 

@@ -34,6 +34,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -79,6 +80,13 @@ class gcs_store {
   /// Reads every table (empty when memory only); also counts the lineage
   /// rows for lineage_count().
   gcs_snapshot load();
+
+  /// Reads one stored row of the node, actor, group or key-value table
+  /// into `into`, as `load` does for each row it finds: a damaged row goes
+  /// to `into.skipped` with the reason; keys of other tables are ignored.
+  /// (Node rows are ordered by `load` once all are read.)
+  static void load_row(std::string_view key, std::string_view value,
+                       gcs_snapshot& into);
 
   // -- writes (see the header comment for which are synced) ------------------
 
