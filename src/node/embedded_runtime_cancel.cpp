@@ -6,6 +6,7 @@
 
 #include "lumen/cancel.hpp"
 #include "lumen/detail/runtime_api.hpp"
+#include "lumen/detail/stream_api.hpp"
 #include "node/cancel_target.hpp"
 
 namespace lumen::detail {
@@ -38,6 +39,9 @@ void cancel_ref(const ref_ptr& ref, bool force, bool recursive) {
   auto& id = ref.id();
   if (force) // fails at once; the late result loses (first value wins)
     t->table->fulfill(id, cancelled_error(id.task.to_string()));
+  // A generator's stream read here ends now, and its producer stops at
+  // its next co_yield (it may not look at lumen::cancelled()).
+  stream_stop(id.task);
   if (t->inbox->add(cancel_request{id.task, force, recursive}))
     caf::anon_send(t->scheduler, cancel_atom::value, t->inbox);
   for (auto& link : t->directory->links())

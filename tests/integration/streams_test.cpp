@@ -165,6 +165,24 @@ TEST_CASE("streams: cancel stops an unbounded producer", "[streams]") {
   CHECK(lumen::detail::stream_stop(stream.task()) == false);
 }
 
+TEST_CASE("streams: lumen::cancel of a generator's task stops its producer "
+          "and ends its stream",
+          "[streams][cancel]") {
+  lumen::init_guard guard{lumen::config{.num_cpus = 2}};
+  temp_path file{"lumen_cancel"};
+  auto stream = lumen::task(stream_tasks::count_marked)
+                  .remote(file.path, std::int64_t{1'000'000}, 1);
+  REQUIRE(stream.next(patience).has_value());
+  lumen::cancel(stream.completed());
+  CHECK_FALSE(stream.next(patience).has_value());
+  CHECK_THROWS_AS(lumen::get(stream.completed(), patience),
+                  lumen::task_cancelled_error);
+  REQUIRE(lumen_it::await_idle());
+  // It stopped within a few items of the cancel, not at a million.
+  CHECK(settled_lines(file.path) < 100'000u);
+  CHECK(lumen::detail::open_streams() == 0);
+}
+
 TEST_CASE("streams: stream_stop, the hook for lumen::cancel, stops it by "
           "task id",
           "[streams]") {
