@@ -264,12 +264,12 @@ class lineage_stash {
   /// The spec of `r` in `seg`.
   static std::string_view spec_of(const segment& seg, const segment::row& r);
 
-  /// Drops from `seg` the rows whose ids are in `ids` (sorted); returns
-  /// how many; their ids go to `gone`, the stash keys of dropped rows on
-  /// disk to `disk_keys`. Call with `mtx_` held, `seg` not in flight.
-  std::size_t discard_in(segment& seg, const std::vector<task_id>& ids,
-                         std::vector<std::string>& disk_keys,
-                         std::vector<task_id>& gone);
+  /// Drops from `seg` the rows whose ids `table` holds (and marks them
+  /// dropped there); returns how many; the stash keys of dropped rows on
+  /// disk go to `disk_keys`. Call with `mtx_` held, `seg` not in flight.
+  template <class Table>
+  std::size_t discard_in(segment& seg, Table& table,
+                         std::vector<std::string>& disk_keys);
 
   /// The segment with number `seq`, or null.
   segment* segment_of(std::uint64_t seq);

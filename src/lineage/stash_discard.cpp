@@ -20,9 +20,57 @@ namespace lumen::detail {
 
 namespace {
 
-bool listed(const std::vector<task_id>& sorted, const task_id& id) {
-  return std::binary_search(sorted.begin(), sorted.end(), id);
-}
+/// The ids of one discard, each with whether a row of it was dropped: open
+/// addressing on the id's low word (ids are random). Sorting them and
+/// searching, per row, cost the stash's thread several times more.
+class id_table {
+ public:
+  struct slot {
+    task_id id;
+    bool used = false;
+    bool dropped = false;
+  };
+
+  explicit id_table(const std::vector<task_id>& ids) {
+    std::size_t cap = 16;
+    while (cap < 2 * ids.size())
+      cap <<= 1;
+    slots_.resize(cap);
+    mask_ = cap - 1;
+    for (auto& id : ids) {
+      auto i = home(id);
+      while (slots_[i].used && slots_[i].id != id)
+        i = (i + 1) & mask_;
+      slots_[i].id = id;
+      slots_[i].used = true;
+    }
+  }
+
+  /// The slot of `id`, or null if it is not one of the ids.
+  slot* find(const task_id& id) {
+    for (auto i = home(id); slots_[i].used; i = (i + 1) & mask_)
+      if (slots_[i].id == id)
+        return &slots_[i];
+    return nullptr;
+  }
+
+  /// Marks a row of `id` dropped; false if `id` is not one of the ids.
+  bool drop(const task_id& id) {
+    auto* s = find(id);
+    if (s == nullptr)
+      return false;
+    s->dropped = true;
+    return true;
+  }
+
+ private:
+  std::size_t home(const task_id& id) const {
+    return static_cast<std::size_t>(id.lo ^ (id.hi >> 7)) & mask_;
+  }
+
+  std::vector<slot> slots_;
+  std::size_t mask_ = 0;
+};
 
 } // namespace
 
@@ -30,10 +78,9 @@ lineage_stash::discarded lineage_stash::discard(std::vector<task_id> ids) {
   discarded out;
   if (ids.empty())
     return out;
-  std::sort(ids.begin(), ids.end());
+  id_table table{ids};
   std::size_t dropped = 0;
   std::vector<std::string> disk_keys;
-  std::vector<task_id> gone; // dropped, sorted by where they were
   {
     std::lock_guard guard{mtx_};
     {
@@ -48,10 +95,7 @@ lineage_stash::discarded lineage_stash::discard(std::vector<task_id> ids) {
     }
     auto first = taking_.begin() + static_cast<std::ptrdiff_t>(taken_);
     auto kept = std::remove_if(first, taking_.end(), [&](auto& r) {
-      if (!listed(ids, r.id))
-        return false;
-      gone.push_back(r.id);
-      return true;
+      return table.drop(r.id);
     });
     taking_.erase(kept, taking_.end());
     if (taken_ == taking_.size()) {
@@ -60,7 +104,7 @@ lineage_stash::discarded lineage_stash::discard(std::vector<task_id> ids) {
     }
     for (auto& seg : segments_)
       if (!seg.in_flight)
-        dropped += discard_in(seg, ids, disk_keys, gone);
+        dropped += discard_in(seg, table, disk_keys);
     for (auto i = segments_.begin(); i != segments_.end();) {
       // An emptied segment goes, but the open one stays open for rows.
       bool open = !i->sealed && std::next(i) == segments_.end();
@@ -75,9 +119,8 @@ lineage_stash::discarded lineage_stash::discard(std::vector<task_id> ids) {
     committed_total_ += dropped;
     // The GCS holds none of the dropped rows' lineage, unless a copy
     // went to another node.
-    std::sort(gone.begin(), gone.end());
     for (auto& id : ids) {
-      if (!std::binary_search(gone.begin(), gone.end(), id) ||
+      if (!table.find(id)->dropped ||
           (!shared_.empty() && shared_.erase(id) > 0))
         out.to_delete.push_back(id);
     }
@@ -97,12 +140,11 @@ void lineage_stash::shared(const std::vector<task_id>& ids) {
   shared_.insert(ids.begin(), ids.end());
 }
 
-std::size_t lineage_stash::discard_in(segment& seg,
-                                      const std::vector<task_id>& ids,
-                                      std::vector<std::string>& disk_keys,
-                                      std::vector<task_id>& gone) {
+template <class Table>
+std::size_t lineage_stash::discard_in(segment& seg, Table& table,
+                                      std::vector<std::string>& disk_keys) {
   auto hit = std::find_if(seg.index.begin(), seg.index.end(), [&](auto& r) {
-    return listed(ids, r.id);
+    return table.find(r.id) != nullptr;
   });
   if (hit == seg.index.end())
     return 0;
@@ -122,8 +164,7 @@ std::size_t lineage_stash::discard_in(segment& seg,
     auto r = seg.index[k];
     auto end =
       k + 1 < seg.index.size() ? seg.index[k + 1].at - base_at : tail.size();
-    if (listed(ids, r.id)) {
-      gone.push_back(r.id);
+    if (table.drop(r.id)) {
       if (seg.on_disk)
         disk_keys.push_back(stash_key_of(r.id));
       ++dropped;
