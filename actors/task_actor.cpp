@@ -16,6 +16,8 @@
 #include <caf/scheduler/coordinator.hpp>
 #include <caf/send.hpp>
 
+#include <cxxabi.h>
+
 #include "log/log.hpp"
 #include "lumen/detail/registry.hpp"
 #include "scheduling/cancel_state.hpp"
@@ -76,6 +78,8 @@ object_ptr run_user_call(const detail::task_spec& task,
   detail::context_scope scope{&ctx};
   try {
     return std::make_shared<detail::object_data>(fn->invoke(args));
+  } catch (abi::__forced_unwind&) {
+    throw; // its thread ends (pthread_exit): not the task's exception
   } catch (...) {
     threw = true;
     return detail::error_from_current_exception(task.options.name);
@@ -126,6 +130,39 @@ class worker_unit : public caf::execution_unit {
   caf::resumable* woken_ = nullptr;
 };
 
+/// Calls `f` on destruction unless `done` was set by then: a user call's
+/// frame that unwinds without a result (its thread ended inside it).
+template <class F>
+class abandon_guard {
+ public:
+  abandon_guard(const bool& done, F f) : done_(done), f_(std::move(f)) {}
+  abandon_guard(const abandon_guard&) = delete;
+  abandon_guard& operator=(const abandon_guard&) = delete;
+  ~abandon_guard() {
+    if (done_)
+      return;
+    try {
+      f_();
+    } catch (...) {
+      // Nothing to tell it with: the scheduler's stop still ends it.
+    }
+  }
+
+ private:
+  const bool& done_;
+  F f_;
+};
+
+/// The error of an execution whose worker thread ended inside the call.
+object_ptr worker_died_error(const detail::task_spec& task) {
+  return detail::make_error_object(
+    detail::error_kind::runtime_error,
+    "task '" + task.options.name +
+      "': its worker thread ended before the call returned (pthread_exit "
+      "or a thread cancellation in the task's code)",
+    {}, task.options.name);
+}
+
 /// Where an execution runs (one argument: spawn inspects each).
 struct task_site {
   detail::worker_pool::worker* worker;
@@ -158,6 +195,10 @@ class task_actor : public caf::event_based_actor {
     return {
       [this](finished_atom, object_ptr& result, bool threw) {
         report(std::move(result), threw);
+        quit();
+      },
+      [this](finished_atom, object_ptr& result, bool threw, bool worker_died) {
+        report(std::move(result), threw, worker_died);
         quit();
       },
       [this](cancel_atom, bool force, bool recursive) {
@@ -220,7 +261,9 @@ class task_actor : public caf::event_based_actor {
                 me = caf::actor_cast<caf::strong_actor_ptr>(this),
                 self = static_cast<caf::resumable*>(this),
                 actor = this](bool cancelled) mutable {
+      bool delivered = false;
       auto deliver = [&](object_ptr result, bool threw) {
+        delivered = true;
         worker_unit unit{*me->home_system, self};
         me->enqueue(caf::make_mailbox_element(nullptr, caf::make_message_id(),
                                               {}, finished_atom::value,
@@ -233,6 +276,14 @@ class task_actor : public caf::event_based_actor {
         deliver(nullptr, false); // cancelled before it started
         return;
       }
+      // The worker thread may end inside the call (pthread_exit, or a
+      // thread cancellation, in user code): the frame unwinds without a
+      // result, and the actor hears of it as the worker's death.
+      abandon_guard on_death{
+        delivered, [&] {
+          caf::anon_send(caf::actor_cast<caf::actor>(me), finished_atom::value,
+                         worker_died_error(*task), false, true);
+        }};
       std::vector<object_ptr> args;
       args.reserve(task->args.size());
       for (auto& arg : task->args) {
@@ -311,21 +362,32 @@ class task_actor : public caf::event_based_actor {
   }
 
   /// Stores the returns (or, for a user call that threw and may run again,
-  /// asks for a new execution) and reports to the scheduler.
-  void report(object_ptr result, bool threw) {
+  /// or whose worker thread died, asks for a new execution) and reports to
+  /// the scheduler.
+  void report(object_ptr result, bool threw, bool worker_died = false) {
     if (reported_)
       return;
     reported_ = true;
     detail::task_ptr again;
     auto& opts = task_->options;
+    bool retries_left =
+      opts.max_retries < 0 ||
+      task_->attempt < static_cast<std::uint32_t>(opts.max_retries);
+    if (worker_died)
+      detail::log_warn("task '", opts.name,
+                       "': its worker thread ended "
+                       "inside the call",
+                       retries_left ? "; it runs again" : "; no retry left");
     if (cancel_.load() != detail::not_cancelled) {
       // Cancelled: whatever the call returned, the task fails as such.
       store(detail::cancelled_error(task_->options.name));
+    } else if (worker_died && retries_left) {
+      // As a task lost with its node: within max_retries, whatever
+      // retry_exceptions says.
+      again = std::make_shared<detail::task_spec>(*task_);
+      ++again->attempt;
     } else if (threw && opts.retry_exceptions &&
-               detail::retried_type(opts.retry_on, result) &&
-               (opts.max_retries < 0 ||
-                task_->attempt <
-                  static_cast<std::uint32_t>(opts.max_retries))) {
+               detail::retried_type(opts.retry_on, result) && retries_left) {
       // A new execution, with a new actor, and the same child ids.
       again = std::make_shared<detail::task_spec>(*task_);
       ++again->attempt;

@@ -25,7 +25,10 @@
 //    runs there, after the call, without waking a scheduler thread.
 //
 // Messages it takes:
-// - (finished, object_ptr, threw): the call's result (or error).
+// - (finished, object_ptr, threw[, worker died]): the call's result (or
+//   error); `worker died`: its thread ended inside the call (pthread_exit
+//   or a cancellation in user code): run again within max_retries, as a
+//   task lost with its node, else fail (the pool replaces the thread).
 // - (deps): an argument it waited for is ready.
 // - (cancel, force, recursive[, call dropped]): from the scheduler (see
 //   lumen/cancel.hpp): a call not started yet never starts (the task

@@ -2,6 +2,7 @@
 #include "scheduling/worker_pool.hpp"
 
 #include <condition_variable>
+#include <cxxabi.h>
 #include <deque>
 #include <mutex>
 #include <thread>
@@ -43,8 +44,29 @@ struct worker_pool::worker {
         queue.pop_front();
         cancelled = stopping;
       }
-      j(cancelled);
+      try {
+        j(cancelled);
+      } catch (abi::__forced_unwind&) {
+        // The thread is ending inside a job (pthread_exit or a thread
+        // cancellation in user code): the job's task actor learns it from
+        // its call (task_actor.hpp), and a new thread takes this queue.
+        replace_thread();
+        throw;
+      }
     }
+  }
+
+  /// From a thread that is ending: starts another for the queue, unless
+  /// the pool stops (stop() joins the ending one).
+  void replace_thread() {
+    std::lock_guard guard{mtx};
+    if (stopping)
+      return;
+    auto ending = std::move(thread);
+    thread = std::thread([this] {
+      run();
+    });
+    ending.detach();
   }
 };
 
@@ -141,9 +163,16 @@ void worker_pool::stop() {
     }
     w->cv.notify_one();
   }
-  for (auto& w : workers_)
-    if (w->thread.joinable())
-      w->thread.join();
+  for (auto& w : workers_) {
+    std::thread t;
+    {
+      // Under the lock: a thread ending now may have replaced itself.
+      std::lock_guard guard{w->mtx};
+      t = std::move(w->thread);
+    }
+    if (t.joinable())
+      t.join();
+  }
 }
 
 } // namespace lumen::detail

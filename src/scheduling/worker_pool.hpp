@@ -9,6 +9,9 @@
 // started, and a worker can be closed to tagged jobs meanwhile (its
 // running task waits in `get`; see actors/task_actor.hpp).
 //
+// A thread that ends inside a job (pthread_exit or a thread cancellation
+// in user code) is replaced: a new thread takes its worker's queue.
+//
 // Thread safety: `acquire` and `release` are called by the scheduler
 // only (one actor, one thread at a time); `post`, `try_post`, `take_back`
 // and `reopen` may be called from any thread, as they only lock the chosen
