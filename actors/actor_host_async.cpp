@@ -17,6 +17,7 @@
 #include "actors/actor_host_state.hpp"
 #include "lumen/async.hpp"
 #include "lumen/detail/registry.hpp"
+#include "scheduling/context_info.hpp"
 #include "scheduling/execution_context.hpp"
 #include "scheduling/task_errors.hpp"
 
@@ -34,6 +35,12 @@ class async_call final : public detail::resume_executor,
     ctx_.child_depth = 1;
     ctx_.in_actor = true;
     ctx_.actor_restarted = a_.restarted;
+    ctx_.cancel = &a_.call->cancel;
+    if (a_.spec) {
+      // As for a plain call: the actor's id, namespace and resources.
+      info_ = context_of(*a_.spec);
+      ctx_.info = &info_;
+    }
   }
 
   void resume(std::coroutine_handle<> h) override {
@@ -100,6 +107,7 @@ class async_call final : public detail::resume_executor,
   }
 
   async_call_args a_;
+  detail::context_info info_;
   detail::execution_context ctx_;
   std::atomic<bool> stopping_{false};
 };

@@ -37,8 +37,9 @@ std::vector<object_ptr> collect(self_ptr self,
   return result;
 }
 
-/// What lumen::context() reports inside the actor's factory and methods.
-detail::context_info info_of(const detail::actor_spec& spec) {
+} // namespace
+
+detail::context_info context_of(const detail::actor_spec& spec) {
   detail::context_info info;
   info.actor = spec.id;
   info.ns = &spec.options.ns;
@@ -47,8 +48,6 @@ detail::context_info info_of(const detail::actor_spec& spec) {
   info.capture_pg = &spec.options.capture_pg;
   return info;
 }
-
-} // namespace
 
 void run_call(const actor_call_ptr& call, const detail::actor_spec& spec,
               std::vector<object_ptr>& args, void* instance, bool restarted,
@@ -75,7 +74,7 @@ void run_call(const actor_call_ptr& call, const detail::actor_spec& spec,
   ctx.actor_restarted = restarted;
   ctx.cancel = &call->cancel;
   ctx.stream = call->stream.get();
-  auto info = info_of(spec);
+  auto info = context_of(spec);
   ctx.info = &info;
   detail::context_scope scope{&ctx};
   try {
@@ -135,7 +134,7 @@ auto call_job(self_ptr self, actor_call_ptr call, std::vector<object_ptr> args,
       // (actor_host_async.cpp).
       start_async_call(async_call_args{call, std::move(args), std::move(inst),
                                        exitedp, gen, handle, w, table,
-                                       restarted},
+                                       restarted, spec},
                        *fn);
       return;
     } else {
@@ -215,7 +214,7 @@ void start_create(self_ptr self) {
         ctx.child_depth = 1;
         ctx.in_actor = true;
         ctx.actor_restarted = restarted;
-        auto info = info_of(*spec);
+        auto info = context_of(*spec);
         ctx.info = &info;
         detail::context_scope scope{&ctx};
         try {

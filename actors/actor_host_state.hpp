@@ -23,6 +23,7 @@
 #include "lumen/detail/registry.hpp"
 #include "objects/object_table.hpp"
 #include "scheduling/batch_outbox.hpp"
+#include "scheduling/context_info.hpp"
 #include "scheduling/worker_pool.hpp"
 
 namespace lumen::detail_actor_host {
@@ -148,7 +149,13 @@ struct async_call_args {
   worker_ptr worker = nullptr;
   detail::object_table* table = nullptr;
   bool restarted = false;
+  /// The actor's spec, for lumen::context() inside the coroutine.
+  detail::actor_spec_ptr spec;
 };
+
+/// What lumen::context() reports inside the actor's factory and methods
+/// (its fields point into `spec`, which must outlive it).
+detail::context_info context_of(const detail::actor_spec& spec);
 
 /// Starts a coroutine method on this thread (the actor's worker): it
 /// resumes on the same worker, and once it ends its result is stored and

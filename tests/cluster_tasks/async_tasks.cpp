@@ -9,6 +9,7 @@
 #include <lumen/cluster.hpp>
 #include <lumen/objects.hpp>
 #include <lumen/remote.hpp>
+#include <lumen/runtime_context.hpp>
 #include <lumen/task.hpp>
 
 namespace async_tasks {
@@ -43,6 +44,15 @@ lumen::async<std::int64_t> Waiter::via_task(std::int64_t v, int ms) {
 lumen::async<std::string> Waiter::nap(int ms) {
   co_await lumen::sleep_for(std::chrono::milliseconds(ms));
   co_return lumen::node_id();
+}
+
+lumen::async<std::vector<std::string>> Waiter::context_after(int ms) {
+  co_await lumen::sleep_for(std::chrono::milliseconds(ms));
+  auto c = lumen::context();
+  std::string cpu;
+  if (auto i = c.resources.find("CPU"); i != c.resources.end())
+    cpu = "CPU=" + std::to_string(i->second);
+  co_return std::vector<std::string>{c.actor_id.to_string(), c.ns, cpu};
 }
 
 lumen::async<std::string> Waiter::relay(lumen::actor_handle<Waiter> other,
@@ -117,8 +127,9 @@ LUMEN_REMOTE(async_tasks::slow_value, async_tasks::failing_value,
              async_tasks::node_of);
 LUMEN_REMOTE(async_tasks::Waiter::create, &async_tasks::Waiter::add_to,
              &async_tasks::Waiter::via_task, &async_tasks::Waiter::nap,
-             &async_tasks::Waiter::relay, &async_tasks::Waiter::track,
-             &async_tasks::Waiter::peak, &async_tasks::Waiter::fail_after,
+             &async_tasks::Waiter::context_after, &async_tasks::Waiter::relay,
+             &async_tasks::Waiter::track, &async_tasks::Waiter::peak,
+             &async_tasks::Waiter::fail_after,
              &async_tasks::Waiter::catch_failure,
              &async_tasks::Waiter::catch_failure_sync,
              &async_tasks::Waiter::append, &async_tasks::Waiter::then_inside,

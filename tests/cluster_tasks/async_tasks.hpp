@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include <lumen/actor.hpp>
 #include <lumen/async.hpp>
@@ -32,6 +33,10 @@ struct Waiter {
 
   /// Sleeps `ms` (a timer, not the thread), then returns this node's id.
   lumen::async<std::string> nap(int ms);
+
+  /// After a sleep of `ms`: lumen::context()'s actor id, namespace and
+  /// "CPU=<n>", as the coroutine sees them once resumed.
+  lumen::async<std::vector<std::string>> context_after(int ms);
 
   /// Calls `other.nap(ms)` and awaits it: "<this node>/<other's node>".
   lumen::async<std::string> relay(lumen::actor_handle<Waiter> other, int ms);

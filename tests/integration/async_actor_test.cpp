@@ -234,3 +234,16 @@ TEST_CASE("async actors: a shutdown with calls suspended on timers ends them",
   lumen::shutdown();
   CHECK(std::chrono::steady_clock::now() - t0 < patience);
 }
+
+TEST_CASE("async actors: lumen::context() in a coroutine method names the "
+          "actor, its namespace and its resources, after a suspension too",
+          "[async][context]") {
+  lumen::init_guard guard{lumen::config{.num_cpus = 2}};
+  auto w =
+    lumen::actor(Waiter::create).num_cpus(1).name("ctx", "async-ns").remote();
+  auto c = lumen::get(w.task(&Waiter::context_after).remote(20), patience);
+  REQUIRE(c.size() == 3);
+  CHECK(c[0] == w.id().to_string());
+  CHECK(c[1] == "async-ns");
+  CHECK(c[2].rfind("CPU=1", 0) == 0);
+}
