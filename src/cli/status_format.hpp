@@ -11,7 +11,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
 #include <cstdio>
+#include <ctime>
 #include <iterator>
 #include <map>
 #include <string>
@@ -35,6 +37,27 @@ inline std::string format_amount(double x) {
 }
 
 /// A byte count for people: "512 B", "1.5 KiB", "2.0 GiB".
+/// Unix milliseconds as "2026-01-31 12:00:00 UTC"; "?" for 0 (a GCS that
+/// did not record it).
+inline std::string format_utc(std::uint64_t ms) {
+  if (ms == 0)
+    return "?";
+  auto t = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S UTC", &tm);
+  return buf;
+}
+
+/// A job's line: "running since <start>" or "finished, <start> to <end>".
+inline std::string job_times(const detail::node_record& n) {
+  if (n.alive)
+    return "running since " + format_utc(n.started_ms);
+  return "finished, " + format_utc(n.started_ms) + " to " +
+         format_utc(n.ended_ms);
+}
+
 inline std::string format_bytes(std::size_t n) {
   static const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
   if (n < 1024)
@@ -204,7 +227,7 @@ inline std::string format_status(const lumen::detail::cluster_status& st,
   std::string jobs;
   for (auto& n : st.nodes)
     if (n.driver)
-      jobs += "  " + n.id + "  " + (n.alive ? "running" : "finished") + "\n";
+      jobs += "  " + n.id + "  " + job_times(n) + "\n";
   out += jobs.empty() ? " none\n" : "\n" + jobs;
   out += "\nPending demand no node can meet:";
   if (st.infeasible.empty())

@@ -2,10 +2,18 @@
 #include "gcs/node_table.hpp"
 
 #include <algorithm>
+#include <chrono>
 
 namespace lumen::detail {
 
 namespace {
+
+std::uint64_t unix_ms() {
+  return static_cast<std::uint64_t>(
+    std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::system_clock::now().time_since_epoch())
+      .count());
+}
 
 bool same_state(const node_record& x, const node_record& y) {
   return x.address == y.address && x.head == y.head && x.driver == y.driver &&
@@ -23,6 +31,8 @@ bool node_table::update(node_record rec, clock::time_point now) {
   auto i = rows_.find(rec.id);
   if (i == rows_.end()) {
     rec.alive = true;
+    rec.started_ms = unix_ms();
+    rec.ended_ms = 0;
     auto id = rec.id;
     rows_.emplace(id, row{std::move(rec), now, next_order_++});
     ++version_;
@@ -33,6 +43,8 @@ bool node_table::update(node_record rec, clock::time_point now) {
     return false;
   r.last_seen = now;
   rec.alive = true;
+  rec.started_ms = r.rec.started_ms; // the GCS's, not the node's
+  rec.ended_ms = 0;
   if (!same_state(r.rec, rec)) {
     r.rec = std::move(rec);
     ++version_;
@@ -71,6 +83,7 @@ bool node_table::mark_dead(const std::string& id) {
     return false;
   auto& rec = i->second.rec;
   rec.alive = false;
+  rec.ended_ms = unix_ms();
   rec.available.clear();
   rec.infeasible.clear();
   rec.held.clear();

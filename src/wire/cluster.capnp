@@ -64,6 +64,10 @@ struct NodeRecord {
                                         # (retries and rebuilds included).
   held @14 :List(JobHold);              # Resources running tasks hold, by
                                         # job; sorted by job, jobs unique.
+  startedMs @15 :UInt64;                # Set by the GCS: when it first
+                                        # registered the node (Unix ms).
+  endedMs @16 :UInt64;                  # Set by the GCS: when it declared
+                                        # the node dead (Unix ms); 0 alive.
 }
 
 # Every node the GCS knows, dead ones included (lumen::detail::cluster_view).

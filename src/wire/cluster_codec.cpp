@@ -69,8 +69,8 @@ constexpr std::size_t node_id_size = 32;
 /// Upper estimate of the words `x` takes (without the root pointer), so
 /// that the builder's first segment usually holds the whole message.
 std::size_t estimate_words(const node_record& x) {
-  // Struct (6 data + 7 pointer words), id, addresses.
-  std::size_t words = 13 + text_words(x.id.size()) +
+  // Struct (8 data + 7 pointer words), id, addresses.
+  std::size_t words = 15 + text_words(x.id.size()) +
                       text_words(x.address.size()) +
                       text_words(x.bulk_address.size());
   // Per entry: list tag or struct (1 data + 1 pointer word) and its name.
@@ -146,6 +146,8 @@ void write_node(wire::NodeRecord::Builder out, const node_record& x) {
   out.setBulkAddress(text(x.bulk_address));
   out.setTaskActorsSpawned(x.task_actors_spawned);
   out.setTaskExecutions(x.task_executions);
+  out.setStartedMs(x.started_ms);
+  out.setEndedMs(x.ended_ms);
   auto held = out.initHeld(element_count(x.held.size(), "held"));
   unsigned int i = 0;
   for (const auto& [job, hold] : x.held) {
@@ -191,6 +193,8 @@ node_record read_node(const char* what, const std::string& prefix,
   x.bulk_address = to_std(in.getBulkAddress());
   x.task_actors_spawned = in.getTaskActorsSpawned();
   x.task_executions = in.getTaskExecutions();
+  x.started_ms = in.getStartedMs();
+  x.ended_ms = in.getEndedMs();
   auto infeasible = in.getInfeasible();
   x.infeasible.reserve(infeasible.size());
   for (auto entry : infeasible)

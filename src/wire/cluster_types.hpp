@@ -58,6 +58,11 @@ struct node_record {
   /// hex digits: the driver that submitted them), whether or not that
   /// driver is still alive.
   std::map<std::string, job_hold> held;
+  /// Set by the GCS (Unix milliseconds): when it first registered the
+  /// node, and when it declared it dead (0 while alive). For a driver,
+  /// its job's start and end.
+  std::uint64_t started_ms = 0;
+  std::uint64_t ended_ms = 0;
 };
 
 /// Every node the GCS knows, dead ones included.

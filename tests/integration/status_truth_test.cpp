@@ -170,6 +170,11 @@ TEST_CASE("status: a dead driver's running tasks show as held by its job",
                             " (driver dead) holds "
                             "CPU 1"));
   CHECK_THAT(text, Contains(dead + " (driver dead): 2 tasks hold CPU 2"));
+  // The jobs, with their start and end as the GCS recorded them: the dead
+  // driver finished, this one runs.
+  CHECK_THAT(text, Contains("  " + dead + "  finished, 20"));
+  CHECK_THAT(text, Contains(" UTC to 20"));
+  CHECK_THAT(text, Contains("  " + lumen::node_id() + "  running since 20"));
   // Once they return, the CPUs are free again.
   CHECK(eventually(
     [] {

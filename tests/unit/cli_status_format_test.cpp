@@ -95,7 +95,9 @@ TEST_CASE("cli: status shows a resource all in use as used, and who holds it",
   gone.id = "job-dead";
   gone.driver = true;
   gone.alive = false;
-  lumen::detail::node_record live;
+  gone.started_ms = 1'769'860'800'000; // 2026-01-31 12:00:00 UTC
+  gone.ended_ms = gone.started_ms + 90'000;
+  lumen::detail::node_record live; // from a GCS that did not record it
   live.id = "job-live";
   live.driver = true;
   st.nodes = {worker, gone, live};
@@ -116,6 +118,7 @@ TEST_CASE("cli: status shows a resource all in use as used, and who holds it",
                             "ended; each holds what it took until its code "
                             "returns: threads are never killed)\n"));
   CHECK_THAT(text, Contains("Jobs (drivers):\n"
-                            "  job-dead  finished\n"
-                            "  job-live  running\n"));
+                            "  job-dead  finished, 2026-01-31 12:00:00 UTC to "
+                            "2026-01-31 12:01:30 UTC\n"
+                            "  job-live  running since ?\n"));
 }

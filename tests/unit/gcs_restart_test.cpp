@@ -94,6 +94,44 @@ void stop(caf::actor_system& sys, const lumen::gcs_actor& gcs) {
 
 } // namespace
 
+TEST_CASE("node_table: the GCS stamps a node's start and end, and a node's "
+          "own record does not change them",
+          "[gcs]") {
+  using std::chrono::duration_cast;
+  using std::chrono::milliseconds;
+  auto unix_ms = [] {
+    return static_cast<std::uint64_t>(
+      duration_cast<milliseconds>(
+        std::chrono::system_clock::now().time_since_epoch())
+        .count());
+  };
+  node_table t;
+  auto t0 = node_table::clock::now();
+  auto before = unix_ms();
+  auto rec = node('5');
+  rec.started_ms = 1; // what a node claims is not taken
+  rec.ended_ms = 2;
+  REQUIRE(t.update(rec, t0));
+  auto started = t.find(rec.id)->started_ms;
+  CHECK(started >= before);
+  CHECK(started <= unix_ms());
+  CHECK(t.find(rec.id)->ended_ms == 0);
+  rec.available = {{"CPU", 1}}; // a heartbeat with a new state
+  REQUIRE(t.update(rec, t0 + 1s));
+  CHECK(t.find(rec.id)->started_ms == started);
+  CHECK(t.find(rec.id)->ended_ms == 0);
+  REQUIRE(t.mark_dead(rec.id));
+  auto ended = t.find(rec.id)->ended_ms;
+  CHECK(ended >= started);
+  CHECK(ended <= unix_ms());
+  // Both survive the store (the node row encodes the record).
+  auto bytes = lumen::detail::encode_node_record(*t.find(rec.id));
+  auto again = lumen::detail::decode_node_record(
+    reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  CHECK(again.started_ms == started);
+  CHECK(again.ended_ms == ended);
+}
+
 TEST_CASE("node_table: restored nodes recover or die like any other", "[gcs]") {
   node_table t;
   auto t0 = node_table::clock::now();
