@@ -157,8 +157,8 @@ void die(self_ptr self, object_ptr reason) {
 
 void end_if_orphaned(self_ptr self) {
   auto& st = self->state;
-  if (st.orphaned && st.ph != phase::dead && st.queue.empty() &&
-      st.posted.empty() && st.remote_pending.empty())
+  if (st.orphaned && st.ph != phase::dead && st.borrowers.empty() &&
+      st.queue.empty() && st.posted.empty() && st.remote_pending.empty())
     die(self, make_error_object(error_kind::actor_died,
                                 "the actor ended: no handle to it is left"));
 }
@@ -298,6 +298,9 @@ actor_host_actor::behavior_type actor_host(self_ptr self,
     st.remote = st.a.borrowed;
     st.remote_node = "the actor's owner";
     self->monitor(st.remote);
+    // The owner's host keeps the actor while this host lives.
+    self->send(caf::actor_cast<actor_host_actor>(st.remote), attach_atom::value,
+               caf::actor_cast<caf::actor>(self));
     st.ph = phase::alive;
   } else if (st.a.pinned) {
     st.restarted = st.a.restarted;
@@ -343,6 +346,11 @@ actor_host_actor::behavior_type actor_host(self_ptr self,
       st.calls->clear();
       st.remote = nullptr;
       die(self, err);
+    } else if (st.borrowers.erase(msg.source) > 0) {
+      // A borrowed handle's host ended (its process dropped the handle)
+      // or its node went.
+      end_if_orphaned(self);
+      maybe_quit(self);
     } else if (st.a.forwarder && msg.source == st.a.forwarder.address()) {
       // The owner's node is gone. A detached actor lives on (the GCS
       // knows this host); any other, or one killed already, can no longer
@@ -475,6 +483,13 @@ actor_host_actor::behavior_type actor_host(self_ptr self,
       }
       die(self, make_error_object(error_kind::actor_died,
                                   "the actor was killed by lumen::kill"));
+    },
+    [self](attach_atom, caf::actor borrower) {
+      auto& st = self->state;
+      if (!borrower || st.ph == phase::dead)
+        return; // its calls fail as any call to a dead actor
+      if (st.borrowers.insert(borrower.address()).second)
+        self->monitor(borrower);
     },
     [self](orphan_atom) {
       self->state.orphaned = true;

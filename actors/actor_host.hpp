@@ -19,7 +19,11 @@
 //   finished (or was skipped after the host withdrew it).
 // - (retry, actor_call_ptr) -> void: a call lost to a restart, to rerun.
 // - (kill, no_restart) -> void: kill, or restart if allowed.
-// - (orphan) -> void: no handle is left.
+// - (orphan) -> void: no handle is left in this process.
+// - (attach, host) -> void: the host of a borrowed handle on another node
+//   (which sends this when it starts): monitored, it keeps a non-detached
+//   actor alive until it ends (its process dropped its last handle) or
+//   its node goes.
 // - (rcall, reply_to, owner, TaskSpec frames) -> void: calls
 //   from another node, a batch of TaskSpecs (src/wire/frames.hpp); their
 //   results go to reply_to as batches of ObjectPayloads.
@@ -71,6 +75,7 @@ using actor_host_actor = caf::typed_actor<
   caf::reacts_to<finished_atom, std::uint64_t, std::size_t, bool, task_id>,
   caf::reacts_to<retry_atom, detail::actor_call_ptr>,
   caf::reacts_to<kill_atom, bool>, caf::reacts_to<orphan_atom>,
+  caf::reacts_to<attach_atom, caf::actor>,
   caf::reacts_to<rcall_atom, caf::actor, caf::actor, std::vector<char>>,
   caf::reacts_to<result_atom, std::vector<char>>, caf::reacts_to<flush_atom>,
   caf::reacts_to<cancel_atom, std::uint64_t, std::uint64_t, bool>>;

@@ -68,6 +68,9 @@ struct host_state {
   bool waiting = false;
   object_ptr death;
   bool orphaned = false;
+  /// Hosts of borrowed handles on other nodes (attach): while any lives,
+  /// an orphaned actor lives on.
+  std::set<caf::actor_addr> borrowers;
   /// Set when the process shuts down (the exit handler runs).
   bool shutting_down = false;
   std::uint64_t next_seq = 0;

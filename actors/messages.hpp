@@ -94,6 +94,8 @@ using call_atom = caf::atom_constant<caf::atom("call")>;
 using created_atom = caf::atom_constant<caf::atom("created")>;
 using kill_atom = caf::atom_constant<caf::atom("kill")>;
 using orphan_atom = caf::atom_constant<caf::atom("orphan")>;
+/// A borrowed handle's host on another node attaches to the actor's.
+using attach_atom = caf::atom_constant<caf::atom("hattach")>;
 using retry_atom = caf::atom_constant<caf::atom("retry")>;
 using register_atom = caf::atom_constant<caf::atom("register")>;
 using heartbeat_atom = caf::atom_constant<caf::atom("heartbeat")>;

@@ -71,6 +71,17 @@ Relay* Relay::create(std::vector<lumen::actor_handle<Tally>> tallies) {
   return new Relay{std::move(tallies)};
 }
 
+int Relay::take(std::vector<lumen::actor_handle<Tally>> more) {
+  tallies.insert(tallies.end(), more.begin(), more.end());
+  return static_cast<int>(tallies.size());
+}
+
+int Relay::drop() {
+  auto n = static_cast<int>(tallies.size());
+  tallies.clear();
+  return n;
+}
+
 int Relay::bump(int x) {
   return bump_all(tallies, x);
 }
@@ -128,4 +139,5 @@ LUMEN_REMOTE(cluster_tasks::where, cluster_tasks::make_blob,
 LUMEN_REMOTE(cluster_tasks::Tally::create, &cluster_tasks::Tally::add,
              &cluster_tasks::Tally::node, &cluster_tasks::Tally::restarted,
              &cluster_tasks::Tally::add_text);
-LUMEN_REMOTE(cluster_tasks::Relay::create, &cluster_tasks::Relay::bump);
+LUMEN_REMOTE(cluster_tasks::Relay::create, &cluster_tasks::Relay::bump,
+             &cluster_tasks::Relay::take, &cluster_tasks::Relay::drop);

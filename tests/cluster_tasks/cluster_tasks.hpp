@@ -80,6 +80,12 @@ struct Relay {
   /// bump_all(tallies, x) from inside the actor.
   int bump(int x);
 
+  /// Keeps `more` too; returns how many it holds.
+  int take(std::vector<lumen::actor_handle<Tally>> more);
+
+  /// Drops the handles it holds; returns how many it held.
+  int drop();
+
   std::vector<lumen::actor_handle<Tally>> tallies;
 };
 

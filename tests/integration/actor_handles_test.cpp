@@ -130,3 +130,47 @@ TEST_CASE("actor handles: a handle to an ended actor fails with "
   CHECK(message.find(t.id().to_string()) != std::string::npos);
   CHECK(message.find("has ended") != std::string::npos);
 }
+
+TEST_CASE("actor handles: a borrowed handle on another node keeps a "
+          "non-detached actor alive, and the actor ends once it is dropped",
+          "[actors][cluster]") {
+  two_nodes nodes;
+  const auto& head = nodes.head;
+  const auto& worker = nodes.worker;
+  auto relay =
+    lumen::actor(Relay::create).node_affinity(worker).remote(tallies{});
+  {
+    auto t = lumen::actor(Tally::create)
+               .node_affinity(head)
+               .name("kept", "it")
+               .remote(1000);
+    // A method argument, not a creation argument (those stay with the
+    // relay's creator, here, for restarts).
+    REQUIRE(lumen::get(relay.task(&Relay::take).remote(tallies{t}), 60s) == 1);
+    REQUIRE(lumen::get(relay.task(&Relay::bump).remote(1), 60s) == 1001);
+  } // the driver's last handle to the tally goes here
+  // Only the relay on the worker holds one now: the actor stays, call
+  // after call, for a second (without the borrow it ended at once).
+  int expected = 1001;
+  auto until = std::chrono::steady_clock::now() + 1s;
+  while (std::chrono::steady_clock::now() < until) {
+    REQUIRE(lumen::get(relay.task(&Relay::bump).remote(1), 30s) == ++expected);
+    std::this_thread::sleep_for(100ms);
+  }
+  // The relay drops it: no handle is left anywhere, so the actor ends and
+  // its name with it (a task on the worker looks it up, bounded).
+  CHECK(lumen::get(relay.task(&Relay::drop).remote(), 30s) == 1);
+  bool ended = false;
+  for (int i = 0; i < 100 && !ended; ++i) {
+    try {
+      lumen::get(lumen::task(cluster_tasks::bump_named)
+                   .node_affinity(worker)
+                   .remote(std::string{"kept"}, 0),
+                 30s);
+      std::this_thread::sleep_for(100ms);
+    } catch (const lumen::error&) {
+      ended = true; // "no actor named kept", or it died under the call
+    }
+  }
+  CHECK(ended);
+}
