@@ -33,6 +33,10 @@ struct task_id {
   /// 32 lowercase hex digits.
   std::string to_string() const;
 
+  /// Writes to_string()'s 32 hex digits to `out` (no terminator), without
+  /// allocating.
+  void write_hex(char* out) const noexcept;
+
   friend bool operator==(const task_id& x, const task_id& y) noexcept {
     return x.hi == y.hi && x.lo == y.lo;
   }

@@ -49,15 +49,18 @@ task_id task_id::random() {
   return result;
 }
 
-std::string task_id::to_string() const {
+void task_id::write_hex(char* out) const noexcept {
   // By hand, not snprintf: lineage collection turns every collected id
   // into text (its GCS key), tens of thousands a second.
   static constexpr char hex[] = "0123456789abcdef";
-  std::string out(32, '0');
-  int k = 0;
   for (auto half : {hi, lo})
     for (int shift = 60; shift >= 0; shift -= 4)
-      out[static_cast<std::size_t>(k++)] = hex[(half >> shift) & 0xf];
+      *out++ = hex[(half >> shift) & 0xf];
+}
+
+std::string task_id::to_string() const {
+  std::string out(32, '0');
+  write_hex(out.data());
   return out;
 }
 

@@ -29,12 +29,8 @@ struct id_text {
 };
 
 id_text hex_of(const task_id& id) {
-  static constexpr char hex[] = "0123456789abcdef";
   id_text out;
-  int k = 0;
-  for (auto half : {id.hi, id.lo})
-    for (int shift = 60; shift >= 0; shift -= 4)
-      out.digits[k++] = hex[(half >> shift) & 0xf];
+  id.write_hex(out.digits);
   return out;
 }
 

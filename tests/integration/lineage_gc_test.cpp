@@ -15,6 +15,7 @@
 #include <caf/scoped_actor.hpp>
 
 #include "actors/gcs.hpp"
+#include "chain_support.hpp"
 #include "cluster_support.hpp"
 #include "cluster_tasks.hpp"
 #include "gcs_durable_support.hpp"
@@ -23,10 +24,9 @@
 #include <lumen/native_actor.hpp>
 
 using namespace std::chrono_literals;
+using namespace chain_it;
 
 namespace {
-
-constexpr std::int64_t chain_n = 40'000; // 320 KB: held where it is made
 
 /// The committed lineage `lumen status` reports for the cluster at
 /// `address`, or -1.
@@ -159,45 +159,6 @@ void collection_run(int n) {
   // RocksDB gave the space back (a few write buffers and logs stay): the
   // specs alone are ~300 bytes a task.
   CHECK(disk < 96u << 20);
-}
-
-/// The worker that is not the head.
-cluster_it::node_file a_worker(const cluster_it::test_cluster& cluster) {
-  for (auto& f : cluster.nodes())
-    if (f.at("role") != "head")
-      return f;
-  throw std::runtime_error("no worker node file");
-}
-
-lumen::object_ref<std::vector<std::int64_t>> make_chain(const std::string& node,
-                                                        int length) {
-  auto x = lumen::task(cluster_tasks::chain_start)
-             .node_affinity(node, true)
-             .remote(chain_n);
-  for (int i = 1; i <= length; ++i)
-    x = lumen::task(cluster_tasks::chain_step)
-          .node_affinity(node, true)
-          .remote(x, std::int64_t{i});
-  return x;
-}
-
-void wait_computed(const lumen::object_ref<std::vector<std::int64_t>>& last,
-                   const std::string& node) {
-  auto sum = lumen::task(cluster_tasks::chain_sum)
-               .node_affinity(node, true)
-               .remote(last);
-  REQUIRE(lumen::get(sum, 60s) != 0);
-}
-
-void kill_and_wait(const cluster_it::node_file& victim) {
-  ::kill(std::stoi(victim.at("pid")), SIGKILL);
-  for (int i = 0; i < 300; ++i) {
-    for (auto& n : lumen::nodes())
-      if (n.id == victim.at("id") && !n.alive)
-        return;
-    std::this_thread::sleep_for(100ms);
-  }
-  FAIL("the killed node was never seen dead");
 }
 
 } // namespace

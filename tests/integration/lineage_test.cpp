@@ -9,46 +9,14 @@
 #include <thread>
 #include <vector>
 
+#include "chain_support.hpp"
 #include "cluster_support.hpp"
 #include "cluster_tasks.hpp"
 
 using namespace std::chrono_literals;
+using namespace chain_it;
 
 namespace {
-
-constexpr std::int64_t chain_n = 40'000; // 320 KB: held where it is made
-
-/// The worker that is not the head.
-cluster_it::node_file a_worker(const cluster_it::test_cluster& cluster) {
-  for (auto& f : cluster.nodes())
-    if (f.at("role") != "head")
-      return f;
-  throw std::runtime_error("no worker node file");
-}
-
-/// A chain of `length` tasks on `node`, each adding its index to a large
-/// vector; only the last ref is kept.
-lumen::object_ref<std::vector<std::int64_t>> make_chain(const std::string& node,
-                                                        int length) {
-  auto x = lumen::task(cluster_tasks::chain_start)
-             .node_affinity(node, true)
-             .remote(chain_n);
-  for (int i = 1; i <= length; ++i)
-    x = lumen::task(cluster_tasks::chain_step)
-          .node_affinity(node, true)
-          .remote(x, std::int64_t{i});
-  return x;
-}
-
-/// Waits until `last` was computed, without bringing its value here: a
-/// small task that reads it runs where it is.
-void wait_computed(const lumen::object_ref<std::vector<std::int64_t>>& last,
-                   const std::string& node) {
-  auto sum = lumen::task(cluster_tasks::chain_sum)
-               .node_affinity(node, true)
-               .remote(last);
-  REQUIRE(lumen::get(sum, 60s) != 0);
-}
 
 /// The first index where `v` is not chain_n numbers 0, 1, ... with `added`
 /// added to each (a rebuilt chain's value), or -1 if every element is (0
@@ -61,17 +29,6 @@ std::int64_t first_wrong(const std::vector<std::int64_t>& v,
     if (v[static_cast<std::size_t>(i)] != i + added)
       return i;
   return -1;
-}
-
-void kill_and_wait(const cluster_it::node_file& victim) {
-  ::kill(std::stoi(victim.at("pid")), SIGKILL);
-  for (int i = 0; i < 300; ++i) {
-    for (auto& n : lumen::nodes())
-      if (n.id == victim.at("id") && !n.alive)
-        return;
-    std::this_thread::sleep_for(100ms);
-  }
-  FAIL("the killed node was never seen dead");
 }
 
 } // namespace

@@ -10,12 +10,14 @@
 
 #include <catch2/catch.hpp>
 
+#include "chain_support.hpp"
 #include "cluster_support.hpp"
 #include "lumen/lumen.hpp"
 #include "stream_tasks.hpp"
 #include "test_support.hpp"
 
 using namespace std::chrono_literals;
+using chain_it::kill_and_wait;
 
 namespace {
 
@@ -28,17 +30,6 @@ workers(const cluster_it::test_cluster& cluster) {
       result.push_back(f);
   REQUIRE(result.size() >= 2u);
   return result;
-}
-
-void kill_and_wait(const cluster_it::node_file& victim) {
-  ::kill(std::stoi(victim.at("pid")), SIGKILL);
-  for (int i = 0; i < 300; ++i) {
-    for (auto& n : lumen::nodes())
-      if (n.id == victim.at("id") && !n.alive)
-        return;
-    std::this_thread::sleep_for(100ms);
-  }
-  FAIL("the killed node was never seen dead");
 }
 
 struct temp_path {
