@@ -156,6 +156,8 @@ class lineage_stash {
 
   /// The rows of `ids` went to another node (a task sent there and the
   /// uncommitted lineage it took along), which commits copies of them.
+  /// Only ids whose rows are still here are kept, until their row is
+  /// committed or discarded.
   void shared(const std::vector<task_id>& ids);
 
   /// Rows in segments (taken in, not yet committed), without taking the

@@ -120,8 +120,8 @@ lineage_stash::discarded lineage_stash::discard(std::vector<task_id> ids) {
     // The GCS holds none of the dropped rows' lineage, unless a copy
     // went to another node.
     for (auto& id : ids) {
-      if (!table.find(id)->dropped ||
-          (!shared_.empty() && shared_.erase(id) > 0))
+      bool was_shared = !shared_.empty() && shared_.erase(id) > 0;
+      if (!table.find(id)->dropped || was_shared)
         out.to_delete.push_back(id);
     }
   }
@@ -136,8 +136,13 @@ lineage_stash::discarded lineage_stash::discard(std::vector<task_id> ids) {
 }
 
 void lineage_stash::shared(const std::vector<task_id>& ids) {
+  // Only rows still here: a committed one is deleted at the GCS anyway,
+  // and an id kept without its row would never leave the set.
   std::lock_guard guard{mtx_};
-  shared_.insert(ids.begin(), ids.end());
+  drain();
+  for (auto& id : ids)
+    if (locate(id, nullptr) != nullptr)
+      shared_.insert(id);
 }
 
 template <class Table>
