@@ -267,9 +267,12 @@ TEST_CASE("spilling: a node serves pulls of values it spilled",
                       .node_affinity(worker)
                       .remote(mib, i));
   REQUIRE(lumen::wait(blobs, blobs.size(), 120s).ready.size() == 32);
-  // The worker spilled into its own directory under its runtime dir.
+  // The worker spilled into its own directory under its runtime dir (its
+  // writes may still be on their way when the last result is announced).
   auto dir = cluster.dir() + "/spill/lumen-spill-" + worker;
-  CHECK(sp_files_below(dir) >= 20);
+  CHECK(lumen_it::eventually([&] {
+    return sp_files_below(dir) >= 20;
+  }));
   // Each value comes here by pull, read back from the worker's disk.
   for (int i = 0; i < 32; ++i)
     REQUIRE(lumen::get(blobs[static_cast<std::size_t>(i)], 120s) ==
