@@ -131,6 +131,28 @@ object_store(self_ptr self, detail::object_table* table, std::string node_id,
                     });
       return promise;
     },
+    [self](pullrefs_atom,
+           const std::vector<char>& idb) -> caf::result<std::vector<char>> {
+      auto& st = self->state;
+      object_id id;
+      try {
+        id = detail::id_from_bytes(idb);
+      } catch (const std::exception& e) {
+        return caf::make_error(caf::sec::invalid_argument, e.what());
+      }
+      auto ref = st.table->lookup(id);
+      auto obj = ref ? st.table->try_get(ref.get()) : nullptr;
+      if (!obj || obj->error)
+        return caf::make_error(caf::sec::runtime_error,
+                               "object " + id.to_string() + " is not here");
+      if (obj->refs.empty())
+        return std::vector<char>{};
+      detail::ref_traffic traffic;
+      auto bytes = detail::encode_nested(id, *obj, *st.table, traffic);
+      on_lend(self, caf::actor_cast<caf::actor>(self->current_sender()),
+              traffic);
+      return bytes;
+    },
     [self](sent_atom, std::uint64_t key, const std::string& error) {
       auto i = self->state.sends.find(key);
       if (i == self->state.sends.end())

@@ -11,6 +11,8 @@
 // - (pull, id, offset, length) -> bytes: a chunk of a value held here; with
 //   a ticket after the id (encode_ticket), the value goes on the object
 //   channel instead and the answer is empty bytes, or an error.
+// - (pullrefs, id) -> bytes: the refs nested in a value held here, with
+//   their owners (encode_nested), counted as lent to the asking node.
 // - (locate, id) -> (node id, size): where a value owned here lives ("" if
 //   unknown); for an object awaited here, once a copy exists.
 // - (located, id, node id, size) -> void: the value is (also) at that node.
@@ -33,7 +35,8 @@
 //   their registrations): for tests and the microbenchmark.
 //
 // Messages it sends:
-// - to peers' stores: (pull, ...), (locate, id), (located, id, node id,
+// - to peers' stores: (pull, ...), (pullrefs, id), (locate, id), (located, id,
+// node id,
 //   size) to the owner's once pulled, (free, id) to holders, (borrow, ...)
 //   and (unborrow, ...) to owners';
 // - (result, ObjectPayload) to a hosted result's owner: where it is kept, or
@@ -85,7 +88,7 @@ struct bulk_arrival {
   object_id id;
   /// The pull it belongs to (see pull_state::serial).
   std::uint64_t serial = 0;
-  object_ptr data;
+  std::shared_ptr<object_data> data;
   std::string error;
 };
 
@@ -123,11 +126,13 @@ object_id id_from_bytes(const std::vector<char>& bytes);
 
 using pulled_atom = caf::atom_constant<caf::atom("pulled")>;
 using sent_atom = caf::atom_constant<caf::atom("sent")>;
+using pullrefs_atom = caf::atom_constant<caf::atom("pullrefs")>;
 
 using object_store_actor = caf::typed_actor<
   caf::replies_to<stats_atom>::with<detail::object_table::stats>,
   caf::replies_to<pull_atom, std::vector<char>, std::uint64_t,
                   std::uint64_t>::with<std::vector<char>>,
+  caf::replies_to<pullrefs_atom, std::vector<char>>::with<std::vector<char>>,
   caf::replies_to<locate_atom, std::vector<char>>::with<std::string,
                                                         std::uint64_t>,
   caf::reacts_to<located_atom, std::vector<char>, std::string, std::uint64_t>,

@@ -10,6 +10,7 @@
 #include "actors/object_store_state.hpp"
 #include "log/log.hpp"
 #include "lumen/error.hpp"
+#include "scheduling/remote_task.hpp"
 
 namespace lumen::detail_object_store {
 
@@ -64,6 +65,46 @@ void request_chunks(self_ptr self, const object_id& id) {
             pull_failed(self, id, self->system().render(err));
         });
   }
+}
+
+/// Asks the holder for the refs nested in the value of `id`, alongside its
+/// bytes: they resolve here as borrowed entries (the holder counted this
+/// node as their borrower), and the value holds them once stored.
+void request_refs(self_ptr self, const object_id& id) {
+  auto& p = self->state.pulls.at(id);
+  self
+    ->request(p.source, std::chrono::seconds(60), pullrefs_atom::value,
+              detail::id_bytes(id))
+    .then(
+      [self, id, serial = p.serial](std::vector<char>& bytes) {
+        auto& st = self->state;
+        detail::ref_traffic traffic;
+        std::vector<detail::ref_ptr> refs;
+        std::string bad;
+        try {
+          refs = detail::decode_nested(bytes, id, *st.table, traffic);
+        } catch (const std::exception& e) {
+          bad = e.what();
+        }
+        on_lend(self, caf::actor{}, traffic);
+        auto i = st.pulls.find(id);
+        if (i == st.pulls.end() || i->second.serial != serial)
+          return; // given up meanwhile: the refs go, given back
+        if (!bad.empty()) {
+          fail_pull(self, id, "its nested refs came malformed: " + bad);
+          return;
+        }
+        auto& p = i->second;
+        p.refs = std::move(refs);
+        p.refs_known = true;
+        if (p.arrived)
+          finish_pull(self, id, std::move(p.arrived));
+      },
+      [self, id, serial = p.serial](caf::error& err) {
+        auto i = self->state.pulls.find(id);
+        if (i != self->state.pulls.end() && i->second.serial == serial)
+          pull_failed(self, id, self->system().render(err));
+      });
 }
 
 /// Pulls the value of `id` over the direct channel: a ticket for it goes
@@ -194,8 +235,14 @@ void pull_failed(self_ptr self, const object_id& id, const std::string& why) {
                      detail::id_bytes(id), owner);
 }
 
-void finish_pull(self_ptr self, const object_id& id, object_ptr data) {
+void finish_pull(self_ptr self, const object_id& id,
+                 std::shared_ptr<detail::object_data> data) {
   auto i = self->state.pulls.find(id);
+  if (!i->second.refs_known) {
+    i->second.arrived = std::move(data); // finished when its refs come
+    return;
+  }
+  data->refs = std::move(i->second.refs);
   auto owner = i->second.owner;
   auto size = i->second.size;
   self->state.pulls.erase(i);
@@ -237,6 +284,7 @@ void start_pull(self_ptr self, const object_id& id, const std::string& node,
   p.source = peer->second.store;
   p.owner = std::move(owner);
   p.size = size;
+  request_refs(self, id);
   if (size == 0) {
     std::vector<char> none;
     ++p.in_flight;

@@ -39,6 +39,11 @@ struct pull_state {
   std::uint64_t serial = 0;
   /// The ticket of its direct transfer, if it uses the object channel.
   std::optional<detail::bulk_ticket> ticket;
+  /// The refs nested in the value (pullrefs), once `refs_known`.
+  std::vector<detail::ref_ptr> refs;
+  bool refs_known = false;
+  /// The value, if its bytes came before its refs.
+  std::shared_ptr<detail::object_data> arrived;
 };
 
 /// Owner side: the registrations borrowers' nodes hold on one object owned
@@ -133,6 +138,8 @@ void borrowers_left(self_ptr self, const detail::peer_map& old_peers,
 bool owner_for_fetch(self_ptr self, const object_id& id, caf::actor& owner);
 
 /// Stores the pulled value of `id` (whose pull exists) and tells its owner.
-void finish_pull(self_ptr self, const object_id& id, detail::object_ptr data);
+/// Once its nested refs are known too (pullrefs).
+void finish_pull(self_ptr self, const object_id& id,
+                 std::shared_ptr<detail::object_data> data);
 
 } // namespace lumen::detail_object_store

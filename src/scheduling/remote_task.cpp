@@ -73,6 +73,27 @@ ref_ptr resolve_ref(object_table& table, const object_id& id,
   return r;
 }
 
+/// The refs `p` names as nested in its value. With owners and `traffic`
+/// each resolves as in resolve_ref, read lazily: a pending one is fetched
+/// by the `get` that needs it. Without, only refs known here.
+std::vector<ref_ptr> resolve_nested(const object_payload& p,
+                                    object_table& table, ref_traffic* traffic) {
+  std::vector<ref_ptr> refs;
+  refs.reserve(p.nested.size());
+  for (std::size_t i = 0; i < p.nested.size(); ++i) {
+    auto& id = p.nested[i];
+    if (p.nested_owners.empty() || traffic == nullptr || id.index == 0) {
+      if (auto r = table.lookup(id))
+        refs.push_back(std::move(r));
+      continue;
+    }
+    bool created = false;
+    refs.push_back(
+      resolve_ref(table, id, p.nested_owners[i], traffic, &created));
+  }
+  return refs;
+}
+
 } // namespace
 
 std::vector<char> encode_for_peer(const task_spec& task,
@@ -196,22 +217,41 @@ received_result decode_result(std::string_view bytes, object_table& table,
     data->error = std::make_shared<error_info>(std::move(p.error));
   } else {
     data->bytes = std::move(p.bytes);
-    data->refs.reserve(p.nested.size());
-    for (std::size_t i = 0; i < p.nested.size(); ++i) {
-      auto& id = p.nested[i];
-      if (p.nested_owners.empty() || traffic == nullptr || id.index == 0) {
-        if (auto r = table.lookup(id))
-          data->refs.push_back(std::move(r));
-        continue;
-      }
-      // Read lazily: a pending one is fetched by the `get` that needs it.
-      bool created = false;
-      data->refs.push_back(
-        resolve_ref(table, id, p.nested_owners[i], traffic, &created));
-    }
+    data->refs = resolve_nested(p, table, traffic);
   }
   result.value = std::move(data);
   return result;
+}
+
+std::vector<char> encode_nested(const object_id& id, const object_data& obj,
+                                const object_table& table,
+                                ref_traffic& traffic) {
+  if (obj.refs.empty())
+    return {};
+  object_payload p;
+  p.id = id;
+  auto owner_of = owners_of(table);
+  for (auto& r : obj.refs) {
+    p.nested.push_back(r.id());
+    p.nested_owners.push_back(owner_of(r.get()));
+  }
+  lend(&traffic, obj);
+  return to_vector(encode_object_payload(p));
+}
+
+std::vector<ref_ptr> decode_nested(const std::vector<char>& bytes,
+                                   const object_id& id, object_table& table,
+                                   ref_traffic& traffic) {
+  if (bytes.empty())
+    return {};
+  auto p = decode_object_payload(bytes.data(), bytes.size());
+  if (p.id != id)
+    throw decode_error("the refs nested in object " + id.to_string() +
+                       " came as those of object " + p.id.to_string());
+  if (p.has_error || !p.bytes.empty() || !p.location.empty())
+    throw decode_error("the refs nested in object " + id.to_string() +
+                       " came with a value, an error or a location");
+  return resolve_nested(p, table, &traffic);
 }
 
 } // namespace lumen::detail

@@ -79,4 +79,19 @@ received_result decode_result(const std::vector<char>& bytes,
 received_result decode_result(std::string_view bytes, object_table& table,
                               ref_traffic* traffic = nullptr);
 
+/// The refs nested in `obj` (held here, over inline_limit), with their
+/// owners, for a node pulling its bytes: an ObjectPayload with `nested` and
+/// `nestedOwners` and no bytes. They go to traffic->lent, for the caller
+/// to hand to its store with the puller. Empty if `obj` holds no refs.
+std::vector<char> encode_nested(const object_id& id, const object_data& obj,
+                                const object_table& table,
+                                ref_traffic& traffic);
+
+/// The refs `encode_nested` wrote for `id`, resolved as decode_result's
+/// (borrowed entries, `traffic` filled); throws decode_error for bad bytes
+/// or another object's list.
+std::vector<ref_ptr> decode_nested(const std::vector<char>& bytes,
+                                   const object_id& id, object_table& table,
+                                   ref_traffic& traffic);
+
 } // namespace lumen::detail

@@ -35,6 +35,19 @@ std::int64_t hold_refs(refs rs, int ms) {
   return sum_refs(std::move(rs));
 }
 
+big_bag make_big_bag(int n, std::int64_t base) {
+  big_bag bag;
+  bag.first = make_refs(n, base);
+  bag.second.assign(64 * 1024, 7);
+  return bag;
+}
+
+std::int64_t sum_bag(big_bag bag) {
+  if (bag.second.size() != 64 * 1024)
+    return -1;
+  return sum_refs(std::move(bag.first));
+}
+
 std::uint64_t node_objects() {
   auto* rt = lumen::detail::current_embedded_runtime();
   return rt == nullptr ? 0 : rt->snapshot().objects;
@@ -61,6 +74,7 @@ refs Keeper::give() {
 
 LUMEN_REMOTE(borrow_tasks::make_refs, borrow_tasks::relay_refs,
              borrow_tasks::sum_refs, borrow_tasks::hold_refs,
-             borrow_tasks::node_objects);
+             borrow_tasks::node_objects, borrow_tasks::make_big_bag,
+             borrow_tasks::sum_bag);
 LUMEN_REMOTE(borrow_tasks::Keeper::create, &borrow_tasks::Keeper::keep,
              &borrow_tasks::Keeper::sum, &borrow_tasks::Keeper::give);

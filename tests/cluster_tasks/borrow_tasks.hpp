@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <lumen/object_ref.hpp>
@@ -27,6 +28,17 @@ std::int64_t sum_refs(refs rs);
 
 /// Sleeps `ms` milliseconds holding `rs`, then returns their sum.
 std::int64_t hold_refs(refs rs, int ms);
+
+/// Refs with padding that makes the whole more than 256 KiB: a value that
+/// travels between nodes by pull, not inline.
+using big_bag = std::pair<refs, std::vector<std::int64_t>>;
+
+/// make_refs(n, base) with 64 Ki padding elements (512 KiB).
+big_bag make_big_bag(int n, std::int64_t base);
+
+/// The sum of the objects the bag's refs name, read where this runs; -1 if
+/// its padding did not arrive whole.
+std::int64_t sum_bag(big_bag bag);
 
 /// Objects in the object table of the node running it (pending ones too).
 std::uint64_t node_objects();

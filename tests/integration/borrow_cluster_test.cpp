@@ -165,6 +165,53 @@ TEST_CASE("borrowing: an object holding refs passes through an actor on "
   }));
 }
 
+TEST_CASE("borrowing: refs nested in values over 256 KiB, which travel by "
+          "pull, resolve on every node and are freed once dropped",
+          "[borrow][cluster]") {
+  three_nodes c;
+  auto maker = c.workers[0];
+  auto maker_before = c.objects_on(maker);
+  auto driver_before = lumen_it::object_count();
+  {
+    // A result too large to travel inline stays on its maker; the refs in
+    // it are owned there too.
+    auto bag = lumen::task(borrow_tasks::make_big_bag)
+                 .node_affinity(maker)
+                 .remote(40, 10);
+    REQUIRE(lumen::wait(std::vector{bag}, 1, 30s).ready.size() == 1);
+    std::this_thread::sleep_for(200ms);
+    // Pulled by the other worker, where none of its refs was known.
+    CHECK(lumen::get(lumen::task(borrow_tasks::sum_bag)
+                       .node_affinity(c.workers[1])
+                       .remote(bag),
+                     30s) == sum_of(10, 40));
+    // Pulled here, then read here and on the head.
+    auto here = lumen::get(bag, 30s);
+    REQUIRE(here.first.size() == 40);
+    auto values = lumen::get(here.first, 30s);
+    CHECK(std::accumulate(values.begin(), values.end(), std::int64_t{0}) ==
+          sum_of(10, 40));
+    // A put of this driver's, over 256 KiB, holding refs made on the
+    // maker, read on the head.
+    auto outer = lumen::put(here);
+    CHECK(
+      lumen::get(
+        lumen::task(borrow_tasks::sum_bag).node_affinity(c.head).remote(outer),
+        30s) == sum_of(10, 40));
+  }
+  // Every copy of the bags and every borrowed ref goes: nothing is left.
+  bool back = eventually(
+    [&] {
+      return c.objects_on(maker) <= maker_before + 2 &&
+             lumen_it::object_count() <= driver_before + 2;
+    },
+    40s);
+  INFO("maker objects " << c.objects_on(maker) << " (from " << maker_before
+                        << "), driver " << lumen_it::object_count() << " (from "
+                        << driver_before << ")");
+  CHECK(back);
+}
+
 TEST_CASE("borrowing: when the owner's node is SIGKILLed, borrowers' gets "
           "fail with owner_died_error",
           "[borrow][cluster][chaos]") {
