@@ -8,19 +8,25 @@
 // - two_node_borrowed_refs_released: 100,000 refs borrowed from the second
 //   node are dropped here at once; timed until the owner's store counts no
 //   registration for them any more (polled with a task on that node).
-//   Refs released at their owner per second. Resident memory of both
-//   nodes before and after is printed to stderr.
+//   Refs released at their owner per second.
+// - two_node_borrowed_refs_resident_growth_mib and _heap_growth_mib: what
+//   that workload's rounds left behind, on both nodes together: resident
+//   memory (read after the allocators returned their free pages) and
+//   allocated bytes, from after its first round (which sizes the pools)
+//   to after its last. Both nodes' figures are printed to stderr.
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <lumen/lumen.hpp>
 
 #include "bench/bench_harness.hpp"
 #include "bench/bench_workloads.hpp"
+#include "bench/process_memory.hpp"
 #include "node/embedded_runtime.hpp"
 
 namespace lumen_bench {
@@ -50,22 +56,17 @@ std::uint64_t lent_registrations() {
   return rt == nullptr ? 0 : rt->borrow_stats()[1];
 }
 
-/// Resident bytes of the process running it.
-std::uint64_t resident_bytes_here() {
-  long pages = 0;
-  long resident = 0;
-  if (auto* f = std::fopen("/proc/self/statm", "r")) {
-    if (std::fscanf(f, "%ld %ld", &pages, &resident) != 2)
-      resident = 0;
-    std::fclose(f);
-  }
-  return static_cast<std::uint64_t>(resident) * 4096;
+/// (resident bytes, allocated bytes) of the process running it, read
+/// after its allocator returned its free pages.
+std::pair<double, double> memory_here() {
+  lumen::cli::bench::return_free_pages();
+  return {lumen::cli::bench::resident_bytes(), lumen::cli::bench::heap_bytes()};
 }
 
 } // namespace lumen_bench
 
 LUMEN_REMOTE(lumen_bench::ref_holder::create, &lumen_bench::ref_holder::refs);
-LUMEN_REMOTE(lumen_bench::lent_registrations, lumen_bench::resident_bytes_here);
+LUMEN_REMOTE(lumen_bench::lent_registrations, lumen_bench::memory_here);
 
 namespace lumen::cli::bench {
 
@@ -79,9 +80,9 @@ std::uint64_t lent_at(const std::string& other) {
     std::chrono::seconds(30));
 }
 
-std::uint64_t rss_at(const std::string& other) {
+std::pair<double, double> memory_at(const std::string& other) {
   return lumen::get(
-    lumen::task(lumen_bench::resident_bytes_here).node_affinity(other).remote(),
+    lumen::task(lumen_bench::memory_here).node_affinity(other).remote(),
     std::chrono::seconds(30));
 }
 
@@ -118,14 +119,10 @@ void measure_borrowing(const std::string& other, const timing& t,
     auto h =
       lumen::actor(ref_holder::create).node_affinity(other).remote(batch);
     auto base = lent_at(other);
-    auto rss_here = lumen_bench::resident_bytes_here();
-    auto rss_there = rss_at(other);
-    std::size_t steps = 0;
-    double seconds = 0;
     using clock = std::chrono::steady_clock;
-    auto until = clock::now() + std::chrono::duration<double>(
-                                  t.warmup_seconds + t.duration_seconds);
-    do {
+    // Borrows `batch` refs, then drops them; returns the seconds from the
+    // drop until the owner counts none of them.
+    auto round = [&] {
       auto refs = lumen::get(h.task(&ref_holder::refs).remote());
       check_eq(refs.size(), static_cast<std::size_t>(batch),
                "refs borrowed from the second node");
@@ -138,9 +135,21 @@ void measure_borrowing(const std::string& other, const timing& t,
       auto start = clock::now();
       refs.clear();
       wait_lent_at_most(other, base, release_name.c_str());
-      seconds += std::chrono::duration<double>(clock::now() - start).count();
+      return std::chrono::duration<double>(clock::now() - start).count();
+    };
+    round(); // sizes the pools and tables the rounds reuse
+    auto here0 = lumen_bench::memory_here();
+    auto there0 = memory_at(other);
+    std::size_t steps = 0;
+    double seconds = 0;
+    auto until = clock::now() + std::chrono::duration<double>(
+                                  t.warmup_seconds + t.duration_seconds);
+    do {
+      seconds += round();
       ++steps;
     } while (clock::now() < until || steps < 2);
+    auto here1 = lumen_bench::memory_here();
+    auto there1 = memory_at(other);
     result r;
     r.name = release_name;
     r.unit = "/s";
@@ -148,12 +157,32 @@ void measure_borrowing(const std::string& other, const timing& t,
     r.seconds = seconds;
     r.value = batch * static_cast<double>(steps) / seconds;
     out.push_back(r);
+    constexpr double mib = 1024.0 * 1024.0;
+    auto grown = [&](auto pick) {
+      result g = r;
+      g.unit = "MiB";
+      g.value = (pick(here1) - pick(here0) + pick(there1) - pick(there0)) / mib;
+      return g;
+    };
+    auto rss = grown([](auto& m) {
+      return m.first;
+    });
+    rss.name = "two_node_borrowed_refs_resident_growth_mib";
+    auto heap = grown([](auto& m) {
+      return m.second;
+    });
+    heap.name = "two_node_borrowed_refs_heap_growth_mib";
+    out.push_back(rss);
+    out.push_back(heap);
     std::fprintf(stderr,
-                 "%s: %zu x %d refs borrowed and dropped; resident memory "
-                 "here %.1f -> %.1f MiB, on the owner %.1f -> %.1f MiB\n",
-                 release_name.c_str(), steps, batch, rss_here / 1048576.0,
-                 lumen_bench::resident_bytes_here() / 1048576.0,
-                 rss_there / 1048576.0, rss_at(other) / 1048576.0);
+                 "%s: %zu x %d refs borrowed and dropped after one round; "
+                 "resident here %.1f -> %.1f MiB, on the owner %.1f -> %.1f "
+                 "MiB; allocated here %.1f -> %.1f MiB, on the owner %.1f -> "
+                 "%.1f MiB\n",
+                 release_name.c_str(), steps, batch, here0.first / mib,
+                 here1.first / mib, there0.first / mib, there1.first / mib,
+                 here0.second / mib, here1.second / mib, there0.second / mib,
+                 there1.second / mib);
   }
 }
 

@@ -114,13 +114,14 @@ inline result unavailable(const std::string& name, const std::string& unit,
   return r;
 }
 
-/// "GB/s" for a metric named *_gigabytes, else "/s".
+/// "GB/s" for a metric named *_gigabytes, "MiB" for *_mib, else "/s".
 inline std::string unit_of(const std::string& name) {
-  const std::string suffix = "_gigabytes";
-  bool bytes =
-    name.size() >= suffix.size() &&
-    name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
-  return bytes ? "GB/s" : "/s";
+  auto ends_with = [&](const std::string& suffix) {
+    return name.size() >= suffix.size() &&
+           name.compare(name.size() - suffix.size(), suffix.size(), suffix) ==
+             0;
+  };
+  return ends_with("_gigabytes") ? "GB/s" : ends_with("_mib") ? "MiB" : "/s";
 }
 
 /// The value as printed: 1 decimal from 1000 up, 2 from 1, else 4.

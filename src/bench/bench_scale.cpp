@@ -5,14 +5,11 @@
 // of 10,000 objects. Each runs once at its fixed size and reports seconds
 // (the queued-task workload also bytes per queued task); --duration does
 // not change them.
-#include <jemalloc/jemalloc.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
-#include <cstdio>
 #include <iostream>
 #include <mutex>
 #include <string>
@@ -21,6 +18,7 @@
 #include <lumen/lumen.hpp>
 
 #include "bench/bench_workloads.hpp"
+#include "bench/process_memory.hpp"
 
 namespace lumen_bench {
 
@@ -157,40 +155,6 @@ result measured(const std::string& name, const std::string& unit, double value,
   r.steps = 1;
   r.seconds = seconds;
   return r;
-}
-
-/// Resident bytes of this process (/proc/self/statm).
-double resident_bytes() {
-  long pages = 0, resident = 0;
-  if (auto* f = std::fopen("/proc/self/statm", "r")) {
-    if (std::fscanf(f, "%ld %ld", &pages, &resident) != 2)
-      resident = 0;
-    std::fclose(f);
-  }
-  check(resident > 0, "cannot read /proc/self/statm");
-  return static_cast<double>(resident) *
-         static_cast<double>(::sysconf(_SC_PAGESIZE));
-}
-
-/// Bytes malloc has handed out and not taken back (jemalloc's
-/// stats.allocated, refreshed first).
-double heap_bytes() {
-  std::uint64_t epoch = 1;
-  auto size = sizeof(epoch);
-  check(::mallctl("epoch", &epoch, &size, &epoch, size) == 0,
-        "jemalloc: cannot refresh its statistics");
-  std::size_t allocated = 0;
-  size = sizeof(allocated);
-  check(::mallctl("stats.allocated", &allocated, &size, nullptr, 0) == 0,
-        "jemalloc: cannot read stats.allocated");
-  return static_cast<double>(allocated);
-}
-
-/// Gives free pages back to the system, every arena.
-void return_free_pages() {
-  auto purge = "arena." + std::to_string(MALLCTL_ARENAS_ALL) + ".purge";
-  check(::mallctl(purge.c_str(), nullptr, nullptr, nullptr, 0) == 0,
-        "jemalloc: cannot purge its arenas");
 }
 
 int node_cpus() {

@@ -103,7 +103,8 @@ std::vector<result> measure(const std::string& other, const timing& t,
     }));
   }
   measure_objects(other, t, names[2], wanted[2], names[3], wanted[3], out);
-  measure_borrowing(other, t, names[6], wanted[6], names[7], wanted[7], out);
+  measure_borrowing(other, t, names[6], wanted[6], names[7],
+                    wanted[7] || wanted[9] || wanted[10], out);
   if (wanted[8])
     out.push_back(measure_stream(other, t, names[8]));
   return out;
@@ -176,7 +177,9 @@ std::vector<std::string> two_node_metric_names() {
           "two_node_object_pull_64mib_tls_gigabytes",
           "two_node_get_object_containing_1k_refs",
           "two_node_borrowed_refs_released",
-          "two_node_generator_items"};
+          "two_node_generator_items",
+          "two_node_borrowed_refs_resident_growth_mib",
+          "two_node_borrowed_refs_heap_growth_mib"};
 }
 
 std::vector<result> run_two_node_workloads(const std::string& lumen_binary,
@@ -184,7 +187,7 @@ std::vector<result> run_two_node_workloads(const std::string& lumen_binary,
                                            const std::vector<bool>& wanted) {
   std::vector<result> out;
   if (wanted[0] || wanted[1] || wanted[2] || wanted[3] || wanted[6] ||
-      wanted[7] || wanted[8]) {
+      wanted[7] || wanted[8] || wanted[9] || wanted[10]) {
     auto address = start_head(lumen::lineage_mode::stash);
     head_guard stop_head;
     child_node child{lumen_binary, address};
