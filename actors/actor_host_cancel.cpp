@@ -1,6 +1,6 @@
 // actor_host: cancelling one call (see actor_host.hpp and
-// lumen/cancel.hpp). A host that does not have the call ignores the
-// cancel: the caller sends it to every actor it knows.
+// lumen/cancel.hpp). A host that does not have the call (it finished, or
+// the slot its caller named was reused) ignores the cancel.
 #include <algorithm>
 
 #include <caf/send.hpp>

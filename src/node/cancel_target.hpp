@@ -4,10 +4,10 @@
 //
 // The caller's runtime returns at once for a ready ref. Otherwise, with
 // `force`, it fails the ref in its own table (the first value wins, so the
-// late result is dropped), then hands the cancel to the scheduler and to
-// the host of every actor the process knows, since a ref does not say
-// whether a task or an actor call makes it. Cancels from one burst reach
-// the scheduler in one batch (cancel_inbox).
+// late result is dropped), then hands the cancel to the scheduler and, for
+// an actor call's ref (its entry names the actor's directory slot), to the
+// actor's host. Cancels from one burst reach the scheduler in one batch
+// (cancel_inbox).
 //
 // Thread safety: install and cancel may be called from any thread.
 #pragma once

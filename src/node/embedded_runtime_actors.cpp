@@ -18,8 +18,8 @@
 #include "node/embedded_runtime_impl.hpp"
 #include "scheduling/actor_directory.hpp"
 #include "scheduling/actor_spec.hpp"
-#include "scheduling/stream_channel.hpp"
 #include "scheduling/context_info.hpp"
+#include "scheduling/stream_channel.hpp"
 
 namespace lumen::detail {
 
@@ -186,6 +186,7 @@ ref_ptr embedded_runtime::submit_actor_task(actor_call_request&& req) {
   call->args = std::move(req.args);
   call->return_id = object_id{call->id, 1};
   auto result = impl_->table.create_pending(call->return_id);
+  impl_->table.set_actor_slot(result.get(), actor_directory::slot_of(h));
   if (req.streaming)
     call->stream =
       open_local_stream(call->id, req.max_unconsumed, impl_->table, result);

@@ -44,9 +44,12 @@ void cancel_ref(const ref_ptr& ref, bool force, bool recursive) {
   stream_stop(id.task);
   if (t->inbox->add(cancel_request{id.task, force, recursive}))
     caf::anon_send(t->scheduler, cancel_atom::value, t->inbox);
-  for (auto& link : t->directory->links())
-    if (auto host = link->host())
-      caf::anon_send(host, cancel_atom::value, id.task.hi, id.task.lo, force);
+  // An actor call's return entry names its actor; the actor's host finds
+  // the call and, for an actor on another node, sends the cancel there.
+  if (auto slot = t->table->actor_slot(ref.get()))
+    if (auto link = t->directory->link_at(slot))
+      if (auto host = link->host())
+        caf::anon_send(host, cancel_atom::value, id.task.hi, id.task.lo, force);
 }
 
 } // namespace lumen::detail

@@ -446,4 +446,14 @@ object_ptr make_error_object(error_kind kind, std::string message,
   return data;
 }
 
+void object_table::set_actor_slot(const ref_header* h,
+                                  std::uint32_t slot) noexcept {
+  const_cast<state::entry*>(static_cast<const state::entry*>(h))->actor_slot =
+    slot;
+}
+
+std::uint32_t object_table::actor_slot(const ref_header* h) const noexcept {
+  return static_cast<const state::entry*>(h)->actor_slot;
+}
+
 } // namespace lumen::detail

@@ -202,6 +202,14 @@ class object_table {
   /// must be an entry of this table (not an actor handle's header).
   std::string owner_of(const ref_header* h) const;
 
+  /// Marks `h`'s entry as the return of a call to the actor in `slot` of
+  /// this process's actor directory (actor_directory::slot_of), so that
+  /// lumen::cancel finds the actor's host. Call before the ref is shared.
+  void set_actor_slot(const ref_header* h, std::uint32_t slot) noexcept;
+
+  /// The slot set_actor_slot gave `h`'s entry; 0 if none.
+  std::uint32_t actor_slot(const ref_header* h) const noexcept;
+
   /// The lender of `id`'s entry: "" if none exists or this node owns it.
   std::string lender_of(const object_id& id) const;
 

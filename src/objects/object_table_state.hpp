@@ -55,6 +55,9 @@ struct object_table::state {
     std::size_t counted = 0;
     /// Copies exist on other nodes: tell the release hook.
     bool shared = false;
+    /// The return of a call to the actor in this slot of the process's
+    /// actor directory (0: none); set before the ref is handed out.
+    std::uint32_t actor_slot = 0;
     /// Borrower side (object_table_borrow.cpp): the node owning the object
     /// ("" if this node owns it, or for a copy kept for its owner), and
     /// the registrations its owner counted for this node, given back when

@@ -20,11 +20,17 @@ struct actor_directory::state {
     std::shared_ptr<actor_link> link;
     /// Calls not answered yet, with max_pending_calls; null without.
     std::shared_ptr<pending_calls> pending;
+    /// Its index in `slots` (>= 1).
+    std::uint32_t slot = 0;
   };
 
   mutable std::mutex mtx;
   std::unordered_map<task_id, entry*> by_id;
   std::map<std::pair<std::string, std::string>, task_id> by_name;
+  /// Entries by slot (slot 0 is never used), and the free slots: a call's
+  /// return entry names its actor's slot (object_table::set_actor_slot).
+  std::vector<entry*> slots{nullptr};
+  std::vector<std::uint32_t> free_slots;
   /// The directory's own count on each live detached actor.
   std::unordered_map<task_id, ref_ptr> detached;
   bool closed = false;
@@ -43,6 +49,8 @@ struct actor_directory::state {
             i != st->by_name.end() && i->second == id)
           st->by_name.erase(i);
       }
+      st->slots[e->slot] = nullptr;
+      st->free_slots.push_back(e->slot);
     }
     e->link->orphan();
     delete e;
@@ -106,8 +114,17 @@ ref_ptr actor_directory::add(const actor_spec& spec,
       throw name_taken_error("an actor named '" + e->name +
                              "' exists already in namespace '" + e->ns + "'");
   }
+  auto& st = *state_;
+  if (st.free_slots.empty()) {
+    e->slot = static_cast<std::uint32_t>(st.slots.size());
+    st.slots.push_back(nullptr);
+  } else {
+    e->slot = st.free_slots.back();
+    st.free_slots.pop_back();
+  }
   auto* raw = e.release();
-  state_->by_id.emplace(spec.id, raw);
+  st.slots[raw->slot] = raw;
+  st.by_id.emplace(spec.id, raw);
   auto result = ref_ptr::adopt(raw);
   if (spec.options.detached)
     state_->detached.emplace(spec.id, result);
@@ -200,13 +217,16 @@ void actor_directory::close() {
     l->close();
 }
 
-std::vector<std::shared_ptr<actor_link>> actor_directory::links() const {
-  std::vector<std::shared_ptr<actor_link>> result;
+std::uint32_t actor_directory::slot_of(const ref_header* h) noexcept {
+  return static_cast<const state::entry*>(h)->slot;
+}
+
+std::shared_ptr<actor_link> actor_directory::link_at(std::uint32_t slot) const {
   std::lock_guard guard{state_->mtx};
-  result.reserve(state_->by_id.size());
-  for (auto& kv : state_->by_id)
-    result.push_back(kv.second->link);
-  return result;
+  if (slot == 0 || slot >= state_->slots.size() ||
+      state_->slots[slot] == nullptr)
+    return {};
+  return state_->slots[slot]->link;
 }
 
 std::size_t actor_directory::size() const {

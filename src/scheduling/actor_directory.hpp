@@ -74,9 +74,13 @@ class actor_directory {
   /// Actors known to the directory.
   std::size_t size() const;
 
-  /// Where calls to each known actor go (for a cancel, which looks for
-  /// its call at every actor).
-  std::vector<std::shared_ptr<actor_link>> links() const;
+  /// The actor's slot: a small number naming it while it is in the
+  /// directory (reused once it has gone), which the return entries of its
+  /// calls keep (object_table::set_actor_slot) for lumen::cancel.
+  static std::uint32_t slot_of(const ref_header* h) noexcept;
+
+  /// Where calls to the actor in `slot` go; null if the slot is free.
+  std::shared_ptr<actor_link> link_at(std::uint32_t slot) const;
 
  private:
   struct state;

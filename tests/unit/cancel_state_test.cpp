@@ -1,14 +1,19 @@
 // Unit tests of the pieces cancels are made of: the cancel inbox (a
 // burst of cancels reaches the scheduler as one batch), the queue's
 // remove_if (one pass removes every cancelled task, the rest keep their
-// order), and the error a cancelled task ends with.
+// order), the error a cancelled task ends with, and how a cancel finds an
+// actor call's host (the actor's directory slot in the call's entry).
 #include <catch2/catch.hpp>
 
 #include <memory>
 #include <string>
 #include <vector>
 
+#include <caf/actor.hpp>
+
 #include "lumen/cancel.hpp"
+#include "objects/object_table.hpp"
+#include "scheduling/actor_directory.hpp"
 #include "scheduling/cancel_state.hpp"
 #include "scheduling/local_scheduler.hpp"
 #include "scheduling/resources.hpp"
@@ -22,7 +27,7 @@ namespace {
 task_ptr make_task(std::string name, double cpus = 1) {
   auto t = std::make_shared<task_spec>();
   t->id = task_id::derive(task_id{1, 2}, std::hash<std::string>{}(name));
-  t->function = "f";
+  t->function = std::string(1, 'f');
   t->options.name = std::move(name);
   t->options.num_cpus = cpus;
   return t;
@@ -86,4 +91,68 @@ TEST_CASE("cancel: a cancelled task's error throws task_cancelled_error",
                     Catch::Contains("task 'train' was cancelled"));
   // Outside any task nothing is cancelled.
   CHECK(!lumen::cancelled());
+}
+
+namespace {
+
+/// A link that only counts what the directory asks of it.
+struct counting_link : actor_link {
+  int orphans = 0;
+  void call(actor_call_ptr) override {}
+  void kill(bool) override {}
+  void orphan() override {
+    ++orphans;
+  }
+  void start() override {}
+  void close() override {}
+  caf::actor host() override {
+    return {};
+  }
+};
+
+actor_spec spec_of(std::uint64_t n) {
+  actor_spec s;
+  s.id = task_id::derive(task_id{3, 4}, n);
+  return s;
+}
+
+} // namespace
+
+TEST_CASE("cancel: an actor's directory slot leads a cancel to its link, "
+          "and is reused once the actor has gone",
+          "[cancel]") {
+  actor_directory dir;
+  auto a_link = std::make_shared<counting_link>();
+  auto b_link = std::make_shared<counting_link>();
+  auto a = dir.add(spec_of(1), a_link);
+  auto b = dir.add(spec_of(2), b_link);
+  auto a_slot = actor_directory::slot_of(a.get());
+  auto b_slot = actor_directory::slot_of(b.get());
+  CHECK(a_slot != 0);
+  CHECK(b_slot != 0);
+  CHECK(a_slot != b_slot);
+  CHECK(dir.link_at(a_slot) == a_link);
+  CHECK(dir.link_at(b_slot) == b_link);
+  CHECK(dir.link_at(0) == nullptr);
+  CHECK(dir.link_at(1000) == nullptr);
+  // The last handle goes: the slot is free, then taken by the next actor.
+  a = ref_ptr{};
+  CHECK(a_link->orphans == 1);
+  CHECK(dir.link_at(a_slot) == nullptr);
+  auto c_link = std::make_shared<counting_link>();
+  auto c = dir.add(spec_of(3), c_link);
+  CHECK(actor_directory::slot_of(c.get()) == a_slot);
+  CHECK(dir.link_at(a_slot) == c_link);
+  CHECK(dir.link_at(b_slot) == b_link);
+}
+
+TEST_CASE("cancel: an actor call's return entry keeps its actor's slot, "
+          "a task's return entry none",
+          "[cancel]") {
+  object_table table{1 << 20};
+  auto call = table.create_pending(object_id{task_id{5, 6}, 1});
+  auto task = table.create_pending(object_id{task_id{7, 8}, 1});
+  table.set_actor_slot(call.get(), 42);
+  CHECK(table.actor_slot(call.get()) == 42);
+  CHECK(table.actor_slot(task.get()) == 0);
 }
