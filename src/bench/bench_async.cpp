@@ -3,14 +3,16 @@
 // calls on one actor, then all got and summed), and
 // async_actor_10k_concurrent_sleeps: 10,000 calls on one async actor, each
 // awaiting a 10 ms timer, all in flight at once; the seconds until the
-// last result is back, the most threads the process had meanwhile, and how
-// many of those the workload added (the actor's worker and the async
+// last result is back, the threads that ran the calls' code (before and
+// after each co_await), the most threads the process had meanwhile, and
+// how many of those the workload added (the actor's worker and the async
 // thread, at most).
 #include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <dirent.h>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <lumen/lumen.hpp>
@@ -30,16 +32,33 @@ struct bench_async_actor {
   }
 
   lumen::async<int> sleep_ms(int ms) {
+    note_thread();
     co_await lumen::sleep_for(std::chrono::milliseconds(ms));
+    note_thread();
     co_return 1;
   }
+
+  /// The distinct threads that ran sleep_ms's code so far.
+  int call_threads() {
+    return static_cast<int>(threads.size());
+  }
+
+  /// Its calls run on one thread at a time (lumen/async.hpp): no lock.
+  void note_thread() {
+    auto me = std::this_thread::get_id();
+    if (std::find(threads.begin(), threads.end(), me) == threads.end())
+      threads.push_back(me);
+  }
+
+  std::vector<std::thread::id> threads;
 };
 
 } // namespace lumen_bench
 
 LUMEN_REMOTE(lumen_bench::bench_async_actor::create,
              &lumen_bench::bench_async_actor::small_value,
-             &lumen_bench::bench_async_actor::sleep_ms);
+             &lumen_bench::bench_async_actor::sleep_ms,
+             &lumen_bench::bench_async_actor::call_threads);
 
 namespace lumen::cli::bench {
 
@@ -119,8 +138,12 @@ std::vector<result> run_sleeps(const timing& t) {
     total += sleeps_round(a, peak);
     ++rounds;
   }
+  auto call_threads =
+    lumen::get(a.task(&bench_async_actor::call_threads).remote());
   return {measured("async_actor_10k_concurrent_sleeps", "s",
                    total / static_cast<double>(rounds), total, rounds),
+          measured("async_actor_10k_concurrent_sleeps_call_threads", "threads",
+                   call_threads, total, rounds),
           measured("async_actor_10k_concurrent_sleeps_threads", "threads", peak,
                    total, rounds),
           measured("async_actor_10k_concurrent_sleeps_threads_added", "threads",
@@ -144,6 +167,7 @@ std::vector<workload> async_workloads() {
         })};
     }});
   ws.push_back(workload{{"async_actor_10k_concurrent_sleeps",
+                         "async_actor_10k_concurrent_sleeps_call_threads",
                          "async_actor_10k_concurrent_sleeps_threads",
                          "async_actor_10k_concurrent_sleeps_threads_added"},
                         run_sleeps});

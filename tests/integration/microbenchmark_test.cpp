@@ -8,8 +8,8 @@
 #include <cmath>
 #include <cstdio>
 #include <map>
-#include <sstream>
 #include <set>
+#include <sstream>
 #include <string>
 #include <utility>
 
@@ -81,19 +81,28 @@ TEST_CASE("microbenchmark: a short run of every metric prints sane lines",
                                   "100000 instead of 1000000"));
   auto lines = lines_of(out);
   // Ray's metric names (ray microbenchmark), then Lumen's own.
-  for (auto name :
-       {"single_client_tasks_sync", "single_client_tasks_async",
-        "multi_client_tasks_async", "1_1_actor_calls_sync",
-        "1_1_actor_calls_async", "1_1_actor_calls_concurrent",
-        "1_n_actor_calls_async", "n_n_actor_calls_async",
-        "n_n_actor_calls_with_arg_async", "single_client_put_calls",
-        "single_client_get_calls", "multi_client_put_calls",
-        "single_client_get_object_containing_10k_refs",
-        "single_client_wait_1k_refs", "single_client_tasks_and_get_batch",
-        "placement_group_create/removal", "two_node_tasks_async",
-        "two_node_actor_calls_async", "cancel_10k_queued_tasks",
-        "generator_items", "two_node_generator_items",
-        "1_1_async_actor_calls_async"})
+  for (auto name : {"single_client_tasks_sync",
+                    "single_client_tasks_async",
+                    "multi_client_tasks_async",
+                    "1_1_actor_calls_sync",
+                    "1_1_actor_calls_async",
+                    "1_1_actor_calls_concurrent",
+                    "1_n_actor_calls_async",
+                    "n_n_actor_calls_async",
+                    "n_n_actor_calls_with_arg_async",
+                    "single_client_put_calls",
+                    "single_client_get_calls",
+                    "multi_client_put_calls",
+                    "single_client_get_object_containing_10k_refs",
+                    "single_client_wait_1k_refs",
+                    "single_client_tasks_and_get_batch",
+                    "placement_group_create/removal",
+                    "two_node_tasks_async",
+                    "two_node_actor_calls_async",
+                    "cancel_10k_queued_tasks",
+                    "generator_items",
+                    "two_node_generator_items",
+                    "1_1_async_actor_calls_async"})
     sane_value(lines, name, "/s");
   for (auto name : {"memcpy_gigabytes", "loopback_tcp_64mib_gigabytes",
                     "single_client_put_gigabytes", "multi_client_put_gigabytes",
@@ -106,6 +115,9 @@ TEST_CASE("microbenchmark: a short run of every metric prints sane lines",
        {"scale_1m_queued_tasks", "scale_10k_actors", "scale_task_10k_ref_args",
         "scale_get_10k_objects", "async_actor_10k_concurrent_sleeps"})
     sane_value(lines, name, "s");
+  // The calls' code ran on the actor's one thread.
+  CHECK(sane_value(lines, "async_actor_10k_concurrent_sleeps_call_threads",
+                   "threads") == 1);
   sane_value(lines, "async_actor_10k_concurrent_sleeps_threads", "threads");
   sane_value(lines, "async_actor_10k_concurrent_sleeps_threads_added",
              "threads");
