@@ -509,6 +509,22 @@ actor_host_actor::behavior_type actor_host(self_ptr self,
     [self](cancel_atom, std::uint64_t hi, std::uint64_t lo, bool force) {
       on_cancel(self, task_id{hi, lo}, force);
     },
+    // Generator calls across nodes (scheduling/stream_channel.hpp).
+    [self](rstream_atom, std::uint64_t hi, std::uint64_t lo,
+           caf::actor consumer) {
+      self->state.stream_to[task_id{hi, lo}] = std::move(consumer);
+    },
+    [self](stream_atom, const std::vector<char>& batch,
+           const caf::actor& from) {
+      detail::on_stream_items(batch, *self->state.a.table, from);
+    },
+    [self](stream_ack_atom, const std::vector<char>& ack) {
+      detail::on_stream_ack(ack);
+    },
+    [self](stream_flush_atom, const detail::stream_channel_ptr& channel) {
+      if (channel)
+        channel->flush();
+    },
   };
 }
 

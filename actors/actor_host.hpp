@@ -36,6 +36,12 @@
 //   task_cancelled_error; running, lumen::cancelled() turns true in it and
 //   its result becomes that error (at once with `force`); forwarded, the
 //   cancel follows it.
+// - (rstream, call id hi, lo, consumer) -> void: sent ahead of a generator
+//   method's call from another node: its items go to `consumer`, the
+//   caller's first host (it follows the call if it is relayed on).
+// - (stream, items, producer) / (streamack, ack) / (streamflsh, channel)
+//   -> void: a generator call's items, on the caller's first host; acks
+//   and flushes, on the host running it (scheduling/stream_channel.hpp).
 //
 // In a cluster the scheduler may place the actor on another node
 // (`where`): the host then stays on the creating node as the actor's
@@ -55,6 +61,7 @@
 #include "actors/object_store.hpp"
 #include "actors/scheduler.hpp"
 #include "scheduling/actor_directory.hpp"
+#include "scheduling/stream_channel.hpp"
 
 namespace lumen {
 
@@ -78,7 +85,11 @@ using actor_host_actor = caf::typed_actor<
   caf::reacts_to<attach_atom, caf::actor>,
   caf::reacts_to<rcall_atom, caf::actor, caf::actor, std::vector<char>>,
   caf::reacts_to<result_atom, std::vector<char>>, caf::reacts_to<flush_atom>,
-  caf::reacts_to<cancel_atom, std::uint64_t, std::uint64_t, bool>>;
+  caf::reacts_to<cancel_atom, std::uint64_t, std::uint64_t, bool>,
+  caf::reacts_to<rstream_atom, std::uint64_t, std::uint64_t, caf::actor>,
+  caf::reacts_to<stream_atom, std::vector<char>, caf::actor>,
+  caf::reacts_to<stream_ack_atom, std::vector<char>>,
+  caf::reacts_to<stream_flush_atom, detail::stream_channel_ptr>>;
 
 /// What a host needs; the pointers outlive it.
 struct actor_host_args {

@@ -15,6 +15,7 @@
 #include "scheduling/cancel_state.hpp"
 #include "scheduling/context_info.hpp"
 #include "scheduling/execution_context.hpp"
+#include "scheduling/stream_channel.hpp"
 #include "scheduling/task_errors.hpp"
 
 namespace lumen::detail_actor_host {
@@ -270,6 +271,12 @@ void pump(self_ptr self) {
         --st.front_retries;
       continue;
     }
+    // A generator call from another node runs here: its items go to the
+    // caller's host, in batches, acked back to this host.
+    if (call->streaming && !call->stream && call->stream_to)
+      call->stream = detail::open_remote_stream(
+        call->id, call->max_unconsumed, call->stream_to,
+        caf::actor_cast<caf::actor>(self));
     auto* w = st.workers.front();
     if (st.async_actor) {
       // One worker; up to max_concurrency calls in flight on it.

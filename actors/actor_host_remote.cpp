@@ -40,14 +40,18 @@ std::vector<char> wire_call(self_ptr self, const task_id& id,
                             const std::string& function,
                             const std::vector<detail::task_arg>& args,
                             const object_id& return_id,
-                            const caf::actor& receiver,
-                            const std::string& name) {
+                            const caf::actor& receiver, const std::string& name,
+                            const detail::actor_call* call = nullptr) {
   detail::task_spec t;
   t.id = id;
   t.function = function;
   t.args = args;
   t.options.name = name;
   t.options.num_cpus = 0;
+  if (call != nullptr && call->streaming) {
+    t.options.streaming = true;
+    t.options.max_unconsumed = call->max_unconsumed;
+  }
   t.return_id = return_id;
   detail::ref_traffic traffic;
   auto bytes = detail::encode_for_peer(t, *self->state.a.table,
@@ -70,8 +74,9 @@ void forward_calls(self_ptr self) {
     st.queue.pop_front();
     std::vector<char> bytes;
     try {
-      bytes = wire_call(self, call->id, call->method, call->args,
-                        call->return_id, st.remote, call->shown_name());
+      bytes =
+        wire_call(self, call->id, call->method, call->args, call->return_id,
+                  st.remote, call->shown_name(), call.get());
     } catch (const std::exception& e) {
       detail::answer(*call,
                      make_error_object(error_kind::runtime_error, e.what(), {},
@@ -79,6 +84,12 @@ void forward_calls(self_ptr self) {
                      *st.a.table);
       continue;
     }
+    // A generator's items go straight to the caller's first host (this
+    // one, for a call made here); the call's batch comes after this.
+    if (call->streaming)
+      caf::anon_send(st.remote, rstream_atom::value, call->id.hi, call->id.lo,
+                     call->stream_to ? call->stream_to
+                                     : caf::actor_cast<caf::actor>(self));
     st.remote_pending.emplace(call->id, call);
     st.calls->add(st.remote, {bytes.data(), bytes.size()});
   }
@@ -270,6 +281,18 @@ void on_rcall(self_ptr self, caf::actor reply_to, caf::actor owner,
     call->class_hash = st.a.spec->class_hash;
     call->args = std::move(t->args);
     call->return_id = t->return_id;
+    if (t->options.streaming) {
+      call->streaming = true;
+      call->max_unconsumed = t->options.max_unconsumed;
+      // Told ahead of the call; the previous host if that was lost.
+      auto to = st.stream_to.find(t->id);
+      if (to != st.stream_to.end()) {
+        call->stream_to = std::move(to->second);
+        st.stream_to.erase(to);
+      } else {
+        call->stream_to = reply_to;
+      }
+    }
     call->deliver = [results = st.results, reply_to, id = t->return_id,
                      table = st.a.table, store = st.a.store](object_ptr r) {
       detail::ref_traffic lent;

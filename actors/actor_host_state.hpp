@@ -81,6 +81,9 @@ struct host_state {
   caf::actor remote;
   /// Forwarded calls whose results have not come back.
   std::map<task_id, actor_call_ptr> remote_pending;
+  /// Where the items of generator calls still to come from other nodes go
+  /// (rstream), until their call arrives.
+  std::map<task_id, caf::actor> stream_to;
   /// Forwarder mode: calls encoded for `remote` and not sent yet (they are
   /// in remote_pending already); the next flush sends them as one batch.
   std::shared_ptr<detail::batch_outbox<caf::actor>> calls;

@@ -115,6 +115,7 @@ using peers_atom = caf::atom_constant<caf::atom("peers")>;
 using where_atom = caf::atom_constant<caf::atom("where")>;
 using spawn_atom = caf::atom_constant<caf::atom("spawnactor")>;
 using rcall_atom = caf::atom_constant<caf::atom("rcall")>;
+using rstream_atom = caf::atom_constant<caf::atom("rstream")>;
 using flush_timer_atom = caf::atom_constant<caf::atom("flushtimer")>;
 using flush_atom = caf::atom_constant<caf::atom("flush")>;
 using pg_create_atom = caf::atom_constant<caf::atom("pgcreate")>;

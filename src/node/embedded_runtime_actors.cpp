@@ -187,9 +187,12 @@ ref_ptr embedded_runtime::submit_actor_task(actor_call_request&& req) {
   call->return_id = object_id{call->id, 1};
   auto result = impl_->table.create_pending(call->return_id);
   impl_->table.set_actor_slot(result.get(), actor_directory::slot_of(h));
-  if (req.streaming)
+  if (req.streaming) {
+    call->streaming = true;
+    call->max_unconsumed = req.max_unconsumed;
     call->stream =
       open_local_stream(call->id, req.max_unconsumed, impl_->table, result);
+  }
   actor_directory::link_of(h).call(std::move(call));
   return result;
 }

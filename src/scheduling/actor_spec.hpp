@@ -54,6 +54,14 @@ struct actor_call {
   /// Set on a generator method's call made on this node: where its items
   /// go (stream_channel.hpp).
   std::shared_ptr<stream_channel> stream;
+  /// A generator method's call (made here or relayed from another node),
+  /// and its max_unconsumed.
+  bool streaming = false;
+  std::uint32_t max_unconsumed = 0;
+  /// For a streaming call from another node: the actor on the caller's
+  /// node its items go to (the caller's first host). Null for a call made
+  /// here.
+  caf::actor stream_to;
   /// Who runs or drops the call once it is on a worker's queue:
   /// claim_queued until the worker takes it (claim_taken) or the host
   /// withdraws it at a kill or restart (claim_withdrawn).

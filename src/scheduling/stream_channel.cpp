@@ -411,9 +411,7 @@ ref_ptr stream_next(stream_state& s, std::chrono::nanoseconds timeout) {
       if (std::chrono::steady_clock::now() >= give_up)
         throw error("lumen: the generator of task " + s.task.to_string() +
                     " made " + std::to_string(total) + " items but only " +
-                    std::to_string(s.received) +
-                    " reached this node (a generator method of an actor on "
-                    "another node does not stream its items yet)");
+                    std::to_string(s.received) + " reached this node");
       if (s.cv.wait_until(guard, std::min(deadline, give_up)) ==
             std::cv_status::timeout &&
           std::chrono::steady_clock::now() >= deadline)

@@ -89,6 +89,22 @@ lumen::generator<int> Splitter::upto(int n) {
     co_yield base + i;
 }
 
+lumen::generator<std::string> Splitter::marked(std::string path,
+                                               std::int64_t n) {
+  auto node = lumen::node_id();
+  for (std::int64_t i = 0; i < n; ++i) {
+    append_line(path, std::to_string(i));
+    co_yield node + ":" + std::to_string(i);
+  }
+}
+
+std::int64_t sum_upto(lumen::actor_handle<Splitter> a, int n) {
+  std::int64_t sum = 0;
+  for (auto ref : a.task(&Splitter::upto).max_unconsumed(8).remote(n))
+    sum += lumen::get(ref);
+  return sum;
+}
+
 std::size_t count_lines(const std::string& path) {
   std::ifstream in{path};
   std::size_t n = 0;
@@ -102,6 +118,7 @@ std::size_t count_lines(const std::string& path) {
 
 LUMEN_REMOTE(stream_tasks::split3, stream_tasks::divmod, stream_tasks::nap_pair,
              stream_tasks::count_to, stream_tasks::count_marked,
-             stream_tasks::throw_after, stream_tasks::count_noted);
+             stream_tasks::throw_after, stream_tasks::count_noted,
+             stream_tasks::sum_upto);
 LUMEN_REMOTE(stream_tasks::Splitter::create, &stream_tasks::Splitter::both,
-             &stream_tasks::Splitter::upto);
+             &stream_tasks::Splitter::upto, &stream_tasks::Splitter::marked);

@@ -52,8 +52,15 @@ struct Splitter {
   /// base, base + 1, ..., base + n - 1.
   lumen::generator<int> upto(int n);
 
+  /// As count_marked, from an actor: "<node id>:<i>" for i in 0..n-1,
+  /// appending "i\n" to `path` before each co_yield.
+  lumen::generator<std::string> marked(std::string path, std::int64_t n);
+
   int base = 0;
 };
+
+/// The sum of a.upto(n)'s items, read as they stream where this runs.
+std::int64_t sum_upto(lumen::actor_handle<Splitter> a, int n);
 
 /// Lines in the file `path` (0 if it does not exist).
 std::size_t count_lines(const std::string& path);

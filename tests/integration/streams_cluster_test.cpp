@@ -132,18 +132,65 @@ TEST_CASE("streams cluster: a generator on another node streams its items "
   }
   CHECK(n == 3000);
   CHECK(lumen::get(stream.completed(), 60s) == 3000u);
-  // A generator method of an actor on another node does not stream yet:
-  // the stream says so instead of hanging.
+}
+
+TEST_CASE("streams cluster: an actor's generator method on another node "
+          "streams its items while it runs, with backpressure, also through "
+          "a borrowed handle",
+          "[streams][cluster]") {
+  cluster_it::test_cluster cluster{2};
+  lumen::init_guard g{lumen::config{.address = cluster.address()}};
+  REQUIRE(cluster_it::test_cluster::wait_for_nodes(3));
+  auto w = workers(cluster);
   auto a = lumen::actor(stream_tasks::Splitter::create)
              .node_affinity(w[1].at("id"))
-             .remote(0);
-  auto from_actor = a.task(&stream_tasks::Splitter::upto).remote(5);
-  CHECK_THROWS_WITH(
-    [&] {
-      while (from_actor.next(60s)) {
-      }
-    }(),
-    Catch::Contains("does not stream its items yet"));
+             .remote(100);
+  // All items, in order, then the count.
+  auto small = a.task(&stream_tasks::Splitter::upto).remote(50);
+  int expected = 100;
+  for (auto ref : small)
+    CHECK(lumen::get(ref, 60s) == expected++);
+  CHECK(expected == 150);
+  CHECK(lumen::get(small.completed(), 60s) == 50u);
+  temp_path file{"actor"};
+  {
+    // An endless producer pauses at 4 unread items: the items read here
+    // came while it ran.
+    auto stream = a.task(&stream_tasks::Splitter::marked)
+                    .max_unconsumed(4)
+                    .remote(file.path, std::int64_t{1'000'000});
+    REQUIRE(lumen_it::eventually([&] {
+      return stream_tasks::count_lines(file.path) >= 5;
+    }));
+    std::this_thread::sleep_for(500ms);
+    CHECK(stream_tasks::count_lines(file.path) == 5u);
+    for (int i = 0; i < 20; ++i) {
+      auto ref = stream.next(60s);
+      REQUIRE(ref.has_value());
+      CHECK(lumen::get(*ref, 60s) == w[1].at("id") + ":" + std::to_string(i));
+    }
+    REQUIRE(lumen_it::eventually([&] {
+      return stream_tasks::count_lines(file.path) >= 25;
+    }));
+  } // dropped: the producer stops
+  std::size_t last = 0;
+  REQUIRE(lumen_it::eventually([&] {
+    auto now = stream_tasks::count_lines(file.path);
+    bool same = now == last;
+    last = now;
+    std::this_thread::sleep_for(300ms);
+    return same && now == stream_tasks::count_lines(file.path);
+  }));
+  CHECK(last < 100u);
+  // The actor goes on serving calls after its stopped generator.
+  CHECK(std::get<0>(lumen::get(a.task(&stream_tasks::Splitter::both).remote(1),
+                               60s)) == 101);
+  // A task on the other worker borrows the handle: its calls go through
+  // this driver's host, the items straight to that worker.
+  CHECK(lumen::get(lumen::task(stream_tasks::sum_upto)
+                     .node_affinity(w[0].at("id"))
+                     .remote(a, 200),
+                   60s) == 200 * 100 + 199 * 200 / 2);
 }
 
 TEST_CASE("streams cluster: backpressure, the producer's exception and a "
