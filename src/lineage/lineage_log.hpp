@@ -58,9 +58,9 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_set>
 #include <vector>
 
+#include "lineage/u64_set.hpp"
 #include "storage/rocks_db.hpp"
 #include "wire/lineage_batch.hpp"
 
@@ -269,7 +269,7 @@ class lineage_log {
   std::map<std::uint32_t, std::vector<std::uint32_t>> dead_;
   std::uint64_t dead_bytes_ = 0;
   /// Hashes of ids erased in this period and the one before.
-  std::unordered_set<std::uint64_t> tombstones_[2];
+  u64_set tombstones_[2];
   std::chrono::steady_clock::time_point rotated_ =
     std::chrono::steady_clock::now();
   /// The batch read last (recovery reads neighbours of one chain).

@@ -68,7 +68,7 @@ void lineage_log::load_dead() {
 }
 
 bool lineage_log::tombstoned(std::uint64_t h) const {
-  return tombstones_[0].count(h) > 0 || tombstones_[1].count(h) > 0;
+  return tombstones_[0].contains(h) || tombstones_[1].contains(h);
 }
 
 void lineage_log::rotate_tombstones() {
