@@ -35,10 +35,9 @@
 //   their registrations): for tests and the microbenchmark.
 //
 // Messages it sends:
-// - to peers' stores: (pull, ...), (pullrefs, id), (locate, id), (located, id,
-// node id,
-//   size) to the owner's once pulled, (free, id) to holders, (borrow, ...)
-//   and (unborrow, ...) to owners';
+// - to peers' stores: (pull, ...), (pullrefs, id), (locate, id),
+//   (located, id, node id, size) to the owner's once pulled, (free, id) to
+//   holders, (borrow, ...) and (unborrow, ...) to owners';
 // - (result, ObjectPayload) to a hosted result's owner: where it is kept, or
 //   the value (or why not) if it cannot be;
 // - (lost, id) to the reconstruction actor; (fetch, id, owner) to itself,
