@@ -45,6 +45,20 @@ struct temp_path {
   std::string path;
 };
 
+/// The lines of `path` once a stopped producer no longer adds any
+/// (bounded by lumen_it::eventually).
+std::size_t settled_lines(const std::string& path) {
+  std::size_t last = 0;
+  REQUIRE(lumen_it::eventually([&] {
+    auto now = stream_tasks::count_lines(path);
+    bool same = now == last;
+    last = now;
+    std::this_thread::sleep_for(300ms);
+    return same && now == stream_tasks::count_lines(path);
+  }));
+  return last;
+}
+
 std::string first_line(const std::string& path) {
   std::ifstream in{path};
   std::string line;
@@ -173,15 +187,7 @@ TEST_CASE("streams cluster: an actor's generator method on another node "
       return stream_tasks::count_lines(file.path) >= 25;
     }));
   } // dropped: the producer stops
-  std::size_t last = 0;
-  REQUIRE(lumen_it::eventually([&] {
-    auto now = stream_tasks::count_lines(file.path);
-    bool same = now == last;
-    last = now;
-    std::this_thread::sleep_for(300ms);
-    return same && now == stream_tasks::count_lines(file.path);
-  }));
-  CHECK(last < 100u);
+  CHECK(settled_lines(file.path) < 100u);
   // The actor goes on serving calls after its stopped generator.
   CHECK(std::get<0>(lumen::get(a.task(&stream_tasks::Splitter::both).remote(1),
                                60s)) == 101);
@@ -214,15 +220,7 @@ TEST_CASE("streams cluster: backpressure, the producer's exception and a "
     for (int i = 0; i < 3; ++i)
       REQUIRE(stream.next(60s).has_value());
   } // dropped: the producer stops
-  std::size_t last = 0;
-  REQUIRE(lumen_it::eventually([&] {
-    auto now = stream_tasks::count_lines(file.path);
-    bool same = now == last;
-    last = now;
-    std::this_thread::sleep_for(300ms);
-    return same && now == stream_tasks::count_lines(file.path);
-  }));
-  CHECK(last < 100u);
+  CHECK(settled_lines(file.path) < 100u);
   CHECK(lumen::detail::open_streams() == 0);
 
   auto failing = lumen::task(stream_tasks::throw_after)
