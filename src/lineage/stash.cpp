@@ -128,6 +128,7 @@ void lineage_stash::recycle(segment& seg) {
   spare.deps.clear();
   spare.by_id.clear();
   spare.sealed = spare.in_flight = spare.on_disk = spare.ripe = false;
+  spare.local = false;
 }
 
 template <class Write>
@@ -148,6 +149,7 @@ void lineage_stash::add_row(const task_id& id, const std::vector<task_id>& deps,
     throw;
   }
   seg.deps.insert(seg.deps.end(), deps.begin(), deps.end());
+  present_[0].insert(present_key(id));
   seg.index.push_back({id, static_cast<std::uint32_t>(at),
                        static_cast<std::uint32_t>(deps_at),
                        static_cast<std::uint32_t>(seg.deps.size())});
@@ -191,8 +193,9 @@ bool lineage_stash::drain_some(std::size_t limit) {
         add_row(r.id, deps, [&](std::string& out) {
           append_task_spec(out, *r.task);
         });
+        segments_.back().local = true; // add_row wrote into the last
         r.task.reset(); // its arguments need not wait for the commit
-      } else if (!locate(r.id, nullptr)) {
+      } else if (!maybe_present(r.id) || !locate(r.id, nullptr)) {
         add_row(r.id, r.deps, [&](std::string& out) {
           out.append(r.spec);
         });
@@ -329,7 +332,8 @@ lineage_stash::commit_batch lineage_stash::next_commit_batch(std::size_t max,
   std::lock_guard guard{mtx_};
   drain();
   auto i = std::find_if(segments_.begin(), segments_.end(), [&](auto& seg) {
-    return !seg.in_flight && !seg.index.empty() && (seg.ripe || !ripe_only);
+    return !seg.in_flight && !seg.index.empty() &&
+           (seg.ripe || !seg.local || !ripe_only);
   });
   if (i == segments_.end())
     return out;
@@ -341,6 +345,7 @@ lineage_stash::commit_batch lineage_stash::next_commit_batch(std::size_t max,
     rest.sealed = true;
     rest.on_disk = i->on_disk;
     rest.ripe = i->ripe;
+    rest.local = i->local;
     auto cut = i->index[max].at;
     auto deps_cut = i->index[max].deps_begin;
     rest.rows->assign(*i->rows, cut);
@@ -384,13 +389,13 @@ void lineage_stash::committed(std::uint64_t seq) {
         b.erase(stash_key_of(r.id));
         ++erased;
       }
-    if (!shared_.empty())
-      for (auto& r : i->index)
-        shared_.erase(r.id);
+    for (auto& r : i->index)
+      unshare(r.id);
     rows_ -= i->index.size();
     committed_total_ += i->index.size();
     recycle(*i);
     segments_.erase(i);
+    age_shared();
   }
   if (erased > 0)
     db_->write(b, false);
@@ -418,6 +423,8 @@ std::vector<std::string>
 lineage_stash::uncommitted_ancestors(const std::vector<task_id>& deps,
                                      std::vector<task_id>* ids) {
   std::vector<std::string> out;
+  if (deps.empty())
+    return out; // most tasks: no lock, no drain
   std::unordered_set<task_id> seen;
   std::vector<task_id> todo = deps;
   std::lock_guard guard{mtx_};

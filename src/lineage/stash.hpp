@@ -45,6 +45,7 @@
 #include <utility>
 #include <vector>
 
+#include "lineage/u64_set.hpp"
 #include "lumen/ids.hpp"
 
 namespace lumen::detail {
@@ -120,7 +121,8 @@ class lineage_stash {
   /// The oldest uncommitted rows not yet sent to the GCS, at most `max`
   /// of them (and at most one segment); they count as in flight until
   /// `committed` or `retry` with the batch's seq. With `ripe_only`, only
-  /// rows that were here at the last `ripen`.
+  /// rows that were here at the last `ripen`, or a segment holding rows
+  /// from peers only (those cannot be collected here: nothing to wait for).
   commit_batch next_commit_batch(std::size_t max = segment_rows,
                                  bool ripe_only = false);
 
@@ -156,9 +158,13 @@ class lineage_stash {
 
   /// The rows of `ids` went to another node (a task sent there and the
   /// uncommitted lineage it took along), which commits copies of them.
-  /// Only ids whose rows are still here are kept, until their row is
-  /// committed or discarded.
+  /// Each id is kept until its row is committed or discarded, or, for an
+  /// id whose row is not here, until every row held at the time has gone.
+  /// Cheap: no look-up (it runs for every task sent to a peer).
   void shared(const std::vector<task_id>& ids);
+
+  /// Ids `shared` keeps now (tests).
+  std::size_t shared_ids() const;
 
   /// Rows in segments (taken in, not yet committed), without taking the
   /// queued rows in first as `uncommitted` does.
@@ -216,6 +222,10 @@ class lineage_stash {
     bool sealed = false;
     /// Its rows may go to the GCS (`ripen`).
     bool ripe = false;
+    /// Holds a row of a task submitted here. Only such rows can be
+    /// collected here (this node's pins), so a segment of rows that came
+    /// from peers goes without ripening.
+    bool local = false;
     bool in_flight = false;
     bool on_disk = false;
     /// Positions in `index`, by id: built by the first look-up once
@@ -276,6 +286,24 @@ class lineage_stash {
   /// The segment with number `seq`, or null.
   segment* segment_of(std::uint64_t seq);
 
+  /// Forgets `id` as shared; whether it was. Call with `mtx_` held.
+  bool unshare(const task_id& id);
+
+  /// Forgets the older generation of shared ids and row keys once its
+  /// mark is reached. Call with `mtx_` held, after committed_total_ grew.
+  void age_shared();
+
+  /// The non-zero key of `id` in present_.
+  static std::uint64_t present_key(const task_id& id) noexcept {
+    return (id.hi ^ (id.lo * 0x9e3779b97f4a7c15ULL)) | 1;
+  }
+
+  /// Whether a row of `id` may be here (false: it is not).
+  bool maybe_present(const task_id& id) const noexcept {
+    auto k = present_key(id);
+    return present_[0].contains(k) || present_[1].contains(k);
+  }
+
   /// Guards `incoming_` only, held for a push: `append` (the submitting
   /// thread) never waits while the actor commits or flushes under mtx_.
   /// Order: mtx_, then in_mtx_.
@@ -302,8 +330,18 @@ class lineage_stash {
   std::size_t last_bytes_ = 0;
   std::size_t last_rows_ = 0;
   std::uint64_t committed_total_ = 0;
-  /// Ids of uncommitted rows that went to another node (`shared`).
-  std::unordered_set<task_id> shared_;
+  /// Ids of rows that went to another node (`shared`), in two
+  /// generations: the older is forgotten once every segment that existed
+  /// when it became the older has gone (`aged_seq_`, the last segment
+  /// then), so an id whose row had already gone does not stay.
+  std::unordered_set<task_id> shared_[2];
+  std::uint64_t aged_seq_ = 0;
+  /// Keys (`present_key`) of every row added, in the same two
+  /// generations: a row from a peer whose key is in neither is new, and
+  /// skips the search for a copy already here (`locate` walks the open
+  /// segment and sorts sealed ones that `discard` reshaped; per peer row,
+  /// that took a tenth of a two-node task run).
+  u64_set present_[2];
   /// The lock on the stash's directory, held while the stash lives.
   int lock_fd_ = -1;
   std::unique_ptr<rocks_db> db_;

@@ -120,10 +120,11 @@ lineage_stash::discarded lineage_stash::discard(std::vector<task_id> ids) {
     // The GCS holds none of the dropped rows' lineage, unless a copy
     // went to another node.
     for (auto& id : ids) {
-      bool was_shared = !shared_.empty() && shared_.erase(id) > 0;
+      bool was_shared = unshare(id);
       if (!table.find(id)->dropped || was_shared)
         out.to_delete.push_back(id);
     }
+    age_shared();
   }
   if (!disk_keys.empty()) {
     rocks_db::batch b;
@@ -136,13 +137,38 @@ lineage_stash::discarded lineage_stash::discard(std::vector<task_id> ids) {
 }
 
 void lineage_stash::shared(const std::vector<task_id>& ids) {
-  // Only rows still here: a committed one is deleted at the GCS anyway,
-  // and an id kept without its row would never leave the set.
   std::lock_guard guard{mtx_};
-  drain();
-  for (auto& id : ids)
-    if (locate(id, nullptr) != nullptr)
-      shared_.insert(id);
+  shared_[0].insert(ids.begin(), ids.end());
+}
+
+std::size_t lineage_stash::shared_ids() const {
+  std::lock_guard guard{mtx_};
+  return shared_[0].size() + shared_[1].size();
+}
+
+bool lineage_stash::unshare(const task_id& id) {
+  bool was = false;
+  for (auto& gen : shared_)
+    if (!gen.empty() && gen.erase(id) > 0)
+      was = true;
+  return was;
+}
+
+void lineage_stash::age_shared() {
+  if (!segments_.empty() && segments_.front().seq <= aged_seq_)
+    return; // a segment from before the last turn is still here
+  // Every row added before the last turn has gone: so has the row of
+  // each id in shared_[1] (one committed or dropped with its row was
+  // forgotten then, one whose row was not here needs nothing), and of
+  // each key in present_[1]. With ids shared, queued rows are taken in
+  // first, so that the rows of those ids are in segments up to aged_seq_.
+  if (!shared_[0].empty())
+    drain();
+  shared_[1].clear();
+  shared_[1].swap(shared_[0]);
+  present_[1].clear();
+  present_[1].swap(present_[0]);
+  aged_seq_ = next_seq_ - 1;
 }
 
 template <class Table>

@@ -157,21 +157,52 @@ TEST_CASE("lineage stash ripen: only rows taken in before the last ripen go, "
   temp_dir dir{"ripen"};
   lineage_stash s{dir.path};
   constexpr auto max = lineage_stash::segment_rows;
-  s.append(tid(1), "one", {});
-  s.append(tid(2), "two", {});
+  // Tasks submitted on this node: their rows wait to ripen.
+  auto spec_of = [](const std::shared_ptr<const lumen::detail::task_spec>& t) {
+    std::string out;
+    lumen::detail::append_task_spec(out, *t);
+    return out;
+  };
+  auto one = task(1), two = task(2), three = task(3);
+  s.append(one);
+  s.append(two);
   CHECK(s.next_commit_batch(max, true).empty()); // nothing ripe yet
   s.take_in();
   CHECK(s.ripen() == 2);
-  CHECK(s.ripen() == 0);         // ripe already
-  s.append(tid(3), "three", {}); // came after: waits a period more
+  CHECK(s.ripen() == 0); // ripe already
+  s.append(three);       // came after: waits a period more
   s.take_in();
-  CHECK(s.discard({tid(2)}).dropped == 1); // collected while it waited
+  CHECK(s.discard({two->id}).dropped == 1); // collected while it waited
   auto ripe = s.next_commit_batch(max, true);
-  CHECK(specs_of(ripe) == std::vector<std::string>{"one"});
+  CHECK(specs_of(ripe) == std::vector<std::string>{spec_of(one)});
   CHECK(s.next_commit_batch(max, true).empty());
   CHECK(s.ripen() == 1);
   auto next = s.next_commit_batch(max, true);
-  CHECK(specs_of(next) == std::vector<std::string>{"three"});
+  CHECK(specs_of(next) == std::vector<std::string>{spec_of(three)});
+}
+
+TEST_CASE("lineage stash ripen: rows that came from peers go without "
+          "ripening",
+          "[lineage]") {
+  temp_dir dir{"ripen-peer"};
+  lineage_stash s{dir.path};
+  constexpr auto max = lineage_stash::segment_rows;
+  // A task sent here and the lineage it carried: this node's pins never
+  // collect them, so they need not wait.
+  s.append(tid(1), "one", {});
+  s.append(tid(2), "two", {tid(1)});
+  s.take_in();
+  auto batch = s.next_commit_batch(max, true);
+  CHECK(specs_of(batch) == std::vector<std::string>{"one", "two"});
+  // A segment that also holds a row submitted here waits for its ripen.
+  batch.rows.reset();
+  s.committed(batch.seq);
+  s.append(tid(3), "three", {});
+  s.append(task(4));
+  s.take_in();
+  CHECK(s.next_commit_batch(max, true).empty());
+  CHECK(s.ripen() == 2);
+  CHECK(s.next_commit_batch(max, true).count == 2);
 }
 
 TEST_CASE("lineage stash discard: a dropped row that went to another node "
@@ -193,4 +224,43 @@ TEST_CASE("lineage stash discard: a dropped row that went to another node "
   CHECK(d.dropped == 3);
   std::sort(d.to_delete.begin(), d.to_delete.end());
   CHECK(d.to_delete == std::vector<task_id>{tid(1), tid(2)});
+}
+
+TEST_CASE("lineage stash discard: a shared id whose row had gone already is "
+          "forgotten once the rows held then have gone",
+          "[lineage]") {
+  temp_dir dir{"discard-shared-late"};
+  lineage_stash s{dir.path};
+  s.append(tid(1), "one", {});
+  REQUIRE(s.uncommitted() == 1);
+  auto first = s.next_commit_batch(10);
+  REQUIRE(first.count == 1);
+  first.rows.reset();
+  s.committed(first.seq);
+  // Shared after its row was committed (a task spilled back late), and an
+  // id never stashed here: neither has a row that will go.
+  s.shared({tid(1), tid(7)});
+  CHECK(s.shared_ids() == 2);
+  // Rows come and go; once those held when the ids became the older
+  // generation have gone too, the ids are forgotten.
+  for (std::uint64_t k = 10; k < 14; ++k) {
+    s.append(tid(k), "row", {});
+    REQUIRE(s.uncommitted() == 1);
+    auto b = s.next_commit_batch(10);
+    REQUIRE(b.count == 1);
+    b.rows.reset();
+    s.committed(b.seq);
+  }
+  CHECK(s.shared_ids() == 0);
+  // A shared row still here stays shared until it goes.
+  s.append(tid(20), "twenty", {});
+  REQUIRE(s.uncommitted() == 1);
+  s.shared({tid(20)});
+  for (std::uint64_t k = 30; k < 34; ++k)
+    s.discard({tid(100 + k)}); // nothing of these is here
+  CHECK(s.shared_ids() == 1);
+  auto d = s.discard({tid(20)});
+  CHECK(d.dropped == 1);
+  CHECK(d.to_delete == std::vector<task_id>{tid(20)});
+  CHECK(s.shared_ids() == 0);
 }

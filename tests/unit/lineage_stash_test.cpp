@@ -359,3 +359,30 @@ TEST_CASE("lineage stash: on a full disk its writes fail with a clear "
   std::filesystem::remove(filler);
   CHECK(s.flush_to_disk(true) == 2);
 }
+
+TEST_CASE("lineage stash: a row that comes again while its first copy is "
+          "held is kept once, however many segments went meanwhile",
+          "[lineage]") {
+  temp_dir dir{"present"};
+  lineage_stash s{dir.path};
+  s.append(tid(1), "one", {});
+  auto held = s.next_commit_batch(10); // in flight: stays
+  REQUIRE(held.count == 1);
+  for (std::uint64_t k = 2; k < 8; ++k) {
+    s.append(tid(k), "row", {});
+    auto b = s.next_commit_batch(10);
+    REQUIRE(b.count == 1);
+    b.rows.reset();
+    s.committed(b.seq);
+  }
+  // A peer sends row 1 again (the lineage of another task it runs).
+  s.append(tid(1), "again", {});
+  CHECK(s.uncommitted() == 1);
+  CHECK(s.find(tid(1)) == std::optional<std::string>{"one"});
+  held.rows.reset();
+  s.committed(held.seq);
+  CHECK(s.uncommitted() == 0);
+  // Gone now: it comes in again as a new row.
+  s.append(tid(1), "later", {});
+  CHECK(s.find(tid(1)) == std::optional<std::string>{"later"});
+}
