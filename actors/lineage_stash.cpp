@@ -258,6 +258,9 @@ void send_batch(self_ptr self) {
         auto& st = self->state;
         st.in_flight = false;
         st.stash->committed(seq);
+        // What may go goes now (rows from peers gathered meanwhile in an
+        // open segment), rather than a period later.
+        send_batch(self);
         schedule_pump(self); // what came in meanwhile
       },
       [self, seq](caf::error&) {

@@ -224,6 +224,8 @@ std::size_t lineage_stash::ripen() {
   for (auto& seg : segments_) {
     if (seg.ripe || seg.index.empty())
       continue; // an empty open segment stays open, and unripe
+    if (!seg.local)
+      continue; // rows from peers go unripened; open, it gathers more
     n += seg.index.size();
     seg.ripe = seg.sealed = true;
   }
