@@ -51,6 +51,14 @@ caf::error refuse_ticket(const std::string& who, const std::string& why) {
                          "object transfer refused: " + why);
 }
 
+/// The value of `id` if this node holds it (an error object counts as
+/// not held: there is nothing to send).
+detail::object_ptr value_here(const store_state& st, const object_id& id) {
+  auto ref = st.table->lookup(id);
+  auto obj = ref ? st.table->try_get(ref.get()) : nullptr;
+  return obj && !obj->error ? obj : nullptr;
+}
+
 object_store_actor::behavior_type
 object_store(self_ptr self, detail::object_table* table, std::string node_id,
              std::shared_ptr<detail::bulk_channel> bulk,
@@ -109,9 +117,8 @@ object_store(self_ptr self, detail::object_table* table, std::string node_id,
                                           : peer->bulk_address) +
                                        ")");
       }
-      auto ref = st.table->lookup(id);
-      auto obj = ref ? st.table->try_get(ref.get()) : nullptr;
-      if (!obj || obj->error)
+      auto obj = value_here(st, id);
+      if (!obj)
         return caf::make_error(caf::sec::runtime_error,
                                "object " + id.to_string() + " is not here");
       auto size = obj->bytes.size();
@@ -140,9 +147,8 @@ object_store(self_ptr self, detail::object_table* table, std::string node_id,
       } catch (const std::exception& e) {
         return caf::make_error(caf::sec::invalid_argument, e.what());
       }
-      auto ref = st.table->lookup(id);
-      auto obj = ref ? st.table->try_get(ref.get()) : nullptr;
-      if (!obj || obj->error)
+      auto obj = value_here(st, id);
+      if (!obj)
         return caf::make_error(caf::sec::runtime_error,
                                "object " + id.to_string() + " is not here");
       if (obj->refs.empty())
@@ -221,9 +227,7 @@ object_store(self_ptr self, detail::object_table* table, std::string node_id,
         std::string where = node;
         std::uint64_t where_size = size;
         if (where.empty()) {
-          auto ref = st.table->lookup(id);
-          auto obj = ref ? st.table->try_get(ref.get()) : nullptr;
-          if (obj && !obj->error) {
+          if (auto obj = value_here(st, id)) {
             where = st.node_id;
             where_size = obj->bytes.size();
           }

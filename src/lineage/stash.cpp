@@ -395,7 +395,7 @@ void lineage_stash::committed(std::uint64_t seq) {
     committed_total_ += i->index.size();
     recycle(*i);
     segments_.erase(i);
-    age_shared();
+    age_generations();
   }
   if (erased > 0)
     db_->write(b, false);

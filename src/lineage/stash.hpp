@@ -291,7 +291,7 @@ class lineage_stash {
 
   /// Forgets the older generation of shared ids and row keys once its
   /// mark is reached. Call with `mtx_` held, after committed_total_ grew.
-  void age_shared();
+  void age_generations();
 
   /// The non-zero key of `id` in present_.
   static std::uint64_t present_key(const task_id& id) noexcept {

@@ -124,7 +124,7 @@ lineage_stash::discarded lineage_stash::discard(std::vector<task_id> ids) {
       if (!table.find(id)->dropped || was_shared)
         out.to_delete.push_back(id);
     }
-    age_shared();
+    age_generations();
   }
   if (!disk_keys.empty()) {
     rocks_db::batch b;
@@ -154,7 +154,7 @@ bool lineage_stash::unshare(const task_id& id) {
   return was;
 }
 
-void lineage_stash::age_shared() {
+void lineage_stash::age_generations() {
   if (!segments_.empty() && segments_.front().seq <= aged_seq_)
     return; // a segment from before the last turn is still here
   // Every row added before the last turn has gone: so has the row of

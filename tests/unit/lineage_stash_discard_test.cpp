@@ -231,26 +231,15 @@ TEST_CASE("lineage stash discard: a shared id whose row had gone already is "
           "[lineage]") {
   temp_dir dir{"discard-shared-late"};
   lineage_stash s{dir.path};
-  s.append(tid(1), "one", {});
-  REQUIRE(s.uncommitted() == 1);
-  auto first = s.next_commit_batch(10);
-  REQUIRE(first.count == 1);
-  first.rows.reset();
-  s.committed(first.seq);
+  commit_one(s, tid(1));
   // Shared after its row was committed (a task spilled back late), and an
   // id never stashed here: neither has a row that will go.
   s.shared({tid(1), tid(7)});
   CHECK(s.shared_ids() == 2);
   // Rows come and go; once those held when the ids became the older
   // generation have gone too, the ids are forgotten.
-  for (std::uint64_t k = 10; k < 14; ++k) {
-    s.append(tid(k), "row", {});
-    REQUIRE(s.uncommitted() == 1);
-    auto b = s.next_commit_batch(10);
-    REQUIRE(b.count == 1);
-    b.rows.reset();
-    s.committed(b.seq);
-  }
+  for (std::uint64_t k = 10; k < 14; ++k)
+    commit_one(s, tid(k));
   CHECK(s.shared_ids() == 0);
   // A shared row still here stays shared until it goes.
   s.append(tid(20), "twenty", {});

@@ -10,6 +10,9 @@
 #include <memory>
 #include <string>
 
+#include <catch2/catch.hpp>
+
+#include "lineage/stash.hpp"
 #include "lumen/ids.hpp"
 #include "wire/task_spec.hpp"
 
@@ -41,6 +44,17 @@ inline std::shared_ptr<const lumen::detail::task_spec> task(std::uint64_t n) {
   spec->function = "f";
   spec->return_id = lumen::object_id{spec->id, 1};
   return spec;
+}
+
+/// Appends row `id` alone, sends it and has it committed: the stash's
+/// committed rows grow by one.
+inline void commit_one(lumen::detail::lineage_stash& s, task_id id) {
+  s.append(id, "row", {});
+  REQUIRE(s.uncommitted() == 1);
+  auto b = s.next_commit_batch(10);
+  REQUIRE(b.count == 1);
+  b.rows.reset();
+  s.committed(b.seq);
 }
 
 } // namespace stash_test
